@@ -1,0 +1,669 @@
+"""SessionConfig: every parameter of a Realtime session, the single source of truth.
+
+Each field carries a :class:`Param` that says where it lives on the GA wire and in the beta
+dialect, which panel group shows it, and when it may change mid-session. The wire payload
+(:mod:`.wire`), the parser of ``session.created``/``session.updated``, the widget controls, the
+code export and the JSON schema are all derived from these fields: adding a parameter is one edit.
+
+Typical use::
+
+    config = SessionConfig(voice="marin", turn_detection=ServerVad(silence_duration_ms=700))
+    event = config.to_session_update()          # the GA session.update to send
+    later = config.with_changes({"turn_detection.threshold": 0.7})
+    later.to_session_update(previous=config)    # only turn_detection, whole
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from realtime_widgets.errors import ConfigError
+from realtime_widgets.protocol import parts
+from realtime_widgets.protocol.introspect import literal_values, models_in
+from realtime_widgets.protocol.parts import (
+    BUILTIN_VOICES,
+    FORMAT_ALIASES,
+    AudioFormat,
+    CustomVoice,
+    NoiseReduction,
+    PcmFormat,
+    Prompt,
+    Reasoning,
+    RetentionRatioTruncation,
+    ServerVad,
+    Tool,
+    ToolChoiceFunction,
+    ToolChoiceMcp,
+    TracingConfig,
+    Transcription,
+    TurnDetection,
+    is_strict_wire,
+)
+from realtime_widgets.protocol.problems import problems_from_validation_error
+
+__all__ = ["GROUPS", "MODELS", "Mutability", "Param", "SessionConfig"]
+
+Mutability = Literal[
+    "always", "never", "until_assistant_audio", "frozen_once_set", "between_responses"
+]
+
+GROUPS: tuple[str, ...] = (
+    "Model & voice",
+    "Audio",
+    "Transcription",
+    "Turn detection",
+    "Tools",
+    "Limits & tracing",
+    "Prompt",
+)
+
+MODELS: tuple[str, ...] = (
+    "gpt-realtime-1.5",
+    "gpt-realtime-2",
+    "gpt-realtime-2.1",
+    "gpt-realtime-2.1-mini",
+    "gpt-realtime",
+    "gpt-realtime-mini",
+    "gpt-audio-1.5",
+    "gpt-audio-mini",
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    """Where a SessionConfig field lives: wire paths, panel group, mid-session rule.
+
+    ``ga`` / ``beta`` are dotted paths inside the ``session`` object (``None``: the dialect has
+    no such parameter). ``to_beta`` / ``from_beta`` convert values where the beta shape differs.
+    """
+
+    ga: str | None
+    beta: str | None
+    group: str
+    mutable: Mutability = "always"
+    to_beta: Callable[[Any], Any] | None = None
+    from_beta: Callable[[Any], Any] | None = None
+
+
+def _modalities_to_beta(value: list[str]) -> list[str]:
+    return ["text", "audio"] if value == ["audio"] else list(value)
+
+
+def _modalities_from_beta(value: Any) -> Any:
+    if isinstance(value, list) and sorted(value) == ["audio", "text"]:
+        return ["audio"]
+    return value
+
+
+def _format_to_beta(value: dict[str, Any]) -> str:
+    return parts.FORMAT_BETA_NAMES[value["type"]]
+
+
+def _format_from_beta(value: Any) -> Any:
+    if isinstance(value, str) and value in FORMAT_ALIASES:
+        return {"type": FORMAT_ALIASES[value].model_fields["type"].default}
+    return value
+
+
+def _voice_to_beta(value: Any) -> Any:
+    if isinstance(value, dict):
+        raise ConfigError.single(
+            "voice",
+            "voice: a custom voice ({'id': ...}) exists only in the GA dialect; the beta dialect "
+            f"takes one of {', '.join(BUILTIN_VOICES)}",
+            allowed=", ".join(BUILTIN_VOICES),
+        )
+    return value
+
+
+def _tools_to_beta(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if any(tool.get("type") != "function" for tool in value):
+        raise ConfigError.single(
+            "tools", "tools: MCP tools exist only in the GA dialect; beta takes function tools"
+        )
+    return value
+
+
+def _name_or_object(value: Any) -> str | None:
+    """Union tag for 'a name or an object' fields, so a bad value gets one clear error."""
+    if isinstance(value, str):
+        return "name"
+    if isinstance(value, dict | BaseModel):
+        return "object"
+    return None
+
+
+def _mode_or_type(value: Any) -> str | None:
+    """Union tag for 'a mode string or a typed object' fields (tool_choice, truncation)."""
+    if isinstance(value, str):
+        return "mode"
+    if isinstance(value, dict):
+        tag = value.get("type")
+        return tag if isinstance(tag, str) else None
+    return getattr(value, "type", None)
+
+
+class SessionConfig(BaseModel):
+    """Every parameter of a Realtime session (GA), with OpenAI's defaults, ranges and rules.
+
+    Immutable: derive a changed config with :meth:`with_changes`. Send it with
+    :meth:`to_session_update`; read the server's view back with :meth:`from_session`. Seed-style
+    input is accepted (``"pcm16"``, ``max_output_tokens=-1``, ``noise_reduction="none"``) and
+    :meth:`from_psopenai` takes PSOpenAI's parameter names.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=False, title="SessionConfig"
+    )
+
+    # -- Model & voice
+    model: Annotated[str, Param("model", None, "Model & voice", mutable="never")] = Field(
+        "gpt-realtime-1.5",
+        min_length=1,
+        description="The Realtime model (also in the URL); cannot change during a session.",
+        json_schema_extra={"examples": list(MODELS)},
+    )
+    output_modalities: Annotated[
+        list[Literal["audio", "text"]],
+        Param(
+            "output_modalities",
+            "modalities",
+            "Model & voice",
+            to_beta=_modalities_to_beta,
+            from_beta=_modalities_from_beta,
+        ),
+    ] = Field(
+        default_factory=lambda: ["audio"],  # type: ignore[arg-type]
+        description="['audio'] answers with audio plus its transcript; ['text'] with text only. "
+        "Both at once is not possible.",
+        json_schema_extra={"minItems": 1, "maxItems": 1},
+    )
+    voice: Annotated[
+        Annotated[
+            Annotated[
+                Literal[
+                    "alloy",
+                    "ash",
+                    "ballad",
+                    "coral",
+                    "echo",
+                    "sage",
+                    "shimmer",
+                    "verse",
+                    "marin",
+                    "cedar",
+                ],
+                Tag("name"),
+            ]
+            | Annotated[CustomVoice, Tag("object")],
+            Discriminator(_name_or_object),
+        ],
+        Param(
+            "audio.output.voice",
+            "voice",
+            "Model & voice",
+            to_beta=_voice_to_beta,
+            mutable="until_assistant_audio",
+        ),
+    ] = Field(
+        "alloy",
+        description="The voice of the replies: a built-in name or a custom voice "
+        "({'id': 'voice_...'}). Fixed once the assistant has spoken; marin and cedar sound best.",
+    )
+    speed: Annotated[
+        float, Param("audio.output.speed", "speed", "Model & voice", mutable="between_responses")
+    ] = Field(
+        1.0,
+        ge=0.25,
+        le=1.5,
+        description="Playback speed of the spoken reply (post-processing); changes apply "
+        "between replies.",
+        json_schema_extra={"step": 0.05},
+    )
+    instructions: Annotated[str | None, Param("instructions", "instructions", "Model & voice")] = (
+        Field(
+            None,
+            description="System instructions for the model; '' clears them. None leaves the "
+            "server's default.",
+            json_schema_extra={"multiline": True},
+        )
+    )
+
+    # -- Audio
+    input_audio_format: Annotated[
+        AudioFormat,
+        Param(
+            "audio.input.format",
+            "input_audio_format",
+            "Audio",
+            to_beta=_format_to_beta,
+            from_beta=_format_from_beta,
+        ),
+    ] = Field(
+        default_factory=PcmFormat,
+        description="Format of the audio you append: 24 kHz PCM16, or G.711 mu-law/A-law at 8 kHz.",
+    )
+    output_audio_format: Annotated[
+        AudioFormat,
+        Param(
+            "audio.output.format",
+            "output_audio_format",
+            "Audio",
+            to_beta=_format_to_beta,
+            from_beta=_format_from_beta,
+        ),
+    ] = Field(default_factory=PcmFormat, description="Format of the audio the model sends back.")
+    noise_reduction: Annotated[
+        NoiseReduction | None,
+        Param("audio.input.noise_reduction", "input_audio_noise_reduction", "Audio"),
+    ] = Field(
+        None,
+        description="Filter input audio before VAD and the model; None switches it off.",
+    )
+
+    # -- Transcription
+    transcription: Annotated[
+        Transcription | None,
+        Param("audio.input.transcription", "input_audio_transcription", "Transcription"),
+    ] = Field(None, description="Transcribe the user's audio (asynchronously); None is off.")
+    include: Annotated[
+        list[Literal["item.input_audio_transcription.logprobs"]] | None,
+        Param("include", None, "Transcription"),
+    ] = Field(None, description="Extra fields in server events: transcription logprobs.")
+
+    # -- Turn detection
+    turn_detection: Annotated[
+        TurnDetection | None,
+        Param("audio.input.turn_detection", "turn_detection", "Turn detection"),
+    ] = Field(
+        default_factory=ServerVad,
+        description="server_vad, semantic_vad, or None for manual turns (commit + "
+        "response.create).",
+    )
+
+    # -- Tools
+    tools: Annotated[list[Tool], Param("tools", "tools", "Tools", to_beta=_tools_to_beta)] = Field(
+        default_factory=list, description="Function and MCP tools; [] removes all."
+    )
+    tool_choice: Annotated[
+        Annotated[
+            Annotated[Literal["auto", "none", "required"], Tag("mode")]
+            | Annotated[ToolChoiceFunction, Tag("function")]
+            | Annotated[ToolChoiceMcp, Tag("mcp")],
+            Discriminator(_mode_or_type),
+        ],
+        Param("tool_choice", "tool_choice", "Tools"),
+    ] = Field("auto", description="auto, none, required, or force one function / MCP tool.")
+    parallel_tool_calls: Annotated[bool | None, Param("parallel_tool_calls", None, "Tools")] = (
+        Field(None, description="Allow several tool calls at once (reasoning models only).")
+    )
+
+    # -- Limits & tracing
+    max_output_tokens: Annotated[
+        int | Literal["inf"],
+        Param("max_output_tokens", "max_response_output_tokens", "Limits & tracing"),
+    ] = Field(
+        "inf",
+        description="Token limit of one reply, 1-4096, or 'inf' (-1 is accepted for 'inf').",
+        json_schema_extra={"minimum": 1, "maximum": 4096},
+    )
+    truncation: Annotated[
+        Annotated[
+            Annotated[Literal["auto", "disabled"], Tag("mode")]
+            | Annotated[RetentionRatioTruncation, Tag("retention_ratio")],
+            Discriminator(_mode_or_type),
+        ],
+        Param("truncation", None, "Limits & tracing"),
+    ] = Field(
+        "auto",
+        description="How the context is cut when full: auto, disabled (error instead), or keep "
+        "a retention ratio.",
+    )
+    tracing: Annotated[
+        Annotated[
+            Annotated[Literal["auto"], Tag("name")] | Annotated[TracingConfig, Tag("object")],
+            Discriminator(_name_or_object),
+        ]
+        | None,
+        Param("tracing", "tracing", "Limits & tracing", mutable="frozen_once_set"),
+    ] = Field(
+        None,
+        description="Write traces to the dashboard: 'auto', named ones, or None. Frozen once on.",
+    )
+    reasoning: Annotated[Reasoning | None, Param("reasoning", None, "Limits & tracing")] = Field(
+        None, description="Reasoning effort (reasoning models such as gpt-realtime-2 only)."
+    )
+    temperature: Annotated[float | None, Param(None, "temperature", "Limits & tracing")] = Field(
+        None,
+        ge=0.6,
+        le=1.2,
+        description="Sampling temperature: beta dialect only. The GA API has no temperature and "
+        "rejects the whole update if it is sent.",
+        json_schema_extra={"step": 0.05},
+    )
+
+    # -- Prompt
+    prompt: Annotated[Prompt | None, Param("prompt", None, "Prompt")] = Field(
+        None, description="A stored prompt template with version and variables."
+    )
+
+    PARAMS: ClassVar[dict[str, Param]]
+
+    # ---- construction ------------------------------------------------------------------------
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(problems_from_validation_error(exc, type(self))) from None
+
+    # Tell pydantic this __init__ only wraps the base one, so model_validate keeps using the core
+    # validator directly (with its context) instead of routing through __init__.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(
+        cls,
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        extra: Literal["allow", "ignore", "forbid"] | None = None,
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> SessionConfig:
+        try:
+            return super().model_validate(
+                obj,
+                strict=strict,
+                extra=extra,
+                from_attributes=from_attributes,
+                context=context,
+                by_alias=by_alias,
+                by_name=by_name,
+            )
+        except ValidationError as exc:
+            raise ConfigError(problems_from_validation_error(exc, cls)) from None
+
+    # Seed shorthands; none of them applies to a strict wire payload.
+    @field_validator("output_modalities", mode="before")
+    @classmethod
+    def _modalities(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not is_strict_wire(info):
+            value = [value]
+        if isinstance(value, list | tuple):
+            if not is_strict_wire(info) and sorted(value) == ["audio", "text"]:
+                value = ["audio"]  # beta's "text and audio" is GA's "audio" (with transcript)
+            if len(value) != 1:
+                raise ValueError(
+                    f"Invalid modalities: {list(value)!r}. Supported combinations are: "
+                    "['text'] and ['audio']."
+                )
+        return value
+
+    @field_validator("voice", mode="before")
+    @classmethod
+    def _voice(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and value.startswith("voice_") and not is_strict_wire(info):
+            return {"id": value}
+        if isinstance(value, str) and value not in BUILTIN_VOICES:
+            raise ValueError(
+                f"Invalid value: {value!r}. Supported values are: "
+                + ", ".join(repr(v) for v in BUILTIN_VOICES)
+                + ", or a custom voice {'id': 'voice_...'}."
+            )
+        return value
+
+    @field_validator("input_audio_format", "output_audio_format", mode="before")
+    @classmethod
+    def _format(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            if is_strict_wire(info):
+                return value  # the union rejects it: an object is required on the wire
+            if value not in FORMAT_ALIASES:
+                raise ValueError(
+                    f"Invalid value: {value!r}. Supported values are: 'audio/pcm' (24 kHz), "
+                    "'audio/pcmu', 'audio/pcma' (or the seed names 'pcm16', 'g711_ulaw', "
+                    "'g711_alaw')."
+                )
+            return FORMAT_ALIASES[value]()
+        return value
+
+    @field_validator("noise_reduction", mode="before")
+    @classmethod
+    def _noise(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not is_strict_wire(info):
+            if value == "none":
+                return None  # PSOpenAI's "none": GA has no such value; off is null
+            return {"type": value}
+        return value
+
+    @field_validator("transcription", mode="before")
+    @classmethod
+    def _transcription(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not is_strict_wire(info):
+            return {"model": value}
+        return value
+
+    @field_validator("max_output_tokens", mode="before")
+    @classmethod
+    def _tokens(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"must be an integer from 1 to 4096 or 'inf', got {value!r}")
+        if value == -1 and not is_strict_wire(info):
+            return "inf"  # the seeds' "no limit"
+        if isinstance(value, int) and not 1 <= value <= 4096:
+            raise ValueError(f"must be an integer from 1 to 4096 or 'inf', got {value}")
+        if isinstance(value, str) and value != "inf":
+            raise ValueError(f"must be an integer from 1 to 4096 or 'inf', got {value!r}")
+        return value
+
+    @field_validator("reasoning", mode="before")
+    @classmethod
+    def _reasoning(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not is_strict_wire(info):
+            return {"effort": value}
+        return value
+
+    @field_validator("tool_choice", mode="before")
+    @classmethod
+    def _tool_choice(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and value not in ("auto", "none", "required"):
+            if is_strict_wire(info):
+                raise ValueError(
+                    f"Invalid value: {value!r}. Supported values are: 'auto', 'none', "
+                    "'required', or an object naming a function or MCP server."
+                )
+            return {"type": "function", "name": value}  # PSOpenAI: a function's name
+        return value
+
+    @field_validator("tools")
+    @classmethod
+    def _unique_tool_names(cls, value: list[Any]) -> list[Any]:
+        names = [str(getattr(t, "name", None) or getattr(t, "server_label", "")) for t in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"tool names must be unique; repeated: {', '.join(dupes)}")
+        return value
+
+    # ---- reading ------------------------------------------------------------------------------
+
+    @classmethod
+    def params(cls) -> dict[str, Param]:
+        """Field name -> its :class:`Param`, in declaration order."""
+        return cls.PARAMS
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """(field name, value) for every parameter, in declaration order."""
+        for name in type(self).model_fields:
+            yield name, getattr(self, name)
+
+    def get(self, path: str) -> Any:
+        """The value at a dotted path, e.g. ``config.get("turn_detection.threshold")``."""
+        value: Any = self
+        for part in path.split("."):
+            if isinstance(value, BaseModel) and part in type(value).model_fields:
+                value = getattr(value, part)
+            else:
+                raise ConfigError.single(path, f"{path}: no such parameter")
+        return value
+
+    # ---- deriving -----------------------------------------------------------------------------
+
+    def with_changes(self, changes: Mapping[str, Any] | None = None, /, **kw: Any) -> SessionConfig:
+        """A new, validated config with ``changes`` applied; keys may be dotted paths.
+
+        ``config.with_changes({"turn_detection.threshold": 0.7}, voice="marin")``. Setting a
+        nested field of a section that is off (None) starts from that section's defaults.
+        Invalid values raise :class:`ConfigError` and leave ``self`` untouched.
+        """
+        merged: dict[str, Any] = {**(changes or {}), **kw}
+        data = {name: getattr(self, name) for name in self.model_fields_set}
+        dumped = {name: _plain(value) for name, value in data.items()}
+        for path, value in merged.items():
+            head, _, rest = path.partition(".")
+            if head not in type(self).model_fields:
+                allowed = ", ".join(type(self).model_fields)
+                raise ConfigError.single(
+                    path, f"{path}: unknown parameter; parameters are: {allowed}", allowed=allowed
+                )
+            if not rest:
+                dumped[head] = _plain(value)
+                continue
+            key = rest.split(".")[0]
+            current = dumped.get(head, _plain(getattr(self, head)))
+            switching = key == "type" and isinstance(current, dict) and current.get("type") != value
+            if current is None or isinstance(current, str) or switching:
+                current = _section_start(head, key, value)
+            dumped[head] = _set_path(dict(current), rest.split("."), _plain(value))
+        return type(self)(**dumped)
+
+    def diff(self, previous: SessionConfig) -> list[str]:
+        """Names of the fields whose value differs from ``previous``."""
+        return [name for name, value in self.items() if value != getattr(previous, name)]
+
+    # ---- the wire -----------------------------------------------------------------------------
+
+    def to_session_update(
+        self,
+        previous: SessionConfig | None = None,
+        *,
+        event_id: str | None = None,
+        dialect: Literal["ga", "beta"] = "ga",
+        assistant_has_spoken: bool = False,
+    ) -> dict[str, Any]:
+        """The ``session.update`` event that takes a session from ``previous`` to this config.
+
+        With ``previous=None`` every explicitly set field is sent; otherwise only the fields
+        that differ (nested objects whole, ``null`` to switch a feature off). The protocol
+        rules are checked first (and, with ``previous``, what a live session refuses to change:
+        the model, tracing once on, the voice once ``assistant_has_spoken``): a
+        :class:`ConfigError` here means nothing was sent.
+        """
+        from realtime_widgets.protocol.wire import session_update
+
+        return session_update(
+            self,
+            previous,
+            event_id=event_id,
+            dialect=dialect,
+            assistant_has_spoken=assistant_has_spoken,
+        )
+
+    def to_session(self, dialect: Literal["ga", "beta"] = "ga") -> dict[str, Any]:
+        """The full ``session`` object (every field), as a server reports it."""
+        from realtime_widgets.protocol.wire import encode_session
+
+        return encode_session(self, list(type(self).model_fields), dialect)
+
+    @classmethod
+    def from_session(
+        cls, session: Mapping[str, Any], *, dialect: Literal["ga", "beta"] | None = None
+    ) -> SessionConfig:
+        """Parse the ``session`` of ``session.created`` / ``session.updated`` (GA or beta).
+
+        Server-only keys (id, object, expires_at, ...) are ignored, as are keys this version
+        does not know. ``from_session(c.to_session()) == c``.
+        """
+        from realtime_widgets.protocol.wire import decode_session
+
+        return decode_session(cls, session, dialect=dialect, strict=False)
+
+    @classmethod
+    def from_psopenai(cls, **kwargs: Any) -> SessionConfig:
+        """Build a config from PSOpenAI ``Set-RealtimeSessionConfiguration`` parameter names."""
+        from realtime_widgets.protocol.seeds import config_from_psopenai
+
+        return config_from_psopenai(cls, kwargs)
+
+    def to_code(self, target: str = "openai-python") -> str:
+        """This config as code: openai-python, openai-agents, psopenai, openai-dotnet or json."""
+        from realtime_widgets.protocol.export import to_code
+
+        return to_code(self, target)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(exclude_unset=False)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _section_start(field: str, key: str, value: Any) -> dict[str, Any]:
+    """Where a dotted change into a section that is off (or a variant switch) starts from.
+
+    ``turn_detection.eagerness`` with turn detection off starts from ``SemanticVad()``'s
+    defaults; ``turn_detection.type = "semantic_vad"`` starts that variant afresh.
+    """
+    candidates = models_in(SessionConfig.model_fields[field].annotation)
+    if key == "type":
+        candidates = [
+            m for m in candidates if value in literal_values(m.model_fields["type"].annotation)
+        ]
+    else:
+        candidates = [m for m in candidates if key in m.model_fields]
+    if not candidates:
+        raise ConfigError.single(f"{field}.{key}", f"{field}.{key}: {field} has no field {key!r}")
+    model = candidates[0]
+    if any(f.is_required() for f in model.model_fields.values()):
+        return {}
+    return model().model_dump()
+
+
+def _set_path(target: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
+    head = path[0]
+    if len(path) == 1:
+        target[head] = value
+    else:
+        inner = target.get(head)
+        target[head] = _set_path(dict(inner) if isinstance(inner, dict) else {}, path[1:], value)
+    return target
+
+
+def _collect_params() -> dict[str, Param]:
+    found: dict[str, Param] = {}
+    for name, info in SessionConfig.model_fields.items():
+        params = [m for m in info.metadata if isinstance(m, Param)]
+        if len(params) != 1:
+            raise TypeError(f"SessionConfig.{name} needs exactly one Param annotation")
+        found[name] = params[0]
+    return found
+
+
+SessionConfig.PARAMS = _collect_params()

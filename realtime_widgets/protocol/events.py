@@ -1,0 +1,660 @@
+"""Client and server events of the GA Realtime protocol, and their JSON codec.
+
+Small records tagged with ``type: Literal[...]`` and one discriminated union per direction.
+Server events keep unknown keys (a newer server may add fields) and an unknown ``type`` becomes
+an :class:`UnknownServerEvent`, never an exception; beta names are normalised to GA names.
+Client events reject unknown keys: what we send must validate against OpenAI's own types.
+
+``parse_server_event(text)`` and ``encode(event)`` are the codec.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from realtime_widgets.errors import ProtocolError
+
+__all__ = [
+    "BETA_EVENT_NAMES",
+    "ClientEvent",
+    "ContentPart",
+    "ConversationItemAdded",
+    "ConversationItemCreate",
+    "ConversationItemDelete",
+    "ConversationItemDeleted",
+    "ConversationItemDone",
+    "ConversationItemRetrieve",
+    "ConversationItemRetrieved",
+    "ConversationItemTruncate",
+    "ConversationItemTruncated",
+    "ErrorDetail",
+    "ErrorEvent",
+    "FunctionCallArgumentsDelta",
+    "FunctionCallArgumentsDone",
+    "InputAudioBufferAppend",
+    "InputAudioBufferClear",
+    "InputAudioBufferCleared",
+    "InputAudioBufferCommit",
+    "InputAudioBufferCommitted",
+    "InputAudioBufferTimeoutTriggered",
+    "InputTranscriptionCompleted",
+    "InputTranscriptionDelta",
+    "InputTranscriptionFailed",
+    "InputTranscriptionSegment",
+    "Item",
+    "OutputAudioBufferClear",
+    "RateLimitsUpdated",
+    "Response",
+    "ResponseCancel",
+    "ResponseContentPartAdded",
+    "ResponseContentPartDone",
+    "ResponseCreate",
+    "ResponseCreated",
+    "ResponseDone",
+    "ResponseOutputAudioDelta",
+    "ResponseOutputAudioDone",
+    "ResponseOutputAudioTranscriptDelta",
+    "ResponseOutputAudioTranscriptDone",
+    "ResponseOutputItemAdded",
+    "ResponseOutputItemDone",
+    "ResponseOutputTextDelta",
+    "ResponseOutputTextDone",
+    "ServerEvent",
+    "SessionCreated",
+    "SessionUpdate",
+    "SessionUpdated",
+    "SpeechStarted",
+    "SpeechStopped",
+    "UnknownServerEvent",
+    "Usage",
+    "encode",
+    "parse_client_event",
+    "parse_server_event",
+]
+
+# Beta (legacy) server event names -> GA names.
+BETA_EVENT_NAMES: dict[str, str] = {
+    "conversation.item.created": "conversation.item.added",
+    "response.audio.delta": "response.output_audio.delta",
+    "response.audio.done": "response.output_audio.done",
+    "response.audio_transcript.delta": "response.output_audio_transcript.delta",
+    "response.audio_transcript.done": "response.output_audio_transcript.done",
+    "response.text.delta": "response.output_text.delta",
+    "response.text.done": "response.output_text.done",
+}
+_BETA_PART_TYPES = {"audio": "output_audio", "text": "output_text"}
+
+
+# ---- shared records ---------------------------------------------------------------------------
+
+
+class _Open(BaseModel):
+    """A record that keeps keys it does not know (servers add fields)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ContentPart(_Open):
+    """One part of a message (input_text, input_audio, input_image, output_text, output_audio)."""
+
+    type: str
+    text: str | None = None
+    audio: str | None = None
+    transcript: str | None = None
+
+
+class Item(_Open):
+    """A conversation item: a message, a function call or its output, or an MCP record."""
+
+    id: str | None = None
+    type: str
+    object: str | None = None
+    status: str | None = None
+    role: Literal["user", "assistant", "system"] | None = None
+    content: list[ContentPart] = Field(default_factory=list)
+    call_id: str | None = None
+    name: str | None = None
+    arguments: str | None = None
+    output: str | None = None
+
+
+class Usage(_Open):
+    total_tokens: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    input_token_details: dict[str, Any] | None = None
+    output_token_details: dict[str, Any] | None = None
+
+
+class Response(_Open):
+    id: str
+    object: str | None = None
+    status: Literal["in_progress", "completed", "cancelled", "failed", "incomplete"] = "in_progress"
+    status_details: dict[str, Any] | None = None
+    output: list[Item] = Field(default_factory=list)
+    usage: Usage | None = None
+    output_modalities: list[str] | None = None
+    conversation_id: str | None = None
+    max_output_tokens: int | Literal["inf"] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class ErrorDetail(_Open):
+    type: str = "invalid_request_error"
+    code: str | None = None
+    message: str = ""
+    param: str | None = None
+    event_id: str | None = None
+
+
+# ---- server events ----------------------------------------------------------------------------
+
+
+class ServerEvent(_Open):
+    """Base of every server event."""
+
+    type: str
+    event_id: str = ""
+
+
+class SessionCreated(ServerEvent):
+    type: Literal["session.created"] = "session.created"
+    session: dict[str, Any]
+
+
+class SessionUpdated(ServerEvent):
+    type: Literal["session.updated"] = "session.updated"
+    session: dict[str, Any]
+
+
+class ErrorEvent(ServerEvent):
+    type: Literal["error"] = "error"
+    error: ErrorDetail
+
+
+class SpeechStarted(ServerEvent):
+    type: Literal["input_audio_buffer.speech_started"] = "input_audio_buffer.speech_started"
+    audio_start_ms: int
+    item_id: str
+
+
+class SpeechStopped(ServerEvent):
+    type: Literal["input_audio_buffer.speech_stopped"] = "input_audio_buffer.speech_stopped"
+    audio_end_ms: int
+    item_id: str
+
+
+class InputAudioBufferCommitted(ServerEvent):
+    type: Literal["input_audio_buffer.committed"] = "input_audio_buffer.committed"
+    item_id: str
+    previous_item_id: str | None = None
+
+
+class InputAudioBufferCleared(ServerEvent):
+    type: Literal["input_audio_buffer.cleared"] = "input_audio_buffer.cleared"
+
+
+class InputAudioBufferTimeoutTriggered(ServerEvent):
+    type: Literal["input_audio_buffer.timeout_triggered"] = "input_audio_buffer.timeout_triggered"
+    audio_start_ms: int = 0
+    audio_end_ms: int = 0
+    item_id: str = ""
+
+
+class ConversationItemAdded(ServerEvent):
+    type: Literal["conversation.item.added"] = "conversation.item.added"
+    item: Item
+    previous_item_id: str | None = None
+
+
+class ConversationItemDone(ServerEvent):
+    type: Literal["conversation.item.done"] = "conversation.item.done"
+    item: Item
+    previous_item_id: str | None = None
+
+
+class ConversationItemTruncated(ServerEvent):
+    type: Literal["conversation.item.truncated"] = "conversation.item.truncated"
+    item_id: str
+    content_index: int = 0
+    audio_end_ms: int
+
+
+class ConversationItemDeleted(ServerEvent):
+    type: Literal["conversation.item.deleted"] = "conversation.item.deleted"
+    item_id: str
+
+
+class ConversationItemRetrieved(ServerEvent):
+    type: Literal["conversation.item.retrieved"] = "conversation.item.retrieved"
+    item: Item
+
+
+class InputTranscriptionDelta(ServerEvent):
+    type: Literal["conversation.item.input_audio_transcription.delta"] = (
+        "conversation.item.input_audio_transcription.delta"
+    )
+    item_id: str
+    content_index: int = 0
+    delta: str = ""
+
+
+class InputTranscriptionCompleted(ServerEvent):
+    type: Literal["conversation.item.input_audio_transcription.completed"] = (
+        "conversation.item.input_audio_transcription.completed"
+    )
+    item_id: str
+    content_index: int = 0
+    transcript: str
+    usage: dict[str, Any] | None = None
+
+
+class InputTranscriptionFailed(ServerEvent):
+    type: Literal["conversation.item.input_audio_transcription.failed"] = (
+        "conversation.item.input_audio_transcription.failed"
+    )
+    item_id: str
+    content_index: int = 0
+    error: ErrorDetail
+
+
+class InputTranscriptionSegment(ServerEvent):
+    type: Literal["conversation.item.input_audio_transcription.segment"] = (
+        "conversation.item.input_audio_transcription.segment"
+    )
+    item_id: str
+    content_index: int = 0
+    id: str = ""
+    text: str = ""
+    speaker: str | None = None
+    start: float = 0.0
+    end: float = 0.0
+
+
+class ResponseCreated(ServerEvent):
+    type: Literal["response.created"] = "response.created"
+    response: Response
+
+
+class ResponseDone(ServerEvent):
+    type: Literal["response.done"] = "response.done"
+    response: Response
+
+
+class ResponseOutputItemAdded(ServerEvent):
+    type: Literal["response.output_item.added"] = "response.output_item.added"
+    response_id: str
+    output_index: int = 0
+    item: Item
+
+
+class ResponseOutputItemDone(ServerEvent):
+    type: Literal["response.output_item.done"] = "response.output_item.done"
+    response_id: str
+    output_index: int = 0
+    item: Item
+
+
+class ResponseContentPartAdded(ServerEvent):
+    type: Literal["response.content_part.added"] = "response.content_part.added"
+    response_id: str
+    item_id: str
+    output_index: int = 0
+    content_index: int = 0
+    part: ContentPart
+
+
+class ResponseContentPartDone(ServerEvent):
+    type: Literal["response.content_part.done"] = "response.content_part.done"
+    response_id: str
+    item_id: str
+    output_index: int = 0
+    content_index: int = 0
+    part: ContentPart
+
+
+class _Delta(ServerEvent):
+    response_id: str
+    item_id: str
+    output_index: int = 0
+    content_index: int = 0
+
+
+class ResponseOutputAudioDelta(_Delta):
+    type: Literal["response.output_audio.delta"] = "response.output_audio.delta"
+    delta: str
+
+
+class ResponseOutputAudioDone(_Delta):
+    type: Literal["response.output_audio.done"] = "response.output_audio.done"
+
+
+class ResponseOutputAudioTranscriptDelta(_Delta):
+    type: Literal["response.output_audio_transcript.delta"] = (
+        "response.output_audio_transcript.delta"
+    )
+    delta: str
+
+
+class ResponseOutputAudioTranscriptDone(_Delta):
+    type: Literal["response.output_audio_transcript.done"] = "response.output_audio_transcript.done"
+    transcript: str = ""
+
+
+class ResponseOutputTextDelta(_Delta):
+    type: Literal["response.output_text.delta"] = "response.output_text.delta"
+    delta: str
+
+
+class ResponseOutputTextDone(_Delta):
+    type: Literal["response.output_text.done"] = "response.output_text.done"
+    text: str = ""
+
+
+class FunctionCallArgumentsDelta(ServerEvent):
+    type: Literal["response.function_call_arguments.delta"] = (
+        "response.function_call_arguments.delta"
+    )
+    response_id: str
+    item_id: str
+    output_index: int = 0
+    call_id: str
+    delta: str
+
+
+class FunctionCallArgumentsDone(ServerEvent):
+    type: Literal["response.function_call_arguments.done"] = "response.function_call_arguments.done"
+    response_id: str
+    item_id: str
+    output_index: int = 0
+    call_id: str
+    name: str = ""
+    arguments: str
+
+
+class RateLimitsUpdated(ServerEvent):
+    type: Literal["rate_limits.updated"] = "rate_limits.updated"
+    rate_limits: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class _ItemRef(ServerEvent):
+    item_id: str = ""
+
+
+class McpListToolsInProgress(_ItemRef):
+    type: Literal["mcp_list_tools.in_progress"] = "mcp_list_tools.in_progress"
+
+
+class McpListToolsCompleted(_ItemRef):
+    type: Literal["mcp_list_tools.completed"] = "mcp_list_tools.completed"
+
+
+class McpListToolsFailed(_ItemRef):
+    type: Literal["mcp_list_tools.failed"] = "mcp_list_tools.failed"
+
+
+class McpCallArgumentsDelta(_ItemRef):
+    type: Literal["response.mcp_call_arguments.delta"] = "response.mcp_call_arguments.delta"
+    response_id: str = ""
+    delta: str = ""
+
+
+class McpCallArgumentsDone(_ItemRef):
+    type: Literal["response.mcp_call_arguments.done"] = "response.mcp_call_arguments.done"
+    response_id: str = ""
+    arguments: str = ""
+
+
+class McpCallInProgress(_ItemRef):
+    type: Literal["response.mcp_call.in_progress"] = "response.mcp_call.in_progress"
+
+
+class McpCallCompleted(_ItemRef):
+    type: Literal["response.mcp_call.completed"] = "response.mcp_call.completed"
+
+
+class McpCallFailed(_ItemRef):
+    type: Literal["response.mcp_call.failed"] = "response.mcp_call.failed"
+
+
+class OutputAudioBufferStarted(ServerEvent):
+    type: Literal["output_audio_buffer.started"] = "output_audio_buffer.started"
+    response_id: str = ""
+
+
+class OutputAudioBufferStopped(ServerEvent):
+    type: Literal["output_audio_buffer.stopped"] = "output_audio_buffer.stopped"
+    response_id: str = ""
+
+
+class OutputAudioBufferCleared(ServerEvent):
+    type: Literal["output_audio_buffer.cleared"] = "output_audio_buffer.cleared"
+    response_id: str = ""
+
+
+class UnknownServerEvent(ServerEvent):
+    """An event this version does not know, or a known type in a shape it could not read.
+
+    ``problem`` says which, so nothing is silently lost.
+    """
+
+    problem: str | None = None
+
+
+KnownServerEvent = Annotated[
+    SessionCreated
+    | SessionUpdated
+    | ErrorEvent
+    | SpeechStarted
+    | SpeechStopped
+    | InputAudioBufferCommitted
+    | InputAudioBufferCleared
+    | InputAudioBufferTimeoutTriggered
+    | ConversationItemAdded
+    | ConversationItemDone
+    | ConversationItemTruncated
+    | ConversationItemDeleted
+    | ConversationItemRetrieved
+    | InputTranscriptionDelta
+    | InputTranscriptionCompleted
+    | InputTranscriptionFailed
+    | InputTranscriptionSegment
+    | ResponseCreated
+    | ResponseDone
+    | ResponseOutputItemAdded
+    | ResponseOutputItemDone
+    | ResponseContentPartAdded
+    | ResponseContentPartDone
+    | ResponseOutputAudioDelta
+    | ResponseOutputAudioDone
+    | ResponseOutputAudioTranscriptDelta
+    | ResponseOutputAudioTranscriptDone
+    | ResponseOutputTextDelta
+    | ResponseOutputTextDone
+    | FunctionCallArgumentsDelta
+    | FunctionCallArgumentsDone
+    | RateLimitsUpdated
+    | McpListToolsInProgress
+    | McpListToolsCompleted
+    | McpListToolsFailed
+    | McpCallArgumentsDelta
+    | McpCallArgumentsDone
+    | McpCallInProgress
+    | McpCallCompleted
+    | McpCallFailed
+    | OutputAudioBufferStarted
+    | OutputAudioBufferStopped
+    | OutputAudioBufferCleared,
+    Field(discriminator="type"),
+]
+_SERVER = TypeAdapter[ServerEvent](KnownServerEvent)
+SERVER_EVENT_TYPES: frozenset[str] = frozenset(
+    m.model_fields["type"].default
+    for m in ServerEvent.__subclasses__() + _Delta.__subclasses__() + _ItemRef.__subclasses__()
+    if m.model_fields["type"].default not in ("", None) and m is not UnknownServerEvent
+)
+
+
+def _normalise_beta(data: dict[str, Any]) -> dict[str, Any]:
+    ga = BETA_EVENT_NAMES.get(data.get("type", ""))
+    if ga is None:
+        return data
+    data = {**data, "type": ga}
+    item = data.get("item")
+    if isinstance(item, dict) and item.get("role") == "assistant":
+        parts = [
+            {**p, "type": _BETA_PART_TYPES.get(str(p.get("type")), p.get("type"))}
+            for p in item.get("content", [])
+            if isinstance(p, dict)
+        ]
+        data["item"] = {**item, "content": parts}
+    return data
+
+
+def _load_object(data: str | bytes | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(data, dict):
+        obj: Any = data
+    else:
+        try:
+            obj = json.loads(data)
+        except ValueError as exc:
+            raise ProtocolError(f"not JSON: {exc}") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+        raise ProtocolError("an event must be a JSON object with a string 'type'")
+    return obj
+
+
+def parse_server_event(data: str | bytes | dict[str, Any]) -> ServerEvent:
+    """A server event from its JSON text (or decoded dict).
+
+    Raises :class:`ProtocolError` only for text that is not a JSON object with a ``type``;
+    anything else unreadable becomes an :class:`UnknownServerEvent` with ``problem`` set.
+    """
+    try:
+        if isinstance(data, dict):
+            return _SERVER.validate_python(data)
+        return _SERVER.validate_json(data)
+    except ValidationError as exc:
+        first = exc
+    obj = _normalise_beta(_load_object(data))
+    if obj["type"] in SERVER_EVENT_TYPES:
+        try:
+            return _SERVER.validate_python(obj)
+        except ValidationError as exc:
+            first = exc
+        problem = "; ".join(
+            f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in first.errors()[:3]
+        )
+        return UnknownServerEvent.model_validate({**obj, "problem": problem})
+    return UnknownServerEvent.model_validate(obj)
+
+
+# ---- client events ----------------------------------------------------------------------------
+
+
+class ClientEvent(BaseModel):
+    """Base of every client event: strict (unknown keys are an error)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    event_id: str | None = Field(None, max_length=512)
+
+
+class SessionUpdate(ClientEvent):
+    type: Literal["session.update"] = "session.update"
+    session: dict[str, Any]
+
+
+class InputAudioBufferAppend(ClientEvent):
+    type: Literal["input_audio_buffer.append"] = "input_audio_buffer.append"
+    audio: str = Field(description="Base64 audio in the session's input format.")
+
+
+class InputAudioBufferCommit(ClientEvent):
+    type: Literal["input_audio_buffer.commit"] = "input_audio_buffer.commit"
+
+
+class InputAudioBufferClear(ClientEvent):
+    type: Literal["input_audio_buffer.clear"] = "input_audio_buffer.clear"
+
+
+class ConversationItemCreate(ClientEvent):
+    type: Literal["conversation.item.create"] = "conversation.item.create"
+    item: dict[str, Any]
+    previous_item_id: str | None = None
+
+
+class ConversationItemTruncate(ClientEvent):
+    type: Literal["conversation.item.truncate"] = "conversation.item.truncate"
+    item_id: str
+    content_index: int = Field(0, ge=0)
+    audio_end_ms: int = Field(ge=0)
+
+
+class ConversationItemDelete(ClientEvent):
+    type: Literal["conversation.item.delete"] = "conversation.item.delete"
+    item_id: str
+
+
+class ConversationItemRetrieve(ClientEvent):
+    type: Literal["conversation.item.retrieve"] = "conversation.item.retrieve"
+    item_id: str
+
+
+class ResponseCreate(ClientEvent):
+    type: Literal["response.create"] = "response.create"
+    response: dict[str, Any] | None = None
+
+
+class ResponseCancel(ClientEvent):
+    type: Literal["response.cancel"] = "response.cancel"
+    response_id: str | None = None
+
+
+class OutputAudioBufferClear(ClientEvent):
+    type: Literal["output_audio_buffer.clear"] = "output_audio_buffer.clear"
+
+
+KnownClientEvent = Annotated[
+    SessionUpdate
+    | InputAudioBufferAppend
+    | InputAudioBufferCommit
+    | InputAudioBufferClear
+    | ConversationItemCreate
+    | ConversationItemTruncate
+    | ConversationItemDelete
+    | ConversationItemRetrieve
+    | ResponseCreate
+    | ResponseCancel
+    | OutputAudioBufferClear,
+    Field(discriminator="type"),
+]
+_CLIENT = TypeAdapter[ClientEvent](KnownClientEvent)
+
+
+def parse_client_event(data: str | bytes | dict[str, Any]) -> ClientEvent:
+    """A client event from JSON (the local server's reader). Raises ValidationError or
+    :class:`ProtocolError` for anything that is not a well-formed client event."""
+    obj = _load_object(data)
+    return _CLIENT.validate_python(obj)
+
+
+def encode(event: ClientEvent) -> str:
+    """JSON text of a client event: unset optionals omitted, payload dicts kept verbatim
+    (so an explicit ``null`` that switches a feature off survives)."""
+    out: dict[str, Any] = {"type": event.type}
+    for name in type(event).model_fields:
+        if name == "type":
+            continue
+        value = getattr(event, name)
+        if value is None:
+            continue
+        out[name] = (
+            value.model_dump(mode="json", exclude_none=True)
+            if isinstance(value, BaseModel)
+            else value
+        )
+    return json.dumps(out, separators=(",", ":"))

@@ -1,0 +1,154 @@
+"""A SessionConfig as code for other tools: openai-python, openai-agents, PSOpenAI, .NET, JSON.
+
+Every target is derived from the same GA payload (:meth:`SessionConfig.to_session_update`), so
+an export sends exactly what realtime_widgets sends. Settings a target cannot express are
+listed in a comment, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import pprint
+from typing import TYPE_CHECKING, Any
+
+from realtime_widgets.errors import ConfigError
+from realtime_widgets.protocol.parts import FunctionTool
+from realtime_widgets.protocol.seeds import psopenai_command, psopenai_unsupported
+
+if TYPE_CHECKING:
+    from realtime_widgets.protocol.config import SessionConfig
+
+__all__ = ["EXPORT_TARGETS", "to_code"]
+
+EXPORT_TARGETS: tuple[str, ...] = (
+    "openai-python",
+    "openai-agents",
+    "psopenai",
+    "openai-dotnet",
+    "json",
+)
+
+
+def _payload(config: SessionConfig) -> dict[str, Any]:
+    session: dict[str, Any] = config.to_session_update()["session"]
+    return session
+
+
+def _py(value: Any, indent: int = 0) -> str:
+    text = pprint.pformat(value, indent=1, width=96 - indent, sort_dicts=False)
+    pad = " " * indent
+    return text.replace("\n", "\n" + pad)
+
+
+def _openai_python(config: SessionConfig) -> str:
+    session = _payload(config)
+    return f'''"""Realtime session settings exported by realtime_widgets (openai-python, GA)."""
+import asyncio
+
+from openai import AsyncOpenAI
+
+MODEL = {config.model!r}
+SESSION = {_py(session)}
+
+
+async def configure(connection):
+    """Send the settings on an open Realtime connection."""
+    await connection.session.update(session=SESSION)
+
+
+async def main():
+    client = AsyncOpenAI()  # the key comes from OPENAI_API_KEY
+    async with client.realtime.connect(model=MODEL) as connection:
+        await configure(connection)
+        async for event in connection:
+            if event.type in ("session.updated", "error"):
+                print(event)
+                break
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+'''
+
+
+def _openai_agents(config: SessionConfig) -> str:
+    session = _payload(config)
+    session.pop("type", None)
+    settings: dict[str, Any] = {"model_name": session.pop("model", config.model)}
+    notes: list[str] = []
+    tools = session.pop("tools", None)
+    if tools:
+        names = ", ".join(t.name for t in config.tools if isinstance(t, FunctionTool))
+        notes.append(
+            f"tools ({names or 'MCP servers'}): give the agent its tools with @function_tool / "
+            "mcp_servers; the runner sends their schemas"
+        )
+    for key in ("include", "truncation"):
+        if key in session:
+            notes.append(f"{key}={session.pop(key)!r} has no RealtimeSessionModelSettings key")
+    settings.update(session)
+    instructions = settings.pop("instructions", None)
+    note_lines = "".join(f"# Not expressible here: {n}\n" for n in notes)
+    return f'''"""Realtime session settings exported by realtime_widgets (openai-agents)."""
+from agents.realtime import RealtimeAgent, RealtimeRunner
+
+{note_lines}MODEL_SETTINGS = {_py(settings)}
+
+agent = RealtimeAgent(name="Assistant", instructions={instructions or ""!r})
+runner = RealtimeRunner(starting_agent=agent, config={{"model_settings": MODEL_SETTINGS}})
+'''
+
+
+def _psopenai(config: SessionConfig) -> str:
+    lines = []
+    missing = psopenai_unsupported(config)
+    if missing:
+        lines.append("# Not expressible in PSOpenAI: " + ", ".join(missing))
+    if "model" in config.model_fields_set:
+        lines.append(f"# Connect with: Connect-RealtimeSession -Model '{config.model}'")
+    lines.append(psopenai_command(config))
+    return "\n".join(lines) + "\n"
+
+
+def _cs(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _dotnet(config: SessionConfig) -> str:
+    session = _payload(config)
+    body = json.dumps(session, indent=2).replace('"', '""')
+    return f"""// Realtime session settings exported by realtime_widgets (OpenAI-DotNet).
+// OpenAI-DotNet's SessionConfiguration speaks only the beta dialect, which OpenAI has switched
+// off, and it cannot send null to switch a feature off. Send the GA event as raw JSON instead:
+using System.Net.WebSockets;
+using System.Text;
+
+var sessionUpdate = @"{{""type"": ""session.update"", ""session"": {body}}}";
+// await webSocket.SendAsync(Encoding.UTF8.GetBytes(sessionUpdate),
+//     WebSocketMessageType.Text, true, CancellationToken.None);
+// Model for the connection URL: {_cs(config.model)}
+"""
+
+
+def _json(config: SessionConfig) -> str:
+    return json.dumps(config.to_session_update(), indent=2) + "\n"
+
+
+_WRITERS = {
+    "openai-python": _openai_python,
+    "openai-agents": _openai_agents,
+    "psopenai": _psopenai,
+    "openai-dotnet": _dotnet,
+    "json": _json,
+}
+
+
+def to_code(config: SessionConfig, target: str) -> str:
+    """See :meth:`SessionConfig.to_code`."""
+    writer = _WRITERS.get(target)
+    if writer is None:
+        allowed = ", ".join(EXPORT_TARGETS)
+        raise ConfigError.single(
+            "target", f"target must be one of {allowed}, got {target!r}", allowed=allowed
+        )
+    return writer(config)

@@ -1,0 +1,419 @@
+"""The nested pieces of a session configuration: formats, turn detection, tools, tracing, ...
+
+Each class mirrors one GA object field for field, so ``model_dump`` of it *is* the wire object.
+Defaults are OpenAI's documented defaults. Variant-specific fields exist only on their variant
+(a ``threshold`` on ``SemanticVad`` is an error that says so). Seed-style shorthands (``"pcm16"``,
+``"near_field"``, ``"auto"``) are accepted where a user would write them, never on the strict
+wire path (see :mod:`realtime_widgets.protocol.wire`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+__all__ = [
+    "BUILTIN_VOICES",
+    "AudioFormat",
+    "CustomVoice",
+    "FunctionTool",
+    "McpApprovalFilter",
+    "McpTool",
+    "McpToolFilter",
+    "NoiseReduction",
+    "PcmFormat",
+    "PcmaFormat",
+    "PcmuFormat",
+    "Prompt",
+    "PromptInputFile",
+    "PromptInputImage",
+    "PromptInputText",
+    "Reasoning",
+    "RetentionRatioTruncation",
+    "SemanticVad",
+    "ServerVad",
+    "TokenLimits",
+    "Tool",
+    "ToolChoiceFunction",
+    "ToolChoiceMcp",
+    "TracingConfig",
+    "Transcription",
+    "TurnDetection",
+    "WireRequired",
+    "is_strict_wire",
+]
+
+BUILTIN_VOICES: tuple[str, ...] = (
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "sage",
+    "shimmer",
+    "verse",
+    "marin",
+    "cedar",
+)
+
+
+@dataclass(frozen=True)
+class WireRequired:
+    """Marks a field that has a default for Python users but must be present on the wire.
+
+    ``PcmFormat()`` is convenient; a raw ``{"type": "audio/pcm"}`` from a client is still an
+    error (``missing_required_parameter``), exactly as OpenAI answers it.
+    """
+
+
+REQUIRED_ON_WIRE = WireRequired()
+
+
+def is_strict_wire(info: ValidationInfo) -> bool:
+    """True while validating a raw wire payload: no seed shorthands, no coercions."""
+    context = info.context
+    return isinstance(context, dict) and context.get("wire") == "strict"
+
+
+class Part(BaseModel):
+    """Base of every configuration object: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+# --- audio formats -----------------------------------------------------------------------------
+
+
+class PcmFormat(Part):
+    """16-bit little-endian mono PCM at 24 kHz (the only rate the API accepts)."""
+
+    type: Annotated[Literal["audio/pcm"], REQUIRED_ON_WIRE] = "audio/pcm"
+    rate: Annotated[Literal[24000], REQUIRED_ON_WIRE] = Field(
+        24000, description="Sample rate in Hz; required on the wire and always 24000."
+    )
+
+
+class PcmuFormat(Part):
+    """G.711 mu-law at 8 kHz (telephony)."""
+
+    type: Annotated[Literal["audio/pcmu"], REQUIRED_ON_WIRE] = "audio/pcmu"
+
+
+class PcmaFormat(Part):
+    """G.711 A-law at 8 kHz (telephony)."""
+
+    type: Annotated[Literal["audio/pcma"], REQUIRED_ON_WIRE] = "audio/pcma"
+
+
+AudioFormat = Annotated[PcmFormat | PcmuFormat | PcmaFormat, Field(discriminator="type")]
+
+# Every spelling a user may write for a format, seed (beta) names included.
+FORMAT_ALIASES: dict[str, type[Part]] = {
+    "pcm16": PcmFormat,
+    "pcm": PcmFormat,
+    "audio/pcm": PcmFormat,
+    "g711_ulaw": PcmuFormat,
+    "pcmu": PcmuFormat,
+    "audio/pcmu": PcmuFormat,
+    "g711_alaw": PcmaFormat,
+    "pcma": PcmaFormat,
+    "audio/pcma": PcmaFormat,
+}
+# The beta dialect's names, used by the beta serializer.
+FORMAT_BETA_NAMES: dict[str, str] = {
+    "audio/pcm": "pcm16",
+    "audio/pcmu": "g711_ulaw",
+    "audio/pcma": "g711_alaw",
+}
+
+
+# --- voice, noise reduction, transcription ----------------------------------------------------
+
+
+class CustomVoice(Part):
+    """A custom voice created from audio samples, referenced by id (``voice_...``)."""
+
+    id: str = Field(pattern=r"^voice_[A-Za-z0-9_-]+$", description="The custom voice id.")
+
+
+class NoiseReduction(Part):
+    """Input noise reduction; the session field is ``None`` when it is off."""
+
+    type: Annotated[Literal["near_field", "far_field"], REQUIRED_ON_WIRE] = Field(
+        "near_field",
+        description="near_field for headsets and close microphones, far_field for laptop or "
+        "room microphones.",
+    )
+    strength: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Suppression strength (higher suppresses more); the server uses 1 when "
+        "noise reduction is first enabled, and an update without it keeps the current value.",
+    )
+
+
+class Transcription(Part):
+    """Asynchronous transcription of the user's audio (a separate model, not the one replying)."""
+
+    model: Annotated[str, REQUIRED_ON_WIRE] = Field(
+        "gpt-4o-mini-transcribe",
+        min_length=1,
+        description="Transcription model: whisper-1, gpt-4o-transcribe, gpt-4o-mini-transcribe, "
+        "gpt-4o-transcribe-diarize, gpt-transcribe, gpt-live-transcribe, gpt-realtime-whisper "
+        "(on Azure: a deployment name).",
+        json_schema_extra={
+            "examples": [
+                "gpt-4o-mini-transcribe",
+                "gpt-4o-transcribe",
+                "whisper-1",
+                "gpt-4o-transcribe-diarize",
+                "gpt-transcribe",
+                "gpt-live-transcribe",
+                "gpt-realtime-whisper",
+            ]
+        },
+    )
+    language: str | None = Field(
+        None,
+        pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$",
+        description="ISO-639-1 language of the input audio (e.g. en); improves accuracy.",
+    )
+    prompt: str | None = Field(
+        None,
+        description="Guides the transcription: keywords for whisper-1, free text for "
+        "gpt-4o-transcribe models.",
+    )
+    languages: list[str] | None = Field(
+        None, description="Possible languages (gpt-transcribe, gpt-live-transcribe)."
+    )
+    keywords: list[str] | None = Field(
+        None, description="Words or phrases to guide transcription (gpt-transcribe models)."
+    )
+    delay: Literal["minimal", "low", "medium", "high", "xhigh"] | None = Field(
+        None, description="How long to wait before emitting text (gpt-realtime-whisper only)."
+    )
+
+
+# --- turn detection ----------------------------------------------------------------------------
+
+
+class ServerVad(Part):
+    """Voice activity detection on audio energy/probability: speech starts above ``threshold``
+    and ends after ``silence_duration_ms`` of silence."""
+
+    type: Annotated[Literal["server_vad"], REQUIRED_ON_WIRE] = "server_vad"
+    threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Speech probability above which audio counts as speech; higher needs "
+        "louder speech and ignores more noise.",
+        json_schema_extra={"step": 0.01},
+    )
+    prefix_padding_ms: int = Field(
+        300,
+        ge=0,
+        le=65535,
+        description="Audio kept before the detected start of speech, in ms.",
+        json_schema_extra={"step": 10, "soft_max": 2000},
+    )
+    silence_duration_ms: int = Field(
+        500,
+        ge=0,
+        le=65535,
+        description="Silence that ends a turn, in ms; shorter answers sooner but may cut the "
+        "user off at a pause.",
+        json_schema_extra={"step": 10, "soft_max": 3000},
+    )
+    idle_timeout_ms: int | None = Field(
+        None,
+        ge=5000,
+        le=30000,
+        description="If set, prompt a response after this long without user speech (after the "
+        "last reply finished playing).",
+        json_schema_extra={"step": 500},
+    )
+    create_response: bool = Field(True, description="Respond automatically at the end of a turn.")
+    interrupt_response: bool = Field(
+        True, description="Cancel the reply in progress when the user starts speaking (barge-in)."
+    )
+
+
+class SemanticVad(Part):
+    """Turn detection by a model that judges whether the user has finished their thought."""
+
+    type: Annotated[Literal["semantic_vad"], REQUIRED_ON_WIRE] = "semantic_vad"
+    eagerness: Literal["low", "medium", "high", "auto"] = Field(
+        "auto",
+        description="How soon to answer: low waits up to 8 s, medium 4 s, high 2 s; auto = medium.",
+    )
+    create_response: bool = Field(True, description="Respond automatically at the end of a turn.")
+    interrupt_response: bool = Field(
+        True, description="Cancel the reply in progress when the user starts speaking (barge-in)."
+    )
+
+
+TurnDetection = Annotated[ServerVad | SemanticVad, Field(discriminator="type")]
+
+
+# --- tools -------------------------------------------------------------------------------------
+
+
+class FunctionTool(Part):
+    """A function the model may call; ``parameters`` is a JSON schema of its arguments."""
+
+    type: Annotated[Literal["function"], REQUIRED_ON_WIRE] = "function"
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$", description="The function's name.")
+    description: str | None = Field(None, description="When and how to call it.")
+    parameters: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}},
+        description="JSON schema of the arguments (an object schema).",
+    )
+
+    @field_validator("parameters")
+    @classmethod
+    def _object_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if value.get("type", "object") != "object":
+            raise ValueError(
+                f"must be a JSON schema with type 'object', got type {value.get('type')!r}"
+            )
+        props = value.get("properties", {})
+        if not isinstance(props, dict):
+            raise ValueError("must have 'properties' as an object mapping names to schemas")
+        return value
+
+
+class McpToolFilter(Part):
+    """Which tools of an MCP server to expose: by name and/or read-only hint."""
+
+    tool_names: list[str] | None = None
+    read_only: bool | None = None
+
+
+class McpApprovalFilter(Part):
+    """Which MCP tools need approval (``always``) and which do not (``never``)."""
+
+    always: McpToolFilter | None = None
+    never: McpToolFilter | None = None
+
+
+class McpTool(Part):
+    """A remote MCP server (or an OpenAI connector) whose tools the model may call."""
+
+    type: Annotated[Literal["mcp"], REQUIRED_ON_WIRE] = "mcp"
+    server_label: str = Field(min_length=1, description="Label used in tool calls.")
+    server_url: str | None = Field(None, description="URL of the MCP server.")
+    connector_id: (
+        Literal[
+            "connector_dropbox",
+            "connector_gmail",
+            "connector_googlecalendar",
+            "connector_googledrive",
+            "connector_microsoftteams",
+            "connector_outlookcalendar",
+            "connector_outlookemail",
+            "connector_sharepoint",
+        ]
+        | None
+    ) = None
+    tunnel_id: str | None = None
+    server_description: str | None = None
+    authorization: str | None = Field(None, repr=False, description="OAuth token (secret).")
+    headers: dict[str, str] | None = Field(None, repr=False, description="HTTP headers (secret).")
+    allowed_tools: list[str] | McpToolFilter | None = None
+    require_approval: Literal["always", "never"] | McpApprovalFilter | None = None
+    allowed_callers: list[Literal["direct", "programmatic"]] | None = None
+    defer_loading: bool | None = None
+
+    @model_validator(mode="after")
+    def _has_a_target(self) -> McpTool:
+        if not (self.server_url or self.connector_id or self.tunnel_id):
+            raise ValueError("needs one of server_url, connector_id or tunnel_id")
+        return self
+
+
+Tool = Annotated[FunctionTool | McpTool, Field(discriminator="type")]
+
+
+class ToolChoiceFunction(Part):
+    """Force a call of one function tool."""
+
+    type: Annotated[Literal["function"], REQUIRED_ON_WIRE] = "function"
+    name: str
+
+
+class ToolChoiceMcp(Part):
+    """Force a call of an MCP server's tool (any, or the one named)."""
+
+    type: Annotated[Literal["mcp"], REQUIRED_ON_WIRE] = "mcp"
+    server_label: str
+    name: str | None = None
+
+
+# --- prompt, tracing, truncation, reasoning -----------------------------------------------------
+
+
+class PromptInputText(Part):
+    type: Literal["input_text"] = "input_text"
+    text: str
+
+
+class PromptInputImage(Part):
+    type: Literal["input_image"] = "input_image"
+    detail: Literal["low", "high", "auto", "original"] = "auto"
+    image_url: str | None = None
+    file_id: str | None = None
+
+
+class PromptInputFile(Part):
+    type: Literal["input_file"] = "input_file"
+    file_id: str | None = None
+    file_url: str | None = None
+    file_data: str | None = None
+    filename: str | None = None
+
+
+PromptVariable = Annotated[
+    PromptInputText | PromptInputImage | PromptInputFile, Field(discriminator="type")
+]
+
+
+class Prompt(Part):
+    """A stored prompt template (``pmpt_...``), optionally pinned to a version, with variables."""
+
+    id: str = Field(pattern=r"^pmpt_[A-Za-z0-9_-]+$", description="Prompt template id.")
+    version: str | None = Field(None, description="Template version; latest when omitted.")
+    variables: dict[str, str | PromptVariable] | None = Field(
+        None, description="Values substituted into the template: strings or input items."
+    )
+
+
+class TracingConfig(Part):
+    """Tracing with explicit names for the traces dashboard."""
+
+    workflow_name: str | None = None
+    group_id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class TokenLimits(Part):
+    post_instructions: int | None = Field(
+        None, ge=0, description="Token budget after the instructions before truncating."
+    )
+
+
+class RetentionRatioTruncation(Part):
+    """Truncate to a fraction of the budget at once, so truncations (and cache busts) are rare."""
+
+    type: Annotated[Literal["retention_ratio"], REQUIRED_ON_WIRE] = "retention_ratio"
+    retention_ratio: float = Field(ge=0.0, le=1.0, description="Fraction of tokens kept.")
+    token_limits: TokenLimits | None = None
+
+
+class Reasoning(Part):
+    """Reasoning effort for reasoning-capable Realtime models (gpt-realtime-2 and later)."""
+
+    effort: Literal["minimal", "low", "medium", "high", "xhigh"] | None = None

@@ -1,0 +1,417 @@
+"""ConversationState: what a Realtime session looks like, rebuilt from its server events.
+
+Feed it every server event (``state.apply(event)``); read items in conversation order
+(``state.ordered_items()``), transcripts, responses with status and usage, VAD turns and
+truncations. Pure Python, no I/O: the client, the widgets, replay and the tests share it.
+
+Order comes from ``previous_item_id``, never from arrival: a user transcript that arrives after
+the assistant has started answering still lands on the user's own item, in its own turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from realtime_widgets.protocol import events as ev
+
+__all__ = ["ConversationState", "ItemState", "ResponseState", "VadTurn", "base64_decoded_size"]
+
+# Bytes of audio per millisecond for each GA format (pcm: 24 kHz x 2 bytes; G.711: 8 kHz x 1).
+BYTES_PER_MS = {"audio/pcm": 48, "audio/pcmu": 8, "audio/pcma": 8}
+
+
+def base64_decoded_size(text: str) -> int:
+    """Bytes a base64 string decodes to, without decoding it."""
+    size = len(text) * 3 // 4
+    if text.endswith("=="):
+        return size - 2
+    if text.endswith("="):
+        return size - 1
+    return size
+
+
+@dataclass
+class ItemState:
+    """One conversation item as the client knows it so far."""
+
+    id: str
+    type: str
+    role: str | None = None
+    status: str | None = None
+    previous_item_id: str | None = None
+    response_id: str | None = None
+    # Text: the assistant's audio transcript or text, or the user's input transcript.
+    chunks: list[str] = field(default_factory=list)
+    transcript_final: str | None = None
+    transcript_state: str = "none"  # none | pending | partial | done | failed
+    transcript_error: str | None = None
+    # Audio (assistant): bytes received in the output format, and where it was cut.
+    audio_bytes: int = 0
+    audio_format: str = "audio/pcm"
+    truncated_at_ms: int | None = None
+    # Audio (user): the VAD span that produced the item.
+    audio_start_ms: int | None = None
+    audio_end_ms: int | None = None
+    # Function calls and their outputs.
+    call_id: str | None = None
+    name: str | None = None
+    arguments_chunks: list[str] = field(default_factory=list)
+    arguments_final: str | None = None
+    output: str | None = None
+    content_types: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The transcript or text assembled so far (final text once it is known)."""
+        if self.transcript_final is not None:
+            return self.transcript_final
+        return "".join(self.chunks)
+
+    @property
+    def arguments(self) -> str:
+        return (
+            self.arguments_final
+            if self.arguments_final is not None
+            else "".join(self.arguments_chunks)
+        )
+
+    @property
+    def audio_ms(self) -> float:
+        """Milliseconds of assistant audio received for this item."""
+        return self.audio_bytes / BYTES_PER_MS.get(self.audio_format, 48)
+
+
+@dataclass
+class ResponseState:
+    """One response: its status, why it ended, usage, and the items it produced."""
+
+    id: str
+    status: str = "in_progress"
+    status_details: dict[str, Any] | None = None
+    usage: ev.Usage | None = None
+    item_ids: list[str] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str | None:
+        details = self.status_details or {}
+        reason = details.get("reason")
+        return reason if isinstance(reason, str) else None
+
+
+@dataclass
+class VadTurn:
+    """A stretch of user speech found by turn detection (times on the input-audio clock)."""
+
+    item_id: str
+    audio_start_ms: int
+    audio_end_ms: int | None = None
+    committed: bool = False
+    timeout: bool = False
+
+
+_USAGE_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "input_text_tokens",
+    "input_audio_tokens",
+    "input_cached_tokens",
+    "output_text_tokens",
+    "output_audio_tokens",
+)
+
+
+class ConversationState:
+    """The conversation rebuilt from server events; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, ItemState] = {}
+        self._order: list[str] = []
+        self.responses: dict[str, ResponseState] = {}
+        self.turns: list[VadTurn] = []
+        self.errors: list[ev.ErrorDetail] = []
+        self.session: dict[str, Any] = {}
+        self.rate_limits: list[dict[str, Any]] = []
+        self.usage: dict[str, int] = dict.fromkeys(_USAGE_KEYS, 0)
+        self.events_applied = 0
+        self.unknown_events = 0
+        self._handlers: dict[str, Callable[[Any], None]] = {
+            "session.created": self._session,
+            "session.updated": self._session,
+            "error": self._error,
+            "input_audio_buffer.speech_started": self._speech_started,
+            "input_audio_buffer.speech_stopped": self._speech_stopped,
+            "input_audio_buffer.committed": self._committed,
+            "input_audio_buffer.timeout_triggered": self._timeout,
+            "conversation.item.added": self._item_event,
+            "conversation.item.done": self._item_event,
+            "conversation.item.retrieved": self._item_event,
+            "conversation.item.truncated": self._truncated,
+            "conversation.item.deleted": self._deleted,
+            "conversation.item.input_audio_transcription.delta": self._input_delta,
+            "conversation.item.input_audio_transcription.completed": self._input_completed,
+            "conversation.item.input_audio_transcription.failed": self._input_failed,
+            "response.created": self._response_created,
+            "response.done": self._response_done,
+            "response.output_item.added": self._output_item,
+            "response.output_item.done": self._output_item,
+            "response.output_audio.delta": self._audio_delta,
+            "response.output_audio_transcript.delta": self._text_delta,
+            "response.output_text.delta": self._text_delta,
+            "response.output_audio_transcript.done": self._transcript_done,
+            "response.output_text.done": self._text_done,
+            "response.function_call_arguments.delta": self._args_delta,
+            "response.function_call_arguments.done": self._args_done,
+            "rate_limits.updated": self._rate_limits,
+        }
+
+    # ---- feeding ------------------------------------------------------------------------------
+
+    def apply(self, event: ev.ServerEvent) -> None:
+        """Update the state with one server event (unknown types are counted, not fatal)."""
+        self.events_applied += 1
+        if isinstance(event, ev.UnknownServerEvent):
+            self.unknown_events += 1
+            return
+        handler = self._handlers.get(event.type)
+        if handler is not None:
+            handler(event)
+
+    def apply_all(self, events: Iterator[ev.ServerEvent] | list[ev.ServerEvent]) -> None:
+        for event in events:
+            self.apply(event)
+
+    # ---- reading ------------------------------------------------------------------------------
+
+    def ordered_items(self) -> list[ItemState]:
+        """Items in conversation order."""
+        return [self.items[i] for i in self._order]
+
+    def transcript(self) -> list[tuple[str, str]]:
+        """(role, text) of each message, in conversation order."""
+        return [
+            (it.role or it.type, it.text) for it in self.ordered_items() if it.type == "message"
+        ]
+
+    @property
+    def active_response(self) -> ResponseState | None:
+        for response in reversed(self.responses.values()):
+            if response.status == "in_progress":
+                return response
+        return None
+
+    @property
+    def assistant_has_spoken(self) -> bool:
+        """True once any assistant audio arrived (the voice is then fixed)."""
+        return any(it.audio_bytes for it in self.items.values() if it.role == "assistant")
+
+    # ---- handlers -----------------------------------------------------------------------------
+
+    def _output_format(self) -> str:
+        audio = self.session.get("audio") or {}
+        fmt = (audio.get("output") or {}).get("format") or {}
+        kind = fmt.get("type") if isinstance(fmt, dict) else None
+        return kind if isinstance(kind, str) else "audio/pcm"
+
+    def _session(self, event: ev.SessionCreated | ev.SessionUpdated) -> None:
+        self.session = event.session
+
+    def _error(self, event: ev.ErrorEvent) -> None:
+        self.errors.append(event.error)
+
+    def _speech_started(self, event: ev.SpeechStarted) -> None:
+        self.turns.append(VadTurn(event.item_id, event.audio_start_ms))
+
+    def _turn(self, item_id: str) -> VadTurn | None:
+        for turn in reversed(self.turns):
+            if turn.item_id == item_id:
+                return turn
+        return None
+
+    def _speech_stopped(self, event: ev.SpeechStopped) -> None:
+        turn = self._turn(event.item_id)
+        if turn is None:
+            turn = VadTurn(event.item_id, event.audio_end_ms)
+            self.turns.append(turn)
+        turn.audio_end_ms = event.audio_end_ms
+
+    def _committed(self, event: ev.InputAudioBufferCommitted) -> None:
+        turn = self._turn(event.item_id)
+        if turn is not None:
+            turn.committed = True
+
+    def _timeout(self, event: ev.InputAudioBufferTimeoutTriggered) -> None:
+        self.turns.append(
+            VadTurn(
+                event.item_id,
+                event.audio_start_ms,
+                event.audio_end_ms,
+                committed=True,
+                timeout=True,
+            )
+        )
+
+    def _place(self, item_id: str, previous: str | None, explicit: bool) -> None:
+        """Put ``item_id`` after ``previous`` (first when explicitly None, else last)."""
+        if item_id in self._order:
+            if not explicit:
+                return
+            self._order.remove(item_id)
+        if previous is not None and previous in self.items and previous in self._order:
+            self._order.insert(self._order.index(previous) + 1, item_id)
+        elif explicit and previous is None:
+            self._order.insert(0, item_id)
+        else:
+            self._order.append(item_id)
+
+    def _upsert(self, item: ev.Item, previous: str | None, explicit: bool) -> ItemState:
+        item_id = item.id or f"_local_{len(self.items)}"
+        state = self.items.get(item_id)
+        if state is None:
+            state = ItemState(id=item_id, type=item.type, audio_format=self._output_format())
+            self.items[item_id] = state
+        state.role = item.role or state.role
+        state.status = item.status or state.status
+        state.call_id = item.call_id or state.call_id
+        state.name = item.name or state.name
+        if item.arguments is not None and item.status == "completed":
+            state.arguments_final = item.arguments
+        if item.output is not None:
+            state.output = item.output
+        if item.content:
+            state.content_types = [p.type for p in item.content]
+            if state.role == "user":
+                self._user_content(state, item)
+            else:
+                texts = [p.transcript or p.text for p in item.content if (p.transcript or p.text)]
+                if texts and item.status == "completed" and state.transcript_final is None:
+                    state.transcript_final = "".join(t for t in texts if t)
+        if explicit:
+            state.previous_item_id = previous
+        self._place(item_id, previous, explicit)
+        turn = self._turn(item_id)
+        if turn is not None:
+            state.audio_start_ms, state.audio_end_ms = turn.audio_start_ms, turn.audio_end_ms
+        return state
+
+    @staticmethod
+    def _user_content(state: ItemState, item: ev.Item) -> None:
+        typed = [p.text for p in item.content if p.type == "input_text" and p.text is not None]
+        heard = [p.transcript for p in item.content if p.type == "input_audio" and p.transcript]
+        if typed and not heard:
+            state.transcript_final = "".join(typed)
+            state.transcript_state = "done"
+        elif heard and state.transcript_state != "done":
+            state.transcript_final = "".join(heard)
+            state.transcript_state = "done"
+        elif (
+            any(p.type == "input_audio" for p in item.content) and state.transcript_state == "none"
+        ):
+            state.transcript_state = "pending"
+
+    def _item_event(
+        self,
+        event: ev.ConversationItemAdded | ev.ConversationItemDone | ev.ConversationItemRetrieved,
+    ) -> None:
+        explicit = "previous_item_id" in event.model_fields_set
+        previous = getattr(event, "previous_item_id", None)
+        self._upsert(event.item, previous, explicit)
+
+    def _output_item(self, event: ev.ResponseOutputItemAdded | ev.ResponseOutputItemDone) -> None:
+        state = self._upsert(event.item, None, explicit=False)
+        state.response_id = event.response_id
+        response = self.responses.get(event.response_id)
+        if response is not None and state.id not in response.item_ids:
+            response.item_ids.append(state.id)
+
+    def _item(self, item_id: str) -> ItemState:
+        state = self.items.get(item_id)
+        if state is None:  # a delta before its item: keep the data, place it last
+            state = ItemState(id=item_id, type="message", audio_format=self._output_format())
+            self.items[item_id] = state
+            self._order.append(item_id)
+        return state
+
+    def _truncated(self, event: ev.ConversationItemTruncated) -> None:
+        self._item(event.item_id).truncated_at_ms = event.audio_end_ms
+
+    def _deleted(self, event: ev.ConversationItemDeleted) -> None:
+        self.items.pop(event.item_id, None)
+        if event.item_id in self._order:
+            self._order.remove(event.item_id)
+
+    def _input_delta(self, event: ev.InputTranscriptionDelta) -> None:
+        state = self._item(event.item_id)
+        if state.transcript_state != "done":
+            state.chunks.append(event.delta)
+            state.transcript_state = "partial"
+
+    def _input_completed(self, event: ev.InputTranscriptionCompleted) -> None:
+        state = self._item(event.item_id)
+        state.transcript_final = event.transcript
+        state.transcript_state = "done"
+
+    def _input_failed(self, event: ev.InputTranscriptionFailed) -> None:
+        state = self._item(event.item_id)
+        state.transcript_state = "failed"
+        state.transcript_error = event.error.message
+
+    def _response_created(self, event: ev.ResponseCreated) -> None:
+        self.responses[event.response.id] = ResponseState(event.response.id, event.response.status)
+
+    def _response_done(self, event: ev.ResponseDone) -> None:
+        r = event.response
+        state = self.responses.setdefault(r.id, ResponseState(r.id))
+        state.status = r.status
+        state.status_details = r.status_details
+        state.usage = r.usage
+        for item in r.output:
+            if item.id and item.id not in state.item_ids:
+                state.item_ids.append(item.id)
+        if r.usage is not None:
+            self._add_usage(r.usage)
+
+    def _add_usage(self, usage: ev.Usage) -> None:
+        totals = self.usage
+        totals["input_tokens"] += usage.input_tokens
+        totals["output_tokens"] += usage.output_tokens
+        totals["total_tokens"] += usage.total_tokens
+        inp = usage.input_token_details or {}
+        out = usage.output_token_details or {}
+        totals["input_text_tokens"] += int(inp.get("text_tokens") or 0)
+        totals["input_audio_tokens"] += int(inp.get("audio_tokens") or 0)
+        totals["input_cached_tokens"] += int(inp.get("cached_tokens") or 0)
+        totals["output_text_tokens"] += int(out.get("text_tokens") or 0)
+        totals["output_audio_tokens"] += int(out.get("audio_tokens") or 0)
+
+    def _audio_delta(self, event: ev.ResponseOutputAudioDelta) -> None:
+        self._item(event.item_id).audio_bytes += base64_decoded_size(event.delta)
+
+    def _text_delta(
+        self, event: ev.ResponseOutputAudioTranscriptDelta | ev.ResponseOutputTextDelta
+    ) -> None:
+        self._item(event.item_id).chunks.append(event.delta)
+
+    def _transcript_done(self, event: ev.ResponseOutputAudioTranscriptDone) -> None:
+        self._item(event.item_id).transcript_final = event.transcript
+
+    def _text_done(self, event: ev.ResponseOutputTextDone) -> None:
+        self._item(event.item_id).transcript_final = event.text
+
+    def _args_delta(self, event: ev.FunctionCallArgumentsDelta) -> None:
+        state = self._item(event.item_id)
+        state.type = "function_call"
+        state.call_id = event.call_id
+        state.arguments_chunks.append(event.delta)
+
+    def _args_done(self, event: ev.FunctionCallArgumentsDone) -> None:
+        state = self._item(event.item_id)
+        state.type = "function_call"
+        state.call_id = event.call_id
+        state.name = event.name or state.name
+        state.arguments_final = event.arguments
+
+    def _rate_limits(self, event: ev.RateLimitsUpdated) -> None:
+        self.rate_limits = event.rate_limits

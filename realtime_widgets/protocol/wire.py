@@ -1,0 +1,463 @@
+"""SessionConfig <-> the ``session`` object on the wire (GA, and the legacy beta shape).
+
+Everything here is derived from the fields' :class:`~.config.Param` annotations. Two readers:
+
+- lenient (:meth:`SessionConfig.from_session`): a server's report; unknown keys are ignored so a
+  newer server does not break an older client;
+- strict (:func:`validate_session_payload`): a client's raw payload, judged as OpenAI judges it
+  (unknown parameters, missing ``rate``, objects where objects are required, more than 16
+  decimals). The local server uses this to answer with OpenAI's errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from realtime_widgets.errors import ConfigError, FieldProblem
+from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.introspect import models_in
+from realtime_widgets.protocol.parts import FunctionTool, McpTool, WireRequired
+
+__all__ = [
+    "SERVER_ONLY_KEYS",
+    "check_rules",
+    "check_transition",
+    "decode_session",
+    "encode_session",
+    "max_decimals",
+    "param_path",
+    "session_update",
+    "validate_session_payload",
+]
+
+Dialect = Literal["ga", "beta"]
+
+# Keys a server reports in a session object that are not configuration.
+SERVER_ONLY_KEYS = frozenset({"id", "object", "expires_at", "client_secret", "type"})
+_MAX_DECIMALS = 16
+
+
+# ---- encoding -------------------------------------------------------------------------------
+
+
+def max_decimals(value: float) -> int:
+    """How many decimal places ``repr`` shows for a float (what a JSON encoder would write)."""
+    text = repr(value)
+    if "e" in text or "E" in text:
+        mantissa, _, exponent = text.lower().partition("e")
+        digits = len(mantissa.partition(".")[2].rstrip("0"))
+        return max(0, digits - int(exponent))
+    return len(text.partition(".")[2].rstrip("0"))
+
+
+def _wire_value(value: Any) -> Any:
+    """A field value as JSON data: models dumped (None members omitted), floats rounded."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", exclude_none=True)
+    return _round_floats(value)
+
+
+def _round_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        # 0.1 + 0.2 has 17 decimals and makes OpenAI reject the whole update.
+        return round(value, _MAX_DECIMALS) if max_decimals(value) > _MAX_DECIMALS else value
+    if isinstance(value, dict):
+        return {k: _round_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_round_floats(v) for v in value]
+    return value
+
+
+def _set(target: dict[str, Any], path: str, value: Any) -> None:
+    *containers, last = path.split(".")
+    for key in containers:
+        target = target.setdefault(key, {})
+    target[last] = value
+
+
+def param_path(field: str, dialect: Dialect = "ga") -> str | None:
+    """The server's ``error.param`` for one of our dotted field paths, e.g.
+    ``turn_detection.threshold`` -> ``session.audio.input.turn_detection.threshold``."""
+    head, dot, rest = field.partition(".")
+    bracket = head.find("[")
+    index = ""
+    if bracket >= 0:
+        head, index = head[:bracket], head[bracket:]
+    param = SessionConfig.PARAMS.get(head)
+    path = None if param is None else (param.ga if dialect == "ga" else param.beta)
+    if path is None:
+        return None
+    return f"session.{path}{index}{dot}{rest}"
+
+
+def encode_session(
+    config: SessionConfig, names: Iterable[str], dialect: Dialect = "ga"
+) -> dict[str, Any]:
+    """The ``session`` object holding the named fields (fields absent from the dialect skipped)."""
+    session: dict[str, Any] = {"type": "realtime"} if dialect == "ga" else {}
+    for name in names:
+        param = SessionConfig.PARAMS[name]
+        path = param.ga if dialect == "ga" else param.beta
+        if path is None:
+            continue
+        value = _wire_value(getattr(config, name))
+        if dialect == "beta" and param.to_beta is not None and value is not None:
+            value = param.to_beta(value)
+        _set(session, path, value)
+    return session
+
+
+# ---- the rules a server enforces that the field types do not ----------------------------------
+
+
+def check_rules(config: SessionConfig, dialect: Dialect = "ga") -> None:
+    """Raise :class:`ConfigError` for a config the server would reject as a whole."""
+    problems: list[FieldProblem] = []
+    if dialect == "ga" and config.temperature is not None:
+        problems.append(
+            FieldProblem(
+                "temperature",
+                "temperature exists only in the beta dialect: the GA Realtime API has no "
+                "temperature and rejects the whole session.update "
+                "(\"Unknown parameter: 'session.temperature'.\"). Set temperature=None, or "
+                "connect with dialect='beta' to an old server.",
+                "unknown_parameter",
+                param="session.temperature",
+                allowed="None under GA",
+                value=config.temperature,
+            )
+        )
+    choice = config.tool_choice
+    functions = [t.name for t in config.tools if isinstance(t, FunctionTool)]
+    servers = [t.server_label for t in config.tools if isinstance(t, McpTool)]
+    if not isinstance(choice, str) and choice.type == "function" and choice.name not in functions:
+        allowed = ", ".join(functions) or "(no function tools)"
+        problems.append(
+            FieldProblem(
+                "tool_choice.name",
+                f"tool_choice.name must name one of the session's function tools ({allowed}), "
+                f"got {choice.name!r}",
+                param="session.tool_choice.name",
+                allowed=allowed,
+                value=choice.name,
+            )
+        )
+    if not isinstance(choice, str) and choice.type == "mcp" and choice.server_label not in servers:
+        allowed = ", ".join(servers) or "(no MCP tools)"
+        problems.append(
+            FieldProblem(
+                "tool_choice.server_label",
+                "tool_choice.server_label must name one of the session's MCP tools "
+                f"({allowed}), got {choice.server_label!r}",
+                param="session.tool_choice.server_label",
+                allowed=allowed,
+                value=choice.server_label,
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
+
+
+def check_transition(
+    previous: SessionConfig, config: SessionConfig, *, assistant_has_spoken: bool = False
+) -> None:
+    """Raise for a change a live session refuses: model, tracing once on, voice after audio."""
+    problems: list[FieldProblem] = []
+    for name, param in SessionConfig.PARAMS.items():
+        before, after = getattr(previous, name), getattr(config, name)
+        if before == after:
+            continue
+        if param.mutable == "never":
+            problems.append(
+                FieldProblem(
+                    name,
+                    f"{name} cannot change during a session (it was {before!r}); "
+                    "connect a new session instead",
+                    param=param_path(name),
+                    value=after,
+                )
+            )
+        elif param.mutable == "frozen_once_set" and before is not None:
+            problems.append(
+                FieldProblem(
+                    name,
+                    f"{name} cannot be modified once enabled (it is {_show(before)})",
+                    param=param_path(name),
+                    value=after,
+                )
+            )
+        elif param.mutable == "until_assistant_audio" and assistant_has_spoken:
+            problems.append(
+                FieldProblem(
+                    name,
+                    f"{name} cannot change once the assistant has spoken in this session "
+                    f"(it is {_show(before)})",
+                    "cannot_update_voice",
+                    param=param_path(name),
+                    value=after,
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
+
+
+def _show(value: Any) -> str:
+    return repr(_wire_value(value))
+
+
+def session_update(
+    config: SessionConfig,
+    previous: SessionConfig | None,
+    *,
+    event_id: str | None = None,
+    dialect: Dialect = "ga",
+    assistant_has_spoken: bool = False,
+) -> dict[str, Any]:
+    """See :meth:`SessionConfig.to_session_update`."""
+    check_rules(config, dialect)
+    if previous is None:
+        names = [n for n in SessionConfig.model_fields if n in config.model_fields_set]
+    else:
+        check_transition(previous, config, assistant_has_spoken=assistant_has_spoken)
+        names = config.diff(previous)
+    if dialect == "beta":
+        absent = [n for n in names if SessionConfig.PARAMS[n].beta is None]
+        if absent:
+            raise ConfigError(
+                [
+                    FieldProblem(n, f"{n} exists only in the GA dialect, not in beta", value=None)
+                    for n in absent
+                ]
+            )
+    event: dict[str, Any] = {"type": "session.update"}
+    if event_id is not None:
+        event["event_id"] = event_id
+    event["session"] = encode_session(config, names, dialect)
+    return event
+
+
+# ---- decoding -------------------------------------------------------------------------------
+
+
+def _get(session: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    node: Any = session
+    for key in path.split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            return False, None
+        node = node[key]
+    return True, node
+
+
+def _guess_dialect(session: Mapping[str, Any]) -> Dialect:
+    if session.get("type") == "realtime" or "audio" in session or "output_modalities" in session:
+        return "ga"
+    beta_keys = {"modalities", "input_audio_format", "voice", "max_response_output_tokens"}
+    return "beta" if beta_keys & set(session) else "ga"
+
+
+def decode_session(
+    cls: type[SessionConfig],
+    session: Mapping[str, Any],
+    *,
+    dialect: Dialect | None = None,
+    strict: bool = False,
+) -> SessionConfig:
+    """Parse a ``session`` object; see :meth:`SessionConfig.from_session` and
+    :func:`validate_session_payload`."""
+    if not isinstance(session, Mapping):
+        raise ConfigError.single(
+            "(session)",
+            f"session must be an object, got {type(session).__name__}",
+            code="invalid_type",
+            param="session",
+        )
+    dialect = dialect or _guess_dialect(session)
+    values: dict[str, Any] = {}
+    for name, param in cls.PARAMS.items():
+        path = param.ga if dialect == "ga" else param.beta
+        if path is None:
+            continue
+        found, raw = _get(session, path)
+        if not found:
+            continue
+        if dialect == "beta" and param.from_beta is not None and raw is not None:
+            raw = param.from_beta(raw)
+        values[name] = raw
+    try:
+        if strict:
+            return cls.model_validate(values, context={"wire": "strict"})
+        return cls.model_validate(values, extra="ignore")
+    except ConfigError as exc:
+        raise exc.with_params(lambda f: param_path(f, dialect)) from None
+
+
+def _payload_problems(session: Mapping[str, Any]) -> list[FieldProblem]:
+    """What OpenAI rejects before looking at values: unknown keys, containers that are not
+    objects, required keys missing, floats with more than 16 decimals."""
+    problems: list[FieldProblem] = []
+    tree: dict[str, Any] = {}
+    for name, param in SessionConfig.PARAMS.items():
+        if param.ga is not None:
+            _set(tree, param.ga, name)
+    problems.extend(_walk_containers(session, tree, "session"))
+    _walk_decimals(session, "session", problems)
+    return problems
+
+
+def _walk_containers(
+    node: Mapping[str, Any], tree: dict[str, Any], where: str
+) -> list[FieldProblem]:
+    found: list[FieldProblem] = []
+    for key, value in node.items():
+        here = f"{where}.{key}"
+        if where == "session" and key == "type":
+            if value != "realtime":
+                found.append(
+                    FieldProblem(
+                        "(session.type)",
+                        f"Invalid value: {value!r}. Supported values are: 'realtime' and "
+                        "'transcription'.",
+                        param=here,
+                        value=value,
+                    )
+                )
+            continue
+        if key not in tree:
+            found.append(
+                FieldProblem(
+                    here.removeprefix("session."),
+                    f"Unknown parameter: '{here}'.",
+                    "unknown_parameter",
+                    param=here,
+                )
+            )
+            continue
+        sub = tree[key]
+        if isinstance(sub, dict):
+            if not isinstance(value, Mapping):
+                found.append(
+                    FieldProblem(
+                        here.removeprefix("session."),
+                        f"Invalid type for '{here}': expected an object, but got "
+                        f"{_json_type(value)} instead.",
+                        "invalid_type",
+                        param=here,
+                        value=value,
+                    )
+                )
+            else:
+                found.extend(_walk_containers(value, sub, here))
+        else:
+            found.extend(_missing_required(sub, value, here))
+    return found
+
+
+def _missing_required(field: str, value: Any, where: str) -> list[FieldProblem]:
+    """Keys marked :class:`WireRequired` that a raw object leaves out."""
+    annotation = SessionConfig.model_fields[field].annotation
+    return _missing_in(models_in(annotation), value, where, field)
+
+
+def _missing_in(
+    models: list[type[BaseModel]], value: Any, where: str, field: str
+) -> list[FieldProblem]:
+    if isinstance(value, list):
+        found: list[FieldProblem] = []
+        for i, item in enumerate(value):
+            found.extend(_missing_in(models, item, f"{where}[{i}]", f"{field}[{i}]"))
+        return found
+    if not isinstance(value, Mapping) or not models:
+        return []
+    tag = value.get("type")
+    tagged = len(models) > 1 and all("type" in m.model_fields for m in models)
+    if tagged and tag is None:
+        return [
+            FieldProblem(
+                f"{field}.type",
+                f"Missing required parameter: '{where}.type'.",
+                "missing_required_parameter",
+                param=f"{where}.type",
+            )
+        ]
+    chosen = [
+        m for m in models if "type" in m.model_fields and m.model_fields["type"].default == tag
+    ] or ([models[0]] if len(models) == 1 else [])
+    if not chosen:
+        return []
+    model = chosen[0]
+    found = []
+    for name, info in model.model_fields.items():
+        if name not in value:
+            if any(isinstance(m, WireRequired) for m in info.metadata):
+                found.append(
+                    FieldProblem(
+                        f"{field}.{name}",
+                        f"Missing required parameter: '{where}.{name}'.",
+                        "missing_required_parameter",
+                        param=f"{where}.{name}",
+                    )
+                )
+        else:
+            inner = models_in(info.annotation)
+            found.extend(_missing_in(inner, value[name], f"{where}.{name}", f"{field}.{name}"))
+    return found
+
+
+def _walk_decimals(value: Any, where: str, problems: list[FieldProblem]) -> None:
+    if isinstance(value, float) and max_decimals(value) > _MAX_DECIMALS:
+        problems.append(
+            FieldProblem(
+                where.removeprefix("session."),
+                f"Invalid '{where}': number {value!r} has more than {_MAX_DECIMALS} decimal "
+                "places.",
+                "invalid_value",
+                param=where,
+                value=value,
+            )
+        )
+    elif isinstance(value, Mapping):
+        for key, inner in value.items():
+            _walk_decimals(inner, f"{where}.{key}", problems)
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            _walk_decimals(inner, f"{where}[{i}]", problems)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def validate_session_payload(session: Mapping[str, Any]) -> SessionConfig:
+    """Judge a client's raw GA ``session`` object as OpenAI does; return the values it sets.
+
+    The returned config holds exactly the fields present in the payload (its
+    ``model_fields_set``), ready to be merged into a session's effective config. Raises
+    :class:`ConfigError` whose problems carry OpenAI's ``code`` and ``param``.
+    """
+    if not isinstance(session, Mapping):
+        raise ConfigError.single(
+            "(session)",
+            f"Invalid type for 'session': expected an object, but got {_json_type(session)} "
+            "instead.",
+            code="invalid_type",
+            param="session",
+        )
+    problems = _payload_problems(session)
+    if problems:
+        raise ConfigError(problems)
+    config = decode_session(SessionConfig, session, dialect="ga", strict=True)
+    check_rules(config, "ga")
+    return config
