@@ -51,6 +51,7 @@ from realtime_widgets.protocol.parts import (
     Transcription,
     TurnDetection,
     is_strict_wire,
+    round_floats,
 )
 from realtime_widgets.protocol.problems import problems_from_validation_error
 
@@ -490,6 +491,11 @@ class SessionConfig(BaseModel):
                 )
             return {"type": "function", "name": value}  # PSOpenAI: a function's name
         return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _sendable_floats(cls, value: Any) -> Any:
+        return round_floats(value)
 
     @field_validator("tools")
     @classmethod

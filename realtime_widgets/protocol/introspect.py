@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-__all__ = ["literal_values", "models_in", "strip_annotated"]
+__all__ = ["is_union", "literal_values", "models_in", "strip_annotated"]
 
 
 def strip_annotated(annotation: Any) -> Any:
@@ -51,3 +51,12 @@ def literal_values(annotation: Any) -> list[Any]:
         if get_origin(member) is Literal:
             values.extend(get_args(member))
     return values
+
+
+def is_union(annotation: Any) -> bool:
+    """True when a value (or list item) may be one of several shapes (None not counted)."""
+    members = [m for m in _members(annotation) if m is not type(None)]
+    if len(members) == 1 and get_origin(members[0]) in (list, tuple):
+        args = get_args(members[0])
+        return bool(args) and is_union(args[0])
+    return len(members) > 1

@@ -12,7 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "BUILTIN_VOICES",
@@ -43,6 +51,8 @@ __all__ = [
     "TurnDetection",
     "WireRequired",
     "is_strict_wire",
+    "max_decimals",
+    "round_floats",
 ]
 
 BUILTIN_VOICES: tuple[str, ...] = (
@@ -71,6 +81,34 @@ class WireRequired:
 REQUIRED_ON_WIRE = WireRequired()
 
 
+MAX_DECIMALS = 16
+
+
+def max_decimals(value: float) -> int:
+    """How many decimal places ``repr`` shows for a float (what a JSON encoder writes)."""
+    text = repr(value)
+    if "e" in text or "E" in text:
+        mantissa, _, exponent = text.lower().partition("e")
+        digits = len(mantissa.partition(".")[2].rstrip("0"))
+        return max(0, digits - int(exponent))
+    return len(text.partition(".")[2].rstrip("0"))
+
+
+def round_floats(value: Any) -> Any:
+    """Floats rounded to at most 16 decimals, inside lists and dicts too.
+
+    A slider's ``0.1 + 0.2`` has 17 decimals and makes OpenAI reject the whole update; a config
+    holds only values it can send, so the effective config can equal the local one.
+    """
+    if isinstance(value, float):
+        return round(value, MAX_DECIMALS) if max_decimals(value) > MAX_DECIMALS else value
+    if isinstance(value, dict):
+        return {k: round_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [round_floats(v) for v in value]
+    return value
+
+
 def is_strict_wire(info: ValidationInfo) -> bool:
     """True while validating a raw wire payload: no seed shorthands, no coercions."""
     context = info.context
@@ -81,6 +119,11 @@ class Part(BaseModel):
     """Base of every configuration object: immutable, unknown keys rejected."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _sendable_floats(cls, value: Any) -> Any:
+        return round_floats(value)
 
 
 # --- audio formats -----------------------------------------------------------------------------
@@ -236,8 +279,10 @@ class ServerVad(Part):
         "last reply finished playing).",
         json_schema_extra={"step": 500},
     )
-    create_response: bool = Field(True, description="Respond automatically at the end of a turn.")
-    interrupt_response: bool = Field(
+    create_response: StrictBool = Field(
+        True, description="Respond automatically at the end of a turn."
+    )
+    interrupt_response: StrictBool = Field(
         True, description="Cancel the reply in progress when the user starts speaking (barge-in)."
     )
 
@@ -250,8 +295,10 @@ class SemanticVad(Part):
         "auto",
         description="How soon to answer: low waits up to 8 s, medium 4 s, high 2 s; auto = medium.",
     )
-    create_response: bool = Field(True, description="Respond automatically at the end of a turn.")
-    interrupt_response: bool = Field(
+    create_response: StrictBool = Field(
+        True, description="Respond automatically at the end of a turn."
+    )
+    interrupt_response: StrictBool = Field(
         True, description="Cancel the reply in progress when the user starts speaking (barge-in)."
     )
 
@@ -290,7 +337,7 @@ class McpToolFilter(Part):
     """Which tools of an MCP server to expose: by name and/or read-only hint."""
 
     tool_names: list[str] | None = None
-    read_only: bool | None = None
+    read_only: StrictBool | None = None
 
 
 class McpApprovalFilter(Part):
@@ -326,7 +373,7 @@ class McpTool(Part):
     allowed_tools: list[str] | McpToolFilter | None = None
     require_approval: Literal["always", "never"] | McpApprovalFilter | None = None
     allowed_callers: list[Literal["direct", "programmatic"]] | None = None
-    defer_loading: bool | None = None
+    defer_loading: StrictBool | None = None
 
     @model_validator(mode="after")
     def _has_a_target(self) -> McpTool:

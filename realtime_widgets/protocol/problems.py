@@ -16,7 +16,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from realtime_widgets.errors import FieldProblem
-from realtime_widgets.protocol.introspect import literal_values, models_in
+from realtime_widgets.protocol.introspect import is_union, literal_values, models_in
 
 __all__ = ["problems_from_validation_error"]
 
@@ -45,43 +45,50 @@ class _Place:
     variants: list[type[BaseModel]]  # the union members at the last level, before narrowing
 
 
-def _walk(root: type[BaseModel], loc: tuple[int | str, ...]) -> _Place:
+def _walk(root: type[BaseModel], loc: tuple[int | str, ...], kind: str) -> _Place:
     """Our dotted path for a pydantic location, skipping union branch names and tags."""
     models: list[type[BaseModel]] = [root]
     variants: list[type[BaseModel]] = [root]
     path: list[str] = []
     info: FieldInfo | None = None
     siblings: list[str] = list(root.model_fields)
+    expect_tag = False
     for index, part in enumerate(loc):
         if isinstance(part, int):
             if path:
                 path[-1] += f"[{part}]"
             continue
+        if expect_tag:
+            # Right after a union-typed field, pydantic names the branch ("server_vad",
+            # "mode", "ToolChoiceFunction"...): narrow to it, never print it.
+            expect_tag = False
+            narrowed = [
+                m
+                for m in models
+                if m.__name__ == part
+                or (
+                    "type" in m.model_fields
+                    and part in literal_values(m.model_fields["type"].annotation)
+                )
+            ]
+            if narrowed:
+                models = narrowed
+                siblings = list(narrowed[0].model_fields)
+                continue
+            if not any(part in m.model_fields for m in models):
+                continue
         owner = next((m for m in models if part in m.model_fields), None)
         if owner is not None:
             siblings = list(owner.model_fields)
             info = owner.model_fields[part]
             path.append(part)
             models = variants = models_in(info.annotation)
+            expect_tag = is_union(info.annotation)
             if models:
                 siblings = list(models[0].model_fields)
             continue
-        if index == len(loc) - 1:
-            path.append(part)  # an unknown key (extra_forbidden) ends the location
-            continue
-        # A union branch or tag, e.g. "server_vad" or "ToolChoiceFunction": narrow, don't print.
-        narrowed = [
-            m
-            for m in models
-            if m.__name__ == part
-            or (
-                "type" in m.model_fields
-                and part in literal_values(m.model_fields["type"].annotation)
-            )
-        ]
-        if narrowed:
-            models = narrowed
-            siblings = list(narrowed[0].model_fields)
+        if kind == "extra_forbidden" and index == len(loc) - 1:
+            path.append(part)  # the unknown key itself
     return _Place(".".join(path) or "(config)", info, siblings, variants)
 
 
@@ -96,7 +103,7 @@ def _bounds(info: FieldInfo | None) -> tuple[Any, Any]:
 
 
 def _problem(root: type[BaseModel], err: ErrorDetails) -> FieldProblem:
-    place = _walk(root, tuple(err["loc"]))
+    place = _walk(root, tuple(err["loc"]), err["type"])
     path, info, siblings = place.path, place.info, place.siblings
     kind = err["type"]
     value = err.get("input")
@@ -166,9 +173,10 @@ def _problem(root: type[BaseModel], err: ErrorDetails) -> FieldProblem:
                 allowed=expected,
             )
         tag = ctx.get("tag")
+        where = f"{path}.type" if isinstance(value, dict) else path
         return FieldProblem(
-            f"{path}.type" if isinstance(value, dict) else path,
-            f"{path} type must be one of {expected}, got {tag!r}",
+            where,
+            f"{where} must be one of {expected}, got {tag!r}",
             allowed=expected,
             value=tag,
         )

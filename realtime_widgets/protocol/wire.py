@@ -19,7 +19,13 @@ from pydantic import BaseModel
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.introspect import models_in
-from realtime_widgets.protocol.parts import FunctionTool, McpTool, WireRequired
+from realtime_widgets.protocol.parts import (
+    MAX_DECIMALS,
+    FunctionTool,
+    McpTool,
+    WireRequired,
+    max_decimals,
+)
 
 __all__ = [
     "SERVER_ONLY_KEYS",
@@ -37,37 +43,17 @@ Dialect = Literal["ga", "beta"]
 
 # Keys a server reports in a session object that are not configuration.
 SERVER_ONLY_KEYS = frozenset({"id", "object", "expires_at", "client_secret", "type"})
-_MAX_DECIMALS = 16
 
 
 # ---- encoding -------------------------------------------------------------------------------
 
 
-def max_decimals(value: float) -> int:
-    """How many decimal places ``repr`` shows for a float (what a JSON encoder would write)."""
-    text = repr(value)
-    if "e" in text or "E" in text:
-        mantissa, _, exponent = text.lower().partition("e")
-        digits = len(mantissa.partition(".")[2].rstrip("0"))
-        return max(0, digits - int(exponent))
-    return len(text.partition(".")[2].rstrip("0"))
-
-
 def _wire_value(value: Any) -> Any:
-    """A field value as JSON data: models dumped (None members omitted), floats rounded."""
+    """A field value as JSON data: models dumped with their unset (None) members omitted."""
     if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json", exclude_none=True)
-    return _round_floats(value)
-
-
-def _round_floats(value: Any) -> Any:
-    if isinstance(value, float):
-        # 0.1 + 0.2 has 17 decimals and makes OpenAI reject the whole update.
-        return round(value, _MAX_DECIMALS) if max_decimals(value) > _MAX_DECIMALS else value
-    if isinstance(value, dict):
-        return {k: _round_floats(v) for k, v in value.items()}
+        return value.model_dump(mode="json", exclude_none=True)
     if isinstance(value, list):
-        return [_round_floats(v) for v in value]
+        return [_wire_value(v) for v in value]
     return value
 
 
@@ -407,12 +393,11 @@ def _missing_in(
 
 
 def _walk_decimals(value: Any, where: str, problems: list[FieldProblem]) -> None:
-    if isinstance(value, float) and max_decimals(value) > _MAX_DECIMALS:
+    if isinstance(value, float) and max_decimals(value) > MAX_DECIMALS:
         problems.append(
             FieldProblem(
                 where.removeprefix("session."),
-                f"Invalid '{where}': number {value!r} has more than {_MAX_DECIMALS} decimal "
-                "places.",
+                f"Invalid '{where}': number {value!r} has more than {MAX_DECIMALS} decimal places.",
                 "invalid_value",
                 param=where,
                 value=value,
