@@ -528,6 +528,19 @@ class SessionConfig(BaseModel):
                 raise ConfigError.single(path, f"{path}: no such parameter")
         return value
 
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON schema of every parameter, with each one's wire paths, group and rule
+        (``x-ga``, ``x-beta``, ``x-group``, ``x-mutable``). CI diffs it against a snapshot."""
+        schema = cls.model_json_schema()
+        for name, param in cls.PARAMS.items():
+            prop = schema["properties"][name]
+            prop["x-ga"] = param.ga
+            prop["x-beta"] = param.beta
+            prop["x-group"] = param.group
+            prop["x-mutable"] = param.mutable
+        return schema
+
     # ---- deriving -----------------------------------------------------------------------------
 
     def with_changes(self, changes: Mapping[str, Any] | None = None, /, **kw: Any) -> SessionConfig:

@@ -1,0 +1,181 @@
+"""Exports: the Python ones run against recording stand-ins and send exactly our payload;
+the PSOpenAI line parses back into the same config; .NET and JSON carry the same event."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+import types
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openai.resources.realtime.realtime import AsyncRealtimeConnection
+
+from realtime_widgets import ConfigError, SessionConfig
+from realtime_widgets.protocol.seeds import parse_psopenai_command
+
+from .strategies import FIELD_STRATEGIES, configs, function_tool
+
+EXAMPLE = SessionConfig(
+    voice="marin",
+    speed=1.1,
+    instructions="Answer in one sentence. It's fine.",
+    noise_reduction=None,
+    transcription={"model": "gpt-4o-mini-transcribe", "language": "en"},
+    turn_detection={"type": "server_vad", "threshold": 0.6, "idle_timeout_ms": 6000},
+    tools=[
+        {
+            "type": "function",
+            "name": "lookup",
+            "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+        }
+    ],
+    tool_choice="auto",
+    max_output_tokens=800,
+    truncation="disabled",
+)
+
+
+class RecordingSocket:
+    """Stands in for the websocket under the SDK's real connection class."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, data: str | bytes) -> None:
+        self.sent.append(data if isinstance(data, str) else data.decode())
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        return None
+
+
+def _run_openai_python(code: str) -> list[dict[str, Any]]:
+    namespace: dict[str, Any] = {"__name__": "exported"}
+    exec(compile(code, "<export>", "exec"), namespace)
+    socket = RecordingSocket()
+
+    async def go() -> None:
+        await namespace["configure"](AsyncRealtimeConnection(socket))  # type: ignore[arg-type]
+
+    asyncio.run(go())
+    return [json.loads(s) for s in socket.sent]
+
+
+def test_openai_python_export_sends_exactly_our_payload() -> None:
+    code = EXAMPLE.to_code("openai-python")
+    compile(code, "<export>", "exec")
+    sent = _run_openai_python(code)
+    assert sent == [EXAMPLE.to_session_update()]
+    assert "client.realtime.connect(model=MODEL)" in code
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(configs)
+def test_openai_python_export_for_generated_configs(config: SessionConfig) -> None:
+    assert _run_openai_python(config.to_code("openai-python")) == [config.to_session_update()]
+
+
+def test_openai_agents_export_builds_model_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded: dict[str, Any] = {}
+
+    class RealtimeAgent:
+        def __init__(self, **kw: Any) -> None:
+            recorded["agent"] = kw
+
+    class RealtimeRunner:
+        def __init__(self, **kw: Any) -> None:
+            recorded["runner"] = kw
+
+    module = types.ModuleType("agents.realtime")
+    module.RealtimeAgent = RealtimeAgent  # type: ignore[attr-defined]
+    module.RealtimeRunner = RealtimeRunner  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "agents", types.ModuleType("agents"))
+    monkeypatch.setitem(sys.modules, "agents.realtime", module)
+    code = EXAMPLE.to_code("openai-agents")
+    exec(compile(code, "<agents>", "exec"), {"__name__": "exported"})
+    settings_ = recorded["runner"]["config"]["model_settings"]
+    session = EXAMPLE.to_session_update()["session"]
+    assert settings_["audio"] == session["audio"]
+    assert settings_["max_output_tokens"] == 800
+    assert "instructions" not in settings_
+    assert recorded["agent"]["instructions"] == EXAMPLE.instructions
+    assert "tools" not in settings_ and "truncation" not in settings_
+    assert "# Not expressible here: tools (lookup)" in code
+    assert "truncation='disabled'" in code
+
+
+def test_psopenai_line_parses_back_into_the_same_config() -> None:
+    config = SessionConfig(
+        voice="marin",
+        instructions="It's 'quoted'",
+        input_audio_format="g711_ulaw",
+        noise_reduction="far_field",
+        transcription={"model": "whisper-1", "language": "en", "prompt": "names"},
+        turn_detection={"type": "semantic_vad", "eagerness": "low", "create_response": False},
+        max_output_tokens="inf",
+        tracing={"workflow_name": "demo", "group_id": "g1", "metadata": {"team": "voice", "n": 3}},
+        tools=[
+            {
+                "type": "function",
+                "name": "lookup",
+                "description": "Find",
+                "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+            }
+        ],
+        tool_choice="lookup",
+        prompt={"id": "pmpt_abc", "version": "3", "variables": {"city": "Oslo"}},
+    )
+    line = config.to_code("psopenai")
+    assert line.count("Set-RealtimeSessionConfiguration") == 1
+    assert "-EnableTurnDetection $true" in line
+    assert "'It''s ''quoted'''" in line
+    back = SessionConfig.from_psopenai(**parse_psopenai_command(line))
+    assert back == config
+
+
+PSOPENAI_FIELDS = [
+    "voice",
+    "speed",
+    "instructions",
+    "input_audio_format",
+    "output_audio_format",
+    "turn_detection",
+    "max_output_tokens",
+    "output_modalities",
+]
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.fixed_dictionaries({}, optional={k: FIELD_STRATEGIES[k] for k in PSOPENAI_FIELDS}),
+    st.lists(function_tool, max_size=2, unique_by=lambda t: t["name"]),
+)
+def test_psopenai_round_trip_for_generated_configs(data: dict, tools: list) -> None:
+    if isinstance(data.get("voice"), dict):
+        data.pop("voice")  # PSOpenAI has no custom voices; the export says so instead
+    config = SessionConfig(**data, **({"tools": tools} if tools else {}))
+    back = SessionConfig.from_psopenai(**parse_psopenai_command(config.to_code("psopenai")))
+    assert back == config
+
+
+def test_psopenai_export_names_what_it_cannot_express() -> None:
+    code = SessionConfig(voice={"id": "voice_x1"}, truncation="disabled").to_code("psopenai")
+    assert code.startswith("# Not expressible in PSOpenAI: truncation, voice")
+
+
+def test_dotnet_export_carries_the_ga_event_and_says_beta_only() -> None:
+    code = EXAMPLE.to_code("openai-dotnet")
+    assert "beta dialect" in code and "switched" in code
+    body = re.search(r'@"(.*?)";\n', code, re.S)
+    assert body is not None
+    assert json.loads(body.group(1).replace('""', '"')) == EXAMPLE.to_session_update()
+
+
+def test_json_export_and_unknown_target() -> None:
+    assert json.loads(EXAMPLE.to_code("json")) == EXAMPLE.to_session_update()
+    with pytest.raises(ConfigError, match="openai-python, openai-agents, psopenai"):
+        EXAMPLE.to_code("rust")
