@@ -20,7 +20,21 @@ N_EVENTS = int(os.environ.get("BENCH_EVENTS", "100000"))
 
 def make_stream(n: int) -> list[str]:
     rng_audio = base64.b64encode(os.urandom(4800)).decode()  # 100 ms of 24 kHz PCM16
-    words = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "and", "keeps", "on", "talking"]
+    words = [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "the",
+        "lazy",
+        "dog",
+        "and",
+        "keeps",
+        "on",
+        "talking",
+    ]
     out: list[str] = []
     turn = 0
     seq = 0

@@ -33,9 +33,11 @@ def test_defaults_are_openais_documented_defaults() -> None:
     assert (c.turn_detection.threshold, c.turn_detection.prefix_padding_ms) == (0.5, 300)
     assert c.turn_detection.silence_duration_ms == 500
     assert c.turn_detection.idle_timeout_ms is None
-    assert c.tools == [] and c.tool_choice == "auto"
+    assert c.tools == []
+    assert c.tool_choice == "auto"
     assert c.max_output_tokens == "inf"
-    assert c.tracing is None and c.truncation == "auto"
+    assert c.tracing is None
+    assert c.truncation == "auto"
     assert c.temperature is None
 
 
@@ -161,7 +163,8 @@ def test_seed_spellings_are_accepted() -> None:
     assert c.noise_reduction is None
     assert c.output_modalities == ["audio"]  # beta's text+audio is GA's audio (+ transcript)
     assert c.voice == CustomVoice(id="voice_abc123")
-    assert c.reasoning is not None and c.reasoning.effort == "low"
+    assert c.reasoning is not None
+    assert c.reasoning.effort == "low"
     assert c.transcription == Transcription(model="gpt-4o-transcribe")
     assert c.to_session_update()["session"]["tool_choice"] == {"type": "function", "name": "lookup"}
 
@@ -232,7 +235,8 @@ def test_beta_dialect_for_legacy_servers() -> None:
     assert parsed.output_modalities == ["audio"]
     assert parsed.output_audio_format.type == "audio/pcma"
     assert parsed.temperature == 0.9
-    assert isinstance(parsed.turn_detection, ServerVad) and parsed.turn_detection.threshold == 0.4
+    assert isinstance(parsed.turn_detection, ServerVad)
+    assert parsed.turn_detection.threshold == 0.4
     with pytest.raises(ConfigError, match="truncation exists only in the GA dialect"):
         SessionConfig(truncation="disabled").to_session_update(dialect="beta")
     with pytest.raises(ConfigError, match="custom voice"):
@@ -246,7 +250,8 @@ def test_every_field_has_one_param_with_a_known_group() -> None:
     assert params["voice"].mutable == "until_assistant_audio"
     assert params["tracing"].mutable == "frozen_once_set"
     assert params["model"].mutable == "never"
-    assert params["temperature"].ga is None and params["temperature"].beta == "temperature"
+    assert params["temperature"].ga is None
+    assert params["temperature"].beta == "temperature"
     # Every field has a description, so every control gets a tooltip.
     assert all(f.description for f in SessionConfig.model_fields.values())
 

@@ -130,7 +130,8 @@ def test_unknown_types_and_bad_shapes_become_generic_events() -> None:
     assert (new.type, new.problem, new.model_extra) == ("response.hologram.delta", None, {"x": 1})
     broken = ev.parse_server_event('{"type": "response.output_audio.delta", "event_id": "e"}')
     assert isinstance(broken, ev.UnknownServerEvent)
-    assert broken.problem is not None and "delta" in broken.problem
+    assert broken.problem is not None
+    assert "delta" in broken.problem
 
 
 @pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"no_type": 1}', '{"type": 5}'])
@@ -169,7 +170,8 @@ def test_beta_names_are_normalised() -> None:
             "text": "ok",
         }
     )
-    assert isinstance(text, ev.ResponseOutputTextDone) and text.text == "ok"
+    assert isinstance(text, ev.ResponseOutputTextDone)
+    assert text.text == "ok"
 
 
 def test_encode_keeps_payload_nulls_and_drops_unset_fields() -> None:
@@ -199,4 +201,5 @@ def test_client_events_are_strict() -> None:
     ok = ev.parse_client_event(
         '{"type": "conversation.item.truncate", "item_id": "i", "audio_end_ms": 10}'
     )
-    assert isinstance(ok, ev.ConversationItemTruncate) and ok.content_index == 0
+    assert isinstance(ok, ev.ConversationItemTruncate)
+    assert ok.content_index == 0

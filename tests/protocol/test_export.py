@@ -103,7 +103,8 @@ def test_openai_agents_export_builds_model_settings(monkeypatch: pytest.MonkeyPa
     assert settings_["max_output_tokens"] == 800
     assert "instructions" not in settings_
     assert recorded["agent"]["instructions"] == EXAMPLE.instructions
-    assert "tools" not in settings_ and "truncation" not in settings_
+    assert "tools" not in settings_
+    assert "truncation" not in settings_
     assert "# Not expressible here: tools (lookup)" in code
     assert "truncation='disabled'" in code
 
@@ -169,7 +170,8 @@ def test_psopenai_export_names_what_it_cannot_express() -> None:
 
 def test_dotnet_export_carries_the_ga_event_and_says_beta_only() -> None:
     code = EXAMPLE.to_code("openai-dotnet")
-    assert "beta dialect" in code and "switched" in code
+    assert "beta dialect" in code
+    assert "switched" in code
     body = re.search(r'@"(.*?)";\n', code, re.S)
     assert body is not None
     assert json.loads(body.group(1).replace('""', '"')) == EXAMPLE.to_session_update()

@@ -35,4 +35,5 @@ def test_schema_carries_ranges_enums_and_wire_paths() -> None:
     assert schema["properties"]["temperature"]["x-ga"] is None
     assert schema["properties"]["voice"]["x-mutable"] == "until_assistant_audio"
     voices = schema["properties"]["voice"]["oneOf"][0]["enum"]
-    assert "marin" in voices and len(voices) == 10
+    assert "marin" in voices
+    assert len(voices) == 10

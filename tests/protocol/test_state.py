@@ -147,8 +147,10 @@ def test_a_vad_turn_and_reply_with_a_late_user_transcript() -> None:
     assert (user.audio_start_ms, user.audio_end_ms, user.transcript_state) == (120, 1480, "done")
     assert assistant.audio_ms == 600.0
     assert assistant.response_id == "r1"
-    assert s.responses["r1"].status == "completed" and s.responses["r1"].item_ids == ["a1"]
-    assert s.turns[0].committed and s.turns[0].audio_end_ms == 1480
+    assert s.responses["r1"].status == "completed"
+    assert s.responses["r1"].item_ids == ["a1"]
+    assert s.turns[0].committed
+    assert s.turns[0].audio_end_ms == 1480
     assert s.assistant_has_spoken
     assert s.active_response is None
 
@@ -190,7 +192,8 @@ def test_barge_in_cancels_and_truncates() -> None:
     )
     feed(s, E("conversation.item.truncated", item_id="a1", content_index=0, audio_end_ms=350))
     a1 = s.items["a1"]
-    assert a1.audio_ms == 800.0 and a1.truncated_at_ms == 350
+    assert a1.audio_ms == 800.0
+    assert a1.truncated_at_ms == 350
     assert s.responses["r1"].status == "cancelled"
     assert s.responses["r1"].reason == "turn_detected"
 
@@ -242,7 +245,8 @@ def test_function_call_arguments_and_output() -> None:
         ),
     )
     assert s.items["f1"].arguments == '{"city": "Oslo"}'
-    assert s.active_response is not None and s.active_response.id == "r1"
+    assert s.active_response is not None
+    assert s.active_response.id == "r1"
     feed(
         s,
         E(
