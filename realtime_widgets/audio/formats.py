@@ -1,0 +1,74 @@
+"""The Realtime API's three audio formats, to and from int16 samples.
+
+``audio/pcm`` is PCM16 at 24 kHz; ``audio/pcmu`` / ``audio/pcma`` are G.711 at 8 kHz. An
+:class:`InputEncoder` takes microphone/file audio at any rate and produces the bytes to send in
+the session's input format, resampling with state so chunk borders stay clean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from realtime_widgets.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
+from realtime_widgets.audio.pcm import Int16Array, as_int16, bytes_to_int16, int16_to_bytes
+from realtime_widgets.audio.resample import Resampler
+from realtime_widgets.errors import AudioFormatError
+
+__all__ = ["FORMAT_RATES", "InputEncoder", "bytes_per_ms", "decode", "encode", "silence"]
+
+FORMAT_RATES: dict[str, int] = {"audio/pcm": 24000, "audio/pcmu": 8000, "audio/pcma": 8000}
+_BYTES_PER_SAMPLE = {"audio/pcm": 2, "audio/pcmu": 1, "audio/pcma": 1}
+
+
+def _check(fmt: str) -> None:
+    if fmt not in FORMAT_RATES:
+        raise AudioFormatError(
+            f"audio format must be one of {', '.join(FORMAT_RATES)}, got {fmt!r}"
+        )
+
+
+def bytes_per_ms(fmt: str) -> float:
+    """Bytes of one millisecond of audio in a wire format (48 for pcm, 8 for G.711)."""
+    _check(fmt)
+    return FORMAT_RATES[fmt] * _BYTES_PER_SAMPLE[fmt] / 1000
+
+
+def encode(samples: npt.ArrayLike, fmt: str) -> bytes:
+    """Samples already at the format's rate -> wire bytes."""
+    _check(fmt)
+    if fmt == "audio/pcm":
+        return int16_to_bytes(samples)
+    return ulaw_encode(samples) if fmt == "audio/pcmu" else alaw_encode(samples)
+
+
+def decode(data: bytes | bytearray | memoryview, fmt: str) -> Int16Array:
+    """Wire bytes -> int16 samples at the format's rate (``FORMAT_RATES[fmt]``)."""
+    _check(fmt)
+    if fmt == "audio/pcm":
+        return bytes_to_int16(data)
+    return ulaw_decode(data) if fmt == "audio/pcmu" else alaw_decode(data)
+
+
+class InputEncoder:
+    """Audio at ``from_rate`` in, wire bytes of ``fmt`` out, chunk by chunk."""
+
+    def __init__(self, fmt: str, from_rate: int = 24000) -> None:
+        _check(fmt)
+        self.fmt = fmt
+        self.from_rate = from_rate
+        self._resampler = Resampler(from_rate, FORMAT_RATES[fmt], dtype="int16")
+
+    def encode(self, samples: npt.ArrayLike) -> bytes:
+        x = as_int16(samples)
+        return encode(as_int16(self._resampler.process(x)), self.fmt)
+
+    def flush(self) -> bytes:
+        rest = as_int16(self._resampler.flush())
+        return encode(rest, self.fmt) if rest.size else b""
+
+
+def silence(ms: float, fmt: str = "audio/pcm") -> bytes:
+    """Wire bytes of ``ms`` of silence."""
+    n = round(ms * FORMAT_RATES[fmt] / 1000)
+    return encode(np.zeros(n, dtype=np.int16), fmt)
