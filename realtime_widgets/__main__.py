@@ -1,0 +1,49 @@
+"""Command line: ``realtime-widgets serve`` runs the local Realtime server."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="realtime-widgets", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the local, offline Realtime server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    serve.add_argument(
+        "--pace", type=float, default=1.0, help="reply audio pace: 1 real time, 0 at once"
+    )
+    serve.add_argument("--token", default=None, help="require this bearer token from clients")
+    serve.add_argument(
+        "--dialect", choices=("ga", "beta"), default="ga", help="protocol dialect served"
+    )
+    serve.add_argument("--no-speech", action="store_true", help="answer without synthesised speech")
+    args = parser.parse_args(argv)
+
+    from realtime_widgets.server.app import LocalServer
+
+    server = LocalServer(
+        args.host,
+        args.port,
+        pace=args.pace,
+        token=args.token,
+        dialect=args.dialect,
+        speech=not args.no_speech,
+    ).start()
+    print(f"realtime-widgets local server listening on {server.url}", flush=True)
+    if server.speech_note:
+        print(f"note: {server.speech_note}", flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    done.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

