@@ -104,7 +104,7 @@ def _modalities_to_beta(value: list[str]) -> list[str]:
 
 
 def _modalities_from_beta(value: Any) -> Any:
-    if isinstance(value, list) and sorted(value) == ["audio", "text"]:
+    if isinstance(value, list) and len(value) == 2 and set(map(str, value)) == {"audio", "text"}:
         return ["audio"]
     return value
 
@@ -407,7 +407,8 @@ class SessionConfig(BaseModel):
         if isinstance(value, str) and not is_strict_wire(info):
             value = [value]
         if isinstance(value, list | tuple):
-            if not is_strict_wire(info) and sorted(value) == ["audio", "text"]:
+            both = {"audio", "text"}
+            if not is_strict_wire(info) and len(value) == 2 and set(map(str, value)) == both:
                 value = ["audio"]  # beta's "text and audio" is GA's "audio" (with transcript)
             if len(value) != 1:
                 raise ValueError(

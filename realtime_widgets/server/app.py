@@ -242,6 +242,7 @@ class LocalServer:
             await _Connection(self, ws, engine, dialect).run()
         finally:
             self.sessions.pop(session_id, None)
+            engine.close()
 
     async def reply(self, request: ReplyRequest) -> ReplyMaterial:
         """Compute a reply: the responder (awaited if async, else in a thread), then speech."""
@@ -287,7 +288,7 @@ class _Connection:
     async def send(self, events: list[dict[str, Any]]) -> None:
         for event in events:
             if self.dialect == "beta":
-                translated = to_beta_event(event)
+                translated = to_beta_event(event, self.engine.config)
                 if translated is None:
                     continue
                 event = translated

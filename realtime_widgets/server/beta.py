@@ -26,21 +26,21 @@ def _beta_item(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "content": content} if "content" in item else item
 
 
-def _beta_session(session: dict[str, Any]) -> dict[str, Any]:
-    config = SessionConfig.from_session(session, dialect="ga")
+def _beta_session(session: dict[str, Any], config: SessionConfig) -> dict[str, Any]:
     extra: dict[str, Any] = {k: session[k] for k in ("id", "object", "expires_at") if k in session}
     return {**extra, "model": config.model, **config.to_session("beta")}
 
 
-def to_beta_event(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The beta form of a GA server event (None: beta had no such event)."""
+def to_beta_event(event: dict[str, Any], config: SessionConfig) -> dict[str, Any] | None:
+    """The beta form of a GA server event (None: beta had no such event). ``config`` is the
+    session's effective config: beta-only settings (temperature) live there, not in GA."""
     kind = event["type"]
     if kind in _DROPPED:
         return None
     out = dict(event)
     out["type"] = _GA_TO_BETA.get(kind, kind)
     if kind in ("session.created", "session.updated"):
-        out["session"] = _beta_session(event["session"])
+        out["session"] = _beta_session(event["session"], config)
     if isinstance(out.get("item"), dict):
         out["item"] = _beta_item(out["item"])
     if isinstance(out.get("response"), dict) and out["response"].get("output"):

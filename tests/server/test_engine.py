@@ -1,0 +1,619 @@
+"""The session engine, driven with a fake clock: everything a client can observe."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from realtime_widgets import SessionConfig
+from realtime_widgets.audio import ulaw_encode
+from realtime_widgets.protocol.events import parse_server_event
+from realtime_widgets.server.engine import EngineOptions, SessionEngine
+from realtime_widgets.server.responder import FunctionCall
+
+from .conftest import Clip, Driver, b64
+
+TEXT_SESSION = {
+    "type": "session.update",
+    "session": {"type": "realtime", "output_modalities": ["text"]},
+}
+
+
+def say(d: Driver, text: str) -> None:
+    d.send(
+        {
+            "type": "conversation.item.create",
+            "item": {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": text}],
+            },
+        }
+    )
+
+
+def test_session_created_carries_the_full_effective_config(driver: Driver) -> None:
+    created = driver.events[0]
+    assert created["type"] == "session.created"
+    s = created["session"]
+    assert (s["type"], s["object"], s["model"]) == (
+        "realtime",
+        "realtime.session",
+        "gpt-realtime-1.5",
+    )
+    assert s["audio"]["input"]["turn_detection"]["type"] == "server_vad"
+    assert s["audio"]["output"]["format"] == {"type": "audio/pcm", "rate": 24000}
+    assert s["expires_at"] == 3600
+    assert SessionConfig.from_session(s).voice == "alloy"
+
+
+def test_update_is_all_or_nothing_and_errors_echo_the_event_id(driver: Driver) -> None:
+    out = driver.send(
+        {
+            "type": "session.update",
+            "event_id": "evt_42",
+            "session": {
+                "type": "realtime",
+                "instructions": "x",
+                "audio": {"output": {"speed": 2.0}},
+            },
+        }
+    )
+    assert driver.types(out) == ["error"]
+    err = out[0]["error"]
+    assert err == {
+        "type": "invalid_request_error",
+        "code": "decimal_above_max_value",
+        "param": "session.audio.output.speed",
+        "event_id": "evt_42",
+        "message": "Invalid 'session.audio.output.speed': decimal above maximum value. Expected a value <= 1.5, but got 2.0 instead.",
+    }
+    assert driver.engine.config.instructions != "x"  # nothing of the rejected update applied
+    ok = driver.send(
+        {"type": "session.update", "session": {"type": "realtime", "instructions": "x"}}
+    )
+    assert driver.types(ok) == ["session.updated"]
+    assert ok[0]["session"]["instructions"] == "x"
+
+
+@pytest.mark.parametrize(
+    ("session", "code", "param"),
+    [
+        ({"type": "realtime", "temperature": 0.8}, "unknown_parameter", "session.temperature"),
+        (
+            {"type": "realtime", "audio": {"output": {"voice": "Puck"}}},
+            "invalid_value",
+            "session.audio.output.voice",
+        ),
+        (
+            {"type": "realtime", "audio": {"input": {"format": {"type": "audio/pcm"}}}},
+            "missing_required_parameter",
+            "session.audio.input.format.rate",
+        ),
+        (
+            {"type": "realtime", "output_modalities": ["text", "audio"]},
+            "invalid_value",
+            "session.output_modalities",
+        ),
+        (
+            {
+                "type": "realtime",
+                "audio": {"input": {"turn_detection": {"type": "semantic_vad", "threshold": 0.5}}},
+            },
+            "unknown_parameter",
+            "session.audio.input.turn_detection.threshold",
+        ),
+        ({"instructions": "no type"}, "missing_required_parameter", "session.type"),
+    ],
+)
+def test_update_rules_with_openai_codes(
+    driver: Driver, session: dict, code: str, param: str
+) -> None:
+    out = driver.send({"type": "session.update", "session": session})
+    assert driver.types(out) == ["error"]
+    assert (out[0]["error"]["code"], out[0]["error"]["param"]) == (code, param)
+
+
+def test_model_and_tracing_are_frozen(driver: Driver) -> None:
+    out = driver.send(
+        {"type": "session.update", "session": {"type": "realtime", "model": "gpt-realtime-mini"}}
+    )
+    assert out[0]["error"]["param"] == "session.model"
+    driver.send({"type": "session.update", "session": {"type": "realtime", "tracing": "auto"}})
+    out = driver.send({"type": "session.update", "session": {"type": "realtime", "tracing": None}})
+    assert out[0]["type"] == "error"
+    assert out[0]["error"]["param"] == "session.tracing"
+    same = driver.send(
+        {"type": "session.update", "session": {"type": "realtime", "tracing": "auto"}}
+    )
+    assert same[0]["type"] == "session.updated"
+
+
+def test_text_turn_full_event_sequence(driver: Driver) -> None:
+    driver.send(TEXT_SESSION)
+    say(driver, "hello there")
+    out = driver.send({"type": "response.create"})
+    out += driver.advance(5)
+    assert driver.types(out) == [
+        "response.created",
+        "rate_limits.updated",
+        "response.output_item.added",
+        "conversation.item.added",
+        "response.content_part.added",
+        *["response.output_text.delta"] * (len(driver.of("response.output_text.delta", out))),
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "conversation.item.done",
+        "response.done",
+    ]
+    done = out[-1]["response"]
+    assert done["status"] == "completed"
+    text = done["output"][0]["content"][0]["text"]
+    assert text.startswith("You said: hello there.")
+    assert "".join(e["delta"] for e in driver.of("response.output_text.delta", out)) == text
+    assert (
+        done["usage"]["output_tokens"] == done["usage"]["output_token_details"]["text_tokens"] > 0
+    )
+    for event in out:  # every event is one our own client (and the SDK) can read
+        assert type(parse_server_event(json.dumps(event))).__name__ != "UnknownServerEvent"
+
+
+def test_spoken_turn_vad_to_reply_and_voice_lock(driver: Driver, three_turns: Clip) -> None:
+    first_turn = three_turns.samples[: int((three_turns.truth[0][1] + 900) * 24)]
+    out = driver.stream(first_turn)
+    kinds = driver.types(out)
+    assert kinds.index("input_audio_buffer.speech_started") < kinds.index(
+        "input_audio_buffer.speech_stopped"
+    )
+    started = driver.of("input_audio_buffer.speech_started", out)[0]
+    stopped = driver.of("input_audio_buffer.speech_stopped", out)[0]
+    true_start, true_end = three_turns.truth[0]
+    assert abs(started["audio_start_ms"] - (true_start - 300)) <= 40  # includes prefix padding
+    assert abs(stopped["audio_end_ms"] - (true_end + 500)) <= 40  # includes the silence
+    committed = driver.of("input_audio_buffer.committed", out)[0]
+    assert committed["item_id"] == started["item_id"] == stopped["item_id"]
+    out += driver.advance(30)
+    assert driver.of("response.done", out)[0]["response"]["status"] == "completed"
+    audio = b"".join(
+        base64.b64decode(e["delta"]) for e in driver.of("response.output_audio.delta", out)
+    )
+    assert len(audio) > 48000  # more than a second of 24 kHz speech
+    transcript = driver.of("response.output_audio_transcript.done", out)[0]["transcript"]
+    assert "You spoke for" in transcript
+    # The assistant has spoken: the voice is locked now.
+    err = driver.send(
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"output": {"voice": "marin"}}},
+        }
+    )
+    assert err[0]["error"]["code"] == "cannot_update_voice"
+    assert (
+        err[0]["error"]["message"]
+        == "Cannot update a conversation's voice if assistant audio is present."
+    )
+
+
+def test_reply_audio_is_paced_in_real_time(driver: Driver) -> None:
+    say(driver, "pace me")
+    driver.send({"type": "response.create"})
+    early = driver.advance(0.5)
+    sent_ms = (
+        sum(
+            len(base64.b64decode(e["delta"]))
+            for e in driver.of("response.output_audio.delta", early)
+        )
+        / 48
+    )
+    assert 500 <= sent_ms <= 700  # what is due by 0.5 s, plus the chunk in flight
+    assert not driver.of("response.done", early)
+
+
+def test_barge_in_cancels_with_turn_detected_and_truncate_trims(
+    driver: Driver, three_turns: Clip
+) -> None:
+    say(driver, "talk to me")
+    driver.send({"type": "response.create"})
+    driver.advance(1.0)
+    speech = three_turns.samples[
+        int(three_turns.truth[0][0] * 24) - 4800 : int(three_turns.truth[0][0] * 24) + 24000
+    ]
+    out = driver.stream(speech)
+    done = driver.of("response.done", out)
+    assert done, driver.types(out)
+    assert done[0]["response"]["status"] == "cancelled"
+    assert done[0]["response"]["status_details"] == {"type": "cancelled", "reason": "turn_detected"}
+    assert driver.types(out).index("input_audio_buffer.speech_started") < driver.types(out).index(
+        "response.done"
+    )
+    item = done[0]["response"]["output"][0]
+    assert item["status"] == "incomplete"
+    out = driver.send(
+        {
+            "type": "conversation.item.truncate",
+            "item_id": item["id"],
+            "content_index": 0,
+            "audio_end_ms": 400,
+        }
+    )
+    assert out[0] == {
+        **out[0],
+        "type": "conversation.item.truncated",
+        "item_id": item["id"],
+        "audio_end_ms": 400,
+    }
+    retrieved = driver.send({"type": "conversation.item.retrieve", "item_id": item["id"]})[0][
+        "item"
+    ]
+    assert len(base64.b64decode(retrieved["content"][0]["audio"])) == 400 * 48
+    too_long = driver.send(
+        {
+            "type": "conversation.item.truncate",
+            "item_id": item["id"],
+            "content_index": 0,
+            "audio_end_ms": 99999,
+        }
+    )
+    assert too_long[0]["type"] == "error"
+
+
+def test_one_response_at_a_time_and_cancel(driver: Driver) -> None:
+    say(driver, "one")
+    first = driver.send({"type": "response.create"})
+    rid = first[0]["response"]["id"]
+    busy = driver.send({"type": "response.create", "event_id": "again"})
+    assert busy[0]["error"]["code"] == "conversation_already_has_active_response"
+    assert rid in busy[0]["error"]["message"]
+    assert busy[0]["error"]["event_id"] == "again"
+    cancelled = driver.send({"type": "response.cancel"})
+    assert cancelled[-1]["response"]["status_details"] == {
+        "type": "cancelled",
+        "reason": "client_cancelled",
+    }
+    assert driver.advance(30) == []  # nothing more of the cancelled reply
+    nothing = driver.send({"type": "response.cancel"})
+    assert nothing[0]["error"]["code"] == "response_cancel_not_active"
+
+
+def test_commit_needs_100ms_and_clear(driver: Driver) -> None:
+    driver.send(
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}},
+        }
+    )
+    driver.send({"type": "input_audio_buffer.append", "audio": b64(np.zeros(24 * 50, np.int16))})
+    out = driver.send({"type": "input_audio_buffer.commit"})
+    assert out[0]["error"]["code"] == "input_audio_buffer_commit_empty"
+    assert "buffer only has 50.00ms of audio" in out[0]["error"]["message"]
+    driver.send({"type": "input_audio_buffer.append", "audio": b64(np.ones(24 * 100, np.int16))})
+    out = driver.send({"type": "input_audio_buffer.commit"})
+    assert driver.types(out) == [
+        "input_audio_buffer.committed",
+        "conversation.item.added",
+        "conversation.item.done",
+    ]
+    assert (
+        driver.send({"type": "input_audio_buffer.clear"})[0]["type"] == "input_audio_buffer.cleared"
+    )
+    assert (
+        driver.send({"type": "input_audio_buffer.commit"})[0]["error"]["code"]
+        == "input_audio_buffer_commit_empty"
+    )
+
+
+def test_items_create_place_delete_retrieve(driver: Driver) -> None:
+    say(driver, "a")
+    a = driver.events[-1]["item"]["id"]
+    say(driver, "c")
+    c = driver.events[-1]["item"]["id"]
+    out = driver.send(
+        {
+            "type": "conversation.item.create",
+            "previous_item_id": a,
+            "item": {
+                "id": "item_b",
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "b"}],
+            },
+        }
+    )
+    assert out[0]["previous_item_id"] == a
+    assert driver.engine._order == [a, "item_b", c]
+    bad = driver.send(
+        {
+            "type": "conversation.item.create",
+            "previous_item_id": "nope",
+            "item": {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "x"}],
+            },
+        }
+    )
+    assert bad[0]["error"]["code"] == "item_not_found"
+    wrong = driver.send(
+        {
+            "type": "conversation.item.create",
+            "item": {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "output_text", "text": "x"}],
+            },
+        }
+    )
+    assert wrong[0]["error"]["param"] == "item.content[0].type"
+    assert (
+        driver.send({"type": "conversation.item.delete", "item_id": "item_b"})[0]["type"]
+        == "conversation.item.deleted"
+    )
+    assert (
+        driver.send({"type": "conversation.item.delete", "item_id": "item_b"})[0]["error"]["code"]
+        == "item_not_found"
+    )
+    got = driver.send({"type": "conversation.item.retrieve", "item_id": c})[0]
+    assert got["item"]["content"][0]["text"] == "c"
+
+
+def test_max_output_tokens_ends_incomplete(driver: Driver) -> None:
+    driver.send(TEXT_SESSION)
+    say(driver, "tell me everything")
+    out = driver.send(
+        {"type": "response.create", "response": {"max_output_tokens": 5}}
+    ) + driver.advance(5)
+    done = driver.of("response.done", out)[0]["response"]
+    assert done["status"] == "incomplete"
+    assert done["status_details"] == {"type": "incomplete", "reason": "max_output_tokens"}
+    assert done["usage"]["output_tokens"] <= 5
+
+
+TOOL = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "unit": {"type": "string", "enum": ["c", "f"]},
+            "days": {"type": "integer", "minimum": 1},
+        },
+        "required": ["city", "unit", "days"],
+    },
+}
+
+
+def test_required_tool_choice_calls_the_tool_then_answers_its_output(driver: Driver) -> None:
+    driver.send(
+        {
+            "type": "session.update",
+            "session": {
+                "type": "realtime",
+                "output_modalities": ["text"],
+                "tools": [TOOL],
+                "tool_choice": "required",
+            },
+        }
+    )
+    say(driver, "Oslo")
+    out = driver.send({"type": "response.create"}) + driver.advance(1)
+    args_done = driver.of("response.function_call_arguments.done", out)[0]
+    args = json.loads(args_done["arguments"])
+    assert args == {"city": "Oslo", "unit": "c", "days": 1}
+    assert (
+        "".join(e["delta"] for e in driver.of("response.function_call_arguments.delta", out))
+        == args_done["arguments"]
+    )
+    call_item = driver.of("response.done", out)[0]["response"]["output"][0]
+    assert (call_item["type"], call_item["name"], call_item["call_id"]) == (
+        "function_call",
+        "get_weather",
+        args_done["call_id"],
+    )
+    driver.send({"type": "session.update", "session": {"type": "realtime", "tool_choice": "auto"}})
+    driver.send(
+        {
+            "type": "conversation.item.create",
+            "item": {
+                "type": "function_call_output",
+                "call_id": args_done["call_id"],
+                "output": "12 C and rain",
+            },
+        }
+    )
+    out = driver.send({"type": "response.create"}) + driver.advance(3)
+    assert driver.of("response.output_text.done", out)[0]["text"].startswith(
+        "The tool get_weather returned: 12 C and rain"
+    )
+
+
+def test_named_tool_choice_and_a_custom_responder(driver: Driver) -> None:
+    driver.send(
+        {
+            "type": "session.update",
+            "session": {
+                "type": "realtime",
+                "output_modalities": ["text"],
+                "tools": [TOOL],
+                "tool_choice": {"type": "function", "name": "get_weather"},
+            },
+        }
+    )
+    say(driver, "x")
+    out = driver.send({"type": "response.create"}) + driver.advance(1)
+    assert driver.of("response.function_call_arguments.done", out)[0]["name"] == "get_weather"
+    driver.responder = lambda ctx: FunctionCall(
+        "get_weather", {"city": "Paris", "unit": "f", "days": 2}
+    )
+    out = driver.send({"type": "response.create"}) + driver.advance(1)
+    assert (
+        json.loads(driver.of("response.function_call_arguments.done", out)[0]["arguments"])["city"]
+        == "Paris"
+    )
+
+
+def test_instructions_and_out_of_band_responses(driver: Driver) -> None:
+    driver.send(TEXT_SESSION)
+    say(driver, "hi")
+    n_items = len(driver.engine._order)
+    out = driver.send(
+        {
+            "type": "response.create",
+            "response": {
+                "conversation": "none",
+                "instructions": "Speak like a pirate.",
+                "metadata": {"topic": "x"},
+            },
+        }
+    ) + driver.advance(3)
+    done = driver.of("response.done", out)[0]["response"]
+    assert done["metadata"] == {"topic": "x"}
+    assert done["conversation_id"] is None
+    assert "Speak like a pirate." in done["output"][0]["content"][0]["text"]
+    assert not driver.of("conversation.item.added", out)
+    assert len(driver.engine._order) == n_items
+
+
+def test_transcription_enabled_reports_failure_honestly(driver: Driver, three_turns: Clip) -> None:
+    driver.send(
+        {
+            "type": "session.update",
+            "session": {
+                "type": "realtime",
+                "audio": {"input": {"transcription": {"model": "whisper-1"}}},
+            },
+        }
+    )
+    out = driver.stream(three_turns.samples[: int((three_turns.truth[0][1] + 700) * 24)])
+    failed = driver.of("conversation.item.input_audio_transcription.failed", out)
+    assert len(failed) == 1
+    assert "no offline speech recogniser" in failed[0]["error"]["message"]
+    assert not driver.of("conversation.item.input_audio_transcription.completed", out)
+
+
+def test_pluggable_transcriber(synth, three_turns: Clip) -> None:
+    engine = SessionEngine(
+        options=EngineOptions(pace=0, transcriber=lambda audio: f"{len(audio)} samples")
+    )
+    d = Driver(engine, speak=synth.speak)
+    engine.start(0)
+    d.send(
+        {
+            "type": "session.update",
+            "session": {
+                "type": "realtime",
+                "audio": {"input": {"transcription": {"model": "whisper-1"}}},
+            },
+        }
+    )
+    out = d.stream(three_turns.samples[: int((three_turns.truth[0][1] + 700) * 24)])
+    done = d.of("conversation.item.input_audio_transcription.completed", out)[0]
+    assert done["transcript"].endswith(" samples")
+
+
+def test_idle_timeout_prompts_a_response(driver: Driver) -> None:
+    driver.send(
+        {
+            "type": "session.update",
+            "session": {
+                "type": "realtime",
+                "output_modalities": ["text"],
+                "audio": {
+                    "input": {"turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}}
+                },
+            },
+        }
+    )
+    say(driver, "hi")
+    driver.send({"type": "response.create"})
+    driver.advance(3)
+    out = driver.stream(np.zeros(24000 * 6, np.int16))
+    timeout = driver.of("input_audio_buffer.timeout_triggered", out)
+    assert len(timeout) == 1
+    assert 4990 <= timeout[0]["audio_end_ms"] - timeout[0]["audio_start_ms"] <= 5050
+    assert driver.of("response.created", out)
+    out += driver.advance(3)
+    assert "Are you still there?" in driver.of("response.output_text.done", out)[0]["text"]
+
+
+def test_g711_input_and_output(driver: Driver, three_turns: Clip) -> None:
+    from realtime_widgets.audio import resample
+
+    driver.send(
+        {
+            "type": "session.update",
+            "session": {
+                "type": "realtime",
+                "audio": {
+                    "input": {"format": {"type": "audio/pcmu"}},
+                    "output": {"format": {"type": "audio/pcmu"}},
+                },
+            },
+        }
+    )
+    speech8k = np.asarray(
+        resample(three_turns.samples[: int((three_turns.truth[0][1] + 900) * 24)], 24000, 8000),
+        np.int16,
+    )
+    for i in range(0, len(speech8k), 320):
+        driver.send(
+            {
+                "type": "input_audio_buffer.append",
+                "audio": base64.b64encode(ulaw_encode(speech8k[i : i + 320])).decode(),
+            },
+            advance=0.04,
+        )
+    assert len(driver.of("input_audio_buffer.speech_stopped")) == 1
+    out = driver.advance(30)
+    audio = b"".join(
+        base64.b64decode(e["delta"]) for e in driver.of("response.output_audio.delta", out)
+    )
+    done = driver.of("response.done", out)[0]["response"]
+    assert done["audio"]["output"]["format"] == {"type": "audio/pcmu"}
+    # mu-law is one byte per 8 kHz sample: duration from bytes / 8.
+    assert len(audio) / 8 > 1000
+
+
+def test_bad_client_events_get_errors_never_exceptions(driver: Driver) -> None:
+    cases = [
+        ("not json", "invalid_json"),
+        (json.dumps({"type": "response.explode"}), "invalid_value"),
+        (
+            json.dumps({"type": "conversation.item.truncate", "event_id": "t1"}),
+            "missing_required_parameter",
+        ),
+        (json.dumps({"type": "input_audio_buffer.append", "audio": "%%%"}), "invalid_value"),
+        (
+            json.dumps({"type": "input_audio_buffer.append", "audio": "AA==", "extra": 1}),
+            "unknown_parameter",
+        ),
+        (json.dumps({"type": "session.update", "session": "x"}), "invalid_type"),
+    ]
+    for text, code in cases:
+        out = driver.send(text)
+        assert [e["type"] for e in out] == ["error"], text
+        assert out[0]["error"]["code"] == code, (text, out[0])
+    assert driver.send(cases[2][0])[0]["error"]["event_id"] == "t1"
+
+
+def test_beta_shape_closes_with_4000(driver: Driver) -> None:
+    out = driver.send(
+        {"type": "session.update", "session": {"modalities": ["text", "audio"], "voice": "alloy"}}
+    )
+    assert out[0]["error"]["code"] == "beta_api_shape_disabled"
+    assert driver.engine.closed == (4000, "beta_api_shape_disabled")
+
+
+def test_session_expires(synth) -> None:
+    engine = SessionEngine(options=EngineOptions(max_duration_s=2.0))
+    d = Driver(engine, speak=synth.speak)
+    engine.start(0.0)
+    assert d.advance(1.0) == []
+    out = d.advance(1.5)
+    assert out[0]["error"]["code"] == "session_expired"
+    assert engine.closed == (1001, "session_expired")
