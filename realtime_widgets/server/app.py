@@ -216,7 +216,10 @@ class LocalServer:
         model = (query.get("model") or query.get("deployment") or ["gpt-realtime-1.5"])[0]
         beta_header = "realtime=v1" in (request.headers.get("OpenAI-Beta") or "")
         session_id = "sess_" + secrets.token_hex(8)
-        engine = SessionEngine(model=model, options=self.options, session_id=session_id)
+        # Building an engine may load a speech model (~60 ms): never on the event loop.
+        engine = await asyncio.to_thread(
+            SessionEngine, model=model, options=self.options, session_id=session_id
+        )
         dialect = self.dialect
         if beta_header and dialect == "ga":
             engine.start(asyncio.get_running_loop().time())
