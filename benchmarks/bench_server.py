@@ -152,7 +152,7 @@ def bench_vad() -> None:
     from realtime_widgets.protocol.parts import ServerVad
     from realtime_widgets.server.vad import TurnDetector
 
-    clip, truth = speech_clip()
+    clip, _ = speech_clip()
     clip = np.tile(clip, 6)
     td = TurnDetector(ServerVad())
     start = time.process_time()
