@@ -95,6 +95,7 @@ class ServerError(RealtimeWidgetsError):
     param: str | None = None
     event_id: str | None = None
     details: dict[str, object] = field(default_factory=dict)
+    config_field: str | None = None  # our SessionConfig path for ``param``, if there is one
 
     def __str__(self) -> str:
         where = f" (param {self.param})" if self.param else ""

@@ -33,6 +33,7 @@ __all__ = [
     "check_transition",
     "decode_session",
     "encode_session",
+    "field_for_param",
     "max_decimals",
     "param_path",
     "session_update",
@@ -77,6 +78,22 @@ def param_path(field: str, dialect: Dialect = "ga") -> str | None:
     if path is None:
         return None
     return f"session.{path}{index}{dot}{rest}"
+
+
+def field_for_param(param: str | None) -> str | None:
+    """Our dotted field path for a server's ``error.param``, e.g.
+    ``session.audio.input.turn_detection.threshold`` -> ``turn_detection.threshold``."""
+    if not param or not param.startswith("session."):
+        return None
+    rest = param.removeprefix("session.")
+    best: tuple[int, str] | None = None
+    for name, p in SessionConfig.PARAMS.items():
+        if p.ga is None:
+            continue
+        matches = rest == p.ga or rest.startswith((p.ga + ".", p.ga + "["))
+        if matches and (best is None or len(p.ga) > best[0]):
+            best = (len(p.ga), name + rest[len(p.ga) :])
+    return best[1] if best else None
 
 
 def encode_session(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ class EngineOptions:
     pace: float = 1.0
     transcriber: Callable[[Int16Array], str] | None = None
     rate_limits: bool = True
+    wall_clock: Callable[[], float] = time.time  # for expires_at (Unix seconds)
     dialect: str = "ga"  # "beta": accept the legacy flat session shape in session.update
 
 
@@ -183,6 +185,7 @@ class SessionEngine:
         self._ids: dict[str, int] = {}
         self._requests: deque[ReplyRequest] = deque()
         self._started_at = 0.0
+        self._expires_at = 0
         self._buffer = _InputBuffer()
         self._decoder: Resampler | None = None
         self._pcm_carry = b""
@@ -230,7 +233,7 @@ class SessionEngine:
             "object": "realtime.session",
             "id": self.session_id,
             **{k: v for k, v in session.items() if k != "type"},
-            "expires_at": int(self._started_at + self.options.max_duration_s),
+            "expires_at": self._expires_at,
         }
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -238,6 +241,7 @@ class SessionEngine:
     def start(self, now: float) -> list[dict[str, Any]]:
         """The session begins: ``session.created`` with the full effective configuration."""
         self._started_at = now
+        self._expires_at = int(self.options.wall_clock() + self.options.max_duration_s)
         return [self._event({"type": "session.created", "session": self.session_object()})]
 
     def next_due(self) -> float | None:

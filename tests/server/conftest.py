@@ -120,7 +120,9 @@ class Driver:
 
 @pytest.fixture
 def driver(synth: Synthesizer) -> Iterator[Driver]:
-    engine = SessionEngine(options=EngineOptions(pace=1.0), session_id="sess_test0001")
+    engine = SessionEngine(
+        options=EngineOptions(pace=1.0, wall_clock=lambda: 0.0), session_id="sess_test0001"
+    )
     d = Driver(engine, speak=synth.speak)
     d.events += engine.start(0.0)
     yield d

@@ -1,0 +1,93 @@
+"""The one background thread with its own asyncio loop, where all network I/O runs.
+
+ipykernel does not reliably run asyncio tasks between cells, and widget messages arrive on the
+kernel's main thread, so sessions run their sockets here. The thread starts on first use, is a
+daemon, and stops (joined) when the last user releases it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["BackgroundLoop"]
+
+T = TypeVar("T")
+
+
+class BackgroundLoop:
+    """A shared event loop on a daemon thread, reference-counted by its users."""
+
+    _lock = threading.Lock()
+    _shared: BackgroundLoop | None = None
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._users = 0
+        self._thread = threading.Thread(target=self._run, name="realtime-widgets-io", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+        # Stopped: finish what is left, then close.
+        pending = asyncio.all_tasks(self.loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+
+    @classmethod
+    def acquire(cls) -> BackgroundLoop:
+        """The shared loop (started if needed), counted as used until :meth:`release`."""
+        with cls._lock:
+            if cls._shared is None or not cls._shared._thread.is_alive():
+                cls._shared = BackgroundLoop()
+            cls._shared._users += 1
+            return cls._shared
+
+    def release(self, timeout: float = 10.0) -> None:
+        """One user fewer; the last one stops the loop and joins the thread."""
+        with BackgroundLoop._lock:
+            self._users -= 1
+            if self._users > 0:
+                return
+            if BackgroundLoop._shared is self:
+                BackgroundLoop._shared = None
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def thread(self) -> threading.Thread:
+        return self._thread
+
+    def in_loop_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedule a coroutine on the loop from any thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run a coroutine on the loop and wait for it (from a thread other than the loop's)."""
+        if self.in_loop_thread():
+            coro.close()
+            raise RuntimeError("blocking call from the I/O thread itself; use the async method")
+        future = self.submit(coro)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError(f"no answer within {timeout} s") from None
+
+    async def run_async(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await a coroutine that runs on the background loop, from another loop."""
+        if self.in_loop_thread():
+            return await coro
+        return await asyncio.wrap_future(self.submit(coro))

@@ -1,0 +1,125 @@
+"""Per-turn latency and cost.
+
+A turn's timeline (monotonic seconds): speech stopped -> committed -> response.created ->
+first audio (or text) delta -> response.done. Costs come from ``response.done`` usage and an
+editable price table (US dollars per 1M tokens); the local server's usage is labelled as an
+estimate and so are the costs computed from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["PRICES", "Metrics", "TurnTiming", "cost_of"]
+
+# Dollars per 1M tokens. Edit to match your contract or a newer price list.
+PRICES: dict[str, dict[str, float]] = {
+    "gpt-realtime": {
+        "text_in": 4.0,
+        "cached_in": 0.4,
+        "audio_in": 32.0,
+        "text_out": 16.0,
+        "audio_out": 64.0,
+    },
+    "gpt-realtime-1.5": {
+        "text_in": 4.0,
+        "cached_in": 0.4,
+        "audio_in": 32.0,
+        "text_out": 16.0,
+        "audio_out": 64.0,
+    },
+    "gpt-realtime-mini": {
+        "text_in": 0.6,
+        "cached_in": 0.06,
+        "audio_in": 10.0,
+        "text_out": 2.4,
+        "audio_out": 20.0,
+    },
+}
+
+
+def cost_of(
+    usage: dict[str, int], model: str, prices: dict[str, dict[str, float]] | None = None
+) -> float | None:
+    """Dollars for a usage total (``ConversationState.usage``); None for an unpriced model."""
+    table = (prices or PRICES).get(model) or (prices or PRICES).get(model.rsplit("-", 1)[0])
+    if table is None:
+        return None
+    cached = usage.get("input_cached_tokens", 0)
+    text_in = max(0, usage.get("input_text_tokens", 0) - cached)
+    return (
+        text_in * table["text_in"]
+        + cached * table["cached_in"]
+        + usage.get("input_audio_tokens", 0) * table["audio_in"]
+        + usage.get("output_text_tokens", 0) * table["text_out"]
+        + usage.get("output_audio_tokens", 0) * table["audio_out"]
+    ) / 1e6
+
+
+@dataclass
+class TurnTiming:
+    """When each step of one turn happened (monotonic seconds; None if it did not)."""
+
+    item_id: str | None = None
+    speech_stopped: float | None = None
+    committed: float | None = None
+    response_created: float | None = None
+    first_delta: float | None = None
+    response_done: float | None = None
+    response_id: str | None = None
+    status: str | None = None
+
+    def breakdown_ms(self) -> dict[str, float | None]:
+        """Milliseconds of each step: what a latency bar chart shows."""
+
+        def gap(a: float | None, b: float | None) -> float | None:
+            return None if a is None or b is None else round((b - a) * 1000, 1)
+
+        start = self.speech_stopped if self.speech_stopped is not None else self.committed
+        return {
+            "commit": gap(self.speech_stopped, self.committed),
+            "to_response": gap(self.committed, self.response_created),
+            "first_delta": gap(self.response_created, self.first_delta),
+            "generation": gap(self.first_delta, self.response_done),
+            "total_to_first_delta": gap(start, self.first_delta),
+        }
+
+
+@dataclass
+class Metrics:
+    """Turn timings, fed by events as they arrive (``observe(type, data, now)``)."""
+
+    turns: list[TurnTiming] = field(default_factory=list)
+    _by_response: dict[str, TurnTiming] = field(default_factory=dict)
+
+    def _current(self) -> TurnTiming:
+        if not self.turns or self.turns[-1].response_done is not None:
+            self.turns.append(TurnTiming())
+        return self.turns[-1]
+
+    def observe(self, kind: str, data: dict[str, Any], now: float) -> None:
+        if kind == "input_audio_buffer.speech_stopped":
+            turn = self._current()
+            turn.speech_stopped, turn.item_id = now, data.get("item_id")
+        elif kind == "input_audio_buffer.committed":
+            self._current().committed = now
+        elif kind == "response.created":
+            turn = self._current()
+            rid = str(data.get("response", {}).get("id"))
+            turn.response_created, turn.response_id = now, rid
+            self._by_response[rid] = turn
+        elif kind in (
+            "response.output_audio.delta",
+            "response.output_text.delta",
+            "response.output_audio_transcript.delta",
+            "response.function_call_arguments.delta",
+        ):
+            found = self._by_response.get(str(data.get("response_id")))
+            if found is not None and found.first_delta is None:
+                found.first_delta = now
+        elif kind == "response.done":
+            response = data.get("response", {})
+            done = self._by_response.get(str(response.get("id")))
+            if done is not None:
+                done.response_done, done.status = now, response.get("status")

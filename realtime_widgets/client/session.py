@@ -1,0 +1,824 @@
+"""RealtimeSession: one Realtime conversation, usable from notebook cells and from async code.
+
+In a cell (blocking calls with timeouts; the socket lives on a background I/O thread)::
+
+    session = RealtimeSession(SessionConfig(voice="marin"))   # no key: the local server
+    session.connect()                                         # returns on session.created
+    session.update(turn_detection={"type": "server_vad", "silence_duration_ms": 700})
+    session.send_text("Hello!")
+    session.wait_for("response.done")
+
+In async code, the same object, with ``a``-prefixed coroutines::
+
+    async with RealtimeSession(config, endpoint=Endpoint.openai("gpt-realtime")) as s:
+        await s.aupdate(voice="cedar")
+        async for event in s.events(): ...
+
+Everything the server says is applied to ``session.state`` (a ConversationState) and
+``session.metrics``, recorded if asked, and handed to callbacks (``session.on(type, fn)``;
+callbacks run on the I/O thread and must be quick).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy.typing as npt
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from realtime_widgets.audio.formats import InputEncoder
+from realtime_widgets.audio.pcm import as_int16, bytes_to_int16, pcm16_to_base64
+from realtime_widgets.client.auth import Endpoint
+from realtime_widgets.client.loop import BackgroundLoop
+from realtime_widgets.client.metrics import PRICES, Metrics, cost_of
+from realtime_widgets.client.recording import Recorder, read_recording
+from realtime_widgets.client.tools import PythonTool, check_name
+from realtime_widgets.errors import ConfigError, RealtimeWidgetsError, ServerError
+from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.events import ServerEvent, UnknownServerEvent, parse_server_event
+from realtime_widgets.protocol.state import ConversationState
+from realtime_widgets.protocol.wire import field_for_param
+
+__all__ = ["RealtimeSession", "local_server"]
+
+log = logging.getLogger("realtime_widgets.client")
+T = TypeVar("T")
+Callback = Callable[[ServerEvent], None]
+MAX_FRAME = 64 * 1024 * 1024  # the websockets default (1 MiB) is too small for audio events
+MAX_APPEND = 15 * 1024 * 1024
+HISTORY = 5000
+NO_RECONNECT_CODES = {1000, 4000}  # we closed it, or the beta dialect was refused
+
+_shared_local: Any = None
+
+
+def local_server() -> Any:
+    """The process's embedded local server (started on first use)."""
+    global _shared_local
+    if _shared_local is None:
+        from realtime_widgets.server.app import LocalServer
+
+        _shared_local = LocalServer().start()
+    return _shared_local
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event in the session's history: audio payloads replaced by their byte count."""
+
+    t: float
+    direction: str
+    type: str
+    data: dict[str, Any]
+
+
+def _light(event: dict[str, Any]) -> dict[str, Any]:
+    """A copy for the history/event log: base64 audio replaced by '<N bytes>'."""
+    for key in ("audio", "delta"):
+        value = event.get(key)
+        if (
+            isinstance(value, str)
+            and len(value) > 256
+            and event.get("type", "").endswith(("append", "audio.delta"))
+        ):
+            return {**event, key: f"<{len(value) * 3 // 4} bytes>"}
+    return event
+
+
+class RealtimeSession:
+    """A Realtime session over WebSocket (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: SessionConfig | None = None,
+        *,
+        endpoint: Endpoint | None = None,
+        api_key: str | None = None,
+        reconnect: bool = True,
+        max_reconnects: int = 10,
+        record: str | Path | None = None,
+        timeout: float = 20.0,
+        prices: dict[str, dict[str, float]] | None = None,
+    ) -> None:
+        self.requested = config or SessionConfig()
+        self.effective: SessionConfig | None = None
+        if endpoint is None:
+            import os
+
+            if api_key or os.environ.get("OPENAI_API_KEY"):
+                endpoint = Endpoint.openai(self.requested.model, api_key)
+            else:
+                endpoint = Endpoint.local(local_server().url, self.requested.model)
+        self.endpoint = endpoint
+        self.reconnect = reconnect
+        self.max_reconnects = max_reconnects
+        self.timeout = timeout
+        self.prices = prices if prices is not None else PRICES
+        self.state = ConversationState()
+        self.metrics = Metrics()
+        self.history: deque[HistoryEntry] = deque(maxlen=HISTORY)
+        self.lost_item_ids: list[str] = []
+        self.reconnects = 0
+        self.session_id: str | None = None
+        self.expires_at: float | None = None
+        self.last_error: ServerError | None = None
+        self.replaying = False
+        self._record_path = Path(record) if record else None
+        self._recorder: Recorder | None = None
+        self._io: BackgroundLoop | None = None
+        self._ws: ClientConnection | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._callbacks: dict[str, list[Callback]] = {}
+        self._waiters: list[
+            tuple[str, Callable[[ServerEvent], bool], asyncio.Future[ServerEvent]]
+        ] = []
+        self._update_lock: asyncio.Lock | None = None
+        self._pending_update: tuple[str, asyncio.Future[ServerEvent]] | None = None
+        self._ids = itertools.count(1)
+        self._encoders: dict[int, InputEncoder] = {}
+        self._tools: dict[str, PythonTool] = {}
+        self._tool_calls: dict[
+            str, list[tuple[str, str, str]]
+        ] = {}  # response -> (name, call_id, args)
+        self._closing = False
+        self._connected = asyncio.Event()  # replaced on the I/O loop by each connect
+        self._t0 = time.monotonic()
+
+    def __repr__(self) -> str:
+        status = "replay" if self.replaying else ("connected" if self.connected else "closed")
+        return (
+            f"RealtimeSession({self.endpoint.display!r}, model={self.requested.model!r}, {status})"
+        )
+
+    # ---- running on the I/O loop ----------------------------------------------------------------
+
+    def _loop(self) -> BackgroundLoop:
+        if self._io is None:
+            self._io = BackgroundLoop.acquire()
+        return self._io
+
+    def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        return self._loop().run(coro, self.timeout if timeout is None else timeout)
+
+    async def _hop(self, coro: Coroutine[Any, Any, T]) -> T:
+        return await self._loop().run_async(coro)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """An owned task on the I/O loop (cancelled and awaited by close)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+        return task
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and self._connected.is_set()
+
+    @property
+    def expires_in(self) -> float | None:
+        """Seconds until the server ends the session (from session.created's expires_at)."""
+        return None if self.expires_at is None else self.expires_at - time.time()
+
+    # ---- connecting ------------------------------------------------------------------------------
+
+    def connect(self, timeout: float | None = None) -> RealtimeSession:
+        """Open the session; returns once session.created arrived and the requested config was
+        applied, or raises with the server's reason."""
+        self._block(self._connect(), timeout)
+        return self
+
+    async def aconnect(self) -> RealtimeSession:
+        await self._hop(self._connect())
+        return self
+
+    async def __aenter__(self) -> RealtimeSession:
+        return await self.aconnect()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> RealtimeSession:
+        return self.connect()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def _open(self) -> ServerEvent:
+        try:
+            ws = await asyncio.wait_for(
+                websockets.connect(
+                    self.endpoint.url,
+                    additional_headers=self.endpoint.headers(),
+                    max_size=MAX_FRAME,
+                    compression=None,
+                    open_timeout=self.timeout,
+                    logger=_REDACTED,
+                ),
+                self.timeout,
+            )
+        except InvalidStatus as exc:
+            raise ServerError(
+                f"{self.endpoint.display} refused the connection: HTTP {exc.response.status_code}",
+                code=f"http_{exc.response.status_code}",
+            ) from None
+        except OSError as exc:
+            raise ServerError(
+                f"cannot reach {self.endpoint.display}: {exc.strerror or exc}"
+            ) from None
+        self._ws = ws
+        try:
+            first = parse_server_event(await asyncio.wait_for(ws.recv(), self.timeout))
+        except ConnectionClosed as exc:
+            self._ws = None
+            raise ServerError(
+                f"the server closed the connection ({exc.rcvd.code if exc.rcvd else 'no code'})"
+            ) from None
+        self._handle(first, raw=None)
+        if first.type == "error":
+            await ws.close()
+            self._ws = None
+            raise self.last_error or ServerError("the server refused the session")
+        if first.type != "session.created":
+            raise ServerError(f"expected session.created first, got {first.type}")
+        return first
+
+    async def _connect(self) -> None:
+        if self.connected:
+            return
+        self._closing = False
+        self._update_lock = asyncio.Lock()
+        self._connected = asyncio.Event()
+        if self._record_path is not None and self._recorder is None:
+            self._recorder = Recorder(self._record_path)
+        await self._open()
+        self._connected.set()
+        self._spawn(self._reader())
+        if self.requested.model_fields_set - {"model"}:
+            await self._send_update(self.requested, previous=None)
+
+    # ---- closing ---------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the socket, cancel and await every task; the last session stops the I/O thread."""
+        if self._io is None:
+            return
+        try:
+            self._block(self._close(), timeout=self.timeout)
+        finally:
+            self._release()
+
+    async def aclose(self) -> None:
+        if self._io is None:
+            return
+        try:
+            await self._hop(self._close())
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        io, self._io = self._io, None
+        if io is not None:
+            io.release()
+
+    async def _close(self) -> None:
+        self._closing = True
+        self._connected.clear()
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 5)
+        current = asyncio.current_task()
+        tasks = [t for t in self._tasks if t is not current]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        for _, _, future in self._waiters:
+            if not future.done():
+                future.set_exception(RealtimeWidgetsError("the session was closed"))
+        self._waiters.clear()
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+        self._dispatch_local({"type": "session.closed"})
+
+    # ---- receiving -------------------------------------------------------------------------------
+
+    async def _reader(self) -> None:
+        while not self._closing:
+            ws = self._ws
+            if ws is None:
+                return
+            try:
+                async for message in ws:
+                    text = message if isinstance(message, str) else message.decode()
+                    self._handle(parse_server_event(text), raw=text)
+            except ConnectionClosed:
+                pass
+            code = ws.close_code
+            if self._closing:
+                return
+            self._connected.clear()
+            self._ws = None
+            if not self.reconnect or code in NO_RECONNECT_CODES or not await self._reconnect(code):
+                self._dispatch_local({"type": "session.disconnected", "code": code})
+                return
+
+    async def _reconnect(self, code: int | None) -> bool:
+        """Reopen after a drop, with backoff; re-apply the config; report what was lost."""
+        lost = [i.id for i in self.state.ordered_items() if i.id not in self.lost_item_ids]
+        active = self.state.active_response
+        if active is not None:
+            active.status = "incomplete"
+            active.status_details = {"type": "incomplete", "reason": "connection_lost"}
+        delay = 0.25
+        for attempt in range(1, self.max_reconnects + 1):
+            try:
+                await self._open()
+            except (ServerError, TimeoutError) as exc:
+                log.info("reconnect attempt %d failed: %s", attempt, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 8.0)
+                continue
+            self.reconnects += 1
+            self.lost_item_ids.extend(lost)
+            self._connected.set()
+            if self.requested.model_fields_set - {"model"}:
+                self._spawn(self._send_update(self.requested, previous=None))
+            self._dispatch_local(
+                {
+                    "type": "session.reconnected",
+                    "attempt": attempt,
+                    "close_code": code,
+                    "lost_item_ids": lost,
+                }
+            )
+            return True
+        return False
+
+    def _handle(self, event: ServerEvent, raw: str | None) -> None:
+        now = time.monotonic()
+        data = event.model_dump(exclude_none=False) if raw is None else None
+        if self._recorder is not None:
+            self._recorder.write("in", raw if raw is not None else json.dumps(data))
+        if not isinstance(event, UnknownServerEvent):
+            self.state.apply(event)
+        kind = event.type
+        payload = data if data is not None else (json.loads(raw) if raw is not None else {})
+        self.history.append(HistoryEntry(now - self._t0, "in", kind, _light(payload)))
+        self.metrics.observe(kind, payload, now)
+        if kind in ("session.created", "session.updated"):
+            session = payload.get("session", {})
+            with contextlib.suppress(ConfigError):
+                self.effective = SessionConfig.from_session(session)
+            if kind == "session.created":
+                self.session_id = session.get("id")
+                if isinstance(session.get("expires_at"), int | float):
+                    self.expires_at = float(session["expires_at"])
+            if kind == "session.updated" and self._pending_update is not None:
+                _, future = self._pending_update
+                if not future.done():
+                    future.set_result(event)
+        elif kind == "error":
+            err = payload.get("error", {})
+            self.last_error = ServerError(
+                str(err.get("message", "")),
+                str(err.get("type", "")),
+                err.get("code"),
+                err.get("param"),
+                err.get("event_id"),
+                config_field=field_for_param(err.get("param")),
+            )
+            if self._pending_update is not None and err.get("event_id") == self._pending_update[0]:
+                future = self._pending_update[1]
+                if not future.done():
+                    future.set_exception(self.last_error)
+        elif kind == "response.function_call_arguments.done":
+            name = str(payload.get("name"))
+            if name in self._tools:
+                self._tool_calls.setdefault(str(payload.get("response_id")), []).append(
+                    (name, str(payload.get("call_id")), str(payload.get("arguments")))
+                )
+        elif kind == "response.done":
+            calls = self._tool_calls.pop(str(payload.get("response", {}).get("id")), [])
+            if calls:
+                self._spawn(self._run_tools(calls))
+        self._dispatch(event)
+
+    def _dispatch(self, event: ServerEvent) -> None:
+        for waiter in list(self._waiters):
+            kind, predicate, future = waiter
+            if (kind == event.type or kind == "*") and not future.done():
+                try:
+                    matched = predicate(event)
+                except Exception:
+                    matched = False
+                if matched:
+                    future.set_result(event)
+                    self._waiters.remove(waiter)
+        for fn in [*self._callbacks.get(event.type, ()), *self._callbacks.get("*", ())]:
+            try:
+                fn(event)
+            except Exception:
+                log.exception("callback for %s failed", event.type)
+
+    def _dispatch_local(self, data: dict[str, Any]) -> None:
+        """Events the client itself raises (reconnected, disconnected, closed)."""
+        self.history.append(HistoryEntry(time.monotonic() - self._t0, "local", data["type"], data))
+        self._dispatch(UnknownServerEvent.model_validate({"event_id": "", **data}))
+
+    # ---- callbacks and waiting -------------------------------------------------------------------
+
+    def on(self, event_type: str, callback: Callback) -> Callable[[], None]:
+        """Call ``callback(event)`` for each event of this type ("*": every event), on the I/O
+        thread. Returns a function that removes the callback."""
+        self._callbacks.setdefault(event_type, []).append(callback)
+        return lambda: self._callbacks.get(event_type, []).remove(callback)
+
+    async def _wait(
+        self, event_type: str, timeout: float, predicate: Callable[[ServerEvent], bool] | None
+    ) -> ServerEvent:
+        future: asyncio.Future[ServerEvent] = asyncio.get_running_loop().create_future()
+        waiter = (event_type, predicate or (lambda e: True), future)
+        self._waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no {event_type} event within {timeout} s") from None
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def wait_for(
+        self,
+        event_type: str,
+        timeout: float = 30.0,
+        predicate: Callable[[ServerEvent], bool] | None = None,
+    ) -> ServerEvent:
+        """Block until the next event of this type (after this call) arrives."""
+        return self._block(self._wait(event_type, timeout, predicate), timeout + 1)
+
+    async def await_event(
+        self,
+        event_type: str,
+        timeout: float = 30.0,
+        predicate: Callable[[ServerEvent], bool] | None = None,
+    ) -> ServerEvent:
+        return await self._hop(self._wait(event_type, timeout, predicate))
+
+    async def events(self) -> AsyncIterator[ServerEvent]:
+        """Every event from now on, on the caller's loop, until the session closes."""
+        caller = asyncio.get_running_loop()
+        queue: asyncio.Queue[ServerEvent | None] = asyncio.Queue()
+
+        def push(event: ServerEvent) -> None:
+            caller.call_soon_threadsafe(queue.put_nowait, event)
+            if event.type == "session.closed":
+                caller.call_soon_threadsafe(queue.put_nowait, None)
+
+        remove = self.on("*", push)
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+        finally:
+            remove()
+
+    # ---- sending ---------------------------------------------------------------------------------
+
+    def _event_id(self) -> str:
+        return f"evt_rw_{next(self._ids)}"
+
+    async def _send(self, event: dict[str, Any] | str) -> None:
+        if self.replaying:
+            raise RealtimeWidgetsError("a replayed session is read-only")
+        ws = self._ws
+        if ws is None or not self._connected.is_set():
+            await asyncio.wait_for(self._connected.wait(), self.timeout)
+            ws = self._ws
+        if ws is None:
+            raise RealtimeWidgetsError("the session is not connected")
+        text = event if isinstance(event, str) else json.dumps(event, separators=(",", ":"))
+        await ws.send(text)
+        if self._recorder is not None:
+            self._recorder.write("out", text)
+        if isinstance(event, dict):
+            self.history.append(
+                HistoryEntry(time.monotonic() - self._t0, "out", event["type"], _light(event))
+            )
+
+    async def _send_update(
+        self, new: SessionConfig, previous: SessionConfig | None
+    ) -> SessionConfig:
+        """Send the diff, wait for session.updated (-> effective) or our error (-> raise)."""
+        assert self._update_lock is not None
+        async with self._update_lock:
+            event_id = self._event_id()
+            event = new.to_session_update(
+                previous, event_id=event_id, assistant_has_spoken=self.state.assistant_has_spoken
+            )
+            if event["session"] == {"type": "realtime"}:
+                self.requested = new
+                return self.effective or new
+            future: asyncio.Future[ServerEvent] = asyncio.get_running_loop().create_future()
+            self._pending_update = (event_id, future)
+            try:
+                await self._send(event)
+                await asyncio.wait_for(future, self.timeout)
+            finally:
+                self._pending_update = None
+            self.requested = new
+            return self.effective or new
+
+    async def _update(self, changes: dict[str, Any]) -> SessionConfig:
+        new = self.requested.with_changes(changes)
+        if not self.connected:
+            self.requested = new
+            return new
+        return await self._send_update(new, self.effective or self.requested)
+
+    async def _apply(self, config: SessionConfig) -> SessionConfig:
+        if not self.connected:
+            self.requested = config
+            return config
+        return await self._send_update(config, self.effective or self.requested)
+
+    def update(self, changes: dict[str, Any] | None = None, /, **kw: Any) -> SessionConfig:
+        """Change parameters (dotted paths allowed); returns the effective config. Invalid
+        values raise ConfigError before anything is sent; a server rejection raises
+        ServerError whose ``config_field`` names our field."""
+        return self._block(self._update({**(changes or {}), **kw}))
+
+    async def aupdate(self, changes: dict[str, Any] | None = None, /, **kw: Any) -> SessionConfig:
+        return await self._hop(self._update({**(changes or {}), **kw}))
+
+    def apply(self, config: SessionConfig) -> SessionConfig:
+        """Make ``config`` the session's configuration (sends the minimal diff)."""
+        return self._block(self._apply(config))
+
+    async def aapply(self, config: SessionConfig) -> SessionConfig:
+        return await self._hop(self._apply(config))
+
+    # -- audio
+
+    def _encode_audio(self, samples: npt.ArrayLike | bytes, rate: int) -> list[str]:
+        fmt = (self.effective or self.requested).input_audio_format.type
+        if isinstance(samples, bytes | bytearray | memoryview):
+            samples = bytes_to_int16(samples)
+        x = as_int16(samples)
+        if fmt == "audio/pcm" and rate == 24000:
+            data = x.astype("<i2", copy=False)
+            step = MAX_APPEND // 2
+            return [
+                pcm16_to_base64(data[i : i + step])
+                for i in range(0, max(len(data), 1), step)
+                if len(data[i : i + step])
+            ]
+        encoder = self._encoders.get(rate)
+        if encoder is None or encoder.fmt != fmt:
+            encoder = self._encoders[rate] = InputEncoder(fmt, rate)
+        out = encoder.encode(x)
+        return [pcm16_to_base64(out[i : i + MAX_APPEND]) for i in range(0, len(out), MAX_APPEND)]
+
+    async def _append(self, samples: npt.ArrayLike | bytes, rate: int) -> int:
+        sent = 0
+        for b64 in self._encode_audio(samples, rate):
+            # The hot path: no dict, no json.dumps of a large string.
+            await self._send_raw_append(b64)
+            sent += len(b64) * 3 // 4
+        return sent
+
+    async def _send_raw_append(self, b64: str) -> None:
+        text = '{"type":"input_audio_buffer.append","audio":"' + b64 + '"}'
+        await self._send(text)
+        self.history.append(
+            HistoryEntry(
+                time.monotonic() - self._t0,
+                "out",
+                "input_audio_buffer.append",
+                {"type": "input_audio_buffer.append", "audio": f"<{len(b64) * 3 // 4} bytes>"},
+            )
+        )
+
+    def append_audio(self, samples: npt.ArrayLike | bytes, rate: int = 24000) -> int:
+        """Send audio (int16 or float samples, or PCM16 bytes, at ``rate``), converted to the
+        session's input format. Returns the bytes sent."""
+        return self._block(self._append(samples, rate))
+
+    async def aappend_audio(self, samples: npt.ArrayLike | bytes, rate: int = 24000) -> int:
+        return await self._hop(self._append(samples, rate))
+
+    # -- simple events
+
+    def _simple(self, event: dict[str, Any]) -> None:
+        self._block(self._send(event))
+
+    async def _asimple(self, event: dict[str, Any]) -> None:
+        await self._hop(self._send(event))
+
+    def commit(self) -> None:
+        """Commit the input buffer (needs >= 100 ms of audio)."""
+        self._simple({"type": "input_audio_buffer.commit", "event_id": self._event_id()})
+
+    async def acommit(self) -> None:
+        await self._asimple({"type": "input_audio_buffer.commit", "event_id": self._event_id()})
+
+    def clear_audio(self) -> None:
+        self._simple({"type": "input_audio_buffer.clear"})
+
+    async def aclear_audio(self) -> None:
+        await self._asimple({"type": "input_audio_buffer.clear"})
+
+    @staticmethod
+    def _text_item(text: str) -> dict[str, Any]:
+        return {
+            "type": "conversation.item.create",
+            "item": {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": text}],
+            },
+        }
+
+    def send_text(self, text: str, respond: bool = True) -> None:
+        """Add a user text message (and ask for a response)."""
+        self._simple(self._text_item(text))
+        if respond:
+            self.create_response()
+
+    async def asend_text(self, text: str, respond: bool = True) -> None:
+        await self._asimple(self._text_item(text))
+        if respond:
+            await self.acreate_response()
+
+    @staticmethod
+    def _response_event(overrides: dict[str, Any]) -> dict[str, Any]:
+        event: dict[str, Any] = {"type": "response.create"}
+        if overrides:
+            event["response"] = overrides
+        return event
+
+    def create_response(self, **overrides: Any) -> None:
+        """Ask for a response; keyword arguments are per-response overrides
+        (output_modalities, instructions, max_output_tokens, tools, tool_choice, conversation)."""
+        self._simple(self._response_event(overrides))
+
+    async def acreate_response(self, **overrides: Any) -> None:
+        await self._asimple(self._response_event(overrides))
+
+    def cancel_response(self) -> None:
+        self._simple({"type": "response.cancel"})
+
+    async def acancel_response(self) -> None:
+        await self._asimple({"type": "response.cancel"})
+
+    def truncate(self, item_id: str, audio_end_ms: int) -> None:
+        """Cut an assistant item's audio where the listener stopped hearing it."""
+        self._simple(
+            {
+                "type": "conversation.item.truncate",
+                "item_id": item_id,
+                "content_index": 0,
+                "audio_end_ms": int(audio_end_ms),
+            }
+        )
+
+    async def atruncate(self, item_id: str, audio_end_ms: int) -> None:
+        await self._asimple(
+            {
+                "type": "conversation.item.truncate",
+                "item_id": item_id,
+                "content_index": 0,
+                "audio_end_ms": int(audio_end_ms),
+            }
+        )
+
+    def delete_item(self, item_id: str) -> None:
+        self._simple({"type": "conversation.item.delete", "item_id": item_id})
+
+    async def adelete_item(self, item_id: str) -> None:
+        await self._asimple({"type": "conversation.item.delete", "item_id": item_id})
+
+    # ---- tools -----------------------------------------------------------------------------------
+
+    def tool(
+        self,
+        func: Callable[..., Any] | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Any:
+        """Register a Python callable as a function tool (usable as a decorator)."""
+
+        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+            t = PythonTool.from_callable(f, name, description)
+            check_name(t.name)
+            self._tools[t.name] = t
+            others = [x for x in self.requested.tools if getattr(x, "name", None) != t.name]
+            new = self.requested.with_changes(tools=[*others, t.definition()])
+            if self.connected:
+                self._block(self._apply(new))
+            else:
+                self.requested = new
+            return f
+
+        return register(func) if func is not None else register
+
+    async def _run_tools(self, calls: list[tuple[str, str, str]]) -> None:
+        outputs = await asyncio.gather(*(self._tools[name].call(args) for name, _, args in calls))
+        for (_, call_id, _), output in zip(calls, outputs, strict=True):
+            await self._send(
+                {
+                    "type": "conversation.item.create",
+                    "item": {"type": "function_call_output", "call_id": call_id, "output": output},
+                }
+            )
+        await self._send({"type": "response.create"})
+
+    # ---- reading ---------------------------------------------------------------------------------
+
+    @property
+    def cost(self) -> float | None:
+        """Dollars so far from response usage and the price table (local: an estimate)."""
+        return cost_of(self.state.usage, self.requested.model, self.prices)
+
+    # ---- replay ----------------------------------------------------------------------------------
+
+    @classmethod
+    def replay(cls, path: str | Path, *, speed: float = 1.0) -> RealtimeSession:
+        """A read-only session whose events come from a recording, at ``speed`` x the recorded
+        pace (0: at once), into the same state, metrics and callbacks."""
+        session = cls.__new__(cls)
+        RealtimeSession.__init__(
+            session, endpoint=Endpoint(f"replay://{Path(path).name}", kind="replay")
+        )
+        session.replaying = True
+        session._replay_path = Path(path)  # type: ignore[attr-defined]
+        session._replay_speed = speed  # type: ignore[attr-defined]
+        return session
+
+    def play(self, timeout: float = 3600.0) -> None:
+        """Play a replayed session to its end (blocking)."""
+        self._block(self._play(), timeout)
+
+    async def aplay(self) -> None:
+        await self._hop(self._play())
+
+    async def _play(self) -> None:
+        if not self.replaying:
+            raise RealtimeWidgetsError("play() is for sessions made by RealtimeSession.replay()")
+        start = time.monotonic()
+        speed = self._replay_speed  # type: ignore[attr-defined]
+        for row in read_recording(self._replay_path):  # type: ignore[attr-defined]
+            if speed > 0:
+                delay = row.t / speed - (time.monotonic() - start)
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            if row.direction == "in":
+                self._handle(parse_server_event(json.dumps(row.event)), raw=json.dumps(row.event))
+            else:
+                self.history.append(
+                    HistoryEntry(row.t, "out", str(row.event.get("type")), _light(row.event))
+                )
+        self._dispatch_local({"type": "session.closed"})
+
+
+class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """websockets logs handshake headers at DEBUG: keep credentials out of every log."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return msg, kwargs
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = (msg % args) if args else str(msg)
+            for marker in ("authorization:", "api-key:"):
+                lower = text.lower()
+                idx = lower.find(marker)
+                while idx >= 0:
+                    end = text.find("\n", idx)
+                    end = len(text) if end < 0 else end
+                    text = text[: idx + len(marker)] + " ***" + text[end:]
+                    lower = text.lower()
+                    idx = lower.find(marker, idx + len(marker) + 4)
+            self.logger.log(level, "%s", text, **kwargs)
+
+
+_REDACTED = _RedactingLogger(logging.getLogger("websockets.client"), {})
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("session task failed: %r", task.exception())
