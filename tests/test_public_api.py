@@ -32,3 +32,13 @@ def test_top_level_reexports_the_config_model_and_errors() -> None:
         assert name in realtime_widgets.__all__
     assert issubclass(realtime_widgets.ConfigError, realtime_widgets.RealtimeWidgetsError)
     assert issubclass(realtime_widgets.ConfigError, ValueError)
+
+
+def test_credential_headers_are_redacted_in_logs() -> None:
+    from realtime_widgets.logs import redact
+
+    text = "> GET /v1/realtime HTTP/1.1\n> Authorization: Bearer sk-abc\n> api-key: zzz\n> Host: x"
+    assert (
+        redact(text)
+        == "> GET /v1/realtime HTTP/1.1\n> Authorization: ***\n> api-key: ***\n> Host: x"
+    )

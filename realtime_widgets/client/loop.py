@@ -83,6 +83,8 @@ class BackgroundLoop:
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
+            if future.done():
+                raise  # the coroutine's own TimeoutError, with its own message
             future.cancel()
             raise TimeoutError(f"no answer within {timeout} s") from None
 

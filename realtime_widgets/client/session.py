@@ -46,6 +46,7 @@ from realtime_widgets.client.metrics import PRICES, Metrics, cost_of
 from realtime_widgets.client.recording import Recorder, read_recording
 from realtime_widgets.client.tools import PythonTool, check_name
 from realtime_widgets.errors import ConfigError, RealtimeWidgetsError, ServerError
+from realtime_widgets.logs import redacting_logger
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import ServerEvent, UnknownServerEvent, parse_server_event
 from realtime_widgets.protocol.state import ConversationState
@@ -355,6 +356,7 @@ class RealtimeSession:
                 continue
             self.reconnects += 1
             self.lost_item_ids.extend(lost)
+            self.state.new_conversation()
             self._connected.set()
             if self.requested.model_fields_set - {"model"}:
                 self._spawn(self._send_update(self.requested, previous=None))
@@ -532,6 +534,10 @@ class RealtimeSession:
             if event["session"] == {"type": "realtime"}:
                 self.requested = new
                 return self.effective or new
+            current = (self.effective or self.requested).input_audio_format
+            if new.input_audio_format != current:
+                await self._flush_encoders()  # held-back audio goes out in the old format
+                self._encoders.clear()
             future: asyncio.Future[ServerEvent] = asyncio.get_running_loop().create_future()
             self._pending_update = (event_id, future)
             try:
@@ -628,12 +634,23 @@ class RealtimeSession:
     async def _asimple(self, event: dict[str, Any]) -> None:
         await self._hop(self._send(event))
 
+    async def _flush_encoders(self) -> None:
+        """Send the audio the resamplers' filters still hold."""
+        for encoder in self._encoders.values():
+            tail = encoder.flush()
+            if tail:
+                await self._send_raw_append(pcm16_to_base64(tail))
+
+    async def _commit(self) -> None:
+        await self._flush_encoders()  # held-back audio belongs to this commit
+        await self._send({"type": "input_audio_buffer.commit", "event_id": self._event_id()})
+
     def commit(self) -> None:
-        """Commit the input buffer (needs >= 100 ms of audio)."""
-        self._simple({"type": "input_audio_buffer.commit", "event_id": self._event_id()})
+        """Commit the input buffer (needs >= 100 ms of audio), resampler tails included."""
+        self._block(self._commit())
 
     async def acommit(self) -> None:
-        await self._asimple({"type": "input_audio_buffer.commit", "event_id": self._event_id()})
+        await self._hop(self._commit())
 
     def clear_audio(self) -> None:
         self._simple({"type": "input_audio_buffer.clear"})
@@ -795,28 +812,7 @@ class RealtimeSession:
         self._dispatch_local({"type": "session.closed"})
 
 
-class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """websockets logs handshake headers at DEBUG: keep credentials out of every log."""
-
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        return msg, kwargs
-
-    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
-        if self.isEnabledFor(level):
-            text = (msg % args) if args else str(msg)
-            for marker in ("authorization:", "api-key:"):
-                lower = text.lower()
-                idx = lower.find(marker)
-                while idx >= 0:
-                    end = text.find("\n", idx)
-                    end = len(text) if end < 0 else end
-                    text = text[: idx + len(marker)] + " ***" + text[end:]
-                    lower = text.lower()
-                    idx = lower.find(marker, idx + len(marker) + 4)
-            self.logger.log(level, "%s", text, **kwargs)
-
-
-_REDACTED = _RedactingLogger(logging.getLogger("websockets.client"), {})
+_REDACTED = redacting_logger("websockets.client")
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

@@ -137,6 +137,7 @@ class ConversationState:
         self.usage: dict[str, int] = dict.fromkeys(_USAGE_KEYS, 0)
         self.events_applied = 0
         self.unknown_events = 0
+        self._conversation_start = 0  # index in _order where the current conversation begins
         self._handlers: dict[str, Callable[[Any], None]] = {
             "session.created": self._session,
             "session.updated": self._session,
@@ -178,6 +179,11 @@ class ConversationState:
         handler = self._handlers.get(event.type)
         if handler is not None:
             handler(event)
+
+    def new_conversation(self) -> None:
+        """A new server conversation begins (after a reconnect): items it places "first"
+        (previous_item_id null) go after everything kept from before, not in front of it."""
+        self._conversation_start = len(self._order)
 
     def apply_all(self, events: Iterator[ev.ServerEvent] | list[ev.ServerEvent]) -> None:
         for event in events:
@@ -262,7 +268,7 @@ class ConversationState:
         if previous is not None and previous in self.items and previous in self._order:
             self._order.insert(self._order.index(previous) + 1, item_id)
         elif explicit and previous is None:
-            self._order.insert(0, item_id)
+            self._order.insert(self._conversation_start, item_id)
         else:
             self._order.append(item_id)
 

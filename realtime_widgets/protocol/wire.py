@@ -446,8 +446,10 @@ def validate_session_payload(session: Mapping[str, Any]) -> SessionConfig:
     """Judge a client's raw GA ``session`` object as OpenAI does; return the values it sets.
 
     The returned config holds exactly the fields present in the payload (its
-    ``model_fields_set``), ready to be merged into a session's effective config. Raises
-    :class:`ConfigError` whose problems carry OpenAI's ``code`` and ``param``.
+    ``model_fields_set``), ready to be merged into a session's effective config; rules that
+    span fields (a forced tool must exist) are checked on the merged config with
+    :func:`check_rules`. Raises :class:`ConfigError` whose problems carry OpenAI's ``code``
+    and ``param``.
     """
     if not isinstance(session, Mapping):
         raise ConfigError.single(
@@ -460,6 +462,4 @@ def validate_session_payload(session: Mapping[str, Any]) -> SessionConfig:
     problems = _payload_problems(session)
     if problems:
         raise ConfigError(problems)
-    config = decode_session(SessionConfig, session, dialect="ga", strict=True)
-    check_rules(config, "ga")
-    return config
+    return decode_session(SessionConfig, session, dialect="ga", strict=True)

@@ -35,6 +35,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from realtime_widgets.audio.pcm import Int16Array
+from realtime_widgets.logs import redacting_logger
 from realtime_widgets.server.beta import to_beta_event
 from realtime_widgets.server.engine import (
     BETA_DISABLED,
@@ -137,6 +138,7 @@ class LocalServer:
             max_size=MAX_FRAME,
             ping_interval=20,
             ping_timeout=20,
+            logger=redacting_logger("websockets.server"),
         )
         self.port = self._server.sockets[0].getsockname()[1] if self.port == 0 else self.port
 

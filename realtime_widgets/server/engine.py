@@ -37,7 +37,7 @@ from realtime_widgets.errors import ConfigError, ProtocolError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import ServerVad
-from realtime_widgets.protocol.wire import check_transition, validate_session_payload
+from realtime_widgets.protocol.wire import check_rules, check_transition, validate_session_payload
 from realtime_widgets.server.errors import client_event_error, config_error, error_event
 from realtime_widgets.server.responder import FunctionCall, ReplyContext, estimate_text_tokens
 from realtime_widgets.server.script import (
@@ -338,6 +338,7 @@ class SessionEngine:
             merged = self.config.with_changes(
                 {k: getattr(update, k) for k in update.model_fields_set}
             )
+            check_rules(merged, "beta" if beta else "ga")
             check_transition(self.config, merged, assistant_has_spoken=self.voice_locked)
         except ConfigError as exc:
             first = exc.problems[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,56 +12,10 @@ import pytest
 
 from realtime_widgets.server.engine import EngineOptions, SessionEngine, produce_reply_sync
 from realtime_widgets.server.responder import LocalResponder
-from realtime_widgets.server.tts import Synthesizer, default_synthesizer
+from realtime_widgets.server.tts import Synthesizer
+from tests.speech import Clip, b64, make_clip
 
-
-@pytest.fixture(scope="session")
-def synth() -> Synthesizer:
-    return default_synthesizer()
-
-
-def speech_bounds(x: np.ndarray, level: float = 0.01) -> tuple[float, float]:
-    """True start/end (ms) of speech in a clean clip: first/last 1 ms with |x| above 1 % FS."""
-    env = np.abs(x[: len(x) // 24 * 24].astype(np.float64)).reshape(-1, 24).max(axis=1)
-    idx = np.nonzero(env > level * 32768)[0]
-    return float(idx[0]), float(idx[-1] + 1)
-
-
-@dataclass
-class Clip:
-    samples: np.ndarray
-    truth: list[tuple[float, float]]  # (start_ms, end_ms) of each utterance
-
-
-def make_clip(
-    synth: Synthesizer, texts: list[str], voices: list[str], gap_ms: int = 1500, lead_ms: int = 1000
-) -> Clip:
-    parts = [np.zeros(lead_ms * 24, np.int16)]
-    truth, pos = [], lead_ms
-    for text, voice in zip(texts, voices, strict=True):
-        speech = synth.speak(text, voice, 1.0).samples
-        a, b = speech_bounds(speech)
-        truth.append((pos + a, pos + b))
-        parts += [speech, np.zeros(gap_ms * 24, np.int16)]
-        pos += len(speech) / 24 + gap_ms
-    return Clip(np.concatenate(parts), truth)
-
-
-@pytest.fixture(scope="session")
-def three_turns(synth: Synthesizer) -> Clip:
-    return make_clip(
-        synth,
-        [
-            "Hello there, how are you today?",
-            "I would like to book a table for two.",
-            "Thanks, that is all.",
-        ],
-        ["marin", "ash", "coral"],
-    )
-
-
-def b64(samples: np.ndarray) -> str:
-    return base64.b64encode(np.asarray(samples, dtype="<i2").tobytes()).decode()
+__all__ = ["Clip", "Driver", "b64", "make_clip"]
 
 
 @dataclass

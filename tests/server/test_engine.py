@@ -617,3 +617,28 @@ def test_session_expires(synth) -> None:
     out = d.advance(1.5)
     assert out[0]["error"]["code"] == "session_expired"
     assert engine.closed == (1001, "session_expired")
+
+
+def test_cross_field_rules_apply_to_the_merged_config(driver: Driver) -> None:
+    tool = {
+        "type": "function",
+        "name": "lookup",
+        "parameters": {"type": "object", "properties": {}},
+    }
+    driver.send({"type": "session.update", "session": {"type": "realtime", "tools": [tool]}})
+    # Forcing a tool set by an earlier update is fine...
+    ok = driver.send(
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "tool_choice": {"type": "function", "name": "lookup"}},
+        }
+    )
+    assert ok[0]["type"] == "session.updated"
+    # ...forcing one the session does not have is not.
+    bad = driver.send(
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "tool_choice": {"type": "function", "name": "other"}},
+        }
+    )
+    assert bad[0]["error"]["param"] == "session.tool_choice.name"
