@@ -9,7 +9,9 @@ estimate and so are the costs computed from it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol.events import ServerEvent
 
 __all__ = ["PRICES", "Metrics", "TurnTiming", "cost_of"]
 
@@ -98,28 +100,30 @@ class Metrics:
             self.turns.append(TurnTiming())
         return self.turns[-1]
 
-    def observe(self, kind: str, data: dict[str, Any], now: float) -> None:
-        if kind == "input_audio_buffer.speech_stopped":
+    def observe(self, event: ServerEvent, now: float) -> None:
+        """Note the time of the steps of a turn this event marks."""
+        if isinstance(event, ev.SpeechStopped):
             turn = self._current()
-            turn.speech_stopped, turn.item_id = now, data.get("item_id")
-        elif kind == "input_audio_buffer.committed":
+            turn.speech_stopped, turn.item_id = now, event.item_id
+        elif isinstance(event, ev.InputAudioBufferCommitted):
             self._current().committed = now
-        elif kind == "response.created":
+        elif isinstance(event, ev.ResponseCreated):
             turn = self._current()
-            rid = str(data.get("response", {}).get("id"))
-            turn.response_created, turn.response_id = now, rid
-            self._by_response[rid] = turn
-        elif kind in (
-            "response.output_audio.delta",
-            "response.output_text.delta",
-            "response.output_audio_transcript.delta",
-            "response.function_call_arguments.delta",
-        ):
-            found = self._by_response.get(str(data.get("response_id")))
+            turn.response_created, turn.response_id = now, event.response.id
+            self._by_response[event.response.id] = turn
+        elif isinstance(event, _DELTAS):
+            found = self._by_response.get(event.response_id)
             if found is not None and found.first_delta is None:
                 found.first_delta = now
-        elif kind == "response.done":
-            response = data.get("response", {})
-            done = self._by_response.get(str(response.get("id")))
+        elif isinstance(event, ev.ResponseDone):
+            done = self._by_response.get(event.response.id)
             if done is not None:
-                done.response_done, done.status = now, response.get("status")
+                done.response_done, done.status = now, event.response.status
+
+
+_DELTAS = (
+    ev.ResponseOutputAudioDelta,
+    ev.ResponseOutputTextDelta,
+    ev.ResponseOutputAudioTranscriptDelta,
+    ev.FunctionCallArgumentsDelta,
+)

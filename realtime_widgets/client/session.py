@@ -45,8 +45,9 @@ from realtime_widgets.client.loop import BackgroundLoop
 from realtime_widgets.client.metrics import PRICES, Metrics, cost_of
 from realtime_widgets.client.recording import Recorder, read_recording
 from realtime_widgets.client.tools import PythonTool, check_name
-from realtime_widgets.errors import ConfigError, RealtimeWidgetsError, ServerError
+from realtime_widgets.errors import ConfigError, ProtocolError, RealtimeWidgetsError, ServerError
 from realtime_widgets.logs import redacting_logger
+from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import ServerEvent, UnknownServerEvent, parse_server_event
 from realtime_widgets.protocol.state import ConversationState
@@ -77,12 +78,21 @@ def local_server() -> Any:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One event in the session's history: audio payloads replaced by their byte count."""
+    """One event in the session's history: audio payloads replaced by their byte count.
+
+    Incoming frames are kept as received text and parsed only when someone reads ``data``."""
 
     t: float
     direction: str
     type: str
-    data: dict[str, Any]
+    light: dict[str, Any] | None
+    raw: str | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self.light is not None:
+            return self.light
+        return _light(json.loads(self.raw)) if self.raw else {}
 
 
 def _light(event: dict[str, Any]) -> dict[str, Any]:
@@ -130,6 +140,8 @@ class RealtimeSession:
         self.state = ConversationState()
         self.metrics = Metrics()
         self.history: deque[HistoryEntry] = deque(maxlen=HISTORY)
+        self._recent: deque[tuple[int, ServerEvent]] = deque(maxlen=1000)  # for wait_for(since=)
+        self._seq = 0
         self.lost_item_ids: list[str] = []
         self.reconnects = 0
         self.session_id: str | None = None
@@ -155,6 +167,7 @@ class RealtimeSession:
         ] = {}  # response -> (name, call_id, args)
         self._closing = False
         self._connected = asyncio.Event()  # replaced on the I/O loop by each connect
+        self._stream_queue: asyncio.Queue[tuple[npt.ArrayLike | bytes, int]] | None = None
         self._t0 = time.monotonic()
 
     def __repr__(self) -> str:
@@ -301,6 +314,7 @@ class RealtimeSession:
         if ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), 5)
+        self._stream_queue = None
         current = asyncio.current_task()
         tasks = [t for t in self._tasks if t is not current]
         for task in tasks:
@@ -325,8 +339,22 @@ class RealtimeSession:
                 return
             try:
                 async for message in ws:
-                    text = message if isinstance(message, str) else message.decode()
-                    self._handle(parse_server_event(text), raw=text)
+                    text = (
+                        message if isinstance(message, str) else message.decode("utf-8", "replace")
+                    )
+                    try:
+                        event = parse_server_event(text)
+                    except ProtocolError as exc:
+                        # A broken frame must not end the session: report it and read on.
+                        self._dispatch_local(
+                            {
+                                "type": "client.protocol_error",
+                                "message": str(exc),
+                                "frame": text[:200],
+                            }
+                        )
+                        continue
+                    self._handle(event, raw=text)
             except ConnectionClosed:
                 pass
             code = ws.close_code
@@ -372,55 +400,67 @@ class RealtimeSession:
         return False
 
     def _handle(self, event: ServerEvent, raw: str | None) -> None:
+        """Apply one server event: state, metrics, history, recording, then callbacks.
+
+        The hot path (audio deltas) reads the parsed event's attributes and never re-parses
+        or re-serialises the frame."""
         now = time.monotonic()
-        data = event.model_dump(exclude_none=False) if raw is None else None
+        if raw is None:
+            raw = event.model_dump_json()
         if self._recorder is not None:
-            self._recorder.write("in", raw if raw is not None else json.dumps(data))
+            self._recorder.write("in", raw)
+        kind = event.type
         if not isinstance(event, UnknownServerEvent):
             self.state.apply(event)
-        kind = event.type
-        payload = data if data is not None else (json.loads(raw) if raw is not None else {})
-        self.history.append(HistoryEntry(now - self._t0, "in", kind, _light(payload)))
-        self.metrics.observe(kind, payload, now)
-        if kind in ("session.created", "session.updated"):
-            session = payload.get("session", {})
+        if isinstance(event, ev.ResponseOutputAudioDelta):
+            light = {
+                "type": kind,
+                "event_id": event.event_id,
+                "response_id": event.response_id,
+                "item_id": event.item_id,
+                "delta": f"<{len(event.delta) * 3 // 4} bytes>",
+            }
+            self.history.append(HistoryEntry(now - self._t0, "in", kind, light))
+        else:
+            self.history.append(HistoryEntry(now - self._t0, "in", kind, None, raw))
+        self.metrics.observe(event, now)
+        if isinstance(event, ev.SessionCreated | ev.SessionUpdated):
             with contextlib.suppress(ConfigError):
-                self.effective = SessionConfig.from_session(session)
-            if kind == "session.created":
-                self.session_id = session.get("id")
-                if isinstance(session.get("expires_at"), int | float):
-                    self.expires_at = float(session["expires_at"])
-            if kind == "session.updated" and self._pending_update is not None:
-                _, future = self._pending_update
-                if not future.done():
-                    future.set_result(event)
-        elif kind == "error":
-            err = payload.get("error", {})
+                self.effective = SessionConfig.from_session(event.session)
+            if isinstance(event, ev.SessionCreated):
+                sid = event.session.get("id")
+                self.session_id = sid if isinstance(sid, str) else None
+                if isinstance(event.session.get("expires_at"), int | float):
+                    self.expires_at = float(event.session["expires_at"])
+            elif self._pending_update is not None and not self._pending_update[1].done():
+                self._pending_update[1].set_result(event)
+        elif isinstance(event, ev.ErrorEvent):
+            err = event.error
             self.last_error = ServerError(
-                str(err.get("message", "")),
-                str(err.get("type", "")),
-                err.get("code"),
-                err.get("param"),
-                err.get("event_id"),
-                config_field=field_for_param(err.get("param")),
+                err.message,
+                err.type,
+                err.code,
+                err.param,
+                err.event_id,
+                config_field=field_for_param(err.param),
             )
-            if self._pending_update is not None and err.get("event_id") == self._pending_update[0]:
-                future = self._pending_update[1]
-                if not future.done():
-                    future.set_exception(self.last_error)
-        elif kind == "response.function_call_arguments.done":
-            name = str(payload.get("name"))
-            if name in self._tools:
-                self._tool_calls.setdefault(str(payload.get("response_id")), []).append(
-                    (name, str(payload.get("call_id")), str(payload.get("arguments")))
+            pending = self._pending_update
+            if pending is not None and err.event_id == pending[0] and not pending[1].done():
+                pending[1].set_exception(self.last_error)
+        elif isinstance(event, ev.FunctionCallArgumentsDone):
+            if event.name in self._tools:
+                self._tool_calls.setdefault(event.response_id, []).append(
+                    (event.name, event.call_id, event.arguments)
                 )
-        elif kind == "response.done":
-            calls = self._tool_calls.pop(str(payload.get("response", {}).get("id")), [])
+        elif isinstance(event, ev.ResponseDone):
+            calls = self._tool_calls.pop(event.response.id, [])
             if calls:
                 self._spawn(self._run_tools(calls))
         self._dispatch(event)
 
     def _dispatch(self, event: ServerEvent) -> None:
+        self._seq += 1
+        self._recent.append((self._seq, event))
         for waiter in list(self._waiters):
             kind, predicate, future = waiter
             if (kind == event.type or kind == "*") and not future.done():
@@ -450,11 +490,25 @@ class RealtimeSession:
         self._callbacks.setdefault(event_type, []).append(callback)
         return lambda: self._callbacks.get(event_type, []).remove(callback)
 
+    def mark(self) -> int:
+        """A point in the event stream: ``wait_for(..., since=mark)`` also finds events that
+        arrived after it but before the wait began (no race with a fast server)."""
+        return self._seq
+
     async def _wait(
-        self, event_type: str, timeout: float, predicate: Callable[[ServerEvent], bool] | None
+        self,
+        event_type: str,
+        timeout: float,
+        predicate: Callable[[ServerEvent], bool] | None,
+        since: int | None = None,
     ) -> ServerEvent:
+        test = predicate or (lambda e: True)
+        if since is not None:
+            for seq, event in list(self._recent):
+                if seq > since and event_type in (event.type, "*") and test(event):
+                    return event
         future: asyncio.Future[ServerEvent] = asyncio.get_running_loop().create_future()
-        waiter = (event_type, predicate or (lambda e: True), future)
+        waiter = (event_type, test, future)
         self._waiters.append(waiter)
         try:
             return await asyncio.wait_for(future, timeout)
@@ -469,17 +523,20 @@ class RealtimeSession:
         event_type: str,
         timeout: float = 30.0,
         predicate: Callable[[ServerEvent], bool] | None = None,
+        since: int | None = None,
     ) -> ServerEvent:
-        """Block until the next event of this type (after this call) arrives."""
-        return self._block(self._wait(event_type, timeout, predicate), timeout + 1)
+        """Block until an event of this type arrives (after ``since``, a :meth:`mark`, if given;
+        otherwise after this call)."""
+        return self._block(self._wait(event_type, timeout, predicate, since), timeout + 1)
 
     async def await_event(
         self,
         event_type: str,
         timeout: float = 30.0,
         predicate: Callable[[ServerEvent], bool] | None = None,
+        since: int | None = None,
     ) -> ServerEvent:
-        return await self._hop(self._wait(event_type, timeout, predicate))
+        return await self._hop(self._wait(event_type, timeout, predicate, since))
 
     async def events(self) -> AsyncIterator[ServerEvent]:
         """Every event from now on, on the caller's loop, until the session closes."""
@@ -618,6 +675,30 @@ class RealtimeSession:
             )
         )
 
+    def stream_audio(self, samples: npt.ArrayLike | bytes, rate: int = 24000) -> None:
+        """Queue audio for sending without waiting (for a live microphone or file stream).
+
+        Chunks go, in order, through one sender task on the I/O thread: no round trip per
+        chunk. A failure is reported as a ``client.stream_error`` event."""
+        io = self._loop()
+        io.loop.call_soon_threadsafe(self._enqueue_audio, samples, rate)
+
+    def _enqueue_audio(self, samples: npt.ArrayLike | bytes, rate: int) -> None:
+        if self._stream_queue is None:
+            self._stream_queue = asyncio.Queue()
+            self._spawn(self._stream_sender(self._stream_queue))
+        self._stream_queue.put_nowait((samples, rate))
+
+    async def _stream_sender(self, queue: asyncio.Queue[tuple[npt.ArrayLike | bytes, int]]) -> None:
+        while True:
+            samples, rate = await queue.get()
+            try:
+                await self._append(samples, rate)
+            except (RealtimeWidgetsError, ConnectionClosed, TimeoutError) as exc:
+                self._dispatch_local({"type": "client.stream_error", "message": str(exc)})
+            finally:
+                queue.task_done()
+
     def append_audio(self, samples: npt.ArrayLike | bytes, rate: int = 24000) -> int:
         """Send audio (int16 or float samples, or PCM16 bytes, at ``rate``), converted to the
         session's input format. Returns the bytes sent."""
@@ -642,6 +723,8 @@ class RealtimeSession:
                 await self._send_raw_append(pcm16_to_base64(tail))
 
     async def _commit(self) -> None:
+        if self._stream_queue is not None:
+            await asyncio.wait_for(self._stream_queue.join(), self.timeout)  # streamed audio first
         await self._flush_encoders()  # held-back audio belongs to this commit
         await self._send({"type": "input_audio_buffer.commit", "event_id": self._event_id()})
 

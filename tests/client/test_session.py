@@ -8,6 +8,8 @@ import itertools
 import json
 import logging
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Literal
@@ -25,6 +27,15 @@ from tests.speech import Clip
 from .conftest import CuttingProxy, ThreadPeer, rejecting_peer
 
 TEXT = SessionConfig(output_modalities=["text"])
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait for something the I/O thread makes true (events may arrive before we look)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        time.sleep(0.01)
 
 
 def io_threads() -> list[str]:
@@ -80,8 +91,9 @@ def test_server_rejection_names_our_field() -> None:
 
 def test_text_turn_and_state(server: LocalServer) -> None:
     with session_for(server) as s:
+        mark = s.mark()
         s.send_text("good morning")
-        done = s.wait_for("response.done", timeout=10)
+        done = s.wait_for("response.done", timeout=30, since=mark)
         assert done.response.status == "completed"  # type: ignore[attr-defined]
         assert s.state.transcript()[0] == ("user", "good morning")
         assert s.state.transcript()[1][1].startswith("You said: good morning.")
@@ -107,17 +119,35 @@ def test_audio_is_converted_to_the_input_format(server: LocalServer, three_turns
         assert 8000 - 200 <= sent_ulaw <= 8000  # 1 s at 8 kHz, one byte per sample
         engine = server.sessions[s.session_id]  # type: ignore[index]
         s.commit()  # flushes the held-back tails first
-        s.wait_for("input_audio_buffer.committed", timeout=10)
+        s.wait_for("input_audio_buffer.committed", timeout=30)
         # Everything arrived, each part in its own format: the PCM tail went out before the
         # format change, the mu-law tail at the commit.
         assert engine.stats["appended_bytes"] == pytest.approx(96000 + 8000, abs=24)
+
+
+def test_streamed_audio_arrives_in_order_before_a_commit(
+    server: LocalServer, three_turns: Clip
+) -> None:
+    x = three_turns.samples[:24000]
+    with session_for(server, SessionConfig(output_modalities=["text"], turn_detection=None)) as s:
+        for i in range(0, len(x), 960):
+            s.stream_audio(x[i : i + 960])
+        s.commit()
+        committed = s.wait_for("input_audio_buffer.committed", timeout=30)
+        item = committed.item_id  # type: ignore[attr-defined]
+        s._simple({"type": "conversation.item.retrieve", "item_id": item})
+        got = s.wait_for("conversation.item.retrieved", timeout=30)
+        audio = got.item.content[0].audio  # type: ignore[attr-defined]
+        import base64
+
+        assert np.array_equal(np.frombuffer(base64.b64decode(audio), "<i2"), x)
 
 
 def test_spoken_turn_with_vad(server: LocalServer, three_turns: Clip) -> None:
     first = three_turns.samples[: int((three_turns.truth[0][1] + 900) * 24)]
     with session_for(server, SessionConfig(output_modalities=["text"])) as s:
         s.append_audio(first)
-        s.wait_for("response.done", timeout=20)
+        s.wait_for("response.done", timeout=60)
         assert len(s.state.turns) == 1
         assert abs(s.state.turns[0].audio_start_ms - (three_turns.truth[0][0] - 300)) <= 40
         assert s.metrics.turns[0].speech_stopped is not None
@@ -185,16 +215,28 @@ def test_python_tools_run_and_their_errors_go_back_to_the_model(server: LocalSer
 
         assert {t.name for t in s.effective.tools} == {"lookup", "explode"}  # type: ignore[union-attr]
         s.update(tool_choice={"type": "function", "name": "lookup"})
+        mark = s.mark()
         s.send_text("the meaning")
-        s.wait_for("response.done", timeout=10)  # the call
-        answer = s.wait_for("response.done", timeout=10)  # the answer to its output
+        call = s.wait_for("response.done", timeout=30, since=mark)  # the call
+        answer = s.wait_for(
+            "response.done",
+            timeout=30,
+            since=mark,
+            predicate=lambda e: e.response.id != call.response.id,
+        )  # type: ignore[attr-defined]
         assert calls == ["the meaning"]
         text = answer.response.output[0].content[0].text  # type: ignore[attr-defined]
         assert text.startswith('The tool lookup returned: {"answer": 42}')
         s.update(tool_choice={"type": "function", "name": "explode"})
+        mark = s.mark()
         s.send_text("go")
-        s.wait_for("response.done", timeout=10)
-        answer = s.wait_for("response.done", timeout=10)
+        call = s.wait_for("response.done", timeout=30, since=mark)
+        answer = s.wait_for(
+            "response.done",
+            timeout=30,
+            since=mark,
+            predicate=lambda e: e.response.id != call.response.id,
+        )  # type: ignore[attr-defined]
         assert "RuntimeError: kaboom" in answer.response.output[0].content[0].text  # type: ignore[attr-defined]
         assert s.connected
 
@@ -211,20 +253,23 @@ def test_reconnects_after_20_cuts_mid_response(three_turns: Clip) -> None:
             )
             reconnects: list[list[str]] = []
             s.on("session.reconnected", lambda e: reconnects.append(e.model_extra["lost_item_ids"]))  # type: ignore[index]
+            updates: list = []
             try:
                 s.connect()
+                s.on("session.updated", updates.append)  # after connect: re-applications only
                 for round_ in range(20):
                     s.send_text(f"turn {round_}")
-                    s.wait_for("session.reconnected", timeout=20)
-                    updated = s.wait_for("session.updated", timeout=20)  # the config, re-applied
-                    assert updated.session["instructions"] == "Keep this."  # type: ignore[attr-defined]
-                    assert updated.session["audio"]["output"]["voice"] == "sage"  # type: ignore[attr-defined]
+                    eventually(lambda r=round_: len(updates) >= r + 1 and len(reconnects) >= r + 1)
+                    session = updates[round_].session  # type: ignore[attr-defined]
+                    assert session["instructions"] == "Keep this."  # the config, re-applied
+                    assert session["audio"]["output"]["voice"] == "sage"
                 assert proxy.cuts == 20
                 assert s.reconnects == 20
                 assert len(reconnects) == 20
                 # After the cuts, the session works normally.
+                mark = s.mark()
                 s.send_text("final")
-                done = s.wait_for("response.done", timeout=20)
+                done = s.wait_for("response.done", timeout=60, since=mark)
                 assert done.response.status == "completed"  # type: ignore[attr-defined]
             finally:
                 s.close()
@@ -242,8 +287,9 @@ def test_reconnects_after_20_cuts_mid_response(three_turns: Clip) -> None:
 def test_record_and_replay(server: LocalServer, tmp_path: Path) -> None:
     path = tmp_path / "session.jsonl"
     with session_for(server, record=path) as s:
+        mark = s.mark()
         s.send_text("remember me")
-        s.wait_for("response.done", timeout=10)
+        s.wait_for("response.done", timeout=30, since=mark)
         original = s.state.transcript()
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert {r["dir"] for r in rows} == {"in", "out"}
@@ -270,8 +316,9 @@ def test_the_key_appears_nowhere(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     try:
         s = RealtimeSession(TEXT, endpoint=Endpoint.local(srv.url, "m", token=key), record=path)
         s.connect()
+        mark = s.mark()
         s.send_text("hi")
-        s.wait_for("response.done", timeout=10)
+        s.wait_for("response.done", timeout=30, since=mark)
         produced = [
             repr(s),
             str(s),
@@ -374,6 +421,44 @@ async def test_async_api_and_event_iterator(server: LocalServer) -> None:
         with pytest.raises(TimeoutError, match=r"no response\.done event within 0\.2 s"):
             await s.await_event("response.done", timeout=0.2)
     assert io_threads() == []
+
+
+def test_a_broken_frame_does_not_end_the_session() -> None:
+    async def handler(ws):  # type: ignore[no-untyped-def]
+        await ws.send(
+            json.dumps(
+                {"type": "session.created", "event_id": "e0", "session": {"type": "realtime"}}
+            )
+        )
+        async for _ in ws:  # answer the client's clear with a broken frame, then the real answer
+            await ws.send('{"type": "response.output_audio.delta", broken')
+            await ws.send(json.dumps({"type": "input_audio_buffer.cleared", "event_id": "e1"}))
+
+    with ThreadPeer(handler) as peer:
+        s = RealtimeSession(endpoint=Endpoint.local(peer.url, "m"), reconnect=False)
+        problems: list[str] = []
+        s.on("client.protocol_error", lambda e: problems.append(e.model_extra["message"]))  # type: ignore[index]
+        try:
+            s.connect()
+            mark = s.mark()
+            s.clear_audio()
+            s.wait_for("input_audio_buffer.cleared", timeout=30, since=mark)
+            assert s.connected
+            assert len(problems) == 1
+            assert problems[0].startswith("not JSON")
+        finally:
+            s.close()
+
+
+def test_wait_for_since_a_mark_sees_events_that_already_arrived(server: LocalServer) -> None:
+    with session_for(server) as s:
+        mark = s.mark()
+        s.send_text("quick")
+        time.sleep(1.0)  # the reply has long arrived
+        done = s.wait_for("response.done", timeout=5, since=mark)
+        assert done.response.status == "completed"  # type: ignore[attr-defined]
+        with pytest.raises(TimeoutError):
+            s.wait_for("response.done", timeout=0.3)  # without since: only new events
 
 
 def test_wait_for_times_out_clearly(server: LocalServer) -> None:
