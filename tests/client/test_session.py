@@ -467,3 +467,30 @@ def test_wait_for_times_out_clearly(server: LocalServer) -> None:
         pytest.raises(TimeoutError, match=r"no response\.done event within 0\.3 s"),
     ):
         s.wait_for("response.done", timeout=0.3)
+
+
+def test_session_expiry_is_handled_by_reconnecting() -> None:
+    short = LocalServer(pace=0, speech=False, max_duration_s=1.0).start()
+    try:
+        config = SessionConfig(output_modalities=["text"], instructions="Survive expiry.")
+        s = RealtimeSession(config, endpoint=Endpoint.local(short.url, config.model))
+        errors: list[str] = []
+        s.on("error", lambda e: errors.append(e.error.code))  # type: ignore[attr-defined]
+        try:
+            s.connect()
+            first = s.session_id
+            mark = s.mark()
+            back = s.wait_for("session.reconnected", timeout=30, since=mark)
+            assert back.model_extra["close_code"] == 1001  # type: ignore[index]
+            assert "session_expired" in errors
+            eventually(
+                lambda: (
+                    s.session_id != first
+                    and s.effective is not None
+                    and s.effective.instructions == "Survive expiry."
+                )
+            )
+        finally:
+            s.close()
+    finally:
+        short.stop()
