@@ -428,6 +428,9 @@ class RealtimeSession:
             with contextlib.suppress(ConfigError):
                 self.effective = SessionConfig.from_session(event.session)
             if isinstance(event, ev.SessionCreated):
+                if self.effective is not None and self.effective.model != self.requested.model:
+                    # The URL decides the model; it cannot change later, so adopt it.
+                    self.requested = self.requested.with_changes(model=self.effective.model)
                 sid = event.session.get("id")
                 self.session_id = sid if isinstance(sid, str) else None
                 if isinstance(event.session.get("expires_at"), int | float):
@@ -610,13 +613,15 @@ class RealtimeSession:
         if not self.connected:
             self.requested = new
             return new
-        return await self._send_update(new, self.effective or self.requested)
+        # The diff is against what we asked for, not the effective config: values the server
+        # filled in (its default instructions, say) are not ours to send back.
+        return await self._send_update(new, self.requested)
 
     async def _apply(self, config: SessionConfig) -> SessionConfig:
         if not self.connected:
             self.requested = config
             return config
-        return await self._send_update(config, self.effective or self.requested)
+        return await self._send_update(config, self.requested)
 
     def update(self, changes: dict[str, Any] | None = None, /, **kw: Any) -> SessionConfig:
         """Change parameters (dotted paths allowed); returns the effective config. Invalid

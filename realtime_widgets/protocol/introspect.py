@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-__all__ = ["is_union", "literal_values", "models_in", "strip_annotated"]
+__all__ = ["is_union", "literal_values", "models_in", "strip_annotated", "union_members"]
 
 
 def strip_annotated(annotation: Any) -> Any:
@@ -21,12 +21,13 @@ def strip_annotated(annotation: Any) -> Any:
     return annotation
 
 
-def _members(annotation: Any) -> list[Any]:
+def union_members(annotation: Any) -> list[Any]:
+    """The members of a (possibly Annotated, possibly nested) union; [X] for a plain type."""
     annotation = strip_annotated(annotation)
     if get_origin(annotation) in (Union, types.UnionType):
         found: list[Any] = []
         for arg in get_args(annotation):
-            found.extend(_members(arg))
+            found.extend(union_members(arg))
         return found
     return [annotation]
 
@@ -34,7 +35,7 @@ def _members(annotation: Any) -> list[Any]:
 def models_in(annotation: Any, *, through_lists: bool = True) -> list[type[BaseModel]]:
     """The BaseModel classes a value of this annotation may be (unions and lists unpacked)."""
     result: list[type[BaseModel]] = []
-    for member in _members(annotation):
+    for member in union_members(annotation):
         origin = get_origin(member)
         if through_lists and origin in (list, tuple):
             for arg in get_args(member):
@@ -47,7 +48,7 @@ def models_in(annotation: Any, *, through_lists: bool = True) -> list[type[BaseM
 def literal_values(annotation: Any) -> list[Any]:
     """Every Literal value among the union members of the annotation."""
     values: list[Any] = []
-    for member in _members(annotation):
+    for member in union_members(annotation):
         if get_origin(member) is Literal:
             values.extend(get_args(member))
     return values
@@ -55,7 +56,7 @@ def literal_values(annotation: Any) -> list[Any]:
 
 def is_union(annotation: Any) -> bool:
     """True when a value (or list item) may be one of several shapes (None not counted)."""
-    members = [m for m in _members(annotation) if m is not type(None)]
+    members = [m for m in union_members(annotation) if m is not type(None)]
     if len(members) == 1 and get_origin(members[0]) in (list, tuple):
         args = get_args(members[0])
         return bool(args) and is_union(args[0])

@@ -118,8 +118,9 @@ def test_audio_is_converted_to_the_input_format(server: LocalServer, three_turns
         sent_ulaw = s.append_audio(three_turns.samples[:24000], rate=24000)
         assert 8000 - 200 <= sent_ulaw <= 8000  # 1 s at 8 kHz, one byte per sample
         engine = server.sessions[s.session_id]  # type: ignore[index]
+        mark = s.mark()
         s.commit()  # flushes the held-back tails first
-        s.wait_for("input_audio_buffer.committed", timeout=30)
+        s.wait_for("input_audio_buffer.committed", timeout=30, since=mark)
         # Everything arrived, each part in its own format: the PCM tail went out before the
         # format change, the mu-law tail at the commit.
         assert engine.stats["appended_bytes"] == pytest.approx(96000 + 8000, abs=24)
@@ -132,11 +133,13 @@ def test_streamed_audio_arrives_in_order_before_a_commit(
     with session_for(server, SessionConfig(output_modalities=["text"], turn_detection=None)) as s:
         for i in range(0, len(x), 960):
             s.stream_audio(x[i : i + 960])
+        mark = s.mark()
         s.commit()
-        committed = s.wait_for("input_audio_buffer.committed", timeout=30)
+        committed = s.wait_for("input_audio_buffer.committed", timeout=30, since=mark)
         item = committed.item_id  # type: ignore[attr-defined]
+        mark = s.mark()
         s._simple({"type": "conversation.item.retrieve", "item_id": item})
-        got = s.wait_for("conversation.item.retrieved", timeout=30)
+        got = s.wait_for("conversation.item.retrieved", timeout=30, since=mark)
         audio = got.item.content[0].audio  # type: ignore[attr-defined]
         import base64
 
@@ -146,8 +149,9 @@ def test_streamed_audio_arrives_in_order_before_a_commit(
 def test_spoken_turn_with_vad(server: LocalServer, three_turns: Clip) -> None:
     first = three_turns.samples[: int((three_turns.truth[0][1] + 900) * 24)]
     with session_for(server, SessionConfig(output_modalities=["text"])) as s:
+        mark = s.mark()
         s.append_audio(first)
-        s.wait_for("response.done", timeout=60)
+        s.wait_for("response.done", timeout=60, since=mark)
         assert len(s.state.turns) == 1
         assert abs(s.state.turns[0].audio_start_ms - (three_turns.truth[0][0] - 300)) <= 40
         assert s.metrics.turns[0].speech_stopped is not None

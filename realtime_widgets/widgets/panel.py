@@ -1,0 +1,209 @@
+"""ConfigPanel: a control for every SessionConfig parameter, live against a session.
+
+Every change is validated locally (an invalid value never leaves the kernel; the field says
+why), debounced (~150 ms) and sent as the minimal ``session.update``. The panel then shows the
+**effective** values from ``session.updated``, notes values that were requested but not
+applied, pins a rejected update's error to the field ``error.param`` names, and disables
+controls that do not apply (temperature under GA, voice once the assistant has spoken, tracing
+once on, the model of a live session, the other turn-detection variant's fields).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Any
+
+import ipywidgets as w
+
+from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.errors import ConfigError, ServerError
+from realtime_widgets.protocol.config import GROUPS, SessionConfig
+from realtime_widgets.protocol.events import ServerEvent
+from realtime_widgets.protocol.export import EXPORT_TARGETS
+from realtime_widgets.widgets.controls import FieldControl, SectionControl, _leaves, build_controls
+from realtime_widgets.widgets.copy_button import CopyButton
+
+__all__ = ["ConfigPanel"]
+
+
+class ConfigPanel(w.VBox):  # type: ignore[misc]
+    """The session's parameters as controls, grouped; see the module docstring."""
+
+    def __init__(
+        self,
+        session: RealtimeSession | None = None,
+        config: SessionConfig | None = None,
+        *,
+        debounce_s: float = 0.15,
+    ) -> None:
+        self.session = session
+        self.config = config or (session.requested if session is not None else SessionConfig())
+        self.debounce_s = debounce_s
+        self.sent_updates = 0
+        self._lock = threading.Lock()
+        self._applying = False
+        self._timer: asyncio.TimerHandle | None = None
+        self.controls: dict[str, FieldControl] = {c.path: c for c in build_controls(SessionConfig)}
+        for path, control in self.controls.items():
+            for leaf in _leaves(control.widget):
+                if isinstance(leaf, w.ValueWidget):
+                    leaf.observe(lambda _change, p=path: self._changed(p), "value")
+        groups = {g: [] for g in GROUPS}  # type: dict[str, list[w.Widget]]
+        for name, param in SessionConfig.params().items():
+            groups[param.group].append(self.controls[name].box)
+        self.accordion = w.Accordion(
+            children=[w.VBox(v) for v in groups.values()], titles=list(groups)
+        )
+        self.accordion.selected_index = 0
+        self.export_target = w.Dropdown(options=list(EXPORT_TARGETS), description="export as")
+        self.export_code = w.Textarea(layout=w.Layout(width="95%", height="180px"), disabled=True)
+        self.copy = CopyButton()
+        self.export_target.observe(lambda _: self._refresh_export(), "value")
+        self.status = w.HTML()
+        export = w.VBox([w.HBox([self.export_target, self.copy]), self.export_code])
+        super().__init__([self.status, self.accordion, export])
+        self._show(self.config)
+        if session is not None:
+            session.on("session.updated", self._on_effective)
+            session.on("session.created", self._on_effective)
+            session.on("response.output_audio.delta", self._on_assistant_audio)
+
+    # ---- reading the controls -------------------------------------------------------------------
+
+    def _changed(self, path: str) -> None:
+        if self._applying:
+            return
+        control = self.controls[path]
+        try:
+            value = control.value
+        except (ValueError, json.JSONDecodeError) as exc:
+            control.error(f"{path}: not valid JSON ({exc})")
+            return
+        try:
+            new = self.config.with_changes({path: value})
+            new.to_session_update(previous=self.config)  # the rules, checked before sending
+        except ConfigError as exc:
+            self._pin(exc.problems[0].field, str(exc.problems[0].message))
+            return
+        control.error(None)
+        self.config = new
+        self._show(new, keep=path)
+        self._refresh_export()
+        self._schedule()
+
+    def _schedule(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        loop = session._loop().loop
+        loop.call_soon_threadsafe(self._arm, loop)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_later(self.debounce_s, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        session = self.session
+        if session is None or not session.connected:
+            return
+        self.sent_updates += 1
+        session._spawn(self._send(session, self.config))
+
+    async def _send(self, session: RealtimeSession, config: SessionConfig) -> None:
+        try:
+            await session._apply(config)
+            self.status.value = ""
+        except ServerError as exc:
+            self._pin(exc.config_field or "", exc.message)
+        except ConfigError as exc:
+            self._pin(exc.problems[0].field, exc.problems[0].message)
+        except TimeoutError:
+            self.status.value = (
+                "<span style='color:#c0392b'>the server did not answer the update</span>"
+            )
+
+    # ---- showing ---------------------------------------------------------------------------
+
+    def _find(self, path: str) -> FieldControl | None:
+        head = path.split(".")[0].split("[")[0]
+        control = self.controls.get(head)
+        if isinstance(control, SectionControl):
+            for inner in control.inner:
+                if path == inner.path or path.startswith(inner.path + "."):
+                    return inner
+        return control
+
+    def _pin(self, field: str, message: str) -> None:
+        control = self._find(field)
+        if control is None:
+            self.status.value = f"<span style='color:#c0392b'>&#9888; {message}</span>"
+        else:
+            control.error(message)
+
+    def _show(self, config: SessionConfig, keep: str | None = None) -> None:
+        with self._lock:
+            self._applying = True
+            try:
+                for path, control in self.controls.items():
+                    if path != keep:
+                        control.set(getattr(config, path))
+                    elif isinstance(control, SectionControl):
+                        control.set(getattr(config, path))  # re-evaluates variant fields
+            finally:
+                self._applying = False
+        self._refresh_rules()
+
+    def _refresh_rules(self) -> None:
+        session = self.session
+        self.controls["temperature"].disable("beta dialect only: the GA API has no temperature")
+        spoken = session is not None and session.state.assistant_has_spoken
+        self.controls["voice"].disable("fixed once the assistant has spoken" if spoken else None)
+        effective = session.effective if session is not None else None
+        frozen = effective is not None and effective.tracing is not None
+        self.controls["tracing"].disable("frozen once enabled" if frozen else None)
+        live = session is not None and session.connected
+        self.controls["model"].disable(
+            "fixed for a live session: reconnect to change" if live else None
+        )
+
+    def _refresh_export(self) -> None:
+        try:
+            code = self.config.to_code(self.export_target.value)
+        except ConfigError as exc:
+            code = f"# cannot export: {exc}"
+        self.export_code.value = code
+        self.copy.text = code
+
+    def _on_effective(self, event: ServerEvent) -> None:
+        session = self.session
+        if session is None or session.effective is None:
+            return
+        effective = session.effective
+        if effective.model != self.config.model:
+            self.config = self.config.with_changes(model=effective.model)  # fixed by the server
+        self._show(effective)  # the controls show what the server applied
+        for name in SessionConfig.model_fields:
+            control = self.controls[name]
+            asked, got = getattr(self.config, name), getattr(effective, name)
+            if name in self.config.model_fields_set and asked != got and control.reason is None:
+                control.note(
+                    f"<span style='color:#b9770e'>requested {_short(asked)}; the server has "
+                    f"{_short(got)}</span>"
+                )
+            elif "requested" in control.status.value:
+                control.note(None)
+
+    def _on_assistant_audio(self, event: ServerEvent) -> None:
+        if self.controls["voice"].reason is None:
+            self._refresh_rules()
+
+
+def _short(value: Any) -> str:
+    from realtime_widgets.widgets.controls import _plain
+
+    text = json.dumps(_plain(value))
+    return text if len(text) < 60 else text[:57] + "..."

@@ -1,0 +1,152 @@
+"""ConfigPanel: generated from SessionConfig, live against a session on the local server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from realtime_widgets import SessionConfig
+from realtime_widgets.client import Endpoint, RealtimeSession
+from realtime_widgets.server.app import LocalServer
+from realtime_widgets.widgets.controls import SectionControl
+from realtime_widgets.widgets.panel import ConfigPanel
+from tests.client.conftest import ThreadPeer, rejecting_peer
+from tests.protocol.strategies import configs
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    srv = LocalServer(pace=0, speech=False).start()
+    yield srv
+    srv.stop()
+
+
+def eventually(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def inner(panel: ConfigPanel, path: str):  # type: ignore[no-untyped-def]
+    control = panel._find(path)
+    assert control is not None
+    assert control.path == path
+    return control
+
+
+def test_every_parameter_has_a_control_in_its_group() -> None:
+    panel = ConfigPanel()
+    assert set(panel.controls) == set(SessionConfig.model_fields)
+    titles = [panel.accordion.get_title(i) for i in range(len(panel.accordion.children))]
+    assert titles == [
+        "Model & voice",
+        "Audio",
+        "Transcription",
+        "Turn detection",
+        "Tools",
+        "Limits & tracing",
+        "Prompt",
+    ]
+    speed = panel.controls["speed"].widget
+    assert (speed.min, speed.max, speed.step) == (0.25, 1.5, 0.05)  # the field's real range
+    threshold = inner(panel, "turn_detection.threshold").widget
+    assert (threshold.min, threshold.max) == (0.0, 1.0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(configs)
+def test_controls_show_and_read_back_any_config(config: SessionConfig) -> None:
+    panel = ConfigPanel(config=config)
+    read = {path: control.value for path, control in panel.controls.items()}
+    assert SessionConfig(**read) == config
+
+
+def test_invalid_values_never_leave_the_kernel() -> None:
+    panel = ConfigPanel(config=SessionConfig())
+    panel.controls["max_output_tokens"].widget.value = "9000"
+    assert "must be an integer from 1 to 4096" in panel.controls["max_output_tokens"].status.value
+    assert panel.config.max_output_tokens == "inf"
+    panel.controls["tools"].widget.value = "[{broken"
+    assert "not valid JSON" in panel.controls["tools"].status.value
+    assert panel.config.tools == []
+
+
+def test_inapplicable_controls_are_disabled_with_the_reason() -> None:
+    panel = ConfigPanel(config=SessionConfig())
+    assert (
+        panel.controls["temperature"].reason == "beta dialect only: the GA API has no temperature"
+    )
+    inner(panel, "turn_detection.type").widget.value = "semantic_vad"
+    assert inner(panel, "turn_detection.threshold").reason == "only for server_vad"
+    assert inner(panel, "turn_detection.eagerness").reason is None
+    assert panel.config.turn_detection.type == "semantic_vad"  # type: ignore[union-attr]
+    assert panel.config.turn_detection.eagerness == "auto"  # type: ignore[union-attr]
+
+
+def test_slider_moves_send_one_debounced_minimal_update(server: LocalServer) -> None:
+    session = RealtimeSession(
+        SessionConfig(output_modalities=["text"]), endpoint=Endpoint.local(server.url, "m")
+    )
+    session.connect()
+    try:
+        panel = ConfigPanel(session, debounce_s=0.15)
+        slider = inner(panel, "turn_detection.silence_duration_ms").widget
+        before = [h for h in session.history if h.type == "session.update"]
+        for value in (600, 650, 700):  # a drag: three values within the debounce window
+            slider.value = value
+        eventually(
+            lambda: (
+                session.effective is not None
+                and session.effective.turn_detection.silence_duration_ms == 700
+            )
+        )  # type: ignore[union-attr]
+        time.sleep(0.3)
+        updates = [h for h in session.history if h.type == "session.update"][len(before) :]
+        assert len(updates) == 1
+        assert updates[0].data["session"] == {
+            "type": "realtime",
+            "audio": {
+                "input": {
+                    "turn_detection": {
+                        "type": "server_vad",
+                        "threshold": 0.5,
+                        "prefix_padding_ms": 300,
+                        "silence_duration_ms": 700,
+                        "create_response": True,
+                        "interrupt_response": True,
+                    }
+                }
+            },
+        }
+        assert slider.value == 700  # the effective value is what the panel shows
+        assert panel.controls["model"].reason == "fixed for a live session: reconnect to change"
+        panel.controls["tracing"].toggle.value = True
+        panel.controls["tracing"].inner.widget.value = "auto"
+        eventually(lambda: session.effective is not None and session.effective.tracing == "auto")
+        eventually(lambda: panel.controls["tracing"].reason == "frozen once enabled")
+    finally:
+        session.close()
+
+
+def test_a_rejected_update_is_pinned_to_the_field_the_server_names() -> None:
+    with ThreadPeer(
+        rejecting_peer("session.audio.input.turn_detection.prefix_padding_ms", "Too much padding.")
+    ) as peer:
+        session = RealtimeSession(endpoint=Endpoint.local(peer.url, "m"), reconnect=False)
+        session.connect()
+        try:
+            panel = ConfigPanel(session, debounce_s=0.05)
+            inner(panel, "turn_detection.prefix_padding_ms").widget.value = 900
+            eventually(
+                lambda: (
+                    "Too much padding."
+                    in inner(panel, "turn_detection.prefix_padding_ms").status.value
+                )
+            )
+            assert isinstance(panel.controls["turn_detection"], SectionControl)
+        finally:
+            session.close()
