@@ -34,6 +34,7 @@ __all__ = [
     "decode_session",
     "encode_session",
     "field_for_param",
+    "json_type_name",
     "max_decimals",
     "param_path",
     "session_update",
@@ -345,7 +346,7 @@ def _walk_containers(
                     FieldProblem(
                         here.removeprefix("session."),
                         f"Invalid type for '{here}': expected an object, but got "
-                        f"{_json_type(value)} instead.",
+                        f"{json_type_name(value)} instead.",
                         "invalid_type",
                         param=here,
                         value=value,
@@ -428,7 +429,8 @@ def _walk_decimals(value: Any, where: str, problems: list[FieldProblem]) -> None
             _walk_decimals(inner, f"{where}[{i}]", problems)
 
 
-def _json_type(value: Any) -> str:
+def json_type_name(value: Any) -> str:
+    """How OpenAI's errors name a JSON value's type: 'a string', 'an object', 'null', ..."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -454,7 +456,7 @@ def validate_session_payload(session: Mapping[str, Any]) -> SessionConfig:
     if not isinstance(session, Mapping):
         raise ConfigError.single(
             "(session)",
-            f"Invalid type for 'session': expected an object, but got {_json_type(session)} "
+            f"Invalid type for 'session': expected an object, but got {json_type_name(session)} "
             "instead.",
             code="invalid_type",
             param="session",

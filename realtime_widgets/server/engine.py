@@ -713,18 +713,19 @@ class SessionEngine:
             ),
         ]
 
+    def _not_found(self, item_id: str, client_id: str | None) -> dict[str, Any]:
+        return self._error(
+            f"Item with item_id '{item_id}' not found in the conversation.",
+            "item_not_found",
+            "item_id",
+            client_id,
+        )
+
     def _on_conversation_item_delete(
         self, e: ev.ConversationItemDelete, now: float
     ) -> list[dict[str, Any]]:
         if e.item_id not in self._items:
-            return [
-                self._error(
-                    f"Item with item_id '{e.item_id}' not found in the conversation.",
-                    "item_not_found",
-                    "item_id",
-                    e.event_id,
-                )
-            ]
+            return [self._not_found(e.item_id, e.event_id)]
         del self._items[e.item_id]
         self._order.remove(e.item_id)
         return [self._event({"type": "conversation.item.deleted", "item_id": e.item_id})]
@@ -734,14 +735,7 @@ class SessionEngine:
     ) -> list[dict[str, Any]]:
         item = self._items.get(e.item_id)
         if item is None:
-            return [
-                self._error(
-                    f"Item with item_id '{e.item_id}' not found in the conversation.",
-                    "item_not_found",
-                    "item_id",
-                    e.event_id,
-                )
-            ]
+            return [self._not_found(e.item_id, e.event_id)]
         data = dict(item.data)
         if item.audio is not None and data.get("type") == "message":
             data["content"] = [
@@ -757,14 +751,7 @@ class SessionEngine:
     ) -> list[dict[str, Any]]:
         item = self._items.get(e.item_id)
         if item is None:
-            return [
-                self._error(
-                    f"Item with item_id '{e.item_id}' not found in the conversation.",
-                    "item_not_found",
-                    "item_id",
-                    e.event_id,
-                )
-            ]
+            return [self._not_found(e.item_id, e.event_id)]
         if item.data.get("role") != "assistant" or item.audio is None:
             return [
                 self._error(

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from realtime_widgets.errors import ConfigError, FieldProblem
+from realtime_widgets.protocol.wire import json_type_name
 
 __all__ = ["client_event_error", "config_error", "error_event"]
 
@@ -62,25 +63,11 @@ def _openai_message(problem: FieldProblem) -> str:
     if problem.code == "missing_required_parameter":
         return f"Missing required parameter: '{param}'."
     if problem.code == "invalid_type":
-        got = _kind(problem.value)
+        got = json_type_name(problem.value)
         return f"Invalid type for '{param}': expected {problem.allowed}, but got {got} instead."
     if "Invalid value:" in problem.message:
         return problem.message[problem.message.index("Invalid value:") :]
     return f"Invalid value for '{param}': {problem.message}"
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 def config_error(exc: ConfigError, client_event_id: str | None) -> dict[str, Any]:
