@@ -1,0 +1,45 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { applyOp, emptyConversation, fromSnapshot } from "../../realtime_widgets/widgets/transcript.js";
+
+test("items are placed after their previous item, not by arrival", () => {
+  const c = emptyConversation();
+  applyOp(c, { op: "item", id: "u1", role: "user", type: "message", text: "", after: null });
+  applyOp(c, { op: "item", id: "a1", role: "assistant", type: "message", text: "", after: "u1" });
+  applyOp(c, { op: "item", id: "x", role: "user", type: "message", text: "typed", after: "u1" });
+  applyOp(c, { op: "item", id: "s", role: "system", type: "message", text: "sys", after: null });
+  assert.deepEqual(c.order, ["s", "u1", "x", "a1"]);
+});
+
+test("deltas append in O(delta) and a late user transcript lands on its own turn", () => {
+  const c = emptyConversation();
+  applyOp(c, { op: "item", id: "u1", role: "user", type: "message", text: "", after: null, note: "(awaiting transcript)" });
+  applyOp(c, { op: "item", id: "a1", role: "assistant", type: "message", text: "", after: "u1" });
+  const change = applyOp(c, { op: "delta", id: "a1", text: "Hel" });
+  assert.deepEqual(change, { kind: "append", id: "a1", text: "Hel" });
+  applyOp(c, { op: "delta", id: "a1", text: "lo" });
+  applyOp(c, { op: "text", id: "u1", text: "good morning", note: "" });
+  assert.equal(c.rows.get("a1").text, "Hello");
+  assert.equal(c.rows.get("u1").text, "good morning");
+  assert.equal(c.rows.get("u1").note, "");
+  assert.deepEqual(c.order, ["u1", "a1"]);
+});
+
+test("a delta for an unknown item changes nothing; remove drops the row", () => {
+  const c = emptyConversation();
+  assert.deepEqual(applyOp(c, { op: "delta", id: "nope", text: "x" }), { kind: "none" });
+  applyOp(c, { op: "item", id: "a", role: "user", type: "message", text: "a" });
+  applyOp(c, { op: "remove", id: "a" });
+  assert.deepEqual(c.order, []);
+  assert.equal(c.rows.size, 0);
+});
+
+test("a snapshot rebuilds the same conversation", () => {
+  const rows = [
+    { id: "u1", role: "user", type: "message", text: "hi", note: "" },
+    { id: "a1", role: "assistant", type: "message", text: "hello", note: "(truncated at 2.3 s)" },
+  ];
+  const c = fromSnapshot(rows);
+  assert.deepEqual(c.order, ["u1", "a1"]);
+  assert.equal(c.rows.get("a1").note, "(truncated at 2.3 s)");
+});
