@@ -12,7 +12,7 @@ In async code, the same object, with ``a``-prefixed coroutines::
 
     async with RealtimeSession(config, endpoint=Endpoint.openai("gpt-realtime")) as s:
         await s.aupdate(voice="cedar")
-        async for event in s.events(): ...
+        async for event in s.listen(): ...
 
 Everything the server says is applied to ``session.state`` (a ConversationState) and
 ``session.metrics``, recorded if asked, and handed to callbacks (``session.on(type, fn)``;
@@ -28,7 +28,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -108,6 +108,42 @@ def _light(event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+class EventHistory:
+    """The session's recent events both ways (audio payloads as byte counts), for the event log.
+
+    ``to_dataframe()`` (needs pandas) and ``to_jsonl(path)`` export them."""
+
+    def __init__(self, entries: deque[HistoryEntry]) -> None:
+        self._entries = entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[HistoryEntry]:
+        return iter(list(self._entries))
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {"t": round(e.t, 4), "direction": e.direction, "type": e.type, "event": e.data}
+            for e in self
+        ]
+
+    def to_dataframe(self) -> Any:
+        try:
+            import pandas as pd
+        except ImportError:
+            raise RealtimeWidgetsError("to_dataframe() needs pandas: pip install pandas") from None
+        return pd.DataFrame(self.rows())
+
+    def to_jsonl(self, path: str | Path) -> int:
+        """Write the events as JSON lines; returns how many."""
+        rows = self.rows()
+        with Path(path).open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, separators=(",", ":")) + "\n")
+        return len(rows)
+
+
 class RealtimeSession:
     """A Realtime session over WebSocket (see the module docstring)."""
 
@@ -140,6 +176,8 @@ class RealtimeSession:
         self.state = ConversationState()
         self.metrics = Metrics()
         self.history: deque[HistoryEntry] = deque(maxlen=HISTORY)
+        self.events = EventHistory(self.history)
+        self._history_listeners: list[Callable[[HistoryEntry], None]] = []
         self._recent: deque[tuple[int, ServerEvent]] = deque(maxlen=1000)  # for wait_for(since=)
         self._seq = 0
         self.lost_item_ids: list[str] = []
@@ -420,9 +458,9 @@ class RealtimeSession:
                 "item_id": event.item_id,
                 "delta": f"<{len(event.delta) * 3 // 4} bytes>",
             }
-            self.history.append(HistoryEntry(now - self._t0, "in", kind, light))
+            self._record(HistoryEntry(now - self._t0, "in", kind, light))
         else:
-            self.history.append(HistoryEntry(now - self._t0, "in", kind, None, raw))
+            self._record(HistoryEntry(now - self._t0, "in", kind, None, raw))
         self.metrics.observe(event, now)
         if isinstance(event, ev.SessionCreated | ev.SessionUpdated):
             with contextlib.suppress(ConfigError):
@@ -482,8 +520,21 @@ class RealtimeSession:
 
     def _dispatch_local(self, data: dict[str, Any]) -> None:
         """Events the client itself raises (reconnected, disconnected, closed)."""
-        self.history.append(HistoryEntry(time.monotonic() - self._t0, "local", data["type"], data))
+        self._record(HistoryEntry(time.monotonic() - self._t0, "local", data["type"], data))
         self._dispatch(UnknownServerEvent.model_validate({"event_id": "", **data}))
+
+    def _record(self, entry: HistoryEntry) -> None:
+        self.history.append(entry)
+        for listener in self._history_listeners:
+            try:
+                listener(entry)
+            except Exception:
+                log.exception("history listener failed")
+
+    def on_history(self, listener: Callable[[HistoryEntry], None]) -> Callable[[], None]:
+        """Call ``listener(entry)`` for every event recorded, both directions (I/O thread)."""
+        self._history_listeners.append(listener)
+        return lambda: self._history_listeners.remove(listener)
 
     # ---- callbacks and waiting -------------------------------------------------------------------
 
@@ -541,7 +592,7 @@ class RealtimeSession:
     ) -> ServerEvent:
         return await self._hop(self._wait(event_type, timeout, predicate, since))
 
-    async def events(self) -> AsyncIterator[ServerEvent]:
+    async def listen(self) -> AsyncIterator[ServerEvent]:
         """Every event from now on, on the caller's loop, until the session closes."""
         caller = asyncio.get_running_loop()
         queue: asyncio.Queue[ServerEvent | None] = asyncio.Queue()
@@ -577,7 +628,7 @@ class RealtimeSession:
         if self._recorder is not None:
             self._recorder.write("out", text)
         if isinstance(event, dict):
-            self.history.append(
+            self._record(
                 HistoryEntry(time.monotonic() - self._t0, "out", event["type"], _light(event))
             )
 
@@ -671,7 +722,7 @@ class RealtimeSession:
     async def _send_raw_append(self, b64: str) -> None:
         text = '{"type":"input_audio_buffer.append","audio":"' + b64 + '"}'
         await self._send(text)
-        self.history.append(
+        self._record(
             HistoryEntry(
                 time.monotonic() - self._t0,
                 "out",
@@ -894,7 +945,7 @@ class RealtimeSession:
             if row.direction == "in":
                 self._handle(parse_server_event(json.dumps(row.event)), raw=json.dumps(row.event))
             else:
-                self.history.append(
+                self._record(
                     HistoryEntry(row.t, "out", str(row.event.get("type")), _light(row.event))
                 )
         self._dispatch_local({"type": "session.closed"})

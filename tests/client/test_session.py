@@ -416,7 +416,7 @@ async def test_async_api_and_event_iterator(server: LocalServer) -> None:
         await s.aupdate(instructions="async")
         await s.asend_text("hello async")
         kinds = []
-        async for event in s.events():
+        async for event in s.listen():
             kinds.append(event.type)
             if event.type == "response.done":
                 break

@@ -1,0 +1,80 @@
+// EventLog: newest first, filter by type and direction, runs of the same delta type collapsed.
+
+/** @typedef {{ t: number, dir: string, type: string, data: any, count?: number }} Row */
+
+const NOISY = /\.delta$|^input_audio_buffer\.append$/;
+
+/**
+ * Add rows (oldest first) to a newest-first list, folding consecutive noisy rows of one type.
+ * @param {Row[]} list newest first
+ * @param {Row[]} rows oldest first
+ * @param {number} max
+ */
+export function addRows(list, rows, max) {
+  for (const row of rows) {
+    const top = list[0];
+    if (top && NOISY.test(row.type) && top.type === row.type && top.dir === row.dir) {
+      top.count = (top.count || 1) + 1;
+      top.t = row.t;
+      top.data = row.data;
+    } else {
+      list.unshift({ ...row, count: 1 });
+    }
+  }
+  if (list.length > max) list.length = max;
+  return list;
+}
+
+/** @param {Row[]} list @param {{ text: string, dirs: Set<string> }} filter */
+export function visible(list, filter) {
+  const text = filter.text.trim().toLowerCase();
+  return list.filter((r) => filter.dirs.has(r.dir) && (!text || r.type.toLowerCase().includes(text)));
+}
+
+/** @param {{ model: any, el: HTMLElement }} ctx */
+function render({ model, el }) {
+  /** @type {Row[]} */
+  let list = [];
+  const filter = { text: "", dirs: new Set(["in", "out", "local"]) };
+  const bar = document.createElement("div");
+  const search = document.createElement("input");
+  search.placeholder = "filter by type";
+  search.addEventListener("input", () => { filter.text = search.value; draw(); });
+  bar.appendChild(search);
+  for (const dir of ["in", "out", "local"]) {
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = true;
+    box.addEventListener("change", () => { box.checked ? filter.dirs.add(dir) : filter.dirs.delete(dir); draw(); });
+    label.append(box, ` ${dir === "in" ? "server" : dir === "out" ? "client" : "local"} `);
+    bar.appendChild(label);
+  }
+  const body = document.createElement("div");
+  body.style.cssText = `overflow-y:auto;max-height:${model.get("height")};font:12px monospace`;
+  el.append(bar, body);
+
+  function draw() {
+    const rows = visible(list, filter).slice(0, 300);
+    body.replaceChildren(...rows.map((r) => {
+      const details = document.createElement("details");
+      const summary = document.createElement("summary");
+      const arrow = r.dir === "in" ? "\u2190" : r.dir === "out" ? "\u2192" : "\u2022";
+      summary.textContent = `${r.t.toFixed(3)}s ${arrow} ${r.type}${r.count > 1 ? ` \u00d7${r.count}` : ""}`;
+      const pre = document.createElement("pre");
+      details.addEventListener("toggle", () => { if (details.open) pre.textContent = JSON.stringify(r.data, null, 1); });
+      details.append(summary, pre);
+      return details;
+    }));
+  }
+
+  model.on("msg:custom", (msg) => {
+    if (msg.op === "rows") {
+      list = addRows(list, msg.rows, model.get("max_rows"));
+      draw();
+    }
+  });
+  draw();
+}
+
+export default { render };

@@ -1,0 +1,65 @@
+"""EventLog: every event both ways, newest first, filterable, deltas collapsed with a count.
+
+Rows reach the browser in batches at most ten times a second; audio payloads are byte counts.
+Export with ``session.events.to_jsonl(path)`` or ``session.events.to_dataframe()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+from realtime_widgets.client.session import HistoryEntry, RealtimeSession
+
+__all__ = ["EventLog"]
+
+BATCH_S = 0.1
+
+
+class EventLog(anywidget.AnyWidget):
+    """The session's event log (see the module docstring)."""
+
+    _esm = Path(__file__).with_name("eventlog.js")
+    max_rows = t.Int(2000).tag(sync=True)
+    height = t.Unicode("300px").tag(sync=True)
+
+    def __init__(self, session: RealtimeSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self._pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._armed = False
+        self.batches_sent = 0
+        self.send_rows([_row(e) for e in session.events])
+        session.on_history(self._on_entry)
+
+    def _on_entry(self, entry: HistoryEntry) -> None:
+        with self._lock:
+            self._pending.append(_row(entry))
+            if self._armed:
+                return
+            self._armed = True
+        try:
+            asyncio.get_running_loop().call_later(BATCH_S, self._flush)
+        except RuntimeError:  # not on a loop (a replayed or synchronous caller): send now
+            self._flush()
+
+    def _flush(self) -> None:
+        with self._lock:
+            rows, self._pending = self._pending, []
+            self._armed = False
+        self.send_rows(rows)
+
+    def send_rows(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.batches_sent += 1
+            self.send({"op": "rows", "rows": rows})
+
+
+def _row(entry: HistoryEntry) -> dict[str, Any]:
+    return {"t": round(entry.t, 3), "dir": entry.direction, "type": entry.type, "data": entry.data}
