@@ -50,7 +50,7 @@ from realtime_widgets.logs import redacting_logger
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import ServerEvent, UnknownServerEvent, parse_server_event
-from realtime_widgets.protocol.state import ConversationState
+from realtime_widgets.protocol.state import ConversationState, base64_decoded_size
 from realtime_widgets.protocol.wire import field_for_param
 
 __all__ = ["RealtimeSession", "local_server"]
@@ -104,7 +104,7 @@ def _light(event: dict[str, Any]) -> dict[str, Any]:
             and len(value) > 256
             and event.get("type", "").endswith(("append", "audio.delta"))
         ):
-            return {**event, key: f"<{len(value) * 3 // 4} bytes>"}
+            return {**event, key: f"<{base64_decoded_size(value)} bytes>"}
     return event
 
 
@@ -456,7 +456,7 @@ class RealtimeSession:
                 "event_id": event.event_id,
                 "response_id": event.response_id,
                 "item_id": event.item_id,
-                "delta": f"<{len(event.delta) * 3 // 4} bytes>",
+                "delta": f"<{base64_decoded_size(event.delta)} bytes>",
             }
             self._record(HistoryEntry(now - self._t0, "in", kind, light))
         else:
@@ -716,7 +716,7 @@ class RealtimeSession:
         for b64 in self._encode_audio(samples, rate):
             # The hot path: no dict, no json.dumps of a large string.
             await self._send_raw_append(b64)
-            sent += len(b64) * 3 // 4
+            sent += base64_decoded_size(b64)
         return sent
 
     async def _send_raw_append(self, b64: str) -> None:
@@ -727,7 +727,10 @@ class RealtimeSession:
                 time.monotonic() - self._t0,
                 "out",
                 "input_audio_buffer.append",
-                {"type": "input_audio_buffer.append", "audio": f"<{len(b64) * 3 // 4} bytes>"},
+                {
+                    "type": "input_audio_buffer.append",
+                    "audio": f"<{base64_decoded_size(b64)} bytes>",
+                },
             )
         )
 
@@ -839,6 +842,16 @@ class RealtimeSession:
 
     async def acancel_response(self) -> None:
         await self._asimple({"type": "response.cancel"})
+
+    async def _truncate(self, item_id: str, audio_end_ms: int) -> None:
+        await self._send(
+            {
+                "type": "conversation.item.truncate",
+                "item_id": item_id,
+                "content_index": 0,
+                "audio_end_ms": int(audio_end_ms),
+            }
+        )
 
     def truncate(self, item_id: str, audio_end_ms: int) -> None:
         """Cut an assistant item's audio where the listener stopped hearing it."""

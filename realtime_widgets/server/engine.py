@@ -37,6 +37,7 @@ from realtime_widgets.errors import ConfigError, ProtocolError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import ServerVad
+from realtime_widgets.protocol.state import base64_decoded_size
 from realtime_widgets.protocol.wire import check_rules, check_transition, validate_session_payload
 from realtime_widgets.server.errors import client_event_error, config_error, error_event
 from realtime_widgets.server.responder import FunctionCall, ReplyContext, estimate_text_tokens
@@ -1096,7 +1097,7 @@ class SessionEngine:
             )
             return self._finish(r, status, details, now)
         if kind == "response.output_audio.delta":
-            r.audio_sent_bytes += len(event["delta"]) * 3 // 4
+            r.audio_sent_bytes += base64_decoded_size(event["delta"])
             r.first_audio_at = r.first_audio_at if r.first_audio_at is not None else now
             self.voice_locked = True
             self._grow_stored_audio(r)

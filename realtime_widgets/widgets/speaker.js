@@ -1,0 +1,159 @@
+// Speaker: 24 kHz PCM16 chunks in, gapless playback through an AudioWorklet ring buffer.
+// Pure helpers are named exports (node --test); only render() touches the DOM and Web Audio.
+
+/**
+ * Linear-interpolating resampler with state across chunks (24 kHz -> the context's rate).
+ * @param {number} from @param {number} to
+ */
+export function makeUpsampler(from, to) {
+  const step = from / to;
+  let pos = 0; // position in the input stream, relative to the start of the next chunk
+  let last = 0; // the previous chunk's last sample
+  /** @param {Float32Array} input @returns {Float32Array} */
+  return function process(input) {
+    const out = [];
+    // pos may be in [-1, 0): between `last` and input[0]
+    while (pos < input.length - 1 + (input.length ? 0 : 0)) {
+      const i = Math.floor(pos);
+      const frac = pos - i;
+      const a = i < 0 ? last : input[i];
+      const b = input[i + 1];
+      out.push(a + (b - a) * frac);
+      pos += step;
+    }
+    if (input.length) last = input[input.length - 1];
+    pos -= input.length;
+    return Float32Array.from(out);
+  };
+}
+
+/** @param {ArrayBuffer | DataView} buf @returns {Float32Array} */
+export function int16ToFloat(buf) {
+  const bytes = buf instanceof DataView ? buf : new DataView(buf);
+  const n = bytes.byteLength >> 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = bytes.getInt16(i * 2, true) / 32768;
+  return out;
+}
+
+const WORKLET = `
+class RingPlayer extends AudioWorkletProcessor {
+  constructor() {
+    super();
+    this.size = sampleRate * 60;
+    this.ring = new Float32Array(this.size);
+    this.items = []; // [{id, start, end}] in ring-stream positions
+    this.read = 0; this.write = 0;
+    this.underruns = 0; this.fade = 0; this.volume = 1;
+    this.played = {};
+    this.port.onmessage = (e) => {
+      const m = e.data;
+      if (m.type === "audio") {
+        const item = this.items.length && this.items[this.items.length - 1].id === m.item_id
+          ? this.items[this.items.length - 1] : (this.items.push({ id: m.item_id, start: this.write, end: this.write }), this.items[this.items.length - 1]);
+        for (let i = 0; i < m.samples.length; i++) this.ring[(this.write + i) % this.size] = m.samples[i];
+        this.write += m.samples.length; item.end = this.write;
+      } else if (m.type === "flush") {
+        this.fade = Math.round(sampleRate * 0.01); this.flushing = true;
+      } else if (m.type === "volume") { this.volume = m.value; }
+    };
+    this.lastReport = 0;
+  }
+  current() { return this.items.find((it) => this.read >= it.start && this.read < it.end); }
+  process(inputs, outputs) {
+    const out = outputs[0][0];
+    for (let i = 0; i < out.length; i++) {
+      if (this.read < this.write) {
+        let gain = this.volume;
+        if (this.flushing) { gain *= this.fade / (sampleRate * 0.01); this.fade--; }
+        const item = this.current();
+        if (item) this.played[item.id] = (this.played[item.id] || 0) + 1;
+        out[i] = this.ring[this.read % this.size] * gain; this.read++;
+        if (this.flushing && this.fade <= 0) {
+          const at = this.current() || item;
+          this.port.postMessage({ type: "flushed", item_id: at ? at.id : null, played: at ? this.played[at.id] : 0 });
+          this.read = this.write; this.items = []; this.flushing = false;
+        }
+      } else {
+        out[i] = 0; // underrun: keep running, play silence
+        if (this.wasPlaying) { this.underruns++; this.wasPlaying = false; }
+        if (this.flushing) { this.flushing = false; this.port.postMessage({ type: "flushed", item_id: null, played: 0 }); }
+      }
+      if (this.read < this.write) this.wasPlaying = true;
+    }
+    if (currentTime - this.lastReport > 0.1) {
+      this.lastReport = currentTime;
+      this.port.postMessage({ type: "played", items: this.played, queued: this.write - this.read, underruns: this.underruns });
+    }
+    return true;
+  }
+}
+registerProcessor("rw-ring-player", RingPlayer);
+`;
+
+/** @param {{ model: any, el: HTMLElement }} ctx */
+function render({ model, el }) {
+  const status = document.createElement("div");
+  status.style.font = "12px system-ui";
+  status.textContent = "speaker: waiting for audio (click to enable sound if your browser blocks it)";
+  el.appendChild(status);
+  /** @type {AudioContext | null} */
+  let ctx = null;
+  /** @type {AudioWorkletNode | null} */
+  let node = null;
+  /** @type {Promise<void> | null} */
+  let ready = null;
+  const pending = [];
+  let upsample = null;
+  let lastItem = null;
+
+  function start() {
+    if (ready) return ready;
+    ctx = new AudioContext();
+    const url = URL.createObjectURL(new Blob([WORKLET], { type: "application/javascript" }));
+    ready = ctx.audioWorklet.addModule(url).then(() => {
+      node = new AudioWorkletNode(ctx, "rw-ring-player", { outputChannelCount: [1] });
+      node.connect(ctx.destination);
+      node.port.onmessage = (e) => {
+        const m = e.data;
+        const toKernel = (n) => Math.round((n * 24000) / ctx.sampleRate);
+        if (m.type === "played") {
+          const items = {};
+          for (const [id, n] of Object.entries(m.items)) items[id] = toKernel(n);
+          model.send({ type: "played", items });
+          model.set("queued_ms", (m.queued / ctx.sampleRate) * 1000);
+          model.set("underruns", m.underruns);
+          model.save_changes();
+          status.textContent = `speaker: ${ctx.state}, queued ${Math.round((m.queued / ctx.sampleRate) * 1000)} ms, underruns ${m.underruns}`;
+        } else if (m.type === "flushed") {
+          model.send({ type: "flushed", item_id: m.item_id, samples: toKernel(m.played) });
+        }
+      };
+      node.port.postMessage({ type: "volume", value: model.get("volume") });
+      upsample = makeUpsampler(24000, ctx.sampleRate);
+      for (const p of pending.splice(0)) push(p.item_id, p.samples);
+    });
+    return ready;
+  }
+
+  function push(item_id, samples) {
+    if (item_id !== lastItem) { upsample = makeUpsampler(24000, ctx.sampleRate); lastItem = item_id; }
+    node.port.postMessage({ type: "audio", item_id, samples: upsample(samples) });
+  }
+
+  el.addEventListener("click", () => { start(); ctx && ctx.resume(); });
+  model.on("change:volume", () => node && node.port.postMessage({ type: "volume", value: model.get("volume") }));
+  model.on("msg:custom", (msg, buffers) => {
+    if (msg.type === "audio") {
+      const samples = int16ToFloat(buffers[0]);
+      if (node) push(msg.item_id, samples);
+      else { pending.push({ item_id: msg.item_id, samples }); start(); }
+    } else if (msg.type === "flush") {
+      if (node) node.port.postMessage({ type: "flush" });
+      else { pending.length = 0; model.send({ type: "flushed", item_id: null, samples: 0 }); }
+    }
+  });
+  start();
+}
+
+export default { render };

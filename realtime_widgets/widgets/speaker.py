@@ -1,0 +1,135 @@
+"""Speaker: plays the assistant's audio in the browser, gaplessly, and knows what was heard.
+
+Output audio deltas go to the browser as binary PCM16 (24 kHz) buffers with a small header.
+An AudioWorklet ring buffer plays them (silence on underrun, never a stop) and reports how many
+samples of each item were played. On barge-in (``speech_started``) the kernel asks the browser
+to flush; the browser fades out and answers with the played offset, and the kernel truncates
+the item at ``min(played, received)`` — no truncate when nothing was played yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import numpy as np
+import numpy.typing as npt
+import traitlets as t
+
+from realtime_widgets.audio.formats import FORMAT_RATES, decode
+from realtime_widgets.audio.pcm import as_int16
+from realtime_widgets.audio.resample import Resampler
+from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol.events import ServerEvent
+
+__all__ = ["Speaker"]
+
+
+class Speaker(anywidget.AnyWidget):
+    """Plays a session's output audio (or audio given to :meth:`play`)."""
+
+    _esm = Path(__file__).with_name("speaker.js")
+    volume = t.Float(1.0).tag(sync=True)
+    underruns = t.Int(0).tag(sync=True)  # reported by the browser
+    queued_ms = t.Float(0.0).tag(sync=True)  # reported by the browser
+
+    def __init__(
+        self,
+        session: RealtimeSession | None = None,
+        *,
+        truncate_on_barge_in: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.truncate_on_barge_in = truncate_on_barge_in
+        self.received: dict[str, int] = {}  # samples at 24 kHz sent to the browser, per item
+        self.played: dict[str, int] = {}  # samples at 24 kHz the browser reported played
+        self.truncations: list[tuple[str, int]] = []  # (item_id, audio_end_ms) requested
+        self.bytes_sent = 0
+        self._resamplers: dict[str, Resampler] = {}
+        self._lock = threading.Lock()
+        self._current: str | None = None
+        self.on_msg(self._on_browser)
+        if session is not None:
+            session.on("response.output_audio.delta", self._on_delta)
+            session.on("response.output_audio.done", self._on_audio_done)
+            session.on("input_audio_buffer.speech_started", self._on_barge_in)
+
+    # ---- kernel -> browser ----------------------------------------------------------------------
+
+    def play(self, samples: npt.ArrayLike, item_id: str = "local") -> None:
+        """Queue 24 kHz samples for playback under ``item_id``."""
+        pcm = np.ascontiguousarray(as_int16(samples), dtype="<i2")
+        with self._lock:
+            self.received[item_id] = self.received.get(item_id, 0) + len(pcm)
+            self._current = item_id
+        self.bytes_sent += pcm.nbytes
+        self.send({"type": "audio", "item_id": item_id}, [pcm.tobytes()])
+
+    def _on_delta(self, event: ServerEvent) -> None:
+        assert isinstance(event, ev.ResponseOutputAudioDelta)
+        fmt = "audio/pcm"
+        if self.session is not None:
+            fmt = (self.session.effective or self.session.requested).output_audio_format.type
+        raw = base64.b64decode(event.delta)
+        samples = decode(raw, fmt)
+        if FORMAT_RATES[fmt] != 24000:
+            resampler = self._resamplers.setdefault(
+                event.item_id, Resampler(FORMAT_RATES[fmt], 24000)
+            )
+            samples = as_int16(resampler.process(samples))
+        self.play(samples, event.item_id)
+
+    def _on_audio_done(self, event: ServerEvent) -> None:
+        assert isinstance(event, ev.ResponseOutputAudioDone)
+        resampler = self._resamplers.pop(event.item_id, None)
+        if resampler is not None:
+            tail = as_int16(resampler.flush())
+            if tail.size:
+                self.play(tail, event.item_id)  # the filter's last samples belong to the item
+
+    def flush(self) -> None:
+        """Stop playback now (short fade); the browser answers with what was played."""
+        self.send({"type": "flush"})
+
+    def _on_barge_in(self, event: ServerEvent) -> None:
+        with self._lock:
+            item = self._current
+            playing = item is not None and self.played.get(item, 0) < self.received.get(item, 0)
+        if playing:
+            self.flush()
+
+    # ---- browser -> kernel ----------------------------------------------------------------------
+
+    def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+        kind = content.get("type")
+        if kind == "played":
+            with self._lock:
+                for item_id, samples in (content.get("items") or {}).items():
+                    self.played[item_id] = max(self.played.get(item_id, 0), int(samples))
+        elif kind == "flushed":
+            item_id = content.get("item_id")
+            samples = int(content.get("samples", 0))
+            if not isinstance(item_id, str):
+                return
+            with self._lock:
+                self.played[item_id] = max(self.played.get(item_id, 0), samples)
+                heard = min(self.played[item_id], self.received.get(item_id, 0))
+            self._truncate(item_id, heard)
+
+    def _truncate(self, item_id: str, heard_samples: int) -> None:
+        if heard_samples <= 0 or not self.truncate_on_barge_in or self.session is None:
+            return  # nothing was heard: nothing to cut
+        if item_id == "local" or not self.session.connected:
+            return
+        audio_end_ms = heard_samples * 1000 // 24000
+        self.truncations.append((item_id, audio_end_ms))
+        session = self.session
+        session._loop().loop.call_soon_threadsafe(
+            lambda: session._spawn(session._truncate(item_id, audio_end_ms))
+        )
