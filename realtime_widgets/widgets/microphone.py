@@ -1,0 +1,120 @@
+"""Microphone: the browser's microphone (or a WAV file) into a session, in real time.
+
+The browser captures with getUserMedia, resamples to 24 kHz mono Int16 inside an AudioWorklet
+(it never asks for a 24 kHz AudioContext) and sends 20-100 ms chunks as binary buffers. The
+kernel acknowledges each chunk; the browser keeps at most 2 s unacknowledged and drops beyond
+that, showing "kernel busy, N ms dropped". Hands-free mode streams continuously (server VAD
+decides the turns); push-to-talk streams while the button is held and, on release, commits and
+asks for a response (use it with turn detection off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets as t
+
+from realtime_widgets.audio.pcm import Int16Array
+from realtime_widgets.audio.wav import read_wav
+from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.errors import AudioFormatError
+
+__all__ = ["Microphone"]
+
+
+class Microphone(anywidget.AnyWidget):
+    """Browser microphone -> session (see the module docstring)."""
+
+    _esm = Path(__file__).with_name("microphone.js")
+    mode = t.Enum(["hands-free", "push-to-talk"], "hands-free").tag(sync=True)
+    echo_cancellation = t.Bool(True).tag(sync=True)
+    noise_suppression = t.Bool(True).tag(sync=True)
+    auto_gain_control = t.Bool(True).tag(sync=True)
+    chunk_ms = t.Int(40).tag(sync=True)
+    streaming = t.Bool(False).tag(sync=True)  # set by the browser
+    dropped_ms = t.Float(0.0).tag(sync=True)  # set by the browser
+    context_rate = t.Int(0).tag(sync=True)  # the browser's AudioContext rate, for the record
+
+    @t.validate("chunk_ms")
+    def _chunk(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if not 20 <= value <= 100:
+            raise t.TraitError(f"chunk_ms must be between 20 and 100, got {value}")
+        return value
+
+    def __init__(self, session: RealtimeSession | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.chunks_received = 0
+        self.samples_received = 0
+        self._taps: list[Callable[[Int16Array], None]] = []
+        self._file_task: asyncio.Task[None] | None = None
+        self.on_msg(self._on_browser)
+
+    def add_tap(self, tap: Callable[[Int16Array], None]) -> None:
+        """Also give every chunk of 24 kHz audio to ``tap`` (the waveform uses this)."""
+        self._taps.append(tap)
+
+    def start(self) -> None:
+        """Ask the browser to start capturing (a user click does the same)."""
+        self.send({"type": "start"})
+
+    def stop(self) -> None:
+        self.send({"type": "stop"})
+
+    def _deliver(self, samples: Int16Array) -> None:
+        self.samples_received += len(samples)
+        for tap in self._taps:
+            tap(samples)
+        if self.session is not None and self.session.connected:
+            self.session.stream_audio(samples)
+
+    def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+        kind = content.get("type")
+        if kind == "audio" and buffers:
+            samples = np.frombuffer(bytes(buffers[0]), dtype="<i2").astype(np.int16)
+            self.chunks_received += 1
+            self._deliver(samples)
+            self.send({"type": "ack", "seq": int(content.get("seq", 0))})
+        elif kind == "ptt" and self.session is not None and not content.get("down"):
+            session = self.session
+            session._loop().loop.call_soon_threadsafe(
+                lambda: session._spawn(self._ptt_release(session))
+            )
+
+    @staticmethod
+    async def _ptt_release(session: RealtimeSession) -> None:
+        await session._commit()
+        await session._send({"type": "response.create"})
+
+    # ---- a WAV file as the microphone ------------------------------------------------------------
+
+    def stream_file(self, path: str | Path, *, realtime: bool = True, chunk_ms: int = 40) -> None:
+        """Stream a WAV file (any rate and width; resampled to 24 kHz) as if it were spoken."""
+        samples, _ = read_wav(path, rate=24000)
+        if self.session is None:
+            raise AudioFormatError("stream_file needs a session to stream into")
+        session = self.session
+        step = 24 * chunk_ms
+
+        async def run() -> None:
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            for n, i in enumerate(range(0, len(samples), step)):
+                if realtime:
+                    await asyncio.sleep(max(0.0, start + n * chunk_ms / 1000 - loop.time()))
+                chunk = samples[i : i + step]
+                self.samples_received += len(chunk)
+                for tap in self._taps:
+                    tap(chunk)
+                await session._append(chunk, 24000)
+
+        def launch() -> None:
+            self._file_task = session._spawn(run())
+
+        session._loop().loop.call_soon_threadsafe(launch)
