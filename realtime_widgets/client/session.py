@@ -178,6 +178,7 @@ class RealtimeSession:
         self.history: deque[HistoryEntry] = deque(maxlen=HISTORY)
         self.events = EventHistory(self.history)
         self._history_listeners: list[Callable[[HistoryEntry], None]] = []
+        self._audio_taps: list[Callable[[npt.NDArray[Any], int], None]] = []
         self._recent: deque[tuple[int, ServerEvent]] = deque(maxlen=1000)  # for wait_for(since=)
         self._seq = 0
         self.lost_item_ids: list[str] = []
@@ -711,7 +712,19 @@ class RealtimeSession:
         out = encoder.encode(x)
         return [pcm16_to_base64(out[i : i + MAX_APPEND]) for i in range(0, len(out), MAX_APPEND)]
 
+    def add_audio_tap(self, tap: Callable[[npt.NDArray[Any], int], None]) -> None:
+        """Call ``tap(int16_samples, rate)`` with all audio appended (the waveform uses this)."""
+        self._audio_taps.append(tap)
+
     async def _append(self, samples: npt.ArrayLike | bytes, rate: int) -> int:
+        if self._audio_taps:
+            x = (
+                bytes_to_int16(samples)
+                if isinstance(samples, bytes | bytearray | memoryview)
+                else as_int16(samples)
+            )
+            for tap in self._audio_taps:
+                tap(x, rate)
         sent = 0
         for b64 in self._encode_audio(samples, rate):
             # The hot path: no dict, no json.dumps of a large string.

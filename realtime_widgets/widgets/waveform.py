@@ -1,0 +1,147 @@
+"""Waveform: input and output audio on one timeline, with the turn-detection markers.
+
+The kernel computes 10 ms min/max envelopes of all audio sent (every append: microphone, file,
+``append_audio``) and received, and sends them as binary batches about 20 times a second. VAD
+markers (speech started/stopped, committed, idle timeout), response spans and truncation points
+come from the session's events, on the input-audio timeline. The browser draws with canvas and
+requestAnimationFrame; it scrolls live, can be paused and zoomed, and a replayed recording
+renders whole.
+
+Output audio is placed where it would be heard: from the later of where the previous reply
+ended and the input position when its first delta arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets as t
+
+from realtime_widgets.audio.envelope import EnvelopeBuilder
+from realtime_widgets.audio.formats import FORMAT_RATES, decode
+from realtime_widgets.audio.pcm import Int16Array, as_int16
+from realtime_widgets.audio.resample import resample
+from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol.events import ServerEvent
+
+__all__ = ["Waveform"]
+
+BIN_MS = 10
+FLUSH_S = 0.05
+
+
+class Waveform(anywidget.AnyWidget):
+    """The session's audio and turn markers (see the module docstring)."""
+
+    _esm = Path(__file__).with_name("waveform.js")
+    bin_ms = t.Int(BIN_MS).tag(sync=True)
+    height = t.Int(140).tag(sync=True)
+    paused = t.Bool(False).tag(sync=True)
+
+    def __init__(self, session: RealtimeSession | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self._in = EnvelopeBuilder(BIN_MS, 24000)
+        self._out = EnvelopeBuilder(BIN_MS, 24000)
+        self.in_bins = 0
+        self.out_bins = 0  # position (in bins) where the next output bins go
+        self._out_item: str | None = None
+        self._item_start: dict[str, int] = {}  # output item -> its first bin
+        self._pending: list[tuple[dict[str, Any], list[bytes]]] = []
+        self._lock = threading.Lock()
+        self._armed = False
+        self.messages_sent = 0
+        if session is not None:
+            session.add_audio_tap(self.add_input)
+            session.on("*", self._on_event)
+
+    # ---- audio ----------------------------------------------------------------------------------
+
+    def add_input(self, samples: Int16Array, rate: int = 24000) -> None:
+        x = as_int16(samples) if rate == 24000 else as_int16(resample(samples, rate, 24000))
+        bins = self._in.add(x)
+        with self._lock:
+            start = self.in_bins
+            self.in_bins += len(bins)
+        self._queue({"type": "env", "track": "in", "start": start}, bins)
+
+    def add_output(self, samples: Int16Array, item_id: str) -> None:
+        with self._lock:
+            if item_id != self._out_item:
+                self._out_item = item_id
+                self._out = EnvelopeBuilder(BIN_MS, 24000)
+                self.out_bins = max(self.out_bins, self.in_bins)
+                self._item_start[item_id] = self.out_bins
+            bins = self._out.add(samples)
+            start = self.out_bins
+            self.out_bins += len(bins)
+        self._queue({"type": "env", "track": "out", "start": start}, bins)
+
+    def _queue(self, header: dict[str, Any], bins: Int16Array) -> None:
+        if len(bins):
+            self._post(header, [np.ascontiguousarray(bins, dtype="<i2").tobytes()])
+
+    def marker(self, kind: str, ms: float, label: str = "") -> None:
+        self._post({"type": "marker", "kind": kind, "ms": float(ms), "label": label}, [])
+
+    def _post(self, message: dict[str, Any], buffers: list[bytes]) -> None:
+        with self._lock:
+            self._pending.append((message, buffers))
+            if self._armed:
+                return
+            self._armed = True
+        try:
+            asyncio.get_running_loop().call_later(FLUSH_S, self._flush)
+        except RuntimeError:
+            self._flush()
+
+    def _flush(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+            self._armed = False
+        if not batch:
+            return
+        headers = [m for m, _ in batch]
+        buffers = [b for _, bs in batch for b in bs]
+        self.messages_sent += 1
+        self.send({"type": "batch", "items": headers}, buffers)
+
+    # ---- events -> markers and output audio ---------------------------------------------------
+
+    def _on_event(self, event: ServerEvent) -> None:
+        now_ms = self.in_bins * BIN_MS
+        if isinstance(event, ev.ResponseOutputAudioDelta):
+            fmt = "audio/pcm"
+            if self.session is not None:
+                fmt = (self.session.effective or self.session.requested).output_audio_format.type
+            samples = decode(base64.b64decode(event.delta), fmt)
+            if FORMAT_RATES[fmt] != 24000:
+                samples = as_int16(resample(samples, FORMAT_RATES[fmt], 24000))
+            self.add_output(samples, event.item_id)
+        elif isinstance(event, ev.SpeechStarted):
+            self.marker("speech_started", event.audio_start_ms, "speech")
+        elif isinstance(event, ev.SpeechStopped):
+            self.marker("speech_stopped", event.audio_end_ms, "end")
+        elif isinstance(event, ev.InputAudioBufferCommitted):
+            self.marker("committed", now_ms, "commit")
+        elif isinstance(event, ev.InputAudioBufferTimeoutTriggered):
+            self.marker("timeout", event.audio_end_ms, "idle timeout")
+        elif isinstance(event, ev.ResponseCreated):
+            self.marker("response_start", now_ms, "reply")
+        elif isinstance(event, ev.ResponseDone):
+            self.marker("response_done", max(now_ms, self.out_bins * BIN_MS), event.response.status)
+        elif isinstance(event, ev.ConversationItemTruncated):
+            start = self._item_start.get(event.item_id)
+            if start is not None:
+                self.marker(
+                    "truncated",
+                    start * BIN_MS + event.audio_end_ms,
+                    f"cut at {event.audio_end_ms / 1000:.1f} s",
+                )
