@@ -32,19 +32,41 @@ from realtime_widgets.protocol import (
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "Playground": "realtime_widgets.widgets",
+    "ConfigPanel": "realtime_widgets.widgets",
+    "RealtimeSession": "realtime_widgets.client",
+    "LocalServer": "realtime_widgets.server.app",
+}
+
+
+def __getattr__(name: str) -> object:
+    # Widgets, the client and the server load on first use: `import realtime_widgets` stays
+    # free of ipywidgets, websockets and asyncio.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'realtime_widgets' has no attribute {name!r}")
+
+
 __all__ = [
     "AudioFormatError",
     "ConfigError",
+    "ConfigPanel",
     "CustomVoice",
     "FieldProblem",
     "FunctionTool",
+    "LocalServer",
     "McpTool",
     "NoiseReduction",
     "PcmFormat",
     "PcmaFormat",
     "PcmuFormat",
+    "Playground",
     "Prompt",
     "ProtocolError",
+    "RealtimeSession",
     "RealtimeWidgetsError",
     "Reasoning",
     "RetentionRatioTruncation",

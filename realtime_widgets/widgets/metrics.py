@@ -1,0 +1,59 @@
+"""MetricsView: per-turn latency, tokens and cost so far, session expiry, connection status.
+
+The numbers live in one synced ``data`` trait, refreshed at most twice a second and at each
+response's end; the browser draws the latency bars and counts the expiry down by itself.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol.events import ServerEvent
+
+__all__ = ["MetricsView"]
+
+REFRESH_S = 0.5
+
+
+class MetricsView(anywidget.AnyWidget):
+    """Latency, usage, cost and connection state of a session."""
+
+    _esm = Path(__file__).with_name("metrics.js")
+    data = t.Dict().tag(sync=True)
+
+    def __init__(self, session: RealtimeSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self._last = 0.0
+        self.refresh()
+        session.on("*", self._on_event)
+
+    def _on_event(self, event: ServerEvent) -> None:
+        final = isinstance(event, ev.ResponseDone | ev.SessionCreated) or event.type.startswith(
+            "session."
+        )
+        if final or time.monotonic() - self._last >= REFRESH_S:
+            self.refresh()
+
+    def refresh(self) -> None:
+        s = self.session
+        self._last = time.monotonic()
+        status = "replay" if s.replaying else ("connected" if s.connected else "disconnected")
+        local = s.endpoint.kind == "local"
+        self.data = {
+            "status": status,
+            "endpoint": s.endpoint.display,
+            "reconnects": s.reconnects,
+            "expires_at": s.expires_at,
+            "turns": [turn.breakdown_ms() for turn in s.metrics.turns[-8:]],
+            "usage": dict(s.state.usage),
+            "cost": s.cost,
+            "estimate": local,
+        }

@@ -1,0 +1,170 @@
+"""Playground: the whole console in one line, ``rw.Playground()``.
+
+Connection (the embedded local server by default — no key needed; OpenAI with a key that never
+syncs; Azure OpenAI; or a recording to replay), the config panel, microphone and speaker, the
+waveform, the transcript, metrics and the event log, all bound to one RealtimeSession.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import ipywidgets as w
+
+from realtime_widgets.client.auth import Endpoint
+from realtime_widgets.client.session import RealtimeSession, local_server
+from realtime_widgets.errors import RealtimeWidgetsError
+from realtime_widgets.protocol.config import MODELS, SessionConfig
+from realtime_widgets.widgets.eventlog import EventLog
+from realtime_widgets.widgets.key_field import KeyField
+from realtime_widgets.widgets.metrics import MetricsView
+from realtime_widgets.widgets.microphone import Microphone
+from realtime_widgets.widgets.panel import ConfigPanel
+from realtime_widgets.widgets.speaker import Speaker
+from realtime_widgets.widgets.transcript import TranscriptView
+from realtime_widgets.widgets.waveform import Waveform
+
+__all__ = ["Connection", "Playground"]
+
+TARGETS = ("Local server (no key)", "OpenAI", "Azure OpenAI", "Replay a recording")
+
+
+class Connection(w.VBox):  # type: ignore[misc]
+    """Where to connect: builds an :class:`Endpoint` (the key stays in the kernel)."""
+
+    def __init__(self, model: str = MODELS[0]) -> None:
+        self.target = w.Dropdown(options=list(TARGETS), description="connect to")
+        self.model = w.Combobox(
+            options=list(MODELS), value=model, description="model", ensure_option=False
+        )
+        self.azure_endpoint = w.Text(
+            description="endpoint", placeholder="my-resource.openai.azure.com"
+        )
+        self.deployment = w.Text(description="deployment", placeholder="gpt-realtime")
+        self.key = KeyField()
+        self.record = w.Text(description="record to", placeholder="optional: session.jsonl")
+        self.replay_path = w.Text(description="recording", placeholder="session.jsonl")
+        self.button = w.Button(description="Connect", button_style="primary")
+        self.status = w.HTML()
+        self.target.observe(lambda _: self._visible(), "value")
+        super().__init__(
+            [
+                w.HBox([self.target, self.model, self.button]),
+                self.azure_endpoint,
+                self.deployment,
+                self.key,
+                self.record,
+                self.replay_path,
+                self.status,
+            ]
+        )
+        self._visible()
+
+    def _visible(self) -> None:
+        kind = TARGETS.index(self.target.value)
+        show = {
+            self.azure_endpoint: kind == 2,
+            self.deployment: kind == 2,
+            self.key: kind in (1, 2),
+            self.record: kind != 3,
+            self.replay_path: kind == 3,
+            self.model: kind in (0, 1),
+        }
+        for widget, visible in show.items():
+            widget.layout.display = None if visible else "none"
+
+    def endpoint(self) -> Endpoint:
+        kind = TARGETS.index(self.target.value)
+        model = self.model.value or MODELS[0]
+        if kind == 0:
+            return Endpoint.local(local_server().url, model)
+        if kind == 1:
+            return Endpoint.openai(model, self.key.secret)
+        if kind == 2:
+            return Endpoint.azure(self.azure_endpoint.value, self.deployment.value, self.key.secret)
+        raise RealtimeWidgetsError("a replay has no endpoint")
+
+
+class Playground(w.VBox):  # type: ignore[misc]
+    """Every part of the toolkit, bound to one session (see the module docstring)."""
+
+    def __init__(self, config: SessionConfig | None = None, *, connect: bool = True) -> None:
+        self.config = config or SessionConfig()
+        self.connection = Connection(self.config.model)
+        if os.environ.get("OPENAI_API_KEY"):
+            self.connection.target.value = TARGETS[1]
+        self.connection.button.on_click(lambda _: self._connect_clicked())
+        self.session: RealtimeSession | None = None
+        self.parts: dict[str, w.Widget] = {}
+        self.body = w.VBox()
+        super().__init__([self.connection, self.body])
+        if connect and self.connection.target.value == TARGETS[0]:
+            self.connect()
+
+    def _connect_clicked(self) -> None:
+        try:
+            if TARGETS.index(self.connection.target.value) == 3:
+                self.replay(self.connection.replay_path.value)
+            else:
+                self.connect()
+        except Exception as exc:  # shown, never raised into the browser's click
+            self.connection.status.value = (
+                f"<span style='color:#c0392b'>{type(exc).__name__}: {exc}</span>"
+            )
+
+    def connect(self) -> RealtimeSession:
+        """(Re)connect with the Connection form's choices and rebuild the parts."""
+        self.close_session()
+        endpoint = self.connection.endpoint()
+        record = self.connection.record.value.strip() or None
+        session = RealtimeSession(self.config, endpoint=endpoint, record=record)
+        session.connect()
+        self._bind(session)
+        self.connection.status.value = f"connected to {endpoint.display}"
+        return session
+
+    def replay(self, path: str | Path, speed: float = 1.0) -> RealtimeSession:
+        """Show a recorded session in the same widgets, at ``speed`` (0: at once)."""
+        self.close_session()
+        session = RealtimeSession.replay(path, speed=speed)
+        self._bind(session)
+        threading.Thread(target=session.play, name="realtime-widgets-replay", daemon=True).start()
+        self.connection.status.value = f"replaying {Path(path).name}"
+        return session
+
+    def _bind(self, session: RealtimeSession) -> None:
+        self.session = session
+        speaker = Speaker(session)
+        self.parts = {
+            "panel": ConfigPanel(session)
+            if not session.replaying
+            else w.HTML("(replay: read-only)"),
+            "microphone": Microphone(session),
+            "speaker": speaker,
+            "waveform": Waveform(session),
+            "transcript": TranscriptView(session),
+            "metrics": MetricsView(session),
+            "events": EventLog(session),
+        }
+        p = self.parts
+        right = w.VBox(
+            [w.HBox([p["microphone"], p["speaker"]]), p["waveform"], p["transcript"]],
+            layout=w.Layout(width="60%"),
+        )
+        left = w.VBox([p["panel"]], layout=w.Layout(width="40%"))
+        tabs = w.Tab(children=[p["metrics"], p["events"]], titles=["Metrics", "Events"])
+        self.body.children = [w.HBox([left, right]), tabs]
+
+    def close_session(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        for part in self.parts.values():
+            part.close()
+        self.parts = {}
+        self.body.children = []
+
+    def __repr__(self) -> str:
+        return f"Playground({self.session!r})"

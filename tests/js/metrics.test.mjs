@@ -1,0 +1,14 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { countdown, segments } from "../../realtime_widgets/widgets/metrics.js";
+
+test("countdown formats m:ss and stops at zero", () => {
+  assert.equal(countdown(1000, 1000 * 1000 - 125000), "2:05");
+  assert.equal(countdown(1000, 2000 * 1000), "0:00");
+  assert.equal(countdown(null, 0), "");
+});
+
+test("latency segments are laid end to end, scaled, skipping unknown steps", () => {
+  const segs = segments({ commit: 100, to_response: null, first_delta: 300, generation: 600 }, 1000, 400);
+  assert.deepEqual(segs.map((s) => [s.key, s.x, s.w]), [["commit", 0, 40], ["first_delta", 40, 120], ["generation", 160, 240]]);
+});

@@ -1,0 +1,74 @@
+"""Playground: one line gives the whole console; a key never reaches widget state or a notebook."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from ipywidgets.embed import embed_data
+
+import realtime_widgets as rw
+from realtime_widgets.client.auth import Secret
+from realtime_widgets.widgets.key_field import KeyField
+from realtime_widgets.widgets.playground import TARGETS, Playground
+
+
+def test_playground_connects_to_the_local_server_with_every_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    play = rw.Playground()
+    try:
+        assert isinstance(play, Playground)
+        assert play.session is not None
+        assert play.session.connected
+        assert play.session.endpoint.kind == "local"
+        assert set(play.parts) == {
+            "panel",
+            "microphone",
+            "speaker",
+            "waveform",
+            "transcript",
+            "metrics",
+            "events",
+        }
+        mark = play.session.mark()
+        play.session.send_text("hello playground")
+        play.session.wait_for("response.done", timeout=60, since=mark)
+        assert play.parts["transcript"].snapshot[0]["text"] == "hello playground"  # type: ignore[attr-defined]
+        assert play.parts["metrics"].data["status"] == "connected"  # type: ignore[attr-defined]
+    finally:
+        play.close_session()
+
+
+def test_the_key_is_never_in_widget_state_or_a_saved_notebook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    key = "sk-proj-NEVER-SAVE-ME-1234567890"
+    play = Playground(connect=False)
+    play.connection.target.value = TARGETS[1]
+    field: KeyField = play.connection.key
+    field._on_browser(field, {"type": "key", "value": key}, [])
+    assert field.has_key
+    assert field.secret == Secret(key)
+    endpoint = play.connection.endpoint()
+    assert endpoint.headers()["Authorization"] == f"Bearer {key}"
+    # Everything a notebook would save: the widget state of every live widget.
+    state = embed_data(views=[play])
+    text = json.dumps(state["manager_state"])
+    assert key not in text
+    from ipywidgets.widgets.widget import _instances
+
+    assert key not in json.dumps([w.get_state() for w in list(_instances.values())], default=str)
+    assert key not in repr(play) + repr(field) + repr(endpoint)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": state["manager_state"]}
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(nb, path)
+    assert key not in path.read_text()
+    field._on_browser(field, {"type": "key", "value": ""}, [])
+    assert field.secret is None
+    assert not field.has_key
