@@ -1,7 +1,8 @@
 """ConfigPanel: a control for every SessionConfig parameter, live against a session.
 
 Every change is validated locally (an invalid value never leaves the kernel; the field says
-why), debounced (~150 ms) and sent as the minimal ``session.update``. The panel then shows the
+why), debounced (120 ms: sliders fire on release, so this only merges near-simultaneous
+changes) and sent as the minimal ``session.update``. The panel then shows the
 **effective** values from ``session.updated``, notes values that were requested but not
 applied, pins a rejected update's error to the field ``error.param`` names, and disables
 controls that do not apply (temperature under GA, voice once the assistant has spoken, tracing
@@ -36,7 +37,7 @@ class ConfigPanel(w.VBox):  # type: ignore[misc]
         session: RealtimeSession | None = None,
         config: SessionConfig | None = None,
         *,
-        debounce_s: float = 0.15,
+        debounce_s: float = 0.12,
     ) -> None:
         self.session = session
         self.config = config or (session.requested if session is not None else SessionConfig())
