@@ -94,9 +94,12 @@ class Microphone(anywidget.AnyWidget):
 
     # ---- a WAV file as the microphone ------------------------------------------------------------
 
-    def stream_file(self, path: str | Path, *, realtime: bool = True, chunk_ms: int = 40) -> None:
-        """Stream a WAV file (any rate and width; resampled to 24 kHz) as if it were spoken."""
-        samples, _ = read_wav(path, rate=24000)
+    def stream_file(
+        self, source: str | Path | bytes, *, realtime: bool = True, chunk_ms: int = 40
+    ) -> None:
+        """Stream a WAV file (a path or its bytes, e.g. an upload; any rate and width,
+        resampled to 24 kHz) as if it were spoken."""
+        samples, _ = read_wav(source, rate=24000)
         if self.session is None:
             raise AudioFormatError("stream_file needs a session to stream into")
         session = self.session

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as w
 
@@ -148,14 +149,24 @@ class Playground(w.VBox):  # type: ignore[misc]
             "metrics": MetricsView(session),
             "events": EventLog(session),
         }
+        upload = w.FileUpload(accept=".wav", description="stream a WAV")
+        upload.observe(lambda change: self._upload(change["new"]), "value")
+        self.parts["upload"] = upload
         p = self.parts
         right = w.VBox(
-            [w.HBox([p["microphone"], p["speaker"]]), p["waveform"], p["transcript"]],
+            [w.HBox([p["microphone"], upload, p["speaker"]]), p["waveform"], p["transcript"]],
             layout=w.Layout(width="60%"),
         )
         left = w.VBox([p["panel"]], layout=w.Layout(width="40%"))
         tabs = w.Tab(children=[p["metrics"], p["events"]], titles=["Metrics", "Events"])
         self.body.children = [w.HBox([left, right]), tabs]
+
+    def _upload(self, files: Any) -> None:
+        for file in files or ():
+            try:
+                self.parts["microphone"].stream_file(bytes(file["content"]))
+            except Exception as exc:  # shown next to the connection, never raised into a click
+                self.connection.status.value = f"<span style='color:#c0392b'>{exc}</span>"
 
     def close_session(self) -> None:
         if self.session is not None:

@@ -36,54 +36,71 @@ export function int16ToFloat(buf) {
   return out;
 }
 
+/**
+ * The player's ring buffer: items queued back to back, played in order; silence (never a stop)
+ * on underrun; per-item played counts; a flush fades out over `fadeSamples` and drops the rest.
+ * @param {number} size @param {number} fadeSamples
+ */
+export function makeRing(size, fadeSamples) {
+  return {
+    ring: new Float32Array(size), size, fadeSamples, items: [], read: 0, write: 0,
+    underruns: 0, fade: 0, flushing: false, wasPlaying: false, volume: 1, played: {}, events: [],
+    push(itemId, samples) {
+      let item = this.items.length ? this.items[this.items.length - 1] : null;
+      if (!item || item.id !== itemId) { item = { id: itemId, start: this.write, end: this.write }; this.items.push(item); }
+      for (let i = 0; i < samples.length; i++) this.ring[(this.write + i) % this.size] = samples[i];
+      this.write += samples.length;
+      item.end = this.write;
+    },
+    current() { return this.items.find((it) => this.read >= it.start && this.read < it.end) || null; },
+    flush() { this.fade = this.fadeSamples; this.flushing = true; },
+    queued() { return this.write - this.read; },
+    /** Fill `out` (one render quantum); returns events ({type: "flushed", item_id, played}). */
+    fill(out) {
+      const events = [];
+      for (let i = 0; i < out.length; i++) {
+        if (this.read < this.write) {
+          let gain = this.volume;
+          if (this.flushing) { gain *= this.fade / this.fadeSamples; this.fade--; }
+          const item = this.current();
+          if (item) this.played[item.id] = (this.played[item.id] || 0) + 1;
+          out[i] = this.ring[this.read % this.size] * gain;
+          this.read++;
+          this.wasPlaying = true;
+          if (this.flushing && this.fade <= 0) {
+            events.push({ type: "flushed", item_id: item ? item.id : null, played: item ? this.played[item.id] : 0 });
+            this.read = this.write; this.items = []; this.flushing = false;
+          }
+        } else {
+          out[i] = 0; // underrun: keep running, play silence
+          if (this.wasPlaying) { this.underruns++; this.wasPlaying = false; }
+          if (this.flushing) { this.flushing = false; events.push({ type: "flushed", item_id: null, played: 0 }); }
+        }
+      }
+      return events;
+    },
+  };
+}
+
 const WORKLET = `
+${makeRing.toString()}
 class RingPlayer extends AudioWorkletProcessor {
   constructor() {
     super();
-    this.size = sampleRate * 60;
-    this.ring = new Float32Array(this.size);
-    this.items = []; // [{id, start, end}] in ring-stream positions
-    this.read = 0; this.write = 0;
-    this.underruns = 0; this.fade = 0; this.volume = 1;
-    this.played = {};
+    this.r = makeRing(sampleRate * 60, Math.round(sampleRate * 0.01));
+    this.lastReport = 0;
     this.port.onmessage = (e) => {
       const m = e.data;
-      if (m.type === "audio") {
-        const item = this.items.length && this.items[this.items.length - 1].id === m.item_id
-          ? this.items[this.items.length - 1] : (this.items.push({ id: m.item_id, start: this.write, end: this.write }), this.items[this.items.length - 1]);
-        for (let i = 0; i < m.samples.length; i++) this.ring[(this.write + i) % this.size] = m.samples[i];
-        this.write += m.samples.length; item.end = this.write;
-      } else if (m.type === "flush") {
-        this.fade = Math.round(sampleRate * 0.01); this.flushing = true;
-      } else if (m.type === "volume") { this.volume = m.value; }
+      if (m.type === "audio") this.r.push(m.item_id, m.samples);
+      else if (m.type === "flush") this.r.flush();
+      else if (m.type === "volume") this.r.volume = m.value;
     };
-    this.lastReport = 0;
   }
-  current() { return this.items.find((it) => this.read >= it.start && this.read < it.end); }
   process(inputs, outputs) {
-    const out = outputs[0][0];
-    for (let i = 0; i < out.length; i++) {
-      if (this.read < this.write) {
-        let gain = this.volume;
-        if (this.flushing) { gain *= this.fade / (sampleRate * 0.01); this.fade--; }
-        const item = this.current();
-        if (item) this.played[item.id] = (this.played[item.id] || 0) + 1;
-        out[i] = this.ring[this.read % this.size] * gain; this.read++;
-        if (this.flushing && this.fade <= 0) {
-          const at = this.current() || item;
-          this.port.postMessage({ type: "flushed", item_id: at ? at.id : null, played: at ? this.played[at.id] : 0 });
-          this.read = this.write; this.items = []; this.flushing = false;
-        }
-      } else {
-        out[i] = 0; // underrun: keep running, play silence
-        if (this.wasPlaying) { this.underruns++; this.wasPlaying = false; }
-        if (this.flushing) { this.flushing = false; this.port.postMessage({ type: "flushed", item_id: null, played: 0 }); }
-      }
-      if (this.read < this.write) this.wasPlaying = true;
-    }
+    for (const event of this.r.fill(outputs[0][0])) this.port.postMessage(event);
     if (currentTime - this.lastReport > 0.1) {
       this.lastReport = currentTime;
-      this.port.postMessage({ type: "played", items: this.played, queued: this.write - this.read, underruns: this.underruns });
+      this.port.postMessage({ type: "played", items: this.r.played, queued: this.r.queued(), underruns: this.r.underruns });
     }
     return true;
   }

@@ -35,3 +35,32 @@ test("int16 little-endian to float", () => {
   v.setInt16(0, 16384, true); v.setInt16(2, -32768, true); v.setInt16(4, 0, true);
   assert.deepEqual(Array.from(int16ToFloat(buf)), [0.5, -1, 0]);
 });
+
+import { makeRing } from "../../realtime_widgets/widgets/speaker.js";
+
+test("the ring plays items in order, counts what each played, and never stops on underrun", () => {
+  const r = makeRing(1000, 4);
+  r.push("a", Float32Array.from([0.1, 0.2, 0.3]));
+  r.push("b", Float32Array.from([0.4, 0.5]));
+  const out = new Float32Array(8);
+  assert.deepEqual(r.fill(out), []);
+  assert.deepEqual(Array.from(out).map((v) => Math.round(v * 10) / 10), [0.1, 0.2, 0.3, 0.4, 0.5, 0, 0, 0]);
+  assert.deepEqual(r.played, { a: 3, b: 2 });
+  assert.equal(r.underruns, 1); // one underrun episode, silence played through it
+  r.push("c", Float32Array.from([0.6]));
+  r.fill(new Float32Array(2));
+  assert.equal(r.played.c, 1);
+});
+
+test("a flush fades out, reports the played offset, and drops the rest", () => {
+  const r = makeRing(1000, 4);
+  r.push("a", new Float32Array(100).fill(1));
+  r.fill(new Float32Array(10));
+  r.flush();
+  const out = new Float32Array(10);
+  const events = r.fill(out);
+  assert.deepEqual(Array.from(out.slice(0, 4)), [1, 0.75, 0.5, 0.25]);
+  assert.deepEqual(events, [{ type: "flushed", item_id: "a", played: 14 }]);
+  assert.equal(r.queued(), 0);
+  assert.deepEqual(Array.from(out.slice(4)), [0, 0, 0, 0, 0, 0]);
+});

@@ -24,3 +24,20 @@ def test_js_helpers_pass_under_node() -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "# fail 0" in out.stdout
+
+
+def test_every_widget_module_parses() -> None:
+    node = shutil.which("node")
+    assert node is not None
+    widgets = Path(__file__).parents[2] / "realtime_widgets" / "widgets"
+    files = sorted(widgets.glob("*.js"))
+    assert len(files) >= 8
+    for path in files:
+        out = subprocess.run(
+            [node, "--experimental-default-type=module", "--check", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, f"{path.name}: {out.stderr}"
+        assert "export default" in path.read_text()  # anywidget's entry point

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -10,9 +11,12 @@ import pytest
 from ipywidgets.embed import embed_data
 
 import realtime_widgets as rw
+from realtime_widgets.audio import write_wav
 from realtime_widgets.client.auth import Secret
+from realtime_widgets.server.tts import default_synthesizer
 from realtime_widgets.widgets.key_field import KeyField
 from realtime_widgets.widgets.playground import TARGETS, Playground
+from tests.speech import make_clip
 
 
 def test_playground_connects_to_the_local_server_with_every_part(
@@ -28,6 +32,7 @@ def test_playground_connects_to_the_local_server_with_every_part(
         assert set(play.parts) == {
             "panel",
             "microphone",
+            "upload",
             "speaker",
             "waveform",
             "transcript",
@@ -39,6 +44,14 @@ def test_playground_connects_to_the_local_server_with_every_part(
         play.session.wait_for("response.done", timeout=60, since=mark)
         assert play.parts["transcript"].snapshot[0]["text"] == "hello playground"  # type: ignore[attr-defined]
         assert play.parts["metrics"].data["status"] == "connected"  # type: ignore[attr-defined]
+        # An uploaded WAV streams like speech.
+        wav = io.BytesIO()
+        write_wav(
+            wav, make_clip(default_synthesizer(), ["Uploaded words here."], ["ash"]).samples, 24000
+        )
+        mark = play.session.mark()
+        play._upload([{"name": "take.wav", "content": memoryview(wav.getvalue())}])
+        play.session.wait_for("input_audio_buffer.speech_stopped", timeout=60, since=mark)
     finally:
         play.close_session()
 
