@@ -389,14 +389,14 @@ class ToolChoiceFunction(Part):
     """Force a call of one function tool."""
 
     type: Annotated[Literal["function"], REQUIRED_ON_WIRE] = "function"
-    name: str
+    name: str = Field(min_length=1)
 
 
 class ToolChoiceMcp(Part):
     """Force a call of an MCP server's tool (any, or the one named)."""
 
     type: Annotated[Literal["mcp"], REQUIRED_ON_WIRE] = "mcp"
-    server_label: str
+    server_label: str = Field(min_length=1)
     name: str | None = None
 
 

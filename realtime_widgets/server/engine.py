@@ -913,6 +913,7 @@ class SessionEngine:
             changes["output_audio_format"] = out["format"]
         try:
             cfg = self.config.with_changes(changes)
+            check_rules(cfg, "beta" if self.options.dialect == "beta" else "ga")
         except ConfigError as exc:
             first = exc.problems[0]
             raise ConfigError.single(

@@ -108,8 +108,11 @@ class LocalResponder:
         if ctx.last_tool_output is not None:
             name, output = ctx.last_tool_output
             return self._with_instructions(ctx, f"The tool {name} returned: {output}")
-        if not isinstance(choice, str) and choice.type == "function":
-            tool = next(t for t in functions if t.name == choice.name)
+        forced = None if isinstance(choice, str) else choice
+        tool = next(
+            (t for t in functions if forced and t.name == getattr(forced, "name", None)), None
+        )
+        if tool is not None:
             return FunctionCall(
                 tool.name, arguments_for_schema(tool.parameters, ctx.last_user_text or "")
             )

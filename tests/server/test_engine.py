@@ -642,3 +642,23 @@ def test_cross_field_rules_apply_to_the_merged_config(driver: Driver) -> None:
         }
     )
     assert bad[0]["error"]["param"] == "session.tool_choice.name"
+
+
+@pytest.mark.parametrize(
+    ("choice", "param"),
+    [
+        ("", "response.tool_choice.name"),
+        ({"type": "function", "name": "nope"}, "response.tool_choice.name"),
+    ],
+)
+def test_per_response_tool_choice_is_checked(driver: Driver, choice: object, param: str) -> None:
+    # Found by the structured fuzz in CI: an empty or unknown forced tool crashed the responder.
+    say(driver, "x")
+    out = driver.send({"type": "response.create", "response": {"tool_choice": choice}})
+    assert driver.types(out) == ["error"]
+    assert out[0]["error"]["param"] == param
+    assert driver.engine._response is None
+    ok = driver.send(
+        {"type": "response.create", "response": {"output_modalities": ["text"]}}
+    ) + driver.advance(5)
+    assert driver.of("response.done", ok)[0]["response"]["status"] == "completed"
