@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# JupyterLab refuses to run as root unless told; machines here run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True,)
+
 demo: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 notebooks/00_playground.ipynb
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) notebooks/00_playground.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
