@@ -868,24 +868,10 @@ class RealtimeSession:
 
     def truncate(self, item_id: str, audio_end_ms: int) -> None:
         """Cut an assistant item's audio where the listener stopped hearing it."""
-        self._simple(
-            {
-                "type": "conversation.item.truncate",
-                "item_id": item_id,
-                "content_index": 0,
-                "audio_end_ms": int(audio_end_ms),
-            }
-        )
+        self._block(self._truncate(item_id, audio_end_ms))
 
     async def atruncate(self, item_id: str, audio_end_ms: int) -> None:
-        await self._asimple(
-            {
-                "type": "conversation.item.truncate",
-                "item_id": item_id,
-                "content_index": 0,
-                "audio_end_ms": int(audio_end_ms),
-            }
-        )
+        await self._hop(self._truncate(item_id, audio_end_ms))
 
     def delete_item(self, item_id: str) -> None:
         self._simple({"type": "conversation.item.delete", "item_id": item_id})
