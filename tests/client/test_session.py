@@ -9,7 +9,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Literal
@@ -23,19 +22,11 @@ from realtime_widgets.client import Endpoint, RealtimeSession, Secret, mint_clie
 from realtime_widgets.client.tools import PythonTool, schema_for
 from realtime_widgets.server.app import LocalServer
 from tests.speech import Clip
+from tests.waiting import eventually
 
 from .conftest import CuttingProxy, ThreadPeer, rejecting_peer
 
 TEXT = SessionConfig(output_modalities=["text"])
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Wait for something the I/O thread makes true (events may arrive before we look)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout} s")
-        time.sleep(0.01)
 
 
 def io_threads() -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +14,7 @@ from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.widgets.microphone import Microphone
 from tests.speech import Clip
-
-
-def eventually(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
+from tests.waiting import eventually
 
 
 @pytest.fixture

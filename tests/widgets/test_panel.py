@@ -15,6 +15,7 @@ from realtime_widgets.widgets.controls import SectionControl
 from realtime_widgets.widgets.panel import ConfigPanel
 from tests.client.conftest import ThreadPeer, rejecting_peer
 from tests.protocol.strategies import configs
+from tests.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +23,6 @@ def server() -> Iterator[LocalServer]:
     srv = LocalServer(pace=0, speech=False).start()
     yield srv
     srv.stop()
-
-
-def eventually(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def inner(panel: ConfigPanel, path: str):  # type: ignore[no-untyped-def]

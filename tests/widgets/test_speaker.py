@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 
@@ -12,13 +11,7 @@ from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.protocol.events import parse_server_event
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.widgets.speaker import Speaker
-
-
-def eventually(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
+from tests.waiting import eventually
 
 
 def test_audio_goes_as_binary_within_5_percent_of_raw_pcm() -> None:
