@@ -39,7 +39,12 @@ from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import ServerVad
 from realtime_widgets.protocol.state import base64_decoded_size
 from realtime_widgets.protocol.wire import check_rules, check_transition, validate_session_payload
-from realtime_widgets.server.errors import client_event_error, config_error, error_event
+from realtime_widgets.server.errors import (
+    client_event_error,
+    config_error,
+    error_event,
+    transition_error,
+)
 from realtime_widgets.server.responder import FunctionCall, ReplyContext, estimate_text_tokens
 from realtime_widgets.server.script import (
     AUDIO_TOKENS_PER_SECOND_IN,
@@ -340,38 +345,15 @@ class SessionEngine:
                 {k: getattr(update, k) for k in update.model_fields_set}
             )
             check_rules(merged, "beta" if beta else "ga")
-            check_transition(self.config, merged, assistant_has_spoken=self.voice_locked)
         except ConfigError as exc:
-            first = exc.problems[0]
-            if first.code == "cannot_update_voice":
-                return [
-                    self._error(
-                        "Cannot update a conversation's voice if assistant audio is present.",
-                        "cannot_update_voice",
-                        "session.audio.output.voice",
-                        e.event_id,
-                    )
-                ]
-            if first.field == "tracing":
-                return [
-                    self._error(
-                        "Tracing cannot be modified once it has been enabled for a session.",
-                        "invalid_value",
-                        "session.tracing",
-                        e.event_id,
-                    )
-                ]
-            if first.field == "model":
-                return [
-                    self._error(
-                        "The model of a session cannot be changed.",
-                        "invalid_value",
-                        "session.model",
-                        e.event_id,
-                    )
-                ]
             self.stats["errors"] += 1
             return [self._event(config_error(exc, e.event_id))]
+        try:
+            # Only a change the live session refuses gets the "cannot change" wording.
+            check_transition(self.config, merged, assistant_has_spoken=self.voice_locked)
+        except ConfigError as exc:
+            self.stats["errors"] += 1
+            return [self._event(transition_error(exc, e.event_id))]
         format_changed = merged.input_audio_format != self.config.input_audio_format
         self.config = merged
         if format_changed:

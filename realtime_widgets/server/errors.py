@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.wire import json_type_name
 
-__all__ = ["client_event_error", "config_error", "error_event"]
+__all__ = ["client_event_error", "config_error", "error_event", "transition_error"]
 
 
 def error_event(
@@ -77,6 +77,21 @@ def config_error(exc: ConfigError, client_event_id: str | None) -> dict[str, Any
     return error_event(
         _openai_message(first), code=first.code, param=param, client_event_id=client_event_id
     )
+
+
+# OpenAI's words for a change a live session refuses, by field (voice: seen live).
+_TRANSITION_MESSAGES = {
+    "voice": "Cannot update a conversation's voice if assistant audio is present.",
+    "tracing": "Tracing cannot be modified once it has been enabled for a session.",
+    "model": "The model of a session cannot be changed.",
+}
+
+
+def transition_error(exc: ConfigError, client_event_id: str | None) -> dict[str, Any]:
+    """The error for a session.update that tries to change what a live session keeps."""
+    first = exc.problems[0]
+    message = _TRANSITION_MESSAGES.get(first.field, first.message)
+    return error_event(message, code=first.code, param=first.param, client_event_id=client_event_id)
 
 
 def client_event_error(exc: ValidationError, raw: dict[str, Any]) -> dict[str, Any]:

@@ -662,3 +662,18 @@ def test_per_response_tool_choice_is_checked(driver: Driver, choice: object, par
         {"type": "response.create", "response": {"output_modalities": ["text"]}}
     ) + driver.advance(5)
     assert driver.of("response.done", ok)[0]["response"]["status"] == "completed"
+
+
+def test_an_invalid_value_is_not_reported_as_a_frozen_field(driver: Driver) -> None:
+    # The "cannot change" wording is for changes a live session refuses, not for bad values.
+    bad_tracing = driver.send(
+        {"type": "session.update", "session": {"type": "realtime", "tracing": "on"}}
+    )
+    assert bad_tracing[0]["error"]["param"] == "session.tracing"
+    assert "cannot be modified" not in bad_tracing[0]["error"]["message"]
+    assert "'auto'" in bad_tracing[0]["error"]["message"]
+    bad_model = driver.send(
+        {"type": "session.update", "session": {"type": "realtime", "model": ""}}
+    )
+    assert "cannot be changed" not in bad_model[0]["error"]["message"]
+    assert bad_model[0]["error"]["param"] == "session.model"
