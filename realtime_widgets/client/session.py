@@ -22,6 +22,7 @@ callbacks run on the I/O thread and must be quick).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -33,13 +34,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import numpy.typing as npt
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from realtime_widgets.audio.formats import InputEncoder
+from realtime_widgets.audio.formats import FORMAT_RATES, InputEncoder, decode
 from realtime_widgets.audio.pcm import as_int16, bytes_to_int16, pcm16_to_base64
+from realtime_widgets.audio.resample import Resampler
 from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.client.loop import BackgroundLoop
 from realtime_widgets.client.metrics import PRICES, Metrics, cost_of
@@ -179,6 +182,8 @@ class RealtimeSession:
         self.events = EventHistory(self.history)
         self._history_listeners: list[Callable[[HistoryEntry], None]] = []
         self._audio_taps: list[Callable[[npt.NDArray[Any], int], None]] = []
+        self._output_taps: list[Callable[[str, npt.NDArray[np.int16]], None]] = []
+        self._output_resamplers: dict[str, Resampler] = {}
         self._recent: deque[tuple[int, ServerEvent]] = deque(maxlen=1000)  # for wait_for(since=)
         self._seq = 0
         self.lost_item_ids: list[str] = []
@@ -451,6 +456,10 @@ class RealtimeSession:
         kind = event.type
         if not isinstance(event, UnknownServerEvent):
             self.state.apply(event)
+        if self._output_taps and isinstance(
+            event, ev.ResponseOutputAudioDelta | ev.ResponseOutputAudioDone
+        ):
+            self._on_output_audio(event)
         if isinstance(event, ev.ResponseOutputAudioDelta):
             light = {
                 "type": kind,
@@ -711,6 +720,37 @@ class RealtimeSession:
             encoder = self._encoders[rate] = InputEncoder(fmt, rate)
         out = encoder.encode(x)
         return [pcm16_to_base64(out[i : i + MAX_APPEND]) for i in range(0, len(out), MAX_APPEND)]
+
+    def add_output_audio_tap(self, tap: Callable[[str, npt.NDArray[np.int16]], None]) -> None:
+        """Call ``tap(item_id, samples)`` with the assistant's audio as 24 kHz int16.
+
+        Decoded once for every listener (speaker, waveform): G.711 is resampled with state per
+        item, and the filter's tail is delivered when the item's audio is done."""
+        self._output_taps.append(tap)
+
+    def _deliver_output(self, item_id: str, samples: npt.NDArray[np.int16]) -> None:
+        for tap in self._output_taps:
+            try:
+                tap(item_id, samples)
+            except Exception:
+                log.exception("output audio tap failed")
+
+    def _on_output_audio(self, event: ServerEvent) -> None:
+        fmt = (self.effective or self.requested).output_audio_format.type
+        if isinstance(event, ev.ResponseOutputAudioDelta):
+            samples = decode(base64.b64decode(event.delta), fmt)
+            if FORMAT_RATES[fmt] != 24000:
+                resampler = self._output_resamplers.get(event.item_id)
+                if resampler is None:
+                    resampler = Resampler(FORMAT_RATES[fmt], 24000)
+                    self._output_resamplers[event.item_id] = resampler
+                samples = as_int16(resampler.process(samples))
+            self._deliver_output(event.item_id, samples)
+        elif isinstance(event, ev.ResponseOutputAudioDone):
+            resampler = self._output_resamplers.pop(event.item_id, None)
+            tail = as_int16(resampler.flush()) if resampler is not None else None
+            if tail is not None and tail.size:
+                self._deliver_output(event.item_id, tail)
 
     def add_audio_tap(self, tap: Callable[[npt.NDArray[Any], int], None]) -> None:
         """Call ``tap(int16_samples, rate)`` with all audio appended (the waveform uses this)."""

@@ -9,7 +9,6 @@ the item at ``min(played, received)`` — no truncate when nothing was played ye
 
 from __future__ import annotations
 
-import base64
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import traitlets as t
 
-from realtime_widgets.audio.formats import FORMAT_RATES, decode
 from realtime_widgets.audio.pcm import as_int16
-from realtime_widgets.audio.resample import Resampler
 from realtime_widgets.client.session import RealtimeSession
-from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 
 __all__ = ["Speaker"]
@@ -51,13 +47,11 @@ class Speaker(anywidget.AnyWidget):
         self.played: dict[str, int] = {}  # samples at 24 kHz the browser reported played
         self.truncations: list[tuple[str, int]] = []  # (item_id, audio_end_ms) requested
         self.bytes_sent = 0
-        self._resamplers: dict[str, Resampler] = {}
         self._lock = threading.Lock()
         self._current: str | None = None
         self.on_msg(self._on_browser)
         if session is not None:
-            session.on("response.output_audio.delta", self._on_delta)
-            session.on("response.output_audio.done", self._on_audio_done)
+            session.add_output_audio_tap(lambda item_id, samples: self.play(samples, item_id))
             session.on("input_audio_buffer.speech_started", self._on_barge_in)
 
     # ---- kernel -> browser ----------------------------------------------------------------------
@@ -70,28 +64,6 @@ class Speaker(anywidget.AnyWidget):
             self._current = item_id
         self.bytes_sent += pcm.nbytes
         self.send({"type": "audio", "item_id": item_id}, [pcm.tobytes()])
-
-    def _on_delta(self, event: ServerEvent) -> None:
-        assert isinstance(event, ev.ResponseOutputAudioDelta)
-        fmt = "audio/pcm"
-        if self.session is not None:
-            fmt = (self.session.effective or self.session.requested).output_audio_format.type
-        raw = base64.b64decode(event.delta)
-        samples = decode(raw, fmt)
-        if FORMAT_RATES[fmt] != 24000:
-            resampler = self._resamplers.setdefault(
-                event.item_id, Resampler(FORMAT_RATES[fmt], 24000)
-            )
-            samples = as_int16(resampler.process(samples))
-        self.play(samples, event.item_id)
-
-    def _on_audio_done(self, event: ServerEvent) -> None:
-        assert isinstance(event, ev.ResponseOutputAudioDone)
-        resampler = self._resamplers.pop(event.item_id, None)
-        if resampler is not None:
-            tail = as_int16(resampler.flush())
-            if tail.size:
-                self.play(tail, event.item_id)  # the filter's last samples belong to the item
 
     def flush(self) -> None:
         """Stop playback now (short fade); the browser answers with what was played."""

@@ -14,7 +14,6 @@ ended and the input position when its first delta arrived.
 from __future__ import annotations
 
 import asyncio
-import base64
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ import numpy as np
 import traitlets as t
 
 from realtime_widgets.audio.envelope import EnvelopeBuilder
-from realtime_widgets.audio.formats import FORMAT_RATES, decode
 from realtime_widgets.audio.pcm import Int16Array, as_int16
 from realtime_widgets.audio.resample import resample
 from realtime_widgets.client.session import RealtimeSession
@@ -60,6 +58,7 @@ class Waveform(anywidget.AnyWidget):
         self.messages_sent = 0
         if session is not None:
             session.add_audio_tap(self.add_input)
+            session.add_output_audio_tap(lambda item_id, samples: self.add_output(samples, item_id))
             session.on("*", self._on_event)
 
     # ---- audio ----------------------------------------------------------------------------------
@@ -117,15 +116,7 @@ class Waveform(anywidget.AnyWidget):
 
     def _on_event(self, event: ServerEvent) -> None:
         now_ms = self.in_bins * BIN_MS
-        if isinstance(event, ev.ResponseOutputAudioDelta):
-            fmt = "audio/pcm"
-            if self.session is not None:
-                fmt = (self.session.effective or self.session.requested).output_audio_format.type
-            samples = decode(base64.b64decode(event.delta), fmt)
-            if FORMAT_RATES[fmt] != 24000:
-                samples = as_int16(resample(samples, FORMAT_RATES[fmt], 24000))
-            self.add_output(samples, event.item_id)
-        elif isinstance(event, ev.SpeechStarted):
+        if isinstance(event, ev.SpeechStarted):
             self.marker("speech_started", event.audio_start_ms, "speech")
         elif isinstance(event, ev.SpeechStopped):
             self.marker("speech_stopped", event.audio_end_ms, "end")
