@@ -7,7 +7,6 @@ the session's input format, resampling with state so chunk borders stay clean.
 
 from __future__ import annotations
 
-import numpy as np
 import numpy.typing as npt
 
 from realtime_widgets.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
@@ -15,7 +14,7 @@ from realtime_widgets.audio.pcm import Int16Array, as_int16, bytes_to_int16, int
 from realtime_widgets.audio.resample import Resampler
 from realtime_widgets.errors import AudioFormatError
 
-__all__ = ["FORMAT_RATES", "InputEncoder", "bytes_per_ms", "decode", "encode", "silence"]
+__all__ = ["FORMAT_RATES", "InputEncoder", "bytes_per_ms", "decode", "encode"]
 
 FORMAT_RATES: dict[str, int] = {"audio/pcm": 24000, "audio/pcmu": 8000, "audio/pcma": 8000}
 _BYTES_PER_SAMPLE = {"audio/pcm": 2, "audio/pcmu": 1, "audio/pcma": 1}
@@ -66,9 +65,3 @@ class InputEncoder:
     def flush(self) -> bytes:
         rest = as_int16(self._resampler.flush())
         return encode(rest, self.fmt) if rest.size else b""
-
-
-def silence(ms: float, fmt: str = "audio/pcm") -> bytes:
-    """Wire bytes of ``ms`` of silence."""
-    n = round(ms * FORMAT_RATES[fmt] / 1000)
-    return encode(np.zeros(n, dtype=np.int16), fmt)

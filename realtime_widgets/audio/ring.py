@@ -28,10 +28,6 @@ class AudioRing:
         self._buf: Int16Array = np.zeros(capacity, dtype=np.int16)
         self.end = 0  # absolute index one past the newest sample
 
-    @classmethod
-    def of_seconds(cls, seconds: float, rate: int = 24000) -> AudioRing:
-        return cls(max(1, round(seconds * rate)), rate)
-
     @property
     def start(self) -> int:
         """Absolute index of the oldest retained sample."""

@@ -702,19 +702,12 @@ class RealtimeSession:
 
     # -- audio
 
-    def _encode_audio(self, samples: npt.ArrayLike | bytes, rate: int) -> list[str]:
+    def _encode_audio(self, x: npt.NDArray[np.int16], rate: int) -> list[str]:
+        """int16 samples at ``rate`` -> base64 appends in the session's input format."""
         fmt = (self.effective or self.requested).input_audio_format.type
-        if isinstance(samples, bytes | bytearray | memoryview):
-            samples = bytes_to_int16(samples)
-        x = as_int16(samples)
         if fmt == "audio/pcm" and rate == 24000:
-            data = x.astype("<i2", copy=False)
             step = MAX_APPEND // 2
-            return [
-                pcm16_to_base64(data[i : i + step])
-                for i in range(0, max(len(data), 1), step)
-                if len(data[i : i + step])
-            ]
+            return [pcm16_to_base64(x[i : i + step]) for i in range(0, len(x), step)]
         encoder = self._encoders.get(rate)
         if encoder is None or encoder.fmt != fmt:
             encoder = self._encoders[rate] = InputEncoder(fmt, rate)
@@ -757,16 +750,14 @@ class RealtimeSession:
         self._audio_taps.append(tap)
 
     async def _append(self, samples: npt.ArrayLike | bytes, rate: int) -> int:
-        if self._audio_taps:
-            x = (
-                bytes_to_int16(samples)
-                if isinstance(samples, bytes | bytearray | memoryview)
-                else as_int16(samples)
-            )
-            for tap in self._audio_taps:
-                tap(x, rate)
+        if isinstance(samples, bytes | bytearray | memoryview):
+            x = bytes_to_int16(samples)
+        else:
+            x = as_int16(samples)
+        for tap in self._audio_taps:
+            tap(x, rate)
         sent = 0
-        for b64 in self._encode_audio(samples, rate):
+        for b64 in self._encode_audio(x, rate):
             # The hot path: no dict, no json.dumps of a large string.
             await self._send_raw_append(b64)
             sent += base64_decoded_size(b64)

@@ -10,7 +10,7 @@ the assistant has started answering still lands on the user's own item, in its o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,10 +184,6 @@ class ConversationState:
         """A new server conversation begins (after a reconnect): items it places "first"
         (previous_item_id null) go after everything kept from before, not in front of it."""
         self._conversation_start = len(self._order)
-
-    def apply_all(self, events: Iterator[ev.ServerEvent] | list[ev.ServerEvent]) -> None:
-        for event in events:
-            self.apply(event)
 
     # ---- reading ------------------------------------------------------------------------------
 

@@ -974,40 +974,39 @@ class SessionEngine:
         return text, audio
 
     def _context(self, cfg: SessionConfig, trigger: str, params: dict[str, Any]) -> ReplyContext:
-        conversation = [i.data for i in (self._items[x] for x in self._order)]
-        last_user_text = last_speech = None
+        items = [self._items[x] for x in self._order]
+        conversation = [item.data for item in items]
+        # A tool's output is answered when it is the newest item (the model's next step).
         last_tool = None
-        for item in reversed([self._items[x] for x in self._order]):
-            t = item.data.get("type")
-            if t == "function_call_output" and last_tool is None and last_user_text is None:
-                call = next(
-                    (
-                        i.data
-                        for i in self._items.values()
-                        if i.data.get("call_id") == item.data.get("call_id")
-                        and i.data.get("type") == "function_call"
-                    ),
-                    None,
-                )
-                last_tool = (
-                    str(call.get("name")) if call else "function",
-                    str(item.data.get("output")),
-                )
-            if t == "message" and item.data.get("role") == "user":
-                for part in item.data.get("content", []):
-                    if part.get("type") == "input_text":
-                        last_user_text = part.get("text")
-                    elif part.get("type") == "input_audio" and part.get("transcript"):
-                        last_user_text = part["transcript"]
-                if item.audio is not None:
-                    last_speech = len(item.audio) / 24
-                break
-        if (
-            last_tool is not None
-            and self._order
-            and self._items[self._order[-1]].data.get("type") != "function_call_output"
-        ):
-            last_tool = None
+        if items and items[-1].data.get("type") == "function_call_output":
+            output = items[-1].data
+            call = next(
+                (
+                    i.data
+                    for i in items
+                    if i.data.get("type") == "function_call"
+                    and i.data.get("call_id") == output.get("call_id")
+                ),
+                None,
+            )
+            last_tool = (str(call.get("name")) if call else "function", str(output.get("output")))
+        last_user_text = last_speech = None
+        user = next(
+            (
+                i
+                for i in reversed(items)
+                if i.data.get("type") == "message" and i.data.get("role") == "user"
+            ),
+            None,
+        )
+        if user is not None:
+            for part in user.data.get("content", []):
+                if part.get("type") == "input_text":
+                    last_user_text = part.get("text")
+                elif part.get("type") == "input_audio" and part.get("transcript"):
+                    last_user_text = part["transcript"]
+            if user.audio is not None:
+                last_speech = len(user.audio) / 24
         td = cfg.turn_detection
         return ReplyContext(
             config=cfg,

@@ -13,7 +13,6 @@ import ctypes
 import ctypes.util
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -169,13 +168,3 @@ def default_synthesizer() -> Synthesizer:
         if _shared is None:
             _shared = Synthesizer()
         return _shared
-
-
-def data_dir() -> Path | None:
-    """Where the bundled voice data lives, if the wheel provides it."""
-    try:
-        import espeakng_loader
-
-        return Path(espeakng_loader.get_data_path())
-    except ImportError:
-        return None

@@ -286,8 +286,8 @@ def _controls_for(path: str, name: str, annotation: Any, info: FieldInfo) -> lis
 
 
 def _make_controls(path: str, name: str, annotation: Any, info: FieldInfo) -> list[FieldControl]:
-    members = [m for m in _union_members(annotation) if m is not type(None)]
-    optional = len(members) < len(_union_members(annotation))
+    members = [m for m in union_members(annotation) if m is not type(None)]
+    optional = len(members) < len(union_members(annotation))
     models = models_in(annotation, through_lists=False)
     lists = get_origin(strip_annotated(members[0])) is list if len(members) == 1 else False
     if lists:
@@ -307,26 +307,22 @@ def _make_controls(path: str, name: str, annotation: Any, info: FieldInfo) -> li
                 lambda v: setattr(dropdown, "value", (v or [values[0]])[0]),
                 info.description,
             )
-            return [_optional_wrap(path, name, one, info) if optional else one]
+            return [OptionalControl(path, name, one, info) if optional else one]
         return [_json(path, name, info)]
     if len(members) == 1 and not models:
         control = _simple(path, name, members[0], info)
         if control is not None and not optional:
             return [control]
         if control is not None:
-            return [_optional_wrap(path, name, control, info)]
+            return [OptionalControl(path, name, control, info)]
         return [_json(path, name, info)]
     if models and not literal_values(annotation):
         if len(models) == 1:
             inner = build_controls(models[0], prefix=f"{path}.")
-            return [_section(path, name, inner, optional, info, models)]
-        return [_section(path, name, _variants(path, models), optional, info, models)]
+            return [SectionControl(path, name, inner, optional, info, models)]
+        return [SectionControl(path, name, _variants(path, models), optional, info, models)]
     control = _combo(path, name, annotation, info)
-    return [_optional_wrap(path, name, control, info)] if optional else [control]
-
-
-def _union_members(annotation: Any) -> list[Any]:
-    return union_members(annotation)
+    return [OptionalControl(path, name, control, info)] if optional else [control]
 
 
 def _variants(path: str, models: list[type[BaseModel]]) -> list[FieldControl]:
@@ -424,17 +420,6 @@ class SectionControl(FieldControl):
                 control.disable(None if kind in variants else f"only for {' / '.join(variants)}")
 
 
-def _section(
-    path: str,
-    name: str,
-    inner: list[FieldControl],
-    optional: bool,
-    info: FieldInfo,
-    models: list[type[BaseModel]],
-) -> FieldControl:
-    return SectionControl(path, name, inner, optional, info, models)
-
-
 class OptionalControl(FieldControl):
     """``X | None``: an enable toggle in front of X's control."""
 
@@ -458,7 +443,3 @@ class OptionalControl(FieldControl):
         if value is not None:
             self.inner.set(value)
         self.inner.widget.disabled = value is None or self.reason is not None
-
-
-def _optional_wrap(path: str, name: str, control: FieldControl, info: FieldInfo) -> FieldControl:
-    return OptionalControl(path, name, control, info)

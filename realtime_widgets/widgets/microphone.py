@@ -53,7 +53,6 @@ class Microphone(anywidget.AnyWidget):
         self.chunks_received = 0
         self.samples_received = 0
         self._taps: list[Callable[[Int16Array], None]] = []
-        self._file_task: asyncio.Task[None] | None = None
         self.on_msg(self._on_browser)
 
     def add_tap(self, tap: Callable[[Int16Array], None]) -> None:
@@ -117,7 +116,5 @@ class Microphone(anywidget.AnyWidget):
                     tap(chunk)
                 await session._append(chunk, 24000)
 
-        def launch() -> None:
-            self._file_task = session._spawn(run())
-
-        session._loop().loop.call_soon_threadsafe(launch)
+        # The session owns the task: closing the session cancels a stream in progress.
+        session._loop().loop.call_soon_threadsafe(lambda: session._spawn(run()))

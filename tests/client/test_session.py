@@ -404,14 +404,28 @@ def test_mint_client_secret_against_a_recording_http_peer() -> None:
 @pytest.mark.asyncio
 async def test_async_api_and_event_iterator(server: LocalServer) -> None:
     async with session_for(server) as s:
-        await s.aupdate(instructions="async")
+        effective = await s.aupdate(instructions="async")
+        assert effective.instructions == "async"
+        kinds: list[str] = []
+        listeners = len(s._callbacks.get("*", []))
+
+        async def collect() -> None:
+            async for event in s.listen():
+                kinds.append(event.type)
+                if event.type == "response.done":
+                    return
+
+        task = asyncio.create_task(collect())
+        # The listener registers on the I/O thread, not ours: poll until it is in place.
+        while len(s._callbacks.get("*", [])) == listeners:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
         await s.asend_text("hello async")
-        kinds = []
-        async for event in s.listen():
-            kinds.append(event.type)
-            if event.type == "response.done":
-                break
-        assert kinds[0] == "response.created" or "conversation.item.added" in kinds
+        await asyncio.wait_for(task, 30)
+        # The whole turn, in order: the user's item, the response, its deltas, its end.
+        assert kinds[0] == "conversation.item.added"
+        assert kinds.index("conversation.item.added") < kinds.index("response.created")
+        assert kinds.index("response.created") < kinds.index("response.output_text.delta")
+        assert kinds[-1] == "response.done"
         assert "response.output_text.delta" in kinds
         with pytest.raises(TimeoutError, match=r"no response\.done event within 0\.2 s"):
             await s.await_event("response.done", timeout=0.2)
