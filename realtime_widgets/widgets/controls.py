@@ -38,7 +38,14 @@ from realtime_widgets.protocol.introspect import (
     union_members,
 )
 
-__all__ = ["FieldControl", "build_controls"]
+__all__ = [
+    "FieldControl",
+    "OptionalControl",
+    "SectionControl",
+    "build_controls",
+    "leaves",
+    "plain_value",
+]
 
 _LABEL = {"description_width": "180px"}
 
@@ -59,11 +66,12 @@ def _extra(info: FieldInfo) -> dict[str, Any]:
     return extra if isinstance(extra, dict) else {}
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """A config value as JSON data (models dumped, unset members omitted)."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", exclude_none=True)
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain_value(v) for v in value]
     return value
 
 
@@ -98,7 +106,7 @@ class FieldControl:
     def disable(self, reason: str | None) -> None:
         """Disable the control with the reason shown (None enables it again)."""
         self.reason = reason
-        for child in _leaves(self.widget):
+        for child in leaves(self.widget):
             if hasattr(child, "disabled"):
                 child.disabled = reason is not None
         if reason is not None:
@@ -125,10 +133,11 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _leaves(widget: w.Widget) -> list[w.Widget]:
+def leaves(widget: w.Widget) -> list[w.Widget]:
+    """The innermost widgets of a (possibly nested) box."""
     children = getattr(widget, "children", None)
     if children:
-        return [leaf for c in children for leaf in _leaves(c)]
+        return [leaf for c in children for leaf in leaves(c)]
     return [widget]
 
 
@@ -233,7 +242,7 @@ def _combo(path: str, name: str, annotation: Any, info: FieldInfo) -> FieldContr
         return text
 
     def write(value: Any) -> None:
-        plain = _plain(value)
+        plain = plain_value(value)
         if (
             isinstance(plain, dict)
             and set(plain) <= {"type", "name"}
@@ -261,7 +270,7 @@ def _json(path: str, name: str, info: FieldInfo) -> FieldControl:
         return json.loads(area.value) if area.value.strip() else None
 
     def write(value: Any) -> None:
-        plain = _plain(value)
+        plain = plain_value(value)
         area.value = "" if plain is None else json.dumps(plain, indent=1)
 
     return FieldControl(path, area, read, write, info.description)
@@ -404,7 +413,7 @@ class SectionControl(FieldControl):
         return data
 
     def _write_section(self, value: Any) -> None:
-        plain = _plain(value)
+        plain = plain_value(value)
         self.toggle.value = plain is not None
         self._show()
         if not isinstance(plain, dict):

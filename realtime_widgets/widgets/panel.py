@@ -23,7 +23,13 @@ from realtime_widgets.errors import ConfigError, ServerError
 from realtime_widgets.protocol.config import GROUPS, SessionConfig
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.export import EXPORT_TARGETS
-from realtime_widgets.widgets.controls import FieldControl, SectionControl, _leaves, build_controls
+from realtime_widgets.widgets.controls import (
+    FieldControl,
+    SectionControl,
+    build_controls,
+    leaves,
+    plain_value,
+)
 from realtime_widgets.widgets.copy_button import CopyButton
 
 __all__ = ["ConfigPanel"]
@@ -48,7 +54,7 @@ class ConfigPanel(w.VBox):  # type: ignore[misc]
         self._timer: asyncio.TimerHandle | None = None
         self.controls: dict[str, FieldControl] = {c.path: c for c in build_controls(SessionConfig)}
         for path, control in self.controls.items():
-            for leaf in _leaves(control.widget):
+            for leaf in leaves(control.widget):
                 if isinstance(leaf, w.ValueWidget):
                     leaf.observe(lambda _change, p=path: self._changed(p), "value")
         groups = {g: [] for g in GROUPS}  # type: dict[str, list[w.Widget]]
@@ -204,7 +210,5 @@ class ConfigPanel(w.VBox):  # type: ignore[misc]
 
 
 def _short(value: Any) -> str:
-    from realtime_widgets.widgets.controls import _plain
-
-    text = json.dumps(_plain(value))
+    text = json.dumps(plain_value(value))
     return text if len(text) < 60 else text[:57] + "..."
