@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The stamp depends on pyproject.toml, so a changed dependency list reinstalls.
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench install clean
+.PHONY: demo test lint typecheck pytest bench install system clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,10 +15,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Debian's chromium for the browser tests (as root: installed; otherwise: told what to install).
+system:
+	bash scripts/system-packages
+
 # JupyterLab refuses to run as root unless told; machines here run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True,)
 
 demo: $(STAMP)
+	@echo "Starting JupyterLab on the playground (embedded local server, no key needed)."
+	@echo "Open the http://127.0.0.1:... URL printed below (with its token) in your browser."
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) notebooks/00_playground.ipynb
 
 lint: $(STAMP)
@@ -28,7 +34,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) system
 	$(BIN)/pytest
 
 test: lint typecheck pytest

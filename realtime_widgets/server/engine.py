@@ -36,7 +36,7 @@ from realtime_widgets.audio.resample import Resampler
 from realtime_widgets.errors import ConfigError, ProtocolError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.config import SessionConfig
-from realtime_widgets.protocol.parts import ServerVad
+from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 from realtime_widgets.protocol.state import base64_decoded_size
 from realtime_widgets.protocol.wire import check_rules, check_transition, validate_session_payload
 from realtime_widgets.server.errors import (
@@ -89,6 +89,9 @@ class EngineOptions:
     rate_limits: bool = True
     wall_clock: Callable[[], float] = time.time  # for expires_at (Unix seconds)
     dialect: str = "ga"  # "beta": accept the legacy flat session shape in session.update
+    # How turn detection is built from the session's settings. The VAD lab passes one that
+    # decides from a clip's precomputed signals (same decisions, no Silero per sweep point).
+    detector: Callable[[ServerVad | SemanticVad], TurnDetector] = TurnDetector
 
 
 @dataclass
@@ -388,7 +391,11 @@ class SessionEngine:
                 )
             ]
         self.stats["appended_bytes"] += len(data)
-        samples = self._to_timeline(data)
+        return self.append_samples(self._to_timeline(data), now)
+
+    def append_samples(self, samples: Int16Array, now: float) -> list[dict[str, Any]]:
+        """Append decoded 24 kHz input audio (what ``input_audio_buffer.append`` does after
+        base64 and format decoding; the VAD lab calls it directly)."""
         first = self._buffer.end
         self._buffer.append(samples)
         out: list[dict[str, Any]] = []
@@ -422,7 +429,7 @@ class SessionEngine:
             self._detector = None
             return
         if self._detector is None:
-            self._detector = TurnDetector(td)
+            self._detector = self.options.detector(td)
             self._detector_origin = self._buffer.end
         else:
             self._detector.configure(td)  # server_vad <-> semantic_vad too: same signals

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,6 +42,7 @@ __all__ = [
     "SpeechProbability",
     "TurnDetector",
     "TurnEvent",
+    "analyse",
 ]
 
 FRAME_MS = 10
@@ -180,9 +182,18 @@ class TurnDetector:
     an unfinished thought tends to.
     """
 
-    def __init__(self, detection: ServerVad | SemanticVad | None = None) -> None:
+    def __init__(
+        self,
+        detection: ServerVad | SemanticVad | None = None,
+        *,
+        track: Sequence[Frame] | None = None,
+    ) -> None:
+        """``track``: the clip's frames from :func:`analyse`, to decide turns from them instead
+        of computing energy and Silero again (the VAD lab's sweeps: the signals do not depend
+        on the settings, only the decisions do). Audio fed then only advances the timeline."""
         self.detection: ServerVad | SemanticVad = detection or ServerVad()
-        self._prob = SpeechProbability()
+        self._track = track
+        self._prob: SpeechProbability | None = None if track is not None else SpeechProbability()
         self._carry: Int16Array = np.zeros(0, dtype=np.int16)
         self._waiting: deque[Frame] = deque()  # frames whose probability is not known yet
         self._probs: list[float] = []
@@ -214,7 +225,8 @@ class TurnDetector:
 
     def close(self) -> None:
         """Return the speech model to the shared pool (the detector is unusable after)."""
-        self._prob.close()
+        if self._prob is not None:
+            self._prob.close()
 
     def reset_turn(self) -> None:
         """Forget a turn in progress (after input_audio_buffer.clear or a manual commit)."""
@@ -231,6 +243,9 @@ class TurnDetector:
         self._carry = x[whole:].copy()
         if whole == 0:
             return []
+        if self._track is not None:
+            return self._replay(whole // _FRAME)
+        assert self._prob is not None
         self._probs.extend(self._prob.feed(x[:whole]))
         events: list[TurnEvent] = []
         for start in range(0, whole, _FRAME):
@@ -242,6 +257,20 @@ class TurnDetector:
             frame.loud = frame.energy_db > max(self._floor + _LOUD_MARGIN_DB, _LOUD_MIN_DB)
             self._waiting.append(frame)
         events.extend(self._decide())
+        return events
+
+    def _replay(self, count: int) -> list[TurnEvent]:
+        assert self._track is not None
+        events: list[TurnEvent] = []
+        for index in range(self._frames_seen, self._frames_seen + count):
+            known = self._track[index] if index < len(self._track) else None
+            frame = Frame(index, -100.0, 0.0) if known is None else known
+            if self.keep_frames:
+                self.frames.append(frame)
+            event = self._step(frame)
+            if event is not None:
+                events.append(event)
+        self._frames_seen += count
         return events
 
     def _prob_of(self, frame: Frame) -> float | None:
@@ -327,3 +356,18 @@ class TurnDetector:
         head = float(np.mean(tail[: len(tail) // 3]))
         end = float(np.mean(tail[-len(tail) // 3 :]))
         return head - end >= 6.0
+
+
+def analyse(samples: npt.ArrayLike) -> list[Frame]:
+    """Every 10 ms frame of a 24 kHz clip with its energy, loudness and speech probability: the
+    signals :class:`TurnDetector` decides from, computed once (pass them back as ``track``).
+    The clip is followed by 400 ms of digital silence so its last frames are decided too."""
+    x = as_int16(samples)
+    detector = TurnDetector()
+    detector.keep_frames = True
+    try:
+        detector.feed(x)
+        detector.feed(np.zeros(_FRAME * 40, dtype=np.int16))
+    finally:
+        detector.close()
+    return [f for f in detector.frames if f.index * _FRAME < len(x)]

@@ -89,6 +89,7 @@ class RingPlayer extends AudioWorkletProcessor {
     super();
     this.r = makeRing(sampleRate * 60, Math.round(sampleRate * 0.01));
     this.lastReport = 0;
+    this.lastSig = "";
     this.port.onmessage = (e) => {
       const m = e.data;
       if (m.type === "audio") this.r.push(m.item_id, m.samples);
@@ -100,7 +101,14 @@ class RingPlayer extends AudioWorkletProcessor {
     for (const event of this.r.fill(outputs[0][0])) this.port.postMessage(event);
     if (currentTime - this.lastReport > 0.1) {
       this.lastReport = currentTime;
-      this.port.postMessage({ type: "played", items: this.r.played, queued: this.r.queued(), underruns: this.r.underruns });
+      // Report only what changed: an idle speaker sends nothing (each message costs the
+      // kernel a round of busy/idle status on IOPub).
+      const played = Object.values(this.r.played).reduce((a, b) => a + b, 0);
+      const sig = played + "/" + this.r.queued() + "/" + this.r.underruns;
+      if (sig !== this.lastSig) {
+        this.lastSig = sig;
+        this.port.postMessage({ type: "played", items: this.r.played, queued: this.r.queued(), underruns: this.r.underruns });
+      }
     }
     return true;
   }
@@ -138,9 +146,12 @@ function render({ model, el }) {
           const items = {};
           for (const [id, n] of Object.entries(m.items)) items[id] = toKernel(n);
           model.send({ type: "played", items });
-          model.set("queued_ms", (m.queued / ctx.sampleRate) * 1000);
-          model.set("underruns", m.underruns);
-          model.save_changes();
+          const queued = Math.round((m.queued / ctx.sampleRate) * 100) * 10; // 10 ms steps
+          if (queued !== model.get("queued_ms") || m.underruns !== model.get("underruns")) {
+            model.set("queued_ms", queued);
+            model.set("underruns", m.underruns);
+            model.save_changes();
+          }
           status.textContent = `speaker: ${ctx.state}, queued ${Math.round((m.queued / ctx.sampleRate) * 1000)} ms, underruns ${m.underruns}`;
         } else if (m.type === "flushed") {
           model.send({ type: "flushed", item_id: m.item_id, samples: toKernel(m.played) });

@@ -1,0 +1,257 @@
+"""Real-browser fixtures: one JupyterLab server and one headless Chromium for all browser tests.
+
+JupyterLab runs on 127.0.0.1 with port 0 (the OS chooses; the port is read back from the
+server's runtime file) in a scratch copy of ``notebooks/``. Chromium is Debian's
+(``/usr/bin/chromium``, or ``RW_CHROMIUM``), driven by Playwright through ``executable_path``,
+with a fake microphone playing a WAV made here with eSpeak (speech with pauses, known
+boundaries). The kernel is reached from the test process with jupyter_client, so assertions
+can read what the session recorded on the Python side.
+
+A missing Chromium fails the tests (``make test`` installs it when run as root); set
+``RW_SKIP_BROWSER=1`` to skip them deliberately on a machine without one.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from realtime_widgets.audio.wav import write_wav
+from realtime_widgets.server.tts import Synthesizer
+from tests.speech import Clip, make_clip
+
+REPO = Path(__file__).parents[2]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+# Two utterances with a long pause: the first ends a turn and gets a spoken reply; the second
+# starts while that reply is still playing (a barge-in).
+MIC_TEXTS = (
+    ["Hello there, how are you today?", "Wait, stop, tell me about the weather instead."],
+    ["marin", "ash"],
+)
+MIC_GAP_MS = 3000
+
+if os.environ.get("RW_SKIP_BROWSER") == "1":
+    pytest.skip("RW_SKIP_BROWSER=1: browser tests skipped on purpose", allow_module_level=True)
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+
+def chromium_path() -> str:
+    path = os.environ.get("RW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail(
+            f"Chromium not found at {path}: install Debian's `chromium` (scripts/system-packages "
+            "does, and `make test` runs it as root) or set RW_SKIP_BROWSER=1 to skip on purpose"
+        )
+    return path
+
+
+@dataclass
+class Lab:
+    url: str
+    token: str
+    root: Path
+    runtime: Path
+    mic: Clip
+    mic_path: Path
+
+    def api(self, path: str) -> Any:
+        request = urllib.request.Request(
+            f"{self.url}{path}", headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    def kernel_for(self, notebook: str, timeout: float = 120) -> Kernel:
+        """The kernel of ``notebook``'s session (waits until the page has started one)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for session in self.api("/api/sessions"):
+                if session["path"].endswith(notebook) and session.get("kernel"):
+                    connection = self.runtime / f"kernel-{session['kernel']['id']}.json"
+                    if connection.exists():
+                        return Kernel(connection)
+            time.sleep(0.5)
+        raise TimeoutError(f"no kernel for {notebook} after {timeout} s")
+
+
+class Kernel:
+    """Runs Python in a notebook's kernel from the test process; results come back as JSON.
+
+    jupyter_client's blocking client drives asyncio internally, which cannot run on the thread
+    where Playwright's sync API holds its own loop: every call goes through one worker thread.
+    """
+
+    def __init__(self, connection_file: Path) -> None:
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-client")
+        self.client = self._worker.submit(self._connect, connection_file).result(timeout=180)
+
+    @staticmethod
+    def _connect(connection_file: Path) -> Any:
+        from jupyter_client import BlockingKernelClient
+
+        # Shell channel only: the page's widgets keep IOPub busy (status and comm messages),
+        # and results come back in the execute reply's user_expressions, not as output.
+        client = BlockingKernelClient()
+        client.load_connection_file(str(connection_file))
+        client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+        return client
+
+    def eval(self, expression: str, timeout: float = 60) -> Any:
+        return self._worker.submit(self._eval, expression, timeout).result(timeout=timeout + 30)
+
+    def _eval(self, expression: str, timeout: float) -> Any:
+        msg_id = self.client.execute(
+            "import json as _rw_json",
+            silent=True,
+            store_history=False,
+            user_expressions={"r": f"_rw_json.dumps({expression}, default=str)"},
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.client.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        result = reply["content"].get("user_expressions", {}).get("r", {})
+        if result.get("status") != "ok":
+            trace = "\n".join(result.get("traceback", [])) or str(result)
+            raise AssertionError(f"kernel error evaluating {expression!r}:\n{trace}")
+        return json.loads(ast.literal_eval(result["data"]["text/plain"]))
+
+    def wait(self, expression: str, timeout: float = 240, every: float = 1.0) -> Any:
+        """Poll ``expression`` in the kernel until it is truthy (never a fixed sleep)."""
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            value = self.eval(expression)
+            if value:
+                return value
+            time.sleep(every)
+        raise TimeoutError(f"{expression!r} still {value!r} after {timeout} s")
+
+    def close(self) -> None:
+        self._worker.submit(self.client.stop_channels).result(timeout=30)
+        self._worker.shutdown(wait=True)
+
+
+@pytest.fixture(scope="session")
+def mic_clip(synth: Synthesizer, tmp_path_factory: pytest.TempPathFactory) -> tuple[Clip, Path]:
+    clip = make_clip(synth, *MIC_TEXTS, gap_ms=MIC_GAP_MS, lead_ms=1500)
+    path = tmp_path_factory.mktemp("mic") / "speech.wav"
+    write_wav(path, clip.samples, 24000)  # 16-bit PCM: what the fake device plays
+    assert float(np.sqrt(np.mean(clip.samples.astype(np.float64) ** 2))) > 100
+    return clip, path
+
+
+def _wait_for_runtime_file(
+    runtime: Path, process: subprocess.Popen[bytes], log: Path
+) -> dict[str, Any]:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"jupyter exited with {process.returncode}:\n{log.read_text()[-3000:]}"
+            )
+        for info in runtime.glob("jpserver-*.json"):
+            data = json.loads(info.read_text() or "{}")
+            if data.get("port"):
+                return dict(data)
+        time.sleep(0.25)
+    raise TimeoutError(f"jupyter did not start in 240 s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory, mic_clip: tuple[Clip, Path]) -> Iterator[Lab]:
+    """JupyterLab (with Notebook 7 and Voila) on 127.0.0.1, port chosen by the OS."""
+    root = tmp_path_factory.mktemp("lab")
+    runtime = tmp_path_factory.mktemp("runtime")
+    for notebook in (REPO / "notebooks").glob("*.ipynb"):
+        shutil.copy(notebook, root)
+    token = os.urandom(16).hex()
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_PLATFORM_DIRS="1")
+    log = root.parent / "jupyter.log"
+    command = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser", "--ip=127.0.0.1", "--port=0", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
+        "--ServerApp.allow_root=True",
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--VoilaConfiguration.file_allowlist=['.*']",
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        info = _wait_for_runtime_file(runtime, process, log)
+        clip, path = mic_clip
+        yield Lab(f"http://127.0.0.1:{info['port']}", token, root, runtime, clip, path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def browser(mic_clip: tuple[Clip, Path]) -> Iterator[Any]:
+    """Headless Debian Chromium with the fake microphone playing the clip once."""
+    _, wav = mic_clip
+    with playwright_sync.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=chromium_path(),
+            headless=True,
+            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
+            timeout=180_000,
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1600, "height": 1400})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
+    page.page_errors = errors
+    # Errors thrown by our widgets' code (anywidget loads each module from a blob: URL); the
+    # frontends' own errors (e.g. Notebook 7 settings schema lookups) are not ours to assert on.
+    page.widget_errors = lambda: [e for e in errors if "blob:" in e or "anywidget" in e]
+    try:
+        yield page
+    finally:
+        artifacts = REPO / "tests" / "browser" / "artifacts"
+        artifacts.mkdir(exist_ok=True)
+        try:
+            page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
+        finally:
+            context.close()
