@@ -78,6 +78,7 @@ class Measures:
     misses: int | None = None
     false_triggers: int | None = None
     cutoffs: int | None = None
+    merged: int | None = None
     mean_delay_ms: float | None = None
     max_delay_ms: float | None = None
     timeouts: int = 0
@@ -86,10 +87,15 @@ class Measures:
 
     @property
     def errors(self) -> int | None:
-        """Misses + false triggers + cut-offs: the heatmap's default measure."""
+        """Misses + false triggers + cut-offs + merged turns: the heatmap's default measure."""
         if self.hits is None:
             return None
-        return (self.misses or 0) + (self.false_triggers or 0) + (self.cutoffs or 0)
+        return (
+            (self.misses or 0)
+            + (self.false_triggers or 0)
+            + (self.cutoffs or 0)
+            + (self.merged or 0)
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "errors": self.errors}
@@ -155,6 +161,14 @@ class _LoggingDetector(TurnDetector):
         return found
 
 
+def tail_ms(config: SessionConfig, reply_ms: int) -> int:
+    """Silence simulated after the clip: enough for a last turn to end, its reply to play and
+    an idle timeout to fire."""
+    td = config.turn_detection
+    idle = td.idle_timeout_ms if isinstance(td, ServerVad) and td.idle_timeout_ms else 0
+    return max(TAIL_MS, reply_ms + idle + 500) if idle else TAIL_MS
+
+
 def simulate(
     clip: LabClip,
     config: SessionConfig,
@@ -175,14 +189,14 @@ def simulate(
         detector=lambda td: _LoggingDetector(td, track, found),
     )
     engine = SessionEngine(model=config.model, options=options, session_id="sess_vadlab")
-    sent = config.model_copy(update={"output_modalities": ["audio"], "tools": None})
+    sent = config.with_changes(output_modalities=["audio"], tools=[], tool_choice="auto")
     timeline: list[tuple[int, dict[str, Any]]] = [(0, e) for e in engine.start(0.0)]
     answer = engine.receive(json.dumps(sent.to_session_update()), 0.0)
     for e in answer:
         if e["type"] == "error":
             error = e["error"]
             raise ConfigError([FieldProblem(error.get("param") or "config", error["message"])])
-    audio = np.concatenate([clip.samples, np.zeros(TAIL_MS * 24, dtype=np.int16)])
+    audio = np.concatenate([clip.samples, np.zeros(tail_ms(config, reply_ms) * 24, np.int16)])
     step = CHUNK_MS * 24
     try:
         for i in range(0, len(audio), step):
@@ -226,9 +240,10 @@ def collect(
     opened: dict[str, tuple[int, str]] = {}
     for at, e in timeline:
         kind = e["type"]
-        if kind == "input_audio_buffer.committed":
-            result.commits.append(at)
+        if kind == "input_audio_buffer.speech_stopped":
             trigger = "turn_detected"
+        elif kind == "input_audio_buffer.committed":
+            result.commits.append(at)
         elif kind == "input_audio_buffer.timeout_triggered":
             result.timeouts.append((int(e["audio_start_ms"]), int(e["audio_end_ms"])))
             trigger = "idle_timeout"
@@ -261,10 +276,12 @@ def score(result: LabResult, truth: list[Segment] | None) -> Measures:
     m.misses = len(truth) - m.hits
     matched = {k for o in overlaps for k in o}
     m.false_triggers = sum(k not in matched for k in range(len(turns)))
+    # a detected turn spanning several labelled ones answers them all late, as one
+    m.merged = sum(max(0, sum(k in o for o in overlaps) - 1) for k in range(len(turns)))
     m.cutoffs = 0
     delays = []
     for seg, found in zip(truth, overlaps, strict=True):
-        ends = [turns[k].stopped_ms for k in found if turns[k].stopped_ms is not None]
+        ends = [stop for k in found if (stop := turns[k].stopped_ms) is not None]
         m.cutoffs += sum(stop < seg.end_ms for stop in ends)
         final = [stop for stop in ends if stop >= seg.end_ms]
         if final:
@@ -301,8 +318,7 @@ def with_detection(base: SessionConfig, settings: Mapping[str, Any]) -> SessionC
         kind = rest.pop("type")
         current = config.turn_detection
         common = current.model_dump(exclude={"type"}) if current is not None else {}
-        target = {"server_vad": ServerVad, "semantic_vad": SemanticVad}.get(kind)
-        if target is None:
+        if kind not in ("server_vad", "semantic_vad"):
             raise ConfigError(
                 [
                     FieldProblem(
@@ -311,8 +327,9 @@ def with_detection(base: SessionConfig, settings: Mapping[str, Any]) -> SessionC
                     )
                 ]
             )
+        target = ServerVad if kind == "server_vad" else SemanticVad
         keep = {k: v for k, v in common.items() if k in target.model_fields}
-        config = config.with_changes(turn_detection=target(**keep))
+        config = config.with_changes(turn_detection=target.model_validate(keep))
     changes: dict[str, Any] = {}
     for name, value in rest.items():
         changes.update(_detection_change(config, name, value))

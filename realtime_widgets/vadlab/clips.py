@@ -130,7 +130,7 @@ def _from_recording(path: Path) -> Int16Array:
         elif event.get("type") == "input_audio_buffer.append":
             pcm = decode(base64.b64decode(event.get("audio", "")), fmt)
             rate = FORMAT_RATES[fmt]
-            parts.append(pcm if rate == RATE else resample(pcm, rate, RATE))
+            parts.append(pcm if rate == RATE else as_int16(resample(pcm, rate, RATE)))
     if not parts:
         raise RealtimeWidgetsError(f"{path}: the recording holds no appended input audio")
     return as_int16(np.concatenate(parts))

@@ -89,12 +89,17 @@ function render({ model, el }) {
         }
       }
       const binMs = model.get("bin_ms");
+      const rowEnds = [-Infinity, -Infinity, -Infinity]; // labels stack in rows, never overlap
       for (const m of markers) {
         const x = (m.ms / binMs - from) / binsPerPx;
         if (x < 0 || x > width) continue;
         g.fillStyle = COLORS[m.kind] || "#000";
         g.fillRect(x, 0, 1, h);
-        g.fillText(m.label, x + 2, 10);
+        const row = rowEnds.findIndex((end) => x + 2 > end);
+        if (row >= 0) {
+          g.fillText(m.label, x + 2, 10 + row * 11);
+          rowEnds[row] = x + 4 + g.measureText(m.label).width;
+        }
       }
       info.textContent = ` ${((to - from) * binMs / 1000).toFixed(1)} s shown, ${(latest * binMs / 1000).toFixed(1)} s recorded, ${markers.length} markers`;
     }

@@ -153,8 +153,14 @@ class Kernel:
         raise TimeoutError(f"{expression!r} still {value!r} after {timeout} s")
 
     def close(self) -> None:
-        self._worker.submit(self.client.stop_channels).result(timeout=30)
+        self._worker.submit(self._close).result(timeout=30)
         self._worker.shutdown(wait=True)
+
+    def _close(self) -> None:
+        from jupyter_core.utils import ensure_event_loop
+
+        self.client.stop_channels()
+        ensure_event_loop().close()  # the loop jupyter_client made for this worker thread
 
 
 @pytest.fixture(scope="session")
