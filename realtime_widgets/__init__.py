@@ -37,6 +37,9 @@ _LAZY = {
     "ConfigPanel": "realtime_widgets.widgets",
     "RealtimeSession": "realtime_widgets.client",
     "LocalServer": "realtime_widgets.server.app",
+    "Endpoint": "realtime_widgets.client",
+    "VadLab": "realtime_widgets.vadlab",
+    "ABTest": "realtime_widgets.vadlab",
 }
 
 
@@ -51,10 +54,12 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "ABTest",
     "AudioFormatError",
     "ConfigError",
     "ConfigPanel",
     "CustomVoice",
+    "Endpoint",
     "FieldProblem",
     "FunctionTool",
     "LocalServer",
@@ -78,5 +83,6 @@ __all__ = [
     "ToolChoiceMcp",
     "TracingConfig",
     "Transcription",
+    "VadLab",
     "__version__",
 ]

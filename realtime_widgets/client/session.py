@@ -227,6 +227,11 @@ class RealtimeSession:
             self._io = BackgroundLoop.acquire()
         return self._io
 
+    @property
+    def elapsed(self) -> float:
+        """Seconds since this session object was made: the clock of ``events`` (``e.t``)."""
+        return time.monotonic() - self._t0
+
     def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         return self._loop().run(coro, self.timeout if timeout is None else timeout)
 

@@ -9,15 +9,19 @@ it; with a key, an A/B test against OpenAI shows the real thing on the same clip
 
 from __future__ import annotations
 
+from realtime_widgets.vadlab.ab import ABTest
 from realtime_widgets.vadlab.analysis import Analysis, LabResult, Measures, score, simulate
 from realtime_widgets.vadlab.clips import LabClip, Segment, example_clips, load_clip
+from realtime_widgets.vadlab.lab import VadLab
 
 __all__ = [
+    "ABTest",
     "Analysis",
     "LabClip",
     "LabResult",
     "Measures",
     "Segment",
+    "VadLab",
     "example_clips",
     "load_clip",
     "score",

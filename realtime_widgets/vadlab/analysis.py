@@ -103,13 +103,13 @@ class Measures:
 
 @dataclass
 class LabResult:
-    config: SessionConfig
+    config: SessionConfig = field(repr=False)
     turns: list[Turn] = field(default_factory=list)
     commits: list[int] = field(default_factory=list)
     timeouts: list[tuple[int, int]] = field(default_factory=list)
     responses: list[WouldBeResponse] = field(default_factory=list)
     measures: Measures | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """What the lab's view draws."""
@@ -166,7 +166,7 @@ def tail_ms(config: SessionConfig, reply_ms: int) -> int:
     an idle timeout to fire."""
     td = config.turn_detection
     idle = td.idle_timeout_ms if isinstance(td, ServerVad) and td.idle_timeout_ms else 0
-    return max(TAIL_MS, reply_ms + idle + 500) if idle else TAIL_MS
+    return max(TAIL_MS, TAIL_MS + reply_ms + idle) if idle else TAIL_MS
 
 
 def simulate(
@@ -179,7 +179,7 @@ def simulate(
     """Run the local server's engine over ``clip`` with ``config``'s turn detection."""
     if not 0 <= reply_ms <= 60_000:
         raise ConfigError(
-            [FieldProblem("reply_ms", f"must be between 0 and 60000 ms, got {reply_ms}")]
+            [FieldProblem("reply_ms", f"reply_ms must be between 0 and 60000, got {reply_ms}")]
         )
     found: list[TurnEvent] = []
     options = EngineOptions(
@@ -207,11 +207,20 @@ def simulate(
             for request in engine.take_requests():
                 out += engine.reply_ready(request, _reply(reply_ms), now)
             timeline += [(at, e) for e in out]
-        end = len(audio) / 24000 + reply_ms / 1000 + 1
-        timeline += [(round(end * 1000), e) for e in engine.tick(end)]
+        # after the audio: let a reply in progress play out (the clock still runs)
+        now = len(audio) / 24000
+        limit = now + reply_ms / 1000 + 1
+        while now < limit and _replying(timeline):
+            now += CHUNK_MS / 1000
+            timeline += [(round(now * 1000), e) for e in engine.tick(now)]
     finally:
         engine.close()
     return collect(timeline, found, config, clip)
+
+
+def _replying(timeline: list[tuple[int, dict[str, Any]]]) -> bool:
+    kinds = [e["type"] for _, e in timeline]
+    return kinds.count("response.created") > kinds.count("response.done")
 
 
 def collect(
@@ -323,7 +332,8 @@ def with_detection(base: SessionConfig, settings: Mapping[str, Any]) -> SessionC
                 [
                     FieldProblem(
                         "turn_detection.type",
-                        f"must be one of 'server_vad', 'semantic_vad', got {kind!r}",
+                        "turn_detection.type must be one of 'server_vad', 'semantic_vad', "
+                        f"got {kind!r}",
                     )
                 ]
             )

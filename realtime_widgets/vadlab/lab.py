@@ -177,7 +177,7 @@ class VadLab(w.VBox):  # type: ignore[misc]
                 [
                     FieldProblem(
                         "measure",
-                        f"must be one of {', '.join(MEASURE_COLUMNS)}, got {measure!r}",
+                        f"measure must be one of {', '.join(MEASURE_COLUMNS)}, got {measure!r}",
                     )
                 ]
             )

@@ -26,6 +26,8 @@ from realtime_widgets.errors import AudioFormatError
 
 __all__ = ["Microphone"]
 
+TAKE_LIMIT = 24000 * 600  # samples kept of one take (10 minutes)
+
 
 class Microphone(anywidget.AnyWidget):
     """Browser microphone -> session (see the module docstring)."""
@@ -53,7 +55,10 @@ class Microphone(anywidget.AnyWidget):
         self.chunks_received = 0
         self.samples_received = 0
         self._taps: list[Callable[[Int16Array], None]] = []
+        self._take: list[Int16Array] = []
+        self._take_samples = 0
         self.on_msg(self._on_browser)
+        self.observe(self._new_take, "streaming")
 
     def add_tap(self, tap: Callable[[Int16Array], None]) -> None:
         """Also give every chunk of 24 kHz audio to ``tap`` (the waveform uses this)."""
@@ -66,8 +71,22 @@ class Microphone(anywidget.AnyWidget):
     def stop(self) -> None:
         self.send({"type": "stop"})
 
+    def _new_take(self, change: dict[str, Any]) -> None:
+        if change["new"]:
+            self._take, self._take_samples = [], 0
+
+    def take_audio(self) -> Int16Array:
+        """The last take (24 kHz, from the last start; at most 10 minutes), e.g. for
+        ``VadLab(microphone)``."""
+        if not self._take:
+            return np.zeros(0, dtype=np.int16)
+        return np.concatenate(self._take)
+
     def _deliver(self, samples: Int16Array) -> None:
         self.samples_received += len(samples)
+        if self._take_samples < TAKE_LIMIT:
+            self._take.append(samples)
+            self._take_samples += len(samples)
         for tap in self._taps:
             tap(samples)
         if self.session is not None and self.session.connected:
