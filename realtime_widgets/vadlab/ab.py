@@ -93,7 +93,7 @@ class ABTest(w.VBox):  # type: ignore[misc]
             raise ConfigError(
                 [FieldProblem("speed", f"speed must be > 0 (x real time), got {speed}")]
             )
-        self.close()
+        self.stop()
         sessions = tuple(
             RealtimeSession(config, endpoint=endpoint)
             for config, endpoint in zip(self.configs, self.endpoints, strict=True)
@@ -103,7 +103,7 @@ class ABTest(w.VBox):  # type: ignore[misc]
             for session in self.sessions:
                 session.connect()
         except Exception:
-            self.close()
+            self.stop()
             raise
         self._show_sides()
         audio = np.concatenate([self.clip.samples, np.zeros(self.tail_ms * 24, np.int16)])
@@ -204,17 +204,23 @@ class ABTest(w.VBox):  # type: ignore[misc]
             return rows
         return pd.DataFrame(rows).set_index("side")
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Close both sessions; the widgets keep showing what happened."""
         if self.sessions is not None:
             for session in self.sessions:
                 session.close()
             self.sessions = None
 
+    def close(self) -> None:
+        """Close the sessions and the widget."""
+        self.stop()
+        super().close()
+
     def __enter__(self) -> ABTest:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.stop()
 
 
 def _json(value: Any) -> str:

@@ -224,9 +224,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory, mic_clip: tuple[Clip, Path]) -
             process.wait(timeout=30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(mic_clip: tuple[Clip, Path]) -> Iterator[Any]:
-    """Headless Debian Chromium with the fake microphone playing the clip once."""
+    """Headless Debian Chromium with the fake microphone playing the clip once.
+
+    Module-scoped: Playwright's sync API holds a running asyncio loop on the main thread for
+    as long as it is open, which would break every asyncio test that ran after it."""
     _, wav = mic_clip
     with playwright_sync.sync_playwright() as p:
         chromium = p.chromium.launch(
