@@ -10,6 +10,7 @@ latency and tokens, and the events; above them, the config diff.
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from typing import Any
@@ -22,18 +23,11 @@ from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.vadlab.clips import LabClip, load_clip
+from realtime_widgets.widgets.controls import plain_value
 
 __all__ = ["ABTest"]
 
 CHUNK_MS = 40
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        return value.model_dump(exclude_none=True)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 class ABTest(w.VBox):  # type: ignore[misc]
@@ -66,7 +60,10 @@ class ABTest(w.VBox):  # type: ignore[misc]
     def differences(self) -> dict[str, tuple[Any, Any]]:
         """Parameter -> (A's value, B's value), for every parameter that differs."""
         a, b = self.configs
-        return {name: (_plain(getattr(a, name)), _plain(getattr(b, name))) for name in b.diff(a)}
+        return {
+            name: (plain_value(getattr(a, name)), plain_value(getattr(b, name)))
+            for name in b.diff(a)
+        }
 
     def _diff_html(self) -> str:
         rows = "".join(
@@ -224,5 +221,4 @@ class ABTest(w.VBox):  # type: ignore[misc]
 
 
 def _json(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text.replace("&", "&amp;").replace("<", "&lt;")
+    return html.escape(json.dumps(value, default=str))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -210,7 +210,7 @@ def simulate(
         # after the audio: let a reply in progress play out (the clock still runs)
         now = len(audio) / 24000
         limit = now + reply_ms / 1000 + 1
-        while now < limit and _replying(timeline):
+        while now < limit and _replying(e for _, e in timeline):
             now += CHUNK_MS / 1000
             timeline += [(round(now * 1000), e) for e in engine.tick(now)]
     finally:
@@ -218,9 +218,13 @@ def simulate(
     return collect(timeline, found, config, clip)
 
 
-def _replying(timeline: list[tuple[int, dict[str, Any]]]) -> bool:
-    kinds = [e["type"] for _, e in timeline]
-    return kinds.count("response.created") > kinds.count("response.done")
+def _replying(events: Iterable[dict[str, Any]]) -> bool:
+    """A response was created and is not done yet (one at a time: the last one decides)."""
+    last = None
+    for e in events:
+        if e["type"] in ("response.created", "response.done"):
+            last = e["type"]
+    return last == "response.created"
 
 
 def collect(
@@ -360,6 +364,3 @@ def sweep_grid(
         settings = dict(zip(names, point, strict=True))
         combos.append((settings, with_detection(base, settings)))
     return combos
-
-
-ProgressFn = Callable[[int, int], None]

@@ -9,6 +9,7 @@ over a grid of settings, with a progress bar and a heatmap in the widget.
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +25,7 @@ from realtime_widgets.vadlab.analysis import (
     LabResult,
     Measures,
     sweep_grid,
+    with_detection,
 )
 from realtime_widgets.vadlab.clips import LabClip, example_clips, load_clip
 from realtime_widgets.vadlab.view import Heatmap, VadView
@@ -103,10 +105,10 @@ class VadLab(w.VBox):  # type: ignore[misc]
                 leaf.observe(lambda _: self._changed(), "value")
         self.reply.observe(lambda _: self._changed(), "value")
         title = w.HTML(
-            f"<b>VAD lab</b>: {_escape(self.clip.name)} "
+            f"<b>VAD lab</b>: {html.escape(self.clip.name)} "
             f"({self.clip.duration_ms / 1000:.1f} s"
             f"{', labelled' if self.clip.truth else ', no labels'})"
-            + (f"<br><i>{_escape(self.clip.description)}</i>" if self.clip.description else "")
+            + (f"<br><i>{html.escape(self.clip.description)}</i>" if self.clip.description else "")
         )
         note = w.HTML(f"<div style='color:#666;font-size:12px'>{HONESTY}</div>")
         controls = w.VBox([self.control.box, self.reply], layout=w.Layout(width="38%"))
@@ -118,16 +120,14 @@ class VadLab(w.VBox):  # type: ignore[misc]
 
     # ---- settings -> result ---------------------------------------------------------------
 
-    @property
-    def settings(self) -> SessionConfig:
-        return self.config
-
     def _changed(self) -> None:
         try:
             detection = self.control.value
             config = self.config.with_changes(turn_detection=detection)
         except (ConfigError, ValueError, json.JSONDecodeError) as exc:
-            self.status.value = f"<span style='color:#c0392b'>&#9888; {_escape(str(exc))}</span>"
+            self.status.value = (
+                f"<span style='color:#c0392b'>&#9888; {html.escape(str(exc))}</span>"
+            )
             return
         if detection is None:
             self.status.value = (
@@ -141,8 +141,6 @@ class VadLab(w.VBox):  # type: ignore[misc]
     def set(self, **settings: Any) -> LabResult:
         """Change settings by short name (``threshold=0.6``, ``type="semantic_vad"``) or dotted
         path, move the controls, and recompute."""
-        from realtime_widgets.vadlab.analysis import with_detection
-
         self.config = with_detection(self.config, settings)
         self.control.set(self.config.turn_detection)
         return self.recompute()
@@ -244,7 +242,7 @@ class VadLab(w.VBox):  # type: ignore[misc]
         try:
             self.set(**settings)
         except ConfigError as exc:
-            self.status.value = f"<span style='color:#c0392b'>{_escape(str(exc))}</span>"
+            self.status.value = f"<span style='color:#c0392b'>{html.escape(str(exc))}</span>"
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> Any:
@@ -253,10 +251,6 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> Any:
     except ImportError:
         return SweepTable(rows, columns)
     return pd.DataFrame(rows, columns=columns)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _measures_html(m: Measures | None) -> str:

@@ -21,6 +21,7 @@ and back, and has a status line for errors and "requested but not effective" not
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 from collections.abc import Callable
 from typing import Any, Literal, get_args, get_origin
@@ -121,16 +122,12 @@ class FieldControl:
         self.note(
             None
             if message is None
-            else f"<span style='color:#c0392b'>&#9888; {_escape(message)}</span>"
+            else f"<span style='color:#c0392b'>&#9888; {html.escape(message)}</span>"
         )
 
     @property
     def box(self) -> w.Widget:
         return w.VBox([self.widget, self.status], layout=w.Layout(margin="0 0 2px 0"))
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def leaves(widget: w.Widget) -> list[w.Widget]:
