@@ -19,6 +19,7 @@ from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState, ItemState
+from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["TranscriptView"]
 
@@ -53,7 +54,7 @@ def _note(item: ItemState) -> str:
     return ""
 
 
-class TranscriptView(anywidget.AnyWidget):
+class TranscriptView(Listening, anywidget.AnyWidget):
     """The conversation of a session (or of a :class:`ConversationState` fed by hand)."""
 
     _esm = Path(__file__).with_name("transcript.js")
@@ -68,7 +69,7 @@ class TranscriptView(anywidget.AnyWidget):
         self._lock = threading.Lock()
         self._known: set[str] = set()
         if session is not None:
-            session.on("*", self.observe_event)
+            self._listen(session.on("*", self.observe_event))
 
     def observe_event(self, event: ServerEvent) -> None:
         """Turn one (already applied) server event into view operations."""
