@@ -61,12 +61,7 @@ def test_closed_widgets_are_no_longer_called_by_the_session() -> None:
     ]
 
     def count() -> int:
-        return (
-            sum(len(v) for v in session._callbacks.values())
-            + len(session._audio_taps)
-            + len(session._output_taps)
-            + len(session._history_listeners)
-        )
+        return session.core.listeners.count()
 
     assert count() >= 10
     for widget in made:
