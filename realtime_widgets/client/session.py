@@ -151,19 +151,16 @@ class RealtimeSession(SessionTransport):
         """Dollars so far from response usage and the price table (local: an estimate)."""
         return cost_of(self.state.usage, self.requested.model, self.prices)
 
-    @on_loop
     async def aupdate(self, changes: dict[str, Any] | None = None, /, **kw: Any) -> SessionConfig:
         """Change parameters (dotted paths allowed); returns the effective config. Invalid
-        values raise ConfigError before anything is sent; a server rejection raises
-        ServerError whose ``config_field`` names our field."""
-        new = self.requested.with_changes({**(changes or {}), **kw})
-        if not self.connected:
-            return self.core.apply_offline(new)
-        # The diff is against what we asked for, not the effective config: values the server
-        # filled in (its default instructions, say) are not ours to send back.
-        return await self._send_update(new, self.requested)
+        values raise ConfigError before anything is sent (in the caller's thread, as do the
+        ConfigNote warnings about changed spellings); a server rejection raises ServerError
+        whose ``config_field`` names our field."""
+        return await self.aapply(self.requested.with_changes({**(changes or {}), **kw}))
 
-    update = blocking(aupdate)
+    def update(self, changes: dict[str, Any] | None = None, /, **kw: Any) -> SessionConfig:
+        """Change parameters and wait for the effective config (see :meth:`aupdate`)."""
+        return self.apply(self.requested.with_changes({**(changes or {}), **kw}))
 
     @on_loop
     async def aapply(self, config: SessionConfig) -> SessionConfig:

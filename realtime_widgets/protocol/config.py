@@ -30,7 +30,7 @@ from pydantic import (
     field_validator,
 )
 
-from realtime_widgets.errors import ConfigError
+from realtime_widgets.errors import ConfigError, note
 from realtime_widgets.protocol import parts
 from realtime_widgets.protocol.introspect import literal_values, models_in
 from realtime_widgets.protocol.parts import (
@@ -189,7 +189,8 @@ class SessionConfig(BaseModel):
     ] = Field(
         default_factory=lambda: ["audio"],  # type: ignore[arg-type]
         description="['audio'] answers with audio plus its transcript; ['text'] with text only. "
-        "Both at once is not possible.",
+        "Both at once is not possible: the beta spelling ['text', 'audio'] is sent as ['audio'], "
+        "with a ConfigNote warning that says so.",
         json_schema_extra={"minItems": 1, "maxItems": 1},
     )
     voice: Annotated[
@@ -409,7 +410,14 @@ class SessionConfig(BaseModel):
         if isinstance(value, list | tuple):
             both = {"audio", "text"}
             if not is_strict_wire(info) and len(value) == 2 and set(map(str, value)) == both:
-                value = ["audio"]  # beta's "text and audio" is GA's "audio" (with transcript)
+                # Beta's "text and audio" is GA's "audio" (audio plus its transcript). Said
+                # aloud: a user who asked for both should know what is sent.
+                note(
+                    f"output_modalities: {list(value)!r} (the beta combination) is sent as "
+                    "['audio']: GA answers with audio and its transcript; use ['text'] for "
+                    "text only"
+                )
+                value = ["audio"]
             if len(value) != 1:
                 raise ValueError(
                     f"Invalid modalities: {list(value)!r}. Supported combinations are: "
