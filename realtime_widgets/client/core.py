@@ -525,6 +525,7 @@ class ClientCore:
             active.status = "incomplete"
             active.status_details = {"type": "incomplete", "reason": "connection_lost"}
             self.interrupted_response_ids.append(active.id)
+            self.metrics.interrupted(active.id, self.clock())
             self.dispatch_local(
                 {
                     "type": "client.response_interrupted",

@@ -120,6 +120,12 @@ class Metrics:
             if done is not None:
                 done.response_done, done.status = now, event.response.status
 
+    def interrupted(self, response_id: str, now: float) -> None:
+        """The connection dropped during this response: its turn ends as "interrupted"."""
+        turn = self._by_response.get(response_id)
+        if turn is not None and turn.response_done is None:
+            turn.response_done, turn.status = now, "interrupted"
+
 
 _DELTAS = (
     ev.ResponseOutputAudioDelta,
