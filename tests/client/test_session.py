@@ -8,7 +8,6 @@ import itertools
 import json
 import logging
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Literal
@@ -463,7 +462,7 @@ def test_wait_for_since_a_mark_sees_events_that_already_arrived(server: LocalSer
     with session_for(server) as s:
         mark = s.mark()
         s.send_text("quick")
-        time.sleep(1.0)  # the reply has long arrived
+        eventually(lambda: any(e.type == "response.done" for e in s.events))  # it has arrived
         done = s.wait_for("response.done", timeout=5, since=mark)
         assert done.response.status == "completed"  # type: ignore[attr-defined]
         with pytest.raises(TimeoutError):
