@@ -32,6 +32,7 @@ from pydantic import (
 
 from realtime_widgets.errors import ConfigError, note
 from realtime_widgets.protocol import parts
+from realtime_widgets.protocol.export import to_code  # below us: it knows configs by type only
 from realtime_widgets.protocol.introspect import literal_values, models_in
 from realtime_widgets.protocol.parts import (
     BUILTIN_VOICES,
@@ -54,6 +55,7 @@ from realtime_widgets.protocol.parts import (
     round_floats,
 )
 from realtime_widgets.protocol.problems import problems_from_validation_error
+from realtime_widgets.protocol.seeds import config_from_psopenai  # likewise
 
 __all__ = ["GROUPS", "MODELS", "Mutability", "Param", "SessionConfig"]
 
@@ -634,14 +636,10 @@ class SessionConfig(BaseModel):
     @classmethod
     def from_psopenai(cls, **kwargs: Any) -> SessionConfig:
         """Build a config from PSOpenAI ``Set-RealtimeSessionConfiguration`` parameter names."""
-        from realtime_widgets.protocol.seeds import config_from_psopenai
-
         return config_from_psopenai(cls, kwargs)
 
     def to_code(self, target: str = "openai-python") -> str:
         """This config as code: openai-python, openai-agents, psopenai, openai-dotnet or json."""
-        from realtime_widgets.protocol.export import to_code
-
         return to_code(self, target)
 
 
