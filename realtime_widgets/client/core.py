@@ -211,9 +211,9 @@ class ClientCore:
         """Apply one parsed server event: state, metrics, history, bookkeeping, listeners."""
         now = self.clock()
         kind = event.type
-        if not isinstance(event, UnknownServerEvent):
+        if type(event) is ev.ResponseOutputAudioDelta:
+            # The hot path (25-50 a second): the history keeps the event without its audio.
             self.state.apply(event)
-        if isinstance(event, ev.ResponseOutputAudioDelta):
             if self.listeners.output_taps:
                 self._output_audio(event)
             self._record(
@@ -230,12 +230,16 @@ class ClientCore:
                     },
                 )
             )
-        else:
-            if isinstance(event, ev.ResponseOutputAudioDone) and self.listeners.output_taps:
-                self._output_audio(event)
-            if raw is None:
-                raw = event.model_dump_json()
-            self._record(HistoryEntry(now - self._t0, "in", kind, None, raw))
+            self.metrics.observe(event, now)
+            self._dispatch(event)
+            return
+        if not isinstance(event, UnknownServerEvent):
+            self.state.apply(event)
+        if isinstance(event, ev.ResponseOutputAudioDone) and self.listeners.output_taps:
+            self._output_audio(event)
+        if raw is None:
+            raw = event.model_dump_json()
+        self._record(HistoryEntry(now - self._t0, "in", kind, None, raw))
         self.metrics.observe(event, now)
         if isinstance(event, ev.SessionCreated | ev.SessionUpdated):
             self._session_event(event)
@@ -318,11 +322,14 @@ class ClientCore:
                 if waiter._offer(event):
                     self._waiters.remove(waiter)
         by_type = self.listeners.by_type
-        for fn in [*by_type.get(event.type, ()), *by_type.get("*", ())]:
-            try:
-                fn(event)
-            except Exception:
-                log.exception("callback for %s failed", event.type)
+        for listeners in (by_type.get(event.type), by_type.get("*")):
+            if not listeners:
+                continue
+            for fn in list(listeners):  # a listener may remove itself
+                try:
+                    fn(event)
+                except Exception:
+                    log.exception("callback for %s failed", event.type)
 
     def dispatch_local(self, data: dict[str, Any]) -> None:
         """An event the client itself raises (reconnected, disconnected, closed, ...)."""
@@ -454,6 +461,8 @@ class ClientCore:
         fmt = self.config.input_audio_format.type
         if fmt == "audio/pcm" and rate == 24000:
             step = MAX_APPEND // 2
+            if len(x) <= step:  # the live path: one chunk, encoded straight from its buffer
+                return [pcm16_to_base64(x)]
             return [pcm16_to_base64(x[i : i + step]) for i in range(0, len(x), step)]
         encoder = self._encoders.get(rate)
         if encoder is None or encoder.fmt != fmt:
