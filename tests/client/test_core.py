@@ -350,3 +350,35 @@ def test_close_hands_back_open_waiters_and_fails_the_update(core: ClientCore) ->
     assert pending.error is not None
     assert pending.error.code == "session_closed"
     assert core.history[-1].type == "session.closed"
+
+
+def test_a_late_answer_to_an_abandoned_update_changes_only_the_effective_config(
+    core: ClientCore,
+) -> None:
+    before = core.requested
+    pending = core.begin_update(before.with_changes(speed=1.3), before)
+    assert pending is not None
+    core.abandon_update(pending)  # the caller's wait timed out
+    core.receive(updated(model="gpt-realtime", audio={"output": {"speed": 1.3}}))
+    assert not pending.done
+    assert core.effective is not None
+    assert core.effective.speed == 1.3  # what the server says is shown ...
+    assert core.requested is before  # ... but what we asked for is not assumed
+    core.receive(error("evt_rw_late"))
+    assert core.last_error is not None
+    assert core.pending is None
+
+
+def test_updates_in_turn_each_match_their_own_answer(core: ClientCore) -> None:
+    first = core.begin_update(core.requested.with_changes(speed=1.1), core.requested)
+    assert first is not None
+    core.receive(error(first.event_id))
+    second = core.begin_update(core.requested.with_changes(speed=1.2), core.requested)
+    assert second is not None
+    assert second.event_id != first.event_id
+    core.receive(error(first.event_id))  # a duplicate of the first answer: not ours
+    assert not second.done
+    core.receive(updated(model="gpt-realtime", audio={"output": {"speed": 1.2}}))
+    assert first.error is not None
+    assert second.error is None
+    assert core.requested.speed == 1.2
