@@ -43,8 +43,8 @@ from realtime_widgets.server.engine import (
     ReplyMaterial,
     ReplyRequest,
     SessionEngine,
-    speak_reply,
 )
+from realtime_widgets.server.reply import speak_reply
 from realtime_widgets.server.responder import FunctionCall, LocalResponder, Responder
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
 
