@@ -71,16 +71,11 @@ Events = list[dict[str, Any]]
 # A client event's handler: the parsed event and the time in, the answering events out.
 Handler = Callable[[Any, float], Events]
 
-_BETA_KEYS = {
-    "modalities",
-    "voice",
-    "input_audio_format",
-    "output_audio_format",
-    "input_audio_transcription",
-    "turn_detection",
-    "input_audio_noise_reduction",
-    "max_response_output_tokens",
-}
+# Top-level keys only the legacy beta session shape has: a GA session.update without "type"
+# that carries one of them is a beta client, refused as OpenAI refuses it.
+_BETA_KEYS = frozenset(
+    p.beta.split(".")[0] for p in SessionConfig.PARAMS.values() if p.beta is not None
+) - {p.ga.split(".")[0] for p in SessionConfig.PARAMS.values() if p.ga is not None}
 BETA_DISABLED = (
     "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API."
 )
@@ -298,7 +293,12 @@ class SessionEngine:
             return [self.event(config_error(exc, e.event_id))]
         try:
             # Only a change the live session refuses gets the "cannot change" wording.
-            check_transition(self.config, merged, assistant_has_spoken=self.voice_locked)
+            check_transition(
+                self.config,
+                merged,
+                assistant_has_spoken=self.voice_locked,
+                dialect="beta" if beta else "ga",
+            )
         except ConfigError as exc:
             self.stats["errors"] += 1
             return [self.event(transition_error(exc, e.event_id))]
