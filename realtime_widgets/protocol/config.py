@@ -50,6 +50,7 @@ from realtime_widgets.protocol.parts import (
     TracingConfig,
     Transcription,
     TurnDetection,
+    VoiceName,
     is_strict_wire,
     round_floats,
 )
@@ -195,18 +196,7 @@ class SessionConfig(BaseModel):
     voice: Annotated[
         Annotated[
             Annotated[
-                Literal[
-                    "alloy",
-                    "ash",
-                    "ballad",
-                    "coral",
-                    "echo",
-                    "sage",
-                    "shimmer",
-                    "verse",
-                    "marin",
-                    "cedar",
-                ],
+                VoiceName,
                 Tag("name"),
             ]
             | Annotated[CustomVoice, Tag("object")],

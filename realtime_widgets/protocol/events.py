@@ -11,7 +11,7 @@ Client events reject unknown keys: what we send must validate against OpenAI's o
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -19,6 +19,8 @@ from realtime_widgets.errors import ProtocolError
 
 __all__ = [
     "BETA_EVENT_NAMES",
+    "CLIENT_EVENT_CLASSES",
+    "CLIENT_EVENT_TYPES",
     "MAX_JSON_DEPTH",
     "ClientEvent",
     "ContentPart",
@@ -674,6 +676,11 @@ KnownClientEvent = Annotated[
     Field(discriminator="type"),
 ]
 _CLIENT = TypeAdapter[ClientEvent](KnownClientEvent)
+# Every client event class, in the order OpenAI's error lists their types.
+CLIENT_EVENT_CLASSES: tuple[type[ClientEvent], ...] = get_args(get_args(KnownClientEvent)[0])
+CLIENT_EVENT_TYPES: tuple[str, ...] = tuple(
+    str(m.model_fields["type"].default) for m in CLIENT_EVENT_CLASSES
+)
 
 
 def parse_client_event(data: str | bytes | dict[str, Any]) -> ClientEvent:

@@ -53,10 +53,10 @@ from realtime_widgets.server.engine import (
     ReplyMaterial,
     ReplyRequest,
     SessionEngine,
-    speak_reply,
 )
 from realtime_widgets.server.errors import error_event
 from realtime_widgets.server.limits import ServerLimits
+from realtime_widgets.server.reply import speak_reply
 from realtime_widgets.server.responder import FunctionCall, LocalResponder, Responder
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
 from realtime_widgets.server.vad import MODEL

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from realtime_widgets.errors import ConfigError, FieldProblem
+from realtime_widgets.protocol.events import CLIENT_EVENT_TYPES
 from realtime_widgets.protocol.wire import json_type_name
 
 __all__ = ["client_event_error", "config_error", "error_event", "transition_error"]
@@ -139,18 +140,3 @@ def client_event_error(exc: ValidationError, raw: dict[str, Any]) -> dict[str, A
         param=param,
         client_event_id=client_id,
     )
-
-
-CLIENT_EVENT_TYPES = (
-    "session.update",
-    "input_audio_buffer.append",
-    "input_audio_buffer.commit",
-    "input_audio_buffer.clear",
-    "conversation.item.create",
-    "conversation.item.truncate",
-    "conversation.item.delete",
-    "conversation.item.retrieve",
-    "response.create",
-    "response.cancel",
-    "output_audio_buffer.clear",
-)
