@@ -107,7 +107,7 @@ class LocalServer:
             limits = dataclasses.replace(limits, max_duration_s=max_duration_s)
         self.limits = limits
         self.options = EngineOptions(
-            max_duration_s=limits.max_duration_s,
+            limits=limits,
             pace=pace,
             transcriber=transcriber,
             dialect=dialect,
