@@ -51,6 +51,7 @@ from realtime_widgets.protocol.parts import (
     TracingConfig,
     Transcription,
     TurnDetection,
+    VoiceName,
     is_strict_wire,
     round_floats,
 )
@@ -198,18 +199,7 @@ class SessionConfig(BaseModel):
     voice: Annotated[
         Annotated[
             Annotated[
-                Literal[
-                    "alloy",
-                    "ash",
-                    "ballad",
-                    "coral",
-                    "echo",
-                    "sage",
-                    "shimmer",
-                    "verse",
-                    "marin",
-                    "cedar",
-                ],
+                VoiceName,
                 Tag("name"),
             ]
             | Annotated[CustomVoice, Tag("object")],

@@ -10,7 +10,7 @@ wire path (see :mod:`realtime_widgets.protocol.wire`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -49,13 +49,15 @@ __all__ = [
     "TracingConfig",
     "Transcription",
     "TurnDetection",
+    "VoiceName",
     "WireRequired",
     "is_strict_wire",
     "max_decimals",
     "round_floats",
 ]
 
-BUILTIN_VOICES: tuple[str, ...] = (
+# The built-in voices: the one list (SessionConfig.voice's Literal, errors and the beta check).
+VoiceName = Literal[
     "alloy",
     "ash",
     "ballad",
@@ -66,7 +68,8 @@ BUILTIN_VOICES: tuple[str, ...] = (
     "verse",
     "marin",
     "cedar",
-)
+]
+BUILTIN_VOICES: tuple[str, ...] = get_args(VoiceName)
 
 
 @dataclass(frozen=True)
