@@ -26,6 +26,7 @@ event class, to the parts that own the state:
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from realtime_widgets.audio.pcm import Int16Array
-from realtime_widgets.errors import ConfigError, ProtocolError
+from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
@@ -242,12 +243,15 @@ class SessionEngine:
         if self.closed is not None:
             return out
         try:
-            raw = ev._load_object(text)
-        except ProtocolError as exc:
+            raw = json.loads(text)
+        except (ValueError, RecursionError) as exc:
             return [
                 *out,
                 self.error(f"Invalid JSON in client event: {exc}", "invalid_json", None, None),
             ]
+        if not isinstance(raw, dict):
+            message = "Invalid JSON in client event: an event must be a JSON object"
+            return [*out, self.error(message, "invalid_json", None, None)]
         client_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
         if (
             raw.get("type") == "session.update"
