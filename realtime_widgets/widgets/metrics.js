@@ -26,6 +26,7 @@ export function segments(turn, scaleMs, width) {
 /** @param {{ model: any, el: HTMLElement }} ctx */
 function render({ model, el }) {
   const box = document.createElement("div");
+  box.className = "rw-metrics";
   box.style.font = "12px system-ui";
   el.appendChild(box);
   function draw() {

@@ -12,6 +12,7 @@ once on, the model of a live session, the other turn-detection variant's fields)
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import threading
 from typing import Any
@@ -25,6 +26,7 @@ from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.export import EXPORT_TARGETS
 from realtime_widgets.widgets.controls import (
     FieldControl,
+    Incomplete,
     SectionControl,
     build_controls,
     leaves,
@@ -66,12 +68,14 @@ class ConfigPanel(w.VBox):  # type: ignore[misc]
         self.accordion.selected_index = 0
         self.export_target = w.Dropdown(options=list(EXPORT_TARGETS), description="export as")
         self.export_code = w.Textarea(layout=w.Layout(width="95%", height="180px"), disabled=True)
+        self.export_code.add_class("rw-export-code")
         self.copy = CopyButton()
         self.export_target.observe(lambda _: self._refresh_export(), "value")
         self.status = w.HTML()
         export = w.VBox([w.HBox([self.export_target, self.copy]), self.export_code])
         super().__init__([self.status, self.accordion, export])
         self._show(self.config)
+        self._refresh_export()  # the box holds the config's code from the first render
         if session is not None:
             session.on("session.updated", self._on_effective)
             session.on("session.created", self._on_effective)
@@ -85,6 +89,9 @@ class ConfigPanel(w.VBox):  # type: ignore[misc]
         control = self.controls[path]
         try:
             value = control.value
+        except Incomplete as exc:
+            control.note(f"<span style='color:#888'>{html.escape(str(exc))}</span>")
+            return
         except (ValueError, json.JSONDecodeError) as exc:
             control.error(f"{path}: not valid JSON ({exc})")
             return
@@ -192,6 +199,7 @@ class ConfigPanel(w.VBox):  # type: ignore[misc]
         effective = session.effective
         if effective.model != self.config.model:
             self.config = self.config.with_changes(model=effective.model)  # fixed by the server
+            self._refresh_export()
         self._show(effective)  # the controls show what the server applied
         for name in SessionConfig.model_fields:
             control = self.controls[name]
