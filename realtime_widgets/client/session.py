@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import contextlib
 import itertools
 import json
@@ -237,6 +238,32 @@ class RealtimeSession:
 
     async def _hop(self, coro: Coroutine[Any, Any, T]) -> T:
         return await self._loop().run_async(coro)
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coro`` on the session's I/O loop, from any thread (a widget callback, a cell).
+
+        The task is owned by the session: :meth:`close` cancels and awaits it; a failure is
+        logged. Returns a future for the result (``.result(timeout)`` to wait, ``.cancel()``)."""
+        io = self._loop()
+        result: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def start() -> None:
+            if result.cancelled():
+                coro.close()
+                return
+            task = self._spawn(coro)
+            task.add_done_callback(lambda t: _copy_outcome(t, result))
+            result.add_done_callback(
+                lambda f: io.loop.call_soon_threadsafe(task.cancel) if f.cancelled() else None
+            )
+
+        io.loop.call_soon_threadsafe(start)
+        return result
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the session's I/O loop thread (thread-safe; for timers and
+        callbacks that touch loop objects)."""
+        self._loop().loop.call_soon_threadsafe(fn, *args)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """An owned task on the I/O loop (cancelled and awaited by close)."""
@@ -549,7 +576,7 @@ class RealtimeSession:
     def on_history(self, listener: Callable[[HistoryEntry], None]) -> Callable[[], None]:
         """Call ``listener(entry)`` for every event recorded, both directions (I/O thread)."""
         self._history_listeners.append(listener)
-        return lambda: self._history_listeners.remove(listener)
+        return lambda: _discard(self._history_listeners, listener)
 
     # ---- callbacks and waiting -------------------------------------------------------------------
 
@@ -557,7 +584,7 @@ class RealtimeSession:
         """Call ``callback(event)`` for each event of this type ("*": every event), on the I/O
         thread. Returns a function that removes the callback."""
         self._callbacks.setdefault(event_type, []).append(callback)
-        return lambda: self._callbacks.get(event_type, []).remove(callback)
+        return lambda: _discard(self._callbacks.get(event_type, []), callback)
 
     def mark(self) -> int:
         """A point in the event stream: ``wait_for(..., since=mark)`` also finds events that
@@ -719,12 +746,15 @@ class RealtimeSession:
         out = encoder.encode(x)
         return [pcm16_to_base64(out[i : i + MAX_APPEND]) for i in range(0, len(out), MAX_APPEND)]
 
-    def add_output_audio_tap(self, tap: Callable[[str, npt.NDArray[np.int16]], None]) -> None:
+    def add_output_audio_tap(
+        self, tap: Callable[[str, npt.NDArray[np.int16]], None]
+    ) -> Callable[[], None]:
         """Call ``tap(item_id, samples)`` with the assistant's audio as 24 kHz int16.
 
         Decoded once for every listener (speaker, waveform): G.711 is resampled with state per
         item, and the filter's tail is delivered when the item's audio is done."""
         self._output_taps.append(tap)
+        return lambda: _discard(self._output_taps, tap)
 
     def _deliver_output(self, item_id: str, samples: npt.NDArray[np.int16]) -> None:
         for tap in self._output_taps:
@@ -750,9 +780,11 @@ class RealtimeSession:
             if tail is not None and tail.size:
                 self._deliver_output(event.item_id, tail)
 
-    def add_audio_tap(self, tap: Callable[[npt.NDArray[Any], int], None]) -> None:
-        """Call ``tap(int16_samples, rate)`` with all audio appended (the waveform uses this)."""
+    def add_audio_tap(self, tap: Callable[[npt.NDArray[Any], int], None]) -> Callable[[], None]:
+        """Call ``tap(int16_samples, rate)`` with all audio appended (the waveform uses this).
+        Returns a function that removes the tap."""
         self._audio_taps.append(tap)
+        return lambda: _discard(self._audio_taps, tap)
 
     async def _append(self, samples: npt.ArrayLike | bytes, rate: int) -> int:
         if isinstance(samples, bytes | bytearray | memoryview):
@@ -842,6 +874,13 @@ class RealtimeSession:
 
     async def acommit(self) -> None:
         await self._hop(self._commit())
+
+    def send_event(self, event: dict[str, Any]) -> None:
+        """Send any client event (a dict with ``type``) as it is."""
+        self._simple(event)
+
+    async def asend_event(self, event: dict[str, Any]) -> None:
+        await self._asimple(event)
 
     def clear_audio(self) -> None:
         self._simple({"type": "input_audio_buffer.clear"})
@@ -1000,6 +1039,28 @@ class RealtimeSession:
 
 
 _REDACTED = redacting_logger("websockets.client")
+
+
+def _discard(listeners: list[Any], item: Any) -> None:
+    """Remove a listener; removing twice (or after close) is harmless."""
+    with contextlib.suppress(ValueError):
+        listeners.remove(item)
+
+
+def _copy_outcome(task: asyncio.Task[Any], future: concurrent.futures.Future[Any]) -> None:
+    # As asyncio.run_coroutine_threadsafe does: the future stays pending (cancellable from
+    # any thread) until the task is done.
+    if future.done():
+        return
+    if task.cancelled():
+        future.cancel()
+        return
+    if not future.set_running_or_notify_cancel():
+        return
+    if task.exception() is not None:
+        future.set_exception(task.exception())
+    else:
+        future.set_result(task.result())
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

@@ -238,7 +238,11 @@ def _read_free_text(text: str) -> Any:
 
 def _shorthand(plain: Any) -> str:
     """A config value as the text the free-text reader reads back to the same value."""
-    if isinstance(plain, dict) and set(plain) <= {"type", "name"} and plain.get("type") == "function":
+    if (
+        isinstance(plain, dict)
+        and set(plain) <= {"type", "name"}
+        and plain.get("type") == "function"
+    ):
         return str(plain["name"])
     if isinstance(plain, dict) and set(plain) == {"id"}:
         return str(plain["id"])

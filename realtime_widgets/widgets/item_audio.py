@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -44,7 +44,7 @@ class ItemAudio:
         self._last_commit = 0
         self._lock = threading.Lock()
         self.state = session.state if session is not None else ConversationState()
-        self._remove: list[Any] = []
+        self._remove: list[Callable[[], None]] = []
         if session is not None:
             self._remove = [
                 session.add_audio_tap(self.add_input),
@@ -53,9 +53,9 @@ class ItemAudio:
             ]
 
     def close(self) -> None:
+        """Stop listening to the session (the audio kept so far stays readable)."""
         for remove in self._remove:
-            if callable(remove):
-                remove()
+            remove()
         self._remove = []
 
     def add_input(self, samples: npt.ArrayLike, rate: int = RATE) -> None:

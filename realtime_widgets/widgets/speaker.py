@@ -5,9 +5,10 @@ An AudioWorklet ring buffer plays them (silence on underrun, never a stop) and r
 samples of each item were played. It holds a jitter prebuffer sized from the measured arrival
 of the chunks (how late each came against real time; ``prebuffer_ms``, ``jitter_ms``), and the
 kernel marks each item's end, so a reply that is complete plays out and is not an underrun.
-However many times the widget is displayed, one player per widget plays and answers a flush. On barge-in (``speech_started``) the kernel asks the browser
-to flush; the browser fades out and answers with the played offset, and the kernel truncates
-the item at ``min(played, received)`` — no truncate when nothing was played yet.
+On barge-in (``speech_started``) the kernel asks the browser to flush; the browser fades out and
+answers with the played offset, and the kernel truncates the item at ``min(played, received)``
+— no truncate when nothing was played yet. However many times the widget is displayed, one
+player per widget plays and answers a flush (so it truncates once).
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import traitlets as t
 from realtime_widgets.audio.pcm import as_int16
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol.events import ServerEvent
+from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["Speaker"]
 
 
-class Speaker(anywidget.AnyWidget):
+class Speaker(Listening, anywidget.AnyWidget):
     """Plays a session's output audio (or audio given to :meth:`play`)."""
 
     _esm = Path(__file__).with_name("speaker.js")
@@ -63,9 +65,11 @@ class Speaker(anywidget.AnyWidget):
         self._current: str | None = None
         self.on_msg(self._on_browser)
         if session is not None:
-            session.add_output_audio_tap(lambda item_id, samples: self.play(samples, item_id))
-            session.on("input_audio_buffer.speech_started", self._on_barge_in)
-            session.on("response.output_audio.done", self._on_audio_done)
+            self._listen(
+                session.add_output_audio_tap(lambda item_id, samples: self.play(samples, item_id)),
+                session.on("input_audio_buffer.speech_started", self._on_barge_in),
+                session.on("response.output_audio.done", self._on_audio_done),
+            )
 
     # ---- kernel -> browser ----------------------------------------------------------------------
 
@@ -124,6 +128,4 @@ class Speaker(anywidget.AnyWidget):
         audio_end_ms = heard_samples * 1000 // 24000
         self.truncations.append((item_id, audio_end_ms))
         session = self.session
-        session._loop().loop.call_soon_threadsafe(
-            lambda: session._spawn(session._truncate(item_id, audio_end_ms))
-        )
+        session.submit(session.atruncate(item_id, audio_end_ms))

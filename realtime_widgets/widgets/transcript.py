@@ -24,6 +24,7 @@ from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState, ItemState
 from realtime_widgets.widgets.item_audio import ItemAudio
+from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["TranscriptView"]
 
@@ -76,7 +77,7 @@ def _first_clause(message: str) -> str:
     return head[:1].lower() + head[1:] if head[:2] != head[:2].upper() else head
 
 
-class TranscriptView(anywidget.AnyWidget):
+class TranscriptView(Listening, anywidget.AnyWidget):
     """The conversation of a session (or of a :class:`ConversationState` fed by hand)."""
 
     _esm = Path(__file__).with_name("transcript.js")
@@ -88,6 +89,7 @@ class TranscriptView(anywidget.AnyWidget):
         self.session = session
         self.state = session.state if session is not None else ConversationState()
         self.audio = ItemAudio(session)
+        self._listen(self.audio.close)
         self.deletes_requested: list[str] = []
         self.messages_sent = 0
         self._last_snapshot = 0.0
@@ -95,7 +97,7 @@ class TranscriptView(anywidget.AnyWidget):
         self._known: set[str] = set()
         self.on_msg(self._on_browser)
         if session is not None:
-            session.on("*", self.observe_event)
+            self._listen(session.on("*", self.observe_event))
 
     # ---- browser -> kernel: the item menu ----------------------------------------------------
 

@@ -104,9 +104,7 @@ def rect(page: Any, selector: str) -> dict[str, float]:
 
 def show_console(page: Any) -> None:
     """Scroll the notebook so the playground starts at the top of the window, as a user would."""
-    page.evaluate(
-        "() => document.querySelector('.rw-playground').scrollIntoView({block: 'start'})"
-    )
+    page.evaluate("() => document.querySelector('.rw-playground').scrollIntoView({block: 'start'})")
     page.wait_for_timeout(300)  # one layout pass after the scroll (not a wait on the app)
 
 
@@ -129,8 +127,9 @@ def check_layout(page: Any, width: int, height: int) -> dict[str, Any]:
     assert settings["right"] <= right["left"] + 1, (settings, right)
     assert abs(settings["top"] - right["top"]) <= 2, (settings, right)
     for name, box in {**parts, "settings": settings, "console": console}.items():
-        assert box["top"] >= 0 and box["bottom"] <= height, f"{name} outside the window: {box}"
-        assert box["left"] >= 0 and box["right"] <= width, f"{name} outside the window: {box}"
+        inside = box["top"] >= 0 and box["bottom"] <= height
+        inside = inside and box["left"] >= 0 and box["right"] <= width
+        assert inside, f"{name} is outside the {width}x{height} window: {box}"
     assert parts["transcript"]["height"] >= 80, parts
     assert parts["tabs"]["height"] >= 140, parts
     assert parts["waveform"]["bottom"] <= parts["transcript"]["top"] + 1
@@ -148,7 +147,8 @@ def check_layout(page: Any, width: int, height: int) -> dict[str, Any]:
     metrics.click()
     page.locator(".rw-metrics").first.wait_for(state="visible")
     box = rect(page, ".rw-metrics")
-    assert box["bottom"] <= height and box["height"] > 20, box
+    assert box["bottom"] <= height, box
+    assert box["height"] > 20, box
     return {"console": console, "settings": settings, "right": right, **parts}
 
 
@@ -217,11 +217,14 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
         assert not custom.is_visible()
 
         # 1 (again). after a change the export box holds the new config's code
-        page.locator(".lm-TabBar-tab, .jupyter-widget-Collapse-header", has_text="Turn detection").first.click()
+        page.locator(
+            ".lm-TabBar-tab, .jupyter-widget-Collapse-header", has_text="Turn detection"
+        ).first.click()
         set_slider(page, "silence duration ms", 650)
         kernel.wait(f"{panel}.config.turn_detection.silence_duration_ms == 650", timeout=60)
         code = kernel.eval(f"{panel}.config.to_code({panel}.export_target.value)")
-        assert "650" in code and "marin" in code
+        assert "650" in code
+        assert "marin" in code
         page.wait_for_function(
             "(code) => document.querySelector('.rw-export-code textarea').value === code",
             arg=code,
@@ -363,7 +366,11 @@ def test_a_speaker_shown_twice_plays_once_and_truncates_once(console: Any, lab: 
     path = Path(lab.root) / "shown_twice.ipynb"
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source) for source in TWICE]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
     run_notebook(page, lab, "shown_twice.ipynb")
     page.wait_for_function("() => document.querySelectorAll('.rw-speaker').length === 2")
@@ -391,9 +398,7 @@ def test_a_speaker_shown_twice_plays_once_and_truncates_once(console: Any, lab: 
         assert page.evaluate("() => window.__rwStreams.length") == 1
         assert page.evaluate("() => window.__rwContexts.length") == 2
         # the views' cleanup: clearing the outputs closes both contexts and stops the tracks
-        page.evaluate(
-            "() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')"
-        )
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
         page.wait_for_function(
             """() => window.__rwContexts.every((c) => c.state === 'closed')
                   && window.__rwStreams.every((s) => s.getTracks().every((t) => t.readyState === 'ended'))""",
