@@ -22,10 +22,13 @@ system:
 # JupyterLab refuses to run as root unless told; machines here run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True,)
 
+# The URL JupyterLab prints opens the playground notebook itself, not the Launcher.
+DEMO_NOTEBOOK := notebooks/00_playground.ipynb
+
 demo: $(STAMP)
 	@echo "Starting JupyterLab on the playground (embedded local server, no key needed)."
-	@echo "Open the http://127.0.0.1:... URL printed below (with its token) in your browser."
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) notebooks/00_playground.ipynb
+	@echo "Open the http://127.0.0.1:.../lab/tree/$(DEMO_NOTEBOOK)?token=... URL printed below."
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) --LabApp.default_url=/lab/tree/$(DEMO_NOTEBOOK)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

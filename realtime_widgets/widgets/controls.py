@@ -51,7 +51,7 @@ __all__ = [
     "plain_value",
 ]
 
-_LABEL = {"description_width": "180px"}
+_LABEL = {"description_width": "130px"}
 CUSTOM = "custom..."  # the choice control's entry for a value outside its list
 
 
@@ -99,7 +99,7 @@ class FieldControl:
         self.widget = widget
         self._read = read
         self._write = write
-        self.status = w.HTML(layout=w.Layout(margin="0 0 0 186px"))
+        self.status = w.HTML(layout=w.Layout(margin="0 0 0 136px"))
         self.reason: str | None = None
         self.description = description or ""
         if hasattr(widget, "description_allow_html"):

@@ -21,7 +21,8 @@ function render({ model, el }) {
   const input = document.createElement("input");
   input.type = "text";
   input.className = "rw-message";
-  input.placeholder = "Type a message, Enter to send";
+  input.placeholder = "Type a message";
+  input.title = "Enter sends it as a user message and asks for a reply";
   input.setAttribute("aria-label", "message");
   input.style.cssText = "flex:1 1 160px;min-width:120px;padding:3px 6px;font:inherit";
   bar.appendChild(input);

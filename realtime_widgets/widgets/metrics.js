@@ -40,17 +40,19 @@ function render({ model, el }) {
     box.appendChild(head);
     const turns = d.turns || [];
     const scale = Math.max(1000, ...turns.map((t) => (t.commit || 0) + (t.to_response || 0) + (t.first_delta || 0) + (t.generation || 0)));
+    // The bars take what the box leaves beside their label (it may sit in a narrow column).
+    const barWidth = Math.max(120, Math.min(400, (box.clientWidth || 560) - 170));
     for (const turn of turns) {
       const row = document.createElement("div");
       row.style.cssText = "position:relative;height:14px;margin:2px 0;background:#f7f7f7";
-      for (const s of segments(turn, scale, 400)) {
+      for (const s of segments(turn, scale, barWidth)) {
         const seg = document.createElement("span");
         seg.title = `${s.key}: ${s.ms} ms`;
         seg.style.cssText = `position:absolute;left:${s.x}px;width:${s.w}px;height:14px;background:${s.color}`;
         row.appendChild(seg);
       }
       const label = document.createElement("span");
-      label.style.cssText = "position:absolute;left:410px";
+      label.style.cssText = `position:absolute;left:${barWidth + 8}px;white-space:nowrap`;
       label.textContent = turn.total_to_first_delta == null ? "" : `${turn.total_to_first_delta} ms to first audio`;
       row.appendChild(label);
       box.appendChild(row);

@@ -123,9 +123,10 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         if generation != self._generation or not session.connected:
             return
         self.sent_updates += 1
-        await self._send(session, self.config)
+        await self._send_update(session, self.config)
 
-    async def _send(self, session: RealtimeSession, config: SessionConfig) -> None:
+    async def _send_update(self, session: RealtimeSession, config: SessionConfig) -> None:
+        # Not `_send`: that name is ipywidgets' own (every state sync of this widget calls it).
         try:
             await session.aapply(config)
             self.status.value = ""

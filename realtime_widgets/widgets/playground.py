@@ -199,7 +199,11 @@ class Playground(w.VBox):  # type: ignore[misc]
         p["waveform"].layout = w.Layout(flex="0 0 auto", width="100%")
         p["conversation"].layout = w.Layout(flex="0 0 auto", width="100%")
         p["transcript"].layout = w.Layout(
-            flex="1 1 0", min_height="60px", width="100%", border="1px solid #e0e0e0"
+            flex="1 1 0",
+            min_height="60px",
+            width="100%",
+            border="1px solid #e0e0e0",
+            margin="4px 0 2px 0",
         )
         conversation = w.VBox(
             [audio, p["waveform"], p["transcript"], p["conversation"]],
@@ -215,13 +219,14 @@ class Playground(w.VBox):  # type: ignore[misc]
         tabs.add_class("rw-tabs")
         right = w.VBox(
             [conversation, tabs],
-            layout=w.Layout(width="62%", height="100%", padding="0 0 0 8px"),
+            layout=w.Layout(width="60%", height="100%", padding="0 0 0 8px"),
         )
         right.add_class("rw-console-right")
+        p["panel"].layout = w.Layout(flex="0 0 auto", width="100%")
         # The settings column scrolls on its own; more rows (e.g. presets) go in ``settings``.
         self.settings = w.VBox(
             [p["panel"]],
-            layout=w.Layout(width="38%", height="100%", overflow="hidden auto", flex="0 0 auto"),
+            layout=w.Layout(width="40%", height="100%", overflow="hidden auto", flex="0 0 auto"),
         )
         self.settings.add_class("rw-settings")
         self.body.children = [

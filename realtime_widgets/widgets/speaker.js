@@ -43,10 +43,10 @@ export function int16ToFloat(buf) {
  * prebuffer that would have covered every chunk of the last `window` chunks is the largest
  * lateness; `target()` adds a margin and clamps it. All times in samples of the player's clock.
  * @param {number} rate samples per second of the clock
- * @param {{ initialMs?: number, minMs?: number, maxMs?: number, marginMs?: number, window?: number }} [opts]
+ * @param {{ initialMs?: number, minMs?: number, maxMs?: number, marginMs?: number, window?: number, trust?: number }} [opts]
  */
 export function makeJitter(rate, opts = {}) {
-  const { initialMs = 120, minMs = 40, maxMs = 500, marginMs = 20, window = 128 } = opts;
+  const { initialMs = 300, minMs = 40, maxMs = 500, marginMs = 20, window = 128, trust = 8 } = opts;
   const ms = (n) => (n * 1000) / rate;
   return {
     late: new Float64Array(window), count: 0, next: 0,
@@ -58,9 +58,10 @@ export function makeJitter(rate, opts = {}) {
       for (let i = 0; i < this.count; i++) peak = Math.max(peak, this.late[i]);
       return ms(peak);
     },
-    /** The prebuffer to hold before playing, in samples. */
+    /** The prebuffer to hold before playing, in samples: `initialMs` until `trust` chunks were
+     * measured (a stream faster than real time brings them in a burst, so it starts soon). */
     target() {
-      const wanted = this.count < 2 ? initialMs : this.peakMs() + marginMs;
+      const wanted = this.count < trust ? initialMs : this.peakMs() + marginMs;
       return Math.round((Math.min(maxMs, Math.max(minMs, wanted)) * rate) / 1000);
     },
   };
@@ -70,8 +71,9 @@ export function makeJitter(rate, opts = {}) {
  * The player's ring buffer: items queued back to back, played in order; silence (never a stop)
  * on underrun; per-item played counts; a flush fades out over `fadeSamples` and drops the rest.
  * With `jitter` (see makeJitter) it holds a prebuffer: when audio arrives at an empty queue it
- * waits until the clock passes arrival + jitter.target() (or the item is complete) before
- * playing, so a stream that arrives in real time with jitter plays without gaps. An item
+ * waits until the clock passes that arrival + jitter.target() (re-read as more chunks are
+ * measured; or until the item is complete) before playing, so a stream that arrives in real
+ * time with jitter plays without gaps, and one that arrives faster starts almost at once. An item
  * marked complete by `end(id)` that runs out is a finished reply, not an underrun.
  * @param {number} size @param {number} fadeSamples @param {{ jitter?: any }} [opts]
  */
@@ -79,7 +81,7 @@ export function makeRing(size, fadeSamples, opts = {}) {
   return {
     ring: new Float32Array(size), size, fadeSamples, items: [], read: 0, write: 0,
     underruns: 0, fade: 0, flushing: false, wasPlaying: false, volume: 1, played: {}, events: [],
-    jitter: opts.jitter || null, clock: 0, primeUntil: -1, ended: new Set(),
+    jitter: opts.jitter || null, clock: 0, primeFrom: -1, ended: new Set(),
     /** @param {string} itemId @param {Float32Array} samples @param {number} [arrival] clock time it arrived */
     push(itemId, samples, arrival = this.clock) {
       const idle = this.read >= this.write;
@@ -93,15 +95,16 @@ export function makeRing(size, fadeSamples, opts = {}) {
       for (let i = 0; i < samples.length; i++) this.ring[(this.write + i) % this.size] = samples[i];
       this.write += samples.length;
       item.end = this.write;
-      if (idle && this.jitter && !this.flushing) this.primeUntil = arrival + this.jitter.target();
+      if (idle && this.jitter && !this.flushing) this.primeFrom = arrival;
     },
     /** The item's audio is complete: play what is queued without waiting for more. */
     end(itemId) { this.ended.add(itemId); if (this.ended.size > 64) this.ended.delete(this.ended.values().next().value); },
     current() { return this.items.find((it) => this.read >= it.start && this.read < it.end) || null; },
-    flush() { this.fade = this.fadeSamples; this.flushing = true; this.primeUntil = -1; },
+    flush() { this.fade = this.fadeSamples; this.flushing = true; this.primeFrom = -1; },
     queued() { return this.write - this.read; },
     priming() {
-      if (this.primeUntil < 0 || this.clock >= this.primeUntil || this.flushing) return false;
+      if (this.primeFrom < 0 || this.flushing) return false;
+      if (this.clock >= this.primeFrom + this.jitter.target()) return false;
       const last = this.items.length ? this.items[this.items.length - 1] : null;
       return !(last && this.ended.has(last.id)); // a complete reply plays at once
     },
@@ -110,7 +113,7 @@ export function makeRing(size, fadeSamples, opts = {}) {
       const events = [];
       for (let i = 0; i < out.length; i++, this.clock++) {
         if (this.read < this.write && !this.priming()) {
-          this.primeUntil = -1;
+          this.primeFrom = -1;
           let gain = this.volume;
           if (this.flushing) { gain *= this.fade / this.fadeSamples; this.fade--; }
           const item = this.current();
@@ -197,8 +200,9 @@ function makePlayer(model) {
   let lastItem = null;
   /** @type {Set<HTMLElement>} status lines of the views shown */
   const views = new Set();
-  let text = "speaker: waiting for audio (click to enable sound if your browser blocks it)";
-  const show = (t) => { text = t; for (const v of views) v.textContent = t; };
+  let text = "speaker: waiting for audio";
+  let title = "click to enable sound if your browser blocks it";
+  const show = (t, tip = title) => { text = t; title = tip; for (const v of views) { v.textContent = t; v.title = tip; } };
 
   function start() {
     if (ready) return ready;
@@ -221,24 +225,47 @@ function makePlayer(model) {
     return ready;
   }
 
+  // Diagnostics that tell the network/kernel from the page's audio clock: how late chunks
+  // reach the page by the wall clock, and how far the audio clock ran ahead of the wall clock
+  // between two reports (a stalled clock catching up plays buffered audio in a burst).
+  const wallJitter = makeJitter(1000);
+  let wallItem = null; let wall0 = 0; let wallMedia = 0;
+  let lastStamp = null; let burst = 0;
+  /** @param {string} item_id @param {number} ms audio received */
+  function arrivedWall(item_id, ms) {
+    const now = performance.now();
+    if (item_id !== wallItem) { wallItem = item_id; wall0 = now; wallMedia = 0; }
+    wallJitter.add(now - wall0 - wallMedia);
+    wallMedia += ms;
+  }
+
   function onWorklet(m, context) {
     const toKernel = (n) => Math.round((n * 24000) / context.sampleRate);
     if (m.type === "played") {
+      const stamp = [performance.now(), context.currentTime * 1000];
+      if (lastStamp) burst = Math.max(burst * 0.99, (stamp[1] - lastStamp[1]) - (stamp[0] - lastStamp[0]));
+      lastStamp = stamp;
       const items = {};
       for (const [id, n] of Object.entries(m.items)) items[id] = toKernel(n);
       model.send({ type: "played", items });
       const queued = Math.round((m.queued / context.sampleRate) * 100) * 10; // 10 ms steps
       const prebuffer = Math.round((m.prebuffer / context.sampleRate) * 1000);
       const jitter = Math.round(m.jitter_ms);
+      const wall = Math.round(wallJitter.peakMs());
+      const ahead = Math.round(burst);
       if (queued !== model.get("queued_ms") || m.underruns !== model.get("underruns")
-          || prebuffer !== model.get("prebuffer_ms") || jitter !== model.get("jitter_ms")) {
+          || prebuffer !== model.get("prebuffer_ms") || jitter !== model.get("jitter_ms")
+          || wall !== model.get("arrival_jitter_ms") || ahead !== model.get("clock_burst_ms")) {
         model.set("queued_ms", queued);
         model.set("underruns", m.underruns);
         model.set("prebuffer_ms", prebuffer);
         model.set("jitter_ms", jitter);
+        model.set("arrival_jitter_ms", wall);
+        model.set("clock_burst_ms", ahead);
         model.save_changes();
       }
-      show(`speaker: ${context.state}, queued ${Math.round((m.queued / context.sampleRate) * 1000)} ms, prebuffer ${prebuffer} ms, underruns ${m.underruns}`);
+      show(`speaker ${context.state} \u00b7 ${Math.round((m.queued / context.sampleRate) * 1000)} ms queued \u00b7 ${m.underruns} underruns`,
+        `jitter prebuffer ${prebuffer} ms (latest chunks up to ${jitter} ms late)`);
     } else if (m.type === "flushed") {
       model.send({ type: "flushed", item_id: m.item_id, samples: toKernel(m.played) });
     }
@@ -259,6 +286,7 @@ function makePlayer(model) {
     if (msg.type === "audio") {
       if (!views.size) return; // not shown anywhere: nothing plays
       const samples = int16ToFloat(buffers[0]);
+      arrivedWall(msg.item_id, samples.length / 24);
       if (node) push(msg.item_id, samples);
       else { pending.push({ item_id: msg.item_id, samples }); start(); }
     } else if (msg.type === "end") {
@@ -278,6 +306,7 @@ function makePlayer(model) {
     attach(status) {
       views.add(status);
       status.textContent = text;
+      status.title = title;
       start();
       return () => { views.delete(status); if (!views.size) stop(); };
     },

@@ -39,7 +39,11 @@ class Speaker(Listening, anywidget.AnyWidget):
     underruns = t.Int(0).tag(sync=True)  # reported by the browser: mid-item starvations
     queued_ms = t.Float(0.0).tag(sync=True)  # reported by the browser
     prebuffer_ms = t.Float(0.0).tag(sync=True)  # reported by the browser: the jitter prebuffer
-    jitter_ms = t.Float(0.0).tag(sync=True)  # reported by the browser: latest chunk lateness
+    jitter_ms = t.Float(0.0).tag(sync=True)  # reported: peak chunk lateness, audio clock
+    # Reported, to tell where lateness comes from: by the page's wall clock (network, kernel,
+    # page), and how far the audio clock ran ahead of the wall clock in one report interval.
+    arrival_jitter_ms = t.Float(0.0).tag(sync=True)
+    clock_burst_ms = t.Float(0.0).tag(sync=True)
     # Names this widget's one player in the page (all its views share it).
     player_key = t.Unicode().tag(sync=True)
 
@@ -69,6 +73,7 @@ class Speaker(Listening, anywidget.AnyWidget):
                 session.add_output_audio_tap(lambda item_id, samples: self.play(samples, item_id)),
                 session.on("input_audio_buffer.speech_started", self._on_barge_in),
                 session.on("response.output_audio.done", self._on_audio_done),
+                session.on("response.done", self._on_response_done),
             )
 
     # ---- kernel -> browser ----------------------------------------------------------------------
@@ -90,6 +95,14 @@ class Speaker(Listening, anywidget.AnyWidget):
         item_id = getattr(event, "item_id", None)
         if isinstance(item_id, str):
             self.end(item_id)
+
+    def _on_response_done(self, event: ServerEvent) -> None:
+        # A cancelled or cut reply has no output_audio.done: its audio is complete all the same.
+        response = getattr(event, "response", None)
+        for item in getattr(response, "output", None) or ():
+            item_id = getattr(item, "id", None)
+            if isinstance(item_id, str) and item_id in self.received:
+                self.end(item_id)
 
     def flush(self) -> None:
         """Stop playback now (short fade); the browser answers with what was played."""

@@ -17,6 +17,12 @@ microphone's tracks.
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,6 +72,24 @@ MISSING_GLYPH = """
 """
 
 
+def kernel_lateness(kernel: Any) -> dict[str, float]:
+    """Per output item: the most any audio delta reached the kernel after the item's first
+    delta plus the audio before it (0 for a stream received exactly in real time), in ms."""
+    rows = kernel.eval(
+        "[(e.t, e.data['item_id'], e.data['delta']) for e in playground.session.events "
+        "if e.type == 'response.output_audio.delta']"
+    )
+    first: dict[str, float] = {}
+    media: dict[str, float] = {}
+    late: dict[str, float] = {}
+    for t, item, delta in rows:
+        start = first.setdefault(item, t)
+        late[item] = max(late.get(item, 0.0), (t - start) * 1000 - media.get(item, 0.0))
+        size = int(delta.strip("<> bytes")) if delta.startswith("<") else len(delta) * 3 // 4
+        media[item] = media.get(item, 0.0) + size / 48  # PCM16 at 24 kHz: 48 bytes per ms
+    return {item: round(v, 1) for item, v in late.items()}
+
+
 @pytest.fixture
 def console(browser: Any, lab: Lab) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1366, "height": 768})
@@ -106,6 +130,13 @@ def show_console(page: Any) -> None:
     """Scroll the notebook so the playground starts at the top of the window, as a user would."""
     page.evaluate("() => document.querySelector('.rw-playground').scrollIntoView({block: 'start'})")
     page.wait_for_timeout(300)  # one layout pass after the scroll (not a wait on the app)
+
+
+def dismiss_notices(page: Any) -> None:
+    """JupyterLab's own first-run toast ("get notified about news?") covers the console."""
+    no = page.locator(".Toastify__toast").get_by_role("button", name="No")
+    if no.count():
+        no.first.click()
 
 
 def check_layout(page: Any, width: int, height: int) -> dict[str, Any]:
@@ -196,8 +227,9 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
         )
         assert unlabelled == 0
         titled = page.evaluate(
-            """() => [...document.querySelectorAll('.rw-settings .widget-checkbox')]
-                 .filter((w) => w.title.startsWith('send ')).length"""
+            """() => [...document.querySelectorAll('.rw-settings input[type=checkbox]')]
+                 .filter((box) => (box.title || box.closest('.widget-checkbox').title)
+                                   .startsWith('send ')).length"""
         )
         assert titled >= 5  # the optional fields' toggles (instructions, tracing, ...)
         voice = page.locator(
@@ -211,10 +243,10 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
         custom.wait_for(state="visible")
         custom.fill("voice_1234abcd")
         custom.press("Enter")
-        kernel.wait(f"{panel}.config.voice == {{'id': 'voice_1234abcd'}}", timeout=60)
+        kernel.wait(f"getattr({panel}.config.voice, 'id', None) == 'voice_1234abcd'", timeout=60)
         voice.locator("select").select_option("marin")
         kernel.wait(f"{panel}.config.voice == 'marin'", timeout=60)
-        assert not custom.is_visible()
+        custom.wait_for(state="hidden", timeout=60_000)
 
         # 1 (again). after a change the export box holds the new config's code
         page.locator(
@@ -232,6 +264,7 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
         )
 
         # 6. the console at 1366x768, before a conversation
+        dismiss_notices(page)
         check_layout(page, 1366, 768)
         page.screenshot(path=str(ARTIFACTS / "console_1366x768_start.png"))
 
@@ -284,12 +317,23 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
             "{'played': sum(playground.parts['speaker'].played.values()), "
             "'underruns': playground.parts['speaker'].underruns, "
             "'prebuffer_ms': playground.parts['speaker'].prebuffer_ms, "
-            "'jitter_ms': playground.parts['speaker'].jitter_ms}"
+            "'jitter_ms': playground.parts['speaker'].jitter_ms, "
+            "'arrival_jitter_ms': playground.parts['speaker'].arrival_jitter_ms, "
+            "'clock_burst_ms': playground.parts['speaker'].clock_burst_ms}"
         )
         print("speaker:", json.dumps(speaker))
+        # where lateness starts: the same measure on the deltas as the kernel received them
+        print("kernel-side lateness (ms) per item:", kernel_lateness(kernel))
         assert speaker["played"] > 0
-        assert speaker["prebuffer_ms"] >= 40, speaker
-        assert speaker["underruns"] == 0, speaker
+        # The page's audio clock is not the cause: it never ran far ahead of the wall clock,
+        # and chunks reached the page as late by the wall clock as by the audio clock.
+        assert speaker["clock_burst_ms"] < 50, speaker
+        assert abs(speaker["arrival_jitter_ms"] - speaker["jitter_ms"]) < 60, speaker
+        # The prebuffer is sized from what was measured (up to its 500 ms cap) ...
+        assert speaker["prebuffer_ms"] >= min(speaker["jitter_ms"], 480), speaker
+        # ... so at most the first spike beyond the initial 300 ms guess underruns, once
+        # (the report before the prebuffer: 15 underruns in 25 s).
+        assert speaker["underruns"] <= 1, speaker
 
         # conversation controls: send a message, create / cancel a response, clear the buffer
         message = page.locator(".rw-conversation input.rw-message")
@@ -409,3 +453,55 @@ def test_a_speaker_shown_twice_plays_once_and_truncates_once(console: Any, lab: 
     finally:
         kernel.eval("session.close() or 1")
         kernel.close()
+
+
+def test_the_url_make_demo_prints_lands_on_the_playground(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`make demo`'s own JupyterLab command (read with ``make -n``; port 0 added), and the URL
+    it prints, opened in Chromium: the playground notebook is the open tab, not the Launcher."""
+    dry = subprocess.run(
+        ["make", "-n", "demo"], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+    )
+    line = next(x for x in dry.stdout.splitlines() if " lab " in x and "jupyter" in x)
+    args = shlex.split(line)
+    assert args[0].endswith("/jupyter")
+    runtime = tmp_path_factory.mktemp("demo-runtime")
+    command = [sys.executable, "-m", "jupyterlab", *args[2:], "--port=0"]
+    command += ["--ServerApp.port_retries=0"]
+    if not any(a.startswith("--ServerApp.allow_root") for a in command):
+        command.append("--ServerApp.allow_root=True")  # make demo adds it as root
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_PLATFORM_DIRS="1")
+    log = runtime / "demo.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        url = ""
+        deadline = time.monotonic() + 240
+        while not url and time.monotonic() < deadline and process.poll() is None:
+            found = re.findall(r"http://127\.0\.0\.1:\d+/\S*\?token=\w+", log.read_text())
+            url = found[0] if found else ""
+            time.sleep(0.25)
+        assert url, log.read_text()[-3000:]
+        assert "/lab/tree/notebooks/00_playground.ipynb?token=" in url
+        page = context.new_page()
+        page.goto(url, timeout=240_000)
+        current = page.locator(
+            ".jp-mod-current .lm-TabBar-tabLabel, .lm-mod-current .lm-TabBar-tabLabel"
+        )
+        page.locator(
+            ".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel", has_text="00_playground.ipynb"
+        ).first.wait_for(timeout=240_000)
+        assert "00_playground.ipynb" in current.all_inner_texts()
+        assert not page.locator(".jp-Launcher").is_visible()
+        page.screenshot(path=str(ARTIFACTS / "make_demo_url.png"))
+    finally:
+        context.close()
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)

@@ -126,3 +126,16 @@ test("a complete short reply plays at once instead of waiting for the prebuffer"
   assert.equal(ring.played.a, 240);
   assert.equal(ring.underruns, 0);
 });
+
+test("a reply that arrives faster than real time starts after the minimum prebuffer, not the initial guess", () => {
+  const ring = makeRing(48000 * 4, 240, { jitter: makeJitter(24000) }); // initial 300 ms, min 40 ms
+  for (let k = 0; k < 10; k++) ring.push("a", new Float32Array(2400).fill(0.5), k * 24); // 1 s in 10 ms
+  const out = new Float32Array(128);
+  let started = -1;
+  for (let clock = 0; clock < 24000 && started < 0; clock += 128) {
+    ring.fill(out);
+    if (out.some((v) => v !== 0)) started = clock;
+  }
+  const ms = (started / 24000) * 1000;
+  assert.ok(ms >= 35 && ms <= 50, `started after ${ms} ms`);
+});

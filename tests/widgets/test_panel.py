@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import ipywidgets as w
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -144,3 +145,11 @@ def test_a_rejected_update_is_pinned_to_the_field_the_server_names() -> None:
             assert isinstance(panel.controls["turn_detection"], SectionControl)
         finally:
             session.close()
+
+
+def test_the_panel_syncs_state_changes_after_creation() -> None:
+    """ipywidgets sends every state change through ``Widget._send``: the panel must not shadow it."""
+    panel = ConfigPanel()
+    panel.layout = w.Layout(flex="0 0 auto")
+    panel.add_class("rw-settings-panel")
+    assert "rw-settings-panel" in panel._dom_classes
