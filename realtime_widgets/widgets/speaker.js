@@ -69,7 +69,8 @@ export function makeJitter(rate, opts = {}) {
 
 /**
  * The player's ring buffer: items queued back to back, played in order; silence (never a stop)
- * on underrun; per-item played counts; a flush fades out over `fadeSamples` and drops the rest.
+ * on underrun; per-item played counts; a flush fades out over `fadeSamples` and drops the rest,
+ * including audio of the flushed items that is still on its way.
  * With `jitter` (see makeJitter) it holds a prebuffer: when audio arrives at an empty queue it
  * waits until the clock passes that arrival + jitter.target() (re-read as more chunks are
  * measured; or until the item is complete) before playing, so a stream that arrives in real
@@ -81,9 +82,10 @@ export function makeRing(size, fadeSamples, opts = {}) {
   return {
     ring: new Float32Array(size), size, fadeSamples, items: [], read: 0, write: 0,
     underruns: 0, fade: 0, flushing: false, wasPlaying: false, volume: 1, played: {}, events: [],
-    jitter: opts.jitter || null, clock: 0, primeFrom: -1, ended: new Set(),
+    jitter: opts.jitter || null, clock: 0, primeFrom: -1, ended: new Set(), dropped: new Set(),
     /** @param {string} itemId @param {Float32Array} samples @param {number} [arrival] clock time it arrived */
     push(itemId, samples, arrival = this.clock) {
+      if (this.dropped.has(itemId)) return; // the rest of a flushed (interrupted) item never plays
       const idle = this.read >= this.write;
       let item = this.items.length ? this.items[this.items.length - 1] : null;
       if (!item || item.id !== itemId) {
@@ -100,7 +102,11 @@ export function makeRing(size, fadeSamples, opts = {}) {
     /** The item's audio is complete: play what is queued without waiting for more. */
     end(itemId) { this.ended.add(itemId); if (this.ended.size > 64) this.ended.delete(this.ended.values().next().value); },
     current() { return this.items.find((it) => this.read >= it.start && this.read < it.end) || null; },
-    flush() { this.fade = this.fadeSamples; this.flushing = true; this.primeFrom = -1; },
+    flush() {
+      this.fade = this.fadeSamples; this.flushing = true; this.primeFrom = -1;
+      for (const it of this.items) if (it.end > this.read) this.dropped.add(it.id);
+      if (this.dropped.size > 64) this.dropped.delete(this.dropped.values().next().value);
+    },
     queued() { return this.write - this.read; },
     priming() {
       if (this.primeFrom < 0 || this.flushing) return false;

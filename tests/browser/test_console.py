@@ -430,6 +430,9 @@ def test_a_speaker_shown_twice_plays_once_and_truncates_once(console: Any, lab: 
         # interrupt: both views show the speaker, one flush answer, one truncate
         kernel.eval("speaker.flush() or 1")
         kernel.wait("speaker.truncations", timeout=120)
+        kernel.eval("session.cancel_response() or 1")
+        kernel.wait("[e for e in session.events if e.type == 'response.done']", timeout=120)
+        # a second reply played: a round trip through the page after any second flush answer
         kernel.eval("session.send_text('And once more.') or 1")
         kernel.wait(
             "len([e for e in session.events if e.type == 'response.done']) >= 2", timeout=300

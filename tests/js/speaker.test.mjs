@@ -139,3 +139,18 @@ test("a reply that arrives faster than real time starts after the minimum prebuf
   const ms = (started / 24000) * 1000;
   assert.ok(ms >= 35 && ms <= 50, `started after ${ms} ms`);
 });
+
+test("after a flush, audio of the interrupted item still arriving is dropped, the next item plays", () => {
+  const r = makeRing(1000, 4);
+  r.push("a", new Float32Array(100).fill(1));
+  r.fill(new Float32Array(10));
+  r.flush();
+  r.fill(new Float32Array(10));
+  r.push("a", new Float32Array(50).fill(1)); // in flight when the user barged in
+  assert.equal(r.queued(), 0);
+  r.push("b", new Float32Array(5).fill(0.5));
+  const out = new Float32Array(5);
+  r.fill(out);
+  assert.deepEqual(Array.from(out), [0.5, 0.5, 0.5, 0.5, 0.5]);
+  assert.equal(r.played.a, 14);
+});
