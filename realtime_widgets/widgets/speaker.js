@@ -84,7 +84,8 @@ export function makeRing(size, fadeSamples, opts = {}) {
     underruns: 0, fade: 0, flushing: false, wasPlaying: false, volume: 1, played: {}, events: [],
     jitter: opts.jitter || null, clock: 0, primeFrom: -1, ended: new Set(), dropped: new Set(),
     /** @param {string} itemId @param {Float32Array} samples @param {number} [arrival] clock time it arrived */
-    push(itemId, samples, arrival = this.clock) {
+    push(itemId, samples, arrival) {
+      if (arrival === undefined) arrival = this.clock;
       if (this.dropped.has(itemId)) return; // the rest of a flushed (interrupted) item never plays
       const idle = this.read >= this.write;
       let item = this.items.length ? this.items[this.items.length - 1] : null;

@@ -184,6 +184,7 @@ function render({ model, el }) {
       const to = from + width * binsPerPx;
       const top = LABEL_ROWS * ROW_PX; // the label rows sit above the audio
       const lane = (h - top) / 2;
+      /** @type {["in" | "out", string, number][]} */
       const lanes = [["in", "#3498db", top + lane * 0.5], ["out", "#7f8c8d", top + lane * 1.5]];
       for (const [name, color, mid] of lanes) {
         const cols = columnsOf(tracks[name], from, to, width);
