@@ -6,6 +6,14 @@ export function keyAction(e) {
   return e.key === "Enter" && !e.shiftKey && !e.isComposing ? "send" : null;
 }
 
+/**
+ * The part of anywidget's model a view uses.
+ * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
+ *   send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void,
+ *   on(name: string, callback: (...args: any[]) => void): void,
+ *   off(name?: string | null, callback?: ((...args: any[]) => void) | null): void }} Model
+ */
+
 const BUTTONS = [
   ["send", "Send", "send the message as a user item and ask for a reply"],
   ["respond", "Create response", "response.create: reply now (e.g. after a manual commit)"],
@@ -13,7 +21,7 @@ const BUTTONS = [
   ["clear", "Clear input", "input_audio_buffer.clear: drop audio not yet committed"],
 ];
 
-/** @param {{ model: any, el: HTMLElement }} ctx */
+/** @param {{ model: Model, el: HTMLElement }} ctx */
 function render({ model, el }) {
   const bar = document.createElement("div");
   bar.className = "rw-conversation";
@@ -44,6 +52,7 @@ function render({ model, el }) {
   bar.appendChild(status);
   el.appendChild(bar);
 
+  /** @param {string} action */
   function act(action) {
     if (action === "send") {
       const text = input.value.trim();
@@ -55,8 +64,13 @@ function render({ model, el }) {
     }
     status.textContent = "";
   }
+  /** @param {KeyboardEvent} e */
   const onKey = (e) => { const a = keyAction(e); if (a) { e.preventDefault(); act(a); } };
-  const onClick = (e) => { const b = e.target.closest && e.target.closest("button[data-action]"); if (b) act(b.dataset.action); };
+  /** @param {MouseEvent} e */
+  const onClick = (e) => {
+    const b = e.target instanceof Element ? e.target.closest("button[data-action]") : null;
+    if (b instanceof HTMLButtonElement && b.dataset.action) act(b.dataset.action);
+  };
   const onStatus = () => { status.textContent = model.get("status"); };
   input.addEventListener("keydown", onKey);
   bar.addEventListener("click", onClick);

@@ -86,6 +86,7 @@ function render({ model, el }) {
   }
   const seen = new IntersectionObserver((entries) => { if (stale && entries.some((e) => e.isIntersecting)) schedule(); });
   seen.observe(body);
+  /** @param {{ op: string, rows: Row[] }} msg */
   const onCustom = (msg) => {
     if (msg.op === "rows") {
       list = addRows(list, msg.rows, model.get("max_rows"));

@@ -12,8 +12,8 @@ export function makeDownsampler(from, to, taps = 64) {
   const half = taps / 2;
   let buf = new Float32Array(half); // zero history, so output 0 is input 0
   let pos = half;
-  const sinc = (x) => (x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x));
-  const blackman = (x) => {
+  const sinc = (/** @type {number} */ x) => (x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x));
+  const blackman = (/** @type {number} */ x) => {
     const t = (x + half) / taps; // 0..1 across the window
     return t <= 0 || t >= 1 ? 0 : 0.42 - 0.5 * Math.cos(2 * Math.PI * t) + 0.08 * Math.cos(4 * Math.PI * t);
   };
@@ -91,16 +91,16 @@ export function makeSampleRing(capacity) {
   };
 }
 
-/** Flow control: how many chunks may be unacknowledged before new ones are dropped. */
+/** Flow control: how many chunks may be unacknowledged before new ones are dropped. @param {number} maxUnacked */
 export function makeFlow(maxUnacked) {
   return { sent: 0, acked: 0, droppedChunks: 0, maxUnacked,
     canSend() { return this.sent - this.acked < this.maxUnacked; },
     onSend() { this.sent += 1; return this.sent; },
     onDrop() { this.droppedChunks += 1; },
-    onAck(seq) { this.acked = Math.max(this.acked, seq); } };
+    onAck(/** @type {number} */ seq) { this.acked = Math.max(this.acked, seq); } };
 }
 
-const WORKLET = (chunkMs) => `
+const WORKLET = (/** @type {number} */ chunkMs) => `
 ${makeDownsampler.toString()}
 ${floatToInt16.toString()}
 ${makeSampleRing.toString()}
@@ -152,6 +152,13 @@ function micIcon(live) {
   return svg;
 }
 
+/**
+ * The part of anywidget's model a view uses.
+ * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
+ *   send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void,
+ *   on(name: string, callback: (...args: any[]) => void): void,
+ *   off(name?: string | null, callback?: ((...args: any[]) => void) | null): void }} Model
+ */
 /** @type {Map<string, ReturnType<typeof makeCapture>>} one capture per Microphone model */
 const CAPTURES = new Map();
 
@@ -159,7 +166,7 @@ const CAPTURES = new Map();
  * The Microphone's capture, one per widget model however many times it is displayed: the media
  * stream, the AudioContext and the worklet, and the kernel's messages handled once (so a start
  * from the kernel opens one stream, and every chunk is sent once).
- * @param {any} model the model proxy of `initialize`
+ * @param {Model} model the model proxy of `initialize`
  */
 function makeCapture(model) {
   /** @type {AudioContext | null} */
@@ -168,6 +175,7 @@ function makeCapture(model) {
   let node = null;
   /** @type {MediaStream | null} */
   let stream = null;
+  /** @type {Promise<void> | null} */
   let starting = null;
   let pttDown = false;
   let level = 0;
@@ -230,6 +238,7 @@ function makeCapture(model) {
     changed();
   }
 
+  /** @param {boolean} down */
   function ptt(down) {
     if (model.get("mode") !== "push-to-talk" || !node || pttDown === down) return;
     pttDown = down;
@@ -238,6 +247,7 @@ function makeCapture(model) {
     changed();
   }
 
+  /** @param {{ type: string, seq?: number }} msg */
   const onCustom = (msg) => {
     if (msg.type === "ack") flow.onAck(msg.seq);
     else if (msg.type === "start") start();
@@ -256,12 +266,12 @@ function makeCapture(model) {
     get level() { return level; },
     get error() { return error; },
     /** A view's redraw; returns its detach (the last view to go stops the capture). */
-    attach(redraw) { views.add(redraw); return () => { views.delete(redraw); if (!views.size) close(); }; },
+    attach(/** @type {() => void} */ redraw) { views.add(redraw); return () => { views.delete(redraw); if (!views.size) close(); }; },
     dispose() { views.clear(); close(); model.off("msg:custom", onCustom); model.off("change:mode", onMode); model.off("change:dropped_ms", onDropped); },
   };
 }
 
-/** @param {{ model: any }} ctx */
+/** @param {{ model: Model }} ctx */
 function initialize({ model }) {
   const key = model.get("capture_key");
   const capture = makeCapture(model);
@@ -269,7 +279,7 @@ function initialize({ model }) {
   return () => { capture.dispose(); if (CAPTURES.get(key) === capture) CAPTURES.delete(key); };
 }
 
-/** @param {{ model: any, el: HTMLElement }} ctx */
+/** @param {{ model: Model, el: HTMLElement }} ctx */
 function render({ model, el }) {
   const bar = document.createElement("div");
   bar.className = "rw-microphone";

@@ -47,7 +47,7 @@ export function int16ToFloat(buf) {
  */
 export function makeJitter(rate, opts = {}) {
   const { initialMs = 300, minMs = 40, maxMs = 500, marginMs = 20, window = 128, trust = 8 } = opts;
-  const ms = (n) => (n * 1000) / rate;
+  const ms = (/** @type {number} */ n) => (n * 1000) / rate;
   return {
     late: new Float64Array(window), count: 0, next: 0,
     /** @param {number} lateness samples */
@@ -80,8 +80,15 @@ export function makeJitter(rate, opts = {}) {
  */
 export function makeRing(size, fadeSamples, opts = {}) {
   return {
-    ring: new Float32Array(size), size, fadeSamples, items: [], read: 0, write: 0,
-    underruns: 0, fade: 0, flushing: false, wasPlaying: false, volume: 1, played: {}, events: [],
+    ring: new Float32Array(size), size, fadeSamples,
+    /** @type {{ id: string, start: number, end: number, arrival0: number, media: number }[]} */
+    items: [],
+    read: 0, write: 0, underruns: 0, fade: 0, flushing: false,
+    /** @type {string | boolean} the item last played from, false once the queue ran dry */
+    wasPlaying: false,
+    volume: 1,
+    /** @type {Record<string, number>} samples played per item */
+    played: {},
     jitter: opts.jitter || null, clock: 0, primeFrom: -1, ended: new Set(), dropped: new Set(),
     /** @param {string} itemId @param {Float32Array} samples @param {number} [arrival] clock time it arrived */
     push(itemId, samples, arrival) {
@@ -101,7 +108,7 @@ export function makeRing(size, fadeSamples, opts = {}) {
       if (idle && this.jitter && !this.flushing) this.primeFrom = arrival;
     },
     /** The item's audio is complete: play what is queued without waiting for more. */
-    end(itemId) { this.ended.add(itemId); if (this.ended.size > 64) this.ended.delete(this.ended.values().next().value); },
+    end(/** @type {string} */ itemId) { this.ended.add(itemId); if (this.ended.size > 64) this.ended.delete(this.ended.values().next().value); },
     current() { return this.items.find((it) => this.read >= it.start && this.read < it.end) || null; },
     flush() {
       this.fade = this.fadeSamples; this.flushing = true; this.primeFrom = -1;
@@ -116,7 +123,8 @@ export function makeRing(size, fadeSamples, opts = {}) {
       return !(last && this.ended.has(last.id)); // a complete reply plays at once
     },
     /** Fill `out` (one render quantum); returns events ({type: "flushed", item_id, played}). */
-    fill(out) {
+    fill(/** @type {Float32Array} */ out) {
+      /** @type {{ type: "flushed", item_id: string | null, played: number }[]} */
       const events = [];
       for (let i = 0; i < out.length; i++, this.clock++) {
         if (this.read < this.write && !this.priming()) {
@@ -185,6 +193,13 @@ class RingPlayer extends AudioWorkletProcessor {
 registerProcessor("rw-ring-player", RingPlayer);
 `;
 
+/**
+ * The part of anywidget's model a view uses.
+ * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
+ *   send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void,
+ *   on(name: string, callback: (...args: any[]) => void): void,
+ *   off(name?: string | null, callback?: ((...args: any[]) => void) | null): void }} Model
+ */
 /** @type {Map<string, ReturnType<typeof makePlayer>>} one player per Speaker model */
 const PLAYERS = new Map();
 
@@ -192,7 +207,7 @@ const PLAYERS = new Map();
  * The Speaker's player, one per widget model however many times it is displayed: it owns the
  * AudioContext (open while at least one view is shown), handles the kernel's messages once, so
  * the audio plays once and a flush is answered (and truncated) once.
- * @param {any} model the model proxy of `initialize` (its handlers live as long as the model)
+ * @param {Model} model the model proxy of `initialize` (its handlers live as long as the model)
  */
 function makePlayer(model) {
   /** @type {AudioContext | null} */
@@ -203,12 +218,15 @@ function makePlayer(model) {
   let ready = null;
   /** @type {{ item_id: string, samples?: Float32Array }[]} audio (or an item's end) before the worklet is ready */
   const pending = [];
+  /** @type {((input: Float32Array) => Float32Array) | null} */
   let upsample = null;
+  /** @type {string | null} */
   let lastItem = null;
   /** @type {Set<HTMLElement>} status lines of the views shown */
   const views = new Set();
   let text = "speaker: waiting for audio";
   let title = "click to enable sound if your browser blocks it";
+  /** @param {string} t @param {string} [tip] */
   const show = (t, tip = title) => { text = t; title = tip; for (const v of views) { v.textContent = t; v.title = tip; } };
 
   function start() {
@@ -236,8 +254,11 @@ function makePlayer(model) {
   // reach the page by the wall clock, and how far the audio clock ran ahead of the wall clock
   // between two reports (a stalled clock catching up plays buffered audio in a burst).
   const wallJitter = makeJitter(1000);
-  let wallItem = null; let wall0 = 0; let wallMedia = 0;
-  let lastStamp = null; let burst = 0;
+  /** @type {string | null} */
+  let wallItem = null;
+  let wall0 = 0; let wallMedia = 0; let burst = 0;
+  /** @type {[number, number] | null} wall and audio clock (ms) at the last report */
+  let lastStamp = null;
   /** @param {string} item_id @param {number} ms audio received */
   function arrivedWall(item_id, ms) {
     const now = performance.now();
@@ -246,12 +267,15 @@ function makePlayer(model) {
     wallMedia += ms;
   }
 
+  /** @param {any} m a worklet report @param {AudioContext} context */
   function onWorklet(m, context) {
-    const toKernel = (n) => Math.round((n * 24000) / context.sampleRate);
+    const toKernel = (/** @type {number} */ n) => Math.round((n * 24000) / context.sampleRate);
     if (m.type === "played") {
+      /** @type {[number, number]} */
       const stamp = [performance.now(), context.currentTime * 1000];
       if (lastStamp) burst = Math.max(burst * 0.99, (stamp[1] - lastStamp[1]) - (stamp[0] - lastStamp[0]));
       lastStamp = stamp;
+      /** @type {Record<string, number>} */
       const items = {};
       for (const [id, n] of Object.entries(m.items)) items[id] = toKernel(n);
       model.send({ type: "played", items });
@@ -278,6 +302,7 @@ function makePlayer(model) {
     }
   }
 
+  /** @param {string} item_id @param {Float32Array} samples */
   function push(item_id, samples) {
     if (item_id !== lastItem) { upsample = makeUpsampler(24000, ctx.sampleRate); lastItem = item_id; }
     node.port.postMessage({ type: "audio", item_id, samples: upsample(samples) });
@@ -289,6 +314,7 @@ function makePlayer(model) {
     if (context) context.close().catch(() => {});
   }
 
+  /** @param {{ type: string, item_id?: string }} msg @param {(ArrayBuffer | DataView)[]} buffers */
   const onCustom = (msg, buffers) => {
     if (msg.type === "audio") {
       if (!views.size) return; // not shown anywhere: nothing plays
@@ -310,7 +336,7 @@ function makePlayer(model) {
 
   return {
     /** A view shows `status`; the first view opens the AudioContext. Returns its detach. */
-    attach(status) {
+    attach(/** @type {HTMLElement} */ status) {
       views.add(status);
       status.textContent = text;
       status.title = title;
@@ -323,7 +349,7 @@ function makePlayer(model) {
   };
 }
 
-/** @param {{ model: any }} ctx */
+/** @param {{ model: Model }} ctx */
 function initialize({ model }) {
   const key = model.get("player_key");
   const player = makePlayer(model);
@@ -331,7 +357,7 @@ function initialize({ model }) {
   return () => { player.close(); if (PLAYERS.get(key) === player) PLAYERS.delete(key); };
 }
 
-/** @param {{ model: any, el: HTMLElement }} ctx */
+/** @param {{ model: Model, el: HTMLElement }} ctx */
 function render({ model, el }) {
   const status = document.createElement("div");
   status.className = "rw-speaker";

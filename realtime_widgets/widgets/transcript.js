@@ -59,6 +59,7 @@ export function fromSnapshot(rows) {
   return conv;
 }
 
+/** @type {Record<string, string>} */
 const LABELS = { user: "You", assistant: "Assistant", system: "System", function_call: "Tool call", function_call_output: "Tool output" };
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -79,9 +80,21 @@ function dotsIcon() {
   return svg;
 }
 
+/** @type {Record<string, string>} */
 const BG = { user: "#eef5ff", assistant: "#f3f3f3" };
 
-/** @param {{ model: any, el: HTMLElement }} ctx */
+/**
+ * The part of anywidget's model a view uses.
+ * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
+ *   send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void,
+ *   on(name: string, callback: (...args: any[]) => void): void,
+ *   off(name?: string | null, callback?: ((...args: any[]) => void) | null): void }} Model
+ */
+
+/** @typedef {{ kind: string, id?: string, index?: number, text?: string }} Change what applyOp changed */
+/** @typedef {{ op: string, id: string, mime?: string, error?: string }} Reply the kernel's answer to the item menu */
+
+/** @param {{ model: Model, el: HTMLElement }} ctx */
 function render({ model, el }) {
   const box = document.createElement("div");
   box.className = "rw-transcript";
@@ -103,6 +116,7 @@ function render({ model, el }) {
 
   function closeMenu() { if (openMenu) { openMenu.style.display = "none"; openMenu = null; } }
 
+  /** @param {string} id */
   function make(id) {
     const row = conv.rows.get(id);
     const wrap = document.createElement("div");
@@ -166,6 +180,7 @@ function render({ model, el }) {
     showEmpty();
   }
 
+  /** @param {Change} change */
   function patch(change) {
     const node = nodes.get(change.id);
     if (change.kind === "insert") {
@@ -190,12 +205,15 @@ function render({ model, el }) {
   }
 
   /** The kernel's answer to the menu: an item's audio (one WAV buffer) or an error. */
+  /** @param {Reply} msg @param {(ArrayBuffer | DataView)[]} buffers */
   function onReply(msg, buffers) {
     const node = nodes.get(msg.id);
     if (!node) return;
     if (msg.op === "audio" && buffers && buffers.length) {
       const view = buffers[0];
-      const bytes = view instanceof DataView ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength) : new Uint8Array(view);
+      // a copy into a fresh ArrayBuffer: the message's buffer may be shared or offset
+      const bytes = new Uint8Array(view.byteLength);
+      bytes.set(view instanceof DataView ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength) : new Uint8Array(view));
       const url = URL.createObjectURL(new Blob([bytes], { type: msg.mime || "audio/wav" }));
       urls.push(url);
       const audio = document.createElement("audio");
@@ -212,6 +230,7 @@ function render({ model, el }) {
   }
 
   redraw();
+  /** @param {any} msg an operation or a Reply @param {(ArrayBuffer | DataView)[]} buffers */
   const onCustom = (msg, buffers) => {
     if (msg.op === "audio" || msg.op === "error") onReply(msg, buffers);
     else patch(applyOp(conv, msg));

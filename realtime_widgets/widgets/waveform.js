@@ -21,8 +21,12 @@ export function putBins(track, start, pairs) {
   return track;
 }
 
+/** @typedef {{min: Int16Array, max: Int16Array, length: number}} Track */
+/** @typedef {{ type: "marker", kind: string, ms: number, label: string }} Marker */
+
 /**
  * Min/max of the bins under each of `columns` pixels covering bins [from, to).
+ * @param {Track} track @param {number} from @param {number} to @param {number} columns
  * @returns {{min: Int16Array, max: Int16Array}}
  */
 export function columnsOf(track, from, to, columns) {
@@ -54,8 +58,9 @@ export function columnsOf(track, from, to, columns) {
 export function layoutLabels(labels, width, rows, gap = 3) {
   const order = labels.map((_, i) => i).sort((a, b) => labels[a].x - labels[b].x);
   /** @type {[number, number][][]} occupied [left, right) per row */
-  const taken = Array.from({ length: rows }, () => []);
+  const taken = Array.from({ length: rows }, () => /** @type {[number, number][]} */ ([]));
   const out = labels.map(() => ({ left: 0, row: -1 }));
+  /** @param {number} row @param {number} left @param {number} right */
   const free = (row, left, right) => taken[row].every(([l, r]) => right + gap <= l || left >= r + gap);
   for (const i of order) {
     const { x, width: w } = labels[i];
@@ -72,6 +77,7 @@ export function layoutLabels(labels, width, rows, gap = 3) {
   return out;
 }
 
+/** @type {Record<string, string>} */
 const COLORS = { speech_started: "#27ae60", speech_stopped: "#c0392b", committed: "#8e44ad", timeout: "#e67e22",
   response_start: "#2980b9", response_done: "#2980b9", truncated: "#d35400" };
 
@@ -94,9 +100,19 @@ function icon(kind) {
 const LABEL_ROWS = 3;
 const ROW_PX = 13;
 
-/** @param {{ model: any, el: HTMLElement }} ctx */
+/**
+ * The part of anywidget's model a view uses.
+ * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
+ *   send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void,
+ *   on(name: string, callback: (...args: any[]) => void): void,
+ *   off(name?: string | null, callback?: ((...args: any[]) => void) | null): void }} Model
+ */
+
+/** @param {{ model: Model, el: HTMLElement }} ctx */
 function render({ model, el }) {
+  /** @type {Record<string, Track>} */
   const tracks = { in: makeTrack(), out: makeTrack() };
+  /** @type {Marker[]} */
   const markers = [];
   let binsPerPx = 2; // zoom
   let dirty = true;
@@ -126,7 +142,7 @@ function render({ model, el }) {
   const measurer = document.createElement("span");
   measurer.style.cssText = "position:absolute;visibility:hidden;white-space:nowrap;padding:0 2px;font:11px/12px system-ui,sans-serif";
   let layoutSig = "";
-  const measure = (text) => {
+  const measure = (/** @type {string} */ text) => {
     let w = widths.get(text);
     if (w === undefined) {
       overlay.appendChild(measurer);
@@ -143,18 +159,20 @@ function render({ model, el }) {
     pause.title = paused ? "follow the live audio again" : "stop scrolling to look closer (wheel: zoom)";
   };
   const onClick = () => { model.set("paused", !model.get("paused")); model.save_changes(); label(); };
-  const onWheel = (e) => { e.preventDefault(); binsPerPx = Math.min(200, Math.max(0.25, binsPerPx * (e.deltaY > 0 ? 1.25 : 0.8))); dirty = true; };
+  const onWheel = (/** @type {WheelEvent} */ e) => { e.preventDefault(); binsPerPx = Math.min(200, Math.max(0.25, binsPerPx * (e.deltaY > 0 ? 1.25 : 0.8))); dirty = true; };
   pause.addEventListener("click", onClick);
   canvas.addEventListener("wheel", onWheel);
   let end = 0;
   let lastWidth = 0;
 
+  /** @param {(Marker & { x: number })[]} visible @param {number} width */
   function drawLabels(visible, width) {
     const boxes = visible.map((m) => ({ x: m.x, width: measure(m.label) }));
     const placed = layoutLabels(boxes, width, LABEL_ROWS);
     const sig = `${width}|` + visible.map((m, i) => `${m.label}@${Math.round(m.x)}:${placed[i].row}`).join(",");
     if (sig === layoutSig) return;
     layoutSig = sig;
+    /** @type {HTMLSpanElement[]} */
     const spans = [];
     visible.forEach((m, i) => {
       const p = placed[i];
@@ -215,6 +233,7 @@ function render({ model, el }) {
   }
   let raf = requestAnimationFrame(draw);
 
+  /** @param {{ type: string, items: any[] }} msg @param {DataView[]} buffers */
   const onCustom = (msg, buffers) => {
     if (msg.type !== "batch") return;
     let b = 0;
