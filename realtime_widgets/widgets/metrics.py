@@ -53,7 +53,9 @@ class MetricsView(Listening, anywidget.AnyWidget):
             "endpoint": s.endpoint.display,
             "reconnects": s.reconnects,
             "expires_at": s.expires_at,
-            "turns": [turn.breakdown_ms() for turn in s.metrics.turns[-8:]],
+            "turns": [
+                {**turn.breakdown_ms(), "status": turn.status} for turn in s.metrics.turns[-8:]
+            ],
             "usage": dict(s.state.usage),
             "cost": s.cost,
             "estimate": local,

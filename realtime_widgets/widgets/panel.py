@@ -24,6 +24,7 @@ from realtime_widgets.errors import ConfigError, ServerError
 from realtime_widgets.protocol.config import GROUPS, SessionConfig
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.export import EXPORT_TARGETS
+from realtime_widgets.protocol.rules import locked_fields
 from realtime_widgets.widgets.controls import (
     FieldControl,
     Incomplete,
@@ -55,6 +56,7 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         self._lock = threading.Lock()
         self._applying = False
         self._generation = 0  # the newest change; older debounced sends give way to it
+        self._locked: set[str] = set()  # fields disabled by the rules
         self.controls: dict[str, FieldControl] = {c.path: c for c in build_controls(SessionConfig)}
         for path, control in self.controls.items():
             for leaf in leaves(control.widget):
@@ -171,17 +173,19 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         self._refresh_rules()
 
     def _refresh_rules(self) -> None:
+        """Disable the fields :func:`locked_fields` locks, with its reason (the other
+        variant's fields inside a section are disabled by the SectionControl itself)."""
         session = self.session
-        self.controls["temperature"].disable("beta dialect only: the GA API has no temperature")
-        spoken = session is not None and session.state.assistant_has_spoken
-        self.controls["voice"].disable("fixed once the assistant has spoken" if spoken else None)
-        effective = session.effective if session is not None else None
-        frozen = effective is not None and effective.tracing is not None
-        self.controls["tracing"].disable("frozen once enabled" if frozen else None)
         live = session is not None and session.connected
-        self.controls["model"].disable(
-            "fixed for a live session: reconnect to change" if live else None
+        effective = session.effective if session is not None else None
+        locks = locked_fields(
+            effective if live and effective is not None else self.config,
+            live=live,
+            assistant_has_spoken=session is not None and session.state.assistant_has_spoken,
         )
+        for name in sorted(set(locks) & set(self.controls) | self._locked):
+            self.controls[name].disable(locks.get(name))
+        self._locked = set(locks) & set(self.controls)
 
     def _refresh_export(self) -> None:
         try:

@@ -31,13 +31,18 @@ __all__ = ["TranscriptView"]
 SNAPSHOT_INTERVAL_S = 1.0
 
 
-def _row(item: ItemState, transcribing: bool | None = None) -> dict[str, Any]:
+INTERRUPTED = "(reply interrupted by a lost connection)"
+
+
+def _row(
+    item: ItemState, transcribing: bool | None = None, interrupted: bool = False
+) -> dict[str, Any]:
     return {
         "id": item.id,
         "role": item.role or item.type,
         "type": item.type,
         "text": _text(item),
-        "note": _note(item, transcribing),
+        "note": INTERRUPTED if interrupted else _note(item, transcribing),
         "audio": _has_audio(item),
     }
 
@@ -95,6 +100,7 @@ class TranscriptView(Listening, anywidget.AnyWidget):
         self._last_snapshot = 0.0
         self._lock = threading.Lock()
         self._known: set[str] = set()
+        self._interrupted: set[str] = set()  # items of replies cut by a lost connection
         self.on_msg(self._on_browser)
         if session is not None:
             self._listen(session.on("*", self.observe_event))
@@ -152,7 +158,7 @@ class TranscriptView(Listening, anywidget.AnyWidget):
         return config.transcription is not None
 
     def _row(self, item: ItemState) -> dict[str, Any]:
-        return _row(item, self._transcribing())
+        return _row(item, self._transcribing(), item.id in self._interrupted)
 
     def _place(self, item_id: str) -> dict[str, Any]:
         order = [i.id for i in self.state.ordered_items()]
@@ -197,6 +203,10 @@ class TranscriptView(Listening, anywidget.AnyWidget):
         ):
             item = items.get(event.item_id)
             return [] if item is None else [{"op": "text", **self._row(item)}]
+        if event.type == "client.response_interrupted":
+            ids = (event.model_extra or {}).get("item_ids") or []
+            self._interrupted.update(ids)
+            return [{"op": "text", **self._row(items[i])} for i in ids if i in items]
         if isinstance(event, ev.ConversationItemDeleted):
             self._known.discard(event.item_id)
             return [{"op": "remove", "id": event.item_id}]

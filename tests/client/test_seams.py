@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from realtime_widgets import SessionConfig
+from realtime_widgets import ConfigNote, SessionConfig
 from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.server.app import LocalServer
 from tests.waiting import eventually
@@ -107,3 +107,15 @@ def test_send_event_sends_any_client_event(server: LocalServer) -> None:
         session.send_event({"type": "input_audio_buffer.clear"})
         session.wait_for("input_audio_buffer.cleared", since=mark)
         assert session.events.rows()[-2]["type"] == "input_audio_buffer.clear"
+
+
+def test_beta_modalities_are_sent_as_audio_with_a_note_in_the_callers_thread(
+    server: LocalServer,
+) -> None:
+    with RealtimeSession(TEXT, endpoint=Endpoint.local(server.url, TEXT.model)) as session:
+        with pytest.warns(ConfigNote, match="sent as \\['audio'\\]") as notes:
+            effective = session.update(output_modalities=["text", "audio"])
+        assert notes[0].filename == __file__  # shown where the user asked, not on the I/O thread
+        assert effective.output_modalities == ["audio"]
+        sent = [e.data for e in session.events if e.type == "session.update"][-1]
+        assert sent["session"]["output_modalities"] == ["audio"]

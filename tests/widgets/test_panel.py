@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import ipywidgets as w
@@ -11,12 +10,13 @@ from hypothesis import HealthCheck, given, settings
 
 from realtime_widgets import SessionConfig
 from realtime_widgets.client import Endpoint, RealtimeSession
+from realtime_widgets.protocol import locked_fields
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.widgets.controls import SectionControl
 from realtime_widgets.widgets.panel import ConfigPanel
 from tests.client.conftest import ThreadPeer, rejecting_peer
 from tests.protocol.strategies import configs
-from tests.waiting import eventually
+from tests.waiting import eventually, quiet_for
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_slider_moves_send_one_debounced_minimal_update(server: LocalServer) -> 
                 and session.effective.turn_detection.silence_duration_ms == 700
             )
         )  # type: ignore[union-attr]
-        time.sleep(0.3)
+        quiet_for(300)  # two debounce windows: no second update may follow
         updates = [h for h in session.history if h.type == "session.update"][len(before) :]
         assert len(updates) == 1
         assert updates[0].data["session"] == {
@@ -118,11 +118,15 @@ def test_slider_moves_send_one_debounced_minimal_update(server: LocalServer) -> 
             },
         }
         assert slider.value == 700  # the effective value is what the panel shows
-        assert panel.controls["model"].reason == "fixed for a live session: reconnect to change"
+        assert panel.controls["model"].reason == (
+            "model cannot change during a session: connect a new session"
+        )
         panel.controls["tracing"].toggle.value = True
         panel.controls["tracing"].inner.widget.value = "auto"
         eventually(lambda: session.effective is not None and session.effective.tracing == "auto")
-        eventually(lambda: panel.controls["tracing"].reason == "frozen once enabled")
+        eventually(
+            lambda: panel.controls["tracing"].reason == "tracing cannot be modified once enabled"
+        )
     finally:
         session.close()
 
@@ -145,6 +149,34 @@ def test_a_rejected_update_is_pinned_to_the_field_the_server_names() -> None:
             assert isinstance(panel.controls["turn_detection"], SectionControl)
         finally:
             session.close()
+
+
+def test_the_panel_shows_the_rules_reasons() -> None:
+    server = LocalServer(pace=0).start()  # with speech: the voice locks after assistant audio
+    session = RealtimeSession(
+        SessionConfig(output_modalities=["audio"]), endpoint=Endpoint.local(server.url, "m")
+    )
+    panel = ConfigPanel(session)
+    try:
+        # Not connected: only the field GA lacks is locked; the model and voice are free.
+        assert panel.controls["temperature"].reason == (
+            "beta dialect only: the GA API has no temperature"
+        )
+        assert panel.controls["model"].reason is None
+        assert panel.controls["voice"].reason is None
+        session.connect()
+        session.send_text("hello")
+        eventually(lambda: panel.controls["voice"].reason is not None)
+        assert session.state.assistant_has_spoken
+        assert session.effective is not None
+        expected = locked_fields(session.effective, live=True, assistant_has_spoken=True)
+        for name in ("voice", "model", "temperature"):
+            assert panel.controls[name].reason == expected[name]
+        assert expected["voice"] == "voice cannot change once the assistant has spoken"
+        assert panel.controls["tracing"].reason is None  # tracing never set: still free
+    finally:
+        session.close()
+        server.stop()
 
 
 def test_the_panel_syncs_state_changes_after_creation() -> None:
