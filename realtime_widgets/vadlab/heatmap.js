@@ -1,6 +1,9 @@
 // Sweep heatmap: a measure over two settings; the best cells are green, clicking one applies it.
 
-/** Colour for value v in [lo, hi] (lower is better unless told): green -> yellow -> red. */
+/**
+ * Colour for value v in [lo, hi] (lower is better unless told): green -> yellow -> red.
+ * @param {number | null | undefined} v @param {number} lo @param {number} hi @param {boolean} [lowerIsBetter]
+ */
 export function colorFor(v, lo, hi, lowerIsBetter = true) {
   if (v === null || v === undefined || Number.isNaN(v)) return "#eee";
   let t = hi > lo ? (v - lo) / (hi - lo) : 0;
@@ -9,12 +12,13 @@ export function colorFor(v, lo, hi, lowerIsBetter = true) {
   return `hsl(${hue}, 65%, 62%)`;
 }
 
-/** Finite values of a grid, for the colour scale. */
+/** Finite values of a grid, for the colour scale. @param {(number | null)[][]} values @returns {[number, number]} */
 export function rangeOf(values) {
-  const flat = values.flat().filter((v) => v !== null && v !== undefined && !Number.isNaN(v));
+  const flat = /** @type {number[]} */ (values.flat().filter((v) => v !== null && v !== undefined && !Number.isNaN(v)));
   return flat.length ? [Math.min(...flat), Math.max(...flat)] : [0, 0];
 }
 
+/** @param {{ model: any, el: HTMLElement }} ctx */
 function render({ model, el }) {
   const box = document.createElement("div");
   box.style.cssText = "font:12px system-ui;overflow:auto";
@@ -35,10 +39,10 @@ function render({ model, el }) {
     corner.textContent = `${model.get("y_name")} \\ ${model.get("x_name")}`;
     corner.style.cssText = "padding:2px 6px;color:#555";
     for (const x of xs) { const c = head.insertCell(); c.textContent = x; c.style.cssText = "padding:2px 6px;text-align:center;color:#555"; }
-    ys.forEach((y, j) => {
+    ys.forEach((/** @type {number | string} */ y, /** @type {number} */ j) => {
       const row = table.insertRow();
-      const label = row.insertCell(); label.textContent = y; label.style.cssText = "padding:2px 6px;color:#555";
-      xs.forEach((_, i) => {
+      const label = row.insertCell(); label.textContent = String(y); label.style.cssText = "padding:2px 6px;color:#555";
+      xs.forEach((/** @type {unknown} */ _, /** @type {number} */ i) => {
         const v = values[j][i];
         const cell = row.insertCell();
         cell.textContent = v === null || v === undefined ? "–" : Number.isInteger(v) ? String(v) : v.toFixed(0);

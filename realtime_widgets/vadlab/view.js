@@ -1,7 +1,7 @@
 // VAD lab view: the clip's envelope, Silero's probability and the threshold, the labelled turns,
 // and what turn detection did with the current settings. Pure helpers are named exports.
 
-/** Pixel x of a time, for a view of `totalMs` over `width` px. */
+/** Pixel x of a time, for a view of `totalMs` over `width` px. @param {number} ms @param {number} totalMs @param {number} width */
 export function xOf(ms, totalMs, width) {
   return (ms / totalMs) * width;
 }
@@ -24,7 +24,11 @@ export function envelopeColumns(env, width) {
   return { min, max };
 }
 
-/** Lanes of the drawing, top to bottom: [name, y, height]. */
+/**
+ * Lanes of the drawing, top to bottom: [y, height] per lane, and the axis' y.
+ * @param {number} height
+ * @returns {{ [lane: string]: any, wave: [number, number], prob: [number, number], truth: [number, number], turns: [number, number], replies: [number, number], axis: number }}
+ */
 export function lanes(height) {
   const wave = Math.round(height * 0.4);
   const prob = Math.round(height * 0.22);
@@ -38,6 +42,7 @@ export function lanes(height) {
 
 const COLORS = { truth: "#27ae60", turn: "#2e86de", commit: "#1b4f72", timeout: "#8e44ad", reply: "#e67e22", cancelled: "#c0392b" };
 
+/** @param {{ model: any, el: HTMLElement }} ctx */
 function render({ model, el }) {
   const box = document.createElement("div");
   box.style.cssText = "font:12px system-ui;position:relative";
@@ -54,6 +59,7 @@ function render({ model, el }) {
   tip.style.cssText = "position:absolute;pointer-events:none;background:#fffbe6;border:1px solid #ccc;padding:2px 4px;display:none";
   box.append(canvas, legend, tip);
   el.appendChild(box);
+  /** @type {{ x0: number, x1: number, y0: number, y1: number, info: string }[]} */
   let hits = [];
 
   function draw() {
@@ -71,7 +77,7 @@ function render({ model, el }) {
     for (const r of result.responses || []) ends.push(r.end_ms);
     for (const to of result.timeouts || []) ends.push(to[1]);
     const total = Math.max(...ends) + 200;
-    const X = (ms) => xOf(ms, total, width);
+    const X = (/** @type {number} */ ms) => xOf(ms, total, width);
     const L = lanes(height);
     hits = [];
     // waveform
@@ -110,6 +116,7 @@ function render({ model, el }) {
       g.moveTo(0, py + ph - th * ph); g.lineTo(width, py + ph - th * ph); g.stroke(); g.setLineDash([]);
       g.fillStyle = "#c0392b"; g.fillText(`threshold ${th.toFixed(2)}`, 4, py + ph - th * ph - 2);
     } else { g.fillStyle = "#888"; g.fillText("speech probability (semantic_vad: threshold fixed at 0.5)", 4, py + 11); }
+    /** @param {string} lane @param {number} a @param {number} b @param {string} color @param {string} label @param {string} info */
     const bar = (lane, a, b, color, label, info) => {
       const [y, h] = L[lane];
       const x0 = X(a); const x1 = Math.max(x0 + 2, X(b));

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import ipywidgets as w
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -176,3 +177,11 @@ def test_the_panel_shows_the_rules_reasons() -> None:
     finally:
         session.close()
         server.stop()
+
+
+def test_the_panel_syncs_state_changes_after_creation() -> None:
+    """ipywidgets sends every state change through ``Widget._send``: the panel must not shadow it."""
+    panel = ConfigPanel()
+    panel.layout = w.Layout(flex="0 0 auto")
+    panel.add_class("rw-settings-panel")
+    assert "rw-settings-panel" in panel._dom_classes
