@@ -9,6 +9,8 @@ import threading
 
 
 def main(argv: list[str] | None = None) -> int:
+    from realtime_widgets.server.responder import RESPONDERS
+
     parser = argparse.ArgumentParser(prog="realtime-widgets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the local, offline Realtime server")
@@ -21,6 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--dialect", choices=("ga", "beta"), default="ga", help="protocol dialect served"
     )
+    serve.add_argument(
+        "--responder",
+        choices=sorted(RESPONDERS),
+        default="local",
+        help="who replies: local (honest report, default) or echo (your own audio back)",
+    )
     serve.add_argument("--no-speech", action="store_true", help="answer without synthesised speech")
     args = parser.parse_args(argv)
 
@@ -30,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         args.host,
         args.port,
         pace=args.pace,
+        responder=args.responder,
         token=args.token,
         dialect=args.dialect,
         speech=not args.no_speech,

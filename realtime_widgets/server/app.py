@@ -45,10 +45,15 @@ from realtime_widgets.server.engine import (
     SessionEngine,
     speak_reply,
 )
-from realtime_widgets.server.responder import FunctionCall, LocalResponder, Responder
+from realtime_widgets.server.responder import (
+    RESPONDERS,
+    FunctionCall,
+    Responder,
+    SpeakingResponder,
+)
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
 
-__all__ = ["LocalServer"]
+__all__ = ["LocalServer", "shared_server"]
 
 log = logging.getLogger("realtime_widgets.server")
 
@@ -60,8 +65,9 @@ class LocalServer:
     """An OpenAI-compatible Realtime server on 127.0.0.1 (see the module docstring).
 
     ``responder``: a callable (sync or async) from :class:`ReplyContext` to text or a
-    :class:`FunctionCall`; the default is the honest :class:`LocalResponder`. ``pace``: 1.0
-    streams reply audio in real time, 0 as fast as possible. ``token``: require
+    :class:`FunctionCall`, or a built-in's name: ``"local"`` (the default, the honest
+    :class:`LocalResponder`) or ``"echo"`` (:class:`EchoResponder`: the user's own audio
+    back). ``pace``: 1.0 streams reply audio in real time, 0 as fast as possible. ``token``: require
     ``Authorization: Bearer <token>`` (or ``api-key``). ``dialect="beta"`` serves the legacy
     beta shape to old clients; by default a beta client is refused as OpenAI refuses it.
     """
@@ -71,7 +77,7 @@ class LocalServer:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
-        responder: Responder | None = None,
+        responder: Responder | str | None = None,
         pace: float = 1.0,
         max_duration_s: float = 3600.0,
         token: str | None = None,
@@ -83,7 +89,14 @@ class LocalServer:
             raise ValueError(f"dialect must be 'ga' or 'beta', got {dialect!r}")
         self.host = host
         self.port = port
-        self.responder: Responder = responder or LocalResponder()
+        if isinstance(responder, str):
+            if responder not in RESPONDERS:
+                names = sorted(RESPONDERS)
+                raise ValueError(
+                    f"responder must be a callable or one of {names}, got {responder!r}"
+                )
+            responder = RESPONDERS[responder]()
+        self.responder: Responder = responder or RESPONDERS["local"]()
         self.options = EngineOptions(
             max_duration_s=max_duration_s, pace=pace, transcriber=transcriber, dialect=dialect
         )
@@ -250,7 +263,8 @@ class LocalServer:
             engine.close()
 
     async def reply(self, request: ReplyRequest) -> ReplyMaterial:
-        """Compute a reply: the responder (awaited if async, else in a thread), then speech."""
+        """Compute a reply: the responder (awaited if async, else in a thread), then speech
+        (the responder's own when it is a :class:`SpeakingResponder`, else synthesised)."""
         responder = self.responder
         if inspect.iscoroutinefunction(responder) or inspect.iscoroutinefunction(
             type(responder).__call__
@@ -264,7 +278,29 @@ class LocalServer:
             raise TypeError(
                 f"a responder must return str or FunctionCall, got {type(value).__name__}"
             )
+        if (
+            isinstance(responder, SpeakingResponder)
+            and isinstance(value, str)
+            and "audio" in request.modalities
+        ):
+            own = await asyncio.to_thread(responder.speech, request.context, request.speed)
+            if own is not None:
+                return ReplyMaterial(value, own)
         return await asyncio.to_thread(speak_reply, request, value, self._speak)
+
+
+_shared: dict[str, LocalServer] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_server(responder: str) -> LocalServer:
+    """The process's background local server with the built-in ``responder`` ("local" or
+    "echo"), started on first use and kept for the process (the playground's choice)."""
+    with _shared_lock:
+        server = _shared.get(responder)
+        if server is None:
+            server = _shared[responder] = LocalServer(responder=responder).start()
+        return server
 
 
 def _bearer(headers: Headers) -> str | None:

@@ -18,6 +18,7 @@ from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.client.session import RealtimeSession, local_server
 from realtime_widgets.errors import RealtimeWidgetsError
 from realtime_widgets.protocol.config import MODELS, SessionConfig
+from realtime_widgets.server.app import shared_server
 from realtime_widgets.widgets.eventlog import EventLog
 from realtime_widgets.widgets.key_field import KeyField
 from realtime_widgets.widgets.metrics import MetricsView
@@ -30,6 +31,8 @@ from realtime_widgets.widgets.waveform import Waveform
 __all__ = ["Connection", "Playground"]
 
 TARGETS = ("Local server (no key)", "OpenAI", "Azure OpenAI", "Replay a recording")
+# Who answers on the local server: the honest report, or the user's own audio played back.
+RESPONDER_CHOICES = (("honest local replies", "local"), ("echo my audio back", "echo"))
 
 
 class Connection(w.VBox):  # type: ignore[misc]
@@ -44,6 +47,7 @@ class Connection(w.VBox):  # type: ignore[misc]
             description="endpoint", placeholder="my-resource.openai.azure.com"
         )
         self.deployment = w.Text(description="deployment", placeholder="gpt-realtime")
+        self.responder = w.Dropdown(options=RESPONDER_CHOICES, value="local", description="replies")
         self.key = KeyField()
         self.record = w.Text(description="record to", placeholder="optional: session.jsonl")
         self.replay_path = w.Text(description="recording", placeholder="session.jsonl")
@@ -53,6 +57,7 @@ class Connection(w.VBox):  # type: ignore[misc]
         super().__init__(
             [
                 w.HBox([self.target, self.model, self.button]),
+                self.responder,
                 self.azure_endpoint,
                 self.deployment,
                 self.key,
@@ -72,6 +77,7 @@ class Connection(w.VBox):  # type: ignore[misc]
             self.record: kind != 3,
             self.replay_path: kind == 3,
             self.model: kind in (0, 1),
+            self.responder: kind == 0,
         }
         for widget, visible in show.items():
             widget.layout.display = None if visible else "none"
@@ -80,6 +86,8 @@ class Connection(w.VBox):  # type: ignore[misc]
         kind = TARGETS.index(self.target.value)
         model = self.model.value or MODELS[0]
         if kind == 0:
+            if self.responder.value != "local":
+                return Endpoint.local(shared_server(self.responder.value).url, model)
             return Endpoint.local(local_server().url, model)
         if kind == 1:
             return Endpoint.openai(model, self.key.secret)
