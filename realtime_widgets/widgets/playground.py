@@ -24,6 +24,7 @@ from realtime_widgets.widgets.key_field import KeyField
 from realtime_widgets.widgets.metrics import MetricsView
 from realtime_widgets.widgets.microphone import Microphone
 from realtime_widgets.widgets.panel import ConfigPanel
+from realtime_widgets.widgets.preset_bar import PresetBar
 from realtime_widgets.widgets.speaker import Speaker
 from realtime_widgets.widgets.transcript import TranscriptView
 from realtime_widgets.widgets.waveform import Waveform
@@ -157,6 +158,7 @@ class Playground(w.VBox):  # type: ignore[misc]
             "metrics": MetricsView(session),
             "events": EventLog(session),
         }
+        self.parts["presets"] = w.HTML() if session.replaying else PresetBar(self.parts["panel"])
         upload = w.FileUpload(accept=".wav", description="stream a WAV")
         upload.observe(lambda change: self._upload(change["new"]), "value")
         self.parts["upload"] = upload
@@ -165,7 +167,7 @@ class Playground(w.VBox):  # type: ignore[misc]
             [w.HBox([p["microphone"], upload, p["speaker"]]), p["waveform"], p["transcript"]],
             layout=w.Layout(width="60%"),
         )
-        left = w.VBox([p["panel"]], layout=w.Layout(width="40%"))
+        left = w.VBox([p["presets"], p["panel"]], layout=w.Layout(width="40%"))
         tabs = w.Tab(children=[p["metrics"], p["events"]], titles=["Metrics", "Events"])
         self.body.children = [w.HBox([left, right]), tabs]
 
