@@ -1,7 +1,7 @@
 """The widgets: the only package that imports ipywidgets/anywidget.
 
-ConfigPanel, PresetBar, Microphone, Speaker, Waveform, TranscriptView, EventLog, MetricsView, Connection
-and Playground; each anywidget's .js file sits next to its .py class.
+ConfigPanel, PresetBar, Microphone, Speaker, Waveform, TranscriptView, EventLog, MetricsView,
+Connection and Playground; each anywidget's .js file sits next to its .py class.
 """
 
 from __future__ import annotations
