@@ -137,7 +137,8 @@ function render({ model, el }) {
         label();
         return;
       }
-      model.send({ type: "audio", seq: flow.onSend(), rate: 24000 }, undefined, [e.data.pcm]);
+      // t: when the chunk's last sample reached the page (the toolkit-latency probe's stamp)
+      model.send({ type: "audio", seq: flow.onSend(), rate: 24000, t: performance.now() }, undefined, [e.data.pcm]);
     };
     source.connect(node);
     model.set("streaming", true);
@@ -173,6 +174,7 @@ function render({ model, el }) {
     if (msg.type === "ack") flow.onAck(msg.seq);
     else if (msg.type === "start") start().catch((err) => { status.textContent = `microphone unavailable: ${err.message}`; });
     else if (msg.type === "stop") stop();
+    else if (msg.type === "ping") model.send({ type: "pong", id: msg.id, t: performance.now() }); // clock offset
   });
   model.on("change:mode", () => { node && node.port.postMessage({ on: model.get("mode") !== "push-to-talk" }); label(); });
   label();

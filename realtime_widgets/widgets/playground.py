@@ -21,6 +21,7 @@ from realtime_widgets.protocol.config import MODELS, SessionConfig
 from realtime_widgets.server.app import shared_server
 from realtime_widgets.widgets.eventlog import EventLog
 from realtime_widgets.widgets.key_field import KeyField
+from realtime_widgets.widgets.latency import LatencyProbe
 from realtime_widgets.widgets.metrics import MetricsView
 from realtime_widgets.widgets.microphone import Microphone
 from realtime_widgets.widgets.panel import ConfigPanel
@@ -107,6 +108,7 @@ class Playground(w.VBox):  # type: ignore[misc]
             self.connection.target.value = TARGETS[1]
         self.connection.button.on_click(lambda _: self._connect_clicked())
         self.session: RealtimeSession | None = None
+        self.latency: LatencyProbe | None = None
         self.parts: dict[str, w.Widget] = {}
         self.body = w.VBox()
         super().__init__([self.connection, self.body])
@@ -159,6 +161,8 @@ class Playground(w.VBox):  # type: ignore[misc]
             "events": EventLog(session),
         }
         self.parts["presets"] = w.HTML() if session.replaying else PresetBar(self.parts["panel"])
+        self.latency = LatencyProbe(session, self.parts["microphone"], speaker)  # toolkit latency
+        self.parts["metrics"].latency = self.latency
         upload = w.FileUpload(accept=".wav", description="stream a WAV")
         upload.observe(lambda change: self._upload(change["new"]), "value")
         self.parts["upload"] = upload
@@ -179,6 +183,9 @@ class Playground(w.VBox):  # type: ignore[misc]
                 self.connection.status.value = f"<span style='color:#c0392b'>{exc}</span>"
 
     def close_session(self) -> None:
+        if self.latency is not None:
+            self.latency.close()
+            self.latency = None
         if self.session is not None:
             self.session.close()
             self.session = None

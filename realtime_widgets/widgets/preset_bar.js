@@ -28,13 +28,14 @@ function make(tag, attrs = {}, text = "") {
 function render({ model, el }) {
   const root = make("div", { class: "rw-presets" });
   root.style.cssText =
-    "display:flex;flex-direction:column;gap:4px;font:12px sans-serif;padding:4px 0;";
+    "display:flex;flex-direction:column;gap:4px;font:12px sans-serif;padding:4px 0;max-width:100%;box-sizing:border-box;";
   const row1 = make("div");
   const row2 = make("div");
-  for (const row of [row1, row2]) row.style.cssText = "display:flex;gap:4px;align-items:center;";
+  // Wraps in a narrow settings column instead of spilling into its neighbour.
+  for (const row of [row1, row2]) row.style.cssText = "display:flex;flex-wrap:wrap;gap:4px;align-items:center;";
 
   const select = /** @type {HTMLSelectElement} */ (make("select", { "aria-label": "preset" }));
-  select.style.cssText = "flex:1;min-width:0;";
+  select.style.cssText = "flex:1 1 12em;min-width:0;";
   const apply = make("button", { class: "rw-apply", title: "apply this preset over the current settings" }, "Apply");
   const save = make("button", { class: "rw-save", title: "download the current settings as a .json preset" }, "Save .json");
   const open = make("button", { class: "rw-open", title: "load a .json preset file" }, "Load .json");
@@ -46,7 +47,7 @@ function render({ model, el }) {
     class: "rw-share", "aria-label": "share string",
     placeholder: "paste a share string (rw1....) or preset JSON",
   }));
-  share.style.cssText = "flex:1;min-width:0;font-family:monospace;";
+  share.style.cssText = "flex:1 1 14em;min-width:0;font-family:monospace;";
   const copy = make("button", { class: "rw-copy-share", title: "copy the current settings as a share string" }, "Copy share string");
   const load = make("button", { class: "rw-load-share", title: "load the pasted share string" }, "Load");
   row2.append(share, copy, load);

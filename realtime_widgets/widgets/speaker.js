@@ -98,7 +98,15 @@ class RingPlayer extends AudioWorkletProcessor {
     };
   }
   process(inputs, outputs) {
+    const before = this.r.read;
     for (const event of this.r.fill(outputs[0][0])) this.port.postMessage(event);
+    // An item's first sample went out in this quantum: report its frame (toolkit latency).
+    for (const item of this.r.items) {
+      if (!item.started && item.start < this.r.read && item.start >= before) {
+        item.started = true;
+        this.port.postMessage({ type: "started", item_id: item.id, frame: currentFrame + item.start - before });
+      }
+    }
     if (currentTime - this.lastReport > 0.1) {
       this.lastReport = currentTime;
       // Report only what changed: an idle speaker sends nothing (each message costs the
@@ -116,6 +124,20 @@ class RingPlayer extends AudioWorkletProcessor {
 registerProcessor("rw-ring-player", RingPlayer);
 `;
 
+/**
+ * performance.now() at which the sample rendered at context `frame` reaches the output:
+ * through getOutputTimestamp() (the hardware's clock), else from currentTime plus the
+ * reported output latency.
+ * @param {AudioContext} ctx @param {number} frame
+ */
+export function outputTime(ctx, frame) {
+  const at = frame / ctx.sampleRate;
+  const ts = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
+  if (ts && ts.performanceTime > 0) return ts.performanceTime + (at - ts.contextTime) * 1000;
+  const latency = (ctx.baseLatency || 0) + (ctx.outputLatency || 0);
+  return performance.now() + (at - ctx.currentTime + latency) * 1000;
+}
+
 /** @param {{ model: any, el: HTMLElement }} ctx */
 function render({ model, el }) {
   const status = document.createElement("div");
@@ -131,6 +153,7 @@ function render({ model, el }) {
   const pending = [];
   let upsample = null;
   let lastItem = null;
+  const arrivals = new Map(); // item id -> performance.now() of its first chunk
 
   function start() {
     if (ready) return ready;
@@ -153,6 +176,9 @@ function render({ model, el }) {
             model.save_changes();
           }
           status.textContent = `speaker: ${ctx.state}, queued ${Math.round((m.queued / ctx.sampleRate) * 1000)} ms, underruns ${m.underruns}`;
+        } else if (m.type === "started") {
+          model.send({ type: "started", item_id: m.item_id, arrived: arrivals.get(m.item_id), played: outputTime(ctx, m.frame) });
+          arrivals.delete(m.item_id);
         } else if (m.type === "flushed") {
           model.send({ type: "flushed", item_id: m.item_id, samples: toKernel(m.played) });
         }
@@ -173,9 +199,12 @@ function render({ model, el }) {
   model.on("change:volume", () => node && node.port.postMessage({ type: "volume", value: model.get("volume") }));
   model.on("msg:custom", (msg, buffers) => {
     if (msg.type === "audio") {
+      if (!arrivals.has(msg.item_id) && arrivals.size < 64) arrivals.set(msg.item_id, performance.now());
       const samples = int16ToFloat(buffers[0]);
       if (node) push(msg.item_id, samples);
       else { pending.push({ item_id: msg.item_id, samples }); start(); }
+    } else if (msg.type === "ping") {
+      model.send({ type: "pong", id: msg.id, t: performance.now() }); // clock offset
     } else if (msg.type === "flush") {
       if (node) node.port.postMessage({ type: "flush" });
       else { pending.length = 0; model.send({ type: "flushed", item_id: null, samples: 0 }); }

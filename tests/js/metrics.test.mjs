@@ -12,3 +12,13 @@ test("latency segments are laid end to end, scaled, skipping unknown steps", () 
   const segs = segments({ commit: 100, to_response: null, first_delta: 300, generation: 600 }, 1000, 400);
   assert.deepEqual(segs.map((s) => [s.key, s.x, s.w]), [["commit", 0, 40], ["first_delta", 40, 120], ["generation", 160, 240]]);
 });
+
+test("a turn's label splits the server's latency from the toolkit's", async () => {
+  const { turnLabel } = await import("../../realtime_widgets/widgets/metrics.js");
+  assert.equal(turnLabel({ total_to_first_delta: 420 }), "server 420 ms to first audio");
+  assert.equal(turnLabel({ total_to_first_delta: 420, toolkit_in: 31.5, toolkit_out: 48 }),
+    "server 420 ms to first audio + toolkit mic 31.5 + playback 48 ms");
+  assert.equal(turnLabel({ total_to_first_delta: null, toolkit_in: 3 }), "");
+  const segs = segments({ toolkit_in: 50, commit: 100, first_delta: 300, toolkit_out: 50 }, 1000, 1000);
+  assert.deepEqual(segs.map((s) => [s.key, s.x]), [["toolkit_in", 0], ["commit", 50], ["first_delta", 150], ["toolkit_out", 450]]);
+});
