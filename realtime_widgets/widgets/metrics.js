@@ -1,6 +1,22 @@
 // MetricsView: latency bars per turn, tokens and cost, expiry countdown, connection status.
 
-const STEPS = [["commit", "#8e44ad"], ["to_response", "#2980b9"], ["first_delta", "#27ae60"], ["generation", "#bdc3c7"]];
+// toolkit_in / toolkit_out: what the browser and kernel add (LatencyProbe), around the server's.
+const STEPS = [["toolkit_in", "#e67e22"], ["commit", "#8e44ad"], ["to_response", "#2980b9"], ["first_delta", "#27ae60"], ["toolkit_out", "#d35400"], ["generation", "#bdc3c7"]];
+
+/**
+ * The label of one turn: the server's part and, when measured, the toolkit's; or why it has
+ * no latency (a reply cut by a lost connection).
+ * @param {{ [key: string]: any }} turn
+ */
+export function turnLabel(turn) {
+  if (turn.status === "interrupted") return "reply interrupted by a lost connection";
+  if (turn.total_to_first_delta == null) return "";
+  const server = `server ${turn.total_to_first_delta} ms to first audio`;
+  const parts = [];
+  if (turn.toolkit_in != null) parts.push(`mic ${turn.toolkit_in}`);
+  if (turn.toolkit_out != null) parts.push(`playback ${turn.toolkit_out}`);
+  return parts.length ? `${server} + toolkit ${parts.join(" + ")} ms` : server;
+}
 
 /**
  * Seconds left until expires_at (Unix seconds), formatted m:ss; "" when unknown.
@@ -32,12 +48,6 @@ export function segments(turn, scaleMs, width) {
   return out;
 }
 
-/** The text beside a turn's bar: its latency, or why it has none. @param {{ [key: string]: any }} turn */
-export function turnLabel(turn) {
-  if (turn.status === "interrupted") return "reply interrupted by a lost connection";
-  return turn.total_to_first_delta == null ? "" : `${turn.total_to_first_delta} ms to first audio`;
-}
-
 /** @param {{ model: any, el: HTMLElement }} ctx */
 function render({ model, el }) {
   const box = document.createElement("div");
@@ -54,9 +64,9 @@ function render({ model, el }) {
     head.textContent = `${d.status || ""} ${d.endpoint || ""}${d.reconnects ? `, ${d.reconnects} reconnects` : ""}${left ? `, expires in ${left}` : ""} | tokens in ${usage.input_tokens || 0} out ${usage.output_tokens || 0} | ${cost}`;
     box.appendChild(head);
     const turns = d.turns || [];
-    const scale = Math.max(1000, ...turns.map((/** @type {Turn} */ t) => (t.commit || 0) + (t.to_response || 0) + (t.first_delta || 0) + (t.generation || 0)));
+    const scale = Math.max(1000, ...turns.map((/** @type {Turn} */ t) => STEPS.reduce((sum, [key]) => sum + (t[key] || 0), 0)));
     // The bars take what the box leaves beside their label (it may sit in a narrow column).
-    const barWidth = Math.max(120, Math.min(400, (box.clientWidth || 560) - 170));
+    const barWidth = Math.max(120, Math.min(400, (box.clientWidth || 560) - 230));
     for (const turn of turns) {
       const row = document.createElement("div");
       row.style.cssText = "position:relative;height:14px;margin:2px 0;background:#f7f7f7";
@@ -68,6 +78,7 @@ function render({ model, el }) {
       }
       const label = document.createElement("span");
       label.style.cssText = `position:absolute;left:${barWidth + 8}px;white-space:nowrap`;
+      label.className = "rw-turn-label";
       label.textContent = turnLabel(turn);
       row.appendChild(label);
       box.appendChild(row);

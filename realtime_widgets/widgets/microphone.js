@@ -211,7 +211,8 @@ function makeCapture(model) {
         changed();
         return;
       }
-      model.send({ type: "audio", seq: flow.onSend(), rate: 24000 }, undefined, [e.data.pcm]);
+      // t: when the chunk's last sample reached the page (the toolkit-latency probe's stamp)
+      model.send({ type: "audio", seq: flow.onSend(), rate: 24000, t: performance.now() }, undefined, [e.data.pcm]);
       changed();
     };
     source.connect(node);
@@ -247,11 +248,12 @@ function makeCapture(model) {
     changed();
   }
 
-  /** @param {{ type: string, seq?: number }} msg */
+  /** @param {{ type: string, seq?: number, id?: number }} msg */
   const onCustom = (msg) => {
     if (msg.type === "ack") flow.onAck(msg.seq);
     else if (msg.type === "start") start();
     else if (msg.type === "stop") close();
+    else if (msg.type === "ping") model.send({ type: "pong", id: msg.id, t: performance.now() }); // clock offset
   };
   const onMode = () => { node && node.port.postMessage({ on: model.get("mode") !== "push-to-talk" }); changed(); };
   const onDropped = () => changed();

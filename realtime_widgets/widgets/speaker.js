@@ -173,7 +173,15 @@ class RingPlayer extends AudioWorkletProcessor {
     };
   }
   process(inputs, outputs) {
+    const before = this.r.read;
     for (const event of this.r.fill(outputs[0][0])) this.port.postMessage(event);
+    // An item's first sample went out in this quantum: report its frame (toolkit latency).
+    for (const item of this.r.items) {
+      if (!item.started && item.start < this.r.read && item.start >= before) {
+        item.started = true;
+        this.port.postMessage({ type: "started", item_id: item.id, frame: currentFrame + item.start - before });
+      }
+    }
     if (currentTime - this.lastReport > 0.1) {
       this.lastReport = currentTime;
       // Report only what changed: an idle speaker sends nothing (each message costs the
@@ -192,6 +200,20 @@ class RingPlayer extends AudioWorkletProcessor {
 }
 registerProcessor("rw-ring-player", RingPlayer);
 `;
+
+/**
+ * performance.now() at which the sample rendered at context `frame` reaches the output:
+ * through getOutputTimestamp() (the hardware's clock), else from currentTime plus the
+ * reported output latency.
+ * @param {AudioContext} ctx @param {number} frame
+ */
+export function outputTime(ctx, frame) {
+  const at = frame / ctx.sampleRate;
+  const ts = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
+  if (ts && ts.performanceTime > 0) return ts.performanceTime + (at - ts.contextTime) * 1000;
+  const latency = (ctx.baseLatency || 0) + (ctx.outputLatency || 0);
+  return performance.now() + (at - ctx.currentTime + latency) * 1000;
+}
 
 /**
  * The part of anywidget's model a view uses.
@@ -228,6 +250,8 @@ function makePlayer(model) {
   let title = "click to enable sound if your browser blocks it";
   /** @param {string} t @param {string} [tip] */
   const show = (t, tip = title) => { text = t; title = tip; for (const v of views) { v.textContent = t; v.title = tip; } };
+  /** @type {Map<string, number>} item id -> performance.now() of its first chunk */
+  const arrivals = new Map();
 
   function start() {
     if (ready) return ready;
@@ -297,6 +321,11 @@ function makePlayer(model) {
       }
       show(`speaker ${context.state} \u00b7 ${Math.round((m.queued / context.sampleRate) * 1000)} ms queued \u00b7 ${m.underruns} underruns`,
         `jitter prebuffer ${prebuffer} ms (latest chunks up to ${jitter} ms late)`);
+    } else if (m.type === "started") {
+      // The toolkit-latency probe: when the item's first chunk reached the page, and when its
+      // first sample reaches the output.
+      model.send({ type: "started", item_id: m.item_id, arrived: arrivals.get(m.item_id), played: outputTime(context, m.frame) });
+      arrivals.delete(m.item_id);
     } else if (m.type === "flushed") {
       model.send({ type: "flushed", item_id: m.item_id, samples: toKernel(m.played) });
     }
@@ -314,10 +343,11 @@ function makePlayer(model) {
     if (context) context.close().catch(() => {});
   }
 
-  /** @param {{ type: string, item_id?: string }} msg @param {(ArrayBuffer | DataView)[]} buffers */
+  /** @param {{ type: string, item_id?: string, id?: number }} msg @param {(ArrayBuffer | DataView)[]} buffers */
   const onCustom = (msg, buffers) => {
     if (msg.type === "audio") {
       if (!views.size) return; // not shown anywhere: nothing plays
+      if (!arrivals.has(msg.item_id) && arrivals.size < 64) arrivals.set(msg.item_id, performance.now());
       const samples = int16ToFloat(buffers[0]);
       arrivedWall(msg.item_id, samples.length / 24);
       if (node) push(msg.item_id, samples);
@@ -325,6 +355,8 @@ function makePlayer(model) {
     } else if (msg.type === "end") {
       if (node) node.port.postMessage({ type: "end", item_id: msg.item_id });
       else if (ready) pending.push({ item_id: msg.item_id });
+    } else if (msg.type === "ping") {
+      model.send({ type: "pong", id: msg.id, t: performance.now() }); // clock offset
     } else if (msg.type === "flush") {
       if (node) node.port.postMessage({ type: "flush" });
       else { pending.length = 0; model.send({ type: "flushed", item_id: null, samples: 0 }); }
