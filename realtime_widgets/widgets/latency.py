@@ -20,6 +20,7 @@ import re
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from realtime_widgets.audio.formats import FORMAT_RATES
@@ -52,6 +53,7 @@ class LatencyProbe:
         self._ids = itertools.count(1)
         self._pings: dict[int, tuple[str, float]] = {}  # id -> (widget, sent at)
         self._last_ping = {"mic": 0.0, "speaker": 0.0}
+        self._listeners: list[Callable[[], None]] = []
         self._removers = [session.on_history(self._on_history)]
         if microphone is not None:
             microphone.add_message_listener(self._on_mic)
@@ -59,6 +61,10 @@ class LatencyProbe:
             speaker.add_message_listener(self._on_speaker)
             # After the speaker's own tap (registered first): its samples have just been sent.
             session.add_output_audio_tap(self._on_output)
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` when a turn's toolkit latency becomes known (a sample played)."""
+        self._listeners.append(listener)
 
     # ---- clock pings ----------------------------------------------------------------------------
 
@@ -114,6 +120,8 @@ class LatencyProbe:
             if isinstance(arrived, int | float) and isinstance(played, int | float):
                 with self._lock:
                     self.core.played(str(content.get("item_id")), float(arrived), float(played))
+                for listener in self._listeners:
+                    listener()
 
     def _on_history(self, entry: HistoryEntry) -> None:
         at = time.monotonic() - (self.session.elapsed - entry.t)  # entry.t: the session's clock

@@ -36,10 +36,22 @@ class MetricsView(Listening, anywidget.AnyWidget):
     def __init__(self, session: RealtimeSession, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.session = session
-        self.latency: Any = None  # a LatencyProbe: adds the toolkit's part to each turn
+        self._latency: Any = None
         self._last = 0.0
         self.refresh()
         self._listen(session.on("*", self._on_event))
+
+    @property
+    def latency(self) -> Any:
+        """A LatencyProbe: adds the toolkit's part to each turn (refreshed as it is measured)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, probe: Any) -> None:
+        self._latency = probe
+        if probe is not None:
+            probe.add_listener(self.refresh)
+        self.refresh()
 
     def _on_event(self, event: ServerEvent) -> None:
         final = isinstance(event, ev.ResponseDone | ev.SessionCreated) or event.type.startswith(
@@ -68,7 +80,7 @@ class MetricsView(Listening, anywidget.AnyWidget):
         turns: list[dict[str, Any]] = [
             {**turn.breakdown_ms(), "status": turn.status} for turn in self.session.metrics.turns
         ]
-        if self.latency is not None:  # the server's part and the toolkit's, per turn
-            for turn, parts in zip(turns, self.latency.per_turn(), strict=False):
+        if self._latency is not None:  # the server's part and the toolkit's, per turn
+            for turn, parts in zip(turns, self._latency.per_turn(), strict=False):
                 turn["toolkit_in"], turn["toolkit_out"] = parts["toolkit_in"], parts["toolkit_out"]
         return turns[-8:]

@@ -66,6 +66,8 @@ def test_probe_measures_both_paths_and_metrics_show_the_toolkit_part(
             {"type": "started", "item_id": item_id, "arrived": arrived, "played": arrived + 40},
             [],
         )
+        # the metrics refreshed themselves when the first sample was reported played
+        assert metrics.data["turns"][0]["toolkit_out"] is not None
         summary = probe.summary()
         clock = summary["mic_clock_uncertainty_ms"]
         assert clock is not None
@@ -83,7 +85,6 @@ def test_probe_measures_both_paths_and_metrics_show_the_toolkit_part(
         assert rows[0]["toolkit_in"] is not None
         assert rows[0]["toolkit_in"] >= to_kernel - clock
         assert rows[0]["server"] is not None
-        metrics.refresh()
         shown = metrics.data["turns"][0]
         assert shown["toolkit_out"] == rows[0]["toolkit_out"]
         assert shown["toolkit_in"] == rows[0]["toolkit_in"]
