@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # The stamp depends on pyproject.toml, so a changed dependency list reinstalls.
 STAMP  := $(VENV)/.installed
+# TypeScript (only to check the widgets' JSDoc; nothing is bundled): reinstalled when the lock changes.
+NPM_STAMP := node_modules/.installed
 
-.PHONY: demo test lint typecheck pytest bench install system clean
+.PHONY: demo test lint typecheck jscheck pytest bench install system clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,13 +36,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+# The widgets' .js files against their JSDoc types (tsconfig.json: strict, checkJs, noEmit).
+jscheck: $(NPM_STAMP)
+	npx --no-install tsc -p tsconfig.json
+
 pytest: $(STAMP) system
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck jscheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
