@@ -24,10 +24,13 @@ system:
 # JupyterLab refuses to run as root unless told; machines here run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True,)
 
+# The URL JupyterLab prints opens the playground notebook itself, not the Launcher.
+DEMO_NOTEBOOK := notebooks/00_playground.ipynb
+
 demo: $(STAMP)
 	@echo "Starting JupyterLab on the playground (embedded local server, no key needed)."
-	@echo "Open the http://127.0.0.1:... URL printed below (with its token) in your browser."
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) notebooks/00_playground.ipynb
+	@echo "Open the http://127.0.0.1:.../lab/tree/$(DEMO_NOTEBOOK)?token=... URL printed below."
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) --LabApp.default_url=/lab/tree/$(DEMO_NOTEBOOK)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -42,7 +45,7 @@ $(NPM_STAMP): package.json package-lock.json
 
 # The widgets' .js files against their JSDoc types (tsconfig.json: strict, checkJs, noEmit).
 jscheck: $(NPM_STAMP)
-	npx --no-install tsc -p tsconfig.json
+	node_modules/.bin/tsc -p tsconfig.json
 
 pytest: $(STAMP) system
 	$(BIN)/pytest

@@ -66,9 +66,6 @@ __all__ = ["LocalServer"]
 log = logging.getLogger("realtime_widgets.server")
 
 PATHS = ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime")
-# Frames a connection may hold unread before websockets stops reading its socket: with
-# ServerLimits.max_frame_bytes this bounds what one client can park in the server's memory.
-MAX_QUEUE = 4
 
 
 class LocalServer:
@@ -167,7 +164,7 @@ class LocalServer:
             create_connection=_NamedLimitConnection,
             compression=None,  # compression doubles the CPU per audio event
             max_size=self.limits.max_frame_bytes,
-            max_queue=MAX_QUEUE,
+            max_queue=self.limits.max_queued_frames,
             # Keepalive is the connection's own (_Connection._keepalive): websockets' pings
             # time out, and close 1011, when a busy client's pong waits behind its own frames.
             ping_interval=None,

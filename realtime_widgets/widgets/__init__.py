@@ -1,11 +1,12 @@
 """The widgets: the only package that imports ipywidgets/anywidget.
 
-ConfigPanel, Microphone, Speaker, Waveform, TranscriptView, EventLog, MetricsView, Connection
-and Playground; each anywidget's .js file sits next to its .py class.
+ConfigPanel, Microphone, Speaker, Waveform, TranscriptView, ConversationBar, EventLog,
+MetricsView, Connection and Playground; each anywidget's .js file sits next to its .py class.
 """
 
 from __future__ import annotations
 
+from realtime_widgets.widgets.conversation import ConversationBar
 from realtime_widgets.widgets.eventlog import EventLog
 from realtime_widgets.widgets.key_field import KeyField
 from realtime_widgets.widgets.metrics import MetricsView
@@ -19,6 +20,7 @@ from realtime_widgets.widgets.waveform import Waveform
 __all__ = [
     "ConfigPanel",
     "Connection",
+    "ConversationBar",
     "EventLog",
     "KeyField",
     "MetricsView",

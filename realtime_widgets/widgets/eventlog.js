@@ -51,7 +51,9 @@ function render({ model, el }) {
     bar.appendChild(label);
   }
   const body = document.createElement("div");
-  body.style.cssText = `overflow-y:auto;max-height:${model.get("height")};font:12px monospace`;
+  const fill = model.get("height") === "100%";
+  body.style.cssText = `overflow-y:auto;${fill ? "flex:1 1 0;min-height:0" : `max-height:${model.get("height")}`};font:12px monospace`;
+  if (fill) el.style.cssText += ";display:flex;flex-direction:column;height:100%;min-height:0";
   el.append(bar, body);
 
   function draw() {
@@ -68,13 +70,32 @@ function render({ model, el }) {
     }));
   }
 
-  model.on("msg:custom", (msg) => {
+  // Redraw at most once a frame, and not while hidden (e.g. behind another tab): a busy
+  // session brings ten batches a second, and the page's main thread also plays the audio.
+  let scheduled = false;
+  let stale = false;
+  function schedule() {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => {
+      scheduled = false;
+      if (!body.isConnected || body.offsetParent === null) { stale = true; return; }
+      stale = false;
+      draw();
+    });
+  }
+  const seen = new IntersectionObserver((entries) => { if (stale && entries.some((e) => e.isIntersecting)) schedule(); });
+  seen.observe(body);
+  /** @param {{ op: string, rows: Row[] }} msg */
+  const onCustom = (msg) => {
     if (msg.op === "rows") {
       list = addRows(list, msg.rows, model.get("max_rows"));
-      draw();
+      schedule();
     }
-  });
+  };
+  model.on("msg:custom", onCustom);
   draw();
+  return () => { seen.disconnect(); model.off("msg:custom", onCustom); };
 }
 
 export default { render };

@@ -2,14 +2,23 @@
 
 const STEPS = [["commit", "#8e44ad"], ["to_response", "#2980b9"], ["first_delta", "#27ae60"], ["generation", "#bdc3c7"]];
 
-/** Seconds left until expires_at (Unix seconds), formatted m:ss; "" when unknown. */
+/**
+ * Seconds left until expires_at (Unix seconds), formatted m:ss; "" when unknown.
+ * @param {number | null | undefined} expiresAt @param {number} nowMs
+ */
 export function countdown(expiresAt, nowMs) {
   if (!expiresAt) return "";
   const left = Math.max(0, Math.round(expiresAt - nowMs / 1000));
   return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
 }
 
-/** Bar segments (x, width, color) for one turn, scaled so `scaleMs` fills `width` pixels. */
+/** @typedef {{ [step: string]: any }} Turn per-step latencies in ms (and the turn's status) */
+
+/**
+ * Bar segments (x, width, color) for one turn, scaled so `scaleMs` fills `width` pixels.
+ * @param {Turn} turn @param {number} scaleMs @param {number} width
+ * @returns {{ key: string, x: number, w: number, color: string, ms: number }[]}
+ */
 export function segments(turn, scaleMs, width) {
   let x = 0;
   const out = [];
@@ -23,7 +32,7 @@ export function segments(turn, scaleMs, width) {
   return out;
 }
 
-/** The text beside a turn's bar: its latency, or why it has none. */
+/** The text beside a turn's bar: its latency, or why it has none. @param {{ [key: string]: any }} turn */
 export function turnLabel(turn) {
   if (turn.status === "interrupted") return "reply interrupted by a lost connection";
   return turn.total_to_first_delta == null ? "" : `${turn.total_to_first_delta} ms to first audio`;
@@ -32,6 +41,7 @@ export function turnLabel(turn) {
 /** @param {{ model: any, el: HTMLElement }} ctx */
 function render({ model, el }) {
   const box = document.createElement("div");
+  box.className = "rw-metrics";
   box.style.font = "12px system-ui";
   el.appendChild(box);
   function draw() {
@@ -44,18 +54,20 @@ function render({ model, el }) {
     head.textContent = `${d.status || ""} ${d.endpoint || ""}${d.reconnects ? `, ${d.reconnects} reconnects` : ""}${left ? `, expires in ${left}` : ""} | tokens in ${usage.input_tokens || 0} out ${usage.output_tokens || 0} | ${cost}`;
     box.appendChild(head);
     const turns = d.turns || [];
-    const scale = Math.max(1000, ...turns.map((t) => (t.commit || 0) + (t.to_response || 0) + (t.first_delta || 0) + (t.generation || 0)));
+    const scale = Math.max(1000, ...turns.map((/** @type {Turn} */ t) => (t.commit || 0) + (t.to_response || 0) + (t.first_delta || 0) + (t.generation || 0)));
+    // The bars take what the box leaves beside their label (it may sit in a narrow column).
+    const barWidth = Math.max(120, Math.min(400, (box.clientWidth || 560) - 170));
     for (const turn of turns) {
       const row = document.createElement("div");
       row.style.cssText = "position:relative;height:14px;margin:2px 0;background:#f7f7f7";
-      for (const s of segments(turn, scale, 400)) {
+      for (const s of segments(turn, scale, barWidth)) {
         const seg = document.createElement("span");
         seg.title = `${s.key}: ${s.ms} ms`;
         seg.style.cssText = `position:absolute;left:${s.x}px;width:${s.w}px;height:14px;background:${s.color}`;
         row.appendChild(seg);
       }
       const label = document.createElement("span");
-      label.style.cssText = "position:absolute;left:410px";
+      label.style.cssText = `position:absolute;left:${barWidth + 8}px;white-space:nowrap`;
       label.textContent = turnLabel(turn);
       row.appendChild(label);
       box.appendChild(row);

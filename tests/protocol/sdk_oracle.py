@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openai.types.realtime import RealtimeClientEvent, SessionUpdateEvent
+from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent, SessionUpdateEvent
 from pydantic import BaseModel, TypeAdapter
 
 _CLIENT_EVENT = TypeAdapter(RealtimeClientEvent)
@@ -42,6 +42,18 @@ def check_session_update(event: dict[str, Any]) -> SessionUpdateEvent:
 
 def check_client_event(event: dict[str, Any]) -> BaseModel:
     parsed: BaseModel = _CLIENT_EVENT.validate_python(event, strict=True)
+    extra = leftovers(parsed)
+    assert not extra, f"keys unknown to the SDK: {extra}"
+    return parsed
+
+
+_SERVER_EVENT = TypeAdapter(RealtimeServerEvent)
+
+
+def check_server_event(event: dict[str, Any]) -> BaseModel:
+    """A local-server event validated strictly against the SDK's server event union, with no
+    key the SDK does not know."""
+    parsed: BaseModel = _SERVER_EVENT.validate_python(event, strict=True)
     extra = leftovers(parsed)
     assert not extra, f"keys unknown to the SDK: {extra}"
     return parsed

@@ -36,6 +36,7 @@ def test_playground_connects_to_the_local_server_with_every_part(
             "speaker",
             "waveform",
             "transcript",
+            "conversation",
             "metrics",
             "events",
         }
