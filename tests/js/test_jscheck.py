@@ -38,7 +38,7 @@ def test_widget_modules_import_nothing_at_run_time() -> None:
     assert {name: hits for name, hits in found.items() if hits} == {}
 
 
-def test_tsc_is_strict_and_pinned() -> None:
+def test_tsc_checks_every_module_strictly_with_a_pinned_typescript() -> None:
     config = json.loads(
         re.sub(r"^\s*//[^\n]*", "", (ROOT / "tsconfig.json").read_text(), flags=re.M)
     )
@@ -46,6 +46,10 @@ def test_tsc_is_strict_and_pinned() -> None:
     assert options["checkJs"] is True
     assert options["strict"] is True
     assert options["noEmit"] is True
+    # every widget module is checked: no file list, nothing excluded
+    assert config["include"] == ["realtime_widgets/**/*.js"]
+    assert "files" not in config
+    assert "exclude" not in config
     package = json.loads((ROOT / "package.json").read_text())
     version = package["devDependencies"]["typescript"]
     assert re.fullmatch(r"5\.\d+\.\d+", version), version  # an exact 5.x, not a range
