@@ -2,6 +2,31 @@
 // Pure helpers are named exports (node --test); only render() touches the DOM and Web Audio.
 
 /**
+ * The synced state (speaker.py): `volume` and `player_key` come from the kernel, the rest is
+ * what the page reports.
+ * @typedef {object} SpeakerModel
+ * @property {number} volume
+ * @property {number} underruns
+ * @property {number} queued_ms
+ * @property {number} prebuffer_ms
+ * @property {number} jitter_ms
+ * @property {number} arrival_jitter_ms
+ * @property {number} clock_burst_ms
+ * @property {string} player_key which player (one per model) a view shows
+ */
+/** The kernel's messages: an item's audio (one PCM16 buffer), its end, a flush, a clock ping. @typedef {{ type: "audio", item_id: string } | { type: "end", item_id: string } | { type: "flush" } | { type: "ping", id: number }} KernelMsg */
+/**
+ * The worklet's messages: what has played (samples at the context's rate), a flush's answer,
+ * and the frame at which an item's first sample rendered (the toolkit-latency probe's stamp).
+ * @typedef {{ type: "played", items: Record<string, number>, queued: number, underruns: number, prebuffer: number, jitter_ms: number }} PlayedMsg
+ * @typedef {{ type: "flushed", item_id: string | null, played: number }} FlushedMsg
+ * @typedef {{ type: "started", item_id: string, frame: number }} StartedMsg
+ */
+/** An item's span of the ring (`start`..`end` in written samples) and its arrival bookkeeping. @typedef {{ id: string, start: number, end: number, arrival0: number, media: number }} RingItem */
+/** @typedef {ReturnType<typeof makeJitter>} Jitter */
+/** @typedef {import("@anywidget/types").AnyModel<SpeakerModel>} Model */
+
+/**
  * Linear-interpolating resampler with state across chunks (24 kHz -> the context's rate).
  * @param {number} from @param {number} to
  */
@@ -76,12 +101,12 @@ export function makeJitter(rate, opts = {}) {
  * measured; or until the item is complete) before playing, so a stream that arrives in real
  * time with jitter plays without gaps, and one that arrives faster starts almost at once. An item
  * marked complete by `end(id)` that runs out is a finished reply, not an underrun.
- * @param {number} size @param {number} fadeSamples @param {{ jitter?: any }} [opts]
+ * @param {number} size @param {number} fadeSamples @param {{ jitter?: Jitter }} [opts]
  */
 export function makeRing(size, fadeSamples, opts = {}) {
   return {
     ring: new Float32Array(size), size, fadeSamples,
-    /** @type {{ id: string, start: number, end: number, arrival0: number, media: number }[]} */
+    /** @type {RingItem[]} */
     items: [],
     read: 0, write: 0, underruns: 0, fade: 0, flushing: false,
     /** @type {string | boolean} the item last played from, false once the queue ran dry */
@@ -89,7 +114,11 @@ export function makeRing(size, fadeSamples, opts = {}) {
     volume: 1,
     /** @type {Record<string, number>} samples played per item */
     played: {},
-    jitter: opts.jitter || null, clock: 0, primeFrom: -1, ended: new Set(), dropped: new Set(),
+    jitter: opts.jitter || null, clock: 0, primeFrom: -1,
+    /** @type {Set<string>} items whose audio is complete */
+    ended: new Set(),
+    /** @type {Set<string>} flushed items: the rest of their audio is dropped */
+    dropped: new Set(),
     /** @param {string} itemId @param {Float32Array} samples @param {number} [arrival] clock time it arrived */
     push(itemId, samples, arrival) {
       if (arrival === undefined) arrival = this.clock;
@@ -108,16 +137,16 @@ export function makeRing(size, fadeSamples, opts = {}) {
       if (idle && this.jitter && !this.flushing) this.primeFrom = arrival;
     },
     /** The item's audio is complete: play what is queued without waiting for more. */
-    end(/** @type {string} */ itemId) { this.ended.add(itemId); if (this.ended.size > 64) this.ended.delete(this.ended.values().next().value); },
+    end(/** @type {string} */ itemId) { this.ended.add(itemId); if (this.ended.size > 64) this.ended.delete(/** @type {string} */ (this.ended.values().next().value)); },
     current() { return this.items.find((it) => this.read >= it.start && this.read < it.end) || null; },
     flush() {
       this.fade = this.fadeSamples; this.flushing = true; this.primeFrom = -1;
       for (const it of this.items) if (it.end > this.read) this.dropped.add(it.id);
-      if (this.dropped.size > 64) this.dropped.delete(this.dropped.values().next().value);
+      if (this.dropped.size > 64) this.dropped.delete(/** @type {string} */ (this.dropped.values().next().value));
     },
     queued() { return this.write - this.read; },
     priming() {
-      if (this.primeFrom < 0 || this.flushing) return false;
+      if (this.primeFrom < 0 || this.flushing || !this.jitter) return false; // (primeFrom is set only with a jitter)
       if (this.clock >= this.primeFrom + this.jitter.target()) return false;
       const last = this.items.length ? this.items[this.items.length - 1] : null;
       return !(last && this.ended.has(last.id)); // a complete reply plays at once
@@ -144,7 +173,7 @@ export function makeRing(size, fadeSamples, opts = {}) {
           out[i] = 0; // underrun or prebuffering: keep running, play silence
           if (this.wasPlaying && this.read >= this.write) {
             // ran dry: a finished reply, or an underrun (then prebuffer again on the next chunk)
-            if (!this.ended.has(this.wasPlaying)) this.underruns++;
+            if (this.wasPlaying === true || !this.ended.has(this.wasPlaying)) this.underruns++;
             this.wasPlaying = false;
           }
           if (this.flushing && this.read >= this.write) { this.flushing = false; events.push({ type: "flushed", item_id: null, played: 0 }); }
@@ -210,19 +239,13 @@ registerProcessor("rw-ring-player", RingPlayer);
 export function outputTime(ctx, frame) {
   const at = frame / ctx.sampleRate;
   const ts = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
-  if (ts && ts.performanceTime > 0) return ts.performanceTime + (at - ts.contextTime) * 1000;
+  if (ts && ts.performanceTime && ts.contextTime !== undefined) return ts.performanceTime + (at - ts.contextTime) * 1000;
   const latency = (ctx.baseLatency || 0) + (ctx.outputLatency || 0);
   return performance.now() + (at - ctx.currentTime + latency) * 1000;
 }
 
-/**
- * The part of anywidget's model a view uses.
- * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
- *   send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void,
- *   on(name: string, callback: (...args: any[]) => void): void,
- *   off(name?: string | null, callback?: ((...args: any[]) => void) | null): void }} Model
- */
-/** @type {Map<string, ReturnType<typeof makePlayer>>} one player per Speaker model */
+/** @typedef {ReturnType<typeof makePlayer>} Player */
+/** @type {Map<string, Player>} one player per Speaker model */
 const PLAYERS = new Map();
 
 /**
@@ -291,7 +314,7 @@ function makePlayer(model) {
     wallMedia += ms;
   }
 
-  /** @param {any} m a worklet report @param {AudioContext} context */
+  /** @param {PlayedMsg | FlushedMsg | StartedMsg} m @param {AudioContext} context */
   function onWorklet(m, context) {
     const toKernel = (/** @type {number} */ n) => Math.round((n * 24000) / context.sampleRate);
     if (m.type === "played") {
@@ -331,9 +354,10 @@ function makePlayer(model) {
     }
   }
 
-  /** @param {string} item_id @param {Float32Array} samples */
+  /** Upsample an item's audio to the context's rate and queue it in the worklet. @param {string} item_id @param {Float32Array} samples */
   function push(item_id, samples) {
-    if (item_id !== lastItem) { upsample = makeUpsampler(24000, ctx.sampleRate); lastItem = item_id; }
+    if (!ctx || !node) return; // (only called with the worklet ready)
+    if (item_id !== lastItem || !upsample) { upsample = makeUpsampler(24000, ctx.sampleRate); lastItem = item_id; }
     node.port.postMessage({ type: "audio", item_id, samples: upsample(samples) });
   }
 
@@ -343,7 +367,7 @@ function makePlayer(model) {
     if (context) context.close().catch(() => {});
   }
 
-  /** @param {{ type: string, item_id?: string, id?: number }} msg @param {(ArrayBuffer | DataView)[]} buffers */
+  /** @param {KernelMsg} msg @param {(ArrayBuffer | DataView)[]} buffers */
   const onCustom = (msg, buffers) => {
     if (msg.type === "audio") {
       if (!views.size) return; // not shown anywhere: nothing plays
@@ -381,7 +405,7 @@ function makePlayer(model) {
   };
 }
 
-/** @param {{ model: Model }} ctx */
+/** @param {import("@anywidget/types").InitializeProps<SpeakerModel>} props */
 function initialize({ model }) {
   const key = model.get("player_key");
   const player = makePlayer(model);
@@ -389,7 +413,7 @@ function initialize({ model }) {
   return () => { player.close(); if (PLAYERS.get(key) === player) PLAYERS.delete(key); };
 }
 
-/** @param {{ model: Model, el: HTMLElement }} ctx */
+/** @param {import("@anywidget/types").RenderProps<SpeakerModel>} props */
 function render({ model, el }) {
   const status = document.createElement("div");
   status.className = "rw-speaker";
