@@ -24,7 +24,17 @@ function make(tag, attrs = {}, text = "") {
   return node;
 }
 
-/** @param {{ model: any, el: HTMLElement }} ctx */
+/**
+ * The synced state (preset_bar.py).
+ * @typedef {object} PresetModel
+ * @property {{ name: string, description: string }[]} presets the built-in presets
+ * @property {string} share the current configuration's share string
+ * @property {string} status what the last action did, or why it was refused
+ * @property {string} error_field the field the last refusal names ("" when none)
+ */
+/** The kernel's messages: a preset file to download, a share string to copy. @typedef {{ type: "file", filename: string, text: string } | { type: "share", text: string }} KernelMsg */
+
+/** @param {import("@anywidget/types").RenderProps<PresetModel>} props */
 function render({ model, el }) {
   const root = make("div", { class: "rw-presets" });
   root.style.cssText =
@@ -58,7 +68,7 @@ function render({ model, el }) {
 
   const fill = () => {
     select.replaceChildren(
-      ...model.get("presets").map((/** @type {{name: string, description: string}} */ p) => {
+      ...model.get("presets").map((p) => {
         const option = make("option", { value: p.name, title: p.description }, p.name);
         return option;
       }),
@@ -99,7 +109,7 @@ function render({ model, el }) {
   });
   copy.addEventListener("click", () => model.send({ type: "share" }));
 
-  model.on("msg:custom", async (/** @type {any} */ msg) => {
+  model.on("msg:custom", async (/** @type {KernelMsg} */ msg) => {
     if (msg.type === "file") {
       const blob = new Blob([msg.text], { type: "application/json" });
       const link = /** @type {HTMLAnchorElement} */ (make("a", { download: msg.filename }));

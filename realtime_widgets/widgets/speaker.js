@@ -239,7 +239,10 @@ registerProcessor("rw-ring-player", RingPlayer);
 export function outputTime(ctx, frame) {
   const at = frame / ctx.sampleRate;
   const ts = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
-  if (ts && ts.performanceTime && ts.contextTime !== undefined) return ts.performanceTime + (at - ts.contextTime) * 1000;
+  // (both stamps are optional in the spec: with either missing, estimate as below, never NaN)
+  if (ts && ts.performanceTime !== undefined && ts.contextTime !== undefined && ts.performanceTime > 0) {
+    return ts.performanceTime + (at - ts.contextTime) * 1000;
+  }
   const latency = (ctx.baseLatency || 0) + (ctx.outputLatency || 0);
   return performance.now() + (at - ctx.currentTime + latency) * 1000;
 }
