@@ -304,7 +304,7 @@ function makePlayer(model) {
         model.set("clock_burst_ms", ahead);
         model.save_changes();
       }
-      show(`speaker ${context.state} \u00b7 ${Math.round((m.queued / context.sampleRate) * 1000)} ms queued \u00b7 ${m.underruns} underruns`,
+      show(`speaker ${context.state} \u00b7 ${Math.round((m.queued / context.sampleRate) * 1000)} ms queued \u00b7 ${m.underruns} underrun${m.underruns === 1 ? "" : "s"}`,
         `jitter prebuffer ${prebuffer} ms (latest chunks up to ${jitter} ms late)`);
     } else if (m.type === "flushed") {
       model.send({ type: "flushed", item_id: m.item_id, samples: toKernel(m.played) });
