@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # The stamp depends on pyproject.toml, so a changed dependency list reinstalls.
 STAMP  := $(VENV)/.installed
+# TypeScript (only to check the widgets' JSDoc; nothing is bundled): reinstalled when the lock changes.
+NPM_STAMP := node_modules/.installed
 
-.PHONY: demo test lint typecheck typecheck-js pytest bench install system clean
+.PHONY: demo test lint typecheck jscheck pytest bench install system clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,21 +39,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The widgets' JS: JSDoc types checked by TypeScript (tsc --checkJs, no emit; package.json pins
-# it as a devDependency, npm ci installs exactly package-lock.json into node_modules/).
-JS_STAMP := node_modules/.installed
-
-$(JS_STAMP): package.json package-lock.json
+$(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
-	touch $(JS_STAMP)
+	touch $(NPM_STAMP)
 
-typecheck-js: $(JS_STAMP)
+# The widgets' .js files against their JSDoc types (tsconfig.json: strict, checkJs, noEmit).
+jscheck: $(NPM_STAMP)
 	node_modules/.bin/tsc -p tsconfig.json
 
 pytest: $(STAMP) system
 	$(BIN)/pytest
 
-test: lint typecheck typecheck-js pytest
+test: lint typecheck jscheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -148,3 +148,26 @@ def test_the_ast_walk_sees_top_level_imports_but_not_lazy_ones(tmp_path: Path) -
         "typing",
         "realtime_widgets.server.app",
     }
+
+
+# The widget packages: the only ones that may import ipywidgets, anywidget or traitlets.
+# vadlab is one: VadLab, its views and ABTest are widgets (its analysis module is pure).
+WIDGET_PACKAGES = ("widgets", "vadlab")
+
+
+def test_only_the_widget_packages_import_widget_libraries() -> None:
+    offenders = {
+        str(path.relative_to(PACKAGE)): sorted(
+            m for m in top_level_imports(path) if any(_under(m, lib) for lib in WIDGET_LIBS[:3])
+        )
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.relative_to(PACKAGE).parts[0] not in WIDGET_PACKAGES
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+    # ... and the check can fail: the panel is caught by it.
+    assert "ipywidgets" in top_level_imports(PACKAGE / "widgets" / "panel.py")
+
+
+def test_the_vad_lab_analysis_imports_no_widget_or_io_library() -> None:
+    imports = top_level_imports(PACKAGE / "vadlab" / "analysis.py")
+    assert sorted(m for m in imports if any(_under(m, lib) for lib in HEAVY)) == []

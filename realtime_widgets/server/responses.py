@@ -285,6 +285,7 @@ class Responses:
             instructions=cfg.instructions if cfg.instructions != DEFAULT_INSTRUCTIONS else None,
             last_user_text=last_user_text,
             last_user_speech_ms=last_speech,
+            last_user_audio=None if user is None else user.audio,
             last_tool_output=last_tool,
             trigger=trigger,
             measurements={

@@ -6,14 +6,9 @@ export function keyAction(e) {
   return e.key === "Enter" && !e.shiftKey && !e.isComposing ? "send" : null;
 }
 
-/**
- * The part of anywidget's model a view uses.
- * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
- *   send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void,
- *   on(name: string, callback: (...args: any[]) => void): void,
- *   off(name?: string | null, callback?: ((...args: any[]) => void) | null): void }} Model
- */
+/** The messages the bar sends (conversation.py runs the matching coroutine). @typedef {"send" | "respond" | "cancel" | "clear"} Action */
 
+/** [action, button text, tooltip] @type {[Action, string, string][]} */
 const BUTTONS = [
   ["send", "Send", "send the message as a user item and ask for a reply"],
   ["respond", "Create response", "response.create: reply now (e.g. after a manual commit)"],
@@ -21,7 +16,9 @@ const BUTTONS = [
   ["clear", "Clear input", "input_audio_buffer.clear: drop audio not yet committed"],
 ];
 
-/** @param {{ model: Model, el: HTMLElement }} ctx */
+/** The synced state (conversation.py). @typedef {{ status: string }} ConversationModel */
+
+/** @param {import("@anywidget/types").RenderProps<ConversationModel>} props */
 function render({ model, el }) {
   const bar = document.createElement("div");
   bar.className = "rw-conversation";
@@ -52,7 +49,7 @@ function render({ model, el }) {
   bar.appendChild(status);
   el.appendChild(bar);
 
-  /** @param {string} action */
+  /** @param {Action} action */
   function act(action) {
     if (action === "send") {
       const text = input.value.trim();
@@ -69,7 +66,7 @@ function render({ model, el }) {
   /** @param {MouseEvent} e */
   const onClick = (e) => {
     const b = e.target instanceof Element ? e.target.closest("button[data-action]") : null;
-    if (b instanceof HTMLButtonElement && b.dataset.action) act(b.dataset.action);
+    if (b instanceof HTMLButtonElement && b.dataset.action) act(/** @type {Action} */ (b.dataset.action));
   };
   const onStatus = () => { status.textContent = model.get("status"); };
   input.addEventListener("keydown", onKey);

@@ -1,6 +1,6 @@
 // EventLog: newest first, filter by type and direction, runs of the same delta type collapsed.
 
-/** @typedef {{ t: number, dir: string, type: string, data: any, count?: number }} Row */
+/** One logged event; `data` is its JSON, shown on demand. @typedef {{ t: number, dir: string, type: string, data: unknown, count?: number }} Row */
 
 const NOISY = /\.delta$|^input_audio_buffer\.append$/;
 
@@ -31,7 +31,12 @@ export function visible(list, filter) {
   return list.filter((r) => filter.dirs.has(r.dir) && (!text || r.type.toLowerCase().includes(text)));
 }
 
-/** @param {{ model: any, el: HTMLElement }} ctx */
+/**
+ * The synced state (eventlog.py); rows come as custom messages `{ op: "rows", rows }`.
+ * @typedef {{ max_rows: number, height: string }} EventLogModel
+ */
+
+/** @param {import("@anywidget/types").RenderProps<EventLogModel>} props */
 function render({ model, el }) {
   /** @type {Row[]} */
   let list = [];
@@ -62,7 +67,7 @@ function render({ model, el }) {
       const details = document.createElement("details");
       const summary = document.createElement("summary");
       const arrow = r.dir === "in" ? "\u2190" : r.dir === "out" ? "\u2192" : "\u2022";
-      summary.textContent = `${r.t.toFixed(3)}s ${arrow} ${r.type}${r.count > 1 ? ` \u00d7${r.count}` : ""}`;
+      summary.textContent = `${r.t.toFixed(3)}s ${arrow} ${r.type}${(r.count ?? 1) > 1 ? ` \u00d7${r.count}` : ""}`;
       const pre = document.createElement("pre");
       details.addEventListener("toggle", () => { if (details.open) pre.textContent = JSON.stringify(r.data, null, 1); });
       details.append(summary, pre);

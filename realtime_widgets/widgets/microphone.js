@@ -2,6 +2,23 @@
 // -> 20-100 ms chunks as binary buffers to the kernel, with ack-based flow control.
 
 /**
+ * The synced state (microphone.py); `streaming`, `dropped_ms` and `context_rate` are set here.
+ * @typedef {object} MicModel
+ * @property {"hands-free" | "push-to-talk"} mode
+ * @property {boolean} echo_cancellation
+ * @property {boolean} noise_suppression
+ * @property {boolean} auto_gain_control
+ * @property {number} chunk_ms
+ * @property {boolean} streaming
+ * @property {number} dropped_ms
+ * @property {number} context_rate
+ * @property {string} capture_key which capture (one per model) a view shows
+ */
+/** The kernel's messages: acks of the chunks, start, stop, a clock ping. @typedef {{ type: "ack", seq: number } | { type: "start" } | { type: "stop" } | { type: "ping", id: number }} KernelMsg */
+/** @typedef {import("@anywidget/types").AnyModel<MicModel>} Model */
+/** @typedef {ReturnType<typeof makeCapture>} Capture */
+
+/**
  * Band-limited streaming resampler (windowed-sinc, Blackman, `taps` long), for any ratio.
  * Output sample k corresponds to input time k * from / to; state is kept across chunks.
  * @param {number} from @param {number} to @param {number} [taps]
@@ -100,6 +117,7 @@ export function makeFlow(maxUnacked) {
     onAck(/** @type {number} */ seq) { this.acked = Math.max(this.acked, seq); } };
 }
 
+/** The capture worklet's module source (runs in the AudioWorkletGlobalScope; not type-checked). */
 const WORKLET = (/** @type {number} */ chunkMs) => `
 ${makeDownsampler.toString()}
 ${floatToInt16.toString()}
@@ -152,14 +170,7 @@ function micIcon(live) {
   return svg;
 }
 
-/**
- * The part of anywidget's model a view uses.
- * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
- *   send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void,
- *   on(name: string, callback: (...args: any[]) => void): void,
- *   off(name?: string | null, callback?: ((...args: any[]) => void) | null): void }} Model
- */
-/** @type {Map<string, ReturnType<typeof makeCapture>>} one capture per Microphone model */
+/** @type {Map<string, Capture>} one capture per Microphone model */
 const CAPTURES = new Map();
 
 /**
@@ -211,7 +222,8 @@ function makeCapture(model) {
         changed();
         return;
       }
-      model.send({ type: "audio", seq: flow.onSend(), rate: 24000 }, undefined, [e.data.pcm]);
+      // t: when the chunk's last sample reached the page (the toolkit-latency probe's stamp)
+      model.send({ type: "audio", seq: flow.onSend(), rate: 24000, t: performance.now() }, undefined, [e.data.pcm]);
       changed();
     };
     source.connect(node);
@@ -247,11 +259,11 @@ function makeCapture(model) {
     changed();
   }
 
-  /** @param {{ type: string, seq?: number }} msg */
-  const onCustom = (msg) => {
+  const onCustom = (/** @type {KernelMsg} */ msg) => {
     if (msg.type === "ack") flow.onAck(msg.seq);
     else if (msg.type === "start") start();
     else if (msg.type === "stop") close();
+    else if (msg.type === "ping") model.send({ type: "pong", id: msg.id, t: performance.now() }); // clock offset
   };
   const onMode = () => { node && node.port.postMessage({ on: model.get("mode") !== "push-to-talk" }); changed(); };
   const onDropped = () => changed();
@@ -265,13 +277,13 @@ function makeCapture(model) {
     get pttDown() { return pttDown; },
     get level() { return level; },
     get error() { return error; },
-    /** A view's redraw; returns its detach (the last view to go stops the capture). */
-    attach(/** @type {() => void} */ redraw) { views.add(redraw); return () => { views.delete(redraw); if (!views.size) close(); }; },
+    /** A view's redraw; returns its detach (the last view to go stops the capture). @param {() => void} redraw */
+    attach(redraw) { views.add(redraw); return () => { views.delete(redraw); if (!views.size) close(); }; },
     dispose() { views.clear(); close(); model.off("msg:custom", onCustom); model.off("change:mode", onMode); model.off("change:dropped_ms", onDropped); },
   };
 }
 
-/** @param {{ model: Model }} ctx */
+/** @param {import("@anywidget/types").InitializeProps<MicModel>} props */
 function initialize({ model }) {
   const key = model.get("capture_key");
   const capture = makeCapture(model);
@@ -279,7 +291,7 @@ function initialize({ model }) {
   return () => { capture.dispose(); if (CAPTURES.get(key) === capture) CAPTURES.delete(key); };
 }
 
-/** @param {{ model: Model, el: HTMLElement }} ctx */
+/** @param {import("@anywidget/types").RenderProps<MicModel>} props */
 function render({ model, el }) {
   const bar = document.createElement("div");
   bar.className = "rw-microphone";
@@ -295,7 +307,7 @@ function render({ model, el }) {
   const capture = CAPTURES.get(model.get("capture_key"));
   if (!capture) { status.textContent = "microphone: not initialised (anywidget >= 0.9 needed)"; return () => bar.remove(); }
 
-  function label() {
+  const label = () => {
     const ptt = model.get("mode") === "push-to-talk";
     const live = capture.live;
     const text = !live ? "Start microphone" : ptt ? (capture.pttDown ? "Release to send" : "Hold to talk") : "Stop microphone";
@@ -307,7 +319,7 @@ function render({ model, el }) {
     const dropped = model.get("dropped_ms");
     const said = capture.error || (dropped > 0 ? `kernel busy, ${Math.round(dropped)} ms dropped` : live ? "listening" : "");
     if (status.textContent !== said) status.textContent = said; // runs per chunk: touch the DOM only on change
-  }
+  };
 
   const onClick = () => {
     if (model.get("mode") === "push-to-talk" && capture.live) return;

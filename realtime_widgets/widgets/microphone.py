@@ -13,6 +13,7 @@ and the AudioContext closes).
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -66,6 +67,7 @@ class Microphone(anywidget.AnyWidget):
         self._taps: list[Callable[[Int16Array], None]] = []
         self._take: list[Int16Array] = []
         self._take_samples = 0
+        self._listeners: list[Callable[[dict[str, Any], list[bytes], float], None]] = []
         self.on_msg(self._on_browser)
         self.observe(self._new_take, "streaming")
 
@@ -101,7 +103,17 @@ class Microphone(anywidget.AnyWidget):
         if self.session is not None and self.session.connected:
             self.session.stream_audio(samples)
 
+    def add_message_listener(
+        self, listener: Callable[[dict[str, Any], list[bytes], float], None]
+    ) -> None:
+        """Also give every browser message (content, buffers, kernel monotonic time of
+        arrival) to ``listener``, before it is handled (the LatencyProbe uses this)."""
+        self._listeners.append(listener)
+
     def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+        received = time.monotonic()
+        for listener in self._listeners:
+            listener(content, buffers, received)
         kind = content.get("type")
         if kind == "audio" and buffers:
             samples = np.frombuffer(bytes(buffers[0]), dtype="<i2").astype(np.int16)

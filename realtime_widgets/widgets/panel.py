@@ -219,6 +219,23 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         if self.controls["voice"].reason is None:
             self._refresh_rules()
 
+    def load(self, config: SessionConfig) -> None:
+        """Show a whole ``config`` (a preset, a loaded file) and send it as one update.
+
+        Raises :class:`ConfigError` (nothing changed) if a live session cannot take it."""
+        session = self.session
+        if session is not None and session.connected:  # the rules, checked before showing
+            spoken = session.state.assistant_has_spoken
+            config.to_session_update(previous=self.config, assistant_has_spoken=spoken)
+        else:
+            config.to_session_update()
+        for control in self.controls.values():
+            control.error(None)
+        self.config = config
+        self._show(config)
+        self._refresh_export()
+        self._schedule()
+
 
 def _short(value: Any) -> str:
     text = json.dumps(plain_value(value))

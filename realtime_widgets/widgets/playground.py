@@ -27,9 +27,11 @@ from realtime_widgets.protocol.config import MODELS, SessionConfig
 from realtime_widgets.widgets.conversation import ConversationBar
 from realtime_widgets.widgets.eventlog import EventLog
 from realtime_widgets.widgets.key_field import KeyField
+from realtime_widgets.widgets.latency import LatencyProbe
 from realtime_widgets.widgets.metrics import MetricsView
 from realtime_widgets.widgets.microphone import Microphone
 from realtime_widgets.widgets.panel import ConfigPanel
+from realtime_widgets.widgets.preset_bar import PresetBar
 from realtime_widgets.widgets.speaker import Speaker
 from realtime_widgets.widgets.transcript import TranscriptView
 from realtime_widgets.widgets.waveform import Waveform
@@ -41,6 +43,8 @@ TARGETS = ("Local server (no key)", "OpenAI", "Azure OpenAI", "Replay a recordin
 # bounds (a 768 px window leaves ~540 px; a 1080 px one ~850 px).
 BODY_HEIGHT = "clamp(500px, calc(100vh - 230px), 900px)"
 _FORM = {"description_width": "initial"}
+# Who answers on the local server: the honest report, or the user's own audio played back.
+RESPONDER_CHOICES = (("honest local replies", "local"), ("echo my audio back", "echo"))
 
 
 class Connection(w.VBox):  # type: ignore[misc]
@@ -63,6 +67,13 @@ class Connection(w.VBox):  # type: ignore[misc]
             description="endpoint", placeholder="my-resource.openai.azure.com", style=_FORM
         )
         self.deployment = w.Text(description="deployment", placeholder="gpt-realtime", style=_FORM)
+        self.responder = w.Dropdown(
+            options=RESPONDER_CHOICES,
+            value="local",
+            description="replies",
+            style=_FORM,
+            layout=w.Layout(width="auto"),
+        )
         self.key = KeyField()
         self.record = w.Text(
             description="record to",
@@ -76,7 +87,7 @@ class Connection(w.VBox):  # type: ignore[misc]
         self.target.observe(lambda _: self._visible(), "value")
         # One line (it wraps on a narrow page); ``extra`` holds controls added next to the
         # target (e.g. a responder choice for the local server).
-        self.extra = w.HBox([], layout=w.Layout(width="auto"))
+        self.extra = w.HBox([self.responder], layout=w.Layout(width="auto"))
         self.line = w.HBox(
             [
                 self.target,
@@ -104,6 +115,7 @@ class Connection(w.VBox):  # type: ignore[misc]
             self.record: kind != 3,
             self.replay_path: kind == 3,
             self.model: kind in (0, 1),
+            self.responder: kind == 0,
         }
         for widget, visible in show.items():
             widget.layout.display = None if visible else "none"
@@ -112,7 +124,7 @@ class Connection(w.VBox):  # type: ignore[misc]
         kind = TARGETS.index(self.target.value)
         model = self.model.value or MODELS[0]
         if kind == 0:
-            return Endpoint.local(local_server().url, model)
+            return Endpoint.local(local_server(self.responder.value).url, model)
         if kind == 1:
             return Endpoint.openai(model, self.key.secret)
         if kind == 2:
@@ -130,6 +142,7 @@ class Playground(w.VBox):  # type: ignore[misc]
             self.connection.target.value = TARGETS[1]
         self.connection.button.on_click(lambda _: self._connect_clicked())
         self.session: RealtimeSession | None = None
+        self.latency: LatencyProbe | None = None
         self.parts: dict[str, w.Widget] = {}
         self.body = w.VBox()
         super().__init__([self.connection, self.body], layout=w.Layout(width="100%"))
@@ -182,6 +195,9 @@ class Playground(w.VBox):  # type: ignore[misc]
             "metrics": MetricsView(session),
             "events": EventLog(session, height="100%"),
         }
+        self.parts["presets"] = w.HTML() if session.replaying else PresetBar(self.parts["panel"])
+        self.latency = LatencyProbe(session, self.parts["microphone"], self.parts["speaker"])
+        self.parts["metrics"].latency = self.latency
         upload = w.FileUpload(
             accept=".wav",
             description="Stream a WAV file",
@@ -223,9 +239,10 @@ class Playground(w.VBox):  # type: ignore[misc]
         )
         right.add_class("rw-console-right")
         p["panel"].layout = w.Layout(flex="0 0 auto", width="100%")
-        # The settings column scrolls on its own; more rows (e.g. presets) go in ``settings``.
+        p["presets"].layout = w.Layout(flex="0 0 auto", width="100%")
+        # The settings column scrolls on its own: presets above the panel.
         self.settings = w.VBox(
-            [p["panel"]],
+            [p["presets"], p["panel"]],
             layout=w.Layout(width="40%", height="100%", overflow="hidden auto", flex="0 0 auto"),
         )
         self.settings.add_class("rw-settings")
@@ -244,6 +261,9 @@ class Playground(w.VBox):  # type: ignore[misc]
                 self.connection.status.value = f"<span style='color:#c0392b'>{exc}</span>"
 
     def close_session(self) -> None:
+        if self.latency is not None:
+            self.latency.close()
+            self.latency = None
         if self.session is not None:
             self.session.close()
             self.session = None

@@ -2,6 +2,31 @@
 // Pure helpers are named exports (node --test); only render() touches the DOM and Web Audio.
 
 /**
+ * The synced state (speaker.py): `volume` and `player_key` come from the kernel, the rest is
+ * what the page reports.
+ * @typedef {object} SpeakerModel
+ * @property {number} volume
+ * @property {number} underruns
+ * @property {number} queued_ms
+ * @property {number} prebuffer_ms
+ * @property {number} jitter_ms
+ * @property {number} arrival_jitter_ms
+ * @property {number} clock_burst_ms
+ * @property {string} player_key which player (one per model) a view shows
+ */
+/** The kernel's messages: an item's audio (one PCM16 buffer), its end, a flush, a clock ping. @typedef {{ type: "audio", item_id: string } | { type: "end", item_id: string } | { type: "flush" } | { type: "ping", id: number }} KernelMsg */
+/**
+ * The worklet's messages: what has played (samples at the context's rate), a flush's answer,
+ * and the frame at which an item's first sample rendered (the toolkit-latency probe's stamp).
+ * @typedef {{ type: "played", items: Record<string, number>, queued: number, underruns: number, prebuffer: number, jitter_ms: number }} PlayedMsg
+ * @typedef {{ type: "flushed", item_id: string | null, played: number }} FlushedMsg
+ * @typedef {{ type: "started", item_id: string, frame: number }} StartedMsg
+ */
+/** An item's span of the ring (`start`..`end` in written samples) and its arrival bookkeeping. @typedef {{ id: string, start: number, end: number, arrival0: number, media: number }} RingItem */
+/** @typedef {ReturnType<typeof makeJitter>} Jitter */
+/** @typedef {import("@anywidget/types").AnyModel<SpeakerModel>} Model */
+
+/**
  * Linear-interpolating resampler with state across chunks (24 kHz -> the context's rate).
  * @param {number} from @param {number} to
  */
@@ -76,12 +101,12 @@ export function makeJitter(rate, opts = {}) {
  * measured; or until the item is complete) before playing, so a stream that arrives in real
  * time with jitter plays without gaps, and one that arrives faster starts almost at once. An item
  * marked complete by `end(id)` that runs out is a finished reply, not an underrun.
- * @param {number} size @param {number} fadeSamples @param {{ jitter?: any }} [opts]
+ * @param {number} size @param {number} fadeSamples @param {{ jitter?: Jitter }} [opts]
  */
 export function makeRing(size, fadeSamples, opts = {}) {
   return {
     ring: new Float32Array(size), size, fadeSamples,
-    /** @type {{ id: string, start: number, end: number, arrival0: number, media: number }[]} */
+    /** @type {RingItem[]} */
     items: [],
     read: 0, write: 0, underruns: 0, fade: 0, flushing: false,
     /** @type {string | boolean} the item last played from, false once the queue ran dry */
@@ -89,7 +114,11 @@ export function makeRing(size, fadeSamples, opts = {}) {
     volume: 1,
     /** @type {Record<string, number>} samples played per item */
     played: {},
-    jitter: opts.jitter || null, clock: 0, primeFrom: -1, ended: new Set(), dropped: new Set(),
+    jitter: opts.jitter || null, clock: 0, primeFrom: -1,
+    /** @type {Set<string>} items whose audio is complete */
+    ended: new Set(),
+    /** @type {Set<string>} flushed items: the rest of their audio is dropped */
+    dropped: new Set(),
     /** @param {string} itemId @param {Float32Array} samples @param {number} [arrival] clock time it arrived */
     push(itemId, samples, arrival) {
       if (arrival === undefined) arrival = this.clock;
@@ -108,16 +137,16 @@ export function makeRing(size, fadeSamples, opts = {}) {
       if (idle && this.jitter && !this.flushing) this.primeFrom = arrival;
     },
     /** The item's audio is complete: play what is queued without waiting for more. */
-    end(/** @type {string} */ itemId) { this.ended.add(itemId); if (this.ended.size > 64) this.ended.delete(this.ended.values().next().value); },
+    end(/** @type {string} */ itemId) { this.ended.add(itemId); if (this.ended.size > 64) this.ended.delete(/** @type {string} */ (this.ended.values().next().value)); },
     current() { return this.items.find((it) => this.read >= it.start && this.read < it.end) || null; },
     flush() {
       this.fade = this.fadeSamples; this.flushing = true; this.primeFrom = -1;
       for (const it of this.items) if (it.end > this.read) this.dropped.add(it.id);
-      if (this.dropped.size > 64) this.dropped.delete(this.dropped.values().next().value);
+      if (this.dropped.size > 64) this.dropped.delete(/** @type {string} */ (this.dropped.values().next().value));
     },
     queued() { return this.write - this.read; },
     priming() {
-      if (this.primeFrom < 0 || this.flushing) return false;
+      if (this.primeFrom < 0 || this.flushing || !this.jitter) return false; // (primeFrom is set only with a jitter)
       if (this.clock >= this.primeFrom + this.jitter.target()) return false;
       const last = this.items.length ? this.items[this.items.length - 1] : null;
       return !(last && this.ended.has(last.id)); // a complete reply plays at once
@@ -144,7 +173,7 @@ export function makeRing(size, fadeSamples, opts = {}) {
           out[i] = 0; // underrun or prebuffering: keep running, play silence
           if (this.wasPlaying && this.read >= this.write) {
             // ran dry: a finished reply, or an underrun (then prebuffer again on the next chunk)
-            if (!this.ended.has(this.wasPlaying)) this.underruns++;
+            if (this.wasPlaying === true || !this.ended.has(this.wasPlaying)) this.underruns++;
             this.wasPlaying = false;
           }
           if (this.flushing && this.read >= this.write) { this.flushing = false; events.push({ type: "flushed", item_id: null, played: 0 }); }
@@ -173,7 +202,15 @@ class RingPlayer extends AudioWorkletProcessor {
     };
   }
   process(inputs, outputs) {
+    const before = this.r.read;
     for (const event of this.r.fill(outputs[0][0])) this.port.postMessage(event);
+    // An item's first sample went out in this quantum: report its frame (toolkit latency).
+    for (const item of this.r.items) {
+      if (!item.started && item.start < this.r.read && item.start >= before) {
+        item.started = true;
+        this.port.postMessage({ type: "started", item_id: item.id, frame: currentFrame + item.start - before });
+      }
+    }
     if (currentTime - this.lastReport > 0.1) {
       this.lastReport = currentTime;
       // Report only what changed: an idle speaker sends nothing (each message costs the
@@ -194,13 +231,21 @@ registerProcessor("rw-ring-player", RingPlayer);
 `;
 
 /**
- * The part of anywidget's model a view uses.
- * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
- *   send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void,
- *   on(name: string, callback: (...args: any[]) => void): void,
- *   off(name?: string | null, callback?: ((...args: any[]) => void) | null): void }} Model
+ * performance.now() at which the sample rendered at context `frame` reaches the output:
+ * through getOutputTimestamp() (the hardware's clock), else from currentTime plus the
+ * reported output latency.
+ * @param {AudioContext} ctx @param {number} frame
  */
-/** @type {Map<string, ReturnType<typeof makePlayer>>} one player per Speaker model */
+export function outputTime(ctx, frame) {
+  const at = frame / ctx.sampleRate;
+  const ts = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
+  if (ts && ts.performanceTime && ts.contextTime !== undefined) return ts.performanceTime + (at - ts.contextTime) * 1000;
+  const latency = (ctx.baseLatency || 0) + (ctx.outputLatency || 0);
+  return performance.now() + (at - ctx.currentTime + latency) * 1000;
+}
+
+/** @typedef {ReturnType<typeof makePlayer>} Player */
+/** @type {Map<string, Player>} one player per Speaker model */
 const PLAYERS = new Map();
 
 /**
@@ -232,6 +277,8 @@ function makePlayer(model) {
     text = t; title = tip;
     for (const v of views) { v.textContent = t; v.title = tip; }
   };
+  /** @type {Map<string, number>} item id -> performance.now() of its first chunk */
+  const arrivals = new Map();
 
   function start() {
     if (ready) return ready;
@@ -271,7 +318,7 @@ function makePlayer(model) {
     wallMedia += ms;
   }
 
-  /** @param {any} m a worklet report @param {AudioContext} context */
+  /** @param {PlayedMsg | FlushedMsg | StartedMsg} m @param {AudioContext} context */
   function onWorklet(m, context) {
     const toKernel = (/** @type {number} */ n) => Math.round((n * 24000) / context.sampleRate);
     if (m.type === "played") {
@@ -306,14 +353,20 @@ function makePlayer(model) {
       }
       show(`speaker ${context.state} \u00b7 ${Math.round((m.queued / context.sampleRate) * 1000)} ms queued \u00b7 ${m.underruns} underrun${m.underruns === 1 ? "" : "s"}`,
         `jitter prebuffer ${prebuffer} ms (latest chunks up to ${jitter} ms late)`);
+    } else if (m.type === "started") {
+      // The toolkit-latency probe: when the item's first chunk reached the page, and when its
+      // first sample reaches the output.
+      model.send({ type: "started", item_id: m.item_id, arrived: arrivals.get(m.item_id), played: outputTime(context, m.frame) });
+      arrivals.delete(m.item_id);
     } else if (m.type === "flushed") {
       model.send({ type: "flushed", item_id: m.item_id, samples: toKernel(m.played) });
     }
   }
 
-  /** @param {string} item_id @param {Float32Array} samples */
+  /** Upsample an item's audio to the context's rate and queue it in the worklet. @param {string} item_id @param {Float32Array} samples */
   function push(item_id, samples) {
-    if (item_id !== lastItem) { upsample = makeUpsampler(24000, ctx.sampleRate); lastItem = item_id; }
+    if (!ctx || !node) return; // (only called with the worklet ready)
+    if (item_id !== lastItem || !upsample) { upsample = makeUpsampler(24000, ctx.sampleRate); lastItem = item_id; }
     node.port.postMessage({ type: "audio", item_id, samples: upsample(samples) });
   }
 
@@ -323,10 +376,11 @@ function makePlayer(model) {
     if (context) context.close().catch(() => {});
   }
 
-  /** @param {{ type: string, item_id?: string }} msg @param {(ArrayBuffer | DataView)[]} buffers */
+  /** @param {KernelMsg} msg @param {(ArrayBuffer | DataView)[]} buffers */
   const onCustom = (msg, buffers) => {
     if (msg.type === "audio") {
       if (!views.size) return; // not shown anywhere: nothing plays
+      if (!arrivals.has(msg.item_id) && arrivals.size < 64) arrivals.set(msg.item_id, performance.now());
       const samples = int16ToFloat(buffers[0]);
       arrivedWall(msg.item_id, samples.length / 24);
       if (node) push(msg.item_id, samples);
@@ -334,6 +388,8 @@ function makePlayer(model) {
     } else if (msg.type === "end") {
       if (node) node.port.postMessage({ type: "end", item_id: msg.item_id });
       else if (ready) pending.push({ item_id: msg.item_id });
+    } else if (msg.type === "ping") {
+      model.send({ type: "pong", id: msg.id, t: performance.now() }); // clock offset
     } else if (msg.type === "flush") {
       if (node) node.port.postMessage({ type: "flush" });
       else { pending.length = 0; model.send({ type: "flushed", item_id: null, samples: 0 }); }
@@ -358,7 +414,7 @@ function makePlayer(model) {
   };
 }
 
-/** @param {{ model: Model }} ctx */
+/** @param {import("@anywidget/types").InitializeProps<SpeakerModel>} props */
 function initialize({ model }) {
   const key = model.get("player_key");
   const player = makePlayer(model);
@@ -366,7 +422,7 @@ function initialize({ model }) {
   return () => { player.close(); if (PLAYERS.get(key) === player) PLAYERS.delete(key); };
 }
 
-/** @param {{ model: Model, el: HTMLElement }} ctx */
+/** @param {import("@anywidget/types").RenderProps<SpeakerModel>} props */
 function render({ model, el }) {
   const status = document.createElement("div");
   status.className = "rw-speaker";

@@ -14,7 +14,9 @@ player per widget plays and answers a flush (so it truncates once).
 from __future__ import annotations
 
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,7 @@ class Speaker(Listening, anywidget.AnyWidget):
         self.bytes_sent = 0
         self._lock = threading.Lock()
         self._current: str | None = None
+        self._listeners: list[Callable[[dict[str, Any], list[bytes], float], None]] = []
         self.on_msg(self._on_browser)
         if session is not None:
             self._listen(
@@ -118,7 +121,17 @@ class Speaker(Listening, anywidget.AnyWidget):
 
     # ---- browser -> kernel ----------------------------------------------------------------------
 
+    def add_message_listener(
+        self, listener: Callable[[dict[str, Any], list[bytes], float], None]
+    ) -> None:
+        """Also give every browser message (content, buffers, kernel monotonic time of
+        arrival) to ``listener``, before it is handled (the LatencyProbe uses this)."""
+        self._listeners.append(listener)
+
     def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+        received = time.monotonic()
+        for listener in self._listeners:
+            listener(content, buffers, received)
         kind = content.get("type")
         if kind == "played":
             with self._lock:

@@ -6,6 +6,24 @@
  * @typedef {{ id: string, role: string, type: string, text: string, note: string, audio: boolean }} Row
  * @typedef {{ order: string[], rows: Map<string, Row> }} Conversation
  */
+/**
+ * The operations the kernel sends (transcript.py): a new item (after `after`; null: first,
+ * undefined or unknown: last), a text delta, an item's whole text, a removal.
+ * @typedef {{ op: "item", id: string, role: string, type: string, text?: string, note?: string, audio?: boolean, after?: string | null }} ItemOp
+ * @typedef {{ op: "delta", id: string, text: string }} DeltaOp
+ * @typedef {{ op: "text", id: string, role: string, type: string, text: string, note?: string, audio?: boolean }} TextOp
+ * @typedef {{ op: "remove", id: string }} RemoveOp
+ * @typedef {ItemOp | DeltaOp | TextOp | RemoveOp} Op
+ */
+/**
+ * The kernel's answers to the item menu: the item's audio (one WAV buffer), or why not.
+ * @typedef {{ op: "audio", id: string, mime?: string, error?: string } | { op: "error", id: string, error: string }} Reply
+ */
+/**
+ * What applying an operation changed, for the view to patch.
+ * @typedef {{ kind: "insert", id: string, index: number } | { kind: "append", id: string, text: string } | { kind: "replace", id: string } | { kind: "remove", id: string } | { kind: "none" }} Change
+ */
+/** The synced state (transcript.py). @typedef {{ snapshot: Row[], height: string }} TranscriptModel */
 
 /** @returns {Conversation} */
 export function emptyConversation() {
@@ -15,7 +33,8 @@ export function emptyConversation() {
 /**
  * Apply one operation; returns what changed, for the view to patch ("insert", "append", "replace", "remove").
  * @param {Conversation} conv
- * @param {any} op
+ * @param {Op} op
+ * @returns {Change}
  */
 export function applyOp(conv, op) {
   if (op.op === "item") {
@@ -83,18 +102,7 @@ function dotsIcon() {
 /** @type {Record<string, string>} */
 const BG = { user: "#eef5ff", assistant: "#f3f3f3" };
 
-/**
- * The part of anywidget's model a view uses.
- * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
- *   send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void,
- *   on(name: string, callback: (...args: any[]) => void): void,
- *   off(name?: string | null, callback?: ((...args: any[]) => void) | null): void }} Model
- */
-
-/** @typedef {{ kind: string, id?: string, index?: number, text?: string }} Change what applyOp changed */
-/** @typedef {{ op: string, id: string, mime?: string, error?: string }} Reply the kernel's answer to the item menu */
-
-/** @param {{ model: Model, el: HTMLElement }} ctx */
+/** @param {import("@anywidget/types").RenderProps<TranscriptModel>} props */
 function render({ model, el }) {
   const box = document.createElement("div");
   box.className = "rw-transcript";
@@ -118,7 +126,7 @@ function render({ model, el }) {
 
   /** @param {string} id */
   function make(id) {
-    const row = conv.rows.get(id);
+    const row = /** @type {Row} */ (conv.rows.get(id)); // every id in conv.order has a row
     const wrap = document.createElement("div");
     wrap.className = "rw-item";
     wrap.dataset.id = id;
@@ -182,7 +190,7 @@ function render({ model, el }) {
 
   /** @param {Change} change */
   function patch(change) {
-    const node = nodes.get(change.id);
+    const node = change.kind === "none" ? undefined : nodes.get(change.id);
     if (change.kind === "insert") {
       const wrap = make(change.id);
       const next = conv.order[change.index + 1];
@@ -191,7 +199,7 @@ function render({ model, el }) {
     } else if (change.kind === "append" && node) {
       node.text.appendChild(document.createTextNode(change.text)); // O(delta)
     } else if (change.kind === "replace" && node) {
-      const row = conv.rows.get(change.id);
+      const row = /** @type {Row} */ (conv.rows.get(change.id)); // "replace": the row was just set
       node.text.textContent = row.text;
       node.note.textContent = row.note ? ` ${row.note}` : "";
       node.play.disabled = !row.audio;
@@ -230,7 +238,7 @@ function render({ model, el }) {
   }
 
   redraw();
-  /** @param {any} msg an operation or a Reply @param {(ArrayBuffer | DataView)[]} buffers */
+  /** @param {Op | Reply} msg @param {(DataView | ArrayBuffer)[]} buffers */
   const onCustom = (msg, buffers) => {
     if (msg.op === "audio" || msg.op === "error") onReply(msg, buffers);
     else patch(applyOp(conv, msg));

@@ -1,11 +1,21 @@
 // Waveform: envelopes of input/output audio and turn markers on one timeline (canvas + rAF).
 
-/** A growing min/max envelope: bins placed at absolute bin indices. */
+/** A growing min/max envelope (`length`: bins in use). @typedef {{ min: Int16Array, max: Int16Array, length: number }} Track */
+/**
+ * What the kernel sends (waveform.py), in `{ type: "batch", items }` messages: envelope bins of
+ * a track from bin `start` (their int16 [min, max] pairs are the next buffer), or a marker.
+ * @typedef {{ type: "env", track: "in" | "out", start: number }} EnvItem
+ * @typedef {{ type: "marker", kind: string, ms: number, label: string }} Marker
+ * @typedef {{ type: "batch", items: (EnvItem | Marker)[] }} Batch
+ */
+/** The synced state (waveform.py). @typedef {{ bin_ms: number, height: number, paused: boolean }} WaveformModel */
+
+/** A growing min/max envelope: bins placed at absolute bin indices. @returns {Track} */
 export function makeTrack() {
   return { min: new Int16Array(4096), max: new Int16Array(4096), length: 0 };
 }
 
-/** @param {{min: Int16Array, max: Int16Array, length: number}} track @param {number} start @param {Int16Array} pairs */
+/** @param {Track} track @param {number} start @param {Int16Array} pairs @returns {Track} */
 export function putBins(track, start, pairs) {
   const n = pairs.length >> 1;
   const need = start + n;
@@ -20,9 +30,6 @@ export function putBins(track, start, pairs) {
   track.length = Math.max(track.length, need);
   return track;
 }
-
-/** @typedef {{min: Int16Array, max: Int16Array, length: number}} Track */
-/** @typedef {{ type: "marker", kind: string, ms: number, label: string }} Marker */
 
 /**
  * Min/max of the bins under each of `columns` pixels covering bins [from, to).
@@ -100,15 +107,7 @@ function icon(kind) {
 const LABEL_ROWS = 3;
 const ROW_PX = 13;
 
-/**
- * The part of anywidget's model a view uses.
- * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
- *   send(content: any, callbacks?: any, buffers?: ArrayBuffer[]): void,
- *   on(name: string, callback: (...args: any[]) => void): void,
- *   off(name?: string | null, callback?: ((...args: any[]) => void) | null): void }} Model
- */
-
-/** @param {{ model: Model, el: HTMLElement }} ctx */
+/** @param {import("@anywidget/types").RenderProps<WaveformModel>} props */
 function render({ model, el }) {
   /** @type {Record<string, Track>} */
   const tracks = { in: makeTrack(), out: makeTrack() };
@@ -209,6 +208,7 @@ function render({ model, el }) {
       const width = canvas.width = cw || 800;
       const h = canvas.height;
       const g = canvas.getContext("2d");
+      if (!g) return; // no 2D context (the canvas has another kind): nothing can be drawn
       g.clearRect(0, 0, width, h);
       const latest = Math.max(tracks.in.length, tracks.out.length);
       if (!model.get("paused")) end = latest;
@@ -232,6 +232,7 @@ function render({ model, el }) {
       g.fillText("you", 2, top + 10);
       g.fillText("assistant", 2, top + lane + 10);
       const binMs = model.get("bin_ms");
+      /** @type {(Marker & { x: number })[]} */
       const visible = [];
       for (const m of markers) {
         const x = (m.ms / binMs - from) / binsPerPx;
@@ -247,7 +248,7 @@ function render({ model, el }) {
   }
   let raf = requestAnimationFrame(draw);
 
-  /** @param {{ type: string, items: any[] }} msg @param {DataView[]} buffers */
+  /** @param {Batch} msg @param {DataView[]} buffers */
   const onCustom = (msg, buffers) => {
     if (msg.type !== "batch") return;
     let b = 0;

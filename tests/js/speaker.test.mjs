@@ -154,3 +154,14 @@ test("after a flush, audio of the interrupted item still arriving is dropped, th
   assert.deepEqual(Array.from(out), [0.5, 0.5, 0.5, 0.5, 0.5]);
   assert.equal(r.played.a, 14);
 });
+
+test("a rendered frame maps to the page clock through the output timestamp", async () => {
+  const { outputTime } = await import("../../realtime_widgets/widgets/speaker.js");
+  const ctx = { sampleRate: 48000, currentTime: 2, baseLatency: 0.01, outputLatency: 0.02,
+    getOutputTimestamp: () => ({ contextTime: 1.9, performanceTime: 5000 }) };
+  assert.equal(outputTime(ctx, 48000 * 2), 5100); // 0.1 s after the sample being heard now
+  const noClock = { ...ctx, getOutputTimestamp: () => ({ contextTime: 0, performanceTime: 0 }) };
+  const t = outputTime(noClock, 48000 * 2.5); // half a second ahead plus 30 ms of latency
+  const expected = performance.now() + 530;
+  assert.ok(Math.abs(t - expected) < 20, `${t} vs ${expected}`);
+});

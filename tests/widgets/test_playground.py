@@ -31,6 +31,7 @@ def test_playground_connects_to_the_local_server_with_every_part(
         assert play.session.endpoint.kind == "local"
         assert set(play.parts) == {
             "panel",
+            "presets",
             "microphone",
             "upload",
             "speaker",
