@@ -317,7 +317,8 @@ function render({ model, el }) {
     }
     meter.value = capture.level;
     const dropped = model.get("dropped_ms");
-    status.textContent = capture.error || (dropped > 0 ? `kernel busy, ${Math.round(dropped)} ms dropped` : live ? "listening" : "");
+    const said = capture.error || (dropped > 0 ? `kernel busy, ${Math.round(dropped)} ms dropped` : live ? "listening" : "");
+    if (status.textContent !== said) status.textContent = said; // runs per chunk: touch the DOM only on change
   };
 
   const onClick = () => {

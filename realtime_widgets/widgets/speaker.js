@@ -275,7 +275,11 @@ function makePlayer(model) {
   let text = "speaker: waiting for audio";
   let title = "click to enable sound if your browser blocks it";
   /** @param {string} t @param {string} [tip] */
-  const show = (t, tip = title) => { text = t; title = tip; for (const v of views) { v.textContent = t; v.title = tip; } };
+  const show = (t, tip = title) => {
+    if (t === text && tip === title) return; // ten reports a second: touch the DOM on change only
+    text = t; title = tip;
+    for (const v of views) { v.textContent = t; v.title = tip; }
+  };
   /** @type {Map<string, number>} item id -> performance.now() of its first chunk */
   const arrivals = new Map();
 
@@ -306,7 +310,7 @@ function makePlayer(model) {
   const wallJitter = makeJitter(1000);
   /** @type {string | null} */
   let wallItem = null;
-  let wall0 = 0; let wallMedia = 0; let burst = 0;
+  let wall0 = 0; let wallMedia = 0; let burst = 0; let lastSync = 0;
   /** @type {[number, number] | null} wall and audio clock (ms) at the last report */
   let lastStamp = null;
   /** @param {string} item_id @param {number} ms audio received */
@@ -323,7 +327,7 @@ function makePlayer(model) {
     if (m.type === "played") {
       /** @type {[number, number]} */
       const stamp = [performance.now(), context.currentTime * 1000];
-      if (lastStamp) burst = Math.max(burst * 0.99, (stamp[1] - lastStamp[1]) - (stamp[0] - lastStamp[0]));
+      if (lastStamp) burst = Math.max(burst, (stamp[1] - lastStamp[1]) - (stamp[0] - lastStamp[0]));
       lastStamp = stamp;
       /** @type {Record<string, number>} */
       const items = {};
@@ -334,9 +338,14 @@ function makePlayer(model) {
       const jitter = Math.round(m.jitter_ms);
       const wall = Math.round(wallJitter.peakMs());
       const ahead = Math.round(burst);
-      if (queued !== model.get("queued_ms") || m.underruns !== model.get("underruns")
-          || prebuffer !== model.get("prebuffer_ms") || jitter !== model.get("jitter_ms")
-          || wall !== model.get("arrival_jitter_ms") || ahead !== model.get("clock_burst_ms")) {
+      // The figures go to the kernel at most once a second (each sync costs the kernel's main
+      // thread, which also takes the microphone's chunks), at once when an underrun happens.
+      const now = performance.now();
+      const changed = queued !== model.get("queued_ms") || prebuffer !== model.get("prebuffer_ms")
+          || jitter !== model.get("jitter_ms") || wall !== model.get("arrival_jitter_ms")
+          || ahead !== model.get("clock_burst_ms");
+      if (m.underruns !== model.get("underruns") || (changed && now - lastSync >= 1000)) {
+        lastSync = now;
         model.set("queued_ms", queued);
         model.set("underruns", m.underruns);
         model.set("prebuffer_ms", prebuffer);
@@ -345,7 +354,7 @@ function makePlayer(model) {
         model.set("clock_burst_ms", ahead);
         model.save_changes();
       }
-      show(`speaker ${context.state} \u00b7 ${Math.round((m.queued / context.sampleRate) * 1000)} ms queued \u00b7 ${m.underruns} underruns`,
+      show(`speaker ${context.state} \u00b7 ${Math.round((m.queued / context.sampleRate) * 1000)} ms queued \u00b7 ${m.underruns} underrun${m.underruns === 1 ? "" : "s"}`,
         `jitter prebuffer ${prebuffer} ms (latest chunks up to ${jitter} ms late)`);
     } else if (m.type === "started") {
       // The toolkit-latency probe: when the item's first chunk reached the page, and when its

@@ -42,8 +42,9 @@ class Speaker(Listening, anywidget.AnyWidget):
     queued_ms = t.Float(0.0).tag(sync=True)  # reported by the browser
     prebuffer_ms = t.Float(0.0).tag(sync=True)  # reported by the browser: the jitter prebuffer
     jitter_ms = t.Float(0.0).tag(sync=True)  # reported: peak chunk lateness, audio clock
-    # Reported, to tell where lateness comes from: by the page's wall clock (network, kernel,
-    # page), and how far the audio clock ran ahead of the wall clock in one report interval.
+    # Reported (at most once a second), to tell where lateness comes from: by the page's wall
+    # clock (network, kernel, page), and the most the audio clock ran ahead of the wall clock
+    # in one report interval (a stalled clock catching up).
     arrival_jitter_ms = t.Float(0.0).tag(sync=True)
     clock_burst_ms = t.Float(0.0).tag(sync=True)
     # Names this widget's one player in the page (all its views share it).

@@ -141,6 +141,8 @@ function render({ model, el }) {
   const measurer = document.createElement("span");
   measurer.style.cssText = "position:absolute;visibility:hidden;white-space:nowrap;padding:0 2px;font:11px/12px system-ui,sans-serif";
   let layoutSig = "";
+  /** @type {HTMLSpanElement[]} the label boxes shown, in overlay order */
+  const spans = [];
   const measure = (/** @type {string} */ text) => {
     let w = widths.get(text);
     if (w === undefined) {
@@ -171,19 +173,31 @@ function render({ model, el }) {
     const sig = `${width}|` + visible.map((m, i) => `${m.label}@${Math.round(m.x)}:${placed[i].row}`).join(",");
     if (sig === layoutSig) return;
     layoutSig = sig;
-    /** @type {HTMLSpanElement[]} */
-    const spans = [];
+    // Spans are reused (only their text, place and colour change): the labels move with the
+    // live waveform on every frame, and the page's main thread also carries the audio.
+    let n = 0;
     visible.forEach((m, i) => {
       const p = placed[i];
       if (p.row < 0) return;
-      const span = document.createElement("span");
-      span.className = "rw-marker-label";
+      let span = spans[n];
+      if (!span) {
+        span = document.createElement("span");
+        span.className = "rw-marker-label";
+        span.style.cssText = "position:absolute;box-sizing:border-box;padding:0 2px;white-space:nowrap;overflow:hidden;background:rgba(255,255,255,.85)";
+        spans.push(span);
+        overlay.appendChild(span);
+      }
+      n++;
+      if (span.textContent !== m.label) span.textContent = m.label;
       span.dataset.kind = m.kind;
-      span.textContent = m.label;
-      span.style.cssText = `position:absolute;left:${p.left}px;top:${p.row * ROW_PX}px;width:${boxes[i].width}px;box-sizing:border-box;padding:0 2px;white-space:nowrap;overflow:hidden;background:rgba(255,255,255,.85);color:${COLORS[m.kind] || "#000"}`;
-      spans.push(span);
+      span.style.left = `${p.left}px`;
+      span.style.top = `${p.row * ROW_PX}px`;
+      span.style.width = `${boxes[i].width}px`;
+      span.style.color = COLORS[m.kind] || "#000";
+      span.style.display = "";
     });
-    overlay.replaceChildren(...spans);
+    for (const span of spans.slice(n)) span.remove();
+    spans.length = n;
   }
 
   function draw() {

@@ -417,8 +417,12 @@ def test_a_speaker_shown_twice_plays_once_and_truncates_once(console: Any, lab: 
     }
     nbformat.write(nb, path)
     run_notebook(page, lab, "shown_twice.ipynb")
-    page.wait_for_function("() => document.querySelectorAll('.rw-speaker').length === 2")
-    page.wait_for_function("() => document.querySelectorAll('.rw-microphone').length === 2")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.rw-speaker').length === 2", timeout=300_000
+    )
+    page.wait_for_function(
+        "() => document.querySelectorAll('.rw-microphone').length === 2", timeout=120_000
+    )
     kernel = lab.kernel_for("shown_twice.ipynb")
     try:
         kernel.wait("session.connected")
