@@ -270,6 +270,7 @@ async def test_a_flood_of_tiny_appends_is_honoured_without_starving_others() -> 
             while flooder.stats["appended_bytes"] < 3 * count // 4:
                 assert await text_turn(healthy) == "completed"
                 turns += 1
+                await asyncio.sleep(0.2)  # a person's pace, not a second flood
             await asyncio.wait_for(sending, TIMEOUT * 4)
             assert turns >= 1
         finally:
