@@ -28,6 +28,7 @@ from realtime_widgets.protocol import (
     ToolChoiceMcp,
     TracingConfig,
     Transcription,
+    TranscriptionConfig,
 )
 
 __version__ = "0.1.0"
@@ -83,6 +84,7 @@ __all__ = [
     "ToolChoiceMcp",
     "TracingConfig",
     "Transcription",
+    "TranscriptionConfig",
     "VadLab",
     "__version__",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openai.types.realtime import RealtimeClientEvent, SessionUpdateEvent
+from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent, SessionUpdateEvent
 from pydantic import BaseModel, TypeAdapter
 
 _CLIENT_EVENT = TypeAdapter(RealtimeClientEvent)
@@ -44,4 +44,26 @@ def check_client_event(event: dict[str, Any]) -> BaseModel:
     parsed: BaseModel = _CLIENT_EVENT.validate_python(event, strict=True)
     extra = leftovers(parsed)
     assert not extra, f"keys unknown to the SDK: {extra}"
+    return parsed
+
+
+def check_transcription_update(event: dict[str, Any]) -> SessionUpdateEvent:
+    """A session.update for a transcription session: strict, no leftovers, the right type."""
+    parsed = SessionUpdateEvent.model_validate(event, strict=True)
+    assert type(parsed.session).__name__ == "RealtimeTranscriptionSessionCreateRequest", type(
+        parsed.session
+    )
+    extra = leftovers(parsed)
+    assert not extra, f"keys unknown to the SDK: {extra}"
+    return parsed
+
+
+_SERVER_EVENT = TypeAdapter(RealtimeServerEvent)
+
+
+def check_server_event(event: dict[str, Any]) -> BaseModel:
+    """A local-server event against the SDK's server union: strict, no leftovers."""
+    parsed: BaseModel = _SERVER_EVENT.validate_python(event, strict=True)
+    extra = leftovers(parsed)
+    assert not extra, f"keys unknown to the SDK in {event.get('type')}: {extra}"
     return parsed
