@@ -15,12 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from realtime_widgets.audio.formats import decode
 from realtime_widgets.audio.pcm import Int16Array
+from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol.images import (
+    MAX_IMAGE_BYTES,
+    ImageInfo,
+    parse_data_url,
+    read_image,
+)
 
 if TYPE_CHECKING:
     from realtime_widgets.server.engine import SessionEngine
 
-__all__ = ["Conversation", "StoredItem"]
+__all__ = ["Conversation", "StoredItem", "image_infos"]
 
 Events = list[dict[str, Any]]
 
@@ -258,7 +265,33 @@ def _check_item(item: dict[str, Any]) -> tuple[str, str] | None:
                 verb = "Missing required parameter" if value is None else "Invalid type for"
                 tail = "." if value is None else ": expected a string."
                 return (f"{verb} 'item.content[{i}].{key}'{tail}", f"item.content[{i}].{key}")
+        if part["type"] == "input_image":
+            problem = _image_problem(part["image_url"])
+            if problem is not None:
+                param = f"item.content[{i}].image_url"
+                return (f"Invalid '{param}': {problem}", param)
     return None
+
+
+def _image_problem(url: str) -> str | None:
+    """Why an input_image URL is not an image the local server can read, or None."""
+    try:
+        _mime, data = parse_data_url(url)
+        info = read_image(data)
+    except (ValueError, ConfigError) as exc:
+        return f"{exc} (the local server takes base64 data URLs of PNG, JPEG, WEBP or GIF)."
+    if info.size > MAX_IMAGE_BYTES:
+        return f"the image has {info.size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}."
+    return None
+
+
+def image_infos(item: dict[str, Any]) -> list[ImageInfo]:
+    """What the input_image parts of a stored item hold (type, pixel size, bytes)."""
+    found = []
+    for part in item.get("content", []):
+        if part.get("type") == "input_image" and isinstance(part.get("image_url"), str):
+            found.append(read_image(parse_data_url(part["image_url"])[1]))
+    return found
 
 
 # Which string fields each content part carries, and whether they are required.
