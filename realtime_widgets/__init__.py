@@ -5,6 +5,7 @@ from __future__ import annotations
 from realtime_widgets.errors import (
     AudioFormatError,
     ConfigError,
+    ConfigNote,
     FieldProblem,
     ProtocolError,
     RealtimeWidgetsError,
@@ -58,6 +59,7 @@ __all__ = [
     "ABTest",
     "AudioFormatError",
     "ConfigError",
+    "ConfigNote",
     "ConfigPanel",
     "CustomVoice",
     "Endpoint",

@@ -7,6 +7,8 @@ import signal
 import sys
 import threading
 
+from realtime_widgets.server.limits import add_limit_arguments, limits_from_arguments
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="realtime-widgets", description=__doc__)
@@ -22,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         "--dialect", choices=("ga", "beta"), default="ga", help="protocol dialect served"
     )
     serve.add_argument("--no-speech", action="store_true", help="answer without synthesised speech")
+    add_limit_arguments(serve)
     args = parser.parse_args(argv)
 
     from realtime_widgets.server.app import LocalServer
@@ -33,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         token=args.token,
         dialect=args.dialect,
         speech=not args.no_speech,
+        limits=limits_from_arguments(args),
     ).start()
     print(f"realtime-widgets local server listening on {server.url}", flush=True)
     if server.speech_note:

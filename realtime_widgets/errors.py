@@ -6,6 +6,9 @@ imports nothing of ours, so every layer (protocol, audio, client, server, widget
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -75,6 +78,24 @@ class ConfigError(RealtimeWidgetsError, ValueError):
         return ConfigError(
             [p if p.param else replace(p, param=param_of(p.field)) for p in self.problems]
         )
+
+
+class ConfigNote(UserWarning):
+    """A value was accepted in another spelling and changed to what GA means by it (shown as a
+    warning, so the change is never silent): the message names the field, what was given and
+    what will be sent."""
+
+
+def note(message: str) -> None:
+    """Warn a :class:`ConfigNote` at the user's line: the first frame outside this package and
+    pydantic (whose validators call us), so Jupyter shows it under the cell that caused it."""
+    ours = os.path.dirname(__file__)
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(ours) or "pydantic" in frame.f_code.co_filename
+    ):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, ConfigNote, stacklevel=level + 1)
 
 
 class ProtocolError(RealtimeWidgetsError):

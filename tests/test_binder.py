@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from realtime_widgets.docs import END, START, parameter_table
+from realtime_widgets.widgets.docs import END, START, parameter_table
 
 ROOT = Path(__file__).parents[1]
 
@@ -64,4 +64,4 @@ def test_readme_parameter_table_is_generated_from_the_model() -> None:
     assert START in readme, "README lost its parameter table markers"
     assert END in readme, "README lost its parameter table markers"
     table = readme.split(START, 1)[1].split(END, 1)[0].strip()
-    assert table == parameter_table(), "stale: run `python -m realtime_widgets.docs`"
+    assert table == parameter_table(), "stale: run `python -m realtime_widgets.widgets.docs`"

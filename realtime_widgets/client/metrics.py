@@ -102,7 +102,11 @@ class Metrics:
 
     def observe(self, event: ServerEvent, now: float) -> None:
         """Note the time of the steps of a turn this event marks."""
-        if isinstance(event, ev.SpeechStopped):
+        if isinstance(event, _DELTAS):  # the most frequent events first
+            found = self._by_response.get(event.response_id)
+            if found is not None and found.first_delta is None:
+                found.first_delta = now
+        elif isinstance(event, ev.SpeechStopped):
             turn = self._current()
             turn.speech_stopped, turn.item_id = now, event.item_id
         elif isinstance(event, ev.InputAudioBufferCommitted):
@@ -111,14 +115,16 @@ class Metrics:
             turn = self._current()
             turn.response_created, turn.response_id = now, event.response.id
             self._by_response[event.response.id] = turn
-        elif isinstance(event, _DELTAS):
-            found = self._by_response.get(event.response_id)
-            if found is not None and found.first_delta is None:
-                found.first_delta = now
         elif isinstance(event, ev.ResponseDone):
             done = self._by_response.get(event.response.id)
             if done is not None:
                 done.response_done, done.status = now, event.response.status
+
+    def interrupted(self, response_id: str, now: float) -> None:
+        """The connection dropped during this response: its turn ends as "interrupted"."""
+        turn = self._by_response.get(response_id)
+        if turn is not None and turn.response_done is None:
+            turn.response_done, turn.status = now, "interrupted"
 
 
 _DELTAS = (

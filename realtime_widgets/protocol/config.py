@@ -27,7 +27,7 @@ from pydantic import (
     field_validator,
 )
 
-from realtime_widgets.errors import ConfigError
+from realtime_widgets.errors import ConfigError, note
 from realtime_widgets.protocol import parts
 from realtime_widgets.protocol.configbase import (
     ConfigModel,
@@ -37,6 +37,7 @@ from realtime_widgets.protocol.configbase import (
     noise_shorthand,
     transcription_shorthand,
 )
+from realtime_widgets.protocol.export import to_code  # below us: it knows configs by type only
 from realtime_widgets.protocol.parts import (
     BUILTIN_VOICES,
     FORMAT_ALIASES,
@@ -57,6 +58,7 @@ from realtime_widgets.protocol.parts import (
     VoiceName,
     is_strict_wire,
 )
+from realtime_widgets.protocol.seeds import config_from_psopenai  # likewise
 
 __all__ = ["GROUPS", "MODELS", "Mutability", "Param", "SessionConfig"]
 
@@ -173,7 +175,8 @@ class SessionConfig(ConfigModel):
     ] = Field(
         default_factory=lambda: ["audio"],  # type: ignore[arg-type]
         description="['audio'] answers with audio plus its transcript; ['text'] with text only. "
-        "Both at once is not possible.",
+        "Both at once is not possible: the beta spelling ['text', 'audio'] is sent as ['audio'], "
+        "with a ConfigNote warning that says so.",
         json_schema_extra={"minItems": 1, "maxItems": 1},
     )
     voice: Annotated[
@@ -343,7 +346,14 @@ class SessionConfig(ConfigModel):
         if isinstance(value, list | tuple):
             both = {"audio", "text"}
             if not is_strict_wire(info) and len(value) == 2 and set(map(str, value)) == both:
-                value = ["audio"]  # beta's "text and audio" is GA's "audio" (with transcript)
+                # Beta's "text and audio" is GA's "audio" (audio plus its transcript). Said
+                # aloud: a user who asked for both should know what is sent.
+                note(
+                    f"output_modalities: {list(value)!r} (the beta combination) is sent as "
+                    "['audio']: GA answers with audio and its transcript; use ['text'] for "
+                    "text only"
+                )
+                value = ["audio"]
             if len(value) != 1:
                 raise ValueError(
                     f"Invalid modalities: {list(value)!r}. Supported combinations are: "
@@ -451,12 +461,8 @@ class SessionConfig(ConfigModel):
     @classmethod
     def from_psopenai(cls, **kwargs: Any) -> SessionConfig:
         """Build a config from PSOpenAI ``Set-RealtimeSessionConfiguration`` parameter names."""
-        from realtime_widgets.protocol.seeds import config_from_psopenai
-
         return config_from_psopenai(cls, kwargs)
 
     def to_code(self, target: str = "openai-python") -> str:
         """This config as code: openai-python, openai-agents, psopenai, openai-dotnet or json."""
-        from realtime_widgets.protocol.export import to_code
-
         return to_code(self, target)

@@ -21,6 +21,7 @@ __all__ = [
     "BETA_EVENT_NAMES",
     "CLIENT_EVENT_CLASSES",
     "CLIENT_EVENT_TYPES",
+    "MAX_JSON_DEPTH",
     "ClientEvent",
     "ContentPart",
     "ConversationCreated",
@@ -76,6 +77,7 @@ __all__ = [
     "UnknownServerEvent",
     "Usage",
     "encode",
+    "load_event",
     "parse_client_event",
     "parse_server_event",
 ]
@@ -553,7 +555,28 @@ def _normalise_beta(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _load_object(data: str | bytes | dict[str, Any]) -> dict[str, Any]:
+# Deeper than any real event (a tool's JSON schema rarely nests 20 levels), far below Python's
+# recursion limit: the local server's ServerLimits.max_json_depth defaults to it.
+MAX_JSON_DEPTH = 128
+
+
+def _deeper_than(obj: Any, limit: int) -> bool:
+    """Does ``obj`` nest arrays/objects more than ``limit`` levels? (iterative: no recursion)"""
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def load_event(data: str | bytes | dict[str, Any], *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Decode one event's JSON into a dict with a string ``type``.
+
+    Raises :class:`ProtocolError` (never ``RecursionError``) for text that is not JSON, nests
+    deeper than ``max_depth`` arrays/objects, or is not an object with a string ``type``."""
     if isinstance(data, dict):
         obj: Any = data
     else:
@@ -561,8 +584,26 @@ def _load_object(data: str | bytes | dict[str, Any]) -> dict[str, Any]:
             obj = json.loads(data)
         except ValueError as exc:
             raise ProtocolError(f"not JSON: {exc}") from None
+        except RecursionError:  # '[[[[...': the decoder itself gives up
+            raise ProtocolError(
+                f"not JSON this local peer accepts: arrays/objects nested more than "
+                f"{max_depth} levels deep"
+            ) from None
+        brackets = data.count("[") + data.count("{") if isinstance(data, str) else None
+        if brackets is None and isinstance(data, bytes):
+            brackets = data.count(b"[") + data.count(b"{")
+        if (brackets or 0) > max_depth and _deeper_than(obj, max_depth):
+            raise ProtocolError(
+                f"not JSON this local peer accepts: arrays/objects nested more than "
+                f"{max_depth} levels deep"
+            )
     if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
         raise ProtocolError("an event must be a JSON object with a string 'type'")
+    return obj
+
+
+def _load_object(data: str | bytes | dict[str, Any]) -> dict[str, Any]:
+    obj: dict[str, Any] = load_event(data)
     return obj
 
 

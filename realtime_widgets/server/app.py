@@ -10,15 +10,23 @@ In async code (tests, scripts): ``async with LocalServer() as server: ...`` runs
 loop. From a shell: ``realtime-widgets serve --port 8765``. The official SDK connects with
 ``AsyncOpenAI(api_key=..., websocket_base_url=server.base_url)``.
 
-Each connection owns its tasks (a reader, a ticker releasing paced events, one worker per reply)
-in a TaskGroup; closing the connection cancels and awaits them all. Replies are computed in a
-worker thread, so a slow responder or speech synthesis never stalls other sessions.
+Each connection owns its tasks (a reader, a ticker releasing paced events, a keepalive, one
+worker per reply) in a TaskGroup; closing the connection cancels and awaits them all. Replies are
+computed in a worker thread, so a slow responder or speech synthesis never stalls other sessions.
+
+Every limit is in :class:`~.limits.ServerLimits` (``LocalServer(limits=...)``, or the flags of
+``realtime-widgets serve``). Past one, a client gets an ``error`` event and keeps its session, or
+for what cannot be answered in the session a clean refusal: HTTP 503 at the handshake when
+``max_sessions`` are open, close 1009 for a frame over ``max_frame_bytes``. The server never
+closes with 1011: a bug met while answering one event is logged and answered with a
+``server_error`` event, and the session goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import json
 import logging
@@ -32,7 +40,9 @@ from urllib.parse import parse_qs, urlparse
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from realtime_widgets.logs import redacting_logger
 from realtime_widgets.server.beta import to_beta_event
@@ -43,17 +53,22 @@ from realtime_widgets.server.engine import (
     ReplyRequest,
     SessionEngine,
 )
+from realtime_widgets.server.errors import error_event
+from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.reply import speak_reply
 from realtime_widgets.server.responder import FunctionCall, LocalResponder, Responder
 from realtime_widgets.server.transcription import Transcriber
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
+from realtime_widgets.server.vad import MODEL
 
 __all__ = ["LocalServer"]
 
 log = logging.getLogger("realtime_widgets.server")
 
 PATHS = ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime")
-MAX_FRAME = 32 * 1024 * 1024  # a 15 MiB append is ~20 MiB of base64
+# Frames a connection may hold unread before websockets stops reading its socket: with
+# ServerLimits.max_frame_bytes this bounds what one client can park in the server's memory.
+MAX_QUEUE = 4
 
 
 class LocalServer:
@@ -64,6 +79,8 @@ class LocalServer:
     streams reply audio in real time, 0 as fast as possible. ``token``: require
     ``Authorization: Bearer <token>`` (or ``api-key``). ``dialect="beta"`` serves the legacy
     beta shape to old clients; by default a beta client is refused as OpenAI refuses it.
+    ``limits``: every limit (:class:`ServerLimits`); ``max_duration_s`` is a shorthand for
+    ``limits.max_duration_s``.
     """
 
     def __init__(
@@ -73,19 +90,27 @@ class LocalServer:
         *,
         responder: Responder | None = None,
         pace: float = 1.0,
-        max_duration_s: float = 3600.0,
+        max_duration_s: float | None = None,
         token: str | None = None,
         dialect: Literal["ga", "beta"] = "ga",
         speech: bool = True,
         transcriber: Transcriber | None = None,
+        limits: ServerLimits | None = None,
     ) -> None:
         if dialect not in ("ga", "beta"):
             raise ValueError(f"dialect must be 'ga' or 'beta', got {dialect!r}")
         self.host = host
         self.port = port
         self.responder: Responder = responder or LocalResponder()
+        limits = limits or ServerLimits()
+        if max_duration_s is not None:
+            limits = dataclasses.replace(limits, max_duration_s=max_duration_s)
+        self.limits = limits
         self.options = EngineOptions(
-            max_duration_s=max_duration_s, pace=pace, transcriber=transcriber, dialect=dialect
+            limits=limits,
+            pace=pace,
+            transcriber=transcriber,
+            dialect=dialect,
         )
         self._token = token
         self.dialect = dialect
@@ -103,6 +128,10 @@ class LocalServer:
         self._stop: asyncio.Event | None = None
         self.sessions: dict[str, SessionEngine] = {}
         self.connections_total = 0
+        self.refused_total = 0  # handshakes refused with 503 (max_sessions)
+        # Connections admitted past the handshake check and not finished yet: what the session
+        # cap counts (a session registers only once its engine is built).
+        self._admitted: set[ServerConnection] = set()
 
     def __repr__(self) -> str:  # never shows the token
         state = "running" if self._server is not None else "stopped"
@@ -129,15 +158,19 @@ class LocalServer:
         await self._close()
 
     async def _listen(self) -> None:
+        await asyncio.to_thread(MODEL.load)  # once per process, not at someone's first word
         self._server = await serve(
             self._handle,
             self.host,
             self.port,
             process_request=self._check_request,
+            create_connection=_NamedLimitConnection,
             compression=None,  # compression doubles the CPU per audio event
-            max_size=MAX_FRAME,
-            ping_interval=20,
-            ping_timeout=20,
+            max_size=self.limits.max_frame_bytes,
+            max_queue=MAX_QUEUE,
+            # Keepalive is the connection's own (_Connection._keepalive): websockets' pings
+            # time out, and close 1011, when a busy client's pong waits behind its own frames.
+            ping_interval=None,
             logger=redacting_logger("websockets.server"),
         )
         self.port = self._server.sockets[0].getsockname()[1] if self.port == 0 else self.port
@@ -208,9 +241,27 @@ class LocalServer:
                 return connection.respond(
                     HTTPStatus.UNAUTHORIZED, "Missing or wrong API key for this local server.\n"
                 )
+        # Handshakes that failed after this check never reach _handle: forget them here.
+        self._admitted = {c for c in self._admitted if c.state is not State.CLOSED}
+        cap = self.limits.max_sessions
+        if len(self._admitted) >= cap:
+            self.refused_total += 1
+            return connection.respond(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"This local server already has {cap} sessions open, its limit. Close one, or "
+                f"raise the limit: ServerLimits(max_sessions=...) in Python, or "
+                f"realtime-widgets serve --max-sessions N.\n",
+            )
+        self._admitted.add(connection)
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:
+        try:
+            await self._session(ws)
+        finally:
+            self._admitted.discard(ws)
+
+    async def _session(self, ws: ServerConnection) -> None:
         self.connections_total += 1
         request = ws.request
         assert request is not None
@@ -282,8 +333,25 @@ def _bearer(headers: Headers) -> str | None:
     return key.strip() if key else None
 
 
+class _NamedLimitConnection(ServerConnection):
+    """A server connection whose close reason for an oversize frame names the limit to raise
+    (websockets' own reason gives the sizes only)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fail = self.protocol.fail
+
+        def fail_naming_limit(code: int, reason: str = "") -> None:
+            if code == CloseCode.MESSAGE_TOO_BIG:
+                reason = f"{reason} (ServerLimits.max_frame_bytes)"[:123]
+            fail(code, reason)
+
+        self.protocol.fail = fail_naming_limit  # type: ignore[method-assign]
+
+
 class _Connection:
-    """One client: a reader, a ticker and reply workers, all owned by one TaskGroup."""
+    """One client: a reader, a ticker, a keepalive and reply workers, all owned by one
+    TaskGroup."""
 
     def __init__(
         self, server: LocalServer, ws: ServerConnection, engine: SessionEngine, dialect: str
@@ -296,8 +364,15 @@ class _Connection:
         self.wake = asyncio.Event()
         self.group: asyncio.TaskGroup | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        self.last_heard = self.loop.time()
+        self.failures = 0
 
     async def send(self, events: list[dict[str, Any]]) -> None:
+        if self.ws.state is not State.OPEN:
+            # The client is leaving: nothing reaches it any more, and websockets' send would
+            # wait for the TCP close, which cannot come while frames it sent before its close
+            # sit unread in a full queue (reading is paused). The reader drains them instead.
+            return
         for event in events:
             if self.dialect == "beta":
                 translated = to_beta_event(event, self.engine.config)
@@ -315,6 +390,7 @@ class _Connection:
                 self.group = group
                 await self.send(self.engine.start(self.loop.time()))
                 self.tasks.add(group.create_task(self._ticker()))
+                self.tasks.add(group.create_task(self._keepalive()))
                 try:
                     await self._reader()
                 finally:
@@ -332,13 +408,48 @@ class _Connection:
 
     async def _reader(self) -> None:
         async for message in self.ws:
+            self.last_heard = self.loop.time()
             if isinstance(message, bytes):
                 message = message.decode("utf-8", "replace")
-            await self.send(self.engine.receive(message, self.loop.time()))
+            try:
+                out = self.engine.receive(message, self.loop.time())
+            except Exception as exc:  # our bug: answer it, log it, and keep the session
+                out = [self._server_error(exc)]
+            await self.send(out)
             self._start_work()
             self.wake.set()
             if self.engine.closed is not None:
                 return
+            # A client that sends faster than it is answered must not starve the loop: the
+            # other sessions, this one's ticker and keepalive run between its events.
+            await asyncio.sleep(0)
+
+    def _server_error(self, exc: Exception) -> dict[str, Any]:
+        log.exception("the local server failed on a client event; the session goes on")
+        self.failures += 1
+        event = error_event(
+            f"The local server failed on this event ({type(exc).__name__}); the session goes "
+            "on. This is a bug in realtime_widgets: please report it with the server's log.",
+            code="server_error",
+            type_="server_error",
+        )
+        return {"type": "error", "event_id": f"event_fail{self.failures:05d}", **event}
+
+    async def _keepalive(self) -> None:
+        """Ping a connection that has been silent for ``keepalive_s``; no pong within as long
+        means the peer is gone: close 1001 (never 1011)."""
+        interval = self.server.limits.keepalive_s
+        while True:
+            await asyncio.sleep(max(0.0, self.last_heard + interval - self.loop.time()))
+            if self.loop.time() - self.last_heard < interval:
+                continue
+            pong = await self.ws.ping()
+            try:
+                await asyncio.wait_for(pong, timeout=interval)
+            except TimeoutError:
+                await self.ws.close(CloseCode.GOING_AWAY, "keepalive ping timeout")
+                return
+            self.last_heard = self.loop.time()
 
     async def _work(self, request: ReplyRequest) -> None:
         try:

@@ -5,11 +5,22 @@ and the time and returns the server events that answer it. Items are kept as GA 
 without their audio bytes; audio (24 kHz) and an assistant item's word timings sit beside them
 so ``retrieve`` can return the audio and ``truncate`` can cut the transcript where playback
 stopped.
+
+The conversation is bounded like OpenAI's: it may hold ``ServerLimits.context_tokens`` (28,224,
+OpenAI's figure for a 32k model with 4,096 output tokens) after the instructions, counted as
+the responses' usage counts them (text ~4 characters a token, audio 10 tokens a second). Past
+that the session's ``truncation`` applies: ``auto`` drops the oldest items until the rest fits,
+``retention_ratio`` until the ratio of the budget (``token_limits.post_instructions`` when
+given) is left; dropped items are gone from the server (their audio freed, ``retrieve`` answers
+``item_not_found``), as OpenAI drops them from the model's context without an event.
+``disabled``: a new item that would not fit is refused with an ``error`` (OpenAI: "return an
+error if the conversation exceeds the model's input token limit"), so nothing grows unbounded.
 """
 
 from __future__ import annotations
 
 import base64
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +34,9 @@ from realtime_widgets.protocol.images import (
     parse_data_url,
     read_image,
 )
+from realtime_widgets.protocol.parts import RetentionRatioTruncation
+from realtime_widgets.server.responder import estimate_text_tokens
+from realtime_widgets.server.script import AUDIO_TOKENS_PER_SECOND_IN
 
 if TYPE_CHECKING:
     from realtime_widgets.server.engine import SessionEngine
@@ -45,6 +59,16 @@ class StoredItem:
     def id(self) -> str:
         return str(self.data["id"])
 
+    def tokens(self) -> tuple[int, int]:
+        """This item's (text, audio) tokens in a model's context (a local estimate)."""
+        text = estimate_text_tokens(self.data.get("arguments") or self.data.get("output") or "")
+        for part in self.data.get("content", []):
+            text += estimate_text_tokens(part.get("text") or part.get("transcript") or "")
+        audio = 0
+        if self.audio is not None:
+            audio = math.ceil(len(self.audio) / 24000 * AUDIO_TOKENS_PER_SECOND_IN)
+        return text, audio
+
 
 class Conversation:
     """Items by id and their order; the create/delete/retrieve/truncate handlers."""
@@ -53,6 +77,7 @@ class Conversation:
         self.engine = engine
         self.items: dict[str, StoredItem] = {}
         self.order: list[str] = []
+        self.dropped = 0  # items truncation took out of the conversation
 
     @property
     def last_id(self) -> str | None:
@@ -63,7 +88,8 @@ class Conversation:
         return [self.items[x] for x in self.order]
 
     def insert(self, item: StoredItem, previous: str | None) -> None:
-        """Place an item after ``previous`` ("root": first; None or unknown: last)."""
+        """Place an item after ``previous`` ("root": first; None or unknown: last), then
+        apply the context limit (:meth:`fit`)."""
         self.items[item.id] = item
         if previous == "root":
             self.order.insert(0, item.id)
@@ -71,6 +97,64 @@ class Conversation:
             self.order.insert(self.order.index(previous) + 1, item.id)
         else:
             self.order.append(item.id)
+        active = self.engine.responses.active
+        self.fit(keep=active.item["id"] if active is not None and active.item else item.id)
+
+    # ---- the context limit -----------------------------------------------------------------
+
+    def _budget(self) -> int:
+        """Tokens the items may hold (after the instructions) before truncation applies."""
+        engine = self.engine
+        truncation = engine.config.truncation
+        if isinstance(truncation, RetentionRatioTruncation) and truncation.token_limits:
+            given = truncation.token_limits.post_instructions
+            if given is not None:
+                return given
+        instructions = estimate_text_tokens(engine.config.instructions or "")
+        return max(0, engine.options.limits.context_tokens - instructions)
+
+    def held_tokens(self) -> int:
+        """Tokens of every item (text and audio)."""
+        return sum(sum(item.tokens()) for item in self.items.values())
+
+    def refusal(self, adding: StoredItem, client_id: str | None) -> dict[str, Any] | None:
+        """With ``truncation: "disabled"``, the error for an item that would not fit."""
+        if self.engine.config.truncation != "disabled":
+            return None
+        budget, total = self._budget(), self.held_tokens() + sum(adding.tokens())
+        if total <= budget:
+            return None
+        return self.engine.error(
+            f"This model's maximum context length is {budget} tokens. However, your messages "
+            f"resulted in {total} tokens. Please reduce the length of the messages. (local "
+            "server: truncation is 'disabled'; ServerLimits.context_tokens, realtime-widgets "
+            "serve --context-tokens.)",
+            "context_length_exceeded",
+            None,
+            client_id,
+        )
+
+    def fit(self, keep: str | None = None) -> None:
+        """Apply the session's truncation when the items exceed the budget: drop the oldest
+        (never ``keep``, a reply in progress, nor the newest item) until the rest fits."""
+        truncation = self.engine.config.truncation
+        if truncation == "disabled":
+            return
+        budget = self._budget()
+        total = self.held_tokens()
+        if total <= budget:
+            return
+        target = budget
+        if isinstance(truncation, RetentionRatioTruncation):
+            target = int(budget * truncation.retention_ratio)
+        for item_id in list(self.order[:-1]):
+            if total <= target:
+                break
+            if item_id == keep:
+                continue
+            total -= sum(self.items.pop(item_id).tokens())
+            self.order.remove(item_id)
+            self.dropped += 1
 
     def _not_found(self, item_id: str, client_id: str | None) -> dict[str, Any]:
         return self.engine.error(
@@ -125,7 +209,11 @@ class Conversation:
                 )
                 part.setdefault("transcript", None)
         previous = e.previous_item_id if e.previous_item_id is not None else self.last_id
-        self.insert(StoredItem(item, audio), previous)
+        stored = StoredItem(item, audio)
+        refused = self.refusal(stored, e.event_id)
+        if refused is not None:
+            return [refused]
+        self.insert(stored, previous)
         shown_previous = None if previous == "root" else previous
         return [
             engine.event(

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -41,11 +41,13 @@ from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 from realtime_widgets.protocol.wire import check_rules, check_transition, validate_session_payload
 from realtime_widgets.server.conversation import Conversation
 from realtime_widgets.server.errors import (
+    UNPARSABLE_JSON,
     client_event_error,
     config_error,
     error_event,
     transition_error,
 )
+from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.responses import (
     DEFAULT_INSTRUCTIONS,
     ActiveResponse,
@@ -58,12 +60,11 @@ from realtime_widgets.server.transcription import (
     Transcriber,
     TranscriptionSession,
 )
-from realtime_widgets.server.turns import MAX_APPEND_BYTES, MIN_COMMIT_MS, InputTurns
+from realtime_widgets.server.turns import MIN_COMMIT_MS, InputTurns
 from realtime_widgets.server.vad import TurnDetector
 
 __all__ = [
     "BETA_DISABLED",
-    "MAX_APPEND_BYTES",
     "MIN_COMMIT_MS",
     "EngineOptions",
     "Handler",
@@ -89,9 +90,10 @@ BETA_DISABLED = (
 @dataclass(frozen=True)
 class EngineOptions:
     """Knobs of a local session. ``pace`` 1.0 streams audio deltas in real time, 0 sends a
-    reply at once; ``max_duration_s`` is OpenAI's 60 minutes unless a test wants less."""
+    reply at once; ``limits``: every limit (:class:`~.limits.ServerLimits`: OpenAI's 60-minute
+    session, 15 MiB append, context size, and the local server's own caps)."""
 
-    max_duration_s: float = 3600.0
+    limits: ServerLimits = field(default_factory=ServerLimits)
     pace: float = 1.0
     transcriber: Transcriber | None = None
     rate_limits: bool = True
@@ -204,18 +206,18 @@ class SessionEngine:
     def start(self, now: float) -> Events:
         """The session begins: ``session.created`` with the full effective configuration."""
         self._started_at = now
-        self._expires_at = int(self.options.wall_clock() + self.options.max_duration_s)
+        self._expires_at = int(self.options.wall_clock() + self.options.limits.max_duration_s)
         return [self.event({"type": "session.created", "session": self.session_object()})]
 
     def next_due(self) -> float | None:
         """When :meth:`tick` has work next (a paced event, or the session's end)."""
-        due = self._started_at + self.options.max_duration_s
+        due = self._started_at + self.options.limits.max_duration_s
         paced = self.responses.next_due
         return due if paced is None else min(due, paced)
 
     def tick(self, now: float) -> Events:
         """Release the events whose time has come; end the session at its maximum duration."""
-        if self.closed is None and now >= self._started_at + self.options.max_duration_s:
+        if self.closed is None and now >= self._started_at + self.options.limits.max_duration_s:
             self.closed = (1001, "session_expired")
             return [
                 self.error(
@@ -246,7 +248,7 @@ class SessionEngine:
         return self.input.append_samples(samples, now)
 
     def close(self) -> None:
-        """Release what the session holds (its speech model goes back to the pool)."""
+        """Release what the session holds (its speech stream)."""
         self.input.close()
 
     # ---- client events ------------------------------------------------------------------------
@@ -258,12 +260,10 @@ class SessionEngine:
         if self.closed is not None:
             return out
         try:
-            raw = ev._load_object(text)
+            raw = ev.load_event(text, max_depth=self.options.limits.max_json_depth)
         except ProtocolError as exc:
-            return [
-                *out,
-                self.error(f"Invalid JSON in client event: {exc}", "invalid_json", None, None),
-            ]
+            message = f"{UNPARSABLE_JSON} (local server: {exc}.)"
+            return [*out, self.error(message, "invalid_json", None, None)]
         client_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
         if (
             raw.get("type") == "session.update"

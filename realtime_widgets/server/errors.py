@@ -11,7 +11,21 @@ from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.events import CLIENT_EVENT_TYPES
 from realtime_widgets.protocol.wire import json_type_name
 
-__all__ = ["client_event_error", "config_error", "error_event", "transition_error"]
+__all__ = [
+    "UNPARSABLE_JSON",
+    "client_event_error",
+    "config_error",
+    "error_event",
+    "transition_error",
+]
+
+# OpenAI's words for a request body that is not JSON (its REST API's, seen live; the Realtime
+# API documents none of its own). The local server adds what it found after them.
+UNPARSABLE_JSON = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+    "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+    "sent was not valid JSON.)"
+)
 
 
 def error_event(

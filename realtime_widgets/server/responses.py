@@ -25,7 +25,6 @@ from realtime_widgets.protocol.wire import check_rules
 from realtime_widgets.server.conversation import StoredItem, image_infos
 from realtime_widgets.server.responder import FunctionCall, ReplyContext, estimate_text_tokens
 from realtime_widgets.server.script import (
-    AUDIO_TOKENS_PER_SECOND_IN,
     ReplyPlan,
     build_script,
     plan_reply,
@@ -298,13 +297,8 @@ class Responses:
         text = estimate_text_tokens(cfg.instructions or "")
         audio = 0
         for item in self.engine.conversation.ordered():
-            if item.audio is not None and item.data.get("role") == "user":
-                audio += math.ceil(len(item.audio) / 24000 * AUDIO_TOKENS_PER_SECOND_IN)
-            for part in item.data.get("content", []):
-                text += estimate_text_tokens(part.get("text") or part.get("transcript") or "")
-            text += estimate_text_tokens(
-                item.data.get("arguments") or item.data.get("output") or ""
-            )
+            item_text, item_audio = item.tokens()
+            text, audio = text + item_text, audio + item_audio
         return text, audio
 
     def _context(self, cfg: SessionConfig, trigger: str, params: dict[str, Any]) -> ReplyContext:
@@ -482,6 +476,7 @@ class Responses:
             output = [item]
         if self.current is r:
             self.current = None
+        self.engine.conversation.fit()  # the reply's audio has grown the context
         usage = self._usage(r)
         done = self._response_object(r, output, status=status, details=details, usage=usage)
         out.append(self.engine.event({"type": "response.done", "response": done}))

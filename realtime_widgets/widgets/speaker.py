@@ -21,11 +21,12 @@ import traitlets as t
 from realtime_widgets.audio.pcm import as_int16
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol.events import ServerEvent
+from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["Speaker"]
 
 
-class Speaker(anywidget.AnyWidget):
+class Speaker(Listening, anywidget.AnyWidget):
     """Plays a session's output audio (or audio given to :meth:`play`)."""
 
     _esm = Path(__file__).with_name("speaker.js")
@@ -51,8 +52,10 @@ class Speaker(anywidget.AnyWidget):
         self._current: str | None = None
         self.on_msg(self._on_browser)
         if session is not None:
-            session.add_output_audio_tap(lambda item_id, samples: self.play(samples, item_id))
-            session.on("input_audio_buffer.speech_started", self._on_barge_in)
+            self._listen(
+                session.add_output_audio_tap(lambda item_id, samples: self.play(samples, item_id)),
+                session.on("input_audio_buffer.speech_started", self._on_barge_in),
+            )
 
     # ---- kernel -> browser ----------------------------------------------------------------------
 
@@ -102,6 +105,4 @@ class Speaker(anywidget.AnyWidget):
         audio_end_ms = heard_samples * 1000 // 24000
         self.truncations.append((item_id, audio_end_ms))
         session = self.session
-        session._loop().loop.call_soon_threadsafe(
-            lambda: session._spawn(session._truncate(item_id, audio_end_ms))
-        )
+        session.submit(session.atruncate(item_id, audio_end_ms))

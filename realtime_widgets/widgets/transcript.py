@@ -19,19 +19,23 @@ from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState, ItemState
+from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["TranscriptView"]
 
 SNAPSHOT_INTERVAL_S = 1.0
 
 
-def _row(item: ItemState) -> dict[str, Any]:
+INTERRUPTED = "(reply interrupted by a lost connection)"
+
+
+def _row(item: ItemState, interrupted: bool = False) -> dict[str, Any]:
     return {
         "id": item.id,
         "role": item.role or item.type,
         "type": item.type,
         "text": _text(item),
-        "note": _note(item),
+        "note": INTERRUPTED if interrupted else _note(item),
     }
 
 
@@ -53,7 +57,7 @@ def _note(item: ItemState) -> str:
     return ""
 
 
-class TranscriptView(anywidget.AnyWidget):
+class TranscriptView(Listening, anywidget.AnyWidget):
     """The conversation of a session (or of a :class:`ConversationState` fed by hand)."""
 
     _esm = Path(__file__).with_name("transcript.js")
@@ -67,8 +71,9 @@ class TranscriptView(anywidget.AnyWidget):
         self._last_snapshot = 0.0
         self._lock = threading.Lock()
         self._known: set[str] = set()
+        self._interrupted: set[str] = set()  # items of replies cut by a lost connection
         if session is not None:
-            session.on("*", self.observe_event)
+            self._listen(session.on("*", self.observe_event))
 
     def observe_event(self, event: ServerEvent) -> None:
         """Turn one (already applied) server event into view operations."""
@@ -82,13 +87,16 @@ class TranscriptView(anywidget.AnyWidget):
                 or now - self._last_snapshot >= SNAPSHOT_INTERVAL_S
             ):
                 self._last_snapshot = now
-                self.snapshot = [_row(i) for i in self.state.ordered_items()]
+                self.snapshot = [self._row(i) for i in self.state.ordered_items()]
+
+    def _row(self, item: ItemState) -> dict[str, Any]:
+        return _row(item, item.id in self._interrupted)
 
     def _place(self, item_id: str) -> dict[str, Any]:
         order = [i.id for i in self.state.ordered_items()]
         index = order.index(item_id) if item_id in order else len(order)
         after = order[index - 1] if index > 0 else None
-        return {"op": "item", "after": after, **_row(self.state.items[item_id])}
+        return {"op": "item", "after": after, **self._row(self.state.items[item_id])}
 
     def _ops(self, event: ServerEvent) -> list[dict[str, Any]]:
         items = self.state.items
@@ -103,7 +111,7 @@ class TranscriptView(anywidget.AnyWidget):
             return (
                 [self._place(item_id)]
                 if first
-                else [{"op": "text", "id": item_id, **_row(items[item_id])}]
+                else [{"op": "text", "id": item_id, **self._row(items[item_id])}]
             )
         if isinstance(
             event,
@@ -126,7 +134,11 @@ class TranscriptView(anywidget.AnyWidget):
             | ev.FunctionCallArgumentsDone,
         ):
             item = items.get(event.item_id)
-            return [] if item is None else [{"op": "text", **_row(item)}]
+            return [] if item is None else [{"op": "text", **self._row(item)}]
+        if event.type == "client.response_interrupted":
+            ids = (event.model_extra or {}).get("item_ids") or []
+            self._interrupted.update(ids)
+            return [{"op": "text", **self._row(items[i])} for i in ids if i in items]
         if isinstance(event, ev.ConversationItemDeleted):
             self._known.discard(event.item_id)
             return [{"op": "remove", "id": event.item_id}]

@@ -28,6 +28,7 @@ from realtime_widgets.audio.resample import resample
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
+from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["Waveform"]
 
@@ -35,7 +36,7 @@ BIN_MS = 10
 FLUSH_S = 0.05
 
 
-class Waveform(anywidget.AnyWidget):
+class Waveform(Listening, anywidget.AnyWidget):
     """The session's audio and turn markers (see the module docstring)."""
 
     _esm = Path(__file__).with_name("waveform.js")
@@ -57,9 +58,13 @@ class Waveform(anywidget.AnyWidget):
         self._armed = False
         self.messages_sent = 0
         if session is not None:
-            session.add_audio_tap(self.add_input)
-            session.add_output_audio_tap(lambda item_id, samples: self.add_output(samples, item_id))
-            session.on("*", self._on_event)
+            self._listen(
+                session.add_audio_tap(self.add_input),
+                session.add_output_audio_tap(
+                    lambda item_id, samples: self.add_output(samples, item_id)
+                ),
+                session.on("*", self._on_event),
+            )
 
     # ---- audio ----------------------------------------------------------------------------------
 

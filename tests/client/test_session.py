@@ -8,7 +8,6 @@ import itertools
 import json
 import logging
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Literal
@@ -129,7 +128,7 @@ def test_streamed_audio_arrives_in_order_before_a_commit(
         committed = s.wait_for("input_audio_buffer.committed", timeout=30, since=mark)
         item = committed.item_id  # type: ignore[attr-defined]
         mark = s.mark()
-        s._simple({"type": "conversation.item.retrieve", "item_id": item})
+        s.send_event({"type": "conversation.item.retrieve", "item_id": item})
         got = s.wait_for("conversation.item.retrieved", timeout=30, since=mark)
         audio = got.item.content[0].audio  # type: ignore[attr-defined]
         import base64
@@ -407,7 +406,7 @@ async def test_async_api_and_event_iterator(server: LocalServer) -> None:
         effective = await s.aupdate(instructions="async")
         assert effective.instructions == "async"
         kinds: list[str] = []
-        listeners = len(s._callbacks.get("*", []))
+        listeners = len(s.core.listeners.by_type.get("*", []))
 
         async def collect() -> None:
             async for event in s.listen():
@@ -417,7 +416,7 @@ async def test_async_api_and_event_iterator(server: LocalServer) -> None:
 
         task = asyncio.create_task(collect())
         # The listener registers on the I/O thread, not ours: poll until it is in place.
-        while len(s._callbacks.get("*", [])) == listeners:  # noqa: ASYNC110
+        while len(s.core.listeners.by_type.get("*", [])) == listeners:  # noqa: ASYNC110
             await asyncio.sleep(0.001)
         await s.asend_text("hello async")
         await asyncio.wait_for(task, 30)
@@ -463,7 +462,7 @@ def test_wait_for_since_a_mark_sees_events_that_already_arrived(server: LocalSer
     with session_for(server) as s:
         mark = s.mark()
         s.send_text("quick")
-        time.sleep(1.0)  # the reply has long arrived
+        eventually(lambda: any(e.type == "response.done" for e in s.events))  # it has arrived
         done = s.wait_for("response.done", timeout=5, since=mark)
         assert done.response.status == "completed"  # type: ignore[attr-defined]
         with pytest.raises(TimeoutError):

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { countdown, segments } from "../../realtime_widgets/widgets/metrics.js";
+import { countdown, segments, turnLabel } from "../../realtime_widgets/widgets/metrics.js";
 
 test("countdown formats m:ss and stops at zero", () => {
   assert.equal(countdown(1000, 1000 * 1000 - 125000), "2:05");
@@ -11,4 +11,10 @@ test("countdown formats m:ss and stops at zero", () => {
 test("latency segments are laid end to end, scaled, skipping unknown steps", () => {
   const segs = segments({ commit: 100, to_response: null, first_delta: 300, generation: 600 }, 1000, 400);
   assert.deepEqual(segs.map((s) => [s.key, s.x, s.w]), [["commit", 0, 40], ["first_delta", 40, 120], ["generation", 160, 240]]);
+});
+
+test("a turn cut by a lost connection says so instead of a latency", () => {
+  assert.equal(turnLabel({ status: "interrupted", total_to_first_delta: 320 }), "reply interrupted by a lost connection");
+  assert.equal(turnLabel({ status: "completed", total_to_first_delta: 320 }), "320 ms to first audio");
+  assert.equal(turnLabel({ status: null, total_to_first_delta: null }), "");
 });

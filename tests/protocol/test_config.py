@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 from realtime_widgets import (
     ConfigError,
+    ConfigNote,
     CustomVoice,
     PcmuFormat,
     SemanticVad,
@@ -145,18 +146,20 @@ def test_lenient_reader_ignores_server_only_and_future_keys() -> None:
 
 
 def test_seed_spellings_are_accepted() -> None:
-    c = SessionConfig(
-        input_audio_format="pcm16",
-        output_audio_format="g711_alaw",
-        max_output_tokens=-1,
-        noise_reduction="none",
-        output_modalities=["text", "audio"],
-        voice="voice_abc123",
-        reasoning="low",
-        transcription="gpt-4o-transcribe",
-        tool_choice="lookup",
-        tools=[{"type": "function", "name": "lookup"}],
-    )
+    note = r"output_modalities: \['text', 'audio'\] \(the beta combination\) is sent as \['audio'\]"
+    with pytest.warns(ConfigNote, match=note):
+        c = SessionConfig(
+            input_audio_format="pcm16",
+            output_audio_format="g711_alaw",
+            max_output_tokens=-1,
+            noise_reduction="none",
+            output_modalities=["text", "audio"],
+            voice="voice_abc123",
+            reasoning="low",
+            transcription="gpt-4o-transcribe",
+            tool_choice="lookup",
+            tools=[{"type": "function", "name": "lookup"}],
+        )
     assert c.input_audio_format.rate == 24000
     assert c.output_audio_format.type == "audio/pcma"
     assert c.max_output_tokens == "inf"

@@ -12,6 +12,7 @@ from realtime_widgets import SessionConfig
 from realtime_widgets.audio import ulaw_encode
 from realtime_widgets.protocol.events import parse_server_event
 from realtime_widgets.server.engine import EngineOptions, SessionEngine
+from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.responder import FunctionCall
 
 from .conftest import Clip, Driver, b64
@@ -610,7 +611,7 @@ def test_beta_shape_closes_with_4000(driver: Driver) -> None:
 
 
 def test_session_expires(synth) -> None:
-    engine = SessionEngine(options=EngineOptions(max_duration_s=2.0))
+    engine = SessionEngine(options=EngineOptions(limits=ServerLimits(max_duration_s=2.0)))
     d = Driver(engine, speak=synth.speak)
     engine.start(0.0)
     assert d.advance(1.0) == []

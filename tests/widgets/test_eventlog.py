@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from realtime_widgets import SessionConfig
 from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.widgets.eventlog import EventLog
+from tests.waiting import eventually
 
 
 def test_rows_both_ways_batched_and_exported(tmp_path: Path) -> None:
@@ -27,8 +27,12 @@ def test_rows_both_ways_batched_and_exported(tmp_path: Path) -> None:
         mark = s.mark()
         s.send_text("log me")
         s.wait_for("response.done", since=mark)
-        time.sleep(0.3)
-        rows = [r for content, _ in log.comm.custom() for r in content["rows"]]
+
+        def rows_sent() -> list[dict]:  # the log pushes its rows in batches
+            return [r for content, _ in log.comm.custom() for r in content["rows"]]
+
+        eventually(lambda: any(r["type"] == "response.done" for r in rows_sent()), 10)
+        rows = rows_sent()
         types = [(r["dir"], r["type"]) for r in rows]
         assert ("out", "input_audio_buffer.append") in types
         assert ("out", "conversation.item.create") in types

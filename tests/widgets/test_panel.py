@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +14,7 @@ from realtime_widgets.widgets.controls import SectionControl
 from realtime_widgets.widgets.panel import ConfigPanel
 from tests.client.conftest import ThreadPeer, rejecting_peer
 from tests.protocol.strategies import configs
-from tests.waiting import eventually
+from tests.waiting import eventually, quiet_for
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +97,7 @@ def test_slider_moves_send_one_debounced_minimal_update(server: LocalServer) -> 
                 and session.effective.turn_detection.silence_duration_ms == 700
             )
         )  # type: ignore[union-attr]
-        time.sleep(0.3)
+        quiet_for(300)  # two debounce windows: no second update may follow
         updates = [h for h in session.history if h.type == "session.update"][len(before) :]
         assert len(updates) == 1
         assert updates[0].data["session"] == {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from realtime_widgets import SessionConfig
@@ -11,6 +9,7 @@ from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.widgets.waveform import Waveform
 from tests.speech import Clip
+from tests.waiting import eventually
 
 
 def test_envelopes_and_vad_markers_of_a_spoken_turn(three_turns: Clip) -> None:
@@ -23,7 +22,14 @@ def test_envelopes_and_vad_markers_of_a_spoken_turn(three_turns: Clip) -> None:
         mark = s.mark()
         s.append_audio(turn)
         s.wait_for("response.done", timeout=60, since=mark)
-        time.sleep(0.3)
+
+        def flushed() -> bool:  # the waveform pushes in batches at ~20 Hz
+            items = [i for content, _ in wave.comm.custom() for i in content["items"]]
+            return any(i.get("type") == "env" and i.get("track") == "out" for i in items) and any(
+                i.get("type") == "marker" and i.get("kind") == "response_done" for i in items
+            )
+
+        eventually(flushed, 10)
         msgs = wave.comm.custom()
         items = [i for content, _ in msgs for i in content["items"]]
         buffers = [b for _, bufs in msgs for b in bufs]

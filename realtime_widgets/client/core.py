@@ -1,0 +1,593 @@
+"""ClientCore: the client side of the Realtime protocol, with no I/O.
+
+Server frames and a clock go in; out come the effective config, the ConversationState, the
+metrics, the matching of a pending ``session.update`` to its ``session.updated`` or ``error``,
+tool-call bookkeeping, waiter matching, and the frames to send. ``RealtimeSession`` keeps the
+socket, reconnect and the I/O thread around it (the shape of websockets' ``protocol.py`` under
+its ``asyncio`` layer), so everything here is tested without a socket, on a fake clock.
+
+Feeding::
+
+    core = ClientCore(SessionConfig(voice="marin"), clock=fake_clock)
+    event = core.receive(text)            # one server frame: state, metrics, history, listeners
+    frames = core.encode(event_dict)      # a client event -> its JSON text, recorded as sent
+    frames = core.append_frames(samples, 24000)   # audio in the session's input format
+    pending = core.begin_update(new, previous)    # -> pending.frames; pending resolves later
+    batches = core.take_tool_batches()    # function calls of finished responses to run
+
+Listeners (``on``, ``on_history``, the audio taps) are plain callables called synchronously,
+in order, from ``receive``; each registration returns a function that removes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import itertools
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from realtime_widgets.audio.formats import FORMAT_RATES, InputEncoder, decode
+from realtime_widgets.audio.pcm import as_int16, bytes_to_int16, pcm16_to_base64
+from realtime_widgets.audio.resample import Resampler
+from realtime_widgets.client.history import HISTORY, EventHistory, HistoryEntry, light
+from realtime_widgets.client.metrics import Metrics
+from realtime_widgets.errors import ConfigError, ProtocolError, ServerError
+from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.events import ServerEvent, UnknownServerEvent, parse_server_event
+from realtime_widgets.protocol.state import ConversationState, base64_decoded_size
+from realtime_widgets.protocol.wire import field_for_param
+
+__all__ = [
+    "MAX_APPEND",
+    "ClientCore",
+    "PendingUpdate",
+    "ToolCall",
+    "Waiter",
+]
+
+log = logging.getLogger("realtime_widgets.client")
+MAX_APPEND = 15 * 1024 * 1024  # OpenAI's limit for one input_audio_buffer.append
+RECENT = 1000  # events kept for wait_for(since=mark)
+Listener = Callable[[ServerEvent], None]
+AudioTap = Callable[[npt.NDArray[np.int16], int], None]
+OutputTap = Callable[[str, npt.NDArray[np.int16]], None]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call the model made, to be run by the registered Python tool."""
+
+    name: str
+    call_id: str
+    arguments: str
+
+
+@dataclass
+class PendingUpdate:
+    """A ``session.update`` sent and not yet answered.
+
+    Resolved by the server's ``session.updated`` (``effective`` set) or by an ``error`` that
+    echoes its ``event_id`` (``error`` set); ``on_done`` is called once, either way."""
+
+    event_id: str
+    config: SessionConfig
+    frames: list[str]
+    effective: SessionConfig | None = None
+    error: ServerError | None = None
+    done: bool = False
+    on_done: Callable[[PendingUpdate], None] | None = None
+
+    def _finish(self) -> None:
+        self.done = True
+        if self.on_done is not None:
+            self.on_done(self)
+
+
+@dataclass
+class Waiter:
+    """Someone waiting for an event of ``kind`` ("*": any) that ``predicate`` accepts."""
+
+    kind: str
+    predicate: Callable[[ServerEvent], bool]
+    on_match: Callable[[ServerEvent], None] | None = None
+    event: ServerEvent | None = None
+
+    def _offer(self, event: ServerEvent) -> bool:
+        if self.event is not None or self.kind not in (event.type, "*"):
+            return False
+        try:
+            matched = self.predicate(event)
+        except Exception:
+            return False
+        if matched:
+            self.event = event
+            if self.on_match is not None:
+                self.on_match(event)
+        return matched
+
+
+@dataclass
+class _Listeners:
+    by_type: dict[str, list[Listener]] = field(default_factory=dict)
+    history: list[Callable[[HistoryEntry], None]] = field(default_factory=list)
+    audio_taps: list[AudioTap] = field(default_factory=list)
+    output_taps: list[OutputTap] = field(default_factory=list)
+
+    def count(self) -> int:
+        return (
+            sum(len(v) for v in self.by_type.values())
+            + len(self.history)
+            + len(self.audio_taps)
+            + len(self.output_taps)
+        )
+
+
+def _remover(items: list[Any], item: Any) -> Callable[[], None]:
+    def remove() -> None:
+        with contextlib.suppress(ValueError):  # removing twice is harmless
+            items.remove(item)
+
+    return remove
+
+
+class ClientCore:
+    """The client's protocol state machine (see the module docstring). Not thread-safe: the
+    session calls it from its I/O thread only."""
+
+    def __init__(
+        self,
+        config: SessionConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        history: int = HISTORY,
+    ) -> None:
+        self.clock = clock
+        self.requested = config or SessionConfig()
+        self.effective: SessionConfig | None = None
+        self.state = ConversationState()
+        self.metrics = Metrics()
+        self.history: deque[HistoryEntry] = deque(maxlen=history)
+        self.events = EventHistory(self.history)
+        self.session_id: str | None = None
+        self.expires_at: float | None = None
+        self.last_error: ServerError | None = None
+        self.lost_item_ids: list[str] = []
+        self.interrupted_response_ids: list[str] = []
+        self.reconnects = 0
+        self.pending: PendingUpdate | None = None
+        self.listeners = _Listeners()
+        self._t0 = clock()
+        self._seq = 0
+        self._recent: deque[tuple[int, ServerEvent]] = deque(maxlen=RECENT)
+        self._waiters: list[Waiter] = []
+        self._ids = itertools.count(1)
+        self._encoders: dict[int, InputEncoder] = {}
+        self._output_resamplers: dict[str, Resampler] = {}
+        self.tools: dict[str, Any] = {}  # name -> PythonTool (whatever the session registered)
+        self._tool_calls: dict[str, list[ToolCall]] = {}  # response id -> calls
+        self._tool_batches: list[list[ToolCall]] = []
+
+    # ---- time and ids -------------------------------------------------------------------------
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the core was made: the clock of ``history`` entries."""
+        return self.clock() - self._t0
+
+    def event_id(self) -> str:
+        return f"evt_rw_{next(self._ids)}"
+
+    @property
+    def config(self) -> SessionConfig:
+        """What the server said it uses, or what we asked for before it said."""
+        return self.effective or self.requested
+
+    # ---- receiving ----------------------------------------------------------------------------
+
+    def receive(self, text: str) -> ServerEvent | None:
+        """One server frame. A frame that is not a JSON object with a ``type`` is reported as a
+        ``client.protocol_error`` event (the session reads on) and gives None."""
+        try:
+            event: ServerEvent = parse_server_event(text)
+        except ProtocolError as exc:
+            self.dispatch_local(
+                {"type": "client.protocol_error", "message": str(exc), "frame": text[:200]}
+            )
+            return None
+        self.handle(event, text)
+        return event
+
+    def handle(self, event: ServerEvent, raw: str | None = None) -> None:
+        """Apply one parsed server event: state, metrics, history, bookkeeping, listeners."""
+        now = self.clock()
+        kind = event.type
+        if type(event) is ev.ResponseOutputAudioDelta:
+            # The hot path (25-50 a second): the history keeps the event without its audio.
+            self.state.apply(event)
+            if self.listeners.output_taps:
+                self._output_audio(event)
+            self._record(
+                HistoryEntry(
+                    now - self._t0,
+                    "in",
+                    kind,
+                    {
+                        "type": kind,
+                        "event_id": event.event_id,
+                        "response_id": event.response_id,
+                        "item_id": event.item_id,
+                        "delta": f"<{base64_decoded_size(event.delta)} bytes>",
+                    },
+                )
+            )
+            self.metrics.observe(event, now)
+            self._dispatch(event)
+            return
+        if not isinstance(event, UnknownServerEvent):
+            self.state.apply(event)
+        if isinstance(event, ev.ResponseOutputAudioDone) and self.listeners.output_taps:
+            self._output_audio(event)
+        if raw is None:
+            raw = event.model_dump_json()
+        self._record(HistoryEntry(now - self._t0, "in", kind, None, raw))
+        self.metrics.observe(event, now)
+        if isinstance(event, ev.SessionCreated | ev.SessionUpdated):
+            self._session_event(event)
+        elif isinstance(event, ev.ErrorEvent):
+            self._error_event(event)
+        elif isinstance(event, ev.FunctionCallArgumentsDone):
+            if event.name in self.tools:
+                self._tool_calls.setdefault(event.response_id, []).append(
+                    ToolCall(event.name, event.call_id, event.arguments)
+                )
+        elif isinstance(event, ev.ResponseDone):
+            calls = self._tool_calls.pop(event.response.id, [])
+            if calls:
+                self._tool_batches.append(calls)
+        self._dispatch(event)
+
+    def _session_event(self, event: ev.SessionCreated | ev.SessionUpdated) -> None:
+        with contextlib.suppress(ConfigError):
+            self.effective = SessionConfig.from_session(event.session)
+        if isinstance(event, ev.SessionCreated):
+            if self.effective is not None and self.effective.model != self.requested.model:
+                # The URL decides the model; it cannot change later, so adopt it.
+                self.requested = self.requested.with_changes(model=self.effective.model)
+            sid = event.session.get("id")
+            self.session_id = sid if isinstance(sid, str) else None
+            if isinstance(event.session.get("expires_at"), int | float):
+                self.expires_at = float(event.session["expires_at"])
+        elif self.pending is not None and not self.pending.done:
+            pending, self.pending = self.pending, None
+            self.requested = pending.config
+            pending.effective = self.effective or pending.config
+            pending._finish()
+
+    def _error_event(self, event: ev.ErrorEvent) -> None:
+        err = event.error
+        self.last_error = ServerError(
+            err.message,
+            err.type,
+            err.code,
+            err.param,
+            err.event_id,
+            config_field=field_for_param(err.param),
+        )
+        pending = self.pending
+        if pending is not None and err.event_id == pending.event_id and not pending.done:
+            self.pending = None
+            pending.error = self.last_error
+            pending._finish()
+
+    # ---- listeners ----------------------------------------------------------------------------
+
+    def on(self, event_type: str, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` for each event of this type ("*": every event)."""
+        items = self.listeners.by_type.setdefault(event_type, [])
+        items.append(listener)
+        return _remover(items, listener)
+
+    def on_history(self, listener: Callable[[HistoryEntry], None]) -> Callable[[], None]:
+        """Call ``listener(entry)`` for every event recorded, both directions."""
+        self.listeners.history.append(listener)
+        return _remover(self.listeners.history, listener)
+
+    def add_audio_tap(self, tap: AudioTap) -> Callable[[], None]:
+        """Call ``tap(int16_samples, rate)`` with all audio appended."""
+        self.listeners.audio_taps.append(tap)
+        return _remover(self.listeners.audio_taps, tap)
+
+    def add_output_audio_tap(self, tap: OutputTap) -> Callable[[], None]:
+        """Call ``tap(item_id, samples)`` with the assistant's audio as 24 kHz int16, decoded
+        once for every listener (G.711 resampled with state per item, tails delivered when the
+        item's audio is done)."""
+        self.listeners.output_taps.append(tap)
+        return _remover(self.listeners.output_taps, tap)
+
+    def _dispatch(self, event: ServerEvent) -> None:
+        self._seq += 1
+        self._recent.append((self._seq, event))
+        if self._waiters:
+            for waiter in list(self._waiters):
+                if waiter._offer(event):
+                    self._waiters.remove(waiter)
+        by_type = self.listeners.by_type
+        for listeners in (by_type.get(event.type), by_type.get("*")):
+            if not listeners:
+                continue
+            for fn in list(listeners):  # a listener may remove itself
+                try:
+                    fn(event)
+                except Exception:
+                    log.exception("callback for %s failed", event.type)
+
+    def dispatch_local(self, data: dict[str, Any]) -> None:
+        """An event the client itself raises (reconnected, disconnected, closed, ...)."""
+        self._record(HistoryEntry(self.elapsed, "local", data["type"], data))
+        self._dispatch(UnknownServerEvent.model_validate({"event_id": "", **data}))
+
+    def _record(self, entry: HistoryEntry) -> None:
+        self.history.append(entry)
+        for listener in self.listeners.history:
+            try:
+                listener(entry)
+            except Exception:
+                log.exception("history listener failed")
+
+    # ---- waiting ------------------------------------------------------------------------------
+
+    def mark(self) -> int:
+        """A point in the event stream (see :meth:`wait`)."""
+        return self._seq
+
+    def wait(
+        self,
+        kind: str,
+        predicate: Callable[[ServerEvent], bool] | None = None,
+        since: int | None = None,
+        on_match: Callable[[ServerEvent], None] | None = None,
+    ) -> Waiter:
+        """A waiter for the next event of ``kind`` (after ``since``, a :meth:`mark`, if given:
+        events already received after the mark count). Check ``waiter.event``; ``on_match``
+        is called when it matches later. :meth:`cancel` removes it."""
+        waiter = Waiter(kind, predicate or (lambda e: True), on_match)
+        if since is not None:
+            for seq, event in list(self._recent):
+                if seq > since and waiter._offer(event):
+                    return waiter
+        self._waiters.append(waiter)
+        return waiter
+
+    def cancel(self, waiter: Waiter) -> None:
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
+
+    def fail_waiters(self) -> list[Waiter]:
+        """Remove and return every waiter still open (the session fails them on close)."""
+        open_, self._waiters = self._waiters, []
+        return open_
+
+    # ---- sending ------------------------------------------------------------------------------
+
+    def encode(self, event: dict[str, Any]) -> str:
+        """A client event -> its JSON text, recorded in the history as sent."""
+        if not isinstance(event.get("type"), str):
+            raise ProtocolError(f"a client event needs a 'type', got {sorted(event)}")
+        text = json.dumps(event, separators=(",", ":"))
+        self._record(HistoryEntry(self.elapsed, "out", event["type"], light(event)))
+        return text
+
+    def begin_update(
+        self, new: SessionConfig, previous: SessionConfig | None
+    ) -> PendingUpdate | None:
+        """The frames that make ``new`` the session's config (the minimal diff against
+        ``previous``; ``None``: everything set), or None when there is nothing to send.
+
+        Invalid values or transitions raise ConfigError before anything is sent. Audio the
+        resamplers hold goes out first in the old input format."""
+        event_id = self.event_id()
+        event = new.to_session_update(
+            previous, event_id=event_id, assistant_has_spoken=self.state.assistant_has_spoken
+        )
+        if event["session"] == {"type": "realtime"}:
+            self.requested = new
+            return None
+        frames: list[str] = []
+        if new.input_audio_format != self.config.input_audio_format:
+            frames.extend(self.flush_frames())
+            self._encoders.clear()
+        frames.append(self.encode(event))
+        self.pending = PendingUpdate(event_id, new, frames)
+        return self.pending
+
+    def abandon_update(self, pending: PendingUpdate) -> None:
+        """Forget a pending update (its wait timed out or was cancelled)."""
+        if self.pending is pending:
+            self.pending = None
+
+    def apply_offline(self, config: SessionConfig) -> SessionConfig:
+        """Not connected: the config is what the next connect will send."""
+        self.requested = config
+        return config
+
+    # ---- audio --------------------------------------------------------------------------------
+
+    def append_frames(self, samples: npt.ArrayLike | bytes, rate: int) -> list[str]:
+        """Audio (int16 or float samples, or PCM16 bytes, at ``rate``) -> append frames in the
+        session's input format; the audio taps see it first."""
+        if isinstance(samples, bytes | bytearray | memoryview):
+            x = bytes_to_int16(samples)
+        else:
+            x = as_int16(samples)
+        for tap in self.listeners.audio_taps:
+            tap(x, rate)
+        return [self._append_frame(b64) for b64 in self._encode_audio(x, rate)]
+
+    def flush_frames(self) -> list[str]:
+        """Appends for the audio the resamplers' filters still hold (before a commit)."""
+        frames = []
+        for encoder in self._encoders.values():
+            tail = encoder.flush()
+            if tail:
+                frames.append(self._append_frame(pcm16_to_base64(tail)))
+        return frames
+
+    def _append_frame(self, b64: str) -> str:
+        # The hot path: no dict, no json.dumps of a large string.
+        self._record(
+            HistoryEntry(
+                self.elapsed,
+                "out",
+                "input_audio_buffer.append",
+                {
+                    "type": "input_audio_buffer.append",
+                    "audio": f"<{base64_decoded_size(b64)} bytes>",
+                },
+            )
+        )
+        return '{"type":"input_audio_buffer.append","audio":"' + b64 + '"}'
+
+    def _encode_audio(self, x: npt.NDArray[np.int16], rate: int) -> list[str]:
+        fmt = self.config.input_audio_format.type
+        if fmt == "audio/pcm" and rate == 24000:
+            step = MAX_APPEND // 2
+            if len(x) <= step:  # the live path: one chunk, encoded straight from its buffer
+                return [pcm16_to_base64(x)]
+            return [pcm16_to_base64(x[i : i + step]) for i in range(0, len(x), step)]
+        encoder = self._encoders.get(rate)
+        if encoder is None or encoder.fmt != fmt:
+            encoder = self._encoders[rate] = InputEncoder(fmt, rate)
+        out = encoder.encode(x)
+        return [pcm16_to_base64(out[i : i + MAX_APPEND]) for i in range(0, len(out), MAX_APPEND)]
+
+    def _output_audio(
+        self, event: ev.ResponseOutputAudioDelta | ev.ResponseOutputAudioDone
+    ) -> None:
+        fmt = self.config.output_audio_format.type
+        if isinstance(event, ev.ResponseOutputAudioDelta):
+            samples = decode(base64.b64decode(event.delta), fmt)
+            if FORMAT_RATES[fmt] != 24000:
+                resampler = self._output_resamplers.get(event.item_id)
+                if resampler is None:
+                    resampler = Resampler(FORMAT_RATES[fmt], 24000)
+                    self._output_resamplers[event.item_id] = resampler
+                samples = as_int16(resampler.process(samples))
+            self._deliver(event.item_id, samples)
+        else:
+            resampler = self._output_resamplers.pop(event.item_id, None)
+            tail = as_int16(resampler.flush()) if resampler is not None else None
+            if tail is not None and tail.size:
+                self._deliver(event.item_id, tail)
+
+    def _deliver(self, item_id: str, samples: npt.NDArray[np.int16]) -> None:
+        for tap in self.listeners.output_taps:
+            try:
+                tap(item_id, samples)
+            except Exception:
+                log.exception("output audio tap failed")
+
+    # ---- tools --------------------------------------------------------------------------------
+
+    def take_tool_batches(self) -> list[list[ToolCall]]:
+        """Function calls of finished responses, one batch per response, to run and answer
+        with :meth:`tool_output_frames`."""
+        batches, self._tool_batches = self._tool_batches, []
+        return batches
+
+    def tool_output_frames(self, calls: list[ToolCall], outputs: list[str]) -> list[str]:
+        """The function_call_output items for a batch, then the response.create that lets
+        the model use them."""
+        frames = [
+            self.encode(
+                {
+                    "type": "conversation.item.create",
+                    "item": {
+                        "type": "function_call_output",
+                        "call_id": call.call_id,
+                        "output": output,
+                    },
+                }
+            )
+            for call, output in zip(calls, outputs, strict=True)
+        ]
+        frames.append(self.encode({"type": "response.create"}))
+        return frames
+
+    # ---- the connection's life ----------------------------------------------------------------
+
+    def connection_lost(self, code: int | None) -> list[str]:
+        """The socket dropped. A response in progress is over for us: it is marked incomplete
+        and reported as ``client.response_interrupted`` (the transcript and metrics show it).
+        Returns the ids of the items the server's conversation held (lost with it)."""
+        active = self.state.active_response
+        if active is not None:
+            active.status = "incomplete"
+            active.status_details = {"type": "incomplete", "reason": "connection_lost"}
+            self.interrupted_response_ids.append(active.id)
+            self.metrics.interrupted(active.id, self.clock())
+            self.dispatch_local(
+                {
+                    "type": "client.response_interrupted",
+                    "response_id": active.id,
+                    "item_ids": list(active.item_ids),
+                    "reason": "connection_lost",
+                    "close_code": code,
+                    "message": "reply interrupted by a lost connection",
+                }
+            )
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.error = ServerError(
+                "the connection was lost before the server answered the update",
+                code="connection_lost",
+                event_id=pending.event_id,
+            )
+            pending._finish()
+        self._tool_calls.clear()
+        self._output_resamplers.clear()
+        return [i.id for i in self.state.ordered_items() if i.id not in self.lost_item_ids]
+
+    def reconnected(self, attempt: int, code: int | None, lost: list[str]) -> bool:
+        """A new server session replaced the dropped one. Returns True when our config must be
+        sent again (anything beyond the model was set)."""
+        self.reconnects += 1
+        self.lost_item_ids.extend(lost)
+        self.state.new_conversation()
+        self.dispatch_local(
+            {
+                "type": "session.reconnected",
+                "attempt": attempt,
+                "close_code": code,
+                "lost_item_ids": lost,
+            }
+        )
+        return bool(self.requested.model_fields_set - {"model"})
+
+    def closed(self) -> list[Waiter]:
+        """The session closed: the open waiters (to fail) are returned, then ``session.closed``
+        is dispatched."""
+        waiters = self.fail_waiters()
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.error = ServerError("the session was closed", code="session_closed")
+            pending._finish()
+        self.dispatch_local({"type": "session.closed"})
+        return waiters
+
+    def replayed(self, direction: str, t: float, event: dict[str, Any]) -> None:
+        """One row of a recording: incoming events are handled as if received."""
+        if direction == "in":
+            text = json.dumps(event)
+            self.handle(parse_server_event(text), text)
+        else:
+            self._record(HistoryEntry(t, direction, str(event.get("type")), light(event)))

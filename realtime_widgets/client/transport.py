@@ -1,0 +1,520 @@
+"""The session's I/O: the socket, reconnect, waiting and the I/O thread around a ClientCore.
+
+:class:`SessionTransport` is what :class:`~realtime_widgets.client.session.RealtimeSession`
+stands on: it owns the background loop (``submit``, ``call_soon``, owned tasks), opens the
+WebSocket and reads it into the core, reconnects with backoff after a drop, sends the frames
+the core makes, and turns the core's waiters and pending updates into awaitables. It knows no
+event beyond ``session.created`` and ``session.update``: the protocol is the core's.
+
+Every public operation is one coroutine that runs on the I/O loop (``@on_loop``); its blocking
+twin is generated from it (``blocking``), as websockets' sync layer sits over its asyncio one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from realtime_widgets.client.auth import Endpoint
+from realtime_widgets.client.core import ClientCore, PendingUpdate, ToolCall
+from realtime_widgets.client.history import HistoryEntry
+from realtime_widgets.client.loop import BackgroundLoop
+from realtime_widgets.client.recording import Recorder
+from realtime_widgets.errors import RealtimeWidgetsError, ServerError
+from realtime_widgets.logs import redacting_logger
+from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.events import ServerEvent
+
+__all__ = ["SessionTransport", "blocking", "on_loop"]
+
+log = logging.getLogger("realtime_widgets.client")
+T = TypeVar("T")
+P = ParamSpec("P")
+S = TypeVar("S", bound="SessionTransport")
+Callback = Callable[[ServerEvent], None]
+MAX_FRAME = 64 * 1024 * 1024  # the websockets default (1 MiB) is too small for audio events
+NO_RECONNECT_CODES = {1000, 4000}  # we closed it, or the beta dialect was refused
+
+
+def on_loop(
+    fn: Callable[Concatenate[S, P], Awaitable[T]],
+) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
+    """The coroutine runs on the session's I/O loop, awaited from whatever loop calls it."""
+
+    @functools.wraps(fn)
+    async def hop(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        async def body() -> T:
+            return await fn(self, *args, **kwargs)
+
+        return await self._loop().run_async(body())
+
+    return hop
+
+
+def blocking(
+    fn: Callable[Concatenate[S, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[S, P], T]:
+    """The blocking twin of an ``a*`` coroutine: runs it on the I/O loop and waits (with the
+    session's timeout)."""
+
+    def method(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._block(fn(self, *args, **kwargs))
+
+    method.__doc__ = fn.__doc__
+    method.__name__ = fn.__name__.removeprefix("a")
+    method.__qualname__ = fn.__qualname__.replace(fn.__name__, method.__name__)
+    return method
+
+
+class SessionTransport:
+    """The socket, reconnect and I/O thread around a :class:`ClientCore` (module docstring)."""
+
+    def __init__(
+        self,
+        core: ClientCore,
+        endpoint: Endpoint,
+        *,
+        reconnect: bool = True,
+        max_reconnects: int = 10,
+        record: str | Path | None = None,
+        timeout: float = 20.0,
+    ) -> None:
+        self.core = core
+        self.endpoint = endpoint
+        self.reconnect = reconnect
+        self.max_reconnects = max_reconnects
+        self.timeout = timeout
+        self.replaying = False
+        self._record_path = Path(record) if record else None
+        self._recorder: Recorder | None = None
+        self._io: BackgroundLoop | None = None
+        self._ws: ClientConnection | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._update_lock: asyncio.Lock | None = None
+        self._closing = False
+        self._connected = asyncio.Event()  # replaced on the I/O loop by each connect
+        self._stream_queue: asyncio.Queue[tuple[npt.ArrayLike | bytes, int]] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and self._connected.is_set()
+
+    @property
+    def requested(self) -> SessionConfig:
+        """The configuration we asked for (what the next update diffs against)."""
+        return self.core.requested
+
+    @property
+    def effective(self) -> SessionConfig | None:
+        """The configuration the server last reported (session.created/updated)."""
+        return self.core.effective
+
+    @property
+    def last_error(self) -> ServerError | None:
+        return self.core.last_error
+
+    # ---- the I/O loop and the public seams --------------------------------------------------
+
+    def _loop(self) -> BackgroundLoop:
+        if self._io is None:
+            self._io = BackgroundLoop.acquire()
+        return self._io
+
+    def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        return self._loop().run(coro, self.timeout if timeout is None else timeout)
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coro`` on the session's I/O loop, from any thread (a widget callback, a cell).
+
+        The task is owned by the session: :meth:`close` cancels and awaits it; a failure is
+        logged. Returns a future for the result (``.result(timeout)`` to wait, ``.cancel()``)."""
+        io = self._loop()
+        result: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def start() -> None:
+            if result.cancelled():
+                coro.close()
+                return
+            task = self._spawn(coro)
+            task.add_done_callback(lambda t: _copy_outcome(t, result))
+            result.add_done_callback(
+                lambda f: io.loop.call_soon_threadsafe(task.cancel) if f.cancelled() else None
+            )
+
+        io.loop.call_soon_threadsafe(start)
+        return result
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the session's I/O loop thread (thread-safe; for timers and
+        callbacks that touch loop objects)."""
+        self._loop().loop.call_soon_threadsafe(fn, *args)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """An owned task on the I/O loop (cancelled and awaited by close)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+        return task
+
+    def on(self, event_type: str, callback: Callback) -> Callable[[], None]:
+        """Call ``callback(event)`` for each event of this type ("*": every event), on the I/O
+        thread (keep it quick). Returns a function that removes the callback."""
+        return self.core.on(event_type, callback)
+
+    def on_history(self, listener: Callable[[HistoryEntry], None]) -> Callable[[], None]:
+        """Call ``listener(entry)`` for every event recorded, both directions (I/O thread).
+        Returns a function that removes the listener."""
+        return self.core.on_history(listener)
+
+    def add_audio_tap(self, tap: Callable[[npt.NDArray[Any], int], None]) -> Callable[[], None]:
+        """Call ``tap(int16_samples, rate)`` with all audio appended (the waveform uses this).
+        Returns a function that removes the tap."""
+        return self.core.add_audio_tap(tap)
+
+    def add_output_audio_tap(
+        self, tap: Callable[[str, npt.NDArray[np.int16]], None]
+    ) -> Callable[[], None]:
+        """Call ``tap(item_id, samples)`` with the assistant's audio as 24 kHz int16, decoded
+        once for every listener. Returns a function that removes the tap."""
+        return self.core.add_output_audio_tap(tap)
+
+    # ---- connecting -------------------------------------------------------------------------
+
+    def connect(self: S, timeout: float | None = None) -> S:
+        """Open the session; returns once session.created arrived and the requested config was
+        applied, or raises with the server's reason."""
+        self._block(self.aconnect(), timeout)
+        return self
+
+    @on_loop
+    async def aconnect(self: S) -> S:
+        """Open the session (see :meth:`connect`)."""
+        if self.connected:
+            return self
+        self._closing = False
+        self._update_lock = asyncio.Lock()
+        self._connected = asyncio.Event()
+        if self._record_path is not None and self._recorder is None:
+            self._recorder = Recorder(self._record_path)
+        await self._open()
+        self._connected.set()
+        self._spawn(self._reader())
+        if self.requested.model_fields_set - {"model"}:
+            await self._send_update(self.requested, previous=None)
+        return self
+
+    async def __aenter__(self: S) -> S:
+        return await self.aconnect()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __enter__(self: S) -> S:
+        return self.connect()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def _open(self) -> None:
+        try:
+            ws = await asyncio.wait_for(
+                websockets.connect(
+                    self.endpoint.url,
+                    additional_headers=self.endpoint.headers(),
+                    max_size=MAX_FRAME,
+                    compression=None,
+                    open_timeout=self.timeout,
+                    logger=_REDACTED,
+                ),
+                self.timeout,
+            )
+        except InvalidStatus as exc:
+            raise ServerError(
+                f"{self.endpoint.display} refused the connection: HTTP {exc.response.status_code}",
+                code=f"http_{exc.response.status_code}",
+            ) from None
+        except OSError as exc:
+            raise ServerError(
+                f"cannot reach {self.endpoint.display}: {exc.strerror or exc}"
+            ) from None
+        self._ws = ws
+        try:
+            text = await asyncio.wait_for(ws.recv(decode=True), self.timeout)
+        except ConnectionClosed as exc:
+            self._ws = None
+            raise ServerError(
+                f"the server closed the connection ({exc.rcvd.code if exc.rcvd else 'no code'})"
+            ) from None
+        first = self._receive(str(text))
+        if first is not None and first.type == "error":
+            await ws.close()
+            self._ws = None
+            raise self.last_error or ServerError("the server refused the session")
+        if first is None or first.type != "session.created":
+            await ws.close()
+            self._ws = None
+            kind = first.type if first is not None else "an unreadable frame"
+            raise ServerError(f"expected session.created first, got {kind}")
+
+    # ---- closing ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the socket, cancel and await every task; the last session stops the I/O thread."""
+        if self._io is None:
+            return
+        try:
+            self._block(self._close(), timeout=self.timeout)
+        finally:
+            self._release()
+
+    async def aclose(self) -> None:
+        """Close the session (see :meth:`close`)."""
+        if self._io is None:
+            return
+        try:
+            await self._io.run_async(self._close())
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        io, self._io = self._io, None
+        if io is not None:
+            io.release()
+
+    async def _close(self) -> None:
+        self._closing = True
+        self._connected.clear()
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 5)
+        self._stream_queue = None
+        current = asyncio.current_task()
+        tasks = [t for t in self._tasks if t is not current]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        for waiter in self.core.closed():
+            if waiter.on_match is not None:
+                waiter.on_match(_CLOSED)
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+
+    # ---- receiving --------------------------------------------------------------------------
+
+    def _receive(self, text: str) -> ServerEvent | None:
+        if self._recorder is not None:
+            self._recorder.write("in", text)
+        event = self.core.receive(text)
+        for batch in self.core.take_tool_batches():
+            self._spawn(self._run_tools(batch))
+        return event
+
+    async def _reader(self) -> None:
+        while not self._closing:
+            ws = self._ws
+            if ws is None:
+                return
+            try:
+                async for message in ws:
+                    text = (
+                        message if isinstance(message, str) else message.decode("utf-8", "replace")
+                    )
+                    self._receive(text)  # a broken frame is reported by the core; read on
+            except ConnectionClosed:
+                pass
+            code = ws.close_code
+            if self._closing:
+                return
+            self._connected.clear()
+            self._ws = None
+            lost = self.core.connection_lost(code)
+            if (
+                not self.reconnect
+                or code in NO_RECONNECT_CODES
+                or not await self._reconnect(code, lost)
+            ):
+                self.core.dispatch_local({"type": "session.disconnected", "code": code})
+                return
+
+    async def _reconnect(self, code: int | None, lost: list[str]) -> bool:
+        """Reopen after a drop, with backoff; re-apply the config; report what was lost."""
+        delay = 0.25
+        for attempt in range(1, self.max_reconnects + 1):
+            try:
+                await self._open()
+            except (ServerError, TimeoutError) as exc:
+                log.info("reconnect attempt %d failed: %s", attempt, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 8.0)
+                continue
+            self._connected.set()
+            if self.core.reconnected(attempt, code, lost):
+                self._spawn(self._send_update(self.requested, previous=None))
+            return True
+        return False
+
+    # ---- waiting ----------------------------------------------------------------------------
+
+    def mark(self) -> int:
+        """A point in the event stream: ``wait_for(..., since=mark)`` also finds events that
+        arrived after it but before the wait began (no race with a fast server)."""
+        return self.core.mark()
+
+    @on_loop
+    async def await_event(
+        self,
+        event_type: str,
+        timeout: float = 30.0,
+        predicate: Callable[[ServerEvent], bool] | None = None,
+        since: int | None = None,
+    ) -> ServerEvent:
+        """The next event of this type (after ``since``, a :meth:`mark`, if given; otherwise
+        after this call); TimeoutError names the event after ``timeout`` seconds."""
+        future: asyncio.Future[ServerEvent] = asyncio.get_running_loop().create_future()
+        waiter = self.core.wait(event_type, predicate, since, on_match=_resolver(future))
+        if waiter.event is not None:
+            return waiter.event
+        try:
+            event = await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no {event_type} event within {timeout} s") from None
+        finally:
+            self.core.cancel(waiter)
+        if event is _CLOSED:
+            raise RealtimeWidgetsError("the session was closed")
+        return event
+
+    def wait_for(
+        self,
+        event_type: str,
+        timeout: float = 30.0,
+        predicate: Callable[[ServerEvent], bool] | None = None,
+        since: int | None = None,
+    ) -> ServerEvent:
+        """Block until an event of this type arrives (after ``since``, a :meth:`mark`, if given;
+        otherwise after this call)."""
+        return self._block(self.await_event(event_type, timeout, predicate, since), timeout + 1)
+
+    async def listen(self) -> AsyncIterator[ServerEvent]:
+        """Every event from now on, on the caller's loop, until the session closes."""
+        caller = asyncio.get_running_loop()
+        queue: asyncio.Queue[ServerEvent | None] = asyncio.Queue()
+
+        def push(event: ServerEvent) -> None:
+            caller.call_soon_threadsafe(queue.put_nowait, event)
+            if event.type == "session.closed":
+                caller.call_soon_threadsafe(queue.put_nowait, None)
+
+        remove = self.on("*", push)
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+        finally:
+            remove()
+
+    # ---- sending ----------------------------------------------------------------------------
+
+    async def _socket(self) -> ClientConnection:
+        if self.replaying:
+            raise RealtimeWidgetsError("a replayed session is read-only")
+        ws = self._ws
+        if ws is None or not self._connected.is_set():
+            await asyncio.wait_for(self._connected.wait(), self.timeout)
+            ws = self._ws
+        if ws is None:
+            raise RealtimeWidgetsError("the session is not connected")
+        return ws
+
+    async def _send_frames(self, frames: list[str]) -> None:
+        ws = await self._socket()
+        for text in frames:
+            await ws.send(text)
+            if self._recorder is not None:
+                self._recorder.write("out", text)
+
+    async def _send(self, event: dict[str, Any]) -> None:
+        await self._socket()  # a closed session raises before the event is recorded as sent
+        await self._send_frames([self.core.encode(event)])
+
+    @on_loop
+    async def asend_event(self, event: dict[str, Any]) -> None:
+        """Send any client event (a dict with ``type``)."""
+        await self._send(event)
+
+    send_event = blocking(asend_event)
+
+    async def _send_update(
+        self, new: SessionConfig, previous: SessionConfig | None
+    ) -> SessionConfig:
+        """Send the diff, wait for session.updated (-> effective) or our error (-> raise)."""
+        assert self._update_lock is not None
+        async with self._update_lock:
+            future: asyncio.Future[PendingUpdate] = asyncio.get_running_loop().create_future()
+            pending = self.core.begin_update(new, previous)
+            if pending is None:
+                return self.effective or new
+            pending.on_done = _resolver(future)
+            try:
+                await self._send_frames(pending.frames)
+                await asyncio.wait_for(future, self.timeout)
+            finally:
+                self.core.abandon_update(pending)
+            if pending.error is not None:
+                raise pending.error
+            assert pending.effective is not None
+            return pending.effective
+
+    async def _run_tools(self, calls: list[ToolCall]) -> None:
+        tools = self.core.tools
+        outputs = await asyncio.gather(*(tools[c.name].call(c.arguments) for c in calls))
+        await self._send_frames(self.core.tool_output_frames(calls, list(outputs)))
+
+
+_REDACTED = redacting_logger("websockets.client")
+# Handed to waiters still open when the session closes (they raise instead of returning it).
+_CLOSED: Any = object()
+
+
+def _resolver(future: asyncio.Future[Any]) -> Callable[[Any], None]:
+    def resolve(value: Any) -> None:
+        if not future.done():
+            future.set_result(value)
+
+    return resolve
+
+
+def _copy_outcome(task: asyncio.Task[Any], future: concurrent.futures.Future[Any]) -> None:
+    # As asyncio.run_coroutine_threadsafe does: the future stays pending (cancellable from
+    # any thread) until the task is done.
+    if future.done():
+        return
+    if task.cancelled():
+        future.cancel()
+        return
+    if not future.set_running_or_notify_cancel():
+        return
+    if task.exception() is not None:
+        future.set_exception(task.exception())
+    else:
+        future.set_result(task.result())
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("session task failed: %r", task.exception())

@@ -1,0 +1,384 @@
+"""ClientCore without sockets: frames and a fake clock in, state, matches and frames out."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+
+from realtime_widgets import SessionConfig
+from realtime_widgets.client.core import ClientCore, ToolCall
+from realtime_widgets.errors import ConfigError, ProtocolError, ServerError
+from realtime_widgets.protocol.events import ServerEvent
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def frame(kind: str, **fields: Any) -> str:
+    return json.dumps({"type": kind, "event_id": f"ev_{kind}", **fields})
+
+
+def created(**session: Any) -> str:
+    return frame(
+        "session.created",
+        session={"type": "realtime", "id": "sess_1", "expires_at": 2_000_000_000, **session},
+    )
+
+
+def updated(**session: Any) -> str:
+    return frame("session.updated", session={"type": "realtime", **session})
+
+
+def error(event_id: str | None, param: str = "session.audio.output.speed") -> str:
+    return frame(
+        "error",
+        error={
+            "type": "invalid_request_error",
+            "code": "invalid_value",
+            "message": "nope",
+            "param": param,
+            "event_id": event_id,
+        },
+    )
+
+
+def response(kind: str, rid: str, status: str = "in_progress") -> str:
+    return frame(kind, response={"id": rid, "object": "realtime.response", "status": status})
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def core(clock: Clock) -> ClientCore:
+    c = ClientCore(SessionConfig(output_modalities=["text"]), clock=clock)
+    c.receive(created(model="gpt-realtime", output_modalities=["text"]))
+    return c
+
+
+def test_session_created_gives_the_effective_config_and_adopts_the_model(clock: Clock) -> None:
+    core = ClientCore(SessionConfig(model="gpt-realtime-mini"), clock=clock)
+    core.receive(created(model="gpt-realtime", audio={"output": {"voice": "cedar"}}))
+    assert core.session_id == "sess_1"
+    assert core.expires_at == 2_000_000_000.0
+    assert core.effective is not None
+    assert core.effective.voice == "cedar"
+    assert core.requested.model == "gpt-realtime"  # the URL decides the model
+
+
+def test_an_update_is_matched_to_session_updated(core: ClientCore) -> None:
+    new = core.requested.with_changes(speed=1.2)
+    pending = core.begin_update(new, core.requested)
+    assert pending is not None
+    sent = json.loads(pending.frames[-1])
+    assert sent["type"] == "session.update"
+    assert sent["event_id"] == pending.event_id
+    assert sent["session"]["audio"]["output"]["speed"] == 1.2
+    done: list[str] = []
+    pending.on_done = lambda p: done.append("done")
+    core.receive(updated(model="gpt-realtime", audio={"output": {"speed": 1.2}}))
+    assert done == ["done"]
+    assert pending.error is None
+    assert pending.effective is not None
+    assert pending.effective.speed == 1.2
+    assert core.requested.speed == 1.2
+    assert core.pending is None
+
+
+def test_only_the_error_that_echoes_our_event_id_rejects_the_update(core: ClientCore) -> None:
+    before = core.requested
+    pending = core.begin_update(before.with_changes(speed=1.4), before)
+    assert pending is not None
+    core.receive(error("evt_someone_else"))
+    assert not pending.done  # an error about another event: still waiting
+    core.receive(error(pending.event_id))
+    assert pending.done
+    assert isinstance(pending.error, ServerError)
+    assert pending.error.config_field == "speed"
+    assert core.requested is before  # a rejected update changes nothing we asked for
+
+
+def test_an_update_with_nothing_to_change_sends_nothing(core: ClientCore) -> None:
+    assert core.begin_update(core.requested, core.requested) is None
+    assert [e.type for e in core.history if e.direction == "out"] == []
+
+
+def test_invalid_changes_raise_before_anything_is_sent(core: ClientCore) -> None:
+    with pytest.raises(ConfigError, match="speed"):
+        core.requested.with_changes(speed=3.0)
+    core.receive(response("response.created", "resp_1"))
+    core.receive(
+        frame(
+            "response.output_item.added",
+            response_id="resp_1",
+            output_index=0,
+            item={"id": "item_a", "type": "message", "role": "assistant", "content": []},
+        )
+    )
+    core.receive(
+        frame(
+            "response.output_audio.delta",
+            response_id="resp_1",
+            item_id="item_a",
+            output_index=0,
+            content_index=0,
+            delta=base64.b64encode(b"\0\0" * 480).decode(),
+        )
+    )
+    with pytest.raises(ConfigError, match="voice"):
+        core.begin_update(core.requested.with_changes(voice="cedar"), core.requested)
+    assert core.pending is None
+
+
+def test_waiters_since_a_mark_see_events_that_already_arrived(core: ClientCore) -> None:
+    mark = core.mark()
+    core.receive(frame("input_audio_buffer.cleared"))
+    waiter = core.wait("input_audio_buffer.cleared", since=mark)
+    assert waiter.event is not None
+    later: list[ServerEvent] = []
+    waiter = core.wait(
+        "response.done",
+        predicate=lambda e: e.response.id == "resp_2",
+        on_match=later.append,  # type: ignore[attr-defined]
+    )
+    core.receive(response("response.done", "resp_1", "completed"))
+    assert later == []
+    core.receive(response("response.done", "resp_2", "completed"))
+    assert [e.response.id for e in later] == ["resp_2"]  # type: ignore[attr-defined]
+    cancelled = core.wait("input_audio_buffer.cleared")
+    core.cancel(cancelled)
+    core.receive(frame("input_audio_buffer.cleared"))
+    assert cancelled.event is None
+
+
+def test_function_calls_of_registered_tools_are_batched_per_response(core: ClientCore) -> None:
+    core.tools["lookup"] = object()
+    core.receive(response("response.created", "resp_1"))
+    for call_id, name in (("call_1", "lookup"), ("call_2", "not_ours"), ("call_3", "lookup")):
+        core.receive(
+            frame(
+                "response.function_call_arguments.done",
+                response_id="resp_1",
+                item_id=f"item_{call_id}",
+                output_index=0,
+                call_id=call_id,
+                name=name,
+                arguments='{"q": 1}',
+            )
+        )
+    assert core.take_tool_batches() == []  # nothing before the response is done
+    core.receive(response("response.done", "resp_1", "completed"))
+    batches = core.take_tool_batches()
+    assert batches == [
+        [ToolCall("lookup", "call_1", '{"q": 1}'), ToolCall("lookup", "call_3", '{"q": 1}')]
+    ]
+    frames = [json.loads(f) for f in core.tool_output_frames(batches[0], ["a", "b"])]
+    assert [f["type"] for f in frames] == [
+        "conversation.item.create",
+        "conversation.item.create",
+        "response.create",
+    ]
+    assert frames[1]["item"] == {"type": "function_call_output", "call_id": "call_3", "output": "b"}
+    assert core.take_tool_batches() == []
+
+
+def test_a_lost_connection_interrupts_the_reply_and_fails_the_pending_update(
+    core: ClientCore,
+) -> None:
+    seen: list[dict[str, Any]] = []
+    core.on("*", lambda e: seen.append({"type": e.type, **(e.model_extra or {})}))
+    core.receive(
+        frame(
+            "conversation.item.added",
+            item={"id": "item_u", "type": "message", "role": "user", "content": []},
+        )
+    )
+    core.receive(response("response.created", "resp_1"))
+    core.receive(
+        frame(
+            "response.output_item.added",
+            response_id="resp_1",
+            output_index=0,
+            item={"id": "item_a", "type": "message", "role": "assistant", "content": []},
+        )
+    )
+    pending = core.begin_update(core.requested.with_changes(speed=1.1), core.requested)
+    assert pending is not None
+    lost = core.connection_lost(1006)
+    assert lost == ["item_u", "item_a"]
+    assert core.state.responses["resp_1"].status == "incomplete"
+    assert core.state.responses["resp_1"].reason == "connection_lost"
+    interrupted = [e for e in seen if e["type"] == "client.response_interrupted"]
+    assert interrupted == [
+        {
+            "type": "client.response_interrupted",
+            "response_id": "resp_1",
+            "item_ids": ["item_a"],
+            "reason": "connection_lost",
+            "close_code": 1006,
+            "message": "reply interrupted by a lost connection",
+        }
+    ]
+    assert pending.done
+    assert pending.error is not None
+    assert pending.error.code == "connection_lost"
+    # The new session: a new conversation; items it puts first go after the old ones.
+    assert core.reconnected(1, 1006, lost) is True
+    assert core.lost_item_ids == ["item_u", "item_a"]
+    assert core.reconnects == 1
+    core.receive(
+        frame(
+            "conversation.item.added",
+            previous_item_id=None,
+            item={"id": "item_new", "type": "message", "role": "user", "content": []},
+        )
+    )
+    assert [i.id for i in core.state.ordered_items()] == ["item_u", "item_a", "item_new"]
+    assert seen[-2]["type"] == "session.reconnected"
+    assert seen[-2]["lost_item_ids"] == ["item_u", "item_a"]
+
+
+def test_a_connection_lost_while_idle_reports_no_interrupted_reply(core: ClientCore) -> None:
+    seen: list[str] = []
+    core.on("*", lambda e: seen.append(e.type))
+    core.receive(response("response.created", "resp_1"))
+    core.receive(response("response.done", "resp_1", "completed"))
+    core.connection_lost(1006)
+    assert "client.response_interrupted" not in seen
+    assert core.reconnected(1, 1006, []) is True  # output_modalities was set: send it again
+    assert ClientCore(SessionConfig()).reconnected(1, 1006, []) is False
+
+
+def test_a_broken_frame_is_reported_and_reading_goes_on(core: ClientCore) -> None:
+    seen: list[Any] = []
+    core.on("client.protocol_error", lambda e: seen.append(e.model_extra))
+    assert core.receive("[1, 2") is None
+    assert seen[0]["frame"] == "[1, 2"
+    assert core.receive(frame("input_audio_buffer.cleared")) is not None
+
+
+def test_metrics_come_from_the_injected_clock(core: ClientCore, clock: Clock) -> None:
+    steps = [
+        (1.0, frame("input_audio_buffer.speech_stopped", audio_end_ms=900, item_id="item_u")),
+        (1.05, frame("input_audio_buffer.committed", item_id="item_u")),
+        (1.2, response("response.created", "resp_1")),
+        (
+            1.5,
+            frame(
+                "response.output_text.delta",
+                response_id="resp_1",
+                item_id="item_a",
+                output_index=0,
+                content_index=0,
+                delta="hi",
+            ),
+        ),
+        (2.0, response("response.done", "resp_1", "completed")),
+    ]
+    for t, text in steps:
+        clock.now = 100.0 + t
+        core.receive(text)
+    assert core.metrics.turns[-1].breakdown_ms() == {
+        "commit": 50.0,
+        "to_response": 150.0,
+        "first_delta": 300.0,
+        "generation": 500.0,
+        "total_to_first_delta": 500.0,
+    }
+    entry = core.history[-1]
+    assert entry.t == pytest.approx(2.0)
+
+
+def test_audio_is_encoded_to_the_input_format_and_taps_see_it(clock: Clock) -> None:
+    core = ClientCore(SessionConfig(input_audio_format="pcmu"), clock=clock)
+    tapped: list[int] = []
+    remove = core.add_audio_tap(lambda x, rate: tapped.append(len(x)))
+    frames = core.append_frames(np.zeros(2400, np.int16), 24000)  # 100 ms at 24 kHz
+    frames += core.flush_frames()
+    audio = b"".join(base64.b64decode(json.loads(f)["audio"]) for f in frames)
+    assert len(audio) == 800  # 100 ms of G.711 at 8 kHz: one byte a sample
+    assert tapped == [2400]
+    remove()
+    core.append_frames(np.zeros(240, np.int16), 24000)
+    assert tapped == [2400]
+    appends = [e for e in core.history if e.type == "input_audio_buffer.append"]
+    assert appends[0].data["audio"].endswith("bytes>")  # the history keeps no audio
+
+
+def test_output_audio_is_decoded_once_for_every_tap(core: ClientCore) -> None:
+    got: list[tuple[str, int]] = []
+    core.add_output_audio_tap(lambda item, x: got.append((item, len(x))))
+    core.add_output_audio_tap(lambda item, x: got.append((item, int(x.sum()))))
+    pcm = np.arange(480, dtype="<i2").tobytes()
+    core.receive(
+        frame(
+            "response.output_audio.delta",
+            response_id="r",
+            item_id="item_a",
+            output_index=0,
+            content_index=0,
+            delta=base64.b64encode(pcm).decode(),
+        )
+    )
+    assert got == [("item_a", 480), ("item_a", sum(range(480)))]
+
+
+def test_a_client_event_needs_a_type(core: ClientCore) -> None:
+    with pytest.raises(ProtocolError, match="type"):
+        core.encode({"item_id": "x"})
+    text = core.encode({"type": "response.cancel"})
+    assert text == '{"type":"response.cancel"}'
+    assert core.history[-1].direction == "out"
+
+
+def test_close_hands_back_open_waiters_and_fails_the_update(core: ClientCore) -> None:
+    waiter = core.wait("response.done")
+    pending = core.begin_update(core.requested.with_changes(speed=0.9), core.requested)
+    assert pending is not None
+    assert core.closed() == [waiter]
+    assert pending.error is not None
+    assert pending.error.code == "session_closed"
+    assert core.history[-1].type == "session.closed"
+
+
+def test_a_late_answer_to_an_abandoned_update_changes_only_the_effective_config(
+    core: ClientCore,
+) -> None:
+    before = core.requested
+    pending = core.begin_update(before.with_changes(speed=1.3), before)
+    assert pending is not None
+    core.abandon_update(pending)  # the caller's wait timed out
+    core.receive(updated(model="gpt-realtime", audio={"output": {"speed": 1.3}}))
+    assert not pending.done
+    assert core.effective is not None
+    assert core.effective.speed == 1.3  # what the server says is shown ...
+    assert core.requested is before  # ... but what we asked for is not assumed
+    core.receive(error("evt_rw_late"))
+    assert core.last_error is not None
+    assert core.pending is None
+
+
+def test_updates_in_turn_each_match_their_own_answer(core: ClientCore) -> None:
+    first = core.begin_update(core.requested.with_changes(speed=1.1), core.requested)
+    assert first is not None
+    core.receive(error(first.event_id))
+    second = core.begin_update(core.requested.with_changes(speed=1.2), core.requested)
+    assert second is not None
+    assert second.event_id != first.event_id
+    core.receive(error(first.event_id))  # a duplicate of the first answer: not ours
+    assert not second.done
+    core.receive(updated(model="gpt-realtime", audio={"output": {"speed": 1.2}}))
+    assert first.error is not None
+    assert second.error is None
+    assert core.requested.speed == 1.2
