@@ -42,6 +42,7 @@ _LAZY = {
     "Endpoint": "realtime_widgets.client",
     "VadLab": "realtime_widgets.vadlab",
     "ABTest": "realtime_widgets.vadlab",
+    "TranscriptionPlayground": "realtime_widgets.widgets.transcription",
 }
 
 
@@ -87,6 +88,7 @@ __all__ = [
     "TracingConfig",
     "Transcription",
     "TranscriptionConfig",
+    "TranscriptionPlayground",
     "VadLab",
     "__version__",
 ]
