@@ -196,9 +196,10 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
         self.transcript = TranscriptionView(session)
         self.microphone = Microphone(session)
         self.waveform = Waveform(session)
+        # As tall as its rows: a height-capped flex column squeezes nested rows over each other.
         settings = w.VBox(
             [c.box for c in self.controls.values()],
-            layout=w.Layout(width="430px", overflow="auto", max_height="560px"),
+            layout=w.Layout(width="430px", flex="0 0 auto"),
         )
         settings.add_class("rw-transcription-settings")
         right = w.VBox(
