@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import pprint
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol.parts import FunctionTool
@@ -197,14 +197,14 @@ def _transcription_code(config: TranscriptionConfig, target: str) -> str:
 
 def to_code(config: SessionConfig | TranscriptionConfig, target: str) -> str:
     """See :meth:`SessionConfig.to_code` and :meth:`TranscriptionConfig.to_code`."""
-    from realtime_widgets.protocol.transcription import TranscriptionConfig
-
-    if isinstance(config, TranscriptionConfig):
-        return _transcription_code(config, target)
+    # By session type, not by class: export sits below both configs and imports neither.
+    if config.SESSION_TYPE == "transcription":
+        return _transcription_code(cast("TranscriptionConfig", config), target)
+    session_config = cast("SessionConfig", config)
     writer = _WRITERS.get(target)
     if writer is None:
         allowed = ", ".join(EXPORT_TARGETS)
         raise ConfigError.single(
             "target", f"target must be one of {allowed}, got {target!r}", allowed=allowed
         )
-    return writer(config)
+    return writer(session_config)

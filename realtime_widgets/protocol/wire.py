@@ -12,13 +12,12 @@ Everything here is derived from the fields' :class:`~.config.Param` annotations.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.config import SessionConfig
-from realtime_widgets.protocol.configbase import ConfigModel
 from realtime_widgets.protocol.introspect import models_in
 from realtime_widgets.protocol.parts import (
     MAX_DECIMALS,
@@ -28,6 +27,9 @@ from realtime_widgets.protocol.parts import (
     max_decimals,
 )
 from realtime_widgets.protocol.rules import locked_fields
+
+if TYPE_CHECKING:  # wire reads a config's PARAMS and SESSION_TYPE; the base never needs wire here
+    from realtime_widgets.protocol.configbase import ConfigModel
 
 __all__ = [
     "SERVER_ONLY_KEYS",
@@ -44,7 +46,7 @@ __all__ = [
 ]
 
 Dialect = Literal["ga", "beta"]
-C = TypeVar("C", bound=ConfigModel)
+C = TypeVar("C", bound="ConfigModel")
 
 # Keys a server reports in a session object that are not configuration.
 SERVER_ONLY_KEYS = frozenset({"id", "object", "expires_at", "client_secret", "type"})
