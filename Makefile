@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # The stamp depends on pyproject.toml, so a changed dependency list reinstalls.
 STAMP  := $(VENV)/.installed
+# TypeScript (only to check the widgets' JSDoc; nothing is bundled): reinstalled when the lock changes.
+NPM_STAMP := node_modules/.installed
 
-.PHONY: demo test lint typecheck pytest bench install system clean
+.PHONY: demo test lint typecheck jscheck pytest bench install system clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,10 +24,13 @@ system:
 # JupyterLab refuses to run as root unless told; machines here run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True,)
 
+# The URL JupyterLab prints opens the playground notebook itself, not the Launcher.
+DEMO_NOTEBOOK := notebooks/00_playground.ipynb
+
 demo: $(STAMP)
 	@echo "Starting JupyterLab on the playground (embedded local server, no key needed)."
-	@echo "Open the http://127.0.0.1:... URL printed below (with its token) in your browser."
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) notebooks/00_playground.ipynb
+	@echo "Open the http://127.0.0.1:.../lab/tree/$(DEMO_NOTEBOOK)?token=... URL printed below."
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) --LabApp.default_url=/lab/tree/$(DEMO_NOTEBOOK)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,13 +39,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+# The widgets' .js files against their JSDoc types (tsconfig.json: strict, checkJs, noEmit).
+jscheck: $(NPM_STAMP)
+	node_modules/.bin/tsc -p tsconfig.json
+
 pytest: $(STAMP) system
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck jscheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -5,7 +5,14 @@
 - Kernel -> browser bytes per second of played audio vs raw PCM (goal <= 1.05x).
 - A 10,000-delta transcript: time per update for the first vs the last thousand deltas (goal:
   flat, ratio ~1.0: O(delta)).
-No browser is involved: messages go to a recording comm, which is what the kernel side costs.
+These three need no browser: messages go to a recording comm, which is what the kernel side
+costs. The fourth is a real browser run (JupyterLab + Debian Chromium with a fake microphone, the
+machinery of tests/browser):
+- Toolkit-added latency, measured by the playground's LatencyProbe: microphone capture ->
+  input_audio_buffer.append sent, and response.output_audio.delta received -> first sample played
+  (goal <= 60 ms each way), each against the reference measured in the same run: half the
+  shortest kernel<->page round trip (what one comm message costs at best on this machine).
+  Skipped, saying so, when Chromium is missing or RW_SKIP_BROWSER=1.
 """
 
 from __future__ import annotations
@@ -156,11 +163,145 @@ def bench_transcript() -> None:
     )
 
 
+def bench_toolkit_latency(replies: int = 3) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    if os.environ.get("RW_SKIP_BROWSER") == "1":
+        print("  toolkit latency: skipped (RW_SKIP_BROWSER=1)")
+        return
+    chromium = os.environ.get("RW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        print(f"  toolkit latency: skipped (no Chromium at {chromium})")
+        return
+    from playwright.sync_api import sync_playwright
+
+    from realtime_widgets.audio.wav import write_wav
+    from realtime_widgets.server.tts import default_synthesizer
+    from tests.browser.conftest import (
+        CHROMIUM_FLAGS,
+        MIC_GAP_MS,
+        MIC_TEXTS,
+        REPO,
+        Lab,
+        _wait_for_runtime_file,
+    )
+    from tests.browser.test_playground import wait_for_kernel_idle
+    from tests.speech import make_clip
+
+    with tempfile.TemporaryDirectory() as scratch:
+        root, runtime = Path(scratch) / "lab", Path(scratch) / "runtime"
+        root.mkdir()
+        runtime.mkdir()
+        shutil.copy(REPO / "notebooks" / "00_playground.ipynb", root)
+        clip = make_clip(default_synthesizer(), *MIC_TEXTS, gap_ms=MIC_GAP_MS, lead_ms=1500)
+        wav = Path(scratch) / "speech.wav"
+        write_wav(wav, clip.samples, 24000)
+        token = os.urandom(16).hex()
+        env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+        env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_PLATFORM_DIRS="1")
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+        log = Path(scratch) / "jupyter.log"
+        command = [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", "--port=0",
+            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+            "--ServerApp.allow_root=True", "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]  # fmt: skip
+        with log.open("wb") as out:
+            lab_process = subprocess.Popen(
+                command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        kernel = None
+        try:
+            info = _wait_for_runtime_file(runtime, lab_process, log)
+            lab = Lab(f"http://127.0.0.1:{info['port']}", token, root, runtime, clip, wav)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path=chromium,
+                    headless=True,
+                    args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
+                    timeout=180_000,
+                )
+                try:
+                    page = browser.new_page(viewport={"width": 1366, "height": 768})
+                    page.set_default_timeout(240_000)
+                    page.goto(
+                        f"{lab.url}/lab/tree/00_playground.ipynb?token={token}", timeout=240_000
+                    )
+                    page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
+                    wait_for_kernel_idle(page)
+                    page.evaluate(
+                        "() => window.jupyterapp.commands.execute('notebook:run-all-cells')"
+                    )
+                    page.get_by_role("button", name="Start microphone").wait_for(timeout=240_000)
+                    kernel = lab.kernel_for("00_playground.ipynb")
+                    kernel.wait("playground.session is not None and playground.session.connected")
+                    page.get_by_role("button", name="Start microphone").click()
+                    # The clip's two utterances stream through the page (the mic path).
+                    kernel.wait("playground.latency.summary()['mic_chunks'] >= 150", timeout=400)
+                    page.get_by_role("button", name="Stop microphone").click()
+                    kernel.wait("not playground.parts['microphone'].streaming", timeout=120)
+                    for _ in range(replies):
+                        # The same speech again, streamed by the kernel (no browser capture):
+                        # each pass gets spoken replies, each one more first-sample-played.
+                        before = kernel.eval("playground.latency.summary()['played_items']")
+                        kernel.eval(f"playground.parts['microphone'].stream_file({str(wav)!r})")
+                        kernel.wait(
+                            f"playground.latency.summary()['played_items'] > {before}", timeout=300
+                        )
+                    summary = kernel.eval("playground.latency.summary()")
+                    core = kernel.eval(
+                        "[min(r for r, _ in c.samples) for c in "
+                        "(playground.latency.core.mic_clock, playground.latency.core.speaker_clock)]"
+                    )
+                finally:
+                    browser.close()
+        finally:
+            if kernel is not None:
+                kernel.close()
+            lab_process.terminate()
+            lab_process.wait(timeout=30)
+    floor = min(core) / 2  # one comm message at best: half the shortest round trip
+    mic, out = summary["mic_to_append_ms"], summary["delta_to_played_ms"]
+
+    def row(name: str, stats: dict[str, float | None], parts: str) -> None:
+        median, p90 = stats["median"] or 0.0, stats["p90"] or 0.0
+        print(
+            f"  {name}: median {median:.0f} ms, p90 {p90:.0f} ms ({parts}); "
+            f"{median / 60:.2f}x the 60 ms goal, {median / floor:.1f}x one comm message ({floor:.0f} ms)"
+        )
+
+    row(
+        f"mic capture -> append sent, {summary['mic_chunks']} chunks",
+        mic,
+        f"page -> kernel {summary['mic_to_kernel_ms']['median']:.0f}, in the kernel "
+        f"{summary['mic_in_kernel_ms']['median']:.1f}",
+    )
+    row(
+        f"delta received -> first sample played, {summary['played_items']} replies",
+        out,
+        f"in the kernel {summary['delta_in_kernel_ms']['median']:.1f}, kernel -> page "
+        f"{summary['delta_to_browser_ms']['median']:.0f}, page -> played "
+        f"{summary['browser_to_played_ms']['median']:.0f}",
+    )
+    print(
+        f"  clock offset uncertainty: mic +-{summary['mic_clock_uncertainty_ms']:.0f} ms, "
+        f"speaker +-{summary['speaker_clock_uncertainty_ms']:.0f} ms (half the shortest round trip)"
+    )
+
+
 def main() -> None:
     _setup()
     bench_audio_bytes()
     bench_transcript()
     bench_control_latency()
+    bench_toolkit_latency()
 
 
 if __name__ == "__main__":

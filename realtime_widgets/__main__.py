@@ -11,6 +11,8 @@ from realtime_widgets.server.limits import add_limit_arguments, limits_from_argu
 
 
 def main(argv: list[str] | None = None) -> int:
+    from realtime_widgets.server.responder import RESPONDERS
+
     parser = argparse.ArgumentParser(prog="realtime-widgets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the local, offline Realtime server")
@@ -23,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--dialect", choices=("ga", "beta"), default="ga", help="protocol dialect served"
     )
+    serve.add_argument(
+        "--responder",
+        choices=sorted(RESPONDERS),
+        default="local",
+        help="who replies: local (honest report, default) or echo (your own audio back)",
+    )
     serve.add_argument("--no-speech", action="store_true", help="answer without synthesised speech")
     add_limit_arguments(serve)
     args = parser.parse_args(argv)
@@ -33,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         args.host,
         args.port,
         pace=args.pace,
+        responder=args.responder,
         token=args.token,
         dialect=args.dialect,
         speech=not args.no_speech,

@@ -42,6 +42,7 @@ from realtime_widgets.client.history import HISTORY, EventHistory, HistoryEntry,
 from realtime_widgets.client.metrics import Metrics
 from realtime_widgets.errors import ConfigError, ProtocolError, ServerError
 from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol.client_events import encode as encode_client_event
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import ServerEvent, UnknownServerEvent, parse_server_event
 from realtime_widgets.protocol.state import ConversationState, base64_decoded_size
@@ -380,10 +381,12 @@ class ClientCore:
     # ---- sending ------------------------------------------------------------------------------
 
     def encode(self, event: dict[str, Any]) -> str:
-        """A client event -> its JSON text, recorded in the history as sent."""
+        """A client event -> its JSON text, validated by the typed client-event models (the
+        local server judges with the same ones), recorded in the history as sent. A malformed
+        event raises ConfigError with OpenAI's message and param before anything is sent."""
         if not isinstance(event.get("type"), str):
             raise ProtocolError(f"a client event needs a 'type', got {sorted(event)}")
-        text = json.dumps(event, separators=(",", ":"))
+        text = encode_client_event(event)
         self._record(HistoryEntry(self.elapsed, "out", event["type"], light(event)))
         return text
 

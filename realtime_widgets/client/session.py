@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,17 +51,21 @@ from realtime_widgets.protocol.state import ConversationState
 
 __all__ = ["HistoryEntry", "RealtimeSession", "local_server"]
 
-_shared_local: Any = None
+_shared_local: dict[str, Any] = {}
+_shared_lock = threading.Lock()
 
 
-def local_server() -> Any:
-    """The process's embedded local server (started on first use)."""
-    global _shared_local
-    if _shared_local is None:
-        from realtime_widgets.server.app import LocalServer  # the server only when it is used
+def local_server(responder: str = "local") -> Any:
+    """The process's embedded local server with the built-in ``responder`` ("local": honest
+    reports, the default; "echo": the user's own audio back), started on first use and kept
+    for the process (one per responder)."""
+    with _shared_lock:
+        server = _shared_local.get(responder)
+        if server is None:
+            from realtime_widgets.server.app import LocalServer  # the server only when used
 
-        _shared_local = LocalServer().start()
-    return _shared_local
+            server = _shared_local[responder] = LocalServer(responder=responder).start()
+        return server
 
 
 class RealtimeSession(SessionTransport):

@@ -11,6 +11,10 @@ Typical use::
     event = config.to_session_update()          # the GA session.update to send
     later = config.with_changes({"turn_detection.threshold": 0.7})
     later.to_session_update(previous=config)    # only turn_detection, whole
+
+Why one module of ~650 lines: the field list *is* the single source of truth, and a reader (or
+a change that adds a parameter) should see every parameter, its Param and its seed shorthands
+in one place; the serialisers, rules and readers that walk it live in their own modules.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
@@ -42,7 +45,6 @@ from realtime_widgets.protocol.parts import (
     BUILTIN_VOICES,
     FORMAT_ALIASES,
     AudioFormat,
-    CustomVoice,
     NoiseReduction,
     PcmFormat,
     Prompt,
@@ -50,13 +52,14 @@ from realtime_widgets.protocol.parts import (
     RetentionRatioTruncation,
     ServerVad,
     Tool,
-    ToolChoiceFunction,
-    ToolChoiceMcp,
+    ToolChoice,
     TracingConfig,
     Transcription,
     TurnDetection,
-    VoiceName,
+    Voice,
     is_strict_wire,
+    mode_or_type,
+    name_or_object,
 )
 from realtime_widgets.protocol.seeds import config_from_psopenai  # likewise
 
@@ -123,25 +126,6 @@ def _tools_to_beta(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return value
 
 
-def _name_or_object(value: Any) -> str | None:
-    """Union tag for 'a name or an object' fields, so a bad value gets one clear error."""
-    if isinstance(value, str):
-        return "name"
-    if isinstance(value, dict | BaseModel):
-        return "object"
-    return None
-
-
-def _mode_or_type(value: Any) -> str | None:
-    """Union tag for 'a mode string or a typed object' fields (tool_choice, truncation)."""
-    if isinstance(value, str):
-        return "mode"
-    if isinstance(value, dict):
-        tag = value.get("type")
-        return tag if isinstance(tag, str) else None
-    return getattr(value, "type", None)
-
-
 class SessionConfig(ConfigModel):
     """Every parameter of a Realtime session (GA), with OpenAI's defaults, ranges and rules.
 
@@ -180,14 +164,7 @@ class SessionConfig(ConfigModel):
         json_schema_extra={"minItems": 1, "maxItems": 1},
     )
     voice: Annotated[
-        Annotated[
-            Annotated[
-                VoiceName,
-                Tag("name"),
-            ]
-            | Annotated[CustomVoice, Tag("object")],
-            Discriminator(_name_or_object),
-        ],
+        Voice,
         Param(
             "audio.output.voice",
             "voice",
@@ -276,12 +253,7 @@ class SessionConfig(ConfigModel):
         default_factory=list, description="Function and MCP tools; [] removes all."
     )
     tool_choice: Annotated[
-        Annotated[
-            Annotated[Literal["auto", "none", "required"], Tag("mode")]
-            | Annotated[ToolChoiceFunction, Tag("function")]
-            | Annotated[ToolChoiceMcp, Tag("mcp")],
-            Discriminator(_mode_or_type),
-        ],
+        ToolChoice,
         Param("tool_choice", "tool_choice", "Tools"),
     ] = Field("auto", description="auto, none, required, or force one function / MCP tool.")
     parallel_tool_calls: Annotated[bool | None, Param("parallel_tool_calls", None, "Tools")] = (
@@ -301,7 +273,7 @@ class SessionConfig(ConfigModel):
         Annotated[
             Annotated[Literal["auto", "disabled"], Tag("mode")]
             | Annotated[RetentionRatioTruncation, Tag("retention_ratio")],
-            Discriminator(_mode_or_type),
+            Discriminator(mode_or_type),
         ],
         Param("truncation", None, "Limits & tracing"),
     ] = Field(
@@ -312,7 +284,7 @@ class SessionConfig(ConfigModel):
     tracing: Annotated[
         Annotated[
             Annotated[Literal["auto"], Tag("name")] | Annotated[TracingConfig, Tag("object")],
-            Discriminator(_name_or_object),
+            Discriminator(name_or_object),
         ]
         | None,
         Param("tracing", "tracing", "Limits & tracing", mutable="frozen_once_set"),

@@ -5,17 +5,37 @@ Server events keep unknown keys (a newer server may add fields) and an unknown `
 an :class:`UnknownServerEvent`, never an exception; beta names are normalised to GA names.
 Client events reject unknown keys: what we send must validate against OpenAI's own types.
 
-``parse_server_event(text)`` and ``encode(event)`` are the codec.
+``parse_server_event(text)`` and ``encode(event)`` are the codec. The client events live in
+:mod:`.client_events` (typed items and response parameters) and are re-exported here.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from realtime_widgets.errors import ProtocolError
+from realtime_widgets.protocol.client_events import (
+    CLIENT_EVENT_CLASSES,
+    CLIENT_EVENT_TYPES,
+    MAX_JSON_DEPTH,
+    ClientEvent,
+    ConversationItemCreate,
+    ConversationItemDelete,
+    ConversationItemRetrieve,
+    ConversationItemTruncate,
+    InputAudioBufferAppend,
+    InputAudioBufferClear,
+    InputAudioBufferCommit,
+    OutputAudioBufferClear,
+    ResponseCancel,
+    ResponseCreate,
+    SessionUpdate,
+    encode,
+    load_event,
+    load_json,
+    parse_client_event,
+)
 
 __all__ = [
     "BETA_EVENT_NAMES",
@@ -78,6 +98,7 @@ __all__ = [
     "Usage",
     "encode",
     "load_event",
+    "load_json",
     "parse_client_event",
     "parse_server_event",
 ]
@@ -555,58 +576,6 @@ def _normalise_beta(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-# Deeper than any real event (a tool's JSON schema rarely nests 20 levels), far below Python's
-# recursion limit: the local server's ServerLimits.max_json_depth defaults to it.
-MAX_JSON_DEPTH = 128
-
-
-def _deeper_than(obj: Any, limit: int) -> bool:
-    """Does ``obj`` nest arrays/objects more than ``limit`` levels? (iterative: no recursion)"""
-    stack: list[tuple[Any, int]] = [(obj, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
-        if depth > limit:
-            return True
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    return False
-
-
-def load_event(data: str | bytes | dict[str, Any], *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Decode one event's JSON into a dict with a string ``type``.
-
-    Raises :class:`ProtocolError` (never ``RecursionError``) for text that is not JSON, nests
-    deeper than ``max_depth`` arrays/objects, or is not an object with a string ``type``."""
-    if isinstance(data, dict):
-        obj: Any = data
-    else:
-        try:
-            obj = json.loads(data)
-        except ValueError as exc:
-            raise ProtocolError(f"not JSON: {exc}") from None
-        except RecursionError:  # '[[[[...': the decoder itself gives up
-            raise ProtocolError(
-                f"not JSON this local peer accepts: arrays/objects nested more than "
-                f"{max_depth} levels deep"
-            ) from None
-        brackets = data.count("[") + data.count("{") if isinstance(data, str) else None
-        if brackets is None and isinstance(data, bytes):
-            brackets = data.count(b"[") + data.count(b"{")
-        if (brackets or 0) > max_depth and _deeper_than(obj, max_depth):
-            raise ProtocolError(
-                f"not JSON this local peer accepts: arrays/objects nested more than "
-                f"{max_depth} levels deep"
-            )
-    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
-        raise ProtocolError("an event must be a JSON object with a string 'type'")
-    return obj
-
-
-def _load_object(data: str | bytes | dict[str, Any]) -> dict[str, Any]:
-    obj: dict[str, Any] = load_event(data)
-    return obj
-
-
 def parse_server_event(data: str | bytes | dict[str, Any]) -> ServerEvent:
     """A server event from its JSON text (or decoded dict).
 
@@ -619,7 +588,7 @@ def parse_server_event(data: str | bytes | dict[str, Any]) -> ServerEvent:
         return _SERVER.validate_json(data)
     except ValidationError as exc:
         first = exc
-    obj = _normalise_beta(_load_object(data))
+    obj = _normalise_beta(load_event(data))
     if obj["type"] in SERVER_EVENT_TYPES:
         try:
             return _SERVER.validate_python(obj)
@@ -630,116 +599,3 @@ def parse_server_event(data: str | bytes | dict[str, Any]) -> ServerEvent:
         )
         return UnknownServerEvent.model_validate({**obj, "problem": problem})
     return UnknownServerEvent.model_validate(obj)
-
-
-# ---- client events ----------------------------------------------------------------------------
-
-
-class ClientEvent(BaseModel):
-    """Base of every client event: strict (unknown keys are an error)."""
-
-    model_config = ConfigDict(extra="forbid")
-    type: str
-    event_id: str | None = Field(None, max_length=512)
-
-
-class SessionUpdate(ClientEvent):
-    type: Literal["session.update"] = "session.update"
-    session: dict[str, Any]
-
-
-class InputAudioBufferAppend(ClientEvent):
-    type: Literal["input_audio_buffer.append"] = "input_audio_buffer.append"
-    audio: str = Field(description="Base64 audio in the session's input format.")
-
-
-class InputAudioBufferCommit(ClientEvent):
-    type: Literal["input_audio_buffer.commit"] = "input_audio_buffer.commit"
-
-
-class InputAudioBufferClear(ClientEvent):
-    type: Literal["input_audio_buffer.clear"] = "input_audio_buffer.clear"
-
-
-class ConversationItemCreate(ClientEvent):
-    type: Literal["conversation.item.create"] = "conversation.item.create"
-    item: dict[str, Any]
-    previous_item_id: str | None = None
-
-
-class ConversationItemTruncate(ClientEvent):
-    type: Literal["conversation.item.truncate"] = "conversation.item.truncate"
-    item_id: str
-    content_index: int = Field(0, ge=0)
-    audio_end_ms: int = Field(ge=0)
-
-
-class ConversationItemDelete(ClientEvent):
-    type: Literal["conversation.item.delete"] = "conversation.item.delete"
-    item_id: str
-
-
-class ConversationItemRetrieve(ClientEvent):
-    type: Literal["conversation.item.retrieve"] = "conversation.item.retrieve"
-    item_id: str
-
-
-class ResponseCreate(ClientEvent):
-    type: Literal["response.create"] = "response.create"
-    response: dict[str, Any] | None = None
-
-
-class ResponseCancel(ClientEvent):
-    type: Literal["response.cancel"] = "response.cancel"
-    response_id: str | None = None
-
-
-class OutputAudioBufferClear(ClientEvent):
-    type: Literal["output_audio_buffer.clear"] = "output_audio_buffer.clear"
-
-
-KnownClientEvent = Annotated[
-    SessionUpdate
-    | InputAudioBufferAppend
-    | InputAudioBufferCommit
-    | InputAudioBufferClear
-    | ConversationItemCreate
-    | ConversationItemTruncate
-    | ConversationItemDelete
-    | ConversationItemRetrieve
-    | ResponseCreate
-    | ResponseCancel
-    | OutputAudioBufferClear,
-    Field(discriminator="type"),
-]
-_CLIENT = TypeAdapter[ClientEvent](KnownClientEvent)
-# Every client event class, in the order OpenAI's error lists their types.
-CLIENT_EVENT_CLASSES: tuple[type[ClientEvent], ...] = get_args(get_args(KnownClientEvent)[0])
-CLIENT_EVENT_TYPES: tuple[str, ...] = tuple(
-    str(m.model_fields["type"].default) for m in CLIENT_EVENT_CLASSES
-)
-
-
-def parse_client_event(data: str | bytes | dict[str, Any]) -> ClientEvent:
-    """A client event from JSON (the local server's reader). Raises ValidationError or
-    :class:`ProtocolError` for anything that is not a well-formed client event."""
-    obj = _load_object(data)
-    return _CLIENT.validate_python(obj)
-
-
-def encode(event: ClientEvent) -> str:
-    """JSON text of a client event: unset optionals omitted, payload dicts kept verbatim
-    (so an explicit ``null`` that switches a feature off survives)."""
-    out: dict[str, Any] = {"type": event.type}
-    for name in type(event).model_fields:
-        if name == "type":
-            continue
-        value = getattr(event, name)
-        if value is None:
-            continue
-        out[name] = (
-            value.model_dump(mode="json", exclude_none=True)
-            if isinstance(value, BaseModel)
-            else value
-        )
-    return json.dumps(out, separators=(",", ":"))

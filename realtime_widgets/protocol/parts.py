@@ -15,8 +15,10 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -45,15 +47,19 @@ __all__ = [
     "ServerVad",
     "TokenLimits",
     "Tool",
+    "ToolChoice",
     "ToolChoiceFunction",
     "ToolChoiceMcp",
     "TracingConfig",
     "Transcription",
     "TurnDetection",
+    "Voice",
     "VoiceName",
     "WireRequired",
     "is_strict_wire",
     "max_decimals",
+    "mode_or_type",
+    "name_or_object",
     "round_floats",
 ]
 
@@ -71,6 +77,25 @@ VoiceName = Literal[
     "cedar",
 ]
 BUILTIN_VOICES: tuple[str, ...] = get_args(VoiceName)
+
+
+def name_or_object(value: Any) -> str | None:
+    """Union tag for 'a name or an object' fields, so a bad value gets one clear error."""
+    if isinstance(value, str):
+        return "name"
+    if isinstance(value, dict | BaseModel):
+        return "object"
+    return None
+
+
+def mode_or_type(value: Any) -> str | None:
+    """Union tag for 'a mode string or a typed object' fields (tool_choice, truncation)."""
+    if isinstance(value, str):
+        return "mode"
+    if isinstance(value, dict):
+        tag = value.get("type")
+        return tag if isinstance(tag, str) else None
+    return getattr(value, "type", None)
 
 
 @dataclass(frozen=True)
@@ -183,6 +208,13 @@ class CustomVoice(Part):
     """A custom voice created from audio samples, referenced by id (``voice_...``)."""
 
     id: str = Field(pattern=r"^voice_[A-Za-z0-9_-]+$", description="The custom voice id.")
+
+
+# A voice: a built-in name or a custom voice object (session.audio.output.voice, and per response).
+Voice = Annotated[
+    Annotated[VoiceName, Tag("name")] | Annotated[CustomVoice, Tag("object")],
+    Discriminator(name_or_object),
+]
 
 
 class NoiseReduction(Part):
@@ -403,6 +435,15 @@ class ToolChoiceMcp(Part):
     type: Annotated[Literal["mcp"], REQUIRED_ON_WIRE] = "mcp"
     server_label: str = Field(min_length=1)
     name: str | None = None
+
+
+# tool_choice: a mode, or force one function / MCP tool (the session's and a response's).
+ToolChoice = Annotated[
+    Annotated[Literal["auto", "none", "required"], Tag("mode")]
+    | Annotated[ToolChoiceFunction, Tag("function")]
+    | Annotated[ToolChoiceMcp, Tag("mcp")],
+    Discriminator(mode_or_type),
+]
 
 
 # --- prompt, tracing, truncation, reasoning -----------------------------------------------------

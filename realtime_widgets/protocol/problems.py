@@ -18,9 +18,10 @@ from pydantic_core import ErrorDetails
 from realtime_widgets.errors import FieldProblem
 from realtime_widgets.protocol.introspect import is_union, literal_values, models_in
 
-__all__ = ["problems_from_validation_error"]
+__all__ = ["TYPE_WORDS", "field_path", "problems_from_validation_error"]
 
-_TYPE_WORDS = {
+# How a pydantic type error names the expected JSON type, in OpenAI's words.
+TYPE_WORDS = {
     "int_type": "an integer",
     "int_from_float": "an integer",
     "int_parsing": "an integer",
@@ -90,6 +91,13 @@ def _walk(root: type[BaseModel], loc: tuple[int | str, ...], kind: str) -> _Plac
         if kind == "extra_forbidden" and index == len(loc) - 1:
             path.append(part)  # the unknown key itself
     return _Place(".".join(path) or "(config)", info, siblings, variants)
+
+
+def field_path(root: type[BaseModel], loc: tuple[int | str, ...], kind: str) -> str:
+    """The dotted path (``item.content[0].type``) of a pydantic error location inside
+    ``root``, union branch names and tags left out; "" for the root itself."""
+    path = _walk(root, loc, kind).path
+    return "" if path == "(config)" else path
 
 
 def _bounds(info: FieldInfo | None) -> tuple[Any, Any]:
@@ -180,8 +188,8 @@ def _problem(root: type[BaseModel], err: ErrorDetails) -> FieldProblem:
             allowed=expected,
             value=tag,
         )
-    if kind in _TYPE_WORDS:
-        wanted = _TYPE_WORDS[kind]
+    if kind in TYPE_WORDS:
+        wanted = TYPE_WORDS[kind]
         got = type(value).__name__
         return FieldProblem(
             path,

@@ -7,8 +7,8 @@ controls it disables, with the reason shown)::
 
     locked_fields(config, live=True, assistant_has_spoken=True)
     # {"temperature": "beta dialect only: the GA API has no temperature",
-    #  "model": "model cannot change during a session (it is 'gpt-realtime-1.5'); ...",
-    #  "voice": "voice cannot change once the assistant has spoken in this session ...",
+    #  "model": "model cannot change during a session: connect a new session",
+    #  "voice": "voice cannot change once the assistant has spoken",
     #  "turn_detection.eagerness": "only for semantic_vad", ...}
 
 The rules, all read from the model:
@@ -23,9 +23,7 @@ The rules, all read from the model:
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import BaseModel
+from typing import Literal
 
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.introspect import literal_values, models_in
@@ -46,26 +44,21 @@ def locked_fields(
 
     ``config`` is the session's current config (the effective one for a live session, else
     what would be sent); ``live``: a session is connected; ``assistant_has_spoken``: assistant
-    audio exists in the conversation. Fields not in the result may be changed.
+    audio exists in the conversation. Fields not in the result may be changed. The sentences
+    are short enough for a control's note (the panel shows the current value beside it).
     """
     locks: dict[str, str] = {}
     here, other = ("GA", "beta") if dialect == "ga" else ("beta", "GA")
     for name, param in SessionConfig.PARAMS.items():
         value = getattr(config, name)
         if param.mutable == "never" and live:
-            locks[name] = (
-                f"{name} cannot change during a session (it is {_show(value)}); "
-                "connect a new session instead"
-            )
+            locks[name] = f"{name} cannot change during a session: connect a new session"
         elif (param.ga if dialect == "ga" else param.beta) is None:
             locks[name] = f"{other} dialect only: the {here} API has no {name}"
         elif param.mutable == "frozen_once_set" and live and value is not None:
-            locks[name] = f"{name} cannot be modified once enabled (it is {_show(value)})"
+            locks[name] = f"{name} cannot be modified once enabled"
         elif param.mutable == "until_assistant_audio" and assistant_has_spoken:
-            locks[name] = (
-                f"{name} cannot change once the assistant has spoken in this session "
-                f"(it is {_show(value)})"
-            )
+            locks[name] = f"{name} cannot change once the assistant has spoken"
     for name, value in config.items():
         kind = getattr(value, "type", None)
         for path, variants in variant_fields(name).items():
@@ -88,9 +81,3 @@ def variant_fields(name: str) -> dict[str, list[str]]:
             if sub != "type":
                 owners.setdefault(sub, []).append(tag)
     return {f"{name}.{sub}": tags for sub, tags in owners.items() if len(tags) < len(models)}
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, BaseModel):
-        return repr(value.model_dump(mode="json", exclude_none=True))
-    return repr(value)

@@ -56,7 +56,12 @@ from realtime_widgets.server.engine import (
 from realtime_widgets.server.errors import error_event
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.reply import speak_reply
-from realtime_widgets.server.responder import FunctionCall, LocalResponder, Responder
+from realtime_widgets.server.responder import (
+    RESPONDERS,
+    FunctionCall,
+    Responder,
+    SpeakingResponder,
+)
 from realtime_widgets.server.transcription import Transcriber
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
 from realtime_widgets.server.vad import MODEL
@@ -66,17 +71,15 @@ __all__ = ["LocalServer"]
 log = logging.getLogger("realtime_widgets.server")
 
 PATHS = ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime")
-# Frames a connection may hold unread before websockets stops reading its socket: with
-# ServerLimits.max_frame_bytes this bounds what one client can park in the server's memory.
-MAX_QUEUE = 4
 
 
 class LocalServer:
     """An OpenAI-compatible Realtime server on 127.0.0.1 (see the module docstring).
 
     ``responder``: a callable (sync or async) from :class:`ReplyContext` to text or a
-    :class:`FunctionCall`; the default is the honest :class:`LocalResponder`. ``pace``: 1.0
-    streams reply audio in real time, 0 as fast as possible. ``token``: require
+    :class:`FunctionCall`, or a built-in's name: ``"local"`` (the default, the honest
+    :class:`LocalResponder`) or ``"echo"`` (:class:`EchoResponder`: the user's own audio
+    back). ``pace``: 1.0 streams reply audio in real time, 0 as fast as possible. ``token``: require
     ``Authorization: Bearer <token>`` (or ``api-key``). ``dialect="beta"`` serves the legacy
     beta shape to old clients; by default a beta client is refused as OpenAI refuses it.
     ``limits``: every limit (:class:`ServerLimits`); ``max_duration_s`` is a shorthand for
@@ -88,7 +91,7 @@ class LocalServer:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
-        responder: Responder | None = None,
+        responder: Responder | str | None = None,
         pace: float = 1.0,
         max_duration_s: float | None = None,
         token: str | None = None,
@@ -101,7 +104,14 @@ class LocalServer:
             raise ValueError(f"dialect must be 'ga' or 'beta', got {dialect!r}")
         self.host = host
         self.port = port
-        self.responder: Responder = responder or LocalResponder()
+        if isinstance(responder, str):
+            if responder not in RESPONDERS:
+                names = sorted(RESPONDERS)
+                raise ValueError(
+                    f"responder must be a callable or one of {names}, got {responder!r}"
+                )
+            responder = RESPONDERS[responder]()
+        self.responder: Responder = responder or RESPONDERS["local"]()
         limits = limits or ServerLimits()
         if max_duration_s is not None:
             limits = dataclasses.replace(limits, max_duration_s=max_duration_s)
@@ -167,7 +177,7 @@ class LocalServer:
             create_connection=_NamedLimitConnection,
             compression=None,  # compression doubles the CPU per audio event
             max_size=self.limits.max_frame_bytes,
-            max_queue=MAX_QUEUE,
+            max_queue=self.limits.max_queued_frames,
             # Keepalive is the connection's own (_Connection._keepalive): websockets' pings
             # time out, and close 1011, when a busy client's pong waits behind its own frames.
             ping_interval=None,
@@ -308,7 +318,8 @@ class LocalServer:
             engine.close()
 
     async def reply(self, request: ReplyRequest) -> ReplyMaterial:
-        """Compute a reply: the responder (awaited if async, else in a thread), then speech."""
+        """Compute a reply: the responder (awaited if async, else in a thread), then speech
+        (the responder's own when it is a :class:`SpeakingResponder`, else synthesised)."""
         responder = self.responder
         if inspect.iscoroutinefunction(responder) or inspect.iscoroutinefunction(
             type(responder).__call__
@@ -322,6 +333,14 @@ class LocalServer:
             raise TypeError(
                 f"a responder must return str or FunctionCall, got {type(value).__name__}"
             )
+        if (
+            isinstance(responder, SpeakingResponder)
+            and isinstance(value, str)
+            and "audio" in request.modalities
+        ):
+            own = await asyncio.to_thread(responder.speech, request.context, request.speed)
+            if own is not None:
+                return ReplyMaterial(value, own)
         return await asyncio.to_thread(speak_reply, request, value, self._speak)
 
 

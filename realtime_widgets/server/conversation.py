@@ -1,10 +1,13 @@
 """The session's conversation: stored items in order, and the ``conversation.item.*`` events.
 
 Part of :class:`~.engine.SessionEngine` (sans-I/O): each handler takes a parsed client event
-and the time and returns the server events that answer it. Items are kept as GA item dicts
-without their audio bytes; audio (24 kHz) and an assistant item's word timings sit beside them
-so ``retrieve`` can return the audio and ``truncate`` can cut the transcript where playback
-stopped.
+and the time and returns the server events that answer it. An item's shape was checked by its
+typed model (:data:`~realtime_widgets.protocol.client_events.ConversationItem`) before it gets
+here; what is left is what needs the conversation (ids, where to insert, what to truncate).
+
+Items are kept as GA item dicts without their audio bytes; audio (24 kHz) and an assistant
+item's word timings sit beside them so ``retrieve`` can return the audio and ``truncate`` can
+cut the transcript where playback stopped.
 
 The conversation is bounded like OpenAI's: it may hold ``ServerLimits.context_tokens`` (28,224,
 OpenAI's figure for a 32k model with 4,096 output tokens) after the instructions, counted as
@@ -20,6 +23,7 @@ error if the conversation exceeds the model's input token limit"), so nothing gr
 from __future__ import annotations
 
 import base64
+import binascii
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -168,11 +172,7 @@ class Conversation:
 
     def on_create(self, e: ev.ConversationItemCreate, now: float) -> Events:
         engine = self.engine
-        item = dict(e.item)
-        problem = _check_item(item)
-        if problem is not None:
-            message, param = problem
-            return [engine.error(message, "invalid_value", param, e.event_id)]
+        item = e.item.model_dump(mode="json", exclude_none=True)  # validated by its model
         if (
             e.previous_item_id is not None
             and e.previous_item_id != "root"
@@ -195,19 +195,39 @@ class Conversation:
                     e.event_id,
                 )
             ]
-        item.setdefault("id", engine.new_id("item"))
-        item.setdefault("object", "realtime.item")
-        item.setdefault("status", "completed")
         audio = None
-        for part in item.get("content", []):
+        for i, part in enumerate(item.get("content", [])):
+            if part.get("type") == "input_image":
+                problem = _image_problem(str(part.get("image_url", "")))
+                if problem is not None:
+                    param = f"item.content[{i}].image_url"
+                    return [
+                        engine.error(
+                            f"Invalid '{param}': {problem}", "invalid_value", param, e.event_id
+                        )
+                    ]
             if part.get("type") == "input_audio" and isinstance(part.get("audio"), str):
-                raw = base64.b64decode(part.pop("audio"))
-                audio = (
-                    decode(raw, "audio/pcm")
-                    if engine.config.input_audio_format.type == "audio/pcm"
-                    else None
-                )
+                try:
+                    raw = base64.b64decode(part.pop("audio"), validate=True)
+                except (binascii.Error, ValueError):
+                    return [
+                        engine.error(
+                            f"Invalid 'item.content[{i}].audio'. Expected base64-encoded audio "
+                            "bytes.",
+                            "invalid_value",
+                            f"item.content[{i}].audio",
+                            e.event_id,
+                        )
+                    ]
+                if engine.config.input_audio_format.type == "audio/pcm":
+                    audio = decode(raw[: len(raw) - len(raw) % 2], "audio/pcm")  # whole samples
                 part.setdefault("transcript", None)
+        item.setdefault("id", engine.new_id("item"))
+        fields = type(e.item).model_fields  # MCP records have no object or status
+        if "object" in fields:
+            item.setdefault("object", "realtime.item")
+        if "status" in fields:
+            item.setdefault("status", "completed")
         previous = e.previous_item_id if e.previous_item_id is not None else self.last_id
         stored = StoredItem(item, audio)
         refused = self.refusal(stored, e.event_id)
@@ -300,67 +320,6 @@ class Conversation:
         ]
 
 
-def _check_item(item: dict[str, Any]) -> tuple[str, str] | None:
-    """OpenAI's shape rules for conversation.item.create, as (message, param) or None."""
-    kind = item.get("type")
-    if "id" in item and not (isinstance(item["id"], str) and 0 < len(item["id"]) <= 64):
-        return ("Invalid 'item.id': expected a string of 1 to 64 characters.", "item.id")
-    if kind not in ("message", "function_call", "function_call_output"):
-        return (
-            f"Invalid value: '{kind}'. Supported values are: 'message', 'function_call', and "
-            "'function_call_output'.",
-            "item.type",
-        )
-    if kind == "function_call_output":
-        if not isinstance(item.get("call_id"), str):
-            return ("Missing required parameter: 'item.call_id'.", "item.call_id")
-        if not isinstance(item.get("output"), str):
-            return ("Missing required parameter: 'item.output'.", "item.output")
-        return None
-    if kind == "function_call":
-        for key in ("call_id", "name", "arguments"):
-            if not isinstance(item.get(key), str):
-                return (f"Missing required parameter: 'item.{key}'.", f"item.{key}")
-        return None
-    role = item.get("role")
-    allowed = {
-        "user": ("input_text", "input_audio", "input_image"),
-        "system": ("input_text",),
-        "assistant": ("output_text", "output_audio"),
-    }
-    if not isinstance(role, str) or role not in allowed:
-        return (
-            f"Invalid value: '{role}'. Supported values are: 'user', 'assistant', and 'system'.",
-            "item.role",
-        )
-    content = item.get("content")
-    if not isinstance(content, list) or not content:
-        return ("Missing required parameter: 'item.content'.", "item.content")
-    for i, part in enumerate(content):
-        if not isinstance(part, dict) or part.get("type") not in allowed[role]:
-            got = part.get("type") if isinstance(part, dict) else part
-            return (
-                f"Invalid value: '{got}'. Supported values are: "
-                + ", ".join(f"'{t}'" for t in allowed[role])
-                + f" for role {role}.",
-                f"item.content[{i}].type",
-            )
-        for key, required in _PART_FIELDS[part["type"]].items():
-            value = part.get(key)
-            if value is None and not required:
-                continue
-            if not isinstance(value, str):
-                verb = "Missing required parameter" if value is None else "Invalid type for"
-                tail = "." if value is None else ": expected a string."
-                return (f"{verb} 'item.content[{i}].{key}'{tail}", f"item.content[{i}].{key}")
-        if part["type"] == "input_image":
-            problem = _image_problem(part["image_url"])
-            if problem is not None:
-                param = f"item.content[{i}].image_url"
-                return (f"Invalid '{param}': {problem}", param)
-    return None
-
-
 def _image_problem(url: str) -> str | None:
     """Why an input_image URL is not an image the local server can read, or None."""
     try:
@@ -380,13 +339,3 @@ def image_infos(item: dict[str, Any]) -> list[ImageInfo]:
         if part.get("type") == "input_image" and isinstance(part.get("image_url"), str):
             found.append(read_image(parse_data_url(part["image_url"])[1]))
     return found
-
-
-# Which string fields each content part carries, and whether they are required.
-_PART_FIELDS: dict[str, dict[str, bool]] = {
-    "input_text": {"text": True},
-    "input_audio": {"audio": False, "transcript": False},
-    "input_image": {"image_url": True},
-    "output_text": {"text": True},
-    "output_audio": {"transcript": False},
-}

@@ -260,9 +260,12 @@ class SessionEngine:
         if self.closed is not None:
             return out
         try:
-            raw = ev.load_event(text, max_depth=self.options.limits.max_json_depth)
+            raw = ev.load_json(text, max_depth=self.options.limits.max_json_depth)
         except ProtocolError as exc:
             message = f"{UNPARSABLE_JSON} (local server: {exc}.)"
+            return [*out, self.error(message, "invalid_json", None, None)]
+        if not isinstance(raw, dict):
+            message = f"{UNPARSABLE_JSON} (local server: an event must be a JSON object.)"
             return [*out, self.error(message, "invalid_json", None, None)]
         client_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
         if (

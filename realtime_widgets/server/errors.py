@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from realtime_widgets.errors import ConfigError, FieldProblem
-from realtime_widgets.protocol.events import CLIENT_EVENT_TYPES
+from realtime_widgets.protocol.client_events import client_event_problem
 from realtime_widgets.protocol.wire import json_type_name
 
 __all__ = [
@@ -110,47 +110,10 @@ def transition_error(exc: ConfigError, client_event_id: str | None) -> dict[str,
 
 
 def client_event_error(exc: ValidationError, raw: dict[str, Any]) -> dict[str, Any]:
-    """An error event for a malformed client event (missing field, wrong type, extra key)."""
-    err = exc.errors(include_url=False)[0]
-    loc = [str(p) for p in err["loc"]]
-    if loc and loc[0] == str(raw.get("type")):
-        loc = loc[1:]  # drop the union tag
-    param = ".".join(loc) or None
-    kind = err["type"]
+    """An error event for a malformed client event (missing field, wrong type, unknown key,
+    a bad item or response parameter), in OpenAI's words with the param path."""
+    problem = client_event_problem(exc, raw)
     client_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
-    if kind == "union_tag_invalid":
-        return error_event(
-            f"Invalid value: '{raw.get('type')}'. Supported values are: "
-            + ", ".join(f"'{t}'" for t in CLIENT_EVENT_TYPES)
-            + ".",
-            code="invalid_value",
-            param="type",
-            client_event_id=client_id,
-        )
-    if kind == "missing":
-        return error_event(
-            f"Missing required parameter: '{param}'.",
-            code="missing_required_parameter",
-            param=param,
-            client_event_id=client_id,
-        )
-    if kind == "extra_forbidden":
-        return error_event(
-            f"Unknown parameter: '{param}'.",
-            code="unknown_parameter",
-            param=param,
-            client_event_id=client_id,
-        )
-    if kind.endswith(("_type", "_parsing")):
-        return error_event(
-            f"Invalid type for '{param}': {err['msg'].lower()}.",
-            code="invalid_type",
-            param=param,
-            client_event_id=client_id,
-        )
     return error_event(
-        f"Invalid value for '{param}': {err['msg']}.",
-        code="invalid_value",
-        param=param,
-        client_event_id=client_id,
+        problem.message, code=problem.code, param=problem.param, client_event_id=client_id
     )

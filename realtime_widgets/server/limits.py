@@ -5,8 +5,9 @@
 them with their defaults). Where OpenAI documents a limit the default is OpenAI's number and the
 error uses its wording; where it does not, the comment beside the field says why the default
 was chosen. With every default, one session is bounded by about 180 MB (a full uncommitted
-buffer plus a full context of audio) and the whole server by ``max_sessions`` times that:
-11.5 GB for 64 sessions, inside the 24 GB of the machine the defaults were sized on (2 cores).
+buffer, 43 MB, plus a full context of audio, 135 MB) and 128 MiB of frames waiting to be read;
+the whole server by ``max_sessions`` times that: under 20 GB for 64 sessions at the very worst,
+inside the 24 GB of the machine the defaults were sized on (2 cores).
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class ServerLimits:
     max_frame_bytes: int = _limit(
         32 * MiB,
         "largest WebSocket frame accepted; a larger one closes the connection with 1009",
+    )
+    # Frames received ahead of the session's reader; when that many wait, websockets stops
+    # reading the socket and TCP pushes back on the client. Any client that sends faster than
+    # it is answered is slowed, not dropped; 4 x 32 MiB caps what one client parks in memory.
+    max_queued_frames: int = _limit(
+        4,
+        "frames read ahead of a session; past it the socket is not read (TCP backpressure)",
     )
     # The deepest legitimate event is a session.update whose tool has a nested JSON schema,
     # rarely 20 levels. 128 keeps every real schema and stops a '[[[[...' bomb long before

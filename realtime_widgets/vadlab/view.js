@@ -1,7 +1,39 @@
 // VAD lab view: the clip's envelope, Silero's probability and the threshold, the labelled turns,
 // and what turn detection did with the current settings. Pure helpers are named exports.
 
-/** Pixel x of a time, for a view of `totalMs` over `width` px. */
+/**
+ * What turn detection did (analysis.py, `LabResult.to_json`); `{}` before the first run.
+ * @typedef {object} LabResult
+ * @property {{ start_ms: number, end_ms: number | null, stopped_ms: number | null, audio_start_ms: number }[]} [turns]
+ * @property {number[]} [commits]
+ * @property {[number, number][]} [timeouts] [audio_start_ms, audio_end_ms] of each idle timeout
+ * @property {{ start_ms: number, end_ms: number, status: string, trigger: string }[]} [responses]
+ * @property {Record<string, number | null> | null} [measures]
+ */
+
+/**
+ * The synced state (view.py, `VadView`). Bytes traits arrive as DataViews.
+ * @typedef {object} VadModel
+ * @property {string} name
+ * @property {number} bin_ms
+ * @property {number} clip_ms
+ * @property {DataView | ArrayBuffer | null} envelope int16 [min, max] per bin, interleaved
+ * @property {DataView | ArrayBuffer | null} probability uint8 per bin (probability * 255)
+ * @property {number} threshold negative for semantic_vad (no threshold)
+ * @property {[number, number, string][]} truth labelled turns: [start_ms, end_ms, text]
+ * @property {LabResult} result
+ * @property {number} height
+ */
+
+/** [y, height] of a lane, in CSS px. @typedef {[number, number]} Lane */
+/** The lanes that hold bars. @typedef {"truth" | "turns" | "replies"} BarLane */
+/** A hover target and its tooltip. @typedef {{ x0: number, x1: number, y0: number, y1: number, info: string }} Hit */
+
+/**
+ * Pixel x of a time, for a view of `totalMs` over `width` px.
+ * @param {number} ms @param {number} totalMs @param {number} width
+ * @returns {number}
+ */
 export function xOf(ms, totalMs, width) {
   return (ms / totalMs) * width;
 }
@@ -24,7 +56,11 @@ export function envelopeColumns(env, width) {
   return { min, max };
 }
 
-/** Lanes of the drawing, top to bottom: [name, y, height]. */
+/**
+ * Lanes of the drawing, top to bottom: each [y, height]; `axis` is the axis' y.
+ * @param {number} height
+ * @returns {{ wave: Lane, prob: Lane, truth: Lane, turns: Lane, replies: Lane, axis: number }}
+ */
 export function lanes(height) {
   const wave = Math.round(height * 0.4);
   const prob = Math.round(height * 0.22);
@@ -38,6 +74,16 @@ export function lanes(height) {
 
 const COLORS = { truth: "#27ae60", turn: "#2e86de", commit: "#1b4f72", timeout: "#8e44ad", reply: "#e67e22", cancelled: "#c0392b" };
 
+/**
+ * The bytes of a binary trait (a DataView, or an ArrayBuffer), copied out of their buffer.
+ * @param {DataView | ArrayBuffer} buf
+ * @returns {ArrayBufferLike}
+ */
+function bytesOf(buf) {
+  return ArrayBuffer.isView(buf) ? buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) : buf;
+}
+
+/** @param {import("@anywidget/types").RenderProps<VadModel>} props */
 function render({ model, el }) {
   const box = document.createElement("div");
   box.style.cssText = "font:12px system-ui;position:relative";
@@ -54,6 +100,7 @@ function render({ model, el }) {
   tip.style.cssText = "position:absolute;pointer-events:none;background:#fffbe6;border:1px solid #ccc;padding:2px 4px;display:none";
   box.append(canvas, legend, tip);
   el.appendChild(box);
+  /** @type {Hit[]} */
   let hits = [];
 
   function draw() {
@@ -63,21 +110,23 @@ function render({ model, el }) {
     canvas.width = width * dpr; canvas.height = height * dpr;
     canvas.style.height = `${height}px`;
     const g = canvas.getContext("2d");
+    if (!g) return; // no 2D context (the canvas already has another kind): nothing to draw with
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, width, height);
+    /** @type {LabResult} */
     const result = model.get("result") || {};
     const clipMs = model.get("clip_ms");
     const ends = [clipMs];
     for (const r of result.responses || []) ends.push(r.end_ms);
     for (const to of result.timeouts || []) ends.push(to[1]);
     const total = Math.max(...ends) + 200;
-    const X = (ms) => xOf(ms, total, width);
+    const X = (/** @type {number} */ ms) => xOf(ms, total, width);
     const L = lanes(height);
     hits = [];
     // waveform
     const envBuf = model.get("envelope");
     if (envBuf && envBuf.byteLength) {
-      const env = new Int16Array(envBuf.buffer ? envBuf.buffer.slice(envBuf.byteOffset, envBuf.byteOffset + envBuf.byteLength) : envBuf);
+      const env = new Int16Array(bytesOf(envBuf));
       const clipW = Math.round(X(clipMs));
       const cols = envelopeColumns(env, clipW);
       const [wy, wh] = L.wave; const mid = wy + wh / 2;
@@ -95,7 +144,7 @@ function render({ model, el }) {
     const [py, ph] = L.prob;
     g.strokeStyle = "#eee"; g.strokeRect(0, py, width, ph);
     if (probBuf && probBuf.byteLength) {
-      const p = new Uint8Array(probBuf.buffer ? probBuf.buffer.slice(probBuf.byteOffset, probBuf.byteOffset + probBuf.byteLength) : probBuf);
+      const p = new Uint8Array(bytesOf(probBuf));
       const binMs = model.get("bin_ms");
       g.strokeStyle = "#16a085"; g.beginPath();
       for (let i = 0; i < p.length; i++) {
@@ -110,6 +159,11 @@ function render({ model, el }) {
       g.moveTo(0, py + ph - th * ph); g.lineTo(width, py + ph - th * ph); g.stroke(); g.setLineDash([]);
       g.fillStyle = "#c0392b"; g.fillText(`threshold ${th.toFixed(2)}`, 4, py + ph - th * ph - 2);
     } else { g.fillStyle = "#888"; g.fillText("speech probability (semantic_vad: threshold fixed at 0.5)", 4, py + 11); }
+    /**
+     * A bar from a to b ms in a lane, labelled inside when the label fits, with a tooltip.
+     * @param {BarLane} lane @param {number} a @param {number} b @param {string} color
+     * @param {string} label @param {string} info
+     */
     const bar = (lane, a, b, color, label, info) => {
       const [y, h] = L[lane];
       const x0 = X(a); const x1 = Math.max(x0 + 2, X(b));
@@ -142,7 +196,9 @@ function render({ model, el }) {
     g.fillStyle = "#555";
     const step = total > 20000 ? 5000 : total > 8000 ? 2000 : 1000;
     for (let ms = 0; ms <= total; ms += step) { g.fillRect(X(ms), L.axis, 1, 4); g.fillText(`${ms / 1000}s`, X(ms) + 2, height - 1); }
-    for (const [lane, name] of [["truth", "labels"], ["turns", "turns"], ["replies", "replies"]]) { g.fillStyle = "#aaa"; g.fillText(name, width - 44, L[lane][0] + L[lane][1] / 2 + 4); }
+    /** @type {[BarLane, string][]} */
+    const laneNames = [["truth", "labels"], ["turns", "turns"], ["replies", "replies"]];
+    for (const [lane, name] of laneNames) { g.fillStyle = "#aaa"; g.fillText(name, width - 44, L[lane][0] + L[lane][1] / 2 + 4); }
   }
   canvas.addEventListener("mousemove", (e) => {
     const r = canvas.getBoundingClientRect();

@@ -5,9 +5,10 @@ The walk over ``model_fields`` picks a control from each field's type:
 - ``Literal`` -> Dropdown; a bounded number -> slider with the field's range and step;
   ``bool`` -> Checkbox; ``str`` -> Text, or Textarea when the field asks for ``multiline``,
   or Combobox when the field lists ``examples``;
-- a union of literals and objects (voice, tool_choice, truncation, max_output_tokens) ->
-  Combobox: the literals as options, anything else typed is read as the field's shorthand or as
-  JSON;
+- a union of three or more literals and objects (voice, tool_choice) -> a Dropdown of the
+  literals plus "custom...", which shows a text box for anything else (a custom voice id, a
+  function name, JSON); a union with fewer literals (truncation, max_output_tokens) -> Combobox:
+  the literals as suggestions, anything else typed is read as the field's shorthand or as JSON;
 - ``X | None`` -> an enable toggle in front of X's control;
 - a nested model -> a group of its fields (dotted paths); a tagged union of models (turn
   detection) -> a ``type`` dropdown plus every variant's fields, the ones that do not apply
@@ -40,7 +41,9 @@ from realtime_widgets.protocol.introspect import (
 )
 
 __all__ = [
+    "CUSTOM",
     "FieldControl",
+    "Incomplete",
     "OptionalControl",
     "SectionControl",
     "build_controls",
@@ -48,7 +51,12 @@ __all__ = [
     "plain_value",
 ]
 
-_LABEL = {"description_width": "180px"}
+_LABEL = {"description_width": "130px"}
+CUSTOM = "custom..."  # the choice control's entry for a value outside its list
+
+
+class Incomplete(ValueError):
+    """A control's value is not finished yet (e.g. "custom..." picked, nothing typed)."""
 
 
 def _bounds(info: FieldInfo) -> tuple[float | None, float | None]:
@@ -91,7 +99,7 @@ class FieldControl:
         self.widget = widget
         self._read = read
         self._write = write
-        self.status = w.HTML(layout=w.Layout(margin="0 0 0 186px"))
+        self.status = w.HTML(layout=w.Layout(margin="0 0 0 136px"))
         self.reason: str | None = None
         self.description = description or ""
         if hasattr(widget, "description_allow_html"):
@@ -218,6 +226,70 @@ def _simple(path: str, name: str, annotation: Any, info: FieldInfo) -> FieldCont
     return None
 
 
+def _read_free_text(text: str) -> Any:
+    """Free text in config terms: JSON objects and lists, integers, else the string."""
+    text = text.strip()
+    if text.startswith(("{", "[")):
+        return json.loads(text)
+    if text.lstrip("-").isdigit():
+        return int(text)
+    return text
+
+
+def _shorthand(plain: Any) -> str:
+    """A config value as the text the free-text reader reads back to the same value."""
+    if (
+        isinstance(plain, dict)
+        and set(plain) <= {"type", "name"}
+        and plain.get("type") == "function"
+    ):
+        return str(plain["name"])
+    if isinstance(plain, dict) and set(plain) == {"id"}:
+        return str(plain["id"])
+    return plain if isinstance(plain, str) else json.dumps(plain)
+
+
+def _choice(path: str, name: str, options: list[str], info: FieldInfo) -> FieldControl:
+    """The field's literals in a dropdown, plus "custom..." with a text box for anything else."""
+    dropdown = w.Dropdown(
+        options=[*options, CUSTOM],
+        description=_label(name),
+        style=_LABEL,
+        layout=w.Layout(width="auto"),
+    )
+    text = w.Text(
+        placeholder="custom value (an id, a name or JSON)",
+        continuous_update=False,
+        layout=w.Layout(flex="1 1 auto", width="auto", display="none"),
+    )
+    dropdown.tooltip = info.description or ""
+    text.tooltip = f"{_label(name)}: a value outside the list"
+    box = w.HBox([dropdown, text], layout=w.Layout(width="100%"))
+
+    def show() -> None:
+        text.layout.display = None if dropdown.value == CUSTOM else "none"
+
+    dropdown.observe(lambda _: show(), "value")
+
+    def read() -> Any:
+        if dropdown.value != CUSTOM:
+            return dropdown.value
+        if not text.value.strip():
+            raise Incomplete(f"{path}: type a custom value or pick one from the list")
+        return _read_free_text(text.value)
+
+    def write(value: Any) -> None:
+        plain = plain_value(value)
+        if isinstance(plain, str) and plain in options:
+            dropdown.value = plain
+        else:
+            text.value = _shorthand(plain)
+            dropdown.value = CUSTOM
+        show()
+
+    return FieldControl(path, box, read, write, info.description)
+
+
 def _combo(path: str, name: str, annotation: Any, info: FieldInfo) -> FieldControl:
     """Literal options plus free text (the field's shorthand, a number, or JSON)."""
     options = [str(v) for v in literal_values(annotation)]
@@ -231,25 +303,10 @@ def _combo(path: str, name: str, annotation: Any, info: FieldInfo) -> FieldContr
     )
 
     def read() -> Any:
-        text = combo.value.strip()
-        if text.startswith(("{", "[")):
-            return json.loads(text)
-        if text.lstrip("-").isdigit():
-            return int(text)
-        return text
+        return _read_free_text(combo.value)
 
     def write(value: Any) -> None:
-        plain = plain_value(value)
-        if (
-            isinstance(plain, dict)
-            and set(plain) <= {"type", "name"}
-            and plain.get("type") == "function"
-        ):
-            combo.value = str(plain["name"])  # the shorthand the validator reads back
-        elif isinstance(plain, dict) and set(plain) == {"id"}:
-            combo.value = str(plain["id"])
-        else:
-            combo.value = plain if isinstance(plain, str) else json.dumps(plain)
+        combo.value = _shorthand(plain_value(value))  # the shorthand the validator reads back
 
     return FieldControl(path, combo, read, write, info.description)
 
@@ -327,7 +384,11 @@ def _make_controls(path: str, name: str, annotation: Any, info: FieldInfo) -> li
             inner = build_controls(models[0], prefix=f"{path}.")
             return [SectionControl(path, name, inner, optional, info, models)]
         return [SectionControl(path, name, _variants(path, models), optional, info, models)]
-    control = _combo(path, name, annotation, info)
+    literals = [str(v) for v in literal_values(annotation)]
+    if len(literals) >= 3:
+        control = _choice(path, name, literals, info)
+    else:
+        control = _combo(path, name, annotation, info)
     return [OptionalControl(path, name, control, info)] if optional else [control]
 
 
@@ -434,12 +495,20 @@ class OptionalControl(FieldControl):
         self.toggle = w.Checkbox(
             description="", indent=False, value=False, layout=w.Layout(width="28px")
         )
+        # The box has no text of its own: the tooltip says what it does.
+        self.toggle.tooltip = (
+            f"send {_label(name)}: ticked sends the value beside it; "
+            "unticked leaves it unset (the server's default)"
+        )
         box = w.HBox([self.toggle, inner.widget], layout=w.Layout(width="100%"))
         super().__init__(path, box, self._read_opt, self._write_opt, info.description)
-        self.toggle.observe(
-            lambda _: setattr(inner.widget, "disabled", not self.toggle.value), "value"
-        )
-        inner.widget.disabled = True
+        self.toggle.observe(lambda _: self._enable_inner(self.toggle.value), "value")
+        self._enable_inner(False)
+
+    def _enable_inner(self, enabled: bool) -> None:
+        for leaf in leaves(self.inner.widget):
+            if hasattr(leaf, "disabled"):
+                leaf.disabled = not enabled
 
     def _read_opt(self) -> Any:
         return self.inner.value if self.toggle.value else None
@@ -448,4 +517,4 @@ class OptionalControl(FieldControl):
         self.toggle.value = value is not None
         if value is not None:
             self.inner.set(value)
-        self.inner.widget.disabled = value is None or self.reason is not None
+        self._enable_inner(value is not None and self.reason is None)

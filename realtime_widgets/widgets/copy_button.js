@@ -1,5 +1,7 @@
 // CopyButton: copies the synced `text` to the clipboard.
-/** @param {{ model: any, el: HTMLElement }} ctx */
+/** The synced state (copy_button.py). @typedef {{ text: string, label: string, copies: number }} CopyModel */
+
+/** @param {import("@anywidget/types").RenderProps<CopyModel>} props */
 function render({ model, el }) {
   const button = document.createElement("button");
   button.className = "rw-copy";

@@ -48,6 +48,8 @@ def describe(widget: Any) -> str:
         first, *rest = widget.children
         if isinstance(first, w.Checkbox) and rest:
             return "toggle + " + describe(rest[0])
+        if isinstance(first, w.Dropdown) and rest and isinstance(rest[0], w.Text):
+            return f"{describe(first)} (custom...: a text box for any other value)"
         return describe(first)
     return type(widget).__name__
 

@@ -1,6 +1,6 @@
 // EventLog: newest first, filter by type and direction, runs of the same delta type collapsed.
 
-/** @typedef {{ t: number, dir: string, type: string, data: any, count?: number }} Row */
+/** One logged event; `data` is its JSON, shown on demand. @typedef {{ t: number, dir: string, type: string, data: unknown, count?: number }} Row */
 
 const NOISY = /\.delta$|^input_audio_buffer\.append$/;
 
@@ -31,7 +31,12 @@ export function visible(list, filter) {
   return list.filter((r) => filter.dirs.has(r.dir) && (!text || r.type.toLowerCase().includes(text)));
 }
 
-/** @param {{ model: any, el: HTMLElement }} ctx */
+/**
+ * The synced state (eventlog.py); rows come as custom messages `{ op: "rows", rows }`.
+ * @typedef {{ max_rows: number, height: string }} EventLogModel
+ */
+
+/** @param {import("@anywidget/types").RenderProps<EventLogModel>} props */
 function render({ model, el }) {
   /** @type {Row[]} */
   let list = [];
@@ -51,7 +56,9 @@ function render({ model, el }) {
     bar.appendChild(label);
   }
   const body = document.createElement("div");
-  body.style.cssText = `overflow-y:auto;max-height:${model.get("height")};font:12px monospace`;
+  const fill = model.get("height") === "100%";
+  body.style.cssText = `overflow-y:auto;${fill ? "flex:1 1 0;min-height:0" : `max-height:${model.get("height")}`};font:12px monospace`;
+  if (fill) el.style.cssText += ";display:flex;flex-direction:column;height:100%;min-height:0";
   el.append(bar, body);
 
   function draw() {
@@ -60,7 +67,7 @@ function render({ model, el }) {
       const details = document.createElement("details");
       const summary = document.createElement("summary");
       const arrow = r.dir === "in" ? "\u2190" : r.dir === "out" ? "\u2192" : "\u2022";
-      summary.textContent = `${r.t.toFixed(3)}s ${arrow} ${r.type}${r.count > 1 ? ` \u00d7${r.count}` : ""}`;
+      summary.textContent = `${r.t.toFixed(3)}s ${arrow} ${r.type}${(r.count ?? 1) > 1 ? ` \u00d7${r.count}` : ""}`;
       const pre = document.createElement("pre");
       details.addEventListener("toggle", () => { if (details.open) pre.textContent = JSON.stringify(r.data, null, 1); });
       details.append(summary, pre);
@@ -68,13 +75,32 @@ function render({ model, el }) {
     }));
   }
 
-  model.on("msg:custom", (msg) => {
+  // Redraw at most once a frame, and not while hidden (e.g. behind another tab): a busy
+  // session brings ten batches a second, and the page's main thread also plays the audio.
+  let scheduled = false;
+  let stale = false;
+  function schedule() {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => {
+      scheduled = false;
+      if (!body.isConnected || body.offsetParent === null) { stale = true; return; }
+      stale = false;
+      draw();
+    });
+  }
+  const seen = new IntersectionObserver((entries) => { if (stale && entries.some((e) => e.isIntersecting)) schedule(); });
+  seen.observe(body);
+  /** @param {{ op: string, rows: Row[] }} msg */
+  const onCustom = (msg) => {
     if (msg.op === "rows") {
       list = addRows(list, msg.rows, model.get("max_rows"));
-      draw();
+      schedule();
     }
-  });
+  };
+  model.on("msg:custom", onCustom);
   draw();
+  return () => { seen.disconnect(); model.off("msg:custom", onCustom); };
 }
 
 export default { render };

@@ -1,5 +1,10 @@
 // KeyField: the key goes to the kernel once, in a message, and never into the model's state.
-/** @param {{ model: any, el: HTMLElement }} ctx */
+/**
+ * The synced state (key_field.py): never the key itself, only whether the kernel holds one.
+ * @typedef {{ placeholder: string, has_key: boolean }} KeyModel
+ */
+
+/** @param {import("@anywidget/types").RenderProps<KeyModel>} props */
 function render({ model, el }) {
   const input = document.createElement("input");
   input.type = "password";

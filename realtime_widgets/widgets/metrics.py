@@ -1,5 +1,9 @@
 """MetricsView: per-turn latency, tokens and cost so far, session expiry, connection status.
 
+With a :class:`~realtime_widgets.widgets.latency.LatencyProbe` as ``latency`` (the Playground
+sets one), each turn also shows the toolkit's part: microphone capture -> append sent, and
+first delta -> first sample played, measured in the browser.
+
 The numbers live in one synced ``data`` trait, refreshed at most twice a second and at each
 response's end; the browser draws the latency bars and counts the expiry down by itself.
 """
@@ -32,9 +36,22 @@ class MetricsView(Listening, anywidget.AnyWidget):
     def __init__(self, session: RealtimeSession, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.session = session
+        self._latency: Any = None
         self._last = 0.0
         self.refresh()
         self._listen(session.on("*", self._on_event))
+
+    @property
+    def latency(self) -> Any:
+        """A LatencyProbe: adds the toolkit's part to each turn (refreshed as it is measured)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, probe: Any) -> None:
+        self._latency = probe
+        if probe is not None:
+            probe.add_listener(self.refresh)
+        self.refresh()
 
     def _on_event(self, event: ServerEvent) -> None:
         final = isinstance(event, ev.ResponseDone | ev.SessionCreated) or event.type.startswith(
@@ -53,10 +70,17 @@ class MetricsView(Listening, anywidget.AnyWidget):
             "endpoint": s.endpoint.display,
             "reconnects": s.reconnects,
             "expires_at": s.expires_at,
-            "turns": [
-                {**turn.breakdown_ms(), "status": turn.status} for turn in s.metrics.turns[-8:]
-            ],
+            "turns": self._turns(),
             "usage": dict(s.state.usage),
             "cost": s.cost,
             "estimate": local,
         }
+
+    def _turns(self) -> list[dict[str, Any]]:
+        turns: list[dict[str, Any]] = [
+            {**turn.breakdown_ms(), "status": turn.status} for turn in self.session.metrics.turns
+        ]
+        if self._latency is not None:  # the server's part and the toolkit's, per turn
+            for turn, parts in zip(turns, self._latency.per_turn(), strict=False):
+                turn["toolkit_in"], turn["toolkit_out"] = parts["toolkit_in"], parts["toolkit_out"]
+        return turns[-8:]

@@ -5,12 +5,16 @@ The browser captures with getUserMedia, resamples to 24 kHz mono Int16 inside an
 kernel acknowledges each chunk; the browser keeps at most 2 s unacknowledged and drops beyond
 that, showing "kernel busy, N ms dropped". Hands-free mode streams continuously (server VAD
 decides the turns); push-to-talk streams while the button is held and, on release, commits and
-asks for a response (use it with turn detection off).
+asks for a response (use it with turn detection off). However many times the widget is
+displayed, one capture per widget runs in the page (closed with the last view: the tracks stop
+and the AudioContext closes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +45,12 @@ class Microphone(anywidget.AnyWidget):
     streaming = t.Bool(False).tag(sync=True)  # set by the browser
     dropped_ms = t.Float(0.0).tag(sync=True)  # set by the browser
     context_rate = t.Int(0).tag(sync=True)  # the browser's AudioContext rate, for the record
+    # Names this widget's one capture in the page (all its views share it).
+    capture_key = t.Unicode().tag(sync=True)
+
+    @t.default("capture_key")
+    def _capture_key(self) -> str:
+        return uuid.uuid4().hex
 
     @t.validate("chunk_ms")
     def _chunk(self, proposal: Any) -> int:
@@ -57,6 +67,7 @@ class Microphone(anywidget.AnyWidget):
         self._taps: list[Callable[[Int16Array], None]] = []
         self._take: list[Int16Array] = []
         self._take_samples = 0
+        self._listeners: list[Callable[[dict[str, Any], list[bytes], float], None]] = []
         self.on_msg(self._on_browser)
         self.observe(self._new_take, "streaming")
 
@@ -92,7 +103,17 @@ class Microphone(anywidget.AnyWidget):
         if self.session is not None and self.session.connected:
             self.session.stream_audio(samples)
 
+    def add_message_listener(
+        self, listener: Callable[[dict[str, Any], list[bytes], float], None]
+    ) -> None:
+        """Also give every browser message (content, buffers, kernel monotonic time of
+        arrival) to ``listener``, before it is handled (the LatencyProbe uses this)."""
+        self._listeners.append(listener)
+
     def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+        received = time.monotonic()
+        for listener in self._listeners:
+            listener(content, buffers, received)
         kind = content.get("type")
         if kind == "audio" and buffers:
             samples = np.frombuffer(bytes(buffers[0]), dtype="<i2").astype(np.int16)

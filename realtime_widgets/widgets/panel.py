@@ -12,6 +12,7 @@ once on, the model of a live session, the other turn-detection variant's fields)
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import threading
 from typing import Any
@@ -23,8 +24,10 @@ from realtime_widgets.errors import ConfigError, ServerError
 from realtime_widgets.protocol.config import GROUPS, SessionConfig
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.export import EXPORT_TARGETS
+from realtime_widgets.protocol.rules import locked_fields
 from realtime_widgets.widgets.controls import (
     FieldControl,
+    Incomplete,
     SectionControl,
     build_controls,
     leaves,
@@ -53,6 +56,7 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         self._lock = threading.Lock()
         self._applying = False
         self._generation = 0  # the newest change; older debounced sends give way to it
+        self._locked: set[str] = set()  # fields disabled by the rules
         self.controls: dict[str, FieldControl] = {c.path: c for c in build_controls(SessionConfig)}
         for path, control in self.controls.items():
             for leaf in leaves(control.widget):
@@ -67,12 +71,14 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         self.accordion.selected_index = 0
         self.export_target = w.Dropdown(options=list(EXPORT_TARGETS), description="export as")
         self.export_code = w.Textarea(layout=w.Layout(width="95%", height="180px"), disabled=True)
+        self.export_code.add_class("rw-export-code")
         self.copy = CopyButton()
         self.export_target.observe(lambda _: self._refresh_export(), "value")
         self.status = w.HTML()
         export = w.VBox([w.HBox([self.export_target, self.copy]), self.export_code])
         super().__init__([self.status, self.accordion, export])
         self._show(self.config)
+        self._refresh_export()  # the box holds the config's code from the first render
         if session is not None:
             self._listen(
                 session.on("session.updated", self._on_effective),
@@ -88,6 +94,9 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         control = self.controls[path]
         try:
             value = control.value
+        except Incomplete as exc:
+            control.note(f"<span style='color:#888'>{html.escape(str(exc))}</span>")
+            return
         except (ValueError, json.JSONDecodeError) as exc:
             control.error(f"{path}: not valid JSON ({exc})")
             return
@@ -116,9 +125,10 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         if generation != self._generation or not session.connected:
             return
         self.sent_updates += 1
-        await self._send(session, self.config)
+        await self._send_update(session, self.config)
 
-    async def _send(self, session: RealtimeSession, config: SessionConfig) -> None:
+    async def _send_update(self, session: RealtimeSession, config: SessionConfig) -> None:
+        # Not `_send`: that name is ipywidgets' own (every state sync of this widget calls it).
         try:
             await session.aapply(config)
             self.status.value = ""
@@ -163,17 +173,19 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         self._refresh_rules()
 
     def _refresh_rules(self) -> None:
+        """Disable the fields :func:`locked_fields` locks, with its reason (the other
+        variant's fields inside a section are disabled by the SectionControl itself)."""
         session = self.session
-        self.controls["temperature"].disable("beta dialect only: the GA API has no temperature")
-        spoken = session is not None and session.state.assistant_has_spoken
-        self.controls["voice"].disable("fixed once the assistant has spoken" if spoken else None)
-        effective = session.effective if session is not None else None
-        frozen = effective is not None and effective.tracing is not None
-        self.controls["tracing"].disable("frozen once enabled" if frozen else None)
         live = session is not None and session.connected
-        self.controls["model"].disable(
-            "fixed for a live session: reconnect to change" if live else None
+        effective = session.effective if session is not None else None
+        locks = locked_fields(
+            effective if live and effective is not None else self.config,
+            live=live,
+            assistant_has_spoken=session is not None and session.state.assistant_has_spoken,
         )
+        for name in sorted(set(locks) & set(self.controls) | self._locked):
+            self.controls[name].disable(locks.get(name))
+        self._locked = set(locks) & set(self.controls)
 
     def _refresh_export(self) -> None:
         try:
@@ -190,6 +202,7 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         effective = session.effective
         if effective.model != self.config.model:
             self.config = self.config.with_changes(model=effective.model)  # fixed by the server
+            self._refresh_export()
         self._show(effective)  # the controls show what the server applied
         for name in SessionConfig.model_fields:
             control = self.controls[name]
@@ -205,6 +218,23 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
     def _on_assistant_audio(self, event: ServerEvent) -> None:
         if self.controls["voice"].reason is None:
             self._refresh_rules()
+
+    def load(self, config: SessionConfig) -> None:
+        """Show a whole ``config`` (a preset, a loaded file) and send it as one update.
+
+        Raises :class:`ConfigError` (nothing changed) if a live session cannot take it."""
+        session = self.session
+        if session is not None and session.connected:  # the rules, checked before showing
+            spoken = session.state.assistant_has_spoken
+            config.to_session_update(previous=self.config, assistant_has_spoken=spoken)
+        else:
+            config.to_session_update()
+        for control in self.controls.values():
+            control.error(None)
+        self.config = config
+        self._show(config)
+        self._refresh_export()
+        self._schedule()
 
 
 def _short(value: Any) -> str:

@@ -2,7 +2,13 @@
 
 Connection (the embedded local server by default — no key needed; OpenAI with a key that never
 syncs; Azure OpenAI; or a recording to replay), the config panel, microphone and speaker, the
-waveform, the transcript, metrics and the event log, all bound to one RealtimeSession.
+waveform, the transcript, text input and turn controls, metrics and the event log, all bound to
+one RealtimeSession.
+
+Laid out as a console that fits a 1366x768 window: the connection form on one line; below it,
+the settings on the left (their own scroll; ``settings`` is a column that takes more rows), and
+on the right the conversation (audio controls, waveform, transcript, text bar) above the
+metrics / events tabs.
 """
 
 from __future__ import annotations
@@ -18,11 +24,14 @@ from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.client.session import RealtimeSession, local_server
 from realtime_widgets.errors import RealtimeWidgetsError
 from realtime_widgets.protocol.config import MODELS, SessionConfig
+from realtime_widgets.widgets.conversation import ConversationBar
 from realtime_widgets.widgets.eventlog import EventLog
 from realtime_widgets.widgets.key_field import KeyField
+from realtime_widgets.widgets.latency import LatencyProbe
 from realtime_widgets.widgets.metrics import MetricsView
 from realtime_widgets.widgets.microphone import Microphone
 from realtime_widgets.widgets.panel import ConfigPanel
+from realtime_widgets.widgets.preset_bar import PresetBar
 from realtime_widgets.widgets.speaker import Speaker
 from realtime_widgets.widgets.transcript import TranscriptView
 from realtime_widgets.widgets.waveform import Waveform
@@ -30,37 +39,71 @@ from realtime_widgets.widgets.waveform import Waveform
 __all__ = ["Connection", "Playground"]
 
 TARGETS = ("Local server (no key)", "OpenAI", "Azure OpenAI", "Replay a recording")
+# The console's height: the window's, less JupyterLab's bars and the connection line, within
+# bounds (a 768 px window leaves ~540 px; a 1080 px one ~850 px).
+BODY_HEIGHT = "clamp(500px, calc(100vh - 230px), 900px)"
+_FORM = {"description_width": "initial"}
+# Who answers on the local server: the honest report, or the user's own audio played back.
+RESPONDER_CHOICES = (("honest local replies", "local"), ("echo my audio back", "echo"))
 
 
 class Connection(w.VBox):  # type: ignore[misc]
     """Where to connect: builds an :class:`Endpoint` (the key stays in the kernel)."""
 
     def __init__(self, model: str = MODELS[0]) -> None:
-        self.target = w.Dropdown(options=list(TARGETS), description="connect to")
+        auto = w.Layout(width="auto")
+        self.target = w.Dropdown(
+            options=list(TARGETS), description="connect to", style=_FORM, layout=auto
+        )
         self.model = w.Combobox(
-            options=list(MODELS), value=model, description="model", ensure_option=False
+            options=list(MODELS),
+            value=model,
+            description="model",
+            ensure_option=False,
+            style=_FORM,
+            layout=w.Layout(width="230px"),
         )
         self.azure_endpoint = w.Text(
-            description="endpoint", placeholder="my-resource.openai.azure.com"
+            description="endpoint", placeholder="my-resource.openai.azure.com", style=_FORM
         )
-        self.deployment = w.Text(description="deployment", placeholder="gpt-realtime")
+        self.deployment = w.Text(description="deployment", placeholder="gpt-realtime", style=_FORM)
+        self.responder = w.Dropdown(
+            options=RESPONDER_CHOICES,
+            value="local",
+            description="replies",
+            style=_FORM,
+            layout=w.Layout(width="auto"),
+        )
         self.key = KeyField()
-        self.record = w.Text(description="record to", placeholder="optional: session.jsonl")
-        self.replay_path = w.Text(description="recording", placeholder="session.jsonl")
-        self.button = w.Button(description="Connect", button_style="primary")
-        self.status = w.HTML()
+        self.record = w.Text(
+            description="record to",
+            placeholder="optional: session.jsonl",
+            style=_FORM,
+            layout=w.Layout(width="230px"),
+        )
+        self.replay_path = w.Text(description="recording", placeholder="session.jsonl", style=_FORM)
+        self.button = w.Button(description="Connect", button_style="primary", layout=auto)
+        self.status = w.HTML(layout=w.Layout(margin="0 0 0 8px"))
         self.target.observe(lambda _: self._visible(), "value")
-        super().__init__(
+        # One line (it wraps on a narrow page); ``extra`` holds controls added next to the
+        # target (e.g. a responder choice for the local server).
+        self.extra = w.HBox([self.responder], layout=w.Layout(width="auto"))
+        self.line = w.HBox(
             [
-                w.HBox([self.target, self.model, self.button]),
+                self.target,
+                self.model,
+                self.extra,
                 self.azure_endpoint,
                 self.deployment,
                 self.key,
                 self.record,
                 self.replay_path,
+                self.button,
                 self.status,
-            ]
+            ],
+            layout=w.Layout(flex_flow="row wrap", align_items="center", width="100%"),
         )
+        super().__init__([self.line], layout=w.Layout(width="100%"))
         self._visible()
 
     def _visible(self) -> None:
@@ -72,6 +115,7 @@ class Connection(w.VBox):  # type: ignore[misc]
             self.record: kind != 3,
             self.replay_path: kind == 3,
             self.model: kind in (0, 1),
+            self.responder: kind == 0,
         }
         for widget, visible in show.items():
             widget.layout.display = None if visible else "none"
@@ -80,7 +124,7 @@ class Connection(w.VBox):  # type: ignore[misc]
         kind = TARGETS.index(self.target.value)
         model = self.model.value or MODELS[0]
         if kind == 0:
-            return Endpoint.local(local_server().url, model)
+            return Endpoint.local(local_server(self.responder.value).url, model)
         if kind == 1:
             return Endpoint.openai(model, self.key.secret)
         if kind == 2:
@@ -98,9 +142,11 @@ class Playground(w.VBox):  # type: ignore[misc]
             self.connection.target.value = TARGETS[1]
         self.connection.button.on_click(lambda _: self._connect_clicked())
         self.session: RealtimeSession | None = None
+        self.latency: LatencyProbe | None = None
         self.parts: dict[str, w.Widget] = {}
         self.body = w.VBox()
-        super().__init__([self.connection, self.body])
+        super().__init__([self.connection, self.body], layout=w.Layout(width="100%"))
+        self.add_class("rw-playground")
         if connect and self.connection.target.value == TARGETS[0]:
             self.connect()
 
@@ -137,29 +183,75 @@ class Playground(w.VBox):  # type: ignore[misc]
 
     def _bind(self, session: RealtimeSession) -> None:
         self.session = session
-        speaker = Speaker(session)
         self.parts = {
             "panel": ConfigPanel(session)
             if not session.replaying
             else w.HTML("(replay: read-only)"),
             "microphone": Microphone(session),
-            "speaker": speaker,
-            "waveform": Waveform(session),
-            "transcript": TranscriptView(session),
+            "speaker": Speaker(session),
+            "waveform": Waveform(session, height=118),
+            "transcript": TranscriptView(session, height="100%"),
+            "conversation": ConversationBar(session),
             "metrics": MetricsView(session),
-            "events": EventLog(session),
+            "events": EventLog(session, height="100%"),
         }
-        upload = w.FileUpload(accept=".wav", description="stream a WAV")
+        self.parts["presets"] = w.HTML() if session.replaying else PresetBar(self.parts["panel"])
+        self.latency = LatencyProbe(session, self.parts["microphone"], self.parts["speaker"])
+        self.parts["metrics"].latency = self.latency
+        upload = w.FileUpload(
+            accept=".wav",
+            description="Stream a WAV file",
+            tooltip="stream a WAV file into the session as if it were spoken",
+            layout=w.Layout(width="auto", flex="0 0 auto"),
+        )
         upload.observe(lambda change: self._upload(change["new"]), "value")
         self.parts["upload"] = upload
         p = self.parts
-        right = w.VBox(
-            [w.HBox([p["microphone"], upload, p["speaker"]]), p["waveform"], p["transcript"]],
-            layout=w.Layout(width="60%"),
+        p["speaker"].layout = w.Layout(flex="1 1 auto", width="auto")
+        audio = w.HBox(
+            [p["microphone"], upload, p["speaker"]],
+            layout=w.Layout(width="100%", align_items="center", flex="0 0 auto"),
         )
-        left = w.VBox([p["panel"]], layout=w.Layout(width="40%"))
-        tabs = w.Tab(children=[p["metrics"], p["events"]], titles=["Metrics", "Events"])
-        self.body.children = [w.HBox([left, right]), tabs]
+        p["waveform"].layout = w.Layout(flex="0 0 auto", width="100%")
+        p["conversation"].layout = w.Layout(flex="0 0 auto", width="100%")
+        p["transcript"].layout = w.Layout(
+            flex="1 1 0",
+            min_height="60px",
+            width="100%",
+            border="1px solid #e0e0e0",
+            margin="4px 0 2px 0",
+        )
+        conversation = w.VBox(
+            [audio, p["waveform"], p["transcript"], p["conversation"]],
+            layout=w.Layout(flex="1 1 0", min_height="0", width="100%"),
+        )
+        p["metrics"].layout = w.Layout(height="100%", overflow="hidden auto")
+        p["events"].layout = w.Layout(height="100%")
+        tabs = w.Tab(
+            children=[p["metrics"], p["events"]],
+            titles=["Metrics", "Events"],
+            layout=w.Layout(height="34%", min_height="150px", flex="0 0 auto", width="100%"),
+        )
+        tabs.add_class("rw-tabs")
+        right = w.VBox(
+            [conversation, tabs],
+            layout=w.Layout(width="60%", height="100%", padding="0 0 0 8px"),
+        )
+        right.add_class("rw-console-right")
+        p["panel"].layout = w.Layout(flex="0 0 auto", width="100%")
+        p["presets"].layout = w.Layout(flex="0 0 auto", width="100%")
+        # The settings column scrolls on its own: presets above the panel.
+        self.settings = w.VBox(
+            [p["presets"], p["panel"]],
+            layout=w.Layout(width="40%", height="100%", overflow="hidden auto", flex="0 0 auto"),
+        )
+        self.settings.add_class("rw-settings")
+        self.body.children = [
+            w.HBox(
+                [self.settings, right],
+                layout=w.Layout(width="100%", height=BODY_HEIGHT, align_items="stretch"),
+            )
+        ]
 
     def _upload(self, files: Any) -> None:
         for file in files or ():
@@ -169,6 +261,9 @@ class Playground(w.VBox):  # type: ignore[misc]
                 self.connection.status.value = f"<span style='color:#c0392b'>{exc}</span>"
 
     def close_session(self) -> None:
+        if self.latency is not None:
+            self.latency.close()
+            self.latency = None
         if self.session is not None:
             self.session.close()
             self.session = None

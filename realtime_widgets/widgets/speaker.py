@@ -2,14 +2,21 @@
 
 Output audio deltas go to the browser as binary PCM16 (24 kHz) buffers with a small header.
 An AudioWorklet ring buffer plays them (silence on underrun, never a stop) and reports how many
-samples of each item were played. On barge-in (``speech_started``) the kernel asks the browser
-to flush; the browser fades out and answers with the played offset, and the kernel truncates
-the item at ``min(played, received)`` — no truncate when nothing was played yet.
+samples of each item were played. It holds a jitter prebuffer sized from the measured arrival
+of the chunks (how late each came against real time; ``prebuffer_ms``, ``jitter_ms``), and the
+kernel marks each item's end, so a reply that is complete plays out and is not an underrun.
+On barge-in (``speech_started``) the kernel asks the browser to flush; the browser fades out and
+answers with the played offset, and the kernel truncates the item at ``min(played, received)``
+— no truncate when nothing was played yet. However many times the widget is displayed, one
+player per widget plays and answers a flush (so it truncates once).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +38,20 @@ class Speaker(Listening, anywidget.AnyWidget):
 
     _esm = Path(__file__).with_name("speaker.js")
     volume = t.Float(1.0).tag(sync=True)
-    underruns = t.Int(0).tag(sync=True)  # reported by the browser
+    underruns = t.Int(0).tag(sync=True)  # reported by the browser: mid-item starvations
     queued_ms = t.Float(0.0).tag(sync=True)  # reported by the browser
+    prebuffer_ms = t.Float(0.0).tag(sync=True)  # reported by the browser: the jitter prebuffer
+    jitter_ms = t.Float(0.0).tag(sync=True)  # reported: peak chunk lateness, audio clock
+    # Reported, to tell where lateness comes from: by the page's wall clock (network, kernel,
+    # page), and how far the audio clock ran ahead of the wall clock in one report interval.
+    arrival_jitter_ms = t.Float(0.0).tag(sync=True)
+    clock_burst_ms = t.Float(0.0).tag(sync=True)
+    # Names this widget's one player in the page (all its views share it).
+    player_key = t.Unicode().tag(sync=True)
+
+    @t.default("player_key")
+    def _player_key(self) -> str:
+        return uuid.uuid4().hex
 
     def __init__(
         self,
@@ -50,11 +69,14 @@ class Speaker(Listening, anywidget.AnyWidget):
         self.bytes_sent = 0
         self._lock = threading.Lock()
         self._current: str | None = None
+        self._listeners: list[Callable[[dict[str, Any], list[bytes], float], None]] = []
         self.on_msg(self._on_browser)
         if session is not None:
             self._listen(
                 session.add_output_audio_tap(lambda item_id, samples: self.play(samples, item_id)),
                 session.on("input_audio_buffer.speech_started", self._on_barge_in),
+                session.on("response.output_audio.done", self._on_audio_done),
+                session.on("response.done", self._on_response_done),
             )
 
     # ---- kernel -> browser ----------------------------------------------------------------------
@@ -67,6 +89,23 @@ class Speaker(Listening, anywidget.AnyWidget):
             self._current = item_id
         self.bytes_sent += pcm.nbytes
         self.send({"type": "audio", "item_id": item_id}, [pcm.tobytes()])
+
+    def end(self, item_id: str) -> None:
+        """The item's audio is complete: the browser plays what it has without waiting."""
+        self.send({"type": "end", "item_id": item_id})
+
+    def _on_audio_done(self, event: ServerEvent) -> None:
+        item_id = getattr(event, "item_id", None)
+        if isinstance(item_id, str):
+            self.end(item_id)
+
+    def _on_response_done(self, event: ServerEvent) -> None:
+        # A cancelled or cut reply has no output_audio.done: its audio is complete all the same.
+        response = getattr(event, "response", None)
+        for item in getattr(response, "output", None) or ():
+            item_id = getattr(item, "id", None)
+            if isinstance(item_id, str) and item_id in self.received:
+                self.end(item_id)
 
     def flush(self) -> None:
         """Stop playback now (short fade); the browser answers with what was played."""
@@ -81,7 +120,17 @@ class Speaker(Listening, anywidget.AnyWidget):
 
     # ---- browser -> kernel ----------------------------------------------------------------------
 
+    def add_message_listener(
+        self, listener: Callable[[dict[str, Any], list[bytes], float], None]
+    ) -> None:
+        """Also give every browser message (content, buffers, kernel monotonic time of
+        arrival) to ``listener``, before it is handled (the LatencyProbe uses this)."""
+        self._listeners.append(listener)
+
     def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+        received = time.monotonic()
+        for listener in self._listeners:
+            listener(content, buffers, received)
         kind = content.get("type")
         if kind == "played":
             with self._lock:

@@ -1,11 +1,29 @@
 // TranscriptView: applies small operations (item, delta, text, remove) to the conversation.
-// The pure helpers below are named exports so `node --test` can test them; only render()
-// touches the DOM.
+// Each row has a menu (play the item's audio, delete the item). The pure helpers below are
+// named exports so `node --test` can test them; only render() touches the DOM.
 
 /**
- * @typedef {{ id: string, role: string, type: string, text: string, note: string }} Row
+ * @typedef {{ id: string, role: string, type: string, text: string, note: string, audio: boolean }} Row
  * @typedef {{ order: string[], rows: Map<string, Row> }} Conversation
  */
+/**
+ * The operations the kernel sends (transcript.py): a new item (after `after`; null: first,
+ * undefined or unknown: last), a text delta, an item's whole text, a removal.
+ * @typedef {{ op: "item", id: string, role: string, type: string, text?: string, note?: string, audio?: boolean, after?: string | null }} ItemOp
+ * @typedef {{ op: "delta", id: string, text: string }} DeltaOp
+ * @typedef {{ op: "text", id: string, role: string, type: string, text: string, note?: string, audio?: boolean }} TextOp
+ * @typedef {{ op: "remove", id: string }} RemoveOp
+ * @typedef {ItemOp | DeltaOp | TextOp | RemoveOp} Op
+ */
+/**
+ * The kernel's answers to the item menu: the item's audio (one WAV buffer), or why not.
+ * @typedef {{ op: "audio", id: string, mime?: string, error?: string } | { op: "error", id: string, error: string }} Reply
+ */
+/**
+ * What applying an operation changed, for the view to patch.
+ * @typedef {{ kind: "insert", id: string, index: number } | { kind: "append", id: string, text: string } | { kind: "replace", id: string } | { kind: "remove", id: string } | { kind: "none" }} Change
+ */
+/** The synced state (transcript.py). @typedef {{ snapshot: Row[], height: string }} TranscriptModel */
 
 /** @returns {Conversation} */
 export function emptyConversation() {
@@ -15,11 +33,12 @@ export function emptyConversation() {
 /**
  * Apply one operation; returns what changed, for the view to patch ("insert", "append", "replace", "remove").
  * @param {Conversation} conv
- * @param {any} op
+ * @param {Op} op
+ * @returns {Change}
  */
 export function applyOp(conv, op) {
   if (op.op === "item") {
-    const row = { id: op.id, role: op.role, type: op.type, text: op.text || "", note: op.note || "" };
+    const row = { id: op.id, role: op.role, type: op.type, text: op.text || "", note: op.note || "", audio: !!op.audio };
     const existing = conv.rows.has(op.id);
     conv.rows.set(op.id, row);
     if (existing) return { kind: "replace", id: op.id };
@@ -40,6 +59,7 @@ export function applyOp(conv, op) {
     if (!row) return applyOp(conv, { ...op, op: "item" });
     row.text = op.text;
     row.note = op.note || "";
+    if (op.audio !== undefined) row.audio = !!op.audio;
     return { kind: "replace", id: op.id };
   }
   if (op.op === "remove") {
@@ -58,41 +78,119 @@ export function fromSnapshot(rows) {
   return conv;
 }
 
+/** @type {Record<string, string>} */
 const LABELS = { user: "You", assistant: "Assistant", system: "System", function_call: "Tool call", function_call_output: "Tool output" };
 
-/** @param {{ model: any, el: HTMLElement }} ctx */
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** Three dots, drawn (no font glyph): the item menu's icon. @returns {SVGSVGElement} */
+function dotsIcon() {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 16 16");
+  svg.setAttribute("width", "14");
+  svg.setAttribute("height", "14");
+  svg.setAttribute("aria-hidden", "true");
+  for (const cx of [3, 8, 13]) {
+    const c = document.createElementNS(SVG_NS, "circle");
+    c.setAttribute("cx", String(cx)); c.setAttribute("cy", "8"); c.setAttribute("r", "1.6");
+    c.setAttribute("fill", "currentColor");
+    svg.appendChild(c);
+  }
+  return svg;
+}
+
+/** @type {Record<string, string>} */
+const BG = { user: "#eef5ff", assistant: "#f3f3f3" };
+
+/** @param {import("@anywidget/types").RenderProps<TranscriptModel>} props */
 function render({ model, el }) {
   const box = document.createElement("div");
   box.className = "rw-transcript";
-  box.style.cssText = `overflow-y:auto;max-height:${model.get("height")};font:13px/1.45 system-ui,sans-serif;padding:4px`;
+  const fill = model.get("height") === "100%";
+  box.style.cssText = `overflow-y:auto;${fill ? "height:100%" : `max-height:${model.get("height")}`};box-sizing:border-box;font:13px/1.45 system-ui,sans-serif;padding:4px`;
+  if (fill) { el.style.height = "100%"; el.style.minHeight = "0"; }
+  const empty = document.createElement("div");
+  empty.className = "rw-transcript-empty";
+  empty.style.cssText = "color:#888;padding:8px";
+  empty.textContent = "No conversation yet: speak, stream a WAV file or type a message.";
   el.appendChild(box);
-  /** @type {Map<string, {wrap: HTMLElement, text: HTMLElement, note: HTMLElement}>} */
+  /** @type {Map<string, {wrap: HTMLElement, text: HTMLElement, note: HTMLElement, menu: HTMLElement, play: HTMLButtonElement, player: HTMLElement}>} */
   const nodes = new Map();
+  /** @type {string[]} blob: URLs to revoke */
+  const urls = [];
   let conv = fromSnapshot(model.get("snapshot") || []);
+  /** @type {HTMLElement | null} */
+  let openMenu = null;
 
+  function closeMenu() { if (openMenu) { openMenu.style.display = "none"; openMenu = null; } }
+
+  /** @param {string} id */
   function make(id) {
-    const row = conv.rows.get(id);
+    const row = /** @type {Row} */ (conv.rows.get(id)); // every id in conv.order has a row
     const wrap = document.createElement("div");
+    wrap.className = "rw-item";
+    wrap.dataset.id = id;
+    wrap.dataset.role = row.role;
     const who = row.role in LABELS ? LABELS[row.role] : row.role;
-    wrap.style.cssText = `margin:4px 0;padding:4px 8px;border-radius:6px;background:${row.role === "user" ? "#eef5ff" : row.role === "assistant" ? "#f3f3f3" : "#fff8e6"}`;
+    wrap.style.cssText = `position:relative;margin:4px 0;padding:4px 30px 4px 8px;border-radius:6px;background:${BG[row.role] || "#fff8e6"}`;
     const label = document.createElement("b");
     label.textContent = `${who}: `;
     const text = document.createElement("span");
+    text.className = "rw-text";
     text.textContent = row.text;
     const note = document.createElement("i");
+    note.className = "rw-note";
     note.style.color = "#888";
     note.textContent = row.note ? ` ${row.note}` : "";
-    wrap.append(label, text, note);
-    nodes.set(id, { wrap, text, note });
+    const more = document.createElement("button");
+    more.className = "rw-item-menu-button";
+    more.title = "item menu: play its audio, delete it";
+    more.setAttribute("aria-label", "item menu");
+    more.style.cssText = "position:absolute;top:3px;right:4px;border:0;background:transparent;cursor:pointer;padding:2px 4px;color:#555;line-height:0";
+    more.appendChild(dotsIcon());
+    const menu = document.createElement("div");
+    menu.className = "rw-item-menu";
+    menu.setAttribute("role", "menu");
+    menu.style.cssText = "display:none;position:absolute;top:22px;right:4px;z-index:10;background:#fff;border:1px solid #ccc;border-radius:4px;box-shadow:0 2px 6px rgba(0,0,0,.15);padding:2px;white-space:nowrap";
+    const play = document.createElement("button");
+    play.textContent = "Play audio";
+    play.className = "rw-play";
+    const del = document.createElement("button");
+    del.textContent = "Delete";
+    del.className = "rw-delete";
+    for (const b of [play, del]) { b.setAttribute("role", "menuitem"); b.style.cssText = "display:block;width:100%;text-align:left;margin:1px 0"; }
+    play.disabled = !row.audio;
+    play.title = row.audio ? "play this item's audio" : "this item has no audio";
+    menu.append(play, del);
+    const player = document.createElement("div");
+    player.className = "rw-player";
+    more.addEventListener("click", (e) => {
+      e.stopPropagation();
+      const wasOpen = openMenu === menu;
+      closeMenu();
+      if (!wasOpen) { menu.style.display = "block"; openMenu = menu; }
+    });
+    play.addEventListener("click", () => { closeMenu(); player.textContent = "loading audio..."; model.send({ type: "audio", id }); });
+    del.addEventListener("click", () => { closeMenu(); note.textContent = " (deleting...)"; model.send({ type: "delete", id }); });
+    wrap.append(label, text, note, more, menu, player);
+    nodes.set(id, { wrap, text, note, menu, play, player });
     return wrap;
   }
 
-  function redraw() {
-    box.replaceChildren(...conv.order.map(make));
+  function showEmpty() {
+    if (conv.order.length === 0) { if (!empty.isConnected) box.appendChild(empty); }
+    else empty.remove();
   }
 
+  function redraw() {
+    nodes.clear();
+    box.replaceChildren(...conv.order.map(make));
+    showEmpty();
+  }
+
+  /** @param {Change} change */
   function patch(change) {
-    const node = nodes.get(change.id);
+    const node = change.kind === "none" ? undefined : nodes.get(change.id);
     if (change.kind === "insert") {
       const wrap = make(change.id);
       const next = conv.order[change.index + 1];
@@ -101,26 +199,68 @@ function render({ model, el }) {
     } else if (change.kind === "append" && node) {
       node.text.appendChild(document.createTextNode(change.text)); // O(delta)
     } else if (change.kind === "replace" && node) {
-      const row = conv.rows.get(change.id);
+      const row = /** @type {Row} */ (conv.rows.get(change.id)); // "replace": the row was just set
       node.text.textContent = row.text;
       node.note.textContent = row.note ? ` ${row.note}` : "";
+      node.play.disabled = !row.audio;
+      node.play.title = row.audio ? "play this item's audio" : "this item has no audio";
     } else if (change.kind === "remove" && node) {
       node.wrap.remove();
       nodes.delete(change.id);
     }
+    showEmpty();
     box.scrollTop = box.scrollHeight;
   }
 
+  /** The kernel's answer to the menu: an item's audio (one WAV buffer) or an error. */
+  /** @param {Reply} msg @param {(ArrayBuffer | DataView)[]} buffers */
+  function onReply(msg, buffers) {
+    const node = nodes.get(msg.id);
+    if (!node) return;
+    if (msg.op === "audio" && buffers && buffers.length) {
+      const view = buffers[0];
+      // a copy into a fresh ArrayBuffer: the message's buffer may be shared or offset
+      const bytes = new Uint8Array(view.byteLength);
+      bytes.set(view instanceof DataView ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength) : new Uint8Array(view));
+      const url = URL.createObjectURL(new Blob([bytes], { type: msg.mime || "audio/wav" }));
+      urls.push(url);
+      const audio = document.createElement("audio");
+      audio.controls = true;
+      audio.src = url;
+      audio.className = "rw-item-audio";
+      audio.style.cssText = "display:block;height:28px;width:100%;max-width:360px;margin-top:2px";
+      node.player.replaceChildren(audio);
+    } else {
+      node.player.textContent = msg.error || "";
+      node.player.style.color = "#c0392b";
+      if (msg.op === "error") node.note.textContent = conv.rows.get(msg.id)?.note || "";
+    }
+  }
+
   redraw();
-  model.on("msg:custom", (op) => patch(applyOp(conv, op)));
-  model.on("change:snapshot", () => {
+  /** @param {Op | Reply} msg @param {(DataView | ArrayBuffer)[]} buffers */
+  const onCustom = (msg, buffers) => {
+    if (msg.op === "audio" || msg.op === "error") onReply(msg, buffers);
+    else patch(applyOp(conv, msg));
+  };
+  const onSnapshot = () => {
     // A snapshot arrives at a low rate: only rebuild when the view has drifted from it.
     const snap = model.get("snapshot") || [];
     if (snap.length !== conv.order.length) {
       conv = fromSnapshot(snap);
       redraw();
     }
-  });
+  };
+  const onDocClick = () => closeMenu();
+  model.on("msg:custom", onCustom);
+  model.on("change:snapshot", onSnapshot);
+  document.addEventListener("click", onDocClick);
+  return () => {
+    model.off("msg:custom", onCustom);
+    model.off("change:snapshot", onSnapshot);
+    document.removeEventListener("click", onDocClick);
+    for (const url of urls) URL.revokeObjectURL(url);
+  };
 }
 
 export default { render };

@@ -3,6 +3,10 @@
 Each delta goes to the browser as one small custom message (O(delta): never the whole
 transcript per delta). ``snapshot`` (a synced trait, refreshed at most once a second and at the
 end of each response) lets a saved notebook re-render the conversation without a kernel.
+
+Each item has a menu: *Play audio* asks the kernel for the item's audio (user or assistant, kept
+by :class:`ItemAudio`), which comes back as one WAV buffer and plays in an ``<audio>`` player in
+the row; *Delete* sends ``conversation.item.delete`` and the row goes when the server confirms.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState, ItemState
+from realtime_widgets.widgets.item_audio import ItemAudio
 from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["TranscriptView"]
@@ -29,14 +34,24 @@ SNAPSHOT_INTERVAL_S = 1.0
 INTERRUPTED = "(reply interrupted by a lost connection)"
 
 
-def _row(item: ItemState, interrupted: bool = False) -> dict[str, Any]:
+def _row(
+    item: ItemState, transcribing: bool | None = None, interrupted: bool = False
+) -> dict[str, Any]:
     return {
         "id": item.id,
         "role": item.role or item.type,
         "type": item.type,
         "text": _text(item),
-        "note": INTERRUPTED if interrupted else _note(item),
+        "note": INTERRUPTED if interrupted else _note(item, transcribing),
+        "audio": _has_audio(item),
     }
+
+
+def _has_audio(item: ItemState) -> bool:
+    """Whether the item is spoken audio (user input or an assistant's spoken reply)."""
+    if item.role == "user":
+        return "input_audio" in item.content_types
+    return item.audio_bytes > 0 or "output_audio" in item.content_types
 
 
 def _text(item: ItemState) -> str:
@@ -47,14 +62,24 @@ def _text(item: ItemState) -> str:
     return item.text
 
 
-def _note(item: ItemState) -> str:
+def _note(item: ItemState, transcribing: bool | None = None) -> str:
+    """What is true about the item's text now. ``transcribing``: whether the session transcribes
+    user audio (None: not known, e.g. a state fed by hand)."""
     if item.truncated_at_ms is not None:
         return f"(truncated at {item.truncated_at_ms / 1000:.1f} s)"
     if item.transcript_state == "failed":
-        return f"(no transcript: {item.transcript_error})"
+        return f"(no transcript: {_first_clause(item.transcript_error or 'transcription failed')})"
     if item.role == "user" and item.transcript_state == "pending":
+        if transcribing is False:
+            return "(no transcript: transcription is off)"
         return "(awaiting transcript)"
     return ""
+
+
+def _first_clause(message: str) -> str:
+    """The error's first clause, without the advice that follows (the event log has it all)."""
+    head = message.split(": ", 1)[0].split(". ", 1)[0].rstrip(".")
+    return head[:1].lower() + head[1:] if head[:2] != head[:2].upper() else head
 
 
 class TranscriptView(Listening, anywidget.AnyWidget):
@@ -66,14 +91,50 @@ class TranscriptView(Listening, anywidget.AnyWidget):
 
     def __init__(self, session: RealtimeSession | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.session = session
         self.state = session.state if session is not None else ConversationState()
+        self.audio = ItemAudio(session)
+        self._listen(self.audio.close)
+        self.deletes_requested: list[str] = []
         self.messages_sent = 0
         self._last_snapshot = 0.0
         self._lock = threading.Lock()
         self._known: set[str] = set()
         self._interrupted: set[str] = set()  # items of replies cut by a lost connection
+        self.on_msg(self._on_browser)
         if session is not None:
             self._listen(session.on("*", self.observe_event))
+
+    # ---- browser -> kernel: the item menu ----------------------------------------------------
+
+    def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+        kind, item_id = content.get("type"), content.get("id")
+        if not isinstance(item_id, str):
+            return
+        if kind == "audio":
+            wav = self.audio.wav(item_id)
+            if wav is None:
+                self.send({"op": "audio", "id": item_id, "error": "no audio kept for this item"})
+            else:
+                self.send({"op": "audio", "id": item_id, "mime": "audio/wav"}, [wav])
+        elif kind == "delete":
+            self.delete(item_id)
+
+    def delete(self, item_id: str) -> None:
+        """Ask the server to delete the item (``conversation.item.delete``); the row goes when
+        ``conversation.item.deleted`` arrives."""
+        session = self.session
+        if session is None or not session.connected:
+            self.send({"op": "error", "id": item_id, "error": "not connected: cannot delete"})
+            return
+        self.deletes_requested.append(item_id)
+        future = session.submit(session.adelete_item(item_id))
+        future.add_done_callback(lambda f: self._delete_done(item_id, f))
+
+    def _delete_done(self, item_id: str, future: Any) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            exc = future.exception()
+            self.send({"op": "error", "id": item_id, "error": f"delete failed: {exc}"})
 
     def observe_event(self, event: ServerEvent) -> None:
         """Turn one (already applied) server event into view operations."""
@@ -89,8 +150,15 @@ class TranscriptView(Listening, anywidget.AnyWidget):
                 self._last_snapshot = now
                 self.snapshot = [self._row(i) for i in self.state.ordered_items()]
 
+    def _transcribing(self) -> bool | None:
+        session = self.session
+        if session is None:
+            return None
+        config = session.effective or session.requested
+        return config.transcription is not None
+
     def _row(self, item: ItemState) -> dict[str, Any]:
-        return _row(item, item.id in self._interrupted)
+        return _row(item, self._transcribing(), item.id in self._interrupted)
 
     def _place(self, item_id: str) -> dict[str, Any]:
         order = [i.id for i in self.state.ordered_items()]

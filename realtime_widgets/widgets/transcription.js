@@ -156,19 +156,24 @@ function render({ model, el }) {
   rebuild();
   model.on("msg:custom", (/** @type {any} */ op) => {
     const change = applyOp(turns, op);
+    const id = change.id;
+    if (id === undefined) {
+      showListening();
+      return;
+    }
     if (change.kind === "insert") {
-      const node = make(change.id);
-      const next = turns.order[change.index + 1];
+      const node = make(id);
+      const next = turns.order[(change.index ?? turns.order.length) + 1];
       const before = next ? nodes.get(next) : undefined;
       list.insertBefore(node, before ? before.wrap : null);
     } else if (change.kind === "append") {
-      const node = nodes.get(change.id);
+      const node = nodes.get(id);
       if (node) {
-        fill(node.text, change.text, change.tokens);
+        fill(node.text, change.text ?? "", change.tokens ?? null);
         node.note.textContent = "";
       }
     } else if (change.kind === "replace") {
-      paint(change.id);
+      paint(id);
     }
     showListening();
     box.scrollTop = box.scrollHeight;

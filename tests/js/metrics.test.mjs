@@ -15,6 +15,15 @@ test("latency segments are laid end to end, scaled, skipping unknown steps", () 
 
 test("a turn cut by a lost connection says so instead of a latency", () => {
   assert.equal(turnLabel({ status: "interrupted", total_to_first_delta: 320 }), "reply interrupted by a lost connection");
-  assert.equal(turnLabel({ status: "completed", total_to_first_delta: 320 }), "320 ms to first audio");
+  assert.equal(turnLabel({ status: "completed", total_to_first_delta: 320 }), "server 320 ms to first audio");
   assert.equal(turnLabel({ status: null, total_to_first_delta: null }), "");
+});
+
+test("a turn's label splits the server's latency from the toolkit's", () => {
+  assert.equal(turnLabel({ total_to_first_delta: 420 }), "server 420 ms to first audio");
+  assert.equal(turnLabel({ total_to_first_delta: 420, toolkit_in: 31.5, toolkit_out: 48 }),
+    "server 420 ms to first audio + toolkit mic 31.5 + playback 48 ms");
+  assert.equal(turnLabel({ total_to_first_delta: null, toolkit_in: 3 }), "");
+  const segs = segments({ toolkit_in: 50, commit: 100, first_delta: 300, toolkit_out: 50 }, 1000, 1000);
+  assert.deepEqual(segs.map((s) => [s.key, s.x]), [["toolkit_in", 0], ["commit", 50], ["first_delta", 150], ["toolkit_out", 450]]);
 });

@@ -45,3 +45,45 @@ test("flow control keeps at most maxUnacked chunks in flight", () => {
   assert.ok(flow.canSend());
   assert.equal(flow.droppedChunks, 1);
 });
+
+import { makeSampleRing } from "../../realtime_widgets/widgets/microphone.js";
+
+test("the sample ring hands out whole chunks in order across its wrap-around", () => {
+  const ring = makeSampleRing(10);
+  const seen = [];
+  let next = 0;
+  for (const size of [3, 4, 2, 5, 1, 4]) {
+    ring.push(Float32Array.from({ length: size }, () => next++));
+    const chunk = new Float32Array(4);
+    while (ring.take(chunk)) seen.push(...chunk);
+  }
+  assert.deepEqual(seen, Array.from({ length: 16 }, (_, i) => i)); // 19 pushed, 16 taken in order
+  assert.equal(ring.length, 3);
+  assert.equal(ring.overwritten, 0);
+  assert.equal(ring.take(new Float32Array(4)), false); // fewer than a chunk: nothing moves
+  assert.equal(ring.length, 3);
+});
+
+test("the sample ring keeps the newest samples when overfilled, and counts what it overwrote", () => {
+  const ring = makeSampleRing(5);
+  ring.push(Float32Array.from([1, 2, 3]));
+  ring.push(Float32Array.from([4, 5, 6, 7]));
+  assert.equal(ring.overwritten, 2);
+  const out = new Float32Array(5);
+  assert.ok(ring.take(out));
+  assert.deepEqual(Array.from(out), [3, 4, 5, 6, 7]);
+  ring.push(Float32Array.from({ length: 12 }, (_, i) => i));
+  assert.equal(ring.overwritten, 9);
+  assert.ok(ring.take(out));
+  assert.deepEqual(Array.from(out), [7, 8, 9, 10, 11]);
+});
+
+test("the worklet's capture loop keeps no per-sample array pushes or splices", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const source = await readFile(new URL("../../realtime_widgets/widgets/microphone.js", import.meta.url), "utf8");
+  const worklet = source.slice(source.indexOf("class MicCapture"), source.indexOf("registerProcessor("));
+  assert.ok(worklet.includes("makeSampleRing"));
+  assert.ok(!/\.splice\(|pending\.push\(y\[/.test(worklet), worklet);
+  const down = source.slice(source.indexOf("export function makeDownsampler"), source.indexOf("export function floatToInt16"));
+  assert.ok(!/out\.push\(/.test(down));
+});

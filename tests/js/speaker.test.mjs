@@ -64,3 +64,104 @@ test("a flush fades out, reports the played offset, and drops the rest", () => {
   assert.equal(r.queued(), 0);
   assert.deepEqual(Array.from(out.slice(4)), [0, 0, 0, 0, 0, 0]);
 });
+
+import { makeJitter } from "../../realtime_widgets/widgets/speaker.js";
+
+/**
+ * Play a stream of `chunks` chunks of `chunk` samples, sent in real time with the given lateness
+ * (samples) per chunk, through a ring; returns the ring after the last sample was due.
+ */
+function stream(ring, chunk, lateness, quantum = 128) {
+  // one socket: chunks arrive in order, a late chunk holds back the ones behind it
+  const arrivals = [];
+  lateness.forEach((late, k) => arrivals.push({ at: Math.max(k * chunk + late, k ? arrivals[k - 1].at : 0), k }));
+  const total = chunk * lateness.length + 48000;
+  let next = 0;
+  const out = new Float32Array(quantum);
+  for (let clock = 0; clock < total; clock += quantum) {
+    while (next < arrivals.length && arrivals[next].at <= clock) {
+      ring.push("item", new Float32Array(chunk).fill(0.5), arrivals[next].at);
+      next++;
+      if (next === arrivals.length) ring.end("item");
+    }
+    ring.fill(out);
+  }
+  return ring;
+}
+
+// A 24 kHz clock; 100 ms chunks sent in real time (the local server's pace), arriving up to 60 ms late.
+const LATE = [0, 1440, 240, 960, 0, 1200, 480, 1440, 0, 720, 1200, 240, 960, 1440, 0, 600];
+
+test("with no prebuffer, a real-time stream with jitter underruns (the headless report's cause)", () => {
+  const ring = stream(makeRing(48000 * 4, 240), 2400, LATE);
+  assert.ok(ring.underruns >= 2, `underruns ${ring.underruns}`);
+});
+
+test("the jitter prebuffer, sized from measured arrival, plays the same stream without a gap", () => {
+  const jitter = makeJitter(24000);
+  const ring = stream(makeRing(48000 * 4, 240, { jitter }), 2400, LATE);
+  assert.equal(ring.underruns, 0);
+  assert.equal(ring.played.item, 2400 * LATE.length); // every sample played, the end not an underrun
+  assert.ok(Math.abs(jitter.peakMs() - 60) < 1, `measured ${jitter.peakMs()} ms`);
+  const target = (jitter.target() / 24000) * 1000;
+  assert.ok(target >= 60 && target <= 100, `prebuffer ${target} ms`);
+});
+
+test("the prebuffer adapts: an underrun re-primes with the larger lateness, then plays on", () => {
+  const jitter = makeJitter(24000, { initialMs: 40, minMs: 40 });
+  const late = Array.from({ length: 30 }, (_, k) => (k === 12 ? 4800 : 0)); // one chunk 200 ms late
+  const ring = stream(makeRing(48000 * 4, 240, { jitter }), 2400, late);
+  assert.equal(ring.underruns, 1);
+  assert.equal(ring.played.item, 2400 * late.length);
+  assert.ok((jitter.target() / 24000) * 1000 >= 200);
+});
+
+test("a complete short reply plays at once instead of waiting for the prebuffer", () => {
+  const ring = makeRing(48000, 240, { jitter: makeJitter(24000, { initialMs: 500 }) });
+  ring.push("a", new Float32Array(240).fill(1), 0);
+  ring.end("a");
+  const out = new Float32Array(256);
+  ring.fill(out);
+  assert.equal(out[0], 1);
+  assert.equal(ring.played.a, 240);
+  assert.equal(ring.underruns, 0);
+});
+
+test("a reply that arrives faster than real time starts after the minimum prebuffer, not the initial guess", () => {
+  const ring = makeRing(48000 * 4, 240, { jitter: makeJitter(24000) }); // initial 300 ms, min 40 ms
+  for (let k = 0; k < 10; k++) ring.push("a", new Float32Array(2400).fill(0.5), k * 24); // 1 s in 10 ms
+  const out = new Float32Array(128);
+  let started = -1;
+  for (let clock = 0; clock < 24000 && started < 0; clock += 128) {
+    ring.fill(out);
+    if (out.some((v) => v !== 0)) started = clock;
+  }
+  const ms = (started / 24000) * 1000;
+  assert.ok(ms >= 35 && ms <= 50, `started after ${ms} ms`);
+});
+
+test("after a flush, audio of the interrupted item still arriving is dropped, the next item plays", () => {
+  const r = makeRing(1000, 4);
+  r.push("a", new Float32Array(100).fill(1));
+  r.fill(new Float32Array(10));
+  r.flush();
+  r.fill(new Float32Array(10));
+  r.push("a", new Float32Array(50).fill(1)); // in flight when the user barged in
+  assert.equal(r.queued(), 0);
+  r.push("b", new Float32Array(5).fill(0.5));
+  const out = new Float32Array(5);
+  r.fill(out);
+  assert.deepEqual(Array.from(out), [0.5, 0.5, 0.5, 0.5, 0.5]);
+  assert.equal(r.played.a, 14);
+});
+
+test("a rendered frame maps to the page clock through the output timestamp", async () => {
+  const { outputTime } = await import("../../realtime_widgets/widgets/speaker.js");
+  const ctx = { sampleRate: 48000, currentTime: 2, baseLatency: 0.01, outputLatency: 0.02,
+    getOutputTimestamp: () => ({ contextTime: 1.9, performanceTime: 5000 }) };
+  assert.equal(outputTime(ctx, 48000 * 2), 5100); // 0.1 s after the sample being heard now
+  const noClock = { ...ctx, getOutputTimestamp: () => ({ contextTime: 0, performanceTime: 0 }) };
+  const t = outputTime(noClock, 48000 * 2.5); // half a second ahead plus 30 ms of latency
+  const expected = performance.now() + 530;
+  assert.ok(Math.abs(t - expected) < 20, `${t} vs ${expected}`);
+});

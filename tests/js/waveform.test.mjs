@@ -20,3 +20,34 @@ test("pixel columns take the min and max of the bins under them", () => {
   const zoomed = columnsOf(t, 0, 2, 4); // more pixels than bins: each bin repeats
   assert.deepEqual(Array.from(zoomed.max), [1, 1, 2, 2]);
 });
+
+import { layoutLabels } from "../../realtime_widgets/widgets/waveform.js";
+
+const intersects = (a, b) => a.row === b.row && a.left < b.left + b.width && b.left < a.left + a.width;
+
+test("marker labels at a barge-in never overlap, whatever order the markers came in", () => {
+  // speech, cancelled and a time label within a few pixels, arriving out of time order
+  const labels = [
+    { x: 300, width: 60 }, { x: 296, width: 48 }, { x: 302, width: 70 }, { x: 120, width: 40 }, { x: 299, width: 30 },
+  ];
+  const placed = layoutLabels(labels, 800, 3);
+  const boxes = placed.map((p, i) => ({ ...p, width: labels[i].width })).filter((b) => b.row >= 0);
+  assert.ok(boxes.length >= 4, `most labels shown: ${JSON.stringify(placed)}`);
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) assert.ok(!intersects(boxes[i], boxes[j]), JSON.stringify([boxes[i], boxes[j]]));
+  }
+  assert.equal(placed[3].row, 0); // an isolated label takes the first row
+});
+
+test("a label at the right edge flips left of its line and stays inside the drawing", () => {
+  const [p] = layoutLabels([{ x: 790, width: 50 }], 800, 3);
+  assert.equal(p.row, 0);
+  assert.ok(p.left >= 0 && p.left + 50 <= 790, JSON.stringify(p));
+});
+
+test("labels that fit in no row are hidden rather than drawn on top of others", () => {
+  const labels = Array.from({ length: 6 }, () => ({ x: 100, width: 40 }));
+  const placed = layoutLabels(labels, 800, 3);
+  assert.equal(placed.filter((p) => p.row >= 0).length, 3);
+  assert.deepEqual(new Set(placed.filter((p) => p.row >= 0).map((p) => p.row)), new Set([0, 1, 2]));
+});

@@ -23,16 +23,13 @@ def test_a_fresh_ga_config_locks_only_temperature_and_the_other_vad_variant() ->
 def test_each_lock_has_its_reason() -> None:
     config = SessionConfig(tracing="auto", voice="marin", model="gpt-realtime-mini")
     locks = locked_fields(config, live=True, assistant_has_spoken=True)
-    assert locks["model"] == (
-        "model cannot change during a session (it is 'gpt-realtime-mini'); "
-        "connect a new session instead"
-    )
-    assert locks["tracing"] == "tracing cannot be modified once enabled (it is 'auto')"
-    assert locks["voice"] == (
-        "voice cannot change once the assistant has spoken in this session (it is 'marin')"
-    )
-    assert locks["temperature"] == "beta dialect only: the GA API has no temperature"
-    assert set(locks) == {"model", "tracing", "voice", "temperature", "turn_detection.eagerness"}
+    assert locks == {
+        "model": "model cannot change during a session: connect a new session",
+        "tracing": "tracing cannot be modified once enabled",
+        "voice": "voice cannot change once the assistant has spoken",
+        "temperature": "beta dialect only: the GA API has no temperature",
+        "turn_detection.eagerness": "only for semantic_vad",
+    }
 
 
 def test_each_lock_needs_its_condition() -> None:
@@ -47,13 +44,11 @@ def test_each_lock_needs_its_condition() -> None:
     assert "voice" in locked_fields(config, assistant_has_spoken=True)
 
 
-def test_a_custom_voice_and_tracing_object_are_shown_as_wire_values() -> None:
-    config = SessionConfig(voice={"id": "voice_123"}, tracing={"workflow_name": "w"})
+def test_tracing_is_frozen_whatever_its_value() -> None:
+    config = SessionConfig(tracing={"workflow_name": "w"}, voice={"id": "voice_123"})
     locks = locked_fields(config, live=True, assistant_has_spoken=True)
-    assert locks["voice"].endswith("(it is {'id': 'voice_123'})")
-    assert (
-        locks["tracing"] == "tracing cannot be modified once enabled (it is {'workflow_name': 'w'})"
-    )
+    assert locks["tracing"] == "tracing cannot be modified once enabled"
+    assert locks["voice"] == "voice cannot change once the assistant has spoken"
 
 
 def test_the_other_vad_variants_fields_are_locked() -> None:
@@ -101,9 +96,7 @@ def test_check_transition_refuses_exactly_the_locked_changes() -> None:
     with pytest.raises(ConfigError) as voice:
         check_transition(base, base.with_changes(voice="cedar"), assistant_has_spoken=True)
     assert voice.value.code == "cannot_update_voice"
-    assert voice.value.problems[0].message == (
-        "voice cannot change once the assistant has spoken in this session (it is 'alloy')"
-    )
+    assert voice.value.problems[0].message == "voice cannot change once the assistant has spoken"
     with pytest.raises(ConfigError) as tracing:
         check_transition(base, base.with_changes(tracing=None))
     assert tracing.value.code == "invalid_value"

@@ -48,7 +48,7 @@ def test_an_unknown_type_gets_openais_error_and_the_session_stays(driver: Driver
         "Invalid value: 'conversation.item.explode'. Supported values are: 'session.update', "
         "'input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear', "
         "'conversation.item.create', 'conversation.item.truncate', 'conversation.item.delete', "
-        "'conversation.item.retrieve', 'response.create', 'response.cancel', "
+        "'conversation.item.retrieve', 'response.create', 'response.cancel', and "
         "'output_audio_buffer.clear'."
     )
     assert driver.engine.closed is None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import ipywidgets as w
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from realtime_widgets import SessionConfig
 from realtime_widgets.client import Endpoint, RealtimeSession
+from realtime_widgets.protocol import locked_fields
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.widgets.controls import SectionControl
 from realtime_widgets.widgets.panel import ConfigPanel
@@ -116,11 +118,15 @@ def test_slider_moves_send_one_debounced_minimal_update(server: LocalServer) -> 
             },
         }
         assert slider.value == 700  # the effective value is what the panel shows
-        assert panel.controls["model"].reason == "fixed for a live session: reconnect to change"
+        assert panel.controls["model"].reason == (
+            "model cannot change during a session: connect a new session"
+        )
         panel.controls["tracing"].toggle.value = True
         panel.controls["tracing"].inner.widget.value = "auto"
         eventually(lambda: session.effective is not None and session.effective.tracing == "auto")
-        eventually(lambda: panel.controls["tracing"].reason == "frozen once enabled")
+        eventually(
+            lambda: panel.controls["tracing"].reason == "tracing cannot be modified once enabled"
+        )
     finally:
         session.close()
 
@@ -143,3 +149,39 @@ def test_a_rejected_update_is_pinned_to_the_field_the_server_names() -> None:
             assert isinstance(panel.controls["turn_detection"], SectionControl)
         finally:
             session.close()
+
+
+def test_the_panel_shows_the_rules_reasons() -> None:
+    server = LocalServer(pace=0).start()  # with speech: the voice locks after assistant audio
+    session = RealtimeSession(
+        SessionConfig(output_modalities=["audio"]), endpoint=Endpoint.local(server.url, "m")
+    )
+    panel = ConfigPanel(session)
+    try:
+        # Not connected: only the field GA lacks is locked; the model and voice are free.
+        assert panel.controls["temperature"].reason == (
+            "beta dialect only: the GA API has no temperature"
+        )
+        assert panel.controls["model"].reason is None
+        assert panel.controls["voice"].reason is None
+        session.connect()
+        session.send_text("hello")
+        eventually(lambda: panel.controls["voice"].reason is not None)
+        assert session.state.assistant_has_spoken
+        assert session.effective is not None
+        expected = locked_fields(session.effective, live=True, assistant_has_spoken=True)
+        for name in ("voice", "model", "temperature"):
+            assert panel.controls[name].reason == expected[name]
+        assert expected["voice"] == "voice cannot change once the assistant has spoken"
+        assert panel.controls["tracing"].reason is None  # tracing never set: still free
+    finally:
+        session.close()
+        server.stop()
+
+
+def test_the_panel_syncs_state_changes_after_creation() -> None:
+    """ipywidgets sends every state change through ``Widget._send``: the panel must not shadow it."""
+    panel = ConfigPanel()
+    panel.layout = w.Layout(flex="0 0 auto")
+    panel.add_class("rw-settings-panel")
+    assert "rw-settings-panel" in panel._dom_classes

@@ -31,11 +31,13 @@ def test_playground_connects_to_the_local_server_with_every_part(
         assert play.session.endpoint.kind == "local"
         assert set(play.parts) == {
             "panel",
+            "presets",
             "microphone",
             "upload",
             "speaker",
             "waveform",
             "transcript",
+            "conversation",
             "metrics",
             "events",
         }

@@ -124,6 +124,7 @@ def test_late_user_transcript_truncation_and_failures_are_shown() -> None:
         "type": "message",
         "text": "",
         "note": "(truncated at 2.3 s)",
+        "audio": False,
     } in ops
     assert ops[-1]["id"] == "u"
     assert ops[-1]["text"] == "late words"

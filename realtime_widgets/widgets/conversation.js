@@ -1,0 +1,84 @@
+// ConversationBar: a message box and the manual turn buttons; each action is one message to
+// the kernel, which runs the session's public coroutine for it.
+
+/** The action a key press in the message box asks for ("send" on Enter without Shift). @param {{ key: string, shiftKey: boolean, isComposing?: boolean }} e */
+export function keyAction(e) {
+  return e.key === "Enter" && !e.shiftKey && !e.isComposing ? "send" : null;
+}
+
+/** The messages the bar sends (conversation.py runs the matching coroutine). @typedef {"send" | "respond" | "cancel" | "clear"} Action */
+
+/** [action, button text, tooltip] @type {[Action, string, string][]} */
+const BUTTONS = [
+  ["send", "Send", "send the message as a user item and ask for a reply"],
+  ["respond", "Create response", "response.create: reply now (e.g. after a manual commit)"],
+  ["cancel", "Cancel", "response.cancel: stop the reply in progress"],
+  ["clear", "Clear input", "input_audio_buffer.clear: drop audio not yet committed"],
+];
+
+/** The synced state (conversation.py). @typedef {{ status: string }} ConversationModel */
+
+/** @param {import("@anywidget/types").RenderProps<ConversationModel>} props */
+function render({ model, el }) {
+  const bar = document.createElement("div");
+  bar.className = "rw-conversation";
+  bar.style.cssText = "display:flex;gap:4px;align-items:center;font:13px system-ui,sans-serif;padding:3px 0;flex-wrap:wrap";
+  const input = document.createElement("input");
+  input.type = "text";
+  input.className = "rw-message";
+  input.placeholder = "Type a message";
+  input.title = "Enter sends it as a user message and asks for a reply";
+  input.setAttribute("aria-label", "message");
+  input.style.cssText = "flex:1 1 160px;min-width:120px;padding:3px 6px;font:inherit";
+  bar.appendChild(input);
+  /** @type {HTMLButtonElement[]} */
+  const buttons = [];
+  for (const [action, text, title] of BUTTONS) {
+    const b = document.createElement("button");
+    b.textContent = text;
+    b.title = title;
+    b.dataset.action = action;
+    b.className = `rw-action rw-${action}`;
+    b.style.cssText = "white-space:nowrap;font:inherit;padding:2px 8px";
+    buttons.push(b);
+    bar.appendChild(b);
+  }
+  const status = document.createElement("span");
+  status.className = "rw-conversation-status";
+  status.style.cssText = "color:#c0392b;flex-basis:100%";
+  bar.appendChild(status);
+  el.appendChild(bar);
+
+  /** @param {Action} action */
+  function act(action) {
+    if (action === "send") {
+      const text = input.value.trim();
+      if (!text) { status.textContent = "type a message first"; return; }
+      model.send({ type: "send", text });
+      input.value = "";
+    } else {
+      model.send({ type: action });
+    }
+    status.textContent = "";
+  }
+  /** @param {KeyboardEvent} e */
+  const onKey = (e) => { const a = keyAction(e); if (a) { e.preventDefault(); act(a); } };
+  /** @param {MouseEvent} e */
+  const onClick = (e) => {
+    const b = e.target instanceof Element ? e.target.closest("button[data-action]") : null;
+    if (b instanceof HTMLButtonElement && b.dataset.action) act(/** @type {Action} */ (b.dataset.action));
+  };
+  const onStatus = () => { status.textContent = model.get("status"); };
+  input.addEventListener("keydown", onKey);
+  bar.addEventListener("click", onClick);
+  model.on("change:status", onStatus);
+  onStatus();
+  return () => {
+    input.removeEventListener("keydown", onKey);
+    bar.removeEventListener("click", onClick);
+    model.off("change:status", onStatus);
+    bar.remove();
+  };
+}
+
+export default { render };

@@ -1,0 +1,194 @@
+"""LatencyProbe: measures the latency the toolkit adds, in the real browser, per turn.
+
+Attach it to a session's Microphone and Speaker (the Playground does)::
+
+    probe = LatencyProbe(session, microphone, speaker)
+    probe.summary()        # medians / p90 of capture -> append and delta -> first sample played
+    probe.per_turn()       # each turn: the server's part and the toolkit's parts, in ms
+
+It listens through public hooks only: the widgets' message listeners (the browser's stamps
+and its answers to clock pings), ``session.on_history`` (when each append left the kernel,
+when each item's first audio delta arrived) and the session's output audio tap (when the
+speaker got its samples). The arithmetic and the clock offset live in
+:mod:`realtime_widgets.client.latency`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from realtime_widgets.audio.formats import FORMAT_RATES
+from realtime_widgets.client.latency import ToolkitLatency
+from realtime_widgets.client.session import HistoryEntry, RealtimeSession
+from realtime_widgets.widgets.microphone import Microphone
+from realtime_widgets.widgets.speaker import Speaker
+
+__all__ = ["PING_EVERY_S", "LatencyProbe"]
+
+PING_EVERY_S = 0.5  # clock pings while audio flows (a ping is ~60 bytes each way)
+_BYTES = re.compile(r"<(\d+) bytes>")
+_BYTES_PER_SAMPLE = {"audio/pcm": 2, "audio/pcmu": 1, "audio/pcma": 1}
+
+
+class LatencyProbe:
+    """Toolkit latency of one session's microphone and speaker (see the module docstring)."""
+
+    def __init__(
+        self,
+        session: RealtimeSession,
+        microphone: Microphone | None = None,
+        speaker: Speaker | None = None,
+    ) -> None:
+        self.session = session
+        self.microphone = microphone
+        self.speaker = speaker
+        self.core = ToolkitLatency()
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._pings: dict[int, tuple[str, float]] = {}  # id -> (widget, sent at)
+        self._last_ping = {"mic": 0.0, "speaker": 0.0}
+        self._listeners: list[Callable[[], None]] = []
+        self._removers = [session.on_history(self._on_history)]
+        if microphone is not None:
+            microphone.add_message_listener(self._on_mic)
+        if speaker is not None:
+            speaker.add_message_listener(self._on_speaker)
+            # After the speaker's own tap (registered first): its samples have just been sent.
+            session.add_output_audio_tap(self._on_output)
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` when a turn's toolkit latency becomes known (a sample played)."""
+        self._listeners.append(listener)
+
+    # ---- clock pings ----------------------------------------------------------------------------
+
+    def ping(self, which: str) -> None:
+        """Send one clock ping to the ``"mic"`` or ``"speaker"`` widget's page."""
+        widget = self.microphone if which == "mic" else self.speaker
+        if widget is None:
+            return
+        with self._lock:
+            ping_id = next(self._ids)
+            now = time.monotonic()
+            self._pings[ping_id] = (which, now)
+            self._last_ping[which] = now
+            for old in [i for i, (_, t) in self._pings.items() if now - t > 30]:
+                del self._pings[old]  # never answered (a closed page): forget it
+        widget.send({"type": "ping", "id": ping_id})
+
+    def _maybe_ping(self, which: str, now: float) -> None:
+        if now - self._last_ping[which] >= PING_EVERY_S:
+            self.ping(which)
+
+    def _pong(self, content: dict[str, Any], received: float) -> None:
+        with self._lock:
+            sent = self._pings.pop(int(content.get("id", -1)), None)
+        if sent is None or not isinstance(content.get("t"), int | float):
+            return
+        which, at = sent
+        clock = self.core.mic_clock if which == "mic" else self.core.speaker_clock
+        clock.add(at, float(content["t"]), received)
+
+    # ---- listeners ------------------------------------------------------------------------------
+
+    def _on_mic(self, content: dict[str, Any], buffers: list[bytes], received: float) -> None:
+        kind = content.get("type")
+        if kind == "pong":
+            self._pong(content, received)
+        elif kind == "audio" and buffers and isinstance(content.get("t"), int | float):
+            assert self.microphone is not None
+            end = self.microphone.samples_received + len(buffers[0]) // 2
+            with self._lock:
+                self.core.mic_chunk(float(content["t"]), received, end)
+            # Audio flows: keep both clocks fresh (the round trips of a busy kernel vary; the
+            # shortest one wins, so more pings mean a tighter offset).
+            self._maybe_ping("mic", received)
+            self._maybe_ping("speaker", received)
+
+    def _on_speaker(self, content: dict[str, Any], buffers: list[bytes], received: float) -> None:
+        kind = content.get("type")
+        if kind == "pong":
+            self._pong(content, received)
+        elif kind == "started":
+            arrived, played = content.get("arrived"), content.get("played")
+            if isinstance(arrived, int | float) and isinstance(played, int | float):
+                with self._lock:
+                    self.core.played(str(content.get("item_id")), float(arrived), float(played))
+                for listener in self._listeners:
+                    listener()
+
+    def _on_history(self, entry: HistoryEntry) -> None:
+        at = time.monotonic() - (self.session.elapsed - entry.t)  # entry.t: the session's clock
+        if entry.direction == "in" and entry.type == "response.output_audio.delta":
+            self._on_delta(entry.data, at)  # stamped when the frame arrived, before decoding
+            return
+        if entry.direction != "out" or entry.type != "input_audio_buffer.append":
+            return
+        sent = at
+        audio = entry.data.get("audio")
+        found = _BYTES.fullmatch(audio) if isinstance(audio, str) else None
+        if found is not None:
+            size = int(found.group(1))
+        else:  # a short append keeps its base64
+            size = len(audio or "") * 3 // 4 - str(audio or "").count("=")
+        fmt = self.session.requested.input_audio_format.type
+        samples = size // _BYTES_PER_SAMPLE[fmt] * 24000 // FORMAT_RATES[fmt]
+        with self._lock:
+            self.core.append_sent(sent, samples)
+
+    def _on_output(self, item_id: str, samples: Any) -> None:
+        with self._lock:
+            self.core.handed(item_id, time.monotonic())
+
+    def _on_delta(self, data: dict[str, Any], received: float) -> None:
+        item_id = data.get("item_id")
+        if not isinstance(item_id, str):
+            return
+        response_id = data.get("response_id")
+        with self._lock:
+            fresh = item_id not in self.core.items
+            self.core.first_delta(
+                item_id, response_id if isinstance(response_id, str) else None, received
+            )
+        if fresh:
+            self._maybe_ping("speaker", received)
+
+    # ---- results --------------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """Medians / p90 of both paths (ms) and the clock offsets' uncertainty."""
+        with self._lock:
+            return self.core.summary()
+
+    def per_turn(self) -> list[dict[str, float | None]]:
+        """For each turn of ``session.metrics``: the server's part (speech stopped -> first
+        delta), the toolkit's input part (median capture -> append of the chunks sent during
+        the turn's speech) and output part (first delta -> first sample played), in ms."""
+        rows: list[dict[str, float | None]] = []
+        with self._lock:
+            previous = 0.0
+            for turn in self.session.metrics.turns:
+                end = turn.speech_stopped or turn.committed
+                mic = self.core.mic_totals(previous, end if end is not None else float("inf"))
+                out = self.core.for_response(turn.response_id) if turn.response_id else None
+                server = turn.breakdown_ms()["total_to_first_delta"]
+                rows.append(
+                    {
+                        "server": server,
+                        "toolkit_in": round(statistics.median(mic), 1) if mic else None,
+                        "toolkit_out": round(out["total"], 1) if out else None,
+                    }
+                )
+                previous = turn.first_delta or previous
+        return rows
+
+    def close(self) -> None:
+        for remove in self._removers:
+            remove()
+        self._removers = []

@@ -1,0 +1,125 @@
+// PresetBar: built-in presets, a preset file to save / load, and a share string to copy / paste.
+// The kernel validates everything (realtime_widgets.protocol.presets); this file only collects
+// the user's choice and hands files and strings back and forth.
+
+/** A share string as the kernel writes it: "rw<version>." then URL-safe base64.
+ * @param {string} text */
+export function looksLikeShare(text) {
+  return /^rw\d+\.[A-Za-z0-9_-]+$/.test(text.trim());
+}
+
+/** What the paste box's Load button may send: JSON or a share string, else null.
+ * @param {string} text */
+export function pasted(text) {
+  const value = text.trim();
+  if (!value) return null;
+  return value.startsWith("{") || looksLikeShare(value) ? value : null;
+}
+
+/** @param {string} tag @param {Record<string, string>} attrs @param {string} [text] */
+function make(tag, attrs = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text) node.textContent = text;
+  return node;
+}
+
+/** @param {{ model: any, el: HTMLElement }} ctx */
+function render({ model, el }) {
+  const root = make("div", { class: "rw-presets" });
+  root.style.cssText =
+    "display:flex;flex-direction:column;gap:4px;font:12px sans-serif;padding:4px 0;max-width:100%;box-sizing:border-box;";
+  const row1 = make("div");
+  const row2 = make("div");
+  // Wraps in a narrow settings column instead of spilling into its neighbour.
+  for (const row of [row1, row2]) row.style.cssText = "display:flex;flex-wrap:wrap;gap:4px;align-items:center;";
+
+  const select = /** @type {HTMLSelectElement} */ (make("select", { "aria-label": "preset" }));
+  select.style.cssText = "flex:1 1 12em;min-width:0;";
+  const apply = make("button", { class: "rw-apply", title: "apply this preset over the current settings" }, "Apply");
+  const save = make("button", { class: "rw-save", title: "download the current settings as a .json preset" }, "Save .json");
+  const open = make("button", { class: "rw-open", title: "load a .json preset file" }, "Load .json");
+  const file = /** @type {HTMLInputElement} */ (make("input", { type: "file", accept: ".json,application/json" }));
+  file.style.display = "none";
+  row1.append(make("span", {}, "preset"), select, apply, save, open, file);
+
+  const share = /** @type {HTMLInputElement} */ (make("input", {
+    class: "rw-share", "aria-label": "share string",
+    placeholder: "paste a share string (rw1....) or preset JSON",
+  }));
+  share.style.cssText = "flex:1 1 14em;min-width:0;font-family:monospace;";
+  const copy = make("button", { class: "rw-copy-share", title: "copy the current settings as a share string" }, "Copy share string");
+  const load = make("button", { class: "rw-load-share", title: "load the pasted share string" }, "Load");
+  row2.append(share, copy, load);
+  const status = make("div", { class: "rw-status" });
+  status.style.cssText = "min-height:1.2em;color:#555;";
+  root.append(row1, row2, status);
+  el.appendChild(root);
+
+  const fill = () => {
+    select.replaceChildren(
+      ...model.get("presets").map((/** @type {{name: string, description: string}} */ p) => {
+        const option = make("option", { value: p.name, title: p.description }, p.name);
+        return option;
+      }),
+    );
+  };
+  const showStatus = () => {
+    const field = model.get("error_field");
+    status.textContent = model.get("status");
+    status.style.color = field ? "#c0392b" : "#555";
+  };
+  const showShare = () => {
+    if (document.activeElement !== share) share.value = model.get("share");
+  };
+  fill();
+  showStatus();
+  showShare();
+  model.on("change:presets", fill);
+  model.on("change:status", showStatus);
+  model.on("change:error_field", showStatus);
+  model.on("change:share", showShare);
+
+  apply.addEventListener("click", () => model.send({ type: "apply", name: select.value }));
+  save.addEventListener("click", () => model.send({ type: "save" }));
+  open.addEventListener("click", () => file.click());
+  file.addEventListener("change", async () => {
+    const chosen = file.files && file.files[0];
+    if (chosen) model.send({ type: "load", text: await chosen.text() });
+    file.value = "";
+  });
+  load.addEventListener("click", () => {
+    const text = pasted(share.value);
+    if (text === null) {
+      status.textContent = "paste a share string (rw1....) or preset JSON first";
+      status.style.color = "#c0392b";
+      return;
+    }
+    model.send({ type: "load", text });
+  });
+  copy.addEventListener("click", () => model.send({ type: "share" }));
+
+  model.on("msg:custom", async (/** @type {any} */ msg) => {
+    if (msg.type === "file") {
+      const blob = new Blob([msg.text], { type: "application/json" });
+      const link = /** @type {HTMLAnchorElement} */ (make("a", { download: msg.filename }));
+      link.href = URL.createObjectURL(blob);
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    } else if (msg.type === "share") {
+      share.value = msg.text;
+      try {
+        await navigator.clipboard.writeText(msg.text);
+        copy.textContent = "Copied";
+      } catch (err) {
+        share.select(); // no clipboard permission: leave it selected for Ctrl+C
+        copy.textContent = "Select + Ctrl+C";
+      }
+      setTimeout(() => (copy.textContent = "Copy share string"), 1500);
+    }
+  });
+}
+
+export default { render };

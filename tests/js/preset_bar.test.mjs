@@ -1,0 +1,18 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { looksLikeShare, pasted } from "../../realtime_widgets/widgets/preset_bar.js";
+
+test("share strings are recognised by their versioned prefix and URL-safe body", () => {
+  assert.equal(looksLikeShare("rw1.eNqrVkrOz0nNzVOyUkpOLEnMSVWqBQBBbAZ1"), true);
+  assert.equal(looksLikeShare("  rw1.abc_-  "), true);
+  assert.equal(looksLikeShare("rw1."), false);
+  assert.equal(looksLikeShare("rw1.ab+/="), false);
+  assert.equal(looksLikeShare("hello"), false);
+});
+
+test("the paste box sends JSON or a share string, nothing else", () => {
+  assert.equal(pasted(' {"format": 1} '), '{"format": 1}');
+  assert.equal(pasted("rw1.abc"), "rw1.abc");
+  assert.equal(pasted(""), null);
+  assert.equal(pasted("not a preset"), null);
+});

@@ -1,0 +1,93 @@
+"""LatencyProbe over a real session: browser stamps (simulated here, real in tests/browser) and
+the kernel's own give the toolkit's part of each turn."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.widgets.latency import LatencyProbe
+from realtime_widgets.widgets.metrics import MetricsView
+from realtime_widgets.widgets.microphone import Microphone
+from realtime_widgets.widgets.speaker import Speaker
+from tests.speech import Clip
+from tests.waiting import eventually
+
+OFFSET_MS = 98_765.0  # the simulated page's performance.now() minus the kernel's clock
+
+
+def browser_now(delay_s: float = 0.0) -> float:
+    return (time.monotonic() - delay_s) * 1000 + OFFSET_MS
+
+
+def answer_pings(widget: Any) -> None:
+    """Answer the probe's pings at once, as the page's JS does."""
+    for content, _ in widget.comm.custom():
+        if content.get("type") == "ping" and not content.get("answered"):
+            content["answered"] = True
+            widget._on_browser(
+                widget, {"type": "pong", "id": content["id"], "t": browser_now()}, []
+            )
+
+
+def test_probe_measures_both_paths_and_metrics_show_the_toolkit_part(
+    monkeypatch: pytest.MonkeyPatch, three_turns: Clip
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    session = RealtimeSession(SessionConfig()).connect()
+    try:
+        mic, speaker = Microphone(session), Speaker(session)
+        metrics = MetricsView(session)
+        probe = LatencyProbe(session, mic, speaker)
+        metrics.latency = probe
+        turn = three_turns.samples[: int((three_turns.truth[0][1] + 900) * 24)]
+        turn = np.concatenate([turn, np.zeros(24000, np.int16)])
+        for seq, i in enumerate(range(0, len(turn), 960), start=1):
+            # captured 30 ms before it reaches the kernel
+            content = {"type": "audio", "seq": seq, "rate": 24000, "t": browser_now(0.030)}
+            mic._on_browser(mic, content, [turn[i : i + 960].tobytes()])
+            answer_pings(mic)
+            time.sleep(0.002)
+        done = session.wait_for("response.done", timeout=60)
+        assert done.response.status == "completed"  # type: ignore[union-attr]
+        eventually(lambda: bool(speaker.received))
+        item_id = next(iter(speaker.received))
+        answer_pings(speaker)
+        # The page got the item's first chunk 10 ms after the delta and played it 40 ms later.
+        delta_s = probe.core.items[item_id].delta_s
+        arrived = (delta_s + 0.010) * 1000 + OFFSET_MS
+        speaker._on_browser(
+            speaker,
+            {"type": "started", "item_id": item_id, "arrived": arrived, "played": arrived + 40},
+            [],
+        )
+        # the metrics refreshed themselves when the first sample was reported played
+        assert metrics.data["turns"][0]["toolkit_out"] is not None
+        summary = probe.summary()
+        clock = summary["mic_clock_uncertainty_ms"]
+        assert clock is not None
+        assert clock < 20
+        assert summary["mic_chunks"] >= len(turn) // 960 - 1  # every chunk matched an append
+        to_kernel = summary["mic_to_kernel_ms"]["median"]
+        assert to_kernel == pytest.approx(30.0, abs=clock + 2)
+        assert summary["mic_in_kernel_ms"]["median"] >= 0
+        out = summary["delta_to_played_ms"]["median"]
+        assert out == pytest.approx(50.0, abs=summary["speaker_clock_uncertainty_ms"] + 2)
+        # the kernel's own part: from the delta's arrival to its samples sent to the page
+        assert 0 <= summary["delta_in_kernel_ms"]["median"] < 1000
+        rows = probe.per_turn()
+        assert rows[0]["toolkit_out"] == pytest.approx(out, abs=0.1)
+        assert rows[0]["toolkit_in"] is not None
+        assert rows[0]["toolkit_in"] >= to_kernel - clock
+        assert rows[0]["server"] is not None
+        shown = metrics.data["turns"][0]
+        assert shown["toolkit_out"] == rows[0]["toolkit_out"]
+        assert shown["toolkit_in"] == rows[0]["toolkit_in"]
+        probe.close()
+    finally:
+        session.close()

@@ -1,0 +1,104 @@
+"""PresetBar: built-ins applied over the panel's settings, files and share strings loaded whole."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.errors import ConfigError
+from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.parts import PcmuFormat
+from realtime_widgets.protocol.presets import BUILTIN_PRESETS, load, to_json, to_share_string
+from realtime_widgets.widgets.panel import ConfigPanel
+from realtime_widgets.widgets.preset_bar import PresetBar
+from tests.waiting import eventually
+
+
+def test_builtins_are_listed_and_applied_over_the_panel() -> None:
+    panel = ConfigPanel(config=SessionConfig(voice="cedar"))
+    bar = PresetBar(panel)
+    assert [p["name"] for p in bar.presets] == list(BUILTIN_PRESETS)
+    assert all(p["description"] for p in bar.presets)
+    bar._on_browser(bar, {"type": "apply", "name": "phone call (G.711)"}, [])
+    assert panel.config.input_audio_format == PcmuFormat()
+    assert panel.config.voice == "cedar"  # a built-in changes only its own fields
+    assert panel.controls["input_audio_format"].value == {"type": "audio/pcmu"}  # shown
+    assert bar.status == "applied 'phone call (G.711)'"
+    assert load(bar.share).config == panel.config  # the share string follows
+
+
+def test_a_share_string_and_a_file_load_a_whole_configuration(tmp_path: Path) -> None:
+    panel = ConfigPanel(config=SessionConfig(voice="cedar", speed=1.25))
+    bar = PresetBar(panel, name="mine")
+    wanted = SessionConfig(instructions="Short answers.", turn_detection=None)
+    bar.load_text(to_share_string(wanted, "friend's"))
+    assert panel.config == wanted  # voice and speed back at their defaults: a whole config
+    assert bar.status == 'loaded "friend\'s"'
+    path = bar.save(tmp_path / "mine.json")
+    assert json.loads(path.read_text())["name"] == "mine"
+    panel.load(SessionConfig())
+    bar._on_browser(bar, {"type": "load", "text": path.read_text()}, [])
+    assert panel.config == wanted
+
+
+def test_refusals_name_the_field_and_change_nothing() -> None:
+    panel = ConfigPanel(config=SessionConfig(voice="ash"))
+    bar = PresetBar(panel)
+    bad = to_json(SessionConfig()).replace('"config": {}', '"config": {"speed": 9}')
+    bar._on_browser(bar, {"type": "load", "text": bad}, [])
+    assert bar.error_field == "config.speed"
+    assert "speed must be between 0.25 and 1.5" in bar.status
+    bar._on_browser(bar, {"type": "apply", "name": "karaoke"}, [])
+    assert bar.error_field == "preset"
+    assert "'push-to-talk'" in bar.status
+    assert panel.config == SessionConfig(voice="ash")
+    with pytest.raises(ConfigError):
+        bar.load_text("rw9.abc")
+
+
+def test_save_and_share_send_the_file_and_the_string_to_the_browser() -> None:
+    bar = PresetBar(name="my agent")
+    sent: list[dict[str, object]] = []
+    bar.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    bar.apply_preset("text only")
+    bar._on_browser(bar, {"type": "save"}, [])
+    bar._on_browser(bar, {"type": "share"}, [])
+    assert sent[0]["type"] == "file"
+    assert sent[0]["filename"] == "my-agent.json"
+    assert load(str(sent[0]["text"])).config == BUILTIN_PRESETS["text only"].config
+    assert sent[1] == {"type": "share", "text": bar.share}
+    assert load(bar.share).name == "my agent"
+
+
+def test_on_a_live_session_the_preset_is_sent_and_the_model_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    session = RealtimeSession(SessionConfig()).connect()
+    try:
+        panel = ConfigPanel(session)
+        bar = PresetBar(panel)
+        other = SessionConfig(model="gpt-realtime-mini", turn_detection=None, speed=1.2)
+        bar.load_text(to_share_string(other))
+        assert "kept the live session's model" in bar.status
+        eventually(lambda: session.effective is not None and session.effective.speed == 1.2)
+        assert session.effective is not None
+        assert session.effective.turn_detection is None
+        assert session.effective.model == "gpt-realtime-1.5"
+        eventually(lambda: load(bar.share).config.speed == 1.2)
+        # Without a panel the bar sends the preset itself.
+        alone = PresetBar(session=session)
+        alone.apply_preset("low-latency interruptions")
+        eventually(
+            lambda: (
+                session.effective is not None
+                and session.effective.turn_detection == alone.config.turn_detection
+                and session.effective.turn_detection is not None
+            )
+        )
+        alone.close()
+    finally:
+        session.close()
