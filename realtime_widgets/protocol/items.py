@@ -28,23 +28,30 @@ import base64
 import dataclasses
 import json
 import uuid
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError, field_validator
 
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol import events as ev
-from realtime_widgets.protocol.images import image_data_url
-from realtime_widgets.protocol.parts import (
-    AudioFormat,
-    CustomVoice,
-    Prompt,
-    Reasoning,
-    Tool,
-    ToolChoiceFunction,
-    ToolChoiceMcp,
-    VoiceName,
+from realtime_widgets.protocol.client_events import (
+    AssistantMessage,
+    FunctionCallItem,
+    FunctionCallOutputItem,
+    InputAudioPart,
+    InputImagePart,
+    InputTextPart,
+    McpApprovalRequestItem,
+    McpApprovalResponseItem,
+    McpCallItem,
+    McpListToolsItem,
+    OutputAudioPart,
+    OutputTextPart,
+    ResponseParams,
+    SystemMessage,
+    UserMessage,
 )
+from realtime_widgets.protocol.images import image_data_url
 from realtime_widgets.protocol.problems import problems_from_validation_error
 
 __all__ = [
@@ -61,6 +68,7 @@ __all__ = [
     "McpListToolsItem",
     "OutputAudioPart",
     "OutputTextPart",
+    "ResponseOverrides",
     "ResponseParams",
     "SystemMessage",
     "UserMessage",
@@ -85,163 +93,11 @@ METADATA_MAX_KEY = 64
 METADATA_MAX_VALUE = 512
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 R = TypeVar("R", bound=BaseModel)
-Status = Literal["completed", "incomplete", "in_progress"]
 
-
-# ---- content parts ----------------------------------------------------------------------------
-
-
-class InputTextPart(_Record):
-    type: Literal["input_text"] = "input_text"
-    text: str
-
-
-class InputAudioPart(_Record):
-    type: Literal["input_audio"] = "input_audio"
-    audio: str | None = Field(None, description="Base64 audio in the session's input format.")
-    transcript: str | None = None
-
-
-class InputImagePart(_Record):
-    type: Literal["input_image"] = "input_image"
-    image_url: str = Field(description="A data URL (data:image/png;base64,...).")
-    detail: Literal["auto", "low", "high"] = "auto"
-
-
-class OutputTextPart(_Record):
-    type: Literal["output_text"] = "output_text"
-    text: str
-
-
-class OutputAudioPart(_Record):
-    type: Literal["output_audio"] = "output_audio"
-    audio: str | None = None
-    transcript: str | None = None
-
-
-# ---- items ------------------------------------------------------------------------------------
-
-
-class _ItemBase(_Record):
-    id: str | None = Field(None, max_length=32, description="Client-chosen id (optional).")
-    object: Literal["realtime.item"] | None = None
-    status: Status | None = None
-
-
-class SystemMessage(_ItemBase):
-    type: Literal["message"] = "message"
-    role: Literal["system"] = "system"
-    content: list[InputTextPart] = Field(min_length=1)
-
-
-class UserMessage(_ItemBase):
-    type: Literal["message"] = "message"
-    role: Literal["user"] = "user"
-    content: list[
-        Annotated[InputTextPart | InputAudioPart | InputImagePart, Field(discriminator="type")]
-    ] = Field(min_length=1)
-
-
-class AssistantMessage(_ItemBase):
-    type: Literal["message"] = "message"
-    role: Literal["assistant"] = "assistant"
-    content: list[Annotated[OutputTextPart | OutputAudioPart, Field(discriminator="type")]] = Field(
-        min_length=1
-    )
-
-
-class FunctionCallItem(_ItemBase):
-    type: Literal["function_call"] = "function_call"
-    name: str = Field(min_length=1)
-    arguments: str
-    call_id: str | None = None
-
-
-class FunctionCallOutputItem(_ItemBase):
-    type: Literal["function_call_output"] = "function_call_output"
-    call_id: str = Field(min_length=1)
-    output: str
-
-
-class McpApprovalRequestItem(_Record):
-    type: Literal["mcp_approval_request"] = "mcp_approval_request"
-    id: str
-    server_label: str
-    name: str
-    arguments: str
-
-
-class McpApprovalResponseItem(_Record):
-    type: Literal["mcp_approval_response"] = "mcp_approval_response"
-    id: str = Field(max_length=32, description="The item's id (required by the GA schema).")
-    approval_request_id: str = Field(min_length=1)
-    approve: StrictBool
-    reason: str | None = None
-
-
-class McpHttpError(_Record):
-    type: Literal["http_error"] = "http_error"
-    code: int
-    message: str
-
-
-class McpProtocolError(_Record):
-    type: Literal["protocol_error"] = "protocol_error"
-    code: int
-    message: str
-
-
-class McpToolExecutionError(_Record):
-    type: Literal["tool_execution_error"] = "tool_execution_error"
-    message: str
-
-
-class McpCallItem(_Record):
-    type: Literal["mcp_call"] = "mcp_call"
-    id: str
-    server_label: str
-    name: str
-    arguments: str
-    approval_request_id: str | None = None
-    output: str | None = None
-    error: (
-        Annotated[
-            McpHttpError | McpProtocolError | McpToolExecutionError, Field(discriminator="type")
-        ]
-        | None
-    ) = None
-
-
-class McpListedTool(_Record):
-    name: str
-    input_schema: dict[str, Any]
-    description: str | None = None
-    annotations: dict[str, Any] | None = None
-
-
-class McpListToolsItem(_Record):
-    type: Literal["mcp_list_tools"] = "mcp_list_tools"
-    server_label: str
-    tools: list[McpListedTool]
-    id: str | None = None
-
-
-def _item_kind(value: Any) -> str | None:
-    """Union tag: messages by role, everything else by type."""
-    if isinstance(value, dict):
-        kind, role = value.get("type"), value.get("role")
-    else:
-        kind, role = getattr(value, "type", None), getattr(value, "role", None)
-    if kind == "message":
-        return f"message:{role}"
-    return kind if isinstance(kind, str) else None
-
-
+# The records are the client events' own (one definition of each GA item and part); this module
+# adds the builders, the checks OpenAI makes that a schema does not state, and errors that name
+# the field.
 ClientItem = (
     SystemMessage
     | UserMessage
@@ -255,7 +111,7 @@ ClientItem = (
 )
 """Any item a client may put into the conversation (``conversation.item.create``)."""
 
-_ITEM_CLASSES: dict[str, type[_Record]] = {
+_ITEM_CLASSES: dict[str, type[BaseModel]] = {
     "message:system": SystemMessage,
     "message:user": UserMessage,
     "message:assistant": AssistantMessage,
@@ -266,6 +122,17 @@ _ITEM_CLASSES: dict[str, type[_Record]] = {
     "mcp_call": McpCallItem,
     "mcp_list_tools": McpListToolsItem,
 }
+
+
+def _item_kind(value: Any) -> str | None:
+    """Union tag: messages by role, everything else by type."""
+    if isinstance(value, dict):
+        kind, role = value.get("type"), value.get("role")
+    else:
+        kind, role = getattr(value, "type", None), getattr(value, "role", None)
+    if kind == "message":
+        return f"message:{role}"
+    return kind if isinstance(kind, str) else None
 
 
 def _under(where: str, problem: FieldProblem) -> FieldProblem:
@@ -284,9 +151,9 @@ def _validated(cls: type[R], data: Any, where: str) -> R:
         raise ConfigError([_under(where, p) for p in problems]) from None
 
 
-def as_item(item: BaseModel | dict[str, Any], where: str = "item") -> _Record:
+def as_item(item: BaseModel | dict[str, Any], where: str = "item") -> BaseModel:
     """A typed item from a record or a plain dict; :class:`ConfigError` names the bad field."""
-    if isinstance(item, _Record) and _item_kind(item) in _ITEM_CLASSES:
+    if isinstance(item, BaseModel) and type(item) in _ITEM_CLASSES.values():
         return item
     data = item.model_dump() if isinstance(item, BaseModel) else item
     kind = _item_kind(data)
@@ -377,6 +244,13 @@ def mcp_approval_response(
     id: str | None = None,
 ) -> McpApprovalResponseItem:
     """The answer to an ``mcp_approval_request`` item: run the tool call (or not)."""
+    if not isinstance(approve, bool):
+        raise ConfigError.single(
+            "item.approve",
+            f"item.approve must be True or False, got {approve!r}",
+            code="invalid_type",
+            allowed="True, False",
+        )
     data = {
         "id": id or new_item_id(),
         "approval_request_id": approval_request_id,
@@ -389,45 +263,14 @@ def mcp_approval_response(
 # ---- response parameters ------------------------------------------------------------------------
 
 
-class ResponseAudioOutput(_Record):
-    format: AudioFormat | None = None
-    voice: VoiceName | CustomVoice | None = None
+class ResponseOverrides(ResponseParams):
+    """:class:`~.client_events.ResponseParams` with the limits OpenAI states in words: metadata
+    (16 pairs, keys up to 64 characters, values up to 512) and the token limit's range, each
+    refused with a message that names the field and the allowed values.
 
-
-class ResponseAudio(_Record):
-    output: ResponseAudioOutput | None = None
-
-
-class ResponseParams(_Record):
-    """The ``response`` of ``response.create``: per-response overrides and out-of-band options.
-
-    ``conversation="none"`` makes an out-of-band response: it is not added to the conversation
-    (its items stay out of the transcript), and ``input`` gives it its own context (items, or
-    ``{"type": "item_reference", "id": ...}`` is not modeled: pass the items themselves).
+    ``conversation="none"`` makes an out-of-band response: not added to the conversation (its
+    items stay out of the transcript), with ``input`` as its own context.
     """
-
-    conversation: Literal["auto", "none"] | None = Field(
-        None, description="auto: the default conversation; none: out of band."
-    )
-    input: list[ClientItem] | None = Field(
-        None, description="The context of this response instead of the conversation."
-    )
-    metadata: dict[str, str] | None = Field(
-        None, description="Up to 16 string pairs, echoed on the response (to tell responses apart)."
-    )
-    instructions: str | None = None
-    output_modalities: list[Literal["audio", "text"]] | None = Field(
-        None, min_length=1, max_length=1
-    )
-    audio: ResponseAudio | None = None
-    max_output_tokens: int | Literal["inf"] | None = None
-    tools: list[Tool] | None = None
-    tool_choice: Literal["auto", "none", "required"] | ToolChoiceFunction | ToolChoiceMcp | None = (
-        None
-    )
-    parallel_tool_calls: StrictBool | None = None
-    prompt: Prompt | None = None
-    reasoning: Reasoning | None = None
 
     @field_validator("metadata")
     @classmethod
@@ -458,7 +301,7 @@ class ResponseParams(_Record):
     @classmethod
     def _typed_items(cls, value: Any) -> Any:
         if isinstance(value, list):
-            return [as_item(v, f"input[{i}]") for i, v in enumerate(value)]
+            return [as_item(v, f"input[{i}]").model_dump() for i, v in enumerate(value)]
         return value
 
 
@@ -538,7 +381,7 @@ def create_response(
     given = {k: v for k, v in fields.items() if v is not None}
     if not given:
         return _event(ev.ResponseCreate(event_id=event_id))
-    params = _validated(ResponseParams, given, "response")
+    params = _validated(ResponseOverrides, given, "response")
     return _event(ev.ResponseCreate(response=_dump(params), event_id=event_id))
 
 

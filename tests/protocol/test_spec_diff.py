@@ -4,8 +4,8 @@ listed with a reason in :data:`realtime_widgets.protocol.coverage.NOT_MODELED`.
 Walked recursively: the realtime and transcription session types, every client event and every
 server event (see :mod:`tests.protocol.spec_walk` for the fact syntax). The ``session`` of
 ``session.update`` / ``session.created`` / ``session.updated`` is compared once, through the two
-session walks. A client event field that is a plain dict in the event model is compared through
-the typed record that builds it (:data:`PAYLOAD_MODELS`), since every builder validates with it.
+session walks; the client events' items and response parameters are typed records
+(:mod:`realtime_widgets.protocol.client_events`), walked like everything else.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from openai.types.realtime import (
 from pydantic import BaseModel
 
 from realtime_widgets.protocol import events as ev
-from realtime_widgets.protocol import items
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.configbase import ConfigModel
 from realtime_widgets.protocol.coverage import NOT_MODELED
@@ -33,11 +32,6 @@ from realtime_widgets.protocol.transcription import TranscriptionConfig
 
 from .spec_walk import _members, facts_of_annotation, facts_of_model, literal_tag
 
-# Dict-typed fields of our client events -> the typed record every builder validates them with.
-PAYLOAD_MODELS: dict[tuple[str, str], Any] = {
-    ("conversation.item.create", "item"): items.ClientItem,
-    ("response.create", "response"): items.ResponseParams,
-}
 SESSION_EVENTS = {"session.update", "session.created", "session.updated"}
 
 
@@ -90,8 +84,7 @@ def _our_event_facts(classes: dict[str, type[BaseModel]]) -> set[str]:
                 continue
             here = f"<{kind}>.{name}"
             facts.add(here)
-            annotation = PAYLOAD_MODELS.get((kind, name), info.annotation)
-            facts_of_annotation(annotation, here, facts, info=info, seen=(model,), ours=True)
+            facts_of_annotation(info.annotation, here, facts, info=info, seen=(model,), ours=True)
     return facts
 
 
