@@ -29,6 +29,7 @@ from realtime_widgets.protocol import (
     ToolChoiceMcp,
     TracingConfig,
     Transcription,
+    TranscriptionConfig,
 )
 
 __version__ = "0.1.0"
@@ -42,6 +43,7 @@ _LAZY = {
     "Endpoint": "realtime_widgets.client",
     "VadLab": "realtime_widgets.vadlab",
     "ABTest": "realtime_widgets.vadlab",
+    "TranscriptionPlayground": "realtime_widgets.widgets.transcription",
 }
 
 
@@ -87,6 +89,8 @@ __all__ = [
     "ToolChoiceMcp",
     "TracingConfig",
     "Transcription",
+    "TranscriptionConfig",
+    "TranscriptionPlayground",
     "VadLab",
     "__version__",
 ]

@@ -26,6 +26,7 @@ from realtime_widgets.protocol.parts import (
     Transcription,
 )
 from realtime_widgets.protocol.rules import locked_fields
+from realtime_widgets.protocol.transcription import TranscriptionConfig
 from realtime_widgets.protocol.wire import param_path, validate_session_payload
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "ToolChoiceMcp",
     "TracingConfig",
     "Transcription",
+    "TranscriptionConfig",
     "locked_fields",
     "param_path",
     "validate_session_payload",

@@ -19,25 +19,28 @@ in one place; the serialisers, rules and readers that walk it live in their own 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
     Tag,
-    ValidationError,
     ValidationInfo,
     field_validator,
 )
 
 from realtime_widgets.errors import ConfigError, note
 from realtime_widgets.protocol import parts
+from realtime_widgets.protocol.configbase import (
+    ConfigModel,
+    Mutability,
+    Param,
+    format_shorthand,
+    noise_shorthand,
+    transcription_shorthand,
+)
 from realtime_widgets.protocol.export import to_code  # below us: it knows configs by type only
-from realtime_widgets.protocol.introspect import literal_values, models_in
 from realtime_widgets.protocol.parts import (
     BUILTIN_VOICES,
     FORMAT_ALIASES,
@@ -57,16 +60,10 @@ from realtime_widgets.protocol.parts import (
     is_strict_wire,
     mode_or_type,
     name_or_object,
-    round_floats,
 )
-from realtime_widgets.protocol.problems import problems_from_validation_error
 from realtime_widgets.protocol.seeds import config_from_psopenai  # likewise
 
 __all__ = ["GROUPS", "MODELS", "Mutability", "Param", "SessionConfig"]
-
-Mutability = Literal[
-    "always", "never", "until_assistant_audio", "frozen_once_set", "between_responses"
-]
 
 GROUPS: tuple[str, ...] = (
     "Model & voice",
@@ -88,22 +85,6 @@ MODELS: tuple[str, ...] = (
     "gpt-audio-1.5",
     "gpt-audio-mini",
 )
-
-
-@dataclass(frozen=True)
-class Param:
-    """Where a SessionConfig field lives: wire paths, panel group, mid-session rule.
-
-    ``ga`` / ``beta`` are dotted paths inside the ``session`` object (``None``: the dialect has
-    no such parameter). ``to_beta`` / ``from_beta`` convert values where the beta shape differs.
-    """
-
-    ga: str | None
-    beta: str | None
-    group: str
-    mutable: Mutability = "always"
-    to_beta: Callable[[Any], Any] | None = None
-    from_beta: Callable[[Any], Any] | None = None
 
 
 def _modalities_to_beta(value: list[str]) -> list[str]:
@@ -145,7 +126,7 @@ def _tools_to_beta(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return value
 
 
-class SessionConfig(BaseModel):
+class SessionConfig(ConfigModel):
     """Every parameter of a Realtime session (GA), with OpenAI's defaults, ranges and rules.
 
     Immutable: derive a changed config with :meth:`with_changes`. Send it with
@@ -157,6 +138,7 @@ class SessionConfig(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, validate_default=False, title="SessionConfig"
     )
+    SESSION_TYPE: ClassVar[str] = "realtime"
 
     # -- Model & voice
     model: Annotated[str, Param("model", None, "Model & voice", mutable="never")] = Field(
@@ -327,45 +309,6 @@ class SessionConfig(BaseModel):
         None, description="A stored prompt template with version and variables."
     )
 
-    PARAMS: ClassVar[dict[str, Param]]
-
-    # ---- construction ------------------------------------------------------------------------
-
-    def __init__(self, /, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            raise ConfigError(problems_from_validation_error(exc, type(self))) from None
-
-    # Tell pydantic this __init__ only wraps the base one, so model_validate keeps using the core
-    # validator directly (with its context) instead of routing through __init__.
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
-
-    @classmethod
-    def model_validate(
-        cls,
-        obj: Any,
-        *,
-        strict: bool | None = None,
-        extra: Literal["allow", "ignore", "forbid"] | None = None,
-        from_attributes: bool | None = None,
-        context: Any | None = None,
-        by_alias: bool | None = None,
-        by_name: bool | None = None,
-    ) -> SessionConfig:
-        try:
-            return super().model_validate(
-                obj,
-                strict=strict,
-                extra=extra,
-                from_attributes=from_attributes,
-                context=context,
-                by_alias=by_alias,
-                by_name=by_name,
-            )
-        except ValidationError as exc:
-            raise ConfigError(problems_from_validation_error(exc, cls)) from None
-
     # Seed shorthands; none of them applies to a strict wire payload.
     @field_validator("output_modalities", mode="before")
     @classmethod
@@ -406,33 +349,17 @@ class SessionConfig(BaseModel):
     @field_validator("input_audio_format", "output_audio_format", mode="before")
     @classmethod
     def _format(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, str):
-            if is_strict_wire(info):
-                return value  # the union rejects it: an object is required on the wire
-            if value not in FORMAT_ALIASES:
-                raise ValueError(
-                    f"Invalid value: {value!r}. Supported values are: 'audio/pcm' (24 kHz), "
-                    "'audio/pcmu', 'audio/pcma' (or the seed names 'pcm16', 'g711_ulaw', "
-                    "'g711_alaw')."
-                )
-            return FORMAT_ALIASES[value]()
-        return value
+        return format_shorthand(value, info)
 
     @field_validator("noise_reduction", mode="before")
     @classmethod
     def _noise(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, str) and not is_strict_wire(info):
-            if value == "none":
-                return None  # PSOpenAI's "none": GA has no such value; off is null
-            return {"type": value}
-        return value
+        return noise_shorthand(value, info)
 
     @field_validator("transcription", mode="before")
     @classmethod
     def _transcription(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, str) and not is_strict_wire(info):
-            return {"model": value}
-        return value
+        return transcription_shorthand(value, info)
 
     @field_validator("max_output_tokens", mode="before")
     @classmethod
@@ -466,11 +393,6 @@ class SessionConfig(BaseModel):
             return {"type": "function", "name": value}  # PSOpenAI: a function's name
         return value
 
-    @field_validator("*", mode="after")
-    @classmethod
-    def _sendable_floats(cls, value: Any) -> Any:
-        return round_floats(value)
-
     @field_validator("tools")
     @classmethod
     def _unique_tool_names(cls, value: list[Any]) -> list[Any]:
@@ -479,75 +401,6 @@ class SessionConfig(BaseModel):
         if dupes:
             raise ValueError(f"tool names must be unique; repeated: {', '.join(dupes)}")
         return value
-
-    # ---- reading ------------------------------------------------------------------------------
-
-    @classmethod
-    def params(cls) -> dict[str, Param]:
-        """Field name -> its :class:`Param`, in declaration order."""
-        return cls.PARAMS
-
-    def items(self) -> Iterator[tuple[str, Any]]:
-        """(field name, value) for every parameter, in declaration order."""
-        for name in type(self).model_fields:
-            yield name, getattr(self, name)
-
-    def get(self, path: str) -> Any:
-        """The value at a dotted path, e.g. ``config.get("turn_detection.threshold")``."""
-        value: Any = self
-        for part in path.split("."):
-            if isinstance(value, BaseModel) and part in type(value).model_fields:
-                value = getattr(value, part)
-            else:
-                raise ConfigError.single(path, f"{path}: no such parameter")
-        return value
-
-    @classmethod
-    def json_schema(cls) -> dict[str, Any]:
-        """The JSON schema of every parameter, with each one's wire paths, group and rule
-        (``x-ga``, ``x-beta``, ``x-group``, ``x-mutable``). CI diffs it against a snapshot."""
-        schema = cls.model_json_schema()
-        for name, param in cls.PARAMS.items():
-            prop = schema["properties"][name]
-            prop["x-ga"] = param.ga
-            prop["x-beta"] = param.beta
-            prop["x-group"] = param.group
-            prop["x-mutable"] = param.mutable
-        return schema
-
-    # ---- deriving -----------------------------------------------------------------------------
-
-    def with_changes(self, changes: Mapping[str, Any] | None = None, /, **kw: Any) -> SessionConfig:
-        """A new, validated config with ``changes`` applied; keys may be dotted paths.
-
-        ``config.with_changes({"turn_detection.threshold": 0.7}, voice="marin")``. Setting a
-        nested field of a section that is off (None) starts from that section's defaults.
-        Invalid values raise :class:`ConfigError` and leave ``self`` untouched.
-        """
-        merged: dict[str, Any] = {**(changes or {}), **kw}
-        data = {name: getattr(self, name) for name in self.model_fields_set}
-        dumped = {name: _plain(value) for name, value in data.items()}
-        for path, value in merged.items():
-            head, _, rest = path.partition(".")
-            if head not in type(self).model_fields:
-                allowed = ", ".join(type(self).model_fields)
-                raise ConfigError.single(
-                    path, f"{path}: unknown parameter; parameters are: {allowed}", allowed=allowed
-                )
-            if not rest:
-                dumped[head] = _plain(value)
-                continue
-            key = rest.split(".")[0]
-            current = dumped.get(head, _plain(getattr(self, head)))
-            switching = key == "type" and isinstance(current, dict) and current.get("type") != value
-            if current is None or isinstance(current, str) or switching:
-                current = _section_start(head, key, value)
-            dumped[head] = _set_path(dict(current), rest.split("."), _plain(value))
-        return type(self)(**dumped)
-
-    def diff(self, previous: SessionConfig) -> list[str]:
-        """Names of the fields whose value differs from ``previous``."""
-        return [name for name, value in self.items() if value != getattr(previous, name)]
 
     # ---- the wire -----------------------------------------------------------------------------
 
@@ -577,25 +430,6 @@ class SessionConfig(BaseModel):
             assistant_has_spoken=assistant_has_spoken,
         )
 
-    def to_session(self, dialect: Literal["ga", "beta"] = "ga") -> dict[str, Any]:
-        """The full ``session`` object (every field), as a server reports it."""
-        from realtime_widgets.protocol.wire import encode_session
-
-        return encode_session(self, list(type(self).model_fields), dialect)
-
-    @classmethod
-    def from_session(
-        cls, session: Mapping[str, Any], *, dialect: Literal["ga", "beta"] | None = None
-    ) -> SessionConfig:
-        """Parse the ``session`` of ``session.created`` / ``session.updated`` (GA or beta).
-
-        Server-only keys (id, object, expires_at, ...) are ignored, as are keys this version
-        does not know. ``from_session(c.to_session()) == c``.
-        """
-        from realtime_widgets.protocol.wire import decode_session
-
-        return decode_session(cls, session, dialect=dialect, strict=False)
-
     @classmethod
     def from_psopenai(cls, **kwargs: Any) -> SessionConfig:
         """Build a config from PSOpenAI ``Set-RealtimeSessionConfiguration`` parameter names."""
@@ -604,55 +438,3 @@ class SessionConfig(BaseModel):
     def to_code(self, target: str = "openai-python") -> str:
         """This config as code: openai-python, openai-agents, psopenai, openai-dotnet or json."""
         return to_code(self, target)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(exclude_unset=False)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _section_start(field: str, key: str, value: Any) -> dict[str, Any]:
-    """Where a dotted change into a section that is off (or a variant switch) starts from.
-
-    ``turn_detection.eagerness`` with turn detection off starts from ``SemanticVad()``'s
-    defaults; ``turn_detection.type = "semantic_vad"`` starts that variant afresh.
-    """
-    candidates = models_in(SessionConfig.model_fields[field].annotation)
-    if key == "type":
-        candidates = [
-            m for m in candidates if value in literal_values(m.model_fields["type"].annotation)
-        ]
-    else:
-        candidates = [m for m in candidates if key in m.model_fields]
-    if not candidates:
-        raise ConfigError.single(f"{field}.{key}", f"{field}.{key}: {field} has no field {key!r}")
-    model = candidates[0]
-    if any(f.is_required() for f in model.model_fields.values()):
-        return {}
-    return model().model_dump()
-
-
-def _set_path(target: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
-    head = path[0]
-    if len(path) == 1:
-        target[head] = value
-    else:
-        inner = target.get(head)
-        target[head] = _set_path(dict(inner) if isinstance(inner, dict) else {}, path[1:], value)
-    return target
-
-
-def _collect_params() -> dict[str, Param]:
-    found: dict[str, Param] = {}
-    for name, info in SessionConfig.model_fields.items():
-        params = [m for m in info.metadata if isinstance(m, Param)]
-        if len(params) != 1:
-            raise TypeError(f"SessionConfig.{name} needs exactly one Param annotation")
-        found[name] = params[0]
-    return found
-
-
-SessionConfig.PARAMS = _collect_params()

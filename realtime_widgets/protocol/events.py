@@ -44,6 +44,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "ClientEvent",
     "ContentPart",
+    "ConversationCreated",
     "ConversationItemAdded",
     "ConversationItemCreate",
     "ConversationItemDelete",
@@ -53,6 +54,7 @@ __all__ = [
     "ConversationItemRetrieved",
     "ConversationItemTruncate",
     "ConversationItemTruncated",
+    "DtmfEventReceived",
     "ErrorDetail",
     "ErrorEvent",
     "FunctionCallArgumentsDelta",
@@ -68,6 +70,7 @@ __all__ = [
     "InputTranscriptionFailed",
     "InputTranscriptionSegment",
     "Item",
+    "LogProb",
     "OutputAudioBufferClear",
     "RateLimitsUpdated",
     "Response",
@@ -229,6 +232,21 @@ class InputAudioBufferTimeoutTriggered(ServerEvent):
     item_id: str = ""
 
 
+class ConversationCreated(ServerEvent):
+    type: Literal["conversation.created"] = "conversation.created"
+    conversation: dict[str, Any] = Field(default_factory=dict)
+
+
+class DtmfEventReceived(ServerEvent):
+    """A telephone keypad press on a SIP call (0-9, *, #, A-D)."""
+
+    type: Literal["input_audio_buffer.dtmf_event_received"] = (
+        "input_audio_buffer.dtmf_event_received"
+    )
+    event: str
+    received_at: int = 0
+
+
 class ConversationItemAdded(ServerEvent):
     type: Literal["conversation.item.added"] = "conversation.item.added"
     item: Item
@@ -258,6 +276,14 @@ class ConversationItemRetrieved(ServerEvent):
     item: Item
 
 
+class LogProb(_Open):
+    """One token of a transcript with its log probability (when ``include`` asks for them)."""
+
+    token: str
+    logprob: float
+    bytes: list[int] = Field(default_factory=list)
+
+
 class InputTranscriptionDelta(ServerEvent):
     type: Literal["conversation.item.input_audio_transcription.delta"] = (
         "conversation.item.input_audio_transcription.delta"
@@ -265,6 +291,7 @@ class InputTranscriptionDelta(ServerEvent):
     item_id: str
     content_index: int = 0
     delta: str = ""
+    logprobs: list[LogProb] | None = None
 
 
 class InputTranscriptionCompleted(ServerEvent):
@@ -275,6 +302,8 @@ class InputTranscriptionCompleted(ServerEvent):
     content_index: int = 0
     transcript: str
     usage: dict[str, Any] | None = None
+    logprobs: list[LogProb] | None = None
+    languages: list[dict[str, Any]] | None = None
 
 
 class InputTranscriptionFailed(ServerEvent):
@@ -424,25 +453,31 @@ class McpListToolsFailed(_ItemRef):
 class McpCallArgumentsDelta(_ItemRef):
     type: Literal["response.mcp_call_arguments.delta"] = "response.mcp_call_arguments.delta"
     response_id: str = ""
+    output_index: int = 0
     delta: str = ""
+    obfuscation: str | None = None
 
 
 class McpCallArgumentsDone(_ItemRef):
     type: Literal["response.mcp_call_arguments.done"] = "response.mcp_call_arguments.done"
     response_id: str = ""
+    output_index: int = 0
     arguments: str = ""
 
 
 class McpCallInProgress(_ItemRef):
     type: Literal["response.mcp_call.in_progress"] = "response.mcp_call.in_progress"
+    output_index: int = 0
 
 
 class McpCallCompleted(_ItemRef):
     type: Literal["response.mcp_call.completed"] = "response.mcp_call.completed"
+    output_index: int = 0
 
 
 class McpCallFailed(_ItemRef):
     type: Literal["response.mcp_call.failed"] = "response.mcp_call.failed"
+    output_index: int = 0
 
 
 class OutputAudioBufferStarted(ServerEvent):
@@ -478,6 +513,8 @@ KnownServerEvent = Annotated[
     | InputAudioBufferCommitted
     | InputAudioBufferCleared
     | InputAudioBufferTimeoutTriggered
+    | DtmfEventReceived
+    | ConversationCreated
     | ConversationItemAdded
     | ConversationItemDone
     | ConversationItemTruncated

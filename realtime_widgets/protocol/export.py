@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import pprint
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol.parts import FunctionTool
@@ -17,8 +17,9 @@ from realtime_widgets.protocol.seeds import psopenai_command, psopenai_unsupport
 
 if TYPE_CHECKING:
     from realtime_widgets.protocol.config import SessionConfig
+    from realtime_widgets.protocol.transcription import TranscriptionConfig
 
-__all__ = ["EXPORT_TARGETS", "to_code"]
+__all__ = ["EXPORT_TARGETS", "TRANSCRIPTION_EXPORT_TARGETS", "to_code"]
 
 EXPORT_TARGETS: tuple[str, ...] = (
     "openai-python",
@@ -27,6 +28,11 @@ EXPORT_TARGETS: tuple[str, ...] = (
     "openai-dotnet",
     "json",
 )
+
+
+# A transcription session: openai-python connects with intent=transcription; openai-agents has no
+# transcription sessions, and PSOpenAI's and OpenAI-DotNet's transcription types are beta-only.
+TRANSCRIPTION_EXPORT_TARGETS: tuple[str, ...] = ("openai-python", "json")
 
 
 def _payload(config: SessionConfig) -> dict[str, Any]:
@@ -42,7 +48,7 @@ def _py(value: Any, indent: int = 0) -> str:
 
 def _openai_python(config: SessionConfig) -> str:
     session = _payload(config)
-    return f'''"""Realtime session settings exported by realtime_widgets (openai-python, GA)."""
+    return f'''"""Realtime session settings exported by realtime_widgets (openai-python)."""
 import asyncio
 
 from openai import AsyncOpenAI
@@ -143,12 +149,62 @@ _WRITERS = {
 }
 
 
-def to_code(config: SessionConfig, target: str) -> str:
-    """See :meth:`SessionConfig.to_code`."""
+def _transcription_python(config: TranscriptionConfig) -> str:
+    session = config.to_session_update()["session"]
+    return f'''"""Transcription session settings exported by realtime_widgets (openai-python)."""
+import asyncio
+
+from openai import AsyncOpenAI
+
+SESSION = {_py(session)}
+
+
+async def configure(connection):
+    """Send the settings on an open transcription connection."""
+    await connection.session.update(session=SESSION)
+
+
+async def main():
+    client = AsyncOpenAI()  # the key comes from OPENAI_API_KEY
+    async with client.realtime.connect(extra_query={{"intent": "transcription"}}) as connection:
+        await configure(connection)
+        async for event in connection:
+            if event.type.startswith("conversation.item.input_audio_transcription"):
+                print(event)
+            elif event.type == "error":
+                print(event)
+                break
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+'''
+
+
+def _transcription_code(config: TranscriptionConfig, target: str) -> str:
+    if target == "openai-python":
+        return _transcription_python(config)
+    if target == "json":
+        return json.dumps(config.to_session_update(), indent=2) + "\n"
+    allowed = ", ".join(TRANSCRIPTION_EXPORT_TARGETS)
+    raise ConfigError.single(
+        "target",
+        f"target must be one of {allowed} for a transcription session, got {target!r}"
+        + (" (that tool has no GA transcription sessions)" if target in EXPORT_TARGETS else ""),
+        allowed=allowed,
+    )
+
+
+def to_code(config: SessionConfig | TranscriptionConfig, target: str) -> str:
+    """See :meth:`SessionConfig.to_code` and :meth:`TranscriptionConfig.to_code`."""
+    # By session type, not by class: export sits below both configs and imports neither.
+    if config.SESSION_TYPE == "transcription":
+        return _transcription_code(cast("TranscriptionConfig", config), target)
+    session_config = cast("SessionConfig", config)
     writer = _WRITERS.get(target)
     if writer is None:
         allowed = ", ".join(EXPORT_TARGETS)
         raise ConfigError.single(
             "target", f"target must be one of {allowed}, got {target!r}", allowed=allowed
         )
-    return writer(config)
+    return writer(session_config)

@@ -37,6 +37,7 @@ __all__ = [
     "PcmaFormat",
     "PcmuFormat",
     "Prompt",
+    "PromptCacheBreakpoint",
     "PromptInputFile",
     "PromptInputImage",
     "PromptInputText",
@@ -245,6 +246,7 @@ class Transcription(Part):
         json_schema_extra={
             "examples": [
                 "gpt-4o-mini-transcribe",
+                "gpt-4o-mini-transcribe-2025-12-15",
                 "gpt-4o-transcribe",
                 "whisper-1",
                 "gpt-4o-transcribe-diarize",
@@ -447,9 +449,17 @@ ToolChoice = Annotated[
 # --- prompt, tracing, truncation, reasoning -----------------------------------------------------
 
 
+class PromptCacheBreakpoint(Part):
+    """Cache the prompt up to this variable explicitly, for 30 minutes or 12 hours."""
+
+    mode: Annotated[Literal["explicit"], REQUIRED_ON_WIRE] = "explicit"
+    ttl: Literal["30m", "12h"] | None = None
+
+
 class PromptInputText(Part):
     type: Literal["input_text"] = "input_text"
     text: str
+    prompt_cache_breakpoint: PromptCacheBreakpoint | None = None
 
 
 class PromptInputImage(Part):
@@ -457,14 +467,17 @@ class PromptInputImage(Part):
     detail: Literal["low", "high", "auto", "original"] = "auto"
     image_url: str | None = None
     file_id: str | None = None
+    prompt_cache_breakpoint: PromptCacheBreakpoint | None = None
 
 
 class PromptInputFile(Part):
     type: Literal["input_file"] = "input_file"
+    detail: Literal["low", "high", "auto"] | None = None
     file_id: str | None = None
     file_url: str | None = None
     file_data: str | None = None
     filename: str | None = None
+    prompt_cache_breakpoint: PromptCacheBreakpoint | None = None
 
 
 PromptVariable = Annotated[

@@ -61,6 +61,17 @@ class ItemState:
     arguments_final: str | None = None
     output: str | None = None
     content_types: list[str] = field(default_factory=list)
+    # Images the user sent (data URLs, in content order).
+    image_urls: list[str] = field(default_factory=list)
+    # Input transcription log probabilities (when the session's include asks for them).
+    logprobs: list[ev.LogProb] = field(default_factory=list)
+    # MCP: the server of a call or approval request; an approval answer's decision.
+    server_label: str | None = None
+    approval_request_id: str | None = None
+    approve: bool | None = None
+    reason: str | None = None
+    # Produced by an out-of-band response (conversation="none"): kept out of the transcript.
+    out_of_band: bool = False
 
     @property
     def text(self) -> str:
@@ -92,6 +103,10 @@ class ResponseState:
     status_details: dict[str, Any] | None = None
     usage: ev.Usage | None = None
     item_ids: list[str] = field(default_factory=list)
+    conversation_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    # conversation="none": its items are not in the conversation (nor in ordered_items()).
+    out_of_band: bool = False
 
     @property
     def reason(self) -> str | None:
@@ -188,8 +203,32 @@ class ConversationState:
     # ---- reading ------------------------------------------------------------------------------
 
     def ordered_items(self) -> list[ItemState]:
-        """Items in conversation order."""
+        """Items in conversation order (out-of-band responses' items are not among them)."""
         return [self.items[i] for i in self._order]
+
+    def out_of_band_responses(self) -> list[ResponseState]:
+        """Responses created with ``conversation="none"``, in the order they were created."""
+        return [r for r in self.responses.values() if r.out_of_band]
+
+    def response_items(self, response_id: str) -> list[ItemState]:
+        """The items a response produced (also for an out-of-band one), in output order."""
+        response = self.responses.get(response_id)
+        if response is None:
+            return []
+        return [self.items[i] for i in response.item_ids if i in self.items]
+
+    def pending_approvals(self) -> list[ItemState]:
+        """MCP approval requests in the conversation that no approval response answers yet."""
+        answered = {
+            it.approval_request_id
+            for it in self.items.values()
+            if it.type == "mcp_approval_response"
+        }
+        return [
+            it
+            for it in self.ordered_items()
+            if it.type == "mcp_approval_request" and it.id not in answered
+        ]
 
     def transcript(self) -> list[tuple[str, str]]:
         """(role, text) of each message, in conversation order."""
@@ -199,8 +238,9 @@ class ConversationState:
 
     @property
     def active_response(self) -> ResponseState | None:
+        """The conversation's response in progress (out-of-band ones run beside it)."""
         for response in reversed(self.responses.values()):
-            if response.status == "in_progress":
+            if response.status == "in_progress" and not response.out_of_band:
                 return response
         return None
 
@@ -243,6 +283,17 @@ class ConversationState:
         turn = self._turn(event.item_id)
         if turn is not None:
             turn.committed = True
+        if event.item_id not in self.items:
+            # The user item of the committed audio, in its place: a transcription session
+            # announces it only here, and its transcript may arrive after the next turn's.
+            state = ItemState(id=event.item_id, type="message", role="user", status="completed")
+            state.content_types = ["input_audio"]
+            self.items[event.item_id] = state
+            explicit = "previous_item_id" in event.model_fields_set
+            state.previous_item_id = event.previous_item_id
+            self._place(event.item_id, event.previous_item_id, explicit)
+            if turn is not None:
+                state.audio_start_ms, state.audio_end_ms = turn.audio_start_ms, turn.audio_end_ms
 
     def _timeout(self, event: ev.InputAudioBufferTimeoutTriggered) -> None:
         self.turns.append(
@@ -268,28 +319,43 @@ class ConversationState:
         else:
             self._order.append(item_id)
 
-    def _upsert(self, item: ev.Item, previous: str | None, explicit: bool) -> ItemState:
+    def _upsert(
+        self, item: ev.Item, previous: str | None, explicit: bool, *, out_of_band: bool = False
+    ) -> ItemState:
         item_id = item.id or f"_local_{len(self.items)}"
         state = self.items.get(item_id)
         if state is None:
             state = ItemState(id=item_id, type=item.type, audio_format=self._output_format())
             self.items[item_id] = state
+        state.type = item.type or state.type
+        extra = item.model_extra or {}
+        for key in ("server_label", "approval_request_id", "reason"):
+            if isinstance(extra.get(key), str):
+                setattr(state, key, extra[key])
+        if isinstance(extra.get("approve"), bool):
+            state.approve = extra["approve"]
         state.role = item.role or state.role
         state.status = item.status or state.status
         state.call_id = item.call_id or state.call_id
         state.name = item.name or state.name
-        if item.arguments is not None and item.status == "completed":
+        # A function call's arguments are final once it is completed; MCP records have no status.
+        if item.arguments is not None and (item.status == "completed" or item.status is None):
             state.arguments_final = item.arguments
         if item.output is not None:
             state.output = item.output
         if item.content:
             state.content_types = [p.type for p in item.content]
+            images = [(p.model_extra or {}).get("image_url") for p in item.content]
+            state.image_urls = [u for u in images if isinstance(u, str)] or state.image_urls
             if state.role == "user":
                 self._user_content(state, item)
             else:
                 texts = [p.transcript or p.text for p in item.content if (p.transcript or p.text)]
                 if texts and item.status == "completed" and state.transcript_final is None:
                     state.transcript_final = "".join(t for t in texts if t)
+        if out_of_band or state.out_of_band:
+            state.out_of_band = True
+            return state
         if explicit:
             state.previous_item_id = previous
         self._place(item_id, previous, explicit)
@@ -322,9 +388,10 @@ class ConversationState:
         self._upsert(event.item, previous, explicit)
 
     def _output_item(self, event: ev.ResponseOutputItemAdded | ev.ResponseOutputItemDone) -> None:
-        state = self._upsert(event.item, None, explicit=False)
-        state.response_id = event.response_id
         response = self.responses.get(event.response_id)
+        oob = response is not None and response.out_of_band
+        state = self._upsert(event.item, None, explicit=False, out_of_band=oob)
+        state.response_id = event.response_id
         if response is not None and state.id not in response.item_ids:
             response.item_ids.append(state.id)
 
@@ -348,30 +415,50 @@ class ConversationState:
         state = self._item(event.item_id)
         if state.transcript_state != "done":
             state.chunks.append(event.delta)
+            state.logprobs.extend(event.logprobs or [])
             state.transcript_state = "partial"
 
     def _input_completed(self, event: ev.InputTranscriptionCompleted) -> None:
         state = self._item(event.item_id)
         state.transcript_final = event.transcript
         state.transcript_state = "done"
+        if event.logprobs is not None:
+            state.logprobs = list(event.logprobs)
 
     def _input_failed(self, event: ev.InputTranscriptionFailed) -> None:
         state = self._item(event.item_id)
         state.transcript_state = "failed"
         state.transcript_error = event.error.message
 
+    @staticmethod
+    def _is_out_of_band(response: ev.Response) -> bool:
+        # GA: conversation_id is null for conversation="none" (beta peers leave the key out).
+        return "conversation_id" in response.model_fields_set and response.conversation_id is None
+
     def _response_created(self, event: ev.ResponseCreated) -> None:
-        self.responses[event.response.id] = ResponseState(event.response.id, event.response.status)
+        r = event.response
+        self.responses[r.id] = ResponseState(
+            r.id,
+            r.status,
+            conversation_id=r.conversation_id,
+            metadata=r.metadata,
+            out_of_band=self._is_out_of_band(r),
+        )
 
     def _response_done(self, event: ev.ResponseDone) -> None:
         r = event.response
-        state = self.responses.setdefault(r.id, ResponseState(r.id))
+        state = self.responses.setdefault(
+            r.id, ResponseState(r.id, out_of_band=self._is_out_of_band(r))
+        )
         state.status = r.status
         state.status_details = r.status_details
         state.usage = r.usage
+        state.metadata = r.metadata if r.metadata is not None else state.metadata
         for item in r.output:
             if item.id and item.id not in state.item_ids:
                 state.item_ids.append(item.id)
+            if item.id and state.out_of_band:
+                self._upsert(item, None, explicit=False, out_of_band=True).response_id = r.id
         if r.usage is not None:
             self._add_usage(r.usage)
 

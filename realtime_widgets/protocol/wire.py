@@ -12,7 +12,7 @@ Everything here is derived from the fields' :class:`~.config.Param` annotations.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -27,6 +27,9 @@ from realtime_widgets.protocol.parts import (
     max_decimals,
 )
 from realtime_widgets.protocol.rules import locked_fields
+
+if TYPE_CHECKING:  # wire reads a config's PARAMS and SESSION_TYPE; the base never needs wire here
+    from realtime_widgets.protocol.configbase import ConfigModel
 
 __all__ = [
     "SERVER_ONLY_KEYS",
@@ -43,6 +46,7 @@ __all__ = [
 ]
 
 Dialect = Literal["ga", "beta"]
+C = TypeVar("C", bound="ConfigModel")
 
 # Keys a server reports in a session object that are not configuration.
 SERVER_ONLY_KEYS = frozenset({"id", "object", "expires_at", "client_secret", "type"})
@@ -67,7 +71,9 @@ def _set(target: dict[str, Any], path: str, value: Any) -> None:
     target[last] = value
 
 
-def param_path(field: str, dialect: Dialect = "ga") -> str | None:
+def param_path(
+    field: str, dialect: Dialect = "ga", cls: type[ConfigModel] = SessionConfig
+) -> str | None:
     """The server's ``error.param`` for one of our dotted field paths, e.g.
     ``turn_detection.threshold`` -> ``session.audio.input.turn_detection.threshold``."""
     head, dot, rest = field.partition(".")
@@ -75,21 +81,21 @@ def param_path(field: str, dialect: Dialect = "ga") -> str | None:
     index = ""
     if bracket >= 0:
         head, index = head[:bracket], head[bracket:]
-    param = SessionConfig.PARAMS.get(head)
+    param = cls.PARAMS.get(head)
     path = None if param is None else (param.ga if dialect == "ga" else param.beta)
     if path is None:
         return None
     return f"session.{path}{index}{dot}{rest}"
 
 
-def field_for_param(param: str | None) -> str | None:
+def field_for_param(param: str | None, cls: type[ConfigModel] = SessionConfig) -> str | None:
     """Our dotted field path for a server's ``error.param``, e.g.
     ``session.audio.input.turn_detection.threshold`` -> ``turn_detection.threshold``."""
     if not param or not param.startswith("session."):
         return None
     rest = param.removeprefix("session.")
     best: tuple[int, str] | None = None
-    for name, p in SessionConfig.PARAMS.items():
+    for name, p in cls.PARAMS.items():
         if p.ga is None:
             continue
         matches = rest == p.ga or rest.startswith((p.ga + ".", p.ga + "["))
@@ -99,12 +105,13 @@ def field_for_param(param: str | None) -> str | None:
 
 
 def encode_session(
-    config: SessionConfig, names: Iterable[str], dialect: Dialect = "ga"
+    config: ConfigModel, names: Iterable[str], dialect: Dialect = "ga"
 ) -> dict[str, Any]:
     """The ``session`` object holding the named fields (fields absent from the dialect skipped)."""
-    session: dict[str, Any] = {"type": "realtime"} if dialect == "ga" else {}
+    cls = type(config)
+    session: dict[str, Any] = {"type": cls.SESSION_TYPE} if dialect == "ga" else {}
     for name in names:
-        param = SessionConfig.PARAMS[name]
+        param = cls.PARAMS[name]
         path = param.ga if dialect == "ga" else param.beta
         if path is None:
             continue
@@ -199,24 +206,35 @@ _LOCK_CODES = {"until_assistant_audio": "cannot_update_voice"}
 
 
 def session_update(
-    config: SessionConfig,
-    previous: SessionConfig | None,
+    config: ConfigModel,
+    previous: ConfigModel | None,
     *,
     event_id: str | None = None,
     dialect: Dialect = "ga",
     assistant_has_spoken: bool = False,
 ) -> dict[str, Any]:
-    """See :meth:`SessionConfig.to_session_update`."""
-    check_rules(config, dialect)
+    """See :meth:`SessionConfig.to_session_update` (and the transcription config's twin:
+    its fields have no rules across fields and none is locked mid-session)."""
+    cls = type(config)
+    if isinstance(config, SessionConfig):
+        check_rules(config, dialect)
     if previous is None:
-        names = [n for n in SessionConfig.model_fields if n in config.model_fields_set]
+        names = [n for n in cls.model_fields if n in config.model_fields_set]
     else:
-        check_transition(
-            previous, config, assistant_has_spoken=assistant_has_spoken, dialect=dialect
-        )
+        if not isinstance(previous, cls):
+            raise ConfigError.single(
+                "(session.type)",
+                f"session.type cannot change during a session (it is "
+                f"{type(previous).SESSION_TYPE!r}, got {cls.SESSION_TYPE!r})",
+                param="session.type",
+            )
+        if isinstance(config, SessionConfig) and isinstance(previous, SessionConfig):
+            check_transition(
+                previous, config, assistant_has_spoken=assistant_has_spoken, dialect=dialect
+            )
         names = config.diff(previous)
     if dialect == "beta":
-        absent = [n for n in names if SessionConfig.PARAMS[n].beta is None]
+        absent = [n for n in names if cls.PARAMS[n].beta is None]
         if absent:
             raise ConfigError(
                 [
@@ -251,12 +269,12 @@ def _guess_dialect(session: Mapping[str, Any]) -> Dialect:
 
 
 def decode_session(
-    cls: type[SessionConfig],
+    cls: type[C],
     session: Mapping[str, Any],
     *,
     dialect: Dialect | None = None,
     strict: bool = False,
-) -> SessionConfig:
+) -> C:
     """Parse a ``session`` object; see :meth:`SessionConfig.from_session` and
     :func:`validate_session_payload`."""
     if not isinstance(session, Mapping):
@@ -283,30 +301,30 @@ def decode_session(
             return cls.model_validate(values, context={"wire": "strict"})
         return cls.model_validate(values, extra="ignore")
     except ConfigError as exc:
-        raise exc.with_params(lambda f: param_path(f, dialect)) from None
+        raise exc.with_params(lambda f: param_path(f, dialect, cls)) from None
 
 
-def _payload_problems(session: Mapping[str, Any]) -> list[FieldProblem]:
+def _payload_problems(session: Mapping[str, Any], cls: type[ConfigModel]) -> list[FieldProblem]:
     """What OpenAI rejects before looking at values: unknown keys, containers that are not
     objects, required keys missing, floats with more than 16 decimals."""
     problems: list[FieldProblem] = []
     tree: dict[str, Any] = {}
-    for name, param in SessionConfig.PARAMS.items():
+    for name, param in cls.PARAMS.items():
         if param.ga is not None:
             _set(tree, param.ga, name)
-    problems.extend(_walk_containers(session, tree, "session"))
+    problems.extend(_walk_containers(session, tree, "session", cls))
     _walk_decimals(session, "session", problems)
     return problems
 
 
 def _walk_containers(
-    node: Mapping[str, Any], tree: dict[str, Any], where: str
+    node: Mapping[str, Any], tree: dict[str, Any], where: str, cls: type[ConfigModel]
 ) -> list[FieldProblem]:
     found: list[FieldProblem] = []
     for key, value in node.items():
         here = f"{where}.{key}"
         if where == "session" and key == "type":
-            if value != "realtime":
+            if value != cls.SESSION_TYPE:
                 found.append(
                     FieldProblem(
                         "(session.type)",
@@ -341,15 +359,17 @@ def _walk_containers(
                     )
                 )
             else:
-                found.extend(_walk_containers(value, sub, here))
+                found.extend(_walk_containers(value, sub, here, cls))
         else:
-            found.extend(_missing_required(sub, value, here))
+            found.extend(_missing_required(cls, sub, value, here))
     return found
 
 
-def _missing_required(field: str, value: Any, where: str) -> list[FieldProblem]:
+def _missing_required(
+    cls: type[ConfigModel], field: str, value: Any, where: str
+) -> list[FieldProblem]:
     """Keys marked :class:`WireRequired` that a raw object leaves out."""
-    annotation = SessionConfig.model_fields[field].annotation
+    annotation = cls.model_fields[field].annotation
     return _missing_in(models_in(annotation), value, where, field)
 
 
@@ -432,8 +452,11 @@ def json_type_name(value: Any) -> str:
     return "an object"
 
 
-def validate_session_payload(session: Mapping[str, Any]) -> SessionConfig:
+def validate_session_payload(session: Mapping[str, Any], cls: type[C] = SessionConfig) -> C:  # type: ignore[assignment]
     """Judge a client's raw GA ``session`` object as OpenAI does; return the values it sets.
+
+    ``cls`` is the config of the session's type: :class:`SessionConfig` (``realtime``) or
+    :class:`~.transcription.TranscriptionConfig`.
 
     The returned config holds exactly the fields present in the payload (its
     ``model_fields_set``), ready to be merged into a session's effective config; rules that
@@ -449,7 +472,7 @@ def validate_session_payload(session: Mapping[str, Any]) -> SessionConfig:
             code="invalid_type",
             param="session",
         )
-    problems = _payload_problems(session)
+    problems = _payload_problems(session, cls)
     if problems:
         raise ConfigError(problems)
-    return decode_session(SessionConfig, session, dialect="ga", strict=True)
+    return decode_session(cls, session, dialect="ga", strict=True)

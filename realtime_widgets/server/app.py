@@ -44,7 +44,6 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.logs import redacting_logger
 from realtime_widgets.server.beta import to_beta_event
 from realtime_widgets.server.engine import (
@@ -63,6 +62,7 @@ from realtime_widgets.server.responder import (
     Responder,
     SpeakingResponder,
 )
+from realtime_widgets.server.transcription import Transcriber
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
 from realtime_widgets.server.vad import MODEL
 
@@ -97,7 +97,7 @@ class LocalServer:
         token: str | None = None,
         dialect: Literal["ga", "beta"] = "ga",
         speech: bool = True,
-        transcriber: Callable[[Int16Array], str] | None = None,
+        transcriber: Transcriber | None = None,
         limits: ServerLimits | None = None,
     ) -> None:
         if dialect not in ("ga", "beta"):
@@ -280,8 +280,15 @@ class LocalServer:
         beta_header = "realtime=v1" in (request.headers.get("OpenAI-Beta") or "")
         session_id = "sess_" + secrets.token_hex(8)
         # Building an engine may load a speech model (~60 ms): never on the event loop.
+        intent: Literal["realtime", "transcription"] = (
+            "transcription" if query.get("intent") == ["transcription"] else "realtime"
+        )
         engine = await asyncio.to_thread(
-            SessionEngine, model=model, options=self.options, session_id=session_id
+            SessionEngine,
+            model=model,
+            options=self.options,
+            session_id=session_id,
+            intent=intent,
         )
         dialect = self.dialect
         if beta_header and dialect == "ga":

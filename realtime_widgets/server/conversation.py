@@ -30,7 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 from realtime_widgets.audio.formats import decode
 from realtime_widgets.audio.pcm import Int16Array
+from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol.images import (
+    MAX_IMAGE_BYTES,
+    ImageInfo,
+    parse_data_url,
+    read_image,
+)
 from realtime_widgets.protocol.parts import RetentionRatioTruncation
 from realtime_widgets.server.responder import estimate_text_tokens
 from realtime_widgets.server.script import AUDIO_TOKENS_PER_SECOND_IN
@@ -38,7 +45,7 @@ from realtime_widgets.server.script import AUDIO_TOKENS_PER_SECOND_IN
 if TYPE_CHECKING:
     from realtime_widgets.server.engine import SessionEngine
 
-__all__ = ["Conversation", "StoredItem"]
+__all__ = ["Conversation", "StoredItem", "image_infos"]
 
 Events = list[dict[str, Any]]
 
@@ -190,6 +197,15 @@ class Conversation:
             ]
         audio = None
         for i, part in enumerate(item.get("content", [])):
+            if part.get("type") == "input_image":
+                problem = _image_problem(str(part.get("image_url", "")))
+                if problem is not None:
+                    param = f"item.content[{i}].image_url"
+                    return [
+                        engine.error(
+                            f"Invalid '{param}': {problem}", "invalid_value", param, e.event_id
+                        )
+                    ]
             if part.get("type") == "input_audio" and isinstance(part.get("audio"), str):
                 try:
                     raw = base64.b64decode(part.pop("audio"), validate=True)
@@ -302,3 +318,24 @@ class Conversation:
                 }
             )
         ]
+
+
+def _image_problem(url: str) -> str | None:
+    """Why an input_image URL is not an image the local server can read, or None."""
+    try:
+        _mime, data = parse_data_url(url)
+        info = read_image(data)
+    except (ValueError, ConfigError) as exc:
+        return f"{exc} (the local server takes base64 data URLs of PNG, JPEG, WEBP or GIF)."
+    if info.size > MAX_IMAGE_BYTES:
+        return f"the image has {info.size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}."
+    return None
+
+
+def image_infos(item: dict[str, Any]) -> list[ImageInfo]:
+    """What the input_image parts of a stored item hold (type, pixel size, bytes)."""
+    found = []
+    for part in item.get("content", []):
+        if part.get("type") == "input_image" and isinstance(part.get("image_url"), str):
+            found.append(read_image(parse_data_url(part["image_url"])[1]))
+    return found

@@ -29,7 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -54,6 +54,11 @@ from realtime_widgets.server.responses import (
     ReplyMaterial,
     ReplyRequest,
     Responses,
+)
+from realtime_widgets.server.transcription import (
+    TRANSCRIPTION_EVENT_TYPES,
+    Transcriber,
+    TranscriptionSession,
 )
 from realtime_widgets.server.turns import MIN_COMMIT_MS, InputTurns
 from realtime_widgets.server.vad import TurnDetector
@@ -90,7 +95,7 @@ class EngineOptions:
 
     limits: ServerLimits = field(default_factory=ServerLimits)
     pace: float = 1.0
-    transcriber: Callable[[Int16Array], str] | None = None
+    transcriber: Transcriber | None = None
     rate_limits: bool = True
     wall_clock: Callable[[], float] = time.time  # for expires_at (Unix seconds)
     dialect: str = "ga"  # "beta": accept the legacy flat session shape in session.update
@@ -108,6 +113,7 @@ class SessionEngine:
         model: str = "gpt-realtime-1.5",
         options: EngineOptions | None = None,
         session_id: str = "sess_local",
+        intent: Literal["realtime", "transcription"] = "realtime",
     ) -> None:
         self.options = options or EngineOptions()
         self.session_id = session_id
@@ -135,6 +141,14 @@ class SessionEngine:
             ev.ResponseCancel: self.responses.on_cancel,
             ev.OutputAudioBufferClear: self.responses.on_output_audio_clear,
         }
+        # A transcription session (intent=transcription): see :mod:`.transcription`.
+        self.transcription: TranscriptionSession | None = None
+        if intent == "transcription":
+            self.transcription = TranscriptionSession(self)
+            self.handlers[ev.SessionUpdate] = self.transcription.on_session_update
+            for kind in self.handlers:
+                if kind.model_fields["type"].default not in TRANSCRIPTION_EVENT_TYPES:
+                    self.handlers[kind] = self.transcription.refuse
         self.input.sync_detector()
 
     # ---- ids and helpers (used by the parts) --------------------------------------------------
@@ -176,6 +190,8 @@ class SessionEngine:
         return self.responses.current
 
     def session_object(self) -> dict[str, Any]:
+        if self.transcription is not None:
+            return self.transcription.session_object(self.session_id, self._expires_at)
         session = self.config.to_session()
         return {
             "type": "realtime",

@@ -29,6 +29,7 @@ import numpy as np
 from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.audio.resample import resample
 from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.images import ImageInfo
 from realtime_widgets.protocol.parts import FunctionTool, McpTool, SemanticVad, ServerVad
 from realtime_widgets.server.tts import Speech
 
@@ -67,6 +68,7 @@ class ReplyContext:
     last_user_speech_ms: float | None = None  # duration of the last spoken turn
     last_user_audio: Int16Array | None = None  # that turn's committed audio, 24 kHz int16
     last_tool_output: tuple[str, str] | None = None  # (function name, output) to answer
+    last_user_images: tuple[ImageInfo, ...] = ()  # images in the last user message, measured
     trigger: str = "response.create"  # or "turn_detected", "idle_timeout"
     measurements: dict[str, Any] = field(default_factory=dict)
 
@@ -157,6 +159,13 @@ class LocalResponder:
             )
         else:
             heard = "This is the local realtime_widgets server; it has no language model."
+        if ctx.last_user_images:
+            sent = " and ".join(info.describe() for info in ctx.last_user_images)
+            seen = (
+                f"You sent {sent}. This local server has no vision model, so it cannot say "
+                "what the image shows."
+            )
+            heard = seen if not ctx.last_user_text else f"{heard} {seen}"
         td = c.turn_detection
         if isinstance(td, ServerVad):
             turns = (

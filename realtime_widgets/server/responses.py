@@ -20,9 +20,10 @@ from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.client_events import ResponseParams
 from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.images import ImageInfo
 from realtime_widgets.protocol.state import base64_decoded_size
 from realtime_widgets.protocol.wire import check_rules
-from realtime_widgets.server.conversation import StoredItem
+from realtime_widgets.server.conversation import StoredItem, image_infos
 from realtime_widgets.server.responder import FunctionCall, ReplyContext, estimate_text_tokens
 from realtime_widgets.server.script import (
     ReplyPlan,
@@ -262,6 +263,7 @@ class Responses:
             )
             last_tool = (str(call.get("name")) if call else "function", str(output.get("output")))
         last_user_text = last_speech = None
+        images: list[ImageInfo] = []
         user = next(
             (
                 i
@@ -278,6 +280,7 @@ class Responses:
                     last_user_text = part["transcript"]
             if user.audio is not None:
                 last_speech = len(user.audio) / 24
+            images = image_infos(user.data)
         td = cfg.turn_detection
         return ReplyContext(
             config=cfg,
@@ -287,6 +290,7 @@ class Responses:
             last_user_speech_ms=last_speech,
             last_user_audio=None if user is None else user.audio,
             last_tool_output=last_tool,
+            last_user_images=tuple(images),
             trigger=trigger,
             measurements={
                 "input_ms": self.engine.input.input_ms,

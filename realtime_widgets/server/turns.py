@@ -23,6 +23,7 @@ from realtime_widgets.audio.resample import Resampler
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.parts import ServerVad
 from realtime_widgets.server.conversation import StoredItem
+from realtime_widgets.server.transcription import transcribe_turn
 from realtime_widgets.server.vad import TurnDetector, TurnEvent
 
 if TYPE_CHECKING:
@@ -88,6 +89,8 @@ class InputTurns:
         self._turn_start_ms = 0
         # Where the idle timeout counts from (input ms): set when a reply ends, cleared by speech.
         self.idle_anchor_ms: float | None = None
+        # False in a transcription session: a turn makes no conversation item and no response.
+        self.conversational = True
 
     @property
     def input_ms(self) -> float:
@@ -240,7 +243,7 @@ class InputTurns:
         audio = self.buffer.slice(self._turn_start_ms * 24, end_ms * 24)
         self.buffer.drop_before(end_ms * 24)
         out.extend(self._commit_user_audio(item_id, audio, None))
-        if td.create_response and engine.responses.active is None:
+        if td.create_response and self.conversational and engine.responses.active is None:
             out.extend(engine.responses.create(None, now, trigger="turn_detected"))
         return out
 
@@ -272,7 +275,8 @@ class InputTurns:
         audio = self.buffer.slice(start_ms * 24, end_ms * 24)
         self.buffer.drop_before(end_ms * 24)
         out.extend(self._commit_user_audio(item_id, audio, None))
-        out.extend(engine.responses.create(None, now, trigger="idle_timeout"))
+        if self.conversational:
+            out.extend(engine.responses.create(None, now, trigger="idle_timeout"))
         return out
 
     # ---- commit and clear ---------------------------------------------------------------------
@@ -307,6 +311,15 @@ class InputTurns:
 
     def _commit_user_audio(self, item_id: str, audio: Int16Array, client_id: str | None) -> Events:
         engine = self.engine
+        if engine.transcription is not None:
+            # A transcription session keeps no items, only the chain of turns.
+            previous_turn = engine.transcription.next_previous(item_id)
+            committed = {
+                "type": "input_audio_buffer.committed",
+                "previous_item_id": previous_turn,
+                "item_id": item_id,
+            }
+            return [engine.event(committed), *transcribe_turn(engine, item_id, audio)]
         conversation = engine.conversation
         previous = conversation.last_id
         data = {
@@ -337,49 +350,5 @@ class InputTurns:
                 {"type": "conversation.item.done", "previous_item_id": previous, "item": data}
             ),
         ]
-        out.extend(self._transcribe(item_id, audio))
+        out.extend(transcribe_turn(engine, item_id, audio))
         return out
-
-    def _transcribe(self, item_id: str, audio: Int16Array) -> Events:
-        engine = self.engine
-        tr = engine.config.transcription
-        if tr is None:
-            return []
-        base = {"item_id": item_id, "content_index": 0}
-        transcriber = engine.options.transcriber
-        if transcriber is None:
-            return [
-                engine.event(
-                    {
-                        "type": "conversation.item.input_audio_transcription.failed",
-                        **base,
-                        "error": {
-                            "type": "transcription_error",
-                            "code": "transcription_unavailable",
-                            "param": None,
-                            "message": "The local server has no offline speech recogniser "
-                            f"for {tr.model!r}: "
-                            "it returns no transcript rather than an invented one. Pass "
-                            "LocalServer(transcriber=...) to use your own.",
-                        },
-                    }
-                )
-            ]
-        text = transcriber(audio)
-        item = engine.conversation.items.get(item_id)
-        if item is not None:
-            item.data["content"][0]["transcript"] = text
-        seconds = len(audio) / 24000
-        return [
-            engine.event(
-                {"type": "conversation.item.input_audio_transcription.delta", **base, "delta": text}
-            ),
-            engine.event(
-                {
-                    "type": "conversation.item.input_audio_transcription.completed",
-                    **base,
-                    "transcript": text,
-                    "usage": {"type": "duration", "seconds": round(seconds, 3)},
-                }
-            ),
-        ]

@@ -34,6 +34,15 @@ EXPECTED = {
         "assistant: You spoke for",
     ],
     "04_vad_lab": ["hits", "false_triggers", "cutoffs"],
+    "05_transcription": [
+        '"type": "transcription"',
+        "refused before sending: turn_detection.threshold",
+        "input_audio_buffer.committed",
+        "failed: The local server has no offline speech recogniser",
+        "turn at ",
+        "'Please book a table for two.'",
+        "p=0.",
+    ],
 }
 
 

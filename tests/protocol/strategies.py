@@ -168,3 +168,43 @@ def config_data(draw: st.DrawFn) -> dict[str, Any]:
 
 
 configs = config_data().map(lambda d: SessionConfig(**d))
+
+
+# ---- transcription sessions: the input half, with the richer transcription records ----------
+
+TRANSCRIPTION_FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
+    "input_audio_format": formats,
+    "noise_reduction": FIELD_STRATEGIES["noise_reduction"],
+    "transcription": st.one_of(
+        st.none(),
+        st.fixed_dictionaries(
+            {
+                "model": st.sampled_from(
+                    [
+                        "whisper-1",
+                        "gpt-4o-transcribe",
+                        "gpt-4o-mini-transcribe",
+                        "gpt-realtime-whisper",
+                        "my-azure-deployment",
+                    ]
+                )
+            },
+            optional={
+                "language": st.sampled_from(["en", "de", "fr", "ja", "pt-BR"]),
+                "prompt": text,
+                "languages": st.lists(st.sampled_from(["en", "de", "fr"]), max_size=3),
+                "keywords": st.lists(name, max_size=3),
+                "delay": st.sampled_from(["minimal", "low", "medium", "high", "xhigh"]),
+            },
+        ),
+    ),
+    "include": FIELD_STRATEGIES["include"],
+    "turn_detection": FIELD_STRATEGIES["turn_detection"],
+}
+
+
+@st.composite
+def transcription_config_data(draw: st.DrawFn) -> dict[str, Any]:
+    """Keyword arguments for a valid TranscriptionConfig: a random subset of fields, set."""
+    chosen = draw(st.sets(st.sampled_from(sorted(TRANSCRIPTION_FIELD_STRATEGIES))))
+    return {key: draw(TRANSCRIPTION_FIELD_STRATEGIES[key]) for key in sorted(chosen)}

@@ -34,7 +34,14 @@ TEXT = {"type": "input_text", "text": "hi"}
 VALID_ITEMS: list[dict[str, Any]] = [
     user(TEXT),
     user({"type": "input_audio", "audio": "AAAA", "transcript": "hi"}, TEXT),
-    user({"type": "input_image", "image_url": "data:image/png;base64,AAAA", "detail": "low"}),
+    # A real 1x1 PNG: the local server reads an image's header to say what it received.
+    user(
+        {
+            "type": "input_image",
+            "image_url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==",
+            "detail": "low",
+        }
+    ),
     {"type": "message", "role": "system", "content": [TEXT], "id": "item_sys"},
     {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "ok"}]},
     {

@@ -1,0 +1,286 @@
+"""What every session config shares: the :class:`Param` annotation and :class:`ConfigModel`.
+
+A session config is a frozen pydantic model whose every field carries one :class:`Param` (its
+wire paths, panel group and mid-session rule). :class:`ConfigModel` derives the rest from the
+fields alone: errors as :class:`ConfigError` naming the field, dotted reads and changes, the diff
+between two configs, the annotated JSON schema, the ``session`` object and its lenient reader.
+Two configs build on it: :class:`~.config.SessionConfig` (``session.type = "realtime"``) and
+:class:`~.transcription.TranscriptionConfig` (``"transcription"``).
+
+The seed shorthands a user may type for the shared nested fields (``"pcm16"``,
+``"near_field"``, ``"whisper-1"``) live here as plain functions, so both configs read them the
+same way and neither applies them to a strict wire payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator
+
+from realtime_widgets.errors import ConfigError
+from realtime_widgets.protocol.introspect import literal_values, models_in
+from realtime_widgets.protocol.parts import FORMAT_ALIASES, is_strict_wire, round_floats
+from realtime_widgets.protocol.problems import problems_from_validation_error
+
+__all__ = [
+    "ConfigModel",
+    "Mutability",
+    "Param",
+    "format_shorthand",
+    "noise_shorthand",
+    "plain",
+    "transcription_shorthand",
+]
+
+Mutability = Literal[
+    "always", "never", "until_assistant_audio", "frozen_once_set", "between_responses"
+]
+
+
+@dataclass(frozen=True)
+class Param:
+    """Where a config field lives: wire paths, panel group, mid-session rule.
+
+    ``ga`` / ``beta`` are dotted paths inside the ``session`` object (``None``: the dialect has
+    no such parameter). ``to_beta`` / ``from_beta`` convert values where the beta shape differs.
+    """
+
+    ga: str | None
+    beta: str | None
+    group: str
+    mutable: Mutability = "always"
+    to_beta: Callable[[Any], Any] | None = None
+    from_beta: Callable[[Any], Any] | None = None
+
+
+# ---- seed shorthands shared by both configs ----------------------------------------------------
+
+
+def format_shorthand(value: Any, info: ValidationInfo) -> Any:
+    """``"pcm16"`` / ``"g711_ulaw"`` / ``"audio/pcma"`` -> the format object (not on the wire)."""
+    if isinstance(value, str):
+        if is_strict_wire(info):
+            return value  # the union rejects it: an object is required on the wire
+        if value not in FORMAT_ALIASES:
+            raise ValueError(
+                f"Invalid value: {value!r}. Supported values are: 'audio/pcm' (24 kHz), "
+                "'audio/pcmu', 'audio/pcma' (or the seed names 'pcm16', 'g711_ulaw', "
+                "'g711_alaw')."
+            )
+        return FORMAT_ALIASES[value]()
+    return value
+
+
+def noise_shorthand(value: Any, info: ValidationInfo) -> Any:
+    """``"near_field"`` -> ``{"type": "near_field"}``; PSOpenAI's ``"none"`` -> ``None``."""
+    if isinstance(value, str) and not is_strict_wire(info):
+        if value == "none":
+            return None  # GA has no such value; off is null
+        return {"type": value}
+    return value
+
+
+def transcription_shorthand(value: Any, info: ValidationInfo) -> Any:
+    """A model name -> ``{"model": name}``."""
+    if isinstance(value, str) and not is_strict_wire(info):
+        return {"model": value}
+    return value
+
+
+# ---- the base model --------------------------------------------------------------------------
+
+
+class ConfigModel(BaseModel):
+    """Base of the session configs; subclasses declare fields with one :class:`Param` each.
+
+    Immutable: derive a changed config with :meth:`with_changes`; read a server's report with
+    :meth:`from_session`; :meth:`to_session` is the full ``session`` object.
+    """
+
+    SESSION_TYPE: ClassVar[str] = ""
+    PARAMS: ClassVar[dict[str, Param]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        found: dict[str, Param] = {}
+        for name, info in cls.model_fields.items():
+            params = [m for m in info.metadata if isinstance(m, Param)]
+            if len(params) != 1:
+                raise TypeError(f"{cls.__name__}.{name} needs exactly one Param annotation")
+            found[name] = params[0]
+        cls.PARAMS = found
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(problems_from_validation_error(exc, type(self))) from None
+
+    # Tell pydantic this __init__ only wraps the base one, so model_validate keeps using the core
+    # validator directly (with its context) instead of routing through __init__.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(
+        cls,
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        extra: Literal["allow", "ignore", "forbid"] | None = None,
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        try:
+            return super().model_validate(
+                obj,
+                strict=strict,
+                extra=extra,
+                from_attributes=from_attributes,
+                context=context,
+                by_alias=by_alias,
+                by_name=by_name,
+            )
+        except ValidationError as exc:
+            raise ConfigError(problems_from_validation_error(exc, cls)) from None
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _sendable_floats(cls, value: Any) -> Any:
+        return round_floats(value)
+
+    # ---- reading ------------------------------------------------------------------------------
+
+    @classmethod
+    def params(cls) -> dict[str, Param]:
+        """Field name -> its :class:`Param`, in declaration order."""
+        return cls.PARAMS
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """(field name, value) for every parameter, in declaration order."""
+        for name in type(self).model_fields:
+            yield name, getattr(self, name)
+
+    def get(self, path: str) -> Any:
+        """The value at a dotted path, e.g. ``config.get("turn_detection.threshold")``."""
+        value: Any = self
+        for part in path.split("."):
+            if isinstance(value, BaseModel) and part in type(value).model_fields:
+                value = getattr(value, part)
+            else:
+                raise ConfigError.single(path, f"{path}: no such parameter")
+        return value
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON schema of every parameter, with each one's wire paths, group and rule
+        (``x-ga``, ``x-beta``, ``x-group``, ``x-mutable``). CI diffs it against a snapshot."""
+        schema = cls.model_json_schema()
+        for name, param in cls.PARAMS.items():
+            prop = schema["properties"][name]
+            prop["x-ga"] = param.ga
+            prop["x-beta"] = param.beta
+            prop["x-group"] = param.group
+            prop["x-mutable"] = param.mutable
+        return schema
+
+    # ---- deriving -----------------------------------------------------------------------------
+
+    def with_changes(self, changes: Mapping[str, Any] | None = None, /, **kw: Any) -> Self:
+        """A new, validated config with ``changes`` applied; keys may be dotted paths.
+
+        ``config.with_changes({"turn_detection.threshold": 0.7})``. Setting a nested field of a
+        section that is off (None) starts from that section's defaults. Invalid values raise
+        :class:`ConfigError` and leave ``self`` untouched.
+        """
+        cls = type(self)
+        merged: dict[str, Any] = {**(changes or {}), **kw}
+        data = {name: getattr(self, name) for name in self.model_fields_set}
+        dumped = {name: plain(value) for name, value in data.items()}
+        for path, value in merged.items():
+            head, _, rest = path.partition(".")
+            if head not in cls.model_fields:
+                allowed = ", ".join(cls.model_fields)
+                raise ConfigError.single(
+                    path, f"{path}: unknown parameter; parameters are: {allowed}", allowed=allowed
+                )
+            if not rest:
+                dumped[head] = plain(value)
+                continue
+            key = rest.split(".")[0]
+            current = dumped.get(head, plain(getattr(self, head)))
+            switching = key == "type" and isinstance(current, dict) and current.get("type") != value
+            if current is None or isinstance(current, str) or switching:
+                current = _section_start(cls, head, key, value)
+            dumped[head] = _set_path(dict(current), rest.split("."), plain(value))
+        return cls(**dumped)
+
+    def diff(self, previous: Self) -> list[str]:
+        """Names of the fields whose value differs from ``previous``."""
+        return [name for name, value in self.items() if value != getattr(previous, name)]
+
+    # ---- the wire -----------------------------------------------------------------------------
+
+    def to_session(self, dialect: Literal["ga", "beta"] = "ga") -> dict[str, Any]:
+        """The full ``session`` object (every field), as a server reports it."""
+        from realtime_widgets.protocol.wire import encode_session
+
+        return encode_session(self, list(type(self).model_fields), dialect)
+
+    @classmethod
+    def from_session(
+        cls, session: Mapping[str, Any], *, dialect: Literal["ga", "beta"] | None = None
+    ) -> Self:
+        """Parse the ``session`` of ``session.created`` / ``session.updated``.
+
+        Server-only keys (id, object, expires_at, ...) are ignored, as are keys this version
+        does not know. ``from_session(c.to_session()) == c``.
+        """
+        from realtime_widgets.protocol.wire import decode_session
+
+        return decode_session(cls, session, dialect=dialect, strict=False)
+
+
+def plain(value: Any) -> Any:
+    """A field value as plain data (models dumped whole, lists element-wise)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(exclude_unset=False)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _section_start(cls: type[BaseModel], field: str, key: str, value: Any) -> dict[str, Any]:
+    """Where a dotted change into a section that is off (or a variant switch) starts from.
+
+    ``turn_detection.eagerness`` with turn detection off starts from ``SemanticVad()``'s
+    defaults; ``turn_detection.type = "semantic_vad"`` starts that variant afresh.
+    """
+    candidates = models_in(cls.model_fields[field].annotation)
+    if key == "type":
+        candidates = [
+            m for m in candidates if value in literal_values(m.model_fields["type"].annotation)
+        ]
+    else:
+        candidates = [m for m in candidates if key in m.model_fields]
+    if not candidates:
+        raise ConfigError.single(f"{field}.{key}", f"{field}.{key}: {field} has no field {key!r}")
+    model = candidates[0]
+    if any(f.is_required() for f in model.model_fields.values()):
+        return {}
+    return model().model_dump()
+
+
+def _set_path(target: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
+    head = path[0]
+    if len(path) == 1:
+        target[head] = value
+    else:
+        inner = target.get(head)
+        target[head] = _set_path(dict(inner) if isinstance(inner, dict) else {}, path[1:], value)
+    return target

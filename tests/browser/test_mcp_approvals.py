@@ -1,0 +1,77 @@
+"""The MCP approval control in JupyterLab at 1366x768: a scripted peer asks to run a tool, the
+page lists the request, a click on Deny sends the answer, and the peer receives exactly one
+valid ``mcp_approval_response`` with the reason typed in the page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from tests.browser.conftest import REPO, Lab
+from tests.browser.test_playground import wait_for_kernel_idle
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+NOTEBOOK = "mcp_approvals_check.ipynb"
+SETUP = """from realtime_widgets.client import Endpoint, RealtimeSession
+from realtime_widgets.widgets.mcp_approvals import McpApprovals
+from tests.client.conftest import ThreadPeer
+from tests.client.test_ga_methods import McpPeer
+
+peer = McpPeer()
+server = ThreadPeer(peer.handler).__enter__()
+session = RealtimeSession(endpoint=Endpoint.local(server.url, "m"), reconnect=False).connect()
+mark = session.mark()
+session.send_event({"type": "response.create"})
+session.wait_for("response.done", since=mark)
+approvals = McpApprovals(session)
+approvals"""
+
+
+def test_deny_from_the_page_sends_one_answer(browser: Any, lab: Lab) -> None:
+    nb = new_notebook(cells=[new_code_cell(SETUP)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(nb, lab.root / NOTEBOOK)
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
+    artifacts = REPO / "tests" / "browser" / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    try:
+        page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}", timeout=240_000)
+        page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
+        wait_for_kernel_idle(page)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        row = page.locator(".rw-mcp-request").first
+        row.wait_for(timeout=240_000)
+        assert row.locator("code").text_content() == 'docs.search({"q": "realtime"})'
+        page.screenshot(path=str(artifacts / "mcp_approvals_1366x768.png"))
+        row.locator("input").fill("not on this machine")
+        row.get_by_role("button", name="Deny").click()
+        page.locator(".rw-mcp-approvals", has_text="No MCP tool call is waiting").wait_for()
+        kernel = lab.kernel_for(NOTEBOOK)
+        try:
+            answers = kernel.wait(
+                "[e['item'] for e in peer.received if e['type'] == 'conversation.item.create']"
+            )
+            problems = kernel.eval("peer.sdk_problems")
+            kernel.eval("session.close() or server.__exit__(None, None, None) or True")
+        finally:
+            kernel.close()
+        assert len(answers) == 1
+        answer = answers[0]
+        assert (answer["approval_request_id"], answer["approve"], answer["reason"]) == (
+            "mcpr_1",
+            False,
+            "not on this machine",
+        )
+        assert problems == []
+        ours = [e for e in errors if "blob:" in e or "anywidget" in e]
+        assert not ours, ours
+    finally:
+        context.close()
