@@ -40,6 +40,7 @@ from websockets.exceptions import ConnectionClosed
 
 from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.client.core import ClientCore
+from realtime_widgets.client.ga_methods import GAMethods
 from realtime_widgets.client.history import EventHistory, HistoryEntry
 from realtime_widgets.client.metrics import PRICES, Metrics, cost_of
 from realtime_widgets.client.recording import read_recording
@@ -68,8 +69,10 @@ def local_server(responder: str = "local") -> Any:
         return server
 
 
-class RealtimeSession(SessionTransport):
-    """A Realtime session over WebSocket (see the module docstring)."""
+class RealtimeSession(GAMethods, SessionTransport):
+    """A Realtime session over WebSocket (see the module docstring). Images, conversation
+    editing, responses with overrides or out of band, and MCP approvals come from
+    :class:`~realtime_widgets.client.ga_methods.GAMethods`."""
 
     def __init__(
         self,
@@ -254,17 +257,6 @@ class RealtimeSession(SessionTransport):
             await self._send({"type": "response.create"})
 
     send_text = blocking(asend_text)
-
-    @on_loop
-    async def acreate_response(self, /, **overrides: Any) -> None:
-        """Ask for a response; keyword arguments are per-response overrides
-        (output_modalities, instructions, max_output_tokens, tools, tool_choice, conversation)."""
-        event: dict[str, Any] = {"type": "response.create"}
-        if overrides:
-            event["response"] = overrides
-        await self._send(event)
-
-    create_response = blocking(acreate_response)
 
     @on_loop
     async def acancel_response(self) -> None:

@@ -3,15 +3,16 @@
 // named exports so `node --test` can test them; only render() touches the DOM.
 
 /**
- * @typedef {{ id: string, role: string, type: string, text: string, note: string, audio: boolean }} Row
+ * @typedef {{ src: string | null, caption: string }} Thumb an image the user sent: a preview (or none) and what it is
+ * @typedef {{ id: string, role: string, type: string, text: string, note: string, audio: boolean, images?: Thumb[] }} Row
  * @typedef {{ order: string[], rows: Map<string, Row> }} Conversation
  */
 /**
  * The operations the kernel sends (transcript.py): a new item (after `after`; null: first,
  * undefined or unknown: last), a text delta, an item's whole text, a removal.
- * @typedef {{ op: "item", id: string, role: string, type: string, text?: string, note?: string, audio?: boolean, after?: string | null }} ItemOp
+ * @typedef {{ op: "item", id: string, role: string, type: string, text?: string, note?: string, audio?: boolean, images?: Thumb[], after?: string | null }} ItemOp
  * @typedef {{ op: "delta", id: string, text: string }} DeltaOp
- * @typedef {{ op: "text", id: string, role: string, type: string, text: string, note?: string, audio?: boolean }} TextOp
+ * @typedef {{ op: "text", id: string, role: string, type: string, text: string, note?: string, audio?: boolean, images?: Thumb[] }} TextOp
  * @typedef {{ op: "remove", id: string }} RemoveOp
  * @typedef {ItemOp | DeltaOp | TextOp | RemoveOp} Op
  */
@@ -38,7 +39,7 @@ export function emptyConversation() {
  */
 export function applyOp(conv, op) {
   if (op.op === "item") {
-    const row = { id: op.id, role: op.role, type: op.type, text: op.text || "", note: op.note || "", audio: !!op.audio };
+    const row = { id: op.id, role: op.role, type: op.type, text: op.text || "", note: op.note || "", audio: !!op.audio, images: op.images || [] };
     const existing = conv.rows.has(op.id);
     conv.rows.set(op.id, row);
     if (existing) return { kind: "replace", id: op.id };
@@ -60,6 +61,7 @@ export function applyOp(conv, op) {
     row.text = op.text;
     row.note = op.note || "";
     if (op.audio !== undefined) row.audio = !!op.audio;
+    if (op.images !== undefined) row.images = op.images;
     return { kind: "replace", id: op.id };
   }
   if (op.op === "remove") {
@@ -69,6 +71,33 @@ export function applyOp(conv, op) {
     return { kind: "remove", id: op.id };
   }
   return { kind: "none" };
+}
+
+/**
+ * The images of a row: a small preview each (its size and type as the tooltip), or the
+ * caption alone when there is no preview.
+ * @param {HTMLElement} box @param {Thumb[]} images
+ */
+function showThumbs(box, images) {
+  box.replaceChildren();
+  box.style.display = images.length ? "flex" : "none";
+  box.style.cssText += ";gap:4px;flex-wrap:wrap;margin-top:2px";
+  for (const image of images) {
+    if (image.src) {
+      const img = document.createElement("img");
+      img.className = "rw-thumb";
+      img.src = image.src;
+      img.alt = img.title = image.caption;
+      img.style.cssText = "max-height:64px;max-width:128px;border:1px solid #ddd;border-radius:3px";
+      box.appendChild(img);
+    } else {
+      const caption = document.createElement("i");
+      caption.className = "rw-thumb-caption";
+      caption.style.color = "#888";
+      caption.textContent = `[image: ${image.caption}]`;
+      box.appendChild(caption);
+    }
+  }
 }
 
 /** @param {Row[]} rows @returns {Conversation} */
@@ -114,7 +143,7 @@ function render({ model, el }) {
   empty.style.cssText = "color:#888;padding:8px";
   empty.textContent = "No conversation yet: speak, stream a WAV file or type a message.";
   el.appendChild(box);
-  /** @type {Map<string, {wrap: HTMLElement, text: HTMLElement, note: HTMLElement, menu: HTMLElement, play: HTMLButtonElement, player: HTMLElement}>} */
+  /** @type {Map<string, {wrap: HTMLElement, text: HTMLElement, note: HTMLElement, thumbs: HTMLElement, menu: HTMLElement, play: HTMLButtonElement, player: HTMLElement}>} */
   const nodes = new Map();
   /** @type {string[]} blob: URLs to revoke */
   const urls = [];
@@ -142,6 +171,9 @@ function render({ model, el }) {
     note.className = "rw-note";
     note.style.color = "#888";
     note.textContent = row.note ? ` ${row.note}` : "";
+    const thumbs = document.createElement("div");
+    thumbs.className = "rw-thumbs";
+    showThumbs(thumbs, row.images || []);
     const more = document.createElement("button");
     more.className = "rw-item-menu-button";
     more.title = "item menu: play its audio, delete it";
@@ -172,8 +204,8 @@ function render({ model, el }) {
     });
     play.addEventListener("click", () => { closeMenu(); player.textContent = "loading audio..."; model.send({ type: "audio", id }); });
     del.addEventListener("click", () => { closeMenu(); note.textContent = " (deleting...)"; model.send({ type: "delete", id }); });
-    wrap.append(label, text, note, more, menu, player);
-    nodes.set(id, { wrap, text, note, menu, play, player });
+    wrap.append(label, text, note, thumbs, more, menu, player);
+    nodes.set(id, { wrap, text, note, thumbs, menu, play, player });
     return wrap;
   }
 
@@ -202,6 +234,7 @@ function render({ model, el }) {
       const row = /** @type {Row} */ (conv.rows.get(change.id)); // "replace": the row was just set
       node.text.textContent = row.text;
       node.note.textContent = row.note ? ` ${row.note}` : "";
+      showThumbs(node.thumbs, row.images || []);
       node.play.disabled = !row.audio;
       node.play.title = row.audio ? "play this item's audio" : "this item has no audio";
     } else if (change.kind === "remove" && node) {

@@ -25,6 +25,7 @@ from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState, ItemState
 from realtime_widgets.widgets.item_audio import ItemAudio
 from realtime_widgets.widgets.listening import Listening
+from realtime_widgets.widgets.thumbnails import thumbnails
 
 __all__ = ["TranscriptView"]
 
@@ -44,6 +45,7 @@ def _row(
         "text": _text(item),
         "note": INTERRUPTED if interrupted else _note(item, transcribing),
         "audio": _has_audio(item),
+        "images": thumbnails(item) if item.image_urls else [],
     }
 
 

@@ -43,3 +43,14 @@ test("a snapshot rebuilds the same conversation", () => {
   assert.deepEqual(c.order, ["u1", "a1"]);
   assert.equal(c.rows.get("a1").note, "(truncated at 2.3 s)");
 });
+
+test("an item's images travel with it and are replaced by a later text op", () => {
+  const c = emptyConversation();
+  const thumb = { src: "data:image/png;base64,AAAA", caption: "40x30 image/png, 0.1 kB" };
+  applyOp(c, { op: "item", id: "u1", role: "user", type: "message", text: "look", after: null, images: [thumb] });
+  assert.deepEqual(c.rows.get("u1").images, [thumb]);
+  applyOp(c, { op: "text", id: "u1", role: "user", type: "message", text: "look" });
+  assert.deepEqual(c.rows.get("u1").images, [thumb]); // an op without images keeps them
+  applyOp(c, { op: "text", id: "u1", role: "user", type: "message", text: "look", images: [] });
+  assert.deepEqual(c.rows.get("u1").images, []);
+});
