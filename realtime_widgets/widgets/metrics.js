@@ -98,7 +98,9 @@ function render({ model, el }) {
     const turns = d.turns || [];
     const scale = Math.max(1000, ...turns.map((t) => STEPS.reduce((sum, [key]) => sum + (t[key] || 0), 0)));
     // The bars take what the box leaves beside their label (it may sit in a narrow column).
-    const barWidth = Math.max(120, Math.min(400, (box.clientWidth || 560) - 230));
+    // The label beside the bar needs ~330 px ("server N ms to first audio + toolkit ..."):
+    // the bar takes the rest, and a label that still does not fit ends in "..." (full in its title).
+    const barWidth = Math.max(100, Math.min(400, (box.clientWidth || 560) - 340));
     for (const turn of turns) {
       const row = document.createElement("div");
       row.style.cssText = "position:relative;height:14px;margin:2px 0;background:#f7f7f7";
@@ -109,9 +111,10 @@ function render({ model, el }) {
         row.appendChild(seg);
       }
       const label = document.createElement("span");
-      label.style.cssText = `position:absolute;left:${barWidth + 8}px;white-space:nowrap`;
+      label.style.cssText = `position:absolute;left:${barWidth + 8}px;right:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis`;
       label.className = "rw-turn-label";
       label.textContent = turnLabel(turn);
+      label.title = label.textContent;
       row.appendChild(label);
       box.appendChild(row);
     }

@@ -110,6 +110,15 @@ def console(browser: Any, lab: Lab) -> Iterator[Any]:
 def run_notebook(page: Any, lab: Lab, name: str) -> None:
     page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}", timeout=240_000)
     page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
+    # JupyterLab restores the workspace of an earlier test (another notebook open): run-all
+    # goes to the current panel, so wait until that is this notebook.
+    page.wait_for_function(
+        """(name) => { const panel = window.jupyterapp.shell.currentWidget;
+             return !!panel && !!panel.context && panel.context.path.endsWith(name); }""",
+        arg=name,
+        timeout=240_000,
+        polling=500,
+    )
     wait_for_kernel_idle(page)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
