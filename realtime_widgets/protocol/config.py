@@ -11,10 +11,6 @@ Typical use::
     event = config.to_session_update()          # the GA session.update to send
     later = config.with_changes({"turn_detection.threshold": 0.7})
     later.to_session_update(previous=config)    # only turn_detection, whole
-
-Why one module of ~650 lines: the field list *is* the single source of truth, and a reader (or
-a change that adds a parameter) should see every parameter, its Param and its seed shorthands
-in one place; the serialisers, rules and readers that walk it live in their own modules.
 """
 
 from __future__ import annotations

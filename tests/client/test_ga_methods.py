@@ -14,7 +14,6 @@ from websockets.asyncio.server import ServerConnection
 
 from realtime_widgets import ConfigError, SessionConfig
 from realtime_widgets.client import Endpoint, RealtimeSession
-from realtime_widgets.client.ga_methods import GAMethods
 from realtime_widgets.protocol import items
 from realtime_widgets.server.app import LocalServer
 from tests.protocol.sdk_oracle import check_client_event, check_server_event
@@ -22,9 +21,7 @@ from tests.waiting import eventually
 
 from .conftest import ThreadPeer
 
-
-class GASession(GAMethods, RealtimeSession):
-    """How the lead mixes it in: GAMethods first."""
+GASession = RealtimeSession  # GAMethods is mixed into RealtimeSession itself
 
 
 def _item(item_id: str, **fields: Any) -> dict[str, Any]:
