@@ -38,15 +38,17 @@ INTERRUPTED = "(reply interrupted by a lost connection)"
 def _row(
     item: ItemState, transcribing: bool | None = None, interrupted: bool = False
 ) -> dict[str, Any]:
-    return {
+    row = {
         "id": item.id,
         "role": item.role or item.type,
         "type": item.type,
         "text": _text(item),
         "note": INTERRUPTED if interrupted else _note(item, transcribing),
         "audio": _has_audio(item),
-        "images": thumbnails(item) if item.image_urls else [],
     }
+    if item.image_urls:  # only rows with images carry them (most ops are small text updates)
+        row["images"] = thumbnails(item)
+    return row
 
 
 def _has_audio(item: ItemState) -> bool:

@@ -264,3 +264,15 @@ def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any
             page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
         finally:
             context.close()
+
+
+def wait_for_current_notebook(page: Any, name: str) -> None:
+    """JupyterLab restores the workspace of an earlier test (another notebook open, perhaps in
+    front): run-all goes to the current panel, so wait until that is ``name``."""
+    page.wait_for_function(
+        """(name) => { const panel = window.jupyterapp.shell.currentWidget;
+             return !!panel && !!panel.context && panel.context.path.endsWith(name); }""",
+        arg=name,
+        timeout=240_000,
+        polling=500,
+    )

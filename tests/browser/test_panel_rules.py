@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import REPO, Lab
+from tests.browser.conftest import REPO, Lab, wait_for_current_notebook
 from tests.browser.test_playground import open_section, wait_for_kernel_idle
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -21,6 +21,7 @@ def test_locked_controls_show_the_rules_reason(page: Any, lab: Lab) -> None:
     page.goto(f"{lab.url}/lab/tree/00_playground.ipynb?token={lab.token}", timeout=240_000)
     page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
     wait_for_kernel_idle(page)
+    wait_for_current_notebook(page, "00_playground.ipynb")
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.get_by_role("button", name="Start microphone").wait_for(timeout=240_000)
     kernel = lab.kernel_for("00_playground.ipynb")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import MIC_TEXTS, Lab
+from tests.browser.conftest import MIC_TEXTS, Lab, wait_for_current_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -58,6 +58,7 @@ def test_playground_in_jupyterlab(page: Any, lab: Lab) -> None:
     page.goto(f"{lab.url}/lab/tree/00_playground.ipynb?token={lab.token}", timeout=240_000)
     page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
     wait_for_kernel_idle(page)
+    wait_for_current_notebook(page, "00_playground.ipynb")
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
     # the playground rendered: every part's DOM is there
@@ -156,6 +157,7 @@ def test_playground_in_notebook7(page: Any, lab: Lab) -> None:
     page.goto(f"{lab.url}/notebooks/00_playground.ipynb?token={lab.token}", timeout=240_000)
     page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
     wait_for_kernel_idle(page)
+    wait_for_current_notebook(page, "00_playground.ipynb")
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     round_trip(page)
     assert not page.widget_errors(), page.page_errors
