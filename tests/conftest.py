@@ -11,7 +11,14 @@ from tests.speech import THREE_TURNS, Clip, make_clip
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The real-browser tests run last: they are the slowest, and the rest should report
     first."""
-    items.sort(key=lambda item: "tests/browser/" in item.nodeid)
+    items.sort(key=_order)
+
+
+def _order(item: pytest.Item) -> tuple[bool, bool]:
+    # Browser tests last; among them the spoken end-to-end path (VAD boundaries within 100 ms of
+    # the WAV's) first, before the other browser tests' kernels share the machine with it.
+    browser = "tests/browser/" in item.nodeid
+    return browser, browser and "tests/browser/test_playground.py" not in item.nodeid
 
 
 @pytest.fixture(scope="session")
