@@ -78,12 +78,36 @@ class Lab:
     mic: Clip
     mic_path: Path
 
-    def api(self, path: str) -> Any:
+    def api(self, path: str, method: str = "GET") -> Any:
         request = urllib.request.Request(
-            f"{self.url}{path}", headers={"Authorization": f"token {self.token}"}
+            f"{self.url}{path}", headers={"Authorization": f"token {self.token}"}, method=method
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def reset(self) -> None:
+        """Start the next test where a newcomer starts: no kernel running, no workspace to
+        restore, the notebooks as the repository has them.
+
+        Without this, a test inherited the previous one's kernel (its playground still
+        connected, its CPU still in use) and Lab's autosaved outputs, which render the old,
+        live widgets before run-all replaces them: a test could find the old playground's
+        DOM while the new one was being drawn."""
+        for session in self.api("/api/sessions"):
+            self.api(f"/api/sessions/{session['id']}", method="DELETE")
+        for kernel in self.api("/api/kernels"):
+            self.api(f"/api/kernels/{kernel['id']}", method="DELETE")
+        workspaces = self.api("/lab/api/workspaces")["workspaces"]["ids"]
+        for workspace in workspaces:
+            self.api(f"/lab/api/workspaces/{workspace}", method="DELETE")
+        for notebook in (REPO / "notebooks").glob("*.ipynb"):
+            shutil.copy(notebook, self.root)
+        deadline = time.monotonic() + 60
+        while self.api("/api/kernels"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"kernels still running after reset: {self.api('/api/kernels')}")
+            time.sleep(0.2)
 
     def kernel_for(self, notebook: str, timeout: float = 120) -> Kernel:
         """The kernel of ``notebook``'s session (waits until the page has started one)."""
@@ -194,6 +218,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory, mic_clip: tuple[Clip, Path]) -
     """JupyterLab (with Notebook 7 and Voila) on 127.0.0.1, port chosen by the OS."""
     root = tmp_path_factory.mktemp("lab")
     runtime = tmp_path_factory.mktemp("runtime")
+    workspaces = tmp_path_factory.mktemp(
+        "workspaces"
+    )  # never the user's own (reset() deletes them)
     for notebook in (REPO / "notebooks").glob("*.ipynb"):
         shutil.copy(notebook, root)
     token = os.urandom(16).hex()
@@ -204,6 +231,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, mic_clip: tuple[Clip, Path]) -
         sys.executable, "-m", "jupyterlab",
         "--no-browser", "--ip=127.0.0.1", "--port=0", "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        f"--LabApp.workspaces_dir={workspaces}",
         "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
         "--ServerApp.allow_root=True",
         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -264,6 +292,43 @@ def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any
             page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
         finally:
             context.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lab(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that uses JupyterLab gets it fresh, and leaves no kernel behind."""
+    if "lab" not in request.fixturenames:
+        yield
+        return
+    lab: Lab = request.getfixturevalue("lab")
+    lab.reset()
+    yield
+    lab.reset()
+
+
+def wait_for_kernel_idle(page: Any) -> None:
+    """The notebook's kernel is connected and idle (run-all sent earlier is silently lost)."""
+    page.wait_for_function(
+        """() => {
+          const app = window.jupyterapp;
+          const panel = app && app.shell.currentWidget;
+          const kernel = panel && panel.sessionContext && panel.sessionContext.session
+            && panel.sessionContext.session.kernel;
+          return !!kernel && kernel.connectionStatus === "connected" && kernel.status === "idle";
+        }""",
+        timeout=240_000,
+        polling=500,
+    )
+
+
+def run_notebook(page: Any, lab: Lab, name: str) -> None:
+    """Open ``name`` in JupyterLab, wait until it is the current panel with an idle kernel,
+    and run all its cells."""
+    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}", timeout=240_000)
+    page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
+    wait_for_current_notebook(page, name)
+    wait_for_kernel_idle(page)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 
 def wait_for_current_notebook(page: Any, name: str) -> None:

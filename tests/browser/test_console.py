@@ -31,8 +31,8 @@ import nbformat
 import pytest
 
 from realtime_widgets.protocol import BUILTIN_VOICES
-from tests.browser.conftest import REPO, Lab
-from tests.browser.test_playground import set_slider, wait_for_kernel_idle
+from tests.browser.conftest import REPO, Lab, run_notebook
+from tests.browser.test_playground import set_slider
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -105,22 +105,6 @@ def console(browser: Any, lab: Lab) -> Iterator[Any]:
         yield page
     finally:
         context.close()
-
-
-def run_notebook(page: Any, lab: Lab, name: str) -> None:
-    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}", timeout=240_000)
-    page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
-    # JupyterLab restores the workspace of an earlier test (another notebook open): run-all
-    # goes to the current panel, so wait until that is this notebook.
-    page.wait_for_function(
-        """(name) => { const panel = window.jupyterapp.shell.currentWidget;
-             return !!panel && !!panel.context && panel.context.path.endsWith(name); }""",
-        arg=name,
-        timeout=240_000,
-        polling=500,
-    )
-    wait_for_kernel_idle(page)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 
 def rect(page: Any, selector: str) -> dict[str, float]:

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import REPO, Lab, wait_for_current_notebook
-from tests.browser.test_playground import wait_for_kernel_idle
+from tests.browser.conftest import REPO, Lab, run_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -30,11 +29,7 @@ def test_presets_echo_and_toolkit_latency_in_jupyterlab(browser: Any, lab: Lab) 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
     try:
-        page.goto(f"{lab.url}/lab/tree/00_playground.ipynb?token={lab.token}", timeout=240_000)
-        page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
-        wait_for_kernel_idle(page)
-        wait_for_current_notebook(page, "00_playground.ipynb")
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        run_notebook(page, lab, "00_playground.ipynb")
         page.get_by_role("button", name="Start microphone").wait_for(timeout=240_000)
         kernel = lab.kernel_for("00_playground.ipynb")
         try:

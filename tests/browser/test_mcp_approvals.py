@@ -10,8 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from tests.browser.conftest import REPO, Lab, wait_for_current_notebook
-from tests.browser.test_playground import wait_for_kernel_idle
+from tests.browser.conftest import REPO, Lab, run_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -43,11 +42,7 @@ def test_deny_from_the_page_sends_one_answer(browser: Any, lab: Lab) -> None:
     artifacts = REPO / "tests" / "browser" / "artifacts"
     artifacts.mkdir(exist_ok=True)
     try:
-        page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}", timeout=240_000)
-        page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
-        wait_for_kernel_idle(page)
-        wait_for_current_notebook(page, NOTEBOOK)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        run_notebook(page, lab, NOTEBOOK)
         row = page.locator(".rw-mcp-request").first
         row.wait_for(timeout=240_000)
         assert row.locator("code").text_content() == 'docs.search({"q": "realtime"})'

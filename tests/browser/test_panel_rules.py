@@ -10,19 +10,15 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import REPO, Lab, wait_for_current_notebook
-from tests.browser.test_playground import open_section, wait_for_kernel_idle
+from tests.browser.conftest import REPO, Lab, run_notebook
+from tests.browser.test_playground import open_section
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_locked_controls_show_the_rules_reason(page: Any, lab: Lab) -> None:
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{lab.url}/lab/tree/00_playground.ipynb?token={lab.token}", timeout=240_000)
-    page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
-    wait_for_kernel_idle(page)
-    wait_for_current_notebook(page, "00_playground.ipynb")
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run_notebook(page, lab, "00_playground.ipynb")
     page.get_by_role("button", name="Start microphone").wait_for(timeout=240_000)
     kernel = lab.kernel_for("00_playground.ipynb")
     try:

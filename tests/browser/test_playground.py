@@ -14,26 +14,17 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import MIC_TEXTS, Lab, wait_for_current_notebook
+from tests.browser.conftest import (
+    MIC_TEXTS,
+    Lab,
+    run_notebook,
+    wait_for_current_notebook,
+    wait_for_kernel_idle,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 NEW_SILENCE_MS = 350  # not the default (500), so the update is visible
-
-
-def wait_for_kernel_idle(page: Any) -> None:
-    """The notebook's kernel is connected and idle (run-all sent earlier is silently lost)."""
-    page.wait_for_function(
-        """() => {
-          const app = window.jupyterapp;
-          const panel = app && app.shell.currentWidget;
-          const kernel = panel && panel.sessionContext && panel.sessionContext.session
-            && panel.sessionContext.session.kernel;
-          return !!kernel && kernel.connectionStatus === "connected" && kernel.status === "idle";
-        }""",
-        timeout=240_000,
-        polling=500,
-    )
 
 
 def set_slider(page: Any, label: str, value: int) -> None:
@@ -55,11 +46,7 @@ def open_section(page: Any, title: str) -> None:
 
 
 def test_playground_in_jupyterlab(page: Any, lab: Lab) -> None:
-    page.goto(f"{lab.url}/lab/tree/00_playground.ipynb?token={lab.token}", timeout=240_000)
-    page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
-    wait_for_kernel_idle(page)
-    wait_for_current_notebook(page, "00_playground.ipynb")
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run_notebook(page, lab, "00_playground.ipynb")
 
     # the playground rendered: every part's DOM is there
     mic_button = page.get_by_role("button", name="Start microphone")
@@ -156,8 +143,8 @@ def round_trip(page: Any) -> None:
 def test_playground_in_notebook7(page: Any, lab: Lab) -> None:
     page.goto(f"{lab.url}/notebooks/00_playground.ipynb?token={lab.token}", timeout=240_000)
     page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
-    wait_for_kernel_idle(page)
     wait_for_current_notebook(page, "00_playground.ipynb")
+    wait_for_kernel_idle(page)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     round_trip(page)
     assert not page.widget_errors(), page.page_errors

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import REPO, Lab, wait_for_current_notebook
-from tests.browser.test_playground import wait_for_kernel_idle
+from tests.browser.conftest import REPO, Lab, run_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -30,11 +29,7 @@ def test_transcription_playground_at_1366x768(browser: Any, lab: Lab) -> None:
     artifacts = REPO / "tests" / "browser" / "artifacts"
     artifacts.mkdir(exist_ok=True)
     try:
-        page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}", timeout=240_000)
-        page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
-        wait_for_kernel_idle(page)
-        wait_for_current_notebook(page, NOTEBOOK)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        run_notebook(page, lab, NOTEBOOK)
         view = page.locator(".rw-transcription").first
         view.wait_for(timeout=240_000)
         kernel = lab.kernel_for(NOTEBOOK)
