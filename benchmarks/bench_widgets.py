@@ -189,8 +189,8 @@ def bench_toolkit_latency(replies: int = 3) -> None:
         REPO,
         Lab,
         _wait_for_runtime_file,
+        run_notebook,
     )
-    from tests.browser.test_playground import wait_for_kernel_idle
     from tests.speech import make_clip
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -231,14 +231,7 @@ def bench_toolkit_latency(replies: int = 3) -> None:
                 try:
                     page = browser.new_page(viewport={"width": 1366, "height": 768})
                     page.set_default_timeout(240_000)
-                    page.goto(
-                        f"{lab.url}/lab/tree/00_playground.ipynb?token={token}", timeout=240_000
-                    )
-                    page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
-                    wait_for_kernel_idle(page)
-                    page.evaluate(
-                        "() => window.jupyterapp.commands.execute('notebook:run-all-cells')"
-                    )
+                    run_notebook(page, lab, "00_playground.ipynb")
                     page.get_by_role("button", name="Start microphone").wait_for(timeout=240_000)
                     kernel = lab.kernel_for("00_playground.ipynb")
                     kernel.wait("playground.session is not None and playground.session.connected")
