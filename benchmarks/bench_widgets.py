@@ -249,6 +249,10 @@ def bench_toolkit_latency(replies: int = 3) -> None:
                             f"playground.latency.summary()['played_items'] > {before}", timeout=300
                         )
                     summary = kernel.eval("playground.latency.summary()")
+                    speaker = kernel.eval(
+                        "{k: getattr(playground.parts['speaker'], k) for k in ('prebuffer_ms', "
+                        "'jitter_ms', 'arrival_jitter_ms', 'clock_burst_ms', 'underruns')}"
+                    )
                     core = kernel.eval(
                         "[min(r for r, _ in c.samples) for c in "
                         "(playground.latency.core.mic_clock, playground.latency.core.speaker_clock)]"
@@ -282,6 +286,12 @@ def bench_toolkit_latency(replies: int = 3) -> None:
         f"in the kernel {summary['delta_in_kernel_ms']['median']:.1f}, kernel -> page "
         f"{summary['delta_to_browser_ms']['median']:.0f}, page -> played "
         f"{summary['browser_to_played_ms']['median']:.0f}",
+    )
+    print(
+        f"  speaker at the end: jitter prebuffer {speaker['prebuffer_ms']:.0f} ms (chunks up to "
+        f"{speaker['jitter_ms']:.0f} ms late by the audio clock, {speaker['arrival_jitter_ms']:.0f} ms by "
+        f"the page's wall clock; audio clock burst {speaker['clock_burst_ms']:.0f} ms), "
+        f"{speaker['underruns']} underruns"
     )
     print(
         f"  clock offset uncertainty: mic +-{summary['mic_clock_uncertainty_ms']:.0f} ms, "

@@ -21,6 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--pace", type=float, default=1.0, help="reply audio pace: 1 real time, 0 at once"
     )
+    serve.add_argument(
+        "--lead",
+        type=float,
+        default=0.5,
+        help="seconds of each reply sent ahead of real time, as OpenAI streams audio faster than "
+        "real time (default 0.5; 0: strictly real time)",
+    )
     serve.add_argument("--token", default=None, help="require this bearer token from clients")
     serve.add_argument(
         "--dialect", choices=("ga", "beta"), default="ga", help="protocol dialect served"
@@ -41,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         args.host,
         args.port,
         pace=args.pace,
+        lead=args.lead,
         responder=args.responder,
         token=args.token,
         dialect=args.dialect,

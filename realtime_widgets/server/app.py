@@ -79,7 +79,9 @@ class LocalServer:
     ``responder``: a callable (sync or async) from :class:`ReplyContext` to text or a
     :class:`FunctionCall`, or a built-in's name: ``"local"`` (the default, the honest
     :class:`LocalResponder`) or ``"echo"`` (:class:`EchoResponder`: the user's own audio
-    back). ``pace``: 1.0 streams reply audio in real time, 0 as fast as possible. ``token``: require
+    back). ``pace``: 1.0 streams reply audio in real time, 0 as fast as possible; ``lead``: seconds
+    of each reply sent ahead of real time, as OpenAI sends audio faster than real time (0: strictly
+    real time; see :class:`EngineOptions`). ``token``: require
     ``Authorization: Bearer <token>`` (or ``api-key``). ``dialect="beta"`` serves the legacy
     beta shape to old clients; by default a beta client is refused as OpenAI refuses it.
     ``limits``: every limit (:class:`ServerLimits`); ``max_duration_s`` is a shorthand for
@@ -93,6 +95,7 @@ class LocalServer:
         *,
         responder: Responder | str | None = None,
         pace: float = 1.0,
+        lead: float = 0.5,
         max_duration_s: float | None = None,
         token: str | None = None,
         dialect: Literal["ga", "beta"] = "ga",
@@ -100,6 +103,9 @@ class LocalServer:
         transcriber: Transcriber | None = None,
         limits: ServerLimits | None = None,
     ) -> None:
+        for name, value in (("pace", pace), ("lead", lead)):
+            if not (isinstance(value, int | float) and value >= 0 and value == value):
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
         if dialect not in ("ga", "beta"):
             raise ValueError(f"dialect must be 'ga' or 'beta', got {dialect!r}")
         self.host = host
@@ -119,6 +125,7 @@ class LocalServer:
         self.options = EngineOptions(
             limits=limits,
             pace=pace,
+            lead=lead,
             transcriber=transcriber,
             dialect=dialect,
         )

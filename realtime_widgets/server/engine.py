@@ -90,11 +90,16 @@ BETA_DISABLED = (
 @dataclass(frozen=True)
 class EngineOptions:
     """Knobs of a local session. ``pace`` 1.0 streams audio deltas in real time, 0 sends a
-    reply at once; ``limits``: every limit (:class:`~.limits.ServerLimits`: OpenAI's 60-minute
-    session, 15 MiB append, context size, and the local server's own caps)."""
+    reply at once; ``lead``: each reply's events go out up to this many seconds ahead of
+    real time (OpenAI "will produce audio faster than realtime", the SDK's docs of
+    ``conversation.item.truncate``: a client buffers ahead and truncates at barge-in; 0 streams
+    strictly in real time, the worst case for a client's jitter buffer); ``limits``: every
+    limit (:class:`~.limits.ServerLimits`: OpenAI's 60-minute session, 15 MiB append, context
+    size, and the local server's own caps)."""
 
     limits: ServerLimits = field(default_factory=ServerLimits)
     pace: float = 1.0
+    lead: float = 0.5
     transcriber: Transcriber | None = None
     rate_limits: bool = True
     wall_clock: Callable[[], float] = time.time  # for expires_at (Unix seconds)

@@ -336,9 +336,10 @@ class Responses:
             if plan.samples is not None and "audio" in r.modalities:
                 stored.audio = np.zeros(0, dtype=np.int16)
             self.engine.conversation.insert(stored, previous)
-        pace = self.engine.options.pace
+        pace, lead = self.engine.options.pace, self.engine.options.lead
         for offset, event in sorted(script.events, key=lambda p: p[0]):
-            r.pending.append((now + (offset / pace if pace > 0 else 0.0), event))
+            due = max(0.0, offset - lead) / pace if pace > 0 else 0.0
+            r.pending.append((now + due, event))
         finish_at = r.pending[-1][0] if r.pending else now
         r.pending.append((finish_at, {"type": "_finish"}))
         return True

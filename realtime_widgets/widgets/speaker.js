@@ -67,11 +67,13 @@ export function int16ToFloat(buf) {
  * real time has lateness 0 and only the network, the kernel and the page add to it). The
  * prebuffer that would have covered every chunk of the last `window` chunks is the largest
  * lateness; `target()` adds a margin and clamps it. All times in samples of the player's clock.
+ * The floor (20 ms, the margin) is above the audio clock's bursts measured in headless Chromium
+ * (8 ms, bench_widgets): a stream that arrives ahead of real time starts 20 ms after its first chunk.
  * @param {number} rate samples per second of the clock
  * @param {{ initialMs?: number, minMs?: number, maxMs?: number, marginMs?: number, window?: number, trust?: number }} [opts]
  */
 export function makeJitter(rate, opts = {}) {
-  const { initialMs = 300, minMs = 40, maxMs = 500, marginMs = 20, window = 128, trust = 8 } = opts;
+  const { initialMs = 300, minMs = 20, maxMs = 500, marginMs = 20, window = 128, trust = 8 } = opts;
   const ms = (/** @type {number} */ n) => (n * 1000) / rate;
   return {
     late: new Float64Array(window), count: 0, next: 0,
@@ -83,6 +85,8 @@ export function makeJitter(rate, opts = {}) {
       for (let i = 0; i < this.count; i++) peak = Math.max(peak, this.late[i]);
       return ms(peak);
     },
+    /** Whether `trust` chunks were measured: the prebuffer is sized from them, not guessed. */
+    trusted() { return this.count >= trust; },
     /** The prebuffer to hold before playing, in samples: `initialMs` until `trust` chunks were
      * measured (a stream faster than real time brings them in a burst, so it starts soon). */
     target() {
@@ -114,7 +118,7 @@ export function makeRing(size, fadeSamples, opts = {}) {
     volume: 1,
     /** @type {Record<string, number>} samples played per item */
     played: {},
-    jitter: opts.jitter || null, clock: 0, primeFrom: -1,
+    jitter: opts.jitter || null, clock: 0, primeFrom: -1, lastLate: 0,
     /** @type {Set<string>} items whose audio is complete */
     ended: new Set(),
     /** @type {Set<string>} flushed items: the rest of their audio is dropped */
@@ -129,7 +133,8 @@ export function makeRing(size, fadeSamples, opts = {}) {
         item = { id: itemId, start: this.write, end: this.write, arrival0: arrival, media: 0 };
         this.items.push(item);
       }
-      if (this.jitter) this.jitter.add(arrival - item.arrival0 - item.media);
+      this.lastLate = arrival - item.arrival0 - item.media; // < 0: ahead of real time
+      if (this.jitter) this.jitter.add(this.lastLate);
       item.media += samples.length;
       for (let i = 0; i < samples.length; i++) this.ring[(this.write + i) % this.size] = samples[i];
       this.write += samples.length;
@@ -148,6 +153,9 @@ export function makeRing(size, fadeSamples, opts = {}) {
     priming() {
       if (this.primeFrom < 0 || this.flushing || !this.jitter) return false; // (primeFrom is set only with a jitter)
       if (this.clock >= this.primeFrom + this.jitter.target()) return false;
+      // Before the stream is measured, audio that already runs ahead of real time by the initial
+      // guess is as safe as waiting that long (a reply sent ahead, as OpenAI sends it, starts at once).
+      if (!this.jitter.trusted() && -this.lastLate >= this.jitter.target()) return false;
       const last = this.items.length ? this.items[this.items.length - 1] : null;
       return !(last && this.ended.has(last.id)); // a complete reply plays at once
     },

@@ -75,7 +75,9 @@ class Driver:
 @pytest.fixture
 def driver(synth: Synthesizer) -> Iterator[Driver]:
     engine = SessionEngine(
-        options=EngineOptions(pace=1.0, wall_clock=lambda: 0.0), session_id="sess_test0001"
+        # Strictly real time (no lead): the engine tests time events against the reply's clock.
+        options=EngineOptions(pace=1.0, lead=0.0, wall_clock=lambda: 0.0),
+        session_id="sess_test0001",
     )
     d = Driver(engine, speak=synth.speak)
     d.events += engine.start(0.0)

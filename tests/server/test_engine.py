@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from realtime_widgets.protocol.events import parse_server_event
 from realtime_widgets.server.engine import EngineOptions, SessionEngine
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.responder import FunctionCall
+from realtime_widgets.server.tts import Synthesizer
 
 from .conftest import Clip, Driver, b64
 
@@ -212,6 +214,28 @@ def test_reply_audio_is_paced_in_real_time(driver: Driver) -> None:
     )
     assert 500 <= sent_ms <= 700  # what is due by 0.5 s, plus the chunk in flight
     assert not driver.of("response.done", early)
+
+
+def test_a_lead_sends_that_much_audio_at_once_then_real_time(synth: Synthesizer) -> None:
+    engine = SessionEngine(
+        options=EngineOptions(pace=1.0, lead=0.5, wall_clock=lambda: 0.0), session_id="sess_lead"
+    )
+    d = Driver(engine, speak=synth.speak)
+    d.events += engine.start(0.0)
+    try:
+        say(d, "lead me somewhere far away, please")
+        created = d.send({"type": "response.create"})
+
+        def sent_ms(events: list[dict[str, Any]]) -> float:
+            deltas = d.of("response.output_audio.delta", events)
+            return sum(len(base64.b64decode(e["delta"])) for e in deltas) / 48
+
+        at_once = sent_ms(created + d.advance(0.0))
+        assert 500 <= at_once <= 600  # the lead, plus the chunk that starts at 0.5 s
+        by_half = sent_ms(d.advance(0.5))
+        assert 450 <= by_half <= 600  # then real time: 0.5 s of audio per 0.5 s
+    finally:
+        engine.close()
 
 
 def test_barge_in_cancels_with_turn_detected_and_truncate_trims(
