@@ -6,9 +6,45 @@
  * a track from bin `start` (their int16 [min, max] pairs are the next buffer), or a marker.
  * @typedef {{ type: "env", track: "in" | "out", start: number }} EnvItem
  * @typedef {{ type: "marker", kind: string, ms: number, label: string }} Marker
- * @typedef {{ type: "batch", items: (EnvItem | Marker)[] }} Batch
+ * @typedef {{ type: "batch", seq: number, items: (EnvItem | Marker)[] }} Batch
+ * A view's history, asked for with `{ type: "hello", view }` when it renders: every batch so far
+ * merged, `seq` the last one it holds.
+ * @typedef {{ type: "snapshot", view: string, seq: number, items: (EnvItem | Marker)[] }} Snapshot
  */
 /** The synced state (waveform.py). @typedef {{ bin_ms: number, height: number, paused: boolean }} WaveformModel */
+
+/**
+ * A view catching up with the kernel: batches that arrive before its snapshot wait for it; then
+ * the snapshot applies, and of the waiting and later batches only those newer than it. (A view
+ * never sees a batch twice, nor misses one sent after the history it got.)
+ * @template T
+ * @param {(msg: Batch | Snapshot, buffers: T[]) => void} apply
+ * @param {number} [maxEarly] batches kept waiting at most; past it they apply as they come
+ */
+export function makeCatchUp(apply, maxEarly = 2000) {
+  /** @type {[Batch, T[]][]} */
+  let early = [];
+  let seq = -1;
+  let synced = false;
+  return {
+    get synced() { return synced; },
+    /** @param {Batch} msg @param {T[]} buffers */
+    batch(msg, buffers) {
+      if (synced) { if (msg.seq > seq) apply(msg, buffers); return; }
+      early.push([msg, buffers]);
+      if (early.length > maxEarly) { synced = true; for (const [m, b] of early) apply(m, b); early = []; }
+    },
+    /** @param {Snapshot} msg @param {T[]} buffers */
+    snapshot(msg, buffers) {
+      if (synced) return;
+      apply(msg, buffers);
+      seq = msg.seq;
+      synced = true;
+      for (const [m, b] of early) if (m.seq > seq) apply(m, b);
+      early = [];
+    },
+  };
+}
 
 /** A growing min/max envelope: bins placed at absolute bin indices. @returns {Track} */
 export function makeTrack() {
@@ -248,9 +284,8 @@ function render({ model, el }) {
   }
   let raf = requestAnimationFrame(draw);
 
-  /** @param {Batch} msg @param {DataView[]} buffers */
-  const onCustom = (msg, buffers) => {
-    if (msg.type !== "batch") return;
+  /** @param {Batch | Snapshot} msg @param {DataView[]} buffers */
+  const applyItems = (msg, buffers) => {
     let b = 0;
     for (const item of msg.items) {
       if (item.type === "env") {
@@ -263,9 +298,18 @@ function render({ model, el }) {
     }
     dirty = true;
   };
+  // This view's history: the kernel answers the hello with a snapshot addressed to it.
+  const token = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  const catchUp = makeCatchUp(applyItems);
+  /** @param {Batch | Snapshot | { type: string }} msg @param {DataView[]} buffers */
+  const onCustom = (msg, buffers) => {
+    if (msg.type === "batch") catchUp.batch(/** @type {Batch} */ (msg), buffers);
+    else if (msg.type === "snapshot" && /** @type {Snapshot} */ (msg).view === token) catchUp.snapshot(/** @type {Snapshot} */ (msg), buffers);
+  };
   const onPaused = () => { label(); dirty = true; };
   model.on("msg:custom", onCustom);
   model.on("change:paused", onPaused);
+  model.send({ type: "hello", view: token });
   label();
   return () => {
     cancelAnimationFrame(raf);

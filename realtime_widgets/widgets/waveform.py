@@ -9,12 +9,18 @@ renders whole.
 
 Output audio is placed where it would be heard: from the later of where the previous reply
 ended and the input position when its first delta arrived.
+
+A view shown late (a second display, a reopened notebook, a page reload) asks for the history
+(``hello``) and gets it as one ``snapshot``: every batch sent so far, up to
+``HISTORY_BYTES`` (the oldest are dropped past it), with the sequence number of the last one,
+so the view applies only the batches after it. Each view is addressed by its own token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +40,9 @@ __all__ = ["Waveform"]
 
 BIN_MS = 10
 FLUSH_S = 0.05
+# Envelope history kept for views shown late: a 10 ms bin is 4 bytes, so 400 B per second of
+# audio per track; 8 MiB hold ~2.9 hours of both tracks (older batches are dropped past it).
+HISTORY_BYTES = 8 * 2**20
 
 
 class Waveform(Listening, anywidget.AnyWidget):
@@ -57,6 +66,13 @@ class Waveform(Listening, anywidget.AnyWidget):
         self._lock = threading.Lock()
         self._armed = False
         self.messages_sent = 0
+        # Batches sent so far (for late views), their size, and the last batch's number. The
+        # send lock keeps numbering and sending in one order across the loop and main threads.
+        self._history: deque[tuple[list[dict[str, Any]], list[bytes]]] = deque()
+        self._history_bytes = 0
+        self._seq = 0
+        self._send_lock = threading.RLock()
+        self.on_msg(self._on_browser)
         if session is not None:
             self._listen(
                 session.add_audio_tap(self.add_input),
@@ -114,8 +130,52 @@ class Waveform(Listening, anywidget.AnyWidget):
             return
         headers = [m for m, _ in batch]
         buffers = [b for _, bs in batch for b in bs]
-        self.messages_sent += 1
-        self.send({"type": "batch", "items": headers}, buffers)
+        with self._send_lock:
+            self._seq += 1
+            self._history.append((headers, buffers))
+            self._history_bytes += sum(len(b) for b in buffers) + 64 * len(headers)
+            while self._history_bytes > HISTORY_BYTES and len(self._history) > 1:
+                old_headers, old_buffers = self._history.popleft()
+                self._history_bytes -= sum(len(b) for b in old_buffers) + 64 * len(old_headers)
+            self.messages_sent += 1
+            self.send({"type": "batch", "seq": self._seq, "items": headers}, buffers)
+
+    # ---- views shown late -----------------------------------------------------------------------
+
+    def snapshot(self) -> tuple[dict[str, Any], list[bytes]]:
+        """Everything sent so far (within ``HISTORY_BYTES``) as one message: each track's
+        contiguous bins merged into one buffer, then the markers; ``seq`` is the last batch's."""
+        with self._send_lock:
+            history, seq = list(self._history), self._seq
+        runs: dict[str, list[tuple[int, list[bytes], int]]] = {"in": [], "out": []}
+        markers: list[dict[str, Any]] = []
+        for headers, buffers in history:
+            b = 0
+            for item in headers:
+                if item["type"] != "env":
+                    markers.append(item)
+                    continue
+                data, b = buffers[b], b + 1
+                track, start, bins = runs[item["track"]], int(item["start"]), len(data) // 4
+                if track and track[-1][0] + track[-1][2] == start:
+                    first, parts, count = track[-1]
+                    track[-1] = (first, [*parts, data], count + bins)
+                else:
+                    track.append((start, [data], bins))
+        items: list[dict[str, Any]] = []
+        out: list[bytes] = []
+        for name, track in runs.items():
+            for start, parts, _ in track:
+                items.append({"type": "env", "track": name, "start": start})
+                out.append(b"".join(parts))
+        return {"type": "snapshot", "seq": seq, "items": items + markers}, out
+
+    def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+        if content.get("type") != "hello" or not isinstance(content.get("view"), str):
+            return
+        with self._send_lock:  # no batch goes out between the snapshot and its sending
+            message, data = self.snapshot()
+            self.send({**message, "view": content["view"]}, data)
 
     # ---- events -> markers and output audio ---------------------------------------------------
 

@@ -455,6 +455,104 @@ def test_a_speaker_shown_twice_plays_once_and_truncates_once(console: Any, lab: 
         kernel.close()
 
 
+LATE = [
+    "from realtime_widgets import SessionConfig\n"
+    "from realtime_widgets.audio.wav import read_wav\n"
+    "from realtime_widgets.client import RealtimeSession\n"
+    "from realtime_widgets.widgets import Waveform\n"
+    "session = RealtimeSession(SessionConfig())\n"
+    "session.connect()\n"
+    "wave = Waveform(session)  # listening, not shown yet",
+    "speech, _ = read_wav(MIC_PATH)\n"
+    "mark = session.mark()\n"
+    "session.append_audio(speech)\n"
+    "session.wait_for('response.done', timeout=240, since=mark);",
+    "wave",
+]
+
+
+def test_a_waveform_shown_late_draws_the_whole_conversation(console: Any, lab: Lab) -> None:
+    """A Waveform displayed after the audio flowed (a second display, a reopened notebook)
+    draws everything from the start: its view asks for the history and gets one snapshot."""
+    page = console
+    path = Path(lab.root) / "waveform_late.ipynb"
+    nb = nbformat.v4.new_notebook()
+    cells = [
+        LATE[0].replace(
+            "session.connect()", f"MIC_PATH = {str(lab.mic_path)!r}\nsession.connect()"
+        ),
+        *LATE[1:],
+    ]
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    run_notebook(page, lab, "waveform_late.ipynb")
+    view = page.locator(".rw-waveform").first
+    view.wait_for(timeout=300_000)
+    kernel = lab.kernel_for("waveform_late.ipynb")
+    try:
+        # what the kernel sent, once the session is quiet: seconds on the timeline and markers
+        kernel.wait(
+            "all(r.status != 'in_progress' for r in session.state.responses.values())", timeout=240
+        )
+        expected = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            expected = kernel.eval(
+                "(f'{max(wave.in_bins, wave.out_bins) * wave.bin_ms / 1000:.1f} s recorded, '"
+                " + f\"{sum(1 for h, _ in wave._history for i in h if i['type'] == 'marker')} markers\")"
+            )
+            shown = view.locator("span").first.text_content() or ""
+            if shown.endswith(expected):
+                break
+            time.sleep(0.5)
+        shown = view.locator("span").first.text_content() or ""
+        assert shown.endswith(expected), (shown, expected)
+        seconds, markers = (float(x) for x in re.findall(r"([\d.]+) (?:s recorded|markers)", shown))
+        assert seconds >= lab.mic.samples.size / 24000 - 0.1  # all the speech sent, from 0
+        assert markers >= 4  # speech started/stopped, committed, reply, ... of the first turn
+        # zoom out (the wheel, as a user would) until the whole timeline is in view
+        view.scroll_into_view_if_needed()
+        canvas = view.locator("canvas")
+        canvas.hover()
+        for _ in range(20):
+            shown_s, recorded_s = (
+                float(x)
+                for x in re.findall(
+                    r"([\d.]+) s (?:shown|recorded)",
+                    view.locator("span").first.text_content() or "",
+                )
+            )
+            if shown_s >= recorded_s:
+                break
+            page.mouse.wheel(0, 100)
+            page.wait_for_timeout(100)  # one animation frame redraws (not a wait on the app)
+        assert shown_s >= recorded_s, (shown_s, recorded_s)
+        page.screenshot(path=str(ARTIFACTS / "waveform_shown_late_1366x768.png"))
+        # and it is drawn: the speech's columns in the input lane (bars taller than the 1 px
+        # silence line), from where the clip's speech starts near the left of the timeline
+        tall = page.evaluate(
+            """() => { const c = document.querySelector('.rw-waveform canvas');
+                 const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                 const blue = new Array(c.width).fill(0);
+                 for (let i = 0; i < d.length; i += 4)
+                   if (d[i + 2] > 150 && d[i + 2] - d[i] > 80) blue[(i / 4) % c.width]++;
+                 return [blue.map((n, x) => (n >= 6 ? x : -1)).filter((x) => x >= 0), c.width]; }"""
+        )
+        columns, width = tall
+        assert len(columns) > 40, columns
+        speech_at = lab.mic.truth[0][0] / 1000 / recorded_s * width  # where the first word is
+        assert abs(columns[0] - speech_at) < 0.05 * width, (columns[:5], speech_at)
+        assert not page.widget_errors(), page.page_errors
+    finally:
+        kernel.eval("session.close() or 1")
+        kernel.close()
+
+
 def test_the_url_make_demo_prints_lands_on_the_playground(
     browser: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -51,3 +51,28 @@ test("labels that fit in no row are hidden rather than drawn on top of others", 
   assert.equal(placed.filter((p) => p.row >= 0).length, 3);
   assert.deepEqual(new Set(placed.filter((p) => p.row >= 0).map((p) => p.row)), new Set([0, 1, 2]));
 });
+
+import { makeCatchUp } from "../../realtime_widgets/widgets/waveform.js";
+
+test("a view shown late applies its snapshot, then only the batches newer than it", () => {
+  const applied = [];
+  const c = makeCatchUp((msg, buffers) => applied.push([msg.type, msg.seq, buffers.length]));
+  c.batch({ type: "batch", seq: 4, items: [] }, [1]); // sent before the snapshot was built
+  c.batch({ type: "batch", seq: 5, items: [] }, [1, 2]); // sent after it, arrives before it
+  assert.equal(c.synced, false);
+  assert.deepEqual(applied, []); // nothing applies before the history
+  c.snapshot({ type: "snapshot", view: "v", seq: 4, items: [] }, [1, 2, 3]);
+  c.batch({ type: "batch", seq: 6, items: [] }, []);
+  c.snapshot({ type: "snapshot", view: "v", seq: 6, items: [] }, []); // a second answer: ignored
+  assert.deepEqual(applied, [["snapshot", 4, 3], ["batch", 5, 2], ["batch", 6, 0]]);
+  assert.equal(c.synced, true);
+});
+
+test("a view whose snapshot never comes applies its batches once too many wait", () => {
+  const applied = [];
+  const c = makeCatchUp((msg) => applied.push(msg.seq), 3);
+  for (let seq = 1; seq <= 4; seq++) c.batch({ type: "batch", seq, items: [] }, []);
+  assert.deepEqual(applied, [1, 2, 3, 4]);
+  c.batch({ type: "batch", seq: 5, items: [] }, []);
+  assert.deepEqual(applied, [1, 2, 3, 4, 5]);
+});

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from realtime_widgets import SessionConfig
 from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.server.app import LocalServer
+from realtime_widgets.widgets import waveform
 from realtime_widgets.widgets.waveform import Waveform
 from tests.speech import Clip
 from tests.waiting import eventually
@@ -51,3 +53,59 @@ def test_envelopes_and_vad_markers_of_a_spoken_turn(three_turns: Clip) -> None:
     finally:
         s.close()
         server.stop()
+
+
+def test_a_view_shown_late_gets_the_whole_history_in_one_snapshot() -> None:
+    wave = Waveform()
+    rng = np.random.default_rng(3)
+    first = rng.integers(-9000, 9000, 24000, dtype=np.int16)  # 1 s: 100 bins
+    wave.add_input(first)
+    wave.marker("speech_started", 120.0, "speech")
+    wave._flush()
+    wave.add_input(first[:12000])  # 0.5 s more, contiguous with the first second
+    wave.add_output(first[:4800], "item_a")  # 0.2 s of reply, placed after the input
+    wave._flush()
+    sent = wave.comm.custom()
+    # (no running loop here: each piece goes out at once, numbered in order)
+    assert [m["seq"] for m, _ in sent] == list(range(1, len(sent) + 1))
+    assert len(sent) >= 3
+
+    wave._on_browser(wave, {"type": "hello", "view": "late"}, [])
+    snapshot, buffers = wave.comm.custom()[-1]
+    assert (snapshot["type"], snapshot["view"]) == ("snapshot", "late")
+    assert snapshot["seq"] == len(sent)
+    envs = [i for i in snapshot["items"] if i["type"] == "env"]
+    # Each track's contiguous bins come merged: one buffer per run.
+    assert [(i["track"], i["start"]) for i in envs] == [("in", 0), ("out", 150)]
+    assert [len(b) // 4 for b in buffers] == [150, 20]
+    live_in = b"".join(
+        b
+        for m, bs in sent
+        for i, b in zip([i for i in m["items"] if i["type"] == "env"], bs, strict=True)
+        if i["track"] == "in"
+    )
+    assert buffers[0] == live_in  # the same bins the live views got
+    markers = [i for i in snapshot["items"] if i["type"] == "marker"]
+    assert markers == [{"type": "marker", "kind": "speech_started", "ms": 120.0, "label": "speech"}]
+
+    # Anything but a well-formed hello is ignored; the next batch continues the numbering.
+    count = len(wave.comm.custom())
+    wave._on_browser(wave, {"type": "hello"}, [])
+    wave._on_browser(wave, {"type": "other", "view": "x"}, [])
+    assert len(wave.comm.custom()) == count
+    wave.marker("committed", 1500.0, "commit")
+    wave._flush()
+    assert wave.comm.custom()[-1][0]["seq"] == len(sent) + 1
+
+
+def test_the_history_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(waveform, "HISTORY_BYTES", 4000)
+    wave = Waveform()
+    for _ in range(10):
+        wave.add_input(np.full(24000, 1000, np.int16))  # 100 bins = 400 bytes per batch
+        wave._flush()
+    wave._on_browser(wave, {"type": "hello", "view": "v"}, [])
+    snapshot, buffers = wave.comm.custom()[-1]
+    kept = sum(len(b) for b in buffers)
+    assert 3000 <= kept <= 4000  # the newest batches within the cap
+    assert snapshot["items"][0]["start"] == (10 - kept // 400) * 100  # the oldest were dropped
