@@ -184,6 +184,7 @@ def simulate(
     found: list[TurnEvent] = []
     options = EngineOptions(
         pace=1.0,
+        lead=0.0,  # replies strictly in real time: each one's done is where its audio ends
         rate_limits=False,
         wall_clock=lambda: 0.0,
         detector=lambda td: _LoggingDetector(td, track, found),
