@@ -109,6 +109,19 @@ class Lab:
                 raise TimeoutError(f"kernels still running after reset: {self.api('/api/kernels')}")
             time.sleep(0.2)
 
+    def write_notebook(self, name: str, cells: list[str]) -> str:
+        """A notebook of these code cells in the Lab's root (for a test's own scenario)."""
+        import nbformat
+
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        nbformat.write(nb, self.root / name)
+        return name
+
     def kernel_for(self, notebook: str, timeout: float = 120) -> Kernel:
         """The kernel of ``notebook``'s session (waits until the page has started one)."""
         deadline = time.monotonic() + timeout

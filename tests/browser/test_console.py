@@ -24,10 +24,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 
 from realtime_widgets.protocol import BUILTIN_VOICES
@@ -400,16 +398,7 @@ TWICE = [
 
 def test_a_speaker_shown_twice_plays_once_and_truncates_once(console: Any, lab: Lab) -> None:
     page = console
-    path = Path(lab.root) / "shown_twice.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in TWICE]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-    run_notebook(page, lab, "shown_twice.ipynb")
+    run_notebook(page, lab, lab.write_notebook("shown_twice.ipynb", TWICE))
     page.wait_for_function(
         "() => document.querySelectorAll('.rw-speaker').length === 2", timeout=300_000
     )
@@ -475,22 +464,10 @@ def test_a_waveform_shown_late_draws_the_whole_conversation(console: Any, lab: L
     """A Waveform displayed after the audio flowed (a second display, a reopened notebook)
     draws everything from the start: its view asks for the history and gets one snapshot."""
     page = console
-    path = Path(lab.root) / "waveform_late.ipynb"
-    nb = nbformat.v4.new_notebook()
-    cells = [
-        LATE[0].replace(
-            "session.connect()", f"MIC_PATH = {str(lab.mic_path)!r}\nsession.connect()"
-        ),
-        *LATE[1:],
-    ]
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-    run_notebook(page, lab, "waveform_late.ipynb")
+    setup = LATE[0].replace(
+        "session.connect()", f"MIC_PATH = {str(lab.mic_path)!r}\nsession.connect()"
+    )
+    run_notebook(page, lab, lab.write_notebook("waveform_late.ipynb", [setup, *LATE[1:]]))
     view = page.locator(".rw-waveform").first
     view.wait_for(timeout=300_000)
     kernel = lab.kernel_for("waveform_late.ipynb")

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from tests.browser.conftest import REPO, Lab, run_notebook
 
@@ -31,9 +29,7 @@ approvals"""
 
 
 def test_deny_from_the_page_sends_one_answer(browser: Any, lab: Lab) -> None:
-    nb = new_notebook(cells=[new_code_cell(SETUP)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(nb, lab.root / NOTEBOOK)
+    lab.write_notebook(NOTEBOOK, [SETUP])
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     page.set_default_timeout(120_000)
