@@ -35,15 +35,40 @@ SNAPSHOT_INTERVAL_S = 1.0
 INTERRUPTED = "(reply interrupted by a lost connection)"
 
 
+def ended_note(details: dict[str, Any] | None, truncated_at_ms: int | None = None) -> str:
+    """Why a reply stopped short, from its ``response.done`` ``status_details`` (and, when the
+    client truncated it, how much was heard); "" for a reply that completed."""
+    if not details or details.get("type") not in ("cancelled", "incomplete", "failed"):
+        return ""
+    heard = "" if truncated_at_ms is None else f", {truncated_at_ms / 1000:.1f} s heard"
+    reason = details.get("reason")
+    if details["type"] == "failed":
+        error = details.get("error") or {}
+        message = error.get("message") or error.get("code") or "no reason given"
+        return f"(reply failed: {_first_clause(str(message))})"
+    why = {
+        "turn_detected": "cut off when you spoke",
+        "client_cancelled": "cancelled",
+        "max_output_tokens": "stopped at max_output_tokens",
+        "content_filter": "stopped by the content filter",
+    }.get(str(reason), f"{details['type']}: {reason or 'no reason given'}")
+    return f"({why}{heard})"
+
+
 def _row(
-    item: ItemState, transcribing: bool | None = None, interrupted: bool = False
+    item: ItemState,
+    transcribing: bool | None = None,
+    interrupted: bool = False,
+    ended: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """One transcript row; ``ended``: the status details of the response that made the item."""
+    stopped = ended_note(ended, item.truncated_at_ms) if item.role == "assistant" else ""
     row = {
         "id": item.id,
         "role": item.role or item.type,
         "type": item.type,
         "text": _text(item),
-        "note": INTERRUPTED if interrupted else _note(item, transcribing),
+        "note": INTERRUPTED if interrupted else (stopped or _note(item, transcribing)),
         "audio": _has_audio(item),
     }
     if item.image_urls:  # only rows with images carry them (most ops are small text updates)
@@ -162,7 +187,9 @@ class TranscriptView(Listening, anywidget.AnyWidget):
         return config.transcription is not None
 
     def _row(self, item: ItemState) -> dict[str, Any]:
-        return _row(item, self._transcribing(), item.id in self._interrupted)
+        response = self.state.responses.get(item.response_id) if item.response_id else None
+        ended = response.status_details if response is not None else None
+        return _row(item, self._transcribing(), item.id in self._interrupted, ended)
 
     def _place(self, item_id: str) -> dict[str, Any]:
         order = [i.id for i in self.state.ordered_items()]
@@ -207,6 +234,10 @@ class TranscriptView(Listening, anywidget.AnyWidget):
         ):
             item = items.get(event.item_id)
             return [] if item is None else [{"op": "text", **self._row(item)}]
+        if isinstance(event, ev.ResponseDone) and event.response.status != "completed":
+            # Why it stopped short (a barge-in, a cancel, the token cap) goes in its rows' notes.
+            ids = [getattr(o, "id", None) for o in event.response.output or ()]
+            return [{"op": "text", **self._row(items[i])} for i in ids if i in items]
         if event.type == "client.response_interrupted":
             ids = (event.model_extra or {}).get("item_ids") or []
             self._interrupted.update(ids)

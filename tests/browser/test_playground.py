@@ -119,6 +119,25 @@ def test_playground_in_jupyterlab(page: Any, lab: Lab) -> None:
         kernel.wait(
             "[e.type for e in playground.session.events if e.type == 'conversation.item.truncated']"
         )
+        # -- and the transcript says why the reply stopped short, and how much of it was heard
+        # (cut off by the barge-in; or, if the reply had all been sent, truncated at the cut)
+        ended = kernel.wait(
+            "[r.status for r in playground.session.state.responses.values() "
+            f"if {item_id!r} in r.item_ids and r.status != 'in_progress']",
+            timeout=120,
+        )
+        reason = kernel.eval(
+            "[(r.status_details or {}).get('reason') for r in "
+            f"playground.session.state.responses.values() if {item_id!r} in r.item_ids]"
+        )
+        note = (
+            f"(cut off when you spoke, {audio_end_ms / 1000:.1f} s heard)"
+            if reason == ["turn_detected"]
+            else f"(truncated at {audio_end_ms / 1000:.1f} s)"
+        )
+        row = page.locator(".rw-transcript", has_text=note).first
+        row.wait_for(timeout=60_000)
+        print(f"barge-in: reply {ended[0]}, note {note}")
         assert kernel.eval("playground.parts['microphone'].dropped_ms") == 0
         assert not page.widget_errors(), page.page_errors
     finally:

@@ -128,3 +128,111 @@ def test_late_user_transcript_truncation_and_failures_are_shown() -> None:
     } in ops
     assert ops[-1]["id"] == "u"
     assert ops[-1]["text"] == "late words"
+
+
+def _reply_cut(
+    details: dict[str, object], truncate_ms: int | None = None
+) -> list[dict[str, object]]:
+    events: list[dict[str, object]] = [
+        {
+            "type": "response.created",
+            "response": {
+                "id": "r",
+                "object": "realtime.response",
+                "status": "in_progress",
+                "output": [],
+            },
+        },
+        {
+            "type": "response.output_item.added",
+            "response_id": "r",
+            "output_index": 0,
+            "item": {
+                "id": "a",
+                "type": "message",
+                "role": "assistant",
+                "status": "in_progress",
+                "content": [],
+            },
+        },
+        {
+            "type": "response.output_audio_transcript.delta",
+            "response_id": "r",
+            "item_id": "a",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": "You said:",
+        },
+    ]
+    if truncate_ms is not None:
+        events.append(
+            {
+                "type": "conversation.item.truncated",
+                "item_id": "a",
+                "content_index": 0,
+                "audio_end_ms": truncate_ms,
+            }
+        )
+    events.append(
+        {
+            "type": "response.done",
+            "response": {
+                "id": "r",
+                "object": "realtime.response",
+                "status": details["type"],
+                "status_details": details,
+                "output": [
+                    {
+                        "id": "a",
+                        "type": "message",
+                        "role": "assistant",
+                        "status": "incomplete",
+                        "content": [],
+                    }
+                ],
+            },
+        }
+    )
+    return events
+
+
+@pytest.mark.parametrize(
+    ("details", "truncate_ms", "note"),
+    [
+        ({"type": "cancelled", "reason": "turn_detected"}, None, "(cut off when you spoke)"),
+        (
+            {"type": "cancelled", "reason": "turn_detected"},
+            1200,
+            "(cut off when you spoke, 1.2 s heard)",
+        ),
+        ({"type": "cancelled", "reason": "client_cancelled"}, None, "(cancelled)"),
+        (
+            {"type": "incomplete", "reason": "max_output_tokens"},
+            None,
+            "(stopped at max_output_tokens)",
+        ),
+        (
+            {
+                "type": "failed",
+                "error": {"type": "server_error", "message": "The model broke. Try again."},
+            },
+            None,
+            "(reply failed: the model broke)",
+        ),
+    ],
+)
+def test_a_reply_that_stopped_short_says_why(
+    details: dict[str, object], truncate_ms: int | None, note: str
+) -> None:
+    ops = _feed(TranscriptView(), *_reply_cut(details, truncate_ms))
+    last = [op for op in ops if op.get("id") == "a"][-1]
+    assert last["op"] == "text"
+    assert last["text"] == "You said:"
+    assert last["note"] == note
+
+
+def test_a_completed_reply_has_no_note() -> None:
+    events = _reply_cut({"type": "completed"})
+    events[-1]["response"]["status"] = "completed"  # type: ignore[index]
+    ops = _feed(TranscriptView(), *events)
+    assert all(op.get("note", "") == "" for op in ops if op.get("id") == "a")
