@@ -13,6 +13,8 @@ loop. From a shell: ``realtime-widgets serve --port 8765``. The official SDK con
 Each connection owns its tasks (a reader, a ticker releasing paced events, a keepalive, one
 worker per reply) in a TaskGroup; closing the connection cancels and awaits them all. Replies are
 computed in a worker thread, so a slow responder or speech synthesis never stalls other sessions.
+The Silero VAD windows of every session that read audio in one event-loop pass run as one ONNX
+batch (:meth:`LocalServer.vad_pass`); each session then sends the turn events they decide.
 
 Every limit is in :class:`~.limits.ServerLimits` (``LocalServer(limits=...)``, or the flags of
 ``realtime-widgets serve``). Past one, a client gets an ``error`` event and keeps its session, or
@@ -27,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import inspect
 import json
 import logging
@@ -64,7 +67,7 @@ from realtime_widgets.server.responder import (
 )
 from realtime_widgets.server.transcription import Transcriber
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
-from realtime_widgets.server.vad import MODEL
+from realtime_widgets.server.vad import MODEL, TurnDetector, WindowBatch
 
 __all__ = ["LocalServer"]
 
@@ -116,11 +119,15 @@ class LocalServer:
         if max_duration_s is not None:
             limits = dataclasses.replace(limits, max_duration_s=max_duration_s)
         self.limits = limits
+        # Every session's Silero windows of one event-loop pass run as one batch (_vad_pass).
+        self.vad_batch = WindowBatch()
+        self._vad_done: asyncio.Future[None] | None = None
         self.options = EngineOptions(
             limits=limits,
             pace=pace,
             transcriber=transcriber,
             dialect=dialect,
+            detector=functools.partial(TurnDetector, batch=self.vad_batch),
         )
         self._token = token
         self.dialect = dialect
@@ -317,6 +324,25 @@ class LocalServer:
             self.sessions.pop(session_id, None)
             engine.close()
 
+    async def vad_pass(self) -> None:
+        """Wait for the shared VAD batch to run: once per event-loop pass, after every session
+        that read audio in this pass has queued its windows (one ONNX call for all of them)."""
+        if self._vad_done is None:
+            self._vad_done = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(self._run_vad_batch)
+        # Shielded: a session that leaves while waiting must not cancel the others' wait.
+        await asyncio.shield(self._vad_done)
+
+    def _run_vad_batch(self) -> None:
+        done, self._vad_done = self._vad_done, None
+        assert done is not None
+        try:
+            self.vad_batch.run()
+        except Exception as exc:  # every waiting session answers it with a server_error
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
+
     async def reply(self, request: ReplyRequest) -> ReplyMaterial:
         """Compute a reply: the responder (awaited if async, else in a thread), then speech
         (the responder's own when it is a :class:`SpeakingResponder`, else synthesised)."""
@@ -435,6 +461,13 @@ class _Connection:
             except Exception as exc:  # our bug: answer it, log it, and keep the session
                 out = [self._server_error(exc)]
             await self.send(out)
+            if self.engine.vad_pending:
+                try:
+                    await self.server.vad_pass()
+                    out = self.engine.vad_ready(self.loop.time())
+                except Exception as exc:
+                    out = [self._server_error(exc)]
+                await self.send(out)
             self._start_work()
             self.wake.set()
             if self.engine.closed is not None:
