@@ -407,6 +407,7 @@ class _Connection:
         self.dialect = dialect
         self.loop = asyncio.get_running_loop()
         self.wake = asyncio.Event()
+        self.ticker_due = 0.0  # when the ticker wakes by itself (loop time)
         self.group: asyncio.TaskGroup | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.last_heard = self.loop.time()
@@ -469,7 +470,7 @@ class _Connection:
                     out = [self._server_error(exc)]
                 await self.send(out)
             self._start_work()
-            self.wake.set()
+            self._poke_ticker()
             if self.engine.closed is not None:
                 return
             # A client that sends faster than it is answered must not starve the loop: the
@@ -511,12 +512,21 @@ class _Connection:
             material = ReplyMaterial(f"The responder failed: {type(exc).__name__}: {exc}")
         await self.send(self.engine.reply_ready(request, material, self.loop.time()))
         self._start_work()
-        self.wake.set()
+        self._poke_ticker()
+
+    def _poke_ticker(self) -> None:
+        """Wake the ticker if the engine now has work due before the ticker's own wake-up
+        (a reply scheduled, the session closed). Most events (appends) change nothing: a
+        wake-up for each cost more than the append itself."""
+        due = self.engine.next_due()
+        if self.engine.closed is not None or (due is not None and due < self.ticker_due):
+            self.wake.set()
 
     async def _ticker(self) -> None:
         while True:
             due = self.engine.next_due()
             delay = 3600.0 if due is None else max(0.0, due - self.loop.time())
+            self.ticker_due = self.loop.time() + min(delay, 3600.0)
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=min(delay, 3600.0))
