@@ -462,7 +462,8 @@ class _Connection:
             except Exception as exc:  # our bug: answer it, log it, and keep the session
                 out = [self._server_error(exc)]
             await self.send(out)
-            if self.engine.vad_pending:
+            waited = self.engine.vad_pending
+            if waited:
                 try:
                     await self.server.vad_pass()
                     out = self.engine.vad_ready(self.loop.time())
@@ -474,8 +475,10 @@ class _Connection:
             if self.engine.closed is not None:
                 return
             # A client that sends faster than it is answered must not starve the loop: the
-            # other sessions, this one's ticker and keepalive run between its events.
-            await asyncio.sleep(0)
+            # other sessions, this one's ticker and keepalive run between its events (waiting
+            # for the VAD pass already let them).
+            if not waited:
+                await asyncio.sleep(0)
 
     def _server_error(self, exc: Exception) -> dict[str, Any]:
         log.exception("the local server failed on a client event; the session goes on")
