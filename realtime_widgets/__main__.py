@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
@@ -55,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         speech=not args.no_speech,
         limits=limits_from_arguments(args),
     ).start()
+    # This process is the server's alone: what startup built (modules, the VAD network, the
+    # protocol's schemas: ~50,000 objects) lives as long as it does. Frozen, a full garbage
+    # collection no longer walks it (~14 ms on 2 cores, mid-stream, on every session's events).
+    gc.freeze()
     print(f"realtime-widgets local server listening on {server.url}", flush=True)
     if server.speech_note:
         print(f"note: {server.speech_note}", flush=True)

@@ -13,6 +13,8 @@ loop. From a shell: ``realtime-widgets serve --port 8765``. The official SDK con
 Each connection owns its tasks (a reader, a ticker releasing paced events, a keepalive, one
 worker per reply) in a TaskGroup; closing the connection cancels and awaits them all. Replies are
 computed in a worker thread, so a slow responder or speech synthesis never stalls other sessions.
+The Silero VAD windows of every session that read audio in one event-loop pass run as one ONNX
+batch (:meth:`LocalServer.vad_pass`); each session then sends the turn events they decide.
 
 Every limit is in :class:`~.limits.ServerLimits` (``LocalServer(limits=...)``, or the flags of
 ``realtime-widgets serve``). Past one, a client gets an ``error`` event and keeps its session, or
@@ -25,8 +27,8 @@ closes with 1011: a bug met while answering one event is logged and answered wit
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
+import functools
 import inspect
 import json
 import logging
@@ -64,7 +66,7 @@ from realtime_widgets.server.responder import (
 )
 from realtime_widgets.server.transcription import Transcriber
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
-from realtime_widgets.server.vad import MODEL
+from realtime_widgets.server.vad import MODEL, TurnDetector, WindowBatch
 
 __all__ = ["LocalServer"]
 
@@ -122,12 +124,16 @@ class LocalServer:
         if max_duration_s is not None:
             limits = dataclasses.replace(limits, max_duration_s=max_duration_s)
         self.limits = limits
+        # Every session's Silero windows of one event-loop pass run as one batch (_vad_pass).
+        self.vad_batch = WindowBatch()
+        self._vad_done: asyncio.Future[None] | None = None
         self.options = EngineOptions(
             limits=limits,
             pace=pace,
             lead=lead,
             transcriber=transcriber,
             dialect=dialect,
+            detector=functools.partial(TurnDetector, batch=self.vad_batch),
         )
         self._token = token
         self.dialect = dialect
@@ -324,6 +330,25 @@ class LocalServer:
             self.sessions.pop(session_id, None)
             engine.close()
 
+    async def vad_pass(self) -> None:
+        """Wait for the shared VAD batch to run: once per event-loop pass, after every session
+        that read audio in this pass has queued its windows (one ONNX call for all of them)."""
+        if self._vad_done is None:
+            self._vad_done = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(self._run_vad_batch)
+        # Shielded: a session that leaves while waiting must not cancel the others' wait.
+        await asyncio.shield(self._vad_done)
+
+    def _run_vad_batch(self) -> None:
+        done, self._vad_done = self._vad_done, None
+        assert done is not None
+        try:
+            self.vad_batch.run()
+        except Exception as exc:  # every waiting session answers it with a server_error
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
+
     async def reply(self, request: ReplyRequest) -> ReplyMaterial:
         """Compute a reply: the responder (awaited if async, else in a thread), then speech
         (the responder's own when it is a :class:`SpeakingResponder`, else synthesised)."""
@@ -387,7 +412,10 @@ class _Connection:
         self.engine = engine
         self.dialect = dialect
         self.loop = asyncio.get_running_loop()
-        self.wake = asyncio.Event()
+        # The ticker sleeps on a future that its timer or _poke_ticker resolves (cheaper than
+        # wait_for on an Event: no task per wake-up, ~25 wake-ups a second while replying).
+        self.wake: asyncio.Future[None] = self.loop.create_future()
+        self.ticker_due = 0.0  # when the ticker wakes by itself (loop time)
         self.group: asyncio.TaskGroup | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.last_heard = self.loop.time()
@@ -442,13 +470,23 @@ class _Connection:
             except Exception as exc:  # our bug: answer it, log it, and keep the session
                 out = [self._server_error(exc)]
             await self.send(out)
+            waited = self.engine.vad_pending
+            if waited:
+                try:
+                    await self.server.vad_pass()
+                    out = self.engine.vad_ready(self.loop.time())
+                except Exception as exc:
+                    out = [self._server_error(exc)]
+                await self.send(out)
             self._start_work()
-            self.wake.set()
+            self._poke_ticker()
             if self.engine.closed is not None:
                 return
             # A client that sends faster than it is answered must not starve the loop: the
-            # other sessions, this one's ticker and keepalive run between its events.
-            await asyncio.sleep(0)
+            # other sessions, this one's ticker and keepalive run between its events (waiting
+            # for the VAD pass already let them).
+            if not waited:
+                await asyncio.sleep(0)
 
     def _server_error(self, exc: Exception) -> dict[str, Any]:
         log.exception("the local server failed on a client event; the session goes on")
@@ -485,16 +523,33 @@ class _Connection:
             material = ReplyMaterial(f"The responder failed: {type(exc).__name__}: {exc}")
         await self.send(self.engine.reply_ready(request, material, self.loop.time()))
         self._start_work()
-        self.wake.set()
+        self._poke_ticker()
+
+    def _poke_ticker(self) -> None:
+        """Wake the ticker if the engine now has work due before the ticker's own wake-up
+        (a reply scheduled, the session closed). Most events (appends) change nothing: a
+        wake-up for each cost more than the append itself."""
+        due = self.engine.next_due()
+        if self.engine.closed is not None or (due is not None and due < self.ticker_due):
+            _resolve(self.wake)
 
     async def _ticker(self) -> None:
         while True:
             due = self.engine.next_due()
             delay = 3600.0 if due is None else max(0.0, due - self.loop.time())
-            self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=min(delay, 3600.0))
+            self.ticker_due = self.loop.time() + min(delay, 3600.0)
+            self.wake = self.loop.create_future()
+            timer = self.loop.call_at(self.ticker_due, _resolve, self.wake)
+            try:
+                await self.wake
+            finally:
+                timer.cancel()
             await self.send(self.engine.tick(self.loop.time()))
             self._start_work()
             if self.engine.closed is not None:
                 return
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

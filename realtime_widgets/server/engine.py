@@ -252,6 +252,18 @@ class SessionEngine:
         base64 and format decoding; the VAD lab calls it directly)."""
         return self.input.append_samples(samples, now)
 
+    @property
+    def vad_pending(self) -> bool:
+        """Turn decisions on the last append wait for the shared VAD batch (only with
+        ``EngineOptions(detector=...)`` building detectors on a :class:`~.vad.WindowBatch`)."""
+        return self.input.vad_pending
+
+    def vad_ready(self, now: float) -> Events:
+        """The batch has run: the rest of the last append's events (turns, a response). The
+        engine also settles by itself before anything else it is asked, so a caller that never
+        runs the batch gets the same events, only later."""
+        return self.input.resume(now)
+
     def close(self) -> None:
         """Release what the session holds (its speech stream)."""
         self.input.close()
@@ -261,7 +273,8 @@ class SessionEngine:
     def receive(self, text: str | bytes, now: float) -> Events:
         """Answer one client event (a JSON text frame)."""
         self.stats["events_in"] += 1
-        out = self.tick(now)
+        out = self.input.settle(now)  # decisions still waiting for the VAD batch come first
+        out += self.tick(now)
         if self.closed is not None:
             return out
         try:

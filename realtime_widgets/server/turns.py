@@ -85,6 +85,7 @@ class InputTurns:
         self._pcm_carry = b""
         self._detector: TurnDetector | None = None
         self._detector_origin = 0  # sample index where the detector's timeline starts
+        self._last_append = 0  # where the last append began (sample index)
         self._turn_item: str | None = None
         self._turn_start_ms = 0
         # Where the idle timeout counts from (input ms): set when a reply ends, cleared by speech.
@@ -173,17 +174,46 @@ class InputTurns:
 
     def append_samples(self, samples: Int16Array, now: float) -> Events:
         """Append decoded 24 kHz input audio (see :meth:`.SessionEngine.append_samples`)."""
-        first = self.buffer.end
+        out = self.settle(now)
+        self._last_append = self.buffer.end
         self.buffer.append(samples)
-        out: Events = []
         if self._detector is not None:
             for turn in self._detector.feed(samples):
                 out.extend(self._on_turn(turn, now))
-            if not self._detector.in_speech:
-                # Keep a minute of pre-speech audio for a manual commit; older silence is dropped.
-                self.buffer.drop_before(min(self.buffer.end - 24000 * 60, first))
-        out.extend(self._check_idle(now))
-        return out
+            if self._detector.pending:
+                return out  # the rest once the batch has run: resume()
+        return out + self._after_detection(now)
+
+    @property
+    def vad_pending(self) -> bool:
+        """Turn decisions wait for the shared VAD batch (a detector built with one)."""
+        return self._detector is not None and self._detector.pending
+
+    def resume(self, now: float) -> Events:
+        """The turn events of the audio appended last, once the VAD batch has run."""
+        if self._detector is None or self._detector.pending:
+            return []  # nothing waited, or the batch has not run yet
+        out: Events = []
+        for turn in self._detector.resume():
+            out.extend(self._on_turn(turn, now))
+        return out + self._after_detection(now)
+
+    def settle(self, now: float) -> Events:
+        """Finish what waits for the VAD batch (running it now if need be): everything else a
+        session does sees every appended frame decided, as without a batch."""
+        if not self.vad_pending:
+            return []
+        assert self._detector is not None
+        out: Events = []
+        for turn in self._detector.settle():
+            out.extend(self._on_turn(turn, now))
+        return out + self._after_detection(now)
+
+    def _after_detection(self, now: float) -> Events:
+        if self._detector is not None and not self._detector.in_speech:
+            # Keep a minute of pre-speech audio for a manual commit; older silence is dropped.
+            self.buffer.drop_before(min(self.buffer.end - 24000 * 60, self._last_append))
+        return self._check_idle(now)
 
     def _to_timeline(self, data: bytes) -> Int16Array:
         fmt = self.engine.config.input_audio_format.type

@@ -7,7 +7,13 @@ import pytest
 
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 from realtime_widgets.server.tts import Synthesizer
-from realtime_widgets.server.vad import TurnDetector, TurnEvent
+from realtime_widgets.server.vad import (
+    TurnDetector,
+    TurnEvent,
+    WindowBatch,
+    frame_energies_db,
+    tenth_percentile,
+)
 
 from .conftest import Clip, make_clip
 
@@ -126,3 +132,133 @@ def test_settings_change_live(three_turns: Clip) -> None:
     events += td.feed(three_turns.samples[first_turn_end:])
     stops = [e for e in events if e.kind == "stop"]
     assert [s.at_ms - s.boundary_ms for s in stops] == [500, 200, 200]
+
+
+# ---- the shared batch and the exact fast paths ------------------------------------------------
+
+
+def test_tenth_percentile_is_numpys_bit_for_bit() -> None:
+    rng = np.random.default_rng(5)
+    for n in range(1, 301):
+        for values in (
+            rng.normal(-50, 20, n),
+            np.round(rng.normal(-50, 20, n)),  # ties
+            np.where(rng.random(n) < 0.4, -100.0, rng.normal(-40, 5, n)),
+        ):
+            assert tenth_percentile(values.copy()) == float(np.percentile(values, 10))
+
+
+def test_frame_energies_are_the_mean_square_bit_for_bit() -> None:
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal(240 * 300) * rng.choice([1, 300, 20000], 240 * 300)).clip(
+        -32768, 32767
+    )
+    x = x.astype(np.int16)
+    x[:480] = 0
+    frames = x.astype(np.float64).reshape(-1, 240)
+    with np.errstate(divide="ignore"):
+        reference = np.maximum(-100.0, 10 * np.log10(np.mean(frames**2, axis=1) / 32768.0**2))
+    assert frame_energies_db(x) == [float(v) for v in reference]
+    assert frame_energies_db(x)[:2] == [-100.0, -100.0]
+
+
+def test_batched_detectors_decide_every_frame_as_alone(three_turns: Clip) -> None:
+    """Three sessions at different points of the clip, their windows computed in one batch per
+    round: the same probabilities bit for bit, and the same turns, as each detector alone."""
+    clips = [np.roll(three_turns.samples, k * 7 * 960) for k in range(3)]
+    detection = ServerVad(silence_duration_ms=500)
+    alone = [TurnDetector(detection) for _ in clips]
+    alone_events: list[list[TurnEvent]] = [[] for _ in clips]
+    batch = WindowBatch()
+    together = [TurnDetector(detection, batch=batch) for _ in clips]
+    together_events: list[list[TurnEvent]] = [[] for _ in clips]
+    for i in range(0, len(three_turns.samples), 960):
+        for k, clip in enumerate(clips):
+            alone_events[k] += alone[k].feed(clip[i : i + 960])
+            together_events[k] += together[k].feed(clip[i : i + 960])
+        waited = [d.pending for d in together]
+        batch.run()
+        for k, d in enumerate(together):
+            assert not d.pending
+            resumed = d.resume()
+            assert waited[k] or not resumed
+            together_events[k] += resumed
+    for k in range(3):
+        assert together_events[k] == alone_events[k]
+        assert together[k]._prob is not None
+        assert alone[k]._prob is not None
+        assert together[k]._prob.probs == alone[k]._prob.probs
+    assert len(pairs(together_events[0])) == 3
+    # Fewer ONNX calls than windows: the sessions' windows ran together.
+    assert batch.windows == sum(d._prob.model_runs for d in together if d._prob is not None)
+    assert batch.runs < batch.windows / 2
+
+
+def test_a_window_queued_twice_keeps_its_stream_in_order(three_turns: Clip) -> None:
+    """Two appends before the batch runs (a stream's second window needs its first's state),
+    and a detector that settles by itself when nothing runs the batch for it."""
+    x = three_turns.samples
+    batch = WindowBatch()
+    queued = TurnDetector(ServerVad(), batch=batch)
+    settling = TurnDetector(ServerVad(), batch=WindowBatch())  # a batch nothing else runs
+    events: list[TurnEvent] = []
+    settled: list[TurnEvent] = []
+    for i in range(0, len(x), 4800):
+        events += queued.feed(x[i : i + 2400])
+        events += queued.feed(x[i + 2400 : i + 4800])
+        settled += settling.settle()
+        settled += settling.feed(x[i : i + 4800])
+        batch.run()
+        events += queued.resume()
+    settled += settling.settle()
+    assert events == detect(x, ServerVad(), chunk=2400)
+    assert settled == detect(x, ServerVad(), chunk=4800)
+    settling.close()
+    assert batch.pending == 0
+
+
+@pytest.mark.parametrize("run_batch", [True, False])
+def test_an_engine_on_a_batch_answers_as_one_without(three_turns: Clip, run_batch: bool) -> None:
+    """The same events, in the same order, with the same times, as a session without a batch:
+    whether the batch runs after each append (the server) or never (the engine settles).
+    Replies in text (eSpeak's output varies by a few samples from call to call)."""
+    import functools
+    import json
+
+    from realtime_widgets.server.engine import EngineOptions, SessionEngine
+
+    from .conftest import Driver, b64
+
+    def session(batch: WindowBatch | None) -> Driver:
+        options = EngineOptions(wall_clock=lambda: 0.0)
+        if batch is not None:
+            options = EngineOptions(
+                wall_clock=lambda: 0.0, detector=functools.partial(TurnDetector, batch=batch)
+            )
+        d = Driver(SessionEngine(options=options, session_id="sess_b"))
+        d.events += d.engine.start(0.0)
+        return d
+
+    plain, batch = session(None), WindowBatch()
+    batched = session(batch)
+    x = np.concatenate([three_turns.samples, np.zeros(24000, np.int16)])
+    waited = 0
+    for i in range(0, len(x), 960):
+        append = {"type": "input_audio_buffer.append", "audio": b64(x[i : i + 960])}
+        plain.send(append, advance=0.04)
+        batched.send(append, advance=0.04)
+        waited += batched.engine.vad_pending
+        if run_batch and batched.engine.vad_pending:
+            batch.run()
+            batched.events += batched.engine.vad_ready(batched.now)
+        plain.advance(0.0)
+        batched.advance(0.0)
+    commit = {"type": "input_audio_buffer.commit", "event_id": "evt_last"}
+    plain.send(commit)
+    batched.send(commit)
+    assert len(plain.of("input_audio_buffer.speech_stopped")) == 3
+    assert len(plain.of("response.done")) == 3
+    assert waited > 50  # most appends left windows to the batch
+    assert [json.dumps(e) for e in batched.events] == [json.dumps(e) for e in plain.events]
+    plain.engine.close()
+    batched.engine.close()
