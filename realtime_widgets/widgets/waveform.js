@@ -5,45 +5,36 @@
  * What the kernel sends (waveform.py), in `{ type: "batch", items }` messages: envelope bins of
  * a track from bin `start` (their int16 [min, max] pairs are the next buffer), or a marker.
  * @typedef {{ type: "env", track: "in" | "out", start: number }} EnvItem
- * @typedef {{ type: "marker", kind: string, ms: number, label: string }} Marker
- * @typedef {{ type: "batch", seq: number, items: (EnvItem | Marker)[] }} Batch
- * A view's history, asked for with `{ type: "hello", view }` when it renders: every batch so far
- * merged, `seq` the last one it holds.
- * @typedef {{ type: "snapshot", view: string, seq: number, items: (EnvItem | Marker)[] }} Snapshot
+ * @typedef {{ type: "marker", id: number, kind: string, ms: number, label: string }} Marker
+ * @typedef {{ type: "batch", items: (EnvItem | Marker)[] }} Batch
+ * A view's history, asked for with `{ type: "hello", view }` when it renders: each track's bins
+ * so far as contiguous runs, and the markers.
+ * @typedef {{ type: "snapshot", view: string, items: (EnvItem | Marker)[] }} Snapshot
  */
 /** The synced state (waveform.py). @typedef {{ bin_ms: number, height: number, paused: boolean }} WaveformModel */
 
 /**
- * A view catching up with the kernel: batches that arrive before its snapshot wait for it; then
- * the snapshot applies, and of the waiting and later batches only those newer than it. (A view
- * never sees a batch twice, nor misses one sent after the history it got.)
- * @template T
- * @param {(msg: Batch | Snapshot, buffers: T[]) => void} apply
- * @param {number} [maxEarly] batches kept waiting at most; past it they apply as they come
+ * Apply a batch or a snapshot to a view's tracks and markers. Bins sit at absolute positions and
+ * never change, and a marker is added once per id, so live batches and a snapshot that overlaps
+ * them can arrive in any order: a view draws live at once and fills in its history when it comes.
+ * @param {Record<string, Track>} tracks @param {Marker[]} markers @param {Set<number>} seen marker ids
+ * @param {(EnvItem | Marker)[]} items @param {DataView[]} buffers
  */
-export function makeCatchUp(apply, maxEarly = 2000) {
-  /** @type {[Batch, T[]][]} */
-  let early = [];
-  let seq = -1;
-  let synced = false;
-  return {
-    get synced() { return synced; },
-    /** @param {Batch} msg @param {T[]} buffers */
-    batch(msg, buffers) {
-      if (synced) { if (msg.seq > seq) apply(msg, buffers); return; }
-      early.push([msg, buffers]);
-      if (early.length > maxEarly) { synced = true; for (const [m, b] of early) apply(m, b); early = []; }
-    },
-    /** @param {Snapshot} msg @param {T[]} buffers */
-    snapshot(msg, buffers) {
-      if (synced) return;
-      apply(msg, buffers);
-      seq = msg.seq;
-      synced = true;
-      for (const [m, b] of early) if (m.seq > seq) apply(m, b);
-      early = [];
-    },
-  };
+export function applyItems(tracks, markers, seen, items, buffers) {
+  let b = 0;
+  for (const item of items) {
+    if (item.type === "env") {
+      const view = buffers[b++];
+      const pairs = new Int16Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+      putBins(tracks[item.track], item.start, pairs);
+    } else if (item.type === "marker" && !seen.has(item.id)) {
+      seen.add(item.id);
+      markers.push(item);
+    }
+  }
+  if (markers.length > 1 && markers[markers.length - 1].ms < markers[markers.length - 2].ms) {
+    markers.sort((x, y) => x.ms - y.ms); // a snapshot after live markers: keep them in time order
+  }
 }
 
 /** A growing min/max envelope: bins placed at absolute bin indices. @returns {Track} */
@@ -284,27 +275,16 @@ function render({ model, el }) {
   }
   let raf = requestAnimationFrame(draw);
 
-  /** @param {Batch | Snapshot} msg @param {DataView[]} buffers */
-  const applyItems = (msg, buffers) => {
-    let b = 0;
-    for (const item of msg.items) {
-      if (item.type === "env") {
-        const view = buffers[b++];
-        const pairs = new Int16Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
-        putBins(tracks[item.track], item.start, pairs);
-      } else if (item.type === "marker") {
-        markers.push(item);
-      }
-    }
-    dirty = true;
-  };
+  /** @type {Set<number>} */
+  const seen = new Set();
   // This view's history: the kernel answers the hello with a snapshot addressed to it.
   const token = Math.random().toString(36).slice(2) + Date.now().toString(36);
-  const catchUp = makeCatchUp(applyItems);
-  /** @param {Batch | Snapshot | { type: string }} msg @param {DataView[]} buffers */
+  /** @param {Batch | Snapshot} msg @param {DataView[]} buffers */
   const onCustom = (msg, buffers) => {
-    if (msg.type === "batch") catchUp.batch(/** @type {Batch} */ (msg), buffers);
-    else if (msg.type === "snapshot" && /** @type {Snapshot} */ (msg).view === token) catchUp.snapshot(/** @type {Snapshot} */ (msg), buffers);
+    if (msg.type === "snapshot" && msg.view !== token) return;
+    if (msg.type !== "batch" && msg.type !== "snapshot") return;
+    applyItems(tracks, markers, seen, msg.items, buffers);
+    dirty = true;
   };
   const onPaused = () => { label(); dirty = true; };
   model.on("msg:custom", onCustom);

@@ -10,15 +10,18 @@ renders whole.
 Output audio is placed where it would be heard: from the later of where the previous reply
 ended and the input position when its first delta arrived.
 
-A view shown late (a second display, a reopened notebook, a page reload) asks for the history
-(``hello``) and gets it as one ``snapshot``: every batch sent so far, up to
-``HISTORY_BYTES`` (the oldest are dropped past it), with the sequence number of the last one,
-so the view applies only the batches after it. Each view is addressed by its own token.
+A view shown late (a second display, a reopened notebook, a page reload) draws the live
+batches at once and asks for the history (``hello``); it gets one ``snapshot`` addressed to its
+token: each track's bins so far as contiguous runs (``HISTORY_BYTES`` of bins at most, the
+oldest dropped past it) and the last ``MAX_MARKERS`` markers. Bins sit at absolute positions and
+never change, and each marker has an id, so a snapshot that overlaps live batches draws nothing
+twice, whatever order they arrive in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from collections import deque
 from pathlib import Path
@@ -40,9 +43,56 @@ __all__ = ["Waveform"]
 
 BIN_MS = 10
 FLUSH_S = 0.05
-# Envelope history kept for views shown late: a 10 ms bin is 4 bytes, so 400 B per second of
-# audio per track; 8 MiB hold ~2.9 hours of both tracks (older batches are dropped past it).
+# History kept for views shown late. A 10 ms bin is 4 bytes ([min, max] int16), 400 B per second
+# of audio per track, kept in one bytearray per contiguous run: 8 MiB of bins hold ~2.9 hours
+# of both tracks; past it the oldest tenth goes at once (amortised: no copy per batch).
 HISTORY_BYTES = 8 * 2**20
+MAX_MARKERS = 20_000  # ~200 bytes each in memory
+
+
+class _History:
+    """Each track's bins as contiguous runs ``[start, bytearray]``, and the markers."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, list[tuple[int, bytearray]]] = {"in": [], "out": []}
+        self.markers: deque[dict[str, Any]] = deque(maxlen=MAX_MARKERS)
+        self.bytes = 0
+
+    def add(self, header: dict[str, Any], data: bytes | None) -> None:
+        if header["type"] != "env" or data is None:
+            self.markers.append(header)
+            return
+        runs, start = self.runs[header["track"]], int(header["start"])
+        if runs and runs[-1][0] + len(runs[-1][1]) // 4 == start:
+            runs[-1][1].extend(data)
+        else:
+            runs.append((start, bytearray(data)))
+        self.bytes += len(data)
+        if self.bytes > HISTORY_BYTES:
+            self._trim(self.bytes - HISTORY_BYTES + HISTORY_BYTES // 10)
+
+    def _trim(self, excess: int) -> None:
+        """Drop ``excess`` bytes of the oldest bins (by position, across both tracks)."""
+        excess = -(-excess // 4) * 4  # whole bins
+        while excess > 0 and any(self.runs.values()):
+            name = min((n for n in self.runs if self.runs[n]), key=lambda n: self.runs[n][0][0])
+            start, data = self.runs[name][0]
+            cut = min(len(data), excess)
+            if cut >= len(data):
+                self.runs[name].pop(0)
+            else:
+                self.runs[name][0] = (start + cut // 4, data[cut:])
+            self.bytes -= cut
+            excess -= cut
+
+    def message(self) -> tuple[dict[str, Any], list[bytes]]:
+        items: list[dict[str, Any]] = []
+        buffers: list[bytes] = []
+        for name, runs in self.runs.items():
+            for start, data in runs:
+                items.append({"type": "env", "track": name, "start": start})
+                buffers.append(bytes(data))
+        return {"type": "snapshot", "items": items + list(self.markers)}, buffers
 
 
 class Waveform(Listening, anywidget.AnyWidget):
@@ -66,12 +116,8 @@ class Waveform(Listening, anywidget.AnyWidget):
         self._lock = threading.Lock()
         self._armed = False
         self.messages_sent = 0
-        # Batches sent so far (for late views), their size, and the last batch's number. The
-        # send lock keeps numbering and sending in one order across the loop and main threads.
-        self._history: deque[tuple[list[dict[str, Any]], list[bytes]]] = deque()
-        self._history_bytes = 0
-        self._seq = 0
-        self._send_lock = threading.RLock()
+        self._history = _History()  # what was sent, for views shown late (under _lock)
+        self._marker_ids = itertools.count(1)
         self.on_msg(self._on_browser)
         if session is not None:
             self._listen(
@@ -109,7 +155,8 @@ class Waveform(Listening, anywidget.AnyWidget):
             self._post(header, [np.ascontiguousarray(bins, dtype="<i2").tobytes()])
 
     def marker(self, kind: str, ms: float, label: str = "") -> None:
-        self._post({"type": "marker", "kind": kind, "ms": float(ms), "label": label}, [])
+        marker = {"type": "marker", "id": next(self._marker_ids), "kind": kind, "ms": float(ms)}
+        self._post({**marker, "label": label}, [])
 
     def _post(self, message: dict[str, Any], buffers: list[bytes]) -> None:
         with self._lock:
@@ -126,56 +173,28 @@ class Waveform(Listening, anywidget.AnyWidget):
         with self._lock:
             batch, self._pending = self._pending, []
             self._armed = False
+            for header, data in batch:
+                self._history.add(header, data[0] if data else None)
         if not batch:
             return
         headers = [m for m, _ in batch]
         buffers = [b for _, bs in batch for b in bs]
-        with self._send_lock:
-            self._seq += 1
-            self._history.append((headers, buffers))
-            self._history_bytes += sum(len(b) for b in buffers) + 64 * len(headers)
-            while self._history_bytes > HISTORY_BYTES and len(self._history) > 1:
-                old_headers, old_buffers = self._history.popleft()
-                self._history_bytes -= sum(len(b) for b in old_buffers) + 64 * len(old_headers)
-            self.messages_sent += 1
-            self.send({"type": "batch", "seq": self._seq, "items": headers}, buffers)
+        self.messages_sent += 1
+        self.send({"type": "batch", "items": headers}, buffers)
 
     # ---- views shown late -----------------------------------------------------------------------
 
-    def snapshot(self) -> tuple[dict[str, Any], list[bytes]]:
-        """Everything sent so far (within ``HISTORY_BYTES``) as one message: each track's
-        contiguous bins merged into one buffer, then the markers; ``seq`` is the last batch's."""
-        with self._send_lock:
-            history, seq = list(self._history), self._seq
-        runs: dict[str, list[tuple[int, list[bytes], int]]] = {"in": [], "out": []}
-        markers: list[dict[str, Any]] = []
-        for headers, buffers in history:
-            b = 0
-            for item in headers:
-                if item["type"] != "env":
-                    markers.append(item)
-                    continue
-                data, b = buffers[b], b + 1
-                track, start, bins = runs[item["track"]], int(item["start"]), len(data) // 4
-                if track and track[-1][0] + track[-1][2] == start:
-                    first, parts, count = track[-1]
-                    track[-1] = (first, [*parts, data], count + bins)
-                else:
-                    track.append((start, [data], bins))
-        items: list[dict[str, Any]] = []
-        out: list[bytes] = []
-        for name, track in runs.items():
-            for start, parts, _ in track:
-                items.append({"type": "env", "track": name, "start": start})
-                out.append(b"".join(parts))
-        return {"type": "snapshot", "seq": seq, "items": items + markers}, out
+    def history_message(self) -> tuple[dict[str, Any], list[bytes]]:
+        """What a view shown late needs, as one ``snapshot`` message: each track's bins so far
+        as contiguous runs (one buffer each), then the markers."""
+        with self._lock:  # a copy of ~8 MiB at most; the building and sending happen outside
+            return self._history.message()
 
     def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
         if content.get("type") != "hello" or not isinstance(content.get("view"), str):
             return
-        with self._send_lock:  # no batch goes out between the snapshot and its sending
-            message, data = self.snapshot()
-            self.send({**message, "view": content["view"]}, data)
+        message, data = self.history_message()
+        self.send({**message, "view": content["view"]}, data)
 
     # ---- events -> markers and output audio ---------------------------------------------------
 

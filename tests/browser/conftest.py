@@ -341,7 +341,9 @@ def run_notebook(page: Any, lab: Lab, name: str) -> None:
     page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
     wait_for_current_notebook(page, name)
     wait_for_kernel_idle(page)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # Not awaited: the command's promise settles only when every cell has run, and a test may
+    # need to act while a cell still holds the kernel.
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
 
 def wait_for_current_notebook(page: Any, name: str) -> None:

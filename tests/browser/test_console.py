@@ -445,6 +445,7 @@ def test_a_speaker_shown_twice_plays_once_and_truncates_once(console: Any, lab: 
 
 
 LATE = [
+    "import os, time\n"
     "from realtime_widgets import SessionConfig\n"
     "from realtime_widgets.audio.wav import read_wav\n"
     "from realtime_widgets.client import RealtimeSession\n"
@@ -452,57 +453,79 @@ LATE = [
     "session = RealtimeSession(SessionConfig())\n"
     "session.connect()\n"
     "wave = Waveform(session)  # listening, not shown yet",
+    # shown while this cell keeps the kernel busy (as a cell that talks and waits does)
+    "display(wave)\n"
     "speech, _ = read_wav(MIC_PATH)\n"
     "mark = session.mark()\n"
     "session.append_audio(speech)\n"
-    "session.wait_for('response.done', timeout=240, since=mark);",
-    "wave",
+    "session.wait_for('response.done', timeout=240, since=mark)\n"
+    "deadline = time.monotonic() + 300\n"
+    "while not os.path.exists(GO_ON) and time.monotonic() < deadline:\n"
+    "    time.sleep(0.1)",
+    "wave  # shown again, after everything",
 ]
+
+INFO = "(n) => document.querySelectorAll('.rw-waveform')[n].querySelector('span').textContent"
 
 
 def test_a_waveform_shown_late_draws_the_whole_conversation(console: Any, lab: Lab) -> None:
-    """A Waveform displayed after the audio flowed (a second display, a reopened notebook)
-    draws everything from the start: its view asks for the history and gets one snapshot."""
+    """A Waveform draws live at once, even while the kernel is busy in a cell (it cannot answer
+    the view's hello before the cell ends); shown again afterwards (a second display, a reopened
+    notebook), it draws everything from the start: the view asks for the history."""
     page = console
+    go_on = lab.root / "waveform_go_on"
+    go_on.unlink(missing_ok=True)
     setup = LATE[0].replace(
-        "session.connect()", f"MIC_PATH = {str(lab.mic_path)!r}\nsession.connect()"
+        "session.connect()",
+        f"MIC_PATH = {str(lab.mic_path)!r}\nGO_ON = {str(go_on)!r}\nsession.connect()",
     )
     run_notebook(page, lab, lab.write_notebook("waveform_late.ipynb", [setup, *LATE[1:]]))
-    view = page.locator(".rw-waveform").first
-    view.wait_for(timeout=300_000)
+    # 1. live while the kernel is busy: the first view fills with audio and markers
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.rw-waveform').length === 1 "
+        f"&& /[1-9][\\d.]* s recorded, [1-9]\\d* markers/.test(({INFO})(0))",
+        timeout=300_000,
+        polling=250,
+    )
+    assert not go_on.exists()  # (the cell is still holding the kernel)
+    go_on.touch()
+    page.wait_for_function(
+        "() => document.querySelectorAll('.rw-waveform').length === 2", timeout=120_000
+    )
     kernel = lab.kernel_for("waveform_late.ipynb")
     try:
-        # what the kernel sent, once the session is quiet: seconds on the timeline and markers
+        # 2. once the session is quiet, both views show what the kernel sent: the late one
+        # from its snapshot, the live one from the batches
         kernel.wait(
             "all(r.status != 'in_progress' for r in session.state.responses.values())", timeout=240
         )
-        expected = None
+        expected = ""
+        shown = ["", ""]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             expected = kernel.eval(
                 "(f'{max(wave.in_bins, wave.out_bins) * wave.bin_ms / 1000:.1f} s recorded, '"
-                " + f\"{sum(1 for h, _ in wave._history for i in h if i['type'] == 'marker')} markers\")"
+                " + f'{len(wave._history.markers)} markers')"
             )
-            shown = view.locator("span").first.text_content() or ""
-            if shown.endswith(expected):
+            shown = [page.evaluate(INFO, n) for n in (0, 1)]
+            if all(text.endswith(expected) for text in shown):
                 break
             time.sleep(0.5)
-        shown = view.locator("span").first.text_content() or ""
-        assert shown.endswith(expected), (shown, expected)
-        seconds, markers = (float(x) for x in re.findall(r"([\d.]+) (?:s recorded|markers)", shown))
+        assert all(text.endswith(expected) for text in shown), (shown, expected)
+        seconds, markers = (
+            float(x) for x in re.findall(r"([\d.]+) (?:s recorded|markers)", shown[1])
+        )
         assert seconds >= lab.mic.samples.size / 24000 - 0.1  # all the speech sent, from 0
         assert markers >= 4  # speech started/stopped, committed, reply, ... of the first turn
-        # zoom out (the wheel, as a user would) until the whole timeline is in view
-        view.scroll_into_view_if_needed()
-        canvas = view.locator("canvas")
-        canvas.hover()
+        # 3. zoom the late view out (the wheel, as a user would) until all of it is in view
+        late = page.locator(".rw-waveform").nth(1)
+        late.scroll_into_view_if_needed()
+        late.locator("canvas").hover()
+        shown_s, recorded_s = 0.0, 1.0
         for _ in range(20):
             shown_s, recorded_s = (
                 float(x)
-                for x in re.findall(
-                    r"([\d.]+) s (?:shown|recorded)",
-                    view.locator("span").first.text_content() or "",
-                )
+                for x in re.findall(r"([\d.]+) s (?:shown|recorded)", page.evaluate(INFO, 1))
             )
             if shown_s >= recorded_s:
                 break
@@ -512,20 +535,20 @@ def test_a_waveform_shown_late_draws_the_whole_conversation(console: Any, lab: L
         page.screenshot(path=str(ARTIFACTS / "waveform_shown_late_1366x768.png"))
         # and it is drawn: the speech's columns in the input lane (bars taller than the 1 px
         # silence line), from where the clip's speech starts near the left of the timeline
-        tall = page.evaluate(
-            """() => { const c = document.querySelector('.rw-waveform canvas');
+        columns, width = page.evaluate(
+            """() => { const c = document.querySelectorAll('.rw-waveform canvas')[1];
                  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
                  const blue = new Array(c.width).fill(0);
                  for (let i = 0; i < d.length; i += 4)
                    if (d[i + 2] > 150 && d[i + 2] - d[i] > 80) blue[(i / 4) % c.width]++;
                  return [blue.map((n, x) => (n >= 6 ? x : -1)).filter((x) => x >= 0), c.width]; }"""
         )
-        columns, width = tall
         assert len(columns) > 40, columns
         speech_at = lab.mic.truth[0][0] / 1000 / recorded_s * width  # where the first word is
         assert abs(columns[0] - speech_at) < 0.05 * width, (columns[:5], speech_at)
         assert not page.widget_errors(), page.page_errors
     finally:
+        go_on.touch()
         kernel.eval("session.close() or 1")
         kernel.close()
 

@@ -52,27 +52,27 @@ test("labels that fit in no row are hidden rather than drawn on top of others", 
   assert.deepEqual(new Set(placed.filter((p) => p.row >= 0).map((p) => p.row)), new Set([0, 1, 2]));
 });
 
-import { makeCatchUp } from "../../realtime_widgets/widgets/waveform.js";
+import { applyItems } from "../../realtime_widgets/widgets/waveform.js";
 
-test("a view shown late applies its snapshot, then only the batches newer than it", () => {
-  const applied = [];
-  const c = makeCatchUp((msg, buffers) => applied.push([msg.type, msg.seq, buffers.length]));
-  c.batch({ type: "batch", seq: 4, items: [] }, [1]); // sent before the snapshot was built
-  c.batch({ type: "batch", seq: 5, items: [] }, [1, 2]); // sent after it, arrives before it
-  assert.equal(c.synced, false);
-  assert.deepEqual(applied, []); // nothing applies before the history
-  c.snapshot({ type: "snapshot", view: "v", seq: 4, items: [] }, [1, 2, 3]);
-  c.batch({ type: "batch", seq: 6, items: [] }, []);
-  c.snapshot({ type: "snapshot", view: "v", seq: 6, items: [] }, []); // a second answer: ignored
-  assert.deepEqual(applied, [["snapshot", 4, 3], ["batch", 5, 2], ["batch", 6, 0]]);
-  assert.equal(c.synced, true);
-});
+const bins = (...v) => new DataView(Int16Array.from(v).buffer);
 
-test("a view whose snapshot never comes applies its batches once too many wait", () => {
-  const applied = [];
-  const c = makeCatchUp((msg) => applied.push(msg.seq), 3);
-  for (let seq = 1; seq <= 4; seq++) c.batch({ type: "batch", seq, items: [] }, []);
-  assert.deepEqual(applied, [1, 2, 3, 4]);
-  c.batch({ type: "batch", seq: 5, items: [] }, []);
-  assert.deepEqual(applied, [1, 2, 3, 4, 5]);
+test("a view draws live batches at once, and a snapshot that overlaps them fills in the rest once", () => {
+  const tracks = { in: makeTrack(), out: makeTrack() };
+  const markers = [];
+  const seen = new Set();
+  // live, before the history came: bins 2-3 and the second marker
+  applyItems(tracks, markers, seen, [{ type: "env", track: "in", start: 2 }, { type: "marker", id: 2, kind: "speech_stopped", ms: 30, label: "end" }], [bins(-5, 5, -6, 6)]);
+  assert.equal(tracks.in.length, 4);
+  assert.equal(tracks.in.max[0], 0); // bins 0-1 not known yet
+  // the snapshot: bins 0-3 as one run (overlapping the live ones), both markers
+  applyItems(tracks, markers, seen, [
+    { type: "env", track: "in", start: 0 },
+    { type: "marker", id: 1, kind: "speech_started", ms: 10, label: "speech" },
+    { type: "marker", id: 2, kind: "speech_stopped", ms: 30, label: "end" },
+  ], [bins(-1, 1, -2, 2, -5, 5, -6, 6)]);
+  assert.deepEqual(Array.from(tracks.in.max.slice(0, 4)), [1, 2, 5, 6]);
+  assert.deepEqual(markers.map((m) => m.id), [1, 2]); // each once, in time order
+  // later live batches continue as before
+  applyItems(tracks, markers, seen, [{ type: "marker", id: 3, kind: "committed", ms: 40, label: "commit" }], []);
+  assert.deepEqual(markers.map((m) => m.id), [1, 2, 3]);
 });

@@ -61,19 +61,14 @@ def test_a_view_shown_late_gets_the_whole_history_in_one_snapshot() -> None:
     first = rng.integers(-9000, 9000, 24000, dtype=np.int16)  # 1 s: 100 bins
     wave.add_input(first)
     wave.marker("speech_started", 120.0, "speech")
-    wave._flush()
     wave.add_input(first[:12000])  # 0.5 s more, contiguous with the first second
     wave.add_output(first[:4800], "item_a")  # 0.2 s of reply, placed after the input
-    wave._flush()
     sent = wave.comm.custom()
-    # (no running loop here: each piece goes out at once, numbered in order)
-    assert [m["seq"] for m, _ in sent] == list(range(1, len(sent) + 1))
-    assert len(sent) >= 3
+    assert len(sent) >= 3  # (no running loop here: each piece went out at once)
 
     wave._on_browser(wave, {"type": "hello", "view": "late"}, [])
     snapshot, buffers = wave.comm.custom()[-1]
     assert (snapshot["type"], snapshot["view"]) == ("snapshot", "late")
-    assert snapshot["seq"] == len(sent)
     envs = [i for i in snapshot["items"] if i["type"] == "env"]
     # Each track's contiguous bins come merged: one buffer per run.
     assert [(i["track"], i["start"]) for i in envs] == [("in", 0), ("out", 150)]
@@ -86,26 +81,48 @@ def test_a_view_shown_late_gets_the_whole_history_in_one_snapshot() -> None:
     )
     assert buffers[0] == live_in  # the same bins the live views got
     markers = [i for i in snapshot["items"] if i["type"] == "marker"]
-    assert markers == [{"type": "marker", "kind": "speech_started", "ms": 120.0, "label": "speech"}]
+    assert markers == [
+        {"type": "marker", "id": 1, "kind": "speech_started", "ms": 120.0, "label": "speech"}
+    ]
+    # every marker has its own id (the view adds each once, live or from a snapshot)
+    wave.marker("committed", 1500.0, "commit")
+    assert wave.comm.custom()[-1][0]["items"][-1]["id"] == 2
 
-    # Anything but a well-formed hello is ignored; the next batch continues the numbering.
+    # Anything but a well-formed hello is ignored.
     count = len(wave.comm.custom())
     wave._on_browser(wave, {"type": "hello"}, [])
     wave._on_browser(wave, {"type": "other", "view": "x"}, [])
     assert len(wave.comm.custom()) == count
-    wave.marker("committed", 1500.0, "commit")
-    wave._flush()
-    assert wave.comm.custom()[-1][0]["seq"] == len(sent) + 1
 
 
 def test_the_history_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(waveform, "HISTORY_BYTES", 4000)
+    monkeypatch.setattr(waveform, "MAX_MARKERS", 5)
     wave = Waveform()
-    for _ in range(10):
-        wave.add_input(np.full(24000, 1000, np.int16))  # 100 bins = 400 bytes per batch
-        wave._flush()
-    wave._on_browser(wave, {"type": "hello", "view": "v"}, [])
-    snapshot, buffers = wave.comm.custom()[-1]
+    for k in range(10):
+        wave.add_input(np.full(24000, 1000, np.int16))  # 100 bins = 400 bytes each
+        wave.marker("committed", k * 1000.0, "commit")
+    snapshot, buffers = wave.history_message()
     kept = sum(len(b) for b in buffers)
-    assert 3000 <= kept <= 4000  # the newest batches within the cap
-    assert snapshot["items"][0]["start"] == (10 - kept // 400) * 100  # the oldest were dropped
+    assert 3000 <= kept <= 4000  # the newest bins within the cap
+    assert snapshot["items"][0]["start"] == 1000 - kept // 4  # the oldest were dropped
+    assert [m["ms"] for m in snapshot["items"] if m["type"] == "marker"] == [
+        5000.0,
+        6000.0,
+        7000.0,
+        8000.0,
+        9000.0,
+    ]
+
+
+def test_an_hour_of_microphone_chunks_is_kept_as_one_run() -> None:
+    """An hour of 40 ms chunks (4 bins each) grows one bytearray in place: no list of pieces
+    to re-copy per chunk, and a snapshot is one buffer of exactly the bins."""
+    wave = Waveform()
+    for _ in range(90_000):
+        wave._history.add({"type": "env", "track": "in", "start": wave.in_bins}, b"\0" * 16)
+        wave.in_bins += 4
+    snapshot, buffers = wave.history_message()
+    assert len(buffers) == 1
+    assert len(buffers[0]) == 90_000 * 16  # 1.4 MB of bins for an hour
+    assert snapshot["items"] == [{"type": "env", "track": "in", "start": 0}]
