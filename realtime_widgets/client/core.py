@@ -22,14 +22,15 @@ in order, from ``receive``; each registration returns a function that removes it
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import itertools
 import json
 import logging
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,16 @@ from realtime_widgets.audio.pcm import as_int16, bytes_to_int16, int16_to_bytes,
 from realtime_widgets.audio.resample import Resampler
 from realtime_widgets.client.history import HISTORY, EventHistory, HistoryEntry, light
 from realtime_widgets.client.metrics import Metrics
+from realtime_widgets.client.records import (
+    AudioTap,
+    Listener,
+    OutputTap,
+    PendingUpdate,
+    ToolCall,
+    Waiter,
+    _Listeners,
+    _remover,
+)
 from realtime_widgets.errors import ConfigError, ProtocolError, ServerError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.client_events import encode as encode_client_event
@@ -60,89 +71,14 @@ __all__ = [
 log = logging.getLogger("realtime_widgets.client")
 MAX_APPEND = 15 * 1024 * 1024  # OpenAI's limit for one input_audio_buffer.append
 RECENT = 1000  # events kept for wait_for(since=mark)
-Listener = Callable[[ServerEvent], None]
+_INT16 = np.dtype(np.int16)  # native order: PCM16 as it is on a little-endian machine
+_LITTLE = sys.byteorder == "little"
 # Audio deltas as the GA server writes them ("type" first) are validated by their own model.
-_AUDIO_DELTA_PREFIX = '{"type":"response.output_audio.delta"'
+_AUDIO_DELTA_PREFIX = (
+    '{"type":"response.output_audio.delta"',
+    '{"type": "response.output_audio.delta"',
+)
 _AUDIO_DELTA = ev.ResponseOutputAudioDelta.__pydantic_validator__
-AudioTap = Callable[[npt.NDArray[np.int16], int], None]
-OutputTap = Callable[[str, npt.NDArray[np.int16]], None]
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One function call the model made, to be run by the registered Python tool."""
-
-    name: str
-    call_id: str
-    arguments: str
-
-
-@dataclass
-class PendingUpdate:
-    """A ``session.update`` sent and not yet answered.
-
-    Resolved by the server's ``session.updated`` (``effective`` set) or by an ``error`` that
-    echoes its ``event_id`` (``error`` set); ``on_done`` is called once, either way."""
-
-    event_id: str
-    config: SessionConfig
-    frames: list[str]
-    effective: SessionConfig | None = None
-    error: ServerError | None = None
-    done: bool = False
-    on_done: Callable[[PendingUpdate], None] | None = None
-
-    def _finish(self) -> None:
-        self.done = True
-        if self.on_done is not None:
-            self.on_done(self)
-
-
-@dataclass
-class Waiter:
-    """Someone waiting for an event of ``kind`` ("*": any) that ``predicate`` accepts."""
-
-    kind: str
-    predicate: Callable[[ServerEvent], bool]
-    on_match: Callable[[ServerEvent], None] | None = None
-    event: ServerEvent | None = None
-
-    def _offer(self, event: ServerEvent) -> bool:
-        if self.event is not None or self.kind not in (event.type, "*"):
-            return False
-        try:
-            matched = self.predicate(event)
-        except Exception:
-            return False
-        if matched:
-            self.event = event
-            if self.on_match is not None:
-                self.on_match(event)
-        return matched
-
-
-@dataclass
-class _Listeners:
-    by_type: dict[str, list[Listener]] = field(default_factory=dict)
-    history: list[Callable[[HistoryEntry], None]] = field(default_factory=list)
-    audio_taps: list[AudioTap] = field(default_factory=list)
-    output_taps: list[OutputTap] = field(default_factory=list)
-
-    def count(self) -> int:
-        return (
-            sum(len(v) for v in self.by_type.values())
-            + len(self.history)
-            + len(self.audio_taps)
-            + len(self.output_taps)
-        )
-
-
-def _remover(items: list[Any], item: Any) -> Callable[[], None]:
-    def remove() -> None:
-        with contextlib.suppress(ValueError):  # removing twice is harmless
-            items.remove(item)
-
-    return remove
 
 
 class ClientCore:
@@ -451,7 +387,9 @@ class ClientCore:
         self, samples: npt.ArrayLike | bytes, rate: int
     ) -> tuple[list[str], list[int]]:
         """As :meth:`append_frames`, with the audio bytes each frame carries."""
-        if isinstance(samples, bytes | bytearray | memoryview):
+        if type(samples) is np.ndarray and samples.dtype is _INT16 and samples.ndim == 1:
+            x = samples  # what a microphone hands us: nothing to convert
+        elif isinstance(samples, bytes | bytearray | memoryview):
             x = bytes_to_int16(samples)
         else:
             x = as_int16(samples)
@@ -459,8 +397,13 @@ class ClientCore:
             tap(x, rate)
         fmt = self.config.input_audio_format.type
         if fmt == "audio/pcm" and rate == 24000:
-            if len(x) <= MAX_APPEND // 2:  # the live path: one chunk, encoded from its buffer
-                return [self._append_frame(pcm16_to_base64(x), 2 * len(x))], [2 * len(x)]
+            n = 2 * len(x)
+            if n <= MAX_APPEND:  # the live path: one chunk, encoded straight from its buffer
+                if x.dtype is _INT16 and _LITTLE and x.flags.c_contiguous:
+                    b64 = binascii.b2a_base64(x.data, newline=False).decode("ascii")
+                else:
+                    b64 = pcm16_to_base64(x)
+                return [self._append_frame(b64, n)], [n]
             out = int16_to_bytes(x)
         else:
             encoder = self._encoders.get(rate)
@@ -485,7 +428,7 @@ class ClientCore:
         # The hot path: no dict, no json.dumps of a large string.
         self._record(
             HistoryEntry(
-                self.elapsed,
+                self.clock() - self._t0,
                 "out",
                 "input_audio_buffer.append",
                 {"type": "input_audio_buffer.append", "audio": f"<{size} bytes>"},
