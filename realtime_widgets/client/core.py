@@ -22,24 +22,36 @@ in order, from ``receive``; each registration returns a function that removes it
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import itertools
 import json
 import logging
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import ValidationError
 
 from realtime_widgets.audio.formats import FORMAT_RATES, InputEncoder, decode
-from realtime_widgets.audio.pcm import as_int16, bytes_to_int16, pcm16_to_base64
+from realtime_widgets.audio.pcm import as_int16, bytes_to_int16, int16_to_bytes, pcm16_to_base64
 from realtime_widgets.audio.resample import Resampler
 from realtime_widgets.client.history import HISTORY, EventHistory, HistoryEntry, light
 from realtime_widgets.client.metrics import Metrics
+from realtime_widgets.client.records import (
+    AudioTap,
+    Listener,
+    OutputTap,
+    PendingUpdate,
+    ToolCall,
+    Waiter,
+    _Listeners,
+    _remover,
+)
 from realtime_widgets.errors import ConfigError, ProtocolError, ServerError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.client_events import encode as encode_client_event
@@ -59,86 +71,14 @@ __all__ = [
 log = logging.getLogger("realtime_widgets.client")
 MAX_APPEND = 15 * 1024 * 1024  # OpenAI's limit for one input_audio_buffer.append
 RECENT = 1000  # events kept for wait_for(since=mark)
-Listener = Callable[[ServerEvent], None]
-AudioTap = Callable[[npt.NDArray[np.int16], int], None]
-OutputTap = Callable[[str, npt.NDArray[np.int16]], None]
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One function call the model made, to be run by the registered Python tool."""
-
-    name: str
-    call_id: str
-    arguments: str
-
-
-@dataclass
-class PendingUpdate:
-    """A ``session.update`` sent and not yet answered.
-
-    Resolved by the server's ``session.updated`` (``effective`` set) or by an ``error`` that
-    echoes its ``event_id`` (``error`` set); ``on_done`` is called once, either way."""
-
-    event_id: str
-    config: SessionConfig
-    frames: list[str]
-    effective: SessionConfig | None = None
-    error: ServerError | None = None
-    done: bool = False
-    on_done: Callable[[PendingUpdate], None] | None = None
-
-    def _finish(self) -> None:
-        self.done = True
-        if self.on_done is not None:
-            self.on_done(self)
-
-
-@dataclass
-class Waiter:
-    """Someone waiting for an event of ``kind`` ("*": any) that ``predicate`` accepts."""
-
-    kind: str
-    predicate: Callable[[ServerEvent], bool]
-    on_match: Callable[[ServerEvent], None] | None = None
-    event: ServerEvent | None = None
-
-    def _offer(self, event: ServerEvent) -> bool:
-        if self.event is not None or self.kind not in (event.type, "*"):
-            return False
-        try:
-            matched = self.predicate(event)
-        except Exception:
-            return False
-        if matched:
-            self.event = event
-            if self.on_match is not None:
-                self.on_match(event)
-        return matched
-
-
-@dataclass
-class _Listeners:
-    by_type: dict[str, list[Listener]] = field(default_factory=dict)
-    history: list[Callable[[HistoryEntry], None]] = field(default_factory=list)
-    audio_taps: list[AudioTap] = field(default_factory=list)
-    output_taps: list[OutputTap] = field(default_factory=list)
-
-    def count(self) -> int:
-        return (
-            sum(len(v) for v in self.by_type.values())
-            + len(self.history)
-            + len(self.audio_taps)
-            + len(self.output_taps)
-        )
-
-
-def _remover(items: list[Any], item: Any) -> Callable[[], None]:
-    def remove() -> None:
-        with contextlib.suppress(ValueError):  # removing twice is harmless
-            items.remove(item)
-
-    return remove
+_INT16 = np.dtype(np.int16)  # native order: PCM16 as it is on a little-endian machine
+_LITTLE = sys.byteorder == "little"
+# Audio deltas as the GA server writes them ("type" first) are validated by their own model.
+_AUDIO_DELTA_PREFIX = (
+    '{"type":"response.output_audio.delta"',
+    '{"type": "response.output_audio.delta"',
+)
+_AUDIO_DELTA = ev.ResponseOutputAudioDelta.__pydantic_validator__
 
 
 class ClientCore:
@@ -198,6 +138,16 @@ class ClientCore:
     def receive(self, text: str) -> ServerEvent | None:
         """One server frame. A frame that is not a JSON object with a ``type`` is reported as a
         ``client.protocol_error`` event (the session reads on) and gives None."""
+        if text.startswith(_AUDIO_DELTA_PREFIX):
+            # The hot path (25-50 a second): validated by its own model, not the union; a
+            # frame it rejects takes the full path below, which reports it as it always did.
+            try:
+                delta = _AUDIO_DELTA.validate_json(text)
+            except ValidationError:
+                pass
+            else:
+                self._audio_delta(delta, self.clock())
+                return delta  # type: ignore[no-any-return]
         try:
             event: ServerEvent = parse_server_event(text)
         except ProtocolError as exc:
@@ -213,26 +163,7 @@ class ClientCore:
         now = self.clock()
         kind = event.type
         if type(event) is ev.ResponseOutputAudioDelta:
-            # The hot path (25-50 a second): the history keeps the event without its audio.
-            self.state.apply(event)
-            if self.listeners.output_taps:
-                self._output_audio(event)
-            self._record(
-                HistoryEntry(
-                    now - self._t0,
-                    "in",
-                    kind,
-                    {
-                        "type": kind,
-                        "event_id": event.event_id,
-                        "response_id": event.response_id,
-                        "item_id": event.item_id,
-                        "delta": f"<{base64_decoded_size(event.delta)} bytes>",
-                    },
-                )
-            )
-            self.metrics.observe(event, now)
-            self._dispatch(event)
+            self._audio_delta(event, now)
             return
         if not isinstance(event, UnknownServerEvent):
             self.state.apply(event)
@@ -255,6 +186,28 @@ class ClientCore:
             calls = self._tool_calls.pop(event.response.id, [])
             if calls:
                 self._tool_batches.append(calls)
+        self._dispatch(event)
+
+    def _audio_delta(self, event: ev.ResponseOutputAudioDelta, now: float) -> None:
+        # The hot path: the history keeps the event without its audio.
+        self.state.apply(event)
+        if self.listeners.output_taps:
+            self._output_audio(event)
+        self._record(
+            HistoryEntry(
+                now - self._t0,
+                "in",
+                event.type,
+                {
+                    "type": event.type,
+                    "event_id": event.event_id,
+                    "response_id": event.response_id,
+                    "item_id": event.item_id,
+                    "delta": f"<{base64_decoded_size(event.delta)} bytes>",
+                },
+            )
+        )
+        self.metrics.observe(event, now)
         self._dispatch(event)
 
     def _session_event(self, event: ev.SessionCreated | ev.SessionUpdated) -> None:
@@ -428,13 +381,39 @@ class ClientCore:
     def append_frames(self, samples: npt.ArrayLike | bytes, rate: int) -> list[str]:
         """Audio (int16 or float samples, or PCM16 bytes, at ``rate``) -> append frames in the
         session's input format; the audio taps see it first."""
-        if isinstance(samples, bytes | bytearray | memoryview):
+        return self.append_audio(samples, rate)[0]
+
+    def append_audio(
+        self, samples: npt.ArrayLike | bytes, rate: int
+    ) -> tuple[list[str], list[int]]:
+        """As :meth:`append_frames`, with the audio bytes each frame carries."""
+        if type(samples) is np.ndarray and samples.dtype is _INT16 and samples.ndim == 1:
+            x = samples  # what a microphone hands us: nothing to convert
+        elif isinstance(samples, bytes | bytearray | memoryview):
             x = bytes_to_int16(samples)
         else:
             x = as_int16(samples)
         for tap in self.listeners.audio_taps:
             tap(x, rate)
-        return [self._append_frame(b64) for b64 in self._encode_audio(x, rate)]
+        fmt = self.config.input_audio_format.type
+        if fmt == "audio/pcm" and rate == 24000:
+            n = 2 * len(x)
+            if n <= MAX_APPEND:  # the live path: one chunk, encoded straight from its buffer
+                if x.dtype is _INT16 and _LITTLE and x.flags.c_contiguous:
+                    b64 = binascii.b2a_base64(x.data, newline=False).decode("ascii")
+                else:
+                    b64 = pcm16_to_base64(x)
+                return [self._append_frame(b64, n)], [n]
+            out = int16_to_bytes(x)
+        else:
+            encoder = self._encoders.get(rate)
+            if encoder is None or encoder.fmt != fmt:
+                encoder = self._encoders[rate] = InputEncoder(fmt, rate)
+            out = encoder.encode(x)
+        parts = [out[i : i + MAX_APPEND] for i in range(0, len(out), MAX_APPEND)]
+        return [self._append_frame(pcm16_to_base64(p), len(p)) for p in parts], [
+            len(p) for p in parts
+        ]
 
     def flush_frames(self) -> list[str]:
         """Appends for the audio the resamplers' filters still hold (before a commit)."""
@@ -442,36 +421,20 @@ class ClientCore:
         for encoder in self._encoders.values():
             tail = encoder.flush()
             if tail:
-                frames.append(self._append_frame(pcm16_to_base64(tail)))
+                frames.append(self._append_frame(pcm16_to_base64(tail), len(tail)))
         return frames
 
-    def _append_frame(self, b64: str) -> str:
+    def _append_frame(self, b64: str, size: int) -> str:
         # The hot path: no dict, no json.dumps of a large string.
         self._record(
             HistoryEntry(
-                self.elapsed,
+                self.clock() - self._t0,
                 "out",
                 "input_audio_buffer.append",
-                {
-                    "type": "input_audio_buffer.append",
-                    "audio": f"<{base64_decoded_size(b64)} bytes>",
-                },
+                {"type": "input_audio_buffer.append", "audio": f"<{size} bytes>"},
             )
         )
         return '{"type":"input_audio_buffer.append","audio":"' + b64 + '"}'
-
-    def _encode_audio(self, x: npt.NDArray[np.int16], rate: int) -> list[str]:
-        fmt = self.config.input_audio_format.type
-        if fmt == "audio/pcm" and rate == 24000:
-            step = MAX_APPEND // 2
-            if len(x) <= step:  # the live path: one chunk, encoded straight from its buffer
-                return [pcm16_to_base64(x)]
-            return [pcm16_to_base64(x[i : i + step]) for i in range(0, len(x), step)]
-        encoder = self._encoders.get(rate)
-        if encoder is None or encoder.fmt != fmt:
-            encoder = self._encoders[rate] = InputEncoder(fmt, rate)
-        out = encoder.encode(x)
-        return [pcm16_to_base64(out[i : i + MAX_APPEND]) for i in range(0, len(out), MAX_APPEND)]
 
     def _output_audio(
         self, event: ev.ResponseOutputAudioDelta | ev.ResponseOutputAudioDone

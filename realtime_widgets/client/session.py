@@ -186,9 +186,9 @@ class RealtimeSession(GAMethods, SessionTransport):
         """Send audio (int16 or float samples, or PCM16 bytes, at ``rate``), converted to the
         session's input format. Returns the bytes sent."""
         await self._socket()
-        frames = self.core.append_frames(samples, rate)
+        frames, sizes = self.core.append_audio(samples, rate)
         await self._send_frames(frames)
-        return sum(_append_bytes(f) for f in frames)
+        return sum(sizes)
 
     append_audio = blocking(aappend_audio)
 
@@ -196,38 +196,66 @@ class RealtimeSession(GAMethods, SessionTransport):
         """Queue audio for sending without waiting (for a live microphone or file stream).
 
         Chunks go, in order, through one sender task on the I/O thread: no round trip per
-        chunk. A failure is reported as a ``client.stream_error`` event."""
-        self._loop().loop.call_soon_threadsafe(self._enqueue_audio, samples, rate)
+        chunk, and chunks queued while a wake-up is pending share it. A failure is reported
+        as a ``client.stream_error`` event."""
+        self._stream.append((samples, rate))
+        if not self._stream_scheduled:
+            self._stream_scheduled = True
+            self._loop().loop.call_soon_threadsafe(self._wake_stream)
 
-    def _enqueue_audio(self, samples: npt.ArrayLike | bytes, rate: int) -> None:
-        if self._stream_queue is None:
-            self._stream_queue = asyncio.Queue()
-            self._spawn(self._stream_sender(self._stream_queue))
-        self._stream_queue.put_nowait((samples, rate))
+    def _wake_stream(self) -> None:
+        self._stream_scheduled = False  # chunks appended from now on schedule a new wake-up
+        if self._stream_lock is None:
+            self._stream_lock = asyncio.Lock()
+            self._spawn(self._stream_sender(self._stream_lock))
+        wake = self._stream_wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
 
-    async def _stream_sender(self, queue: asyncio.Queue[tuple[npt.ArrayLike | bytes, int]]) -> None:
+    async def _stream_sender(self, lock: asyncio.Lock) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            samples, rate = await queue.get()
+            async with lock:
+                await self._send_streamed()
+            self._stream_wake = loop.create_future()
+            if not self._stream:  # else: appended while we sent, and its wake-up found us busy
+                await self._stream_wake
+            self._stream_wake = None
+
+    async def _send_streamed(self) -> None:
+        """Send every streamed chunk queued (the caller holds the stream lock)."""
+        while self._stream:
+            samples, rate = self._stream.popleft()
             try:
-                await self._send_frames(self.core.append_frames(samples, rate))
+                ws = self._ws  # connected: no coroutine to find the socket
+                if ws is None or not self._connected.is_set() or self.replaying:
+                    ws = await self._socket()
+                for text in self.core.append_audio(samples, rate)[0]:
+                    await ws.send(text)
+                    if self._recorder is not None:
+                        self._recorder.write("out", text)
             except (RealtimeWidgetsError, ConnectionClosed, TimeoutError) as exc:
                 self.core.dispatch_local({"type": "client.stream_error", "message": str(exc)})
-            finally:
-                queue.task_done()
 
     @on_loop
     async def acommit(self) -> None:
         """Commit the input buffer (needs >= 100 ms of audio), resampler tails included."""
-        if self._stream_queue is not None:
-            await asyncio.wait_for(self._stream_queue.join(), self.timeout)  # streamed audio first
-        await self._socket()
-        frames = self.core.flush_frames()  # held-back audio belongs to this commit
-        frames.append(
-            self.core.encode(
-                {"type": "input_audio_buffer.commit", "event_id": self.core.event_id()}
+        lock = self._stream_lock
+        if lock is not None:  # a streamed chunk being sent goes first
+            await asyncio.wait_for(lock.acquire(), self.timeout)
+        try:
+            await self._send_streamed()  # then the streamed audio still queued
+            await self._socket()
+            frames = self.core.flush_frames()  # held-back audio belongs to this commit
+            frames.append(
+                self.core.encode(
+                    {"type": "input_audio_buffer.commit", "event_id": self.core.event_id()}
+                )
             )
-        )
-        await self._send_frames(frames)
+            await self._send_frames(frames)
+        finally:
+            if lock is not None:
+                lock.release()
 
     commit = blocking(acommit)
 
@@ -340,9 +368,3 @@ class RealtimeSession(GAMethods, SessionTransport):
     def play(self, timeout: float = 3600.0) -> None:
         """Play a replayed session to its end (blocking)."""
         self._block(self.aplay(), timeout)
-
-
-def _append_bytes(frame: str) -> int:
-    """Audio bytes in an append frame built by the core (base64 between fixed text)."""
-    b64 = len(frame) - len('{"type":"input_audio_buffer.append","audio":""}')
-    return b64 * 3 // 4 - (frame.endswith('=="}') + frame.endswith('="}'))

@@ -13,6 +13,7 @@ twin is generated from it (``blocking``), as websockets' sync layer sits over it
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import functools
@@ -105,7 +106,12 @@ class SessionTransport:
         self._update_lock: asyncio.Lock | None = None
         self._closing = False
         self._connected = asyncio.Event()  # replaced on the I/O loop by each connect
-        self._stream_queue: asyncio.Queue[tuple[npt.ArrayLike | bytes, int]] | None = None
+        # Streamed audio (stream_audio): chunks any thread appends (deque.append is atomic),
+        # sent in order by one sender task; one loop wake-up at a time is scheduled for them.
+        self._stream: collections.deque[tuple[npt.ArrayLike | bytes, int]] = collections.deque()
+        self._stream_scheduled = False
+        self._stream_wake: asyncio.Future[None] | None = None  # the idle sender waits on it
+        self._stream_lock: asyncio.Lock | None = None  # held while chunks are sent
 
     @property
     def connected(self) -> bool:
@@ -301,7 +307,9 @@ class SessionTransport:
         if ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), 5)
-        self._stream_queue = None
+        self._stream.clear()
+        self._stream_scheduled = False
+        self._stream_lock = self._stream_wake = None
         current = asyncio.current_task()
         tasks = [t for t in self._tasks if t is not current]
         for task in tasks:

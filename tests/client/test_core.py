@@ -382,3 +382,59 @@ def test_updates_in_turn_each_match_their_own_answer(core: ClientCore) -> None:
     assert first.error is not None
     assert second.error is None
     assert core.requested.speed == 1.2
+
+
+def test_audio_deltas_are_validated_directly_and_bad_ones_reported_as_by_the_full_parse(
+    core: ClientCore,
+) -> None:
+    from realtime_widgets.protocol import events as ev
+    from realtime_widgets.protocol.events import parse_server_event
+
+    pcm = base64.b64encode(b"\x01\x00" * 480).decode()
+    good = (
+        '{"type":"response.output_audio.delta","event_id":"e1","response_id":"r",'
+        f'"item_id":"item_a","output_index":0,"content_index":0,"delta":"{pcm}","obfuscation":"x"}}'
+    )
+    event = core.receive(good)
+    assert type(event) is ev.ResponseOutputAudioDelta
+    assert (event.item_id, event.delta, event.model_extra) == ("item_a", pcm, {"obfuscation": "x"})
+    assert core.state.items["item_a"].audio_bytes == 960
+    assert core.history[-1].data == {
+        "type": "response.output_audio.delta",
+        "event_id": "e1",
+        "response_id": "r",
+        "item_id": "item_a",
+        "delta": "<960 bytes>",
+    }
+    # No item_id, a number for delta: the same UnknownServerEvent the full parse gives.
+    for bad in (
+        '{"type":"response.output_audio.delta","event_id":"e2","response_id":"r","delta":"AA=="}',
+        '{"type":"response.output_audio.delta","event_id":"e3","response_id":"r",'
+        '"item_id":"item_a","delta":5}',
+    ):
+        got = core.receive(bad)
+        want = parse_server_event(bad)
+        assert type(got) is ev.UnknownServerEvent
+        assert got.model_dump() == want.model_dump()
+        assert got.problem  # type: ignore[attr-defined]
+    assert core.state.items["item_a"].audio_bytes == 960
+    errors: list[ServerEvent] = []
+    core.on("client.protocol_error", errors.append)
+    assert core.receive('{"type":"response.output_audio.delta","event_id":') is None
+    assert len(errors) == 1
+
+
+def test_append_audio_reports_the_bytes_each_frame_carries(clock: Clock) -> None:
+    core = ClientCore(clock=clock)
+    x = (np.arange(960) * 7).astype(np.int16)
+    frames, sizes = core.append_audio(x, 24000)
+    assert sizes == [1920]
+    assert base64.b64decode(json.loads(frames[0])["audio"]) == x.tobytes()
+    # A strided view, big-endian samples and raw bytes encode the same PCM16.
+    for same in (np.repeat(x, 2)[::2], x.astype(">i2"), x.tobytes()):
+        assert core.append_audio(same, 24000) == (frames, sizes)
+    assert core.history[-1].data["audio"] == "<1920 bytes>"
+    ulaw = ClientCore(SessionConfig(input_audio_format="pcmu"), clock=clock)
+    frames, sizes = ulaw.append_audio(np.zeros(2400, np.int16), 24000)
+    assert sizes == [len(base64.b64decode(json.loads(f)["audio"])) for f in frames]
+    assert 0 < sum(sizes) <= 800
