@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import signal
 import sys
 import threading
 
 from realtime_widgets.server.limits import add_limit_arguments, limits_from_arguments
+
+
+def _non_negative(text: str) -> float:
+    """A finite number >= 0 (argparse names the flag in its error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,11 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
     serve.add_argument(
-        "--pace", type=float, default=1.0, help="reply audio pace: 1 real time, 0 at once"
+        "--pace", type=_non_negative, default=1.0, help="reply audio pace: 1 real time, 0 at once"
     )
     serve.add_argument(
         "--lead",
-        type=float,
+        type=_non_negative,
         default=0.5,
         help="seconds of each reply sent ahead of real time, as OpenAI streams audio faster than "
         "real time (default 0.5; 0: strictly real time)",

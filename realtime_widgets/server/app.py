@@ -105,9 +105,6 @@ class LocalServer:
         transcriber: Transcriber | None = None,
         limits: ServerLimits | None = None,
     ) -> None:
-        for name, value in (("pace", pace), ("lead", lead)):
-            if not (isinstance(value, int | float) and value >= 0 and value == value):
-                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
         if dialect not in ("ga", "beta"):
             raise ValueError(f"dialect must be 'ga' or 'beta', got {dialect!r}")
         self.host = host

@@ -26,6 +26,7 @@ event class, to the parts that own the state:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -107,6 +108,14 @@ class EngineOptions:
     # How turn detection is built from the session's settings. The VAD lab passes one that
     # decides from a clip's precomputed signals (same decisions, no Silero per sweep point).
     detector: Callable[[ServerVad | SemanticVad], TurnDetector] = TurnDetector
+
+    def __post_init__(self) -> None:
+        for name, what in (("pace", "a speed factor"), ("lead", "seconds")):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{name} must be a number >= 0 ({what}), got {value!r}")
+            if not (value >= 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number >= 0 ({what}), got {value!r}")
 
 
 class SessionEngine:

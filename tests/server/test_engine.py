@@ -702,3 +702,66 @@ def test_an_invalid_value_is_not_reported_as_a_frozen_field(driver: Driver) -> N
     )
     assert "cannot be changed" not in bad_model[0]["error"]["message"]
     assert bad_model[0]["error"]["param"] == "session.model"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("lead", -1.0), ("lead", float("nan")), ("lead", float("inf")), ("lead", True), ("pace", "1")],
+)
+def test_pace_and_lead_refuse_what_is_not_a_number_at_least_0(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=rf"^{field} must be a (finite )?number >= 0"):
+        EngineOptions(**{field: value})  # type: ignore[arg-type]
+
+
+def test_serve_names_the_flag_of_a_bad_lead(capsys: pytest.CaptureFixture[str]) -> None:
+    from realtime_widgets.__main__ import main
+
+    for bad in ("-1", "nan", "soon"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["serve", "--lead", bad])
+        assert exit_info.value.code == 2
+        assert "argument --lead: expected a" in capsys.readouterr().err
+
+
+def test_with_a_lead_the_idle_timeout_counts_from_where_playback_ends(synth: Synthesizer) -> None:
+    """OpenAI: the idle timeout starts at response.done plus the audio still to play. With the
+    reply sent 0.5 s ahead, done comes 0.5 s before the listener has heard it all."""
+    engine = SessionEngine(
+        options=EngineOptions(pace=1.0, lead=0.5, wall_clock=lambda: 0.0), session_id="sess_idle"
+    )
+    d = Driver(engine, speak=synth.speak)
+    d.events += engine.start(0.0)
+    try:
+        d.send(
+            {
+                "type": "session.update",
+                "session": {
+                    "type": "realtime",
+                    "audio": {
+                        "input": {"turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}}
+                    },
+                },
+            }
+        )
+        say(d, "hi")
+        d.send({"type": "response.create"})
+        done_at_ms = None
+        timeout = []
+        for _ in range(30 * 25):  # up to 30 s of silence, in real time
+            out = d.send(
+                {"type": "input_audio_buffer.append", "audio": b64(np.zeros(960, np.int16))},
+                advance=0.04,
+            )
+            out += d.advance(0.0)
+            if done_at_ms is None and d.of("response.done", out):
+                done_at_ms = engine.input.input_ms
+            timeout = d.of("input_audio_buffer.timeout_triggered", out)
+            if timeout:
+                break
+        assert not d.of("error"), d.of("error")
+        assert done_at_ms is not None
+        assert timeout, (engine.input.idle_anchor_ms, done_at_ms)
+        assert abs(timeout[0]["audio_start_ms"] - (done_at_ms + 500)) <= 60
+        assert 4990 <= timeout[0]["audio_end_ms"] - timeout[0]["audio_start_ms"] <= 5050
+    finally:
+        engine.close()
