@@ -67,13 +67,13 @@ export function int16ToFloat(buf) {
  * real time has lateness 0 and only the network, the kernel and the page add to it). The
  * prebuffer that would have covered every chunk of the last `window` chunks is the largest
  * lateness; `target()` adds a margin and clamps it. All times in samples of the player's clock.
- * The floor (20 ms, the margin) is above the audio clock's bursts measured in headless Chromium
- * (8 ms, bench_widgets): a stream that arrives ahead of real time starts 20 ms after its first chunk.
+ * A stream that runs ahead of real time (OpenAI's, and the local server's with its lead) does
+ * not wait: once the audio received is ahead by the target, that is the prebuffer (see priming).
  * @param {number} rate samples per second of the clock
  * @param {{ initialMs?: number, minMs?: number, maxMs?: number, marginMs?: number, window?: number, trust?: number }} [opts]
  */
 export function makeJitter(rate, opts = {}) {
-  const { initialMs = 300, minMs = 20, maxMs = 500, marginMs = 20, window = 128, trust = 8 } = opts;
+  const { initialMs = 300, minMs = 40, maxMs = 500, marginMs = 20, window = 128, trust = 8 } = opts;
   const ms = (/** @type {number} */ n) => (n * 1000) / rate;
   return {
     late: new Float64Array(window), count: 0, next: 0,
@@ -153,9 +153,9 @@ export function makeRing(size, fadeSamples, opts = {}) {
     priming() {
       if (this.primeFrom < 0 || this.flushing || !this.jitter) return false; // (primeFrom is set only with a jitter)
       if (this.clock >= this.primeFrom + this.jitter.target()) return false;
-      // Before the stream is measured, audio that already runs ahead of real time by the initial
-      // guess is as safe as waiting that long (a reply sent ahead, as OpenAI sends it, starts at once).
-      if (!this.jitter.trusted() && -this.lastLate >= this.jitter.target()) return false;
+      // Audio that already runs ahead of real time by the target is as safe as waiting that long
+      // (nothing plays while priming): a reply sent ahead, as OpenAI sends it, starts at once.
+      if (-this.lastLate >= this.jitter.target()) return false;
       const last = this.items.length ? this.items[this.items.length - 1] : null;
       return !(last && this.ended.has(last.id)); // a complete reply plays at once
     },

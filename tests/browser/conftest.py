@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,9 @@ class Lab:
     runtime: Path
     mic: Clip
     mic_path: Path
+    # The Lab's own scratch workspaces (--LabApp.workspaces_dir): reset() deletes workspaces
+    # only there, never a user's.
+    workspaces: Path | None = None
 
     def api(self, path: str, method: str = "GET") -> Any:
         request = urllib.request.Request(
@@ -95,12 +99,12 @@ class Lab:
         live widgets before run-all replaces them: a test could find the old playground's
         DOM while the new one was being drawn."""
         for session in self.api("/api/sessions"):
-            self.api(f"/api/sessions/{session['id']}", method="DELETE")
-        for kernel in self.api("/api/kernels"):
-            self.api(f"/api/kernels/{kernel['id']}", method="DELETE")
-        workspaces = self.api("/lab/api/workspaces")["workspaces"]["ids"]
-        for workspace in workspaces:
-            self.api(f"/lab/api/workspaces/{workspace}", method="DELETE")
+            self._delete(f"/api/sessions/{session['id']}")
+        for kernel in self.api("/api/kernels"):  # (deleting a session shut its kernel down)
+            self._delete(f"/api/kernels/{kernel['id']}")
+        if self.workspaces is not None:
+            for workspace in self.api("/lab/api/workspaces")["workspaces"]["ids"]:
+                self._delete(f"/lab/api/workspaces/{workspace}")
         for notebook in (REPO / "notebooks").glob("*.ipynb"):
             shutil.copy(notebook, self.root)
         deadline = time.monotonic() + 60
@@ -108,6 +112,14 @@ class Lab:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"kernels still running after reset: {self.api('/api/kernels')}")
             time.sleep(0.2)
+
+    def _delete(self, path: str) -> None:
+        """DELETE ``path``; one already gone (404) is what was wanted."""
+        try:
+            self.api(path, method="DELETE")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
 
     def write_notebook(self, name: str, cells: list[str]) -> str:
         """A notebook of these code cells in the Lab's root (for a test's own scenario)."""
@@ -255,7 +267,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, mic_clip: tuple[Clip, Path]) -
     try:
         info = _wait_for_runtime_file(runtime, process, log)
         clip, path = mic_clip
-        yield Lab(f"http://127.0.0.1:{info['port']}", token, root, runtime, clip, path)
+        yield Lab(f"http://127.0.0.1:{info['port']}", token, root, runtime, clip, path, workspaces)
     finally:
         process.terminate()
         try:

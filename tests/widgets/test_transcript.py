@@ -131,8 +131,10 @@ def test_late_user_transcript_truncation_and_failures_are_shown() -> None:
 
 
 def _reply_cut(
-    details: dict[str, object], truncate_ms: int | None = None
+    details: dict[str, object], truncate_ms: int | None = None, truncated_first: bool = False
 ) -> list[dict[str, object]]:
+    """A reply that stopped short; a client truncate, if any, answered after response.done
+    (a barge-in's order: the server cancels, then the speaker reports what was heard)."""
     events: list[dict[str, object]] = [
         {
             "type": "response.created",
@@ -164,15 +166,14 @@ def _reply_cut(
             "delta": "You said:",
         },
     ]
-    if truncate_ms is not None:
-        events.append(
-            {
-                "type": "conversation.item.truncated",
-                "item_id": "a",
-                "content_index": 0,
-                "audio_end_ms": truncate_ms,
-            }
-        )
+    truncated = {
+        "type": "conversation.item.truncated",
+        "item_id": "a",
+        "content_index": 0,
+        "audio_end_ms": truncate_ms,
+    }
+    if truncate_ms is not None and truncated_first:
+        events.append(truncated)
     events.append(
         {
             "type": "response.done",
@@ -193,6 +194,8 @@ def _reply_cut(
             },
         }
     )
+    if truncate_ms is not None and not truncated_first:
+        events.append(truncated)
     return events
 
 
@@ -236,3 +239,11 @@ def test_a_completed_reply_has_no_note() -> None:
     events[-1]["response"]["status"] = "completed"  # type: ignore[index]
     ops = _feed(TranscriptView(), *events)
     assert all(op.get("note", "") == "" for op in ops if op.get("id") == "a")
+
+
+def test_the_note_is_the_same_whichever_comes_first_truncate_or_done() -> None:
+    details = {"type": "cancelled", "reason": "turn_detected"}
+    for first in (False, True):
+        ops = _feed(TranscriptView(), *_reply_cut(details, 900, truncated_first=first))
+        last = [op for op in ops if op.get("id") == "a"][-1]
+        assert last["note"] == "(cut off when you spoke, 0.9 s heard)"
