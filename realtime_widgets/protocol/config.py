@@ -32,9 +32,6 @@ from realtime_widgets.protocol.configbase import (
     ConfigModel,
     Mutability,
     Param,
-    format_shorthand,
-    noise_shorthand,
-    transcription_shorthand,
 )
 from realtime_widgets.protocol.export import to_code  # below us: it knows configs by type only
 from realtime_widgets.protocol.parts import (
@@ -341,21 +338,6 @@ class SessionConfig(ConfigModel):
                 + ", or a custom voice {'id': 'voice_...'}."
             )
         return value
-
-    @field_validator("input_audio_format", "output_audio_format", mode="before")
-    @classmethod
-    def _format(cls, value: Any, info: ValidationInfo) -> Any:
-        return format_shorthand(value, info)
-
-    @field_validator("noise_reduction", mode="before")
-    @classmethod
-    def _noise(cls, value: Any, info: ValidationInfo) -> Any:
-        return noise_shorthand(value, info)
-
-    @field_validator("transcription", mode="before")
-    @classmethod
-    def _transcription(cls, value: Any, info: ValidationInfo) -> Any:
-        return transcription_shorthand(value, info)
 
     @field_validator("max_output_tokens", mode="before")
     @classmethod

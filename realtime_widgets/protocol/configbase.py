@@ -154,6 +154,23 @@ class ConfigModel(BaseModel):
     def _sendable_floats(cls, value: Any) -> Any:
         return round_floats(value)
 
+    # The shorthands every config accepts for the fields it has (check_fields=False: a
+    # subclass without, say, output_audio_format simply does not get that one).
+    @field_validator("input_audio_format", "output_audio_format", mode="before", check_fields=False)
+    @classmethod
+    def _format(cls, value: Any, info: ValidationInfo) -> Any:
+        return format_shorthand(value, info)
+
+    @field_validator("noise_reduction", mode="before", check_fields=False)
+    @classmethod
+    def _noise(cls, value: Any, info: ValidationInfo) -> Any:
+        return noise_shorthand(value, info)
+
+    @field_validator("transcription", mode="before", check_fields=False)
+    @classmethod
+    def _transcription(cls, value: Any, info: ValidationInfo) -> Any:
+        return transcription_shorthand(value, info)
+
     # ---- reading ------------------------------------------------------------------------------
 
     @classmethod

@@ -16,14 +16,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field
 
 from realtime_widgets.protocol.configbase import (
     ConfigModel,
     Param,
-    format_shorthand,
-    noise_shorthand,
-    transcription_shorthand,
 )
 from realtime_widgets.protocol.parts import (
     AudioFormat,
@@ -82,21 +79,6 @@ class TranscriptionConfig(ConfigModel):
         description="server_vad or semantic_vad cut the audio into turns, each transcribed when "
         "it ends; None: you commit the buffer yourself.",
     )
-
-    @field_validator("input_audio_format", mode="before")
-    @classmethod
-    def _format(cls, value: Any, info: ValidationInfo) -> Any:
-        return format_shorthand(value, info)
-
-    @field_validator("noise_reduction", mode="before")
-    @classmethod
-    def _noise(cls, value: Any, info: ValidationInfo) -> Any:
-        return noise_shorthand(value, info)
-
-    @field_validator("transcription", mode="before")
-    @classmethod
-    def _transcription(cls, value: Any, info: ValidationInfo) -> Any:
-        return transcription_shorthand(value, info)
 
     @property
     def logprobs(self) -> bool:
