@@ -9,7 +9,8 @@ A mixin for :class:`~realtime_widgets.client.session.RealtimeSession` (put it fi
 bases: ``class RealtimeSession(GAMethods, SessionTransport)``). Every method builds one client
 event with the validated builders (bad input raises :class:`ConfigError` naming the field,
 before anything is sent) and hands it to the host's public ``asend_event`` (coroutines) or
-``send_event`` (blocking twins); nothing else of the host is used. What the server answers
+its ``_block`` (the blocking twins, made by :func:`~.transport.blocking` as everywhere in
+the session); nothing else of the host is used. What the server answers
 lands in ``session.state`` (:class:`~realtime_widgets.protocol.state.ConversationState`)::
 
     item_id = session.send_image(fig, text="What does this plot show?")   # then a response
@@ -23,13 +24,17 @@ lands in ``session.state`` (:class:`~realtime_widgets.protocol.state.Conversatio
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from realtime_widgets.client.transport import blocking
 from realtime_widgets.protocol import items
 
 __all__ = ["GAMethods"]
+
+T = TypeVar("T")
 
 
 def _with_id(item: BaseModel | dict[str, Any]) -> tuple[BaseModel, str]:
@@ -52,20 +57,9 @@ class GAMethods:
         # Provided by the session this is mixed into (its public seams).
         async def asend_event(self, event: dict[str, Any]) -> None: ...
 
-        def send_event(self, event: dict[str, Any]) -> None: ...
+        def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T: ...
 
     # ---- images -----------------------------------------------------------------------------
-
-    @staticmethod
-    def _image_event(
-        image: Any,
-        detail: Literal["auto", "low", "high"],
-        text: str | None,
-        previous_item_id: str | None,
-    ) -> tuple[dict[str, Any], str]:
-        item_id = items.new_item_id()
-        item = items.user_image(image, detail=detail, text=text, id=item_id)
-        return items.create_item(item, previous_item_id=previous_item_id), item_id
 
     async def asend_image(
         self,
@@ -78,22 +72,12 @@ class GAMethods:
         """Add a user message with an image (a matplotlib figure, PIL image, numpy array, path
         or bytes), optionally with a question; returns the new item's id. Ask for the answer
         with :meth:`acreate_response`."""
-        event, item_id = self._image_event(image, detail, text, previous_item_id)
-        await self.asend_event(event)
+        item_id = items.new_item_id()
+        item = items.user_image(image, detail=detail, text=text, id=item_id)
+        await self.asend_event(items.create_item(item, previous_item_id=previous_item_id))
         return item_id
 
-    def send_image(
-        self,
-        image: Any,
-        *,
-        detail: Literal["auto", "low", "high"] = "auto",
-        text: str | None = None,
-        previous_item_id: str | None = None,
-    ) -> str:
-        """Blocking :meth:`asend_image`."""
-        event, item_id = self._image_event(image, detail, text, previous_item_id)
-        self.send_event(event)
-        return item_id
+    send_image = blocking(asend_image)
 
     # ---- conversation items -------------------------------------------------------------------
 
@@ -106,22 +90,14 @@ class GAMethods:
         await self.asend_event(items.create_item(typed, previous_item_id=previous_item_id))
         return item_id
 
-    def create_item(
-        self, item: BaseModel | dict[str, Any], *, previous_item_id: str | None = None
-    ) -> str:
-        """Blocking :meth:`acreate_item`."""
-        typed, item_id = _with_id(item)
-        self.send_event(items.create_item(typed, previous_item_id=previous_item_id))
-        return item_id
+    create_item = blocking(acreate_item)
 
     async def aretrieve_item(self, item_id: str) -> None:
         """Ask the server for an item (its answer, ``conversation.item.retrieved``, updates
         ``state``; it carries the item's audio)."""
         await self.asend_event(items.retrieve_item(item_id))
 
-    def retrieve_item(self, item_id: str) -> None:
-        """Blocking :meth:`aretrieve_item`."""
-        self.send_event(items.retrieve_item(item_id))
+    retrieve_item = blocking(aretrieve_item)
 
     # ---- responses --------------------------------------------------------------------------
 
@@ -145,21 +121,7 @@ class GAMethods:
             )
         )
 
-    def create_response(
-        self,
-        /,
-        *,
-        conversation: Literal["auto", "none"] | None = None,
-        metadata: dict[str, str] | None = None,
-        input: list[BaseModel | dict[str, Any]] | None = None,
-        **overrides: Any,
-    ) -> None:
-        """Blocking :meth:`acreate_response`."""
-        self.send_event(
-            items.create_response(
-                conversation=conversation, metadata=metadata, input=input, **overrides
-            )
-        )
+    create_response = blocking(acreate_response)
 
     # ---- MCP ----------------------------------------------------------------------------------
 
@@ -170,8 +132,4 @@ class GAMethods:
         or with ``approve=False`` refuse it."""
         await self.asend_event(items.approve_mcp(approval_request_id, approve, reason=reason))
 
-    def approve_mcp(
-        self, approval_request_id: str, approve: bool = True, *, reason: str | None = None
-    ) -> None:
-        """Blocking :meth:`aapprove_mcp`."""
-        self.send_event(items.approve_mcp(approval_request_id, approve, reason=reason))
+    approve_mcp = blocking(aapprove_mcp)

@@ -20,7 +20,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +44,15 @@ log = logging.getLogger("realtime_widgets.client")
 T = TypeVar("T")
 P = ParamSpec("P")
 S = TypeVar("S", bound="SessionTransport")
+
+
+class _Blocks(Protocol):
+    """What a blocking twin needs of its host: running a coroutine on the I/O loop."""
+
+    def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T: ...
+
+
+B = TypeVar("B", bound=_Blocks)
 Callback = Callable[[ServerEvent], None]
 MAX_FRAME = 64 * 1024 * 1024  # the websockets default (1 MiB) is too small for audio events
 NO_RECONNECT_CODES = {1000, 4000}  # we closed it, or the beta dialect was refused
@@ -65,12 +74,12 @@ def on_loop(
 
 
 def blocking(
-    fn: Callable[Concatenate[S, P], Coroutine[Any, Any, T]],
-) -> Callable[Concatenate[S, P], T]:
+    fn: Callable[Concatenate[B, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[B, P], T]:
     """The blocking twin of an ``a*`` coroutine: runs it on the I/O loop and waits (with the
     session's timeout)."""
 
-    def method(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+    def method(self: B, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return self._block(fn(self, *args, **kwargs))
 
     method.__doc__ = fn.__doc__
