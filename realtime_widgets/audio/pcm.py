@@ -81,9 +81,9 @@ def pcm16_to_base64(samples: npt.ArrayLike | bytes) -> str:
     ``tobytes()`` copy.
     """
     if isinstance(samples, bytes | bytearray | memoryview):
-        return base64.b64encode(samples).decode("ascii")
+        return binascii.b2a_base64(samples, newline=False).decode("ascii")
     x = np.ascontiguousarray(as_int16(samples), dtype="<i2")
-    return base64.b64encode(x.data).decode("ascii")
+    return binascii.b2a_base64(x.data, newline=False).decode("ascii")
 
 
 def base64_to_pcm16(text: str | bytes) -> Int16Array:

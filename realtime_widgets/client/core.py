@@ -22,12 +22,10 @@ in order, from ``receive``; each registration returns a function that removes it
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import itertools
 import json
 import logging
-import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -71,8 +69,6 @@ __all__ = [
 log = logging.getLogger("realtime_widgets.client")
 MAX_APPEND = 15 * 1024 * 1024  # OpenAI's limit for one input_audio_buffer.append
 RECENT = 1000  # events kept for wait_for(since=mark)
-_INT16 = np.dtype(np.int16)  # native order: PCM16 as it is on a little-endian machine
-_LITTLE = sys.byteorder == "little"
 # Audio deltas as the GA server writes them ("type" first) are validated by their own model.
 _AUDIO_DELTA_PREFIX = (
     '{"type":"response.output_audio.delta"',
@@ -387,23 +383,17 @@ class ClientCore:
         self, samples: npt.ArrayLike | bytes, rate: int
     ) -> tuple[list[str], list[int]]:
         """As :meth:`append_frames`, with the audio bytes each frame carries."""
-        if type(samples) is np.ndarray and samples.dtype is _INT16 and samples.ndim == 1:
-            x = samples  # what a microphone hands us: nothing to convert
-        elif isinstance(samples, bytes | bytearray | memoryview):
+        if isinstance(samples, bytes | bytearray | memoryview):
             x = bytes_to_int16(samples)
         else:
-            x = as_int16(samples)
+            x = as_int16(samples)  # (an int16 microphone chunk comes back as it is)
         for tap in self.listeners.audio_taps:
             tap(x, rate)
         fmt = self.config.input_audio_format.type
         if fmt == "audio/pcm" and rate == 24000:
             n = 2 * len(x)
             if n <= MAX_APPEND:  # the live path: one chunk, encoded straight from its buffer
-                if x.dtype is _INT16 and _LITTLE and x.flags.c_contiguous:
-                    b64 = binascii.b2a_base64(x.data, newline=False).decode("ascii")
-                else:
-                    b64 = pcm16_to_base64(x)
-                return [self._append_frame(b64, n)], [n]
+                return [self._append_frame(pcm16_to_base64(x), n)], [n]
             out = int16_to_bytes(x)
         else:
             encoder = self._encoders.get(rate)
@@ -411,9 +401,10 @@ class ClientCore:
                 encoder = self._encoders[rate] = InputEncoder(fmt, rate)
             out = encoder.encode(x)
         parts = [out[i : i + MAX_APPEND] for i in range(0, len(out), MAX_APPEND)]
-        return [self._append_frame(pcm16_to_base64(p), len(p)) for p in parts], [
-            len(p) for p in parts
-        ]
+        sizes = [len(p) for p in parts]
+        return [
+            self._append_frame(pcm16_to_base64(p), n) for p, n in zip(parts, sizes, strict=True)
+        ], sizes
 
     def flush_frames(self) -> list[str]:
         """Appends for the audio the resamplers' filters still hold (before a commit)."""

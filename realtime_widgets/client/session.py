@@ -227,13 +227,7 @@ class RealtimeSession(GAMethods, SessionTransport):
         while self._stream:
             samples, rate = self._stream.popleft()
             try:
-                ws = self._ws  # connected: no coroutine to find the socket
-                if ws is None or not self._connected.is_set() or self.replaying:
-                    ws = await self._socket()
-                for text in self.core.append_audio(samples, rate)[0]:
-                    await ws.send(text)
-                    if self._recorder is not None:
-                        self._recorder.write("out", text)
+                await self._send_frames(self.core.append_frames(samples, rate))
             except (RealtimeWidgetsError, ConnectionClosed, TimeoutError) as exc:
                 self.core.dispatch_local({"type": "client.stream_error", "message": str(exc)})
 

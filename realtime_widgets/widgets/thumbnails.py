@@ -10,7 +10,6 @@ described, not sent to the browser whole.
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections import OrderedDict
 from io import BytesIO
 from typing import Any
@@ -37,13 +36,15 @@ def _scaled(data: bytes) -> bytes | None:
         return out.getvalue()
 
 
-_CACHE: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_CACHE: OrderedDict[tuple[int, int, str], dict[str, Any]] = OrderedDict()
 CACHE_SIZE = 64  # previews kept (each at most MAX_PREVIEW_BYTES): rows re-render often
 
 
 def thumbnail(url: str) -> dict[str, Any]:
     """``{"src": preview data URL or None, "caption": "40x30 image/png, 3.6 kB"}``."""
-    key = hashlib.sha256(url.encode()).hexdigest()
+    # A str caches its hash: a row re-rendered every second costs a lookup, not a digest of
+    # megabytes; the key does not hold the (up to 50 MB) URL alive after its item is gone.
+    key = (hash(url), len(url), url[-256:])
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
