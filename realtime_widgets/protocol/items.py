@@ -50,6 +50,7 @@ from realtime_widgets.protocol.client_events import (
     ResponseParams,
     SystemMessage,
     UserMessage,
+    _dump,
 )
 from realtime_widgets.protocol.images import image_data_url
 from realtime_widgets.protocol.problems import problems_from_validation_error
@@ -166,11 +167,6 @@ def as_item(item: BaseModel | dict[str, Any], where: str = "item") -> BaseModel:
             allowed=allowed,
         )
     return _validated(cls, data, where)
-
-
-def _dump(item: BaseModel) -> dict[str, Any]:
-    dumped: dict[str, Any] = item.model_dump(mode="json", exclude_none=True)
-    return dumped
 
 
 # ---- item builders ----------------------------------------------------------------------------

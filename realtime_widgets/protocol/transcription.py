@@ -31,9 +31,7 @@ from realtime_widgets.protocol.parts import (
     TurnDetection,
 )
 
-__all__ = ["TRANSCRIPTION_GROUPS", "TranscriptionConfig"]
-
-TRANSCRIPTION_GROUPS: tuple[str, ...] = ("Audio", "Transcription", "Turn detection")
+__all__ = ["TranscriptionConfig"]
 
 
 class TranscriptionConfig(ConfigModel):

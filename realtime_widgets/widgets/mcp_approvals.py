@@ -37,6 +37,7 @@ _ITEM_EVENTS = (
     ev.ResponseOutputItemAdded,
     ev.ResponseOutputItemDone,
 )
+_ITEM_EVENT_TYPES = tuple(cls.model_fields["type"].default for cls in _ITEM_EVENTS)
 
 
 class McpApprovals(Listening, anywidget.AnyWidget):
@@ -52,7 +53,8 @@ class McpApprovals(Listening, anywidget.AnyWidget):
         self.state = session.state if session is not None else ConversationState()
         self.on_msg(self._on_browser)
         if session is not None:
-            self._listen(session.on("*", self.observe_event))
+            # Only the item events (not "*": audio deltas would each pass through here).
+            self._listen(*(session.on(kind, self.observe_event) for kind in _ITEM_EVENT_TYPES))
         self.refresh()
 
     def observe_event(self, event: ServerEvent) -> None:

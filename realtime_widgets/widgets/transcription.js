@@ -56,7 +56,7 @@ export function applyOp(turns, op) {
     turn.text += op.text;
     turn.state = "partial";
     turn.note = "";
-    if (op.tokens) turn.tokens = [...(turn.tokens || []), ...op.tokens];
+    if (op.tokens) (turn.tokens ||= []).push(...op.tokens); // in place: O(delta), not a copy per delta
     return { kind: "append", id: op.id, text: op.text, tokens: op.tokens || null };
   }
   if (op.op === "done") {
