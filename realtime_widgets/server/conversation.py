@@ -45,7 +45,7 @@ from realtime_widgets.server.script import AUDIO_TOKENS_PER_SECOND_IN
 if TYPE_CHECKING:
     from realtime_widgets.server.engine import SessionEngine
 
-__all__ = ["Conversation", "StoredItem", "image_infos"]
+__all__ = ["Conversation", "StoredItem"]
 
 Events = list[dict[str, Any]]
 
@@ -58,6 +58,7 @@ class StoredItem:
     audio: Int16Array | None = None  # 24 kHz: user audio, or assistant speech as sent
     words: list[tuple[float, str]] = field(default_factory=list)  # assistant word timings
     format: str = "audio/pcm"
+    images: list[ImageInfo] = field(default_factory=list)  # its input_image parts, read once
 
     @property
     def id(self) -> str:
@@ -196,9 +197,12 @@ class Conversation:
                 )
             ]
         audio = None
+        images: list[ImageInfo] = []
         for i, part in enumerate(item.get("content", [])):
             if part.get("type") == "input_image":
-                problem = _image_problem(str(part.get("image_url", "")))
+                info, problem = _read_image_part(str(part.get("image_url", "")))
+                if info is not None:
+                    images.append(info)
                 if problem is not None:
                     param = f"item.content[{i}].image_url"
                     return [
@@ -229,7 +233,7 @@ class Conversation:
         if "status" in fields:
             item.setdefault("status", "completed")
         previous = e.previous_item_id if e.previous_item_id is not None else self.last_id
-        stored = StoredItem(item, audio)
+        stored = StoredItem(item, audio, images=images)
         refused = self.refusal(stored, e.event_id)
         if refused is not None:
             return [refused]
@@ -320,22 +324,14 @@ class Conversation:
         ]
 
 
-def _image_problem(url: str) -> str | None:
-    """Why an input_image URL is not an image the local server can read, or None."""
+def _read_image_part(url: str) -> tuple[ImageInfo | None, str | None]:
+    """What an input_image URL holds (type, pixel size, bytes), or why it is not an image the
+    local server can read. Read once, when the item is created; replies use the result."""
     try:
         _mime, data = parse_data_url(url)
         info = read_image(data)
     except (ValueError, ConfigError) as exc:
-        return f"{exc} (the local server takes base64 data URLs of PNG, JPEG, WEBP or GIF)."
+        return None, f"{exc} (the local server takes base64 data URLs of PNG, JPEG, WEBP or GIF)."
     if info.size > MAX_IMAGE_BYTES:
-        return f"the image has {info.size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}."
-    return None
-
-
-def image_infos(item: dict[str, Any]) -> list[ImageInfo]:
-    """What the input_image parts of a stored item hold (type, pixel size, bytes)."""
-    found = []
-    for part in item.get("content", []):
-        if part.get("type") == "input_image" and isinstance(part.get("image_url"), str):
-            found.append(read_image(parse_data_url(part["image_url"])[1]))
-    return found
+        return None, f"the image has {info.size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}."
+    return info, None

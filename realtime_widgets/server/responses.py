@@ -23,7 +23,7 @@ from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.images import ImageInfo
 from realtime_widgets.protocol.state import base64_decoded_size
 from realtime_widgets.protocol.wire import check_rules
-from realtime_widgets.server.conversation import StoredItem, image_infos
+from realtime_widgets.server.conversation import StoredItem
 from realtime_widgets.server.responder import FunctionCall, ReplyContext, estimate_text_tokens
 from realtime_widgets.server.script import (
     ReplyPlan,
@@ -280,7 +280,7 @@ class Responses:
                     last_user_text = part["transcript"]
             if user.audio is not None:
                 last_speech = len(user.audio) / 24
-            images = image_infos(user.data)
+            images = user.images
         td = cfg.turn_detection
         return ReplyContext(
             config=cfg,
