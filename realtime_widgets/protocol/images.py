@@ -29,6 +29,7 @@ __all__ = [
     "IMAGE_TYPES",
     "MAX_IMAGE_BYTES",
     "ImageInfo",
+    "check_image",
     "encode_png",
     "image_data_url",
     "parse_data_url",
@@ -230,6 +231,15 @@ def image_data_url(source: Any, *, max_bytes: int = MAX_IMAGE_BYTES) -> tuple[st
     (50 MB, OpenAI's per-request limit) of encoded image.
     """
     data = _to_bytes(source)
+    info = check_image(data, max_bytes=max_bytes)
+    encoded = base64.b64encode(data).decode("ascii")
+    return f"data:{info.mime};base64,{encoded}", info
+
+
+def check_image(data: bytes, *, max_bytes: int = MAX_IMAGE_BYTES) -> ImageInfo:
+    """What encoded image bytes hold, checked as OpenAI checks them (a supported type, not an
+    animated GIF, at most ``max_bytes``, some pixels); :class:`ConfigError` naming ``image``.
+    The client's builders and the local server both check with this."""
     info = read_image(data)
     if info.frames > 1:
         raise _error(f"image: an animated GIF ({info.frames} frames); only still GIFs are accepted")
@@ -240,8 +250,7 @@ def image_data_url(source: Any, *, max_bytes: int = MAX_IMAGE_BYTES) -> tuple[st
         )
     if info.width == 0 or info.height == 0:
         raise _error(f"image: {info.width}x{info.height} pixels; an image needs pixels")
-    encoded = base64.b64encode(data).decode("ascii")
-    return f"data:{info.mime};base64,{encoded}", info
+    return info
 
 
 def parse_data_url(url: str) -> tuple[str, bytes]:

@@ -33,10 +33,9 @@ from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.images import (
-    MAX_IMAGE_BYTES,
     ImageInfo,
+    check_image,
     parse_data_url,
-    read_image,
 )
 from realtime_widgets.protocol.parts import RetentionRatioTruncation
 from realtime_widgets.server.responder import estimate_text_tokens
@@ -329,9 +328,6 @@ def _read_image_part(url: str) -> tuple[ImageInfo | None, str | None]:
     local server can read. Read once, when the item is created; replies use the result."""
     try:
         _mime, data = parse_data_url(url)
-        info = read_image(data)
+        return check_image(data), None
     except (ValueError, ConfigError) as exc:
         return None, f"{exc} (the local server takes base64 data URLs of PNG, JPEG, WEBP or GIF)."
-    if info.size > MAX_IMAGE_BYTES:
-        return None, f"the image has {info.size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}."
-    return info, None

@@ -312,3 +312,27 @@ def test_a_bad_image_gets_an_error_naming_the_part(url: str, fragment: str) -> N
     assert fragment in error["error"]["message"]
     assert d.engine.closed is None
     _valid(d.events)
+
+
+def test_the_server_refuses_an_animated_gif_as_the_client_does() -> None:
+    """One check for both sides (protocol.images.check_image): the server accepted what the
+    client's builder refuses."""
+    import io
+
+    from PIL import Image
+
+    frames = [Image.new("RGB", (8, 8), c) for c in ("red", "blue")]
+    gif = io.BytesIO()
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:])
+    url = "data:image/gif;base64," + base64.b64encode(gif.getvalue()).decode()
+    d = _driver(intent="realtime")
+    item = {
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_image", "image_url": url}],
+    }
+    (error,) = d.send({"type": "conversation.item.create", "item": item})
+    assert error["type"] == "error"
+    assert error["error"]["param"] == "item.content[0].image_url"
+    assert "animated GIF (2 frames)" in error["error"]["message"]
+    assert d.engine.closed is None
