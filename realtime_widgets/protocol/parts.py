@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -26,9 +27,11 @@ from pydantic import (
 
 __all__ = [
     "BUILTIN_VOICES",
+    "MAX_VALUE_DEPTH",
     "AudioFormat",
     "CustomVoice",
     "FunctionTool",
+    "JsonObject",
     "McpApprovalFilter",
     "McpTool",
     "McpToolFilter",
@@ -60,6 +63,7 @@ __all__ = [
     "max_decimals",
     "mode_or_type",
     "name_or_object",
+    "nesting_depth",
     "round_floats",
 ]
 
@@ -136,6 +140,41 @@ def round_floats(value: Any) -> Any:
     if isinstance(value, list):
         return [round_floats(v) for v in value]
     return value
+
+
+# How deep a free-form value (a function tool's parameters schema, tracing metadata) may nest
+# arrays/objects. The deepest event carrying one (response.create > response > tools[] > tool >
+# parameters) adds 4 levels, and a Realtime peer reads events up to MAX_JSON_DEPTH = 128 deep
+# (protocol.client_events; a test holds the two together). Checked when a config is built, so
+# a deeper schema is refused naming its field, never later when the update is serialised.
+MAX_VALUE_DEPTH = 124
+
+
+def nesting_depth(value: Any) -> int:
+    """How many arrays/objects ``value`` nests (``{}`` is 1, a scalar 0); iterative, so a
+    hostile value thousands of levels deep cannot exhaust the recursion limit."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list | tuple):
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((c, depth + 1) for c in children)
+    return deepest
+
+
+def _bounded_nesting(value: Any) -> Any:
+    if isinstance(value, dict | list) and (depth := nesting_depth(value)) > MAX_VALUE_DEPTH:
+        raise ValueError(
+            f"nests {depth} levels of arrays/objects; at most {MAX_VALUE_DEPTH} (deeper does "
+            "not fit in a Realtime event)"
+        )
+    return value
+
+
+# A free-form JSON object inside a config (every dict[str, Any] field uses it; a test checks).
+JsonObject = Annotated[dict[str, Any], BeforeValidator(_bounded_nesting)]
 
 
 def is_strict_wire(info: ValidationInfo) -> bool:
@@ -352,7 +391,7 @@ class FunctionTool(Part):
     type: Annotated[Literal["function"], REQUIRED_ON_WIRE] = "function"
     name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$", description="The function's name.")
     description: str | None = Field(None, description="When and how to call it.")
-    parameters: dict[str, Any] = Field(
+    parameters: JsonObject = Field(
         default_factory=lambda: {"type": "object", "properties": {}},
         description="JSON schema of the arguments (an object schema).",
     )
@@ -500,7 +539,7 @@ class TracingConfig(Part):
 
     workflow_name: str | None = None
     group_id: str | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
 
 
 class TokenLimits(Part):

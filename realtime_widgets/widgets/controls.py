@@ -321,7 +321,10 @@ def _json(path: str, name: str, info: FieldInfo) -> FieldControl:
     )
 
     def read() -> Any:
-        return json.loads(area.value) if area.value.strip() else None
+        try:
+            return json.loads(area.value) if area.value.strip() else None
+        except RecursionError:  # '[[[[...': the decoder gives up; the config would refuse it
+            raise ValueError("arrays/objects nested too deep") from None
 
     def write(value: Any) -> None:
         plain = plain_value(value)

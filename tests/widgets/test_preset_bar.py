@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,14 @@ from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import PcmuFormat
-from realtime_widgets.protocol.presets import BUILTIN_PRESETS, load, to_json, to_share_string
+from realtime_widgets.protocol.presets import (
+    BUILTIN_PRESETS,
+    FORMAT,
+    SHARE_PREFIX,
+    load,
+    to_json,
+    to_share_string,
+)
 from realtime_widgets.widgets.panel import ConfigPanel
 from realtime_widgets.widgets.preset_bar import PresetBar
 from tests.waiting import eventually
@@ -102,3 +111,22 @@ def test_on_a_live_session_the_preset_is_sent_and_the_model_is_kept(
         alone.close()
     finally:
         session.close()
+
+
+def test_a_hostile_preset_is_refused_in_the_status_naming_the_field() -> None:
+    panel = ConfigPanel(config=SessionConfig(voice="ash"))
+    bar = PresetBar(panel)
+    deep = ("[" * 5000 + "]" * 5000).encode()
+    share = SHARE_PREFIX + base64.urlsafe_b64encode(zlib.compress(deep)).decode().rstrip("=")
+    bar._on_browser(bar, {"type": "load", "text": share}, [])
+    assert bar.error_field == "preset"
+    assert bar.status.startswith("refused: preset: arrays/objects nested 5000 levels deep")
+    schema: dict[str, object] = {"type": "string"}
+    for _ in range(399):
+        schema = {"type": "array", "items": schema}
+    tool = {"type": "function", "name": "f", "parameters": {**schema, "type": "object"}}
+    envelope = {"format": FORMAT, "version": 1, "name": "deep", "config": {"tools": [tool]}}
+    bar._on_browser(bar, {"type": "load", "text": json.dumps(envelope)}, [])
+    assert bar.error_field == "config.tools[0].parameters"
+    assert "at most 124" in bar.status
+    assert panel.config == SessionConfig(voice="ash")
