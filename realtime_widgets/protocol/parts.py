@@ -28,6 +28,8 @@ from pydantic import (
 __all__ = [
     "BUILTIN_VOICES",
     "MAX_VALUE_DEPTH",
+    "SECRET",
+    "SECRET_KEYS",
     "AudioFormat",
     "CustomVoice",
     "FunctionTool",
@@ -46,6 +48,7 @@ __all__ = [
     "PromptInputText",
     "Reasoning",
     "RetentionRatioTruncation",
+    "SecretField",
     "SemanticVad",
     "ServerVad",
     "TokenLimits",
@@ -112,6 +115,31 @@ class WireRequired:
 
 
 REQUIRED_ON_WIRE = WireRequired()
+
+
+@dataclass(frozen=True)
+class SecretField:
+    """Marks a credential (an MCP server's OAuth token, its HTTP headers), as the API key is.
+
+    The one declaration every consumer derives from: the value goes into the ``session.update``
+    sent to the server and nowhere else. Presets and share strings drop it, exports read it
+    from an environment variable, recordings, the event log, the panel and ``repr`` hide it
+    (:mod:`realtime_widgets.protocol.redaction`). Its schema says ``"x-secret": true`` and
+    ``"writeOnly": true``.
+    """
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: Any) -> Any:
+        schema = handler(core)
+        schema.update({"writeOnly": True, "x-secret": True})
+        return schema
+
+
+SECRET = SecretField()
+
+# Wire object type -> its secret keys, e.g. {"mcp": ("authorization", "headers")}. Filled as the
+# Part classes are defined, from their SECRET marks; a dict found in any event or payload whose
+# "type" is listed here has those keys hidden, wherever it sits.
+SECRET_KEYS: dict[str, tuple[str, ...]] = {}
 
 
 MAX_DECIMALS = 16
@@ -187,6 +215,21 @@ class Part(BaseModel):
     """Base of every configuration object: immutable, unknown keys rejected."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        secret = tuple(n for n, f in cls.model_fields.items() if SECRET in f.metadata)
+        if not secret:
+            return
+        tag = cls.model_fields["type"].default if "type" in cls.model_fields else None
+        if not isinstance(tag, str):  # redaction finds a secret by its object's wire type
+            raise TypeError(f"{cls.__name__} has secret fields but no 'type' tag")
+        SECRET_KEYS[tag] = secret
+
+    def __repr_args__(self) -> Any:
+        hidden = SECRET_KEYS.get(str(getattr(self, "type", "")), ())
+        return [(k, v) for k, v in super().__repr_args__() if k not in hidden]
 
     @field_validator("*", mode="after")
     @classmethod
@@ -444,8 +487,10 @@ class McpTool(Part):
     ) = None
     tunnel_id: str | None = None
     server_description: str | None = None
-    authorization: str | None = Field(None, repr=False, description="OAuth token (secret).")
-    headers: dict[str, str] | None = Field(None, repr=False, description="HTTP headers (secret).")
+    authorization: Annotated[str | None, SECRET] = Field(None, description="OAuth token (secret).")
+    headers: Annotated[dict[str, str] | None, SECRET] = Field(
+        None, description="HTTP headers (secret)."
+    )
     allowed_tools: list[str] | McpToolFilter | None = None
     require_approval: Literal["always", "never"] | McpApprovalFilter | None = None
     allowed_callers: list[Literal["direct", "programmatic"]] | None = None

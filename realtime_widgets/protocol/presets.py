@@ -1,7 +1,8 @@
 """Presets: a SessionConfig saved to a JSON file or a shareable string, and a few built-ins.
 
 A preset stores only what differs from ``SessionConfig()``, in SessionConfig's own JSON shape,
-so every parameter the model knows can be saved and nothing is listed by hand here. Loading
+so every parameter the model knows can be saved and nothing is listed by hand here. Secrets
+(an MCP tool's authorization and headers) are never stored: a preset is made to be shared. Loading
 validates the envelope (format, version, name) and then the config through SessionConfig:
 a bad value raises :class:`~realtime_widgets.errors.ConfigError` naming the field and the
 allowed values, exactly as a control would.
@@ -31,6 +32,7 @@ from typing import Any
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import MAX_JSON_DEPTH
+from realtime_widgets.protocol.redaction import redact
 
 __all__ = [
     "BUILTIN_PRESETS",
@@ -82,12 +84,17 @@ class Preset:
 
     @classmethod
     def from_config(cls, config: SessionConfig, name: str = "", description: str = "") -> Preset:
-        """The preset that turns ``SessionConfig()`` into ``config`` (its non-default fields)."""
+        """The preset that turns ``SessionConfig()`` into ``config`` (its non-default fields),
+        without its secrets."""
         return cls(name, description, _changed_fields(config))
 
 
 def _changed_fields(config: SessionConfig) -> dict[str, Any]:
-    return config.model_dump(mode="json", include=set(config.diff(SessionConfig())))
+    """The non-default fields as JSON, secrets (MCP tokens) dropped: a preset is for sharing."""
+    changed: dict[str, Any] = redact(
+        config.model_dump(mode="json", include=set(config.diff(SessionConfig())))
+    )
+    return changed
 
 
 def _envelope(config: SessionConfig, name: str, description: str) -> dict[str, Any]:
