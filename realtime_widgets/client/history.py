@@ -1,4 +1,5 @@
-"""The session's recent events both ways, with audio payloads replaced by their byte count."""
+"""The session's recent events both ways, with audio payloads replaced by their byte count and
+secrets (an MCP tool's authorization and headers) by a marker."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from realtime_widgets.errors import RealtimeWidgetsError
+from realtime_widgets.protocol.redaction import REDACTED, redact
 from realtime_widgets.protocol.state import base64_decoded_size
 
 __all__ = ["HISTORY", "EventHistory", "HistoryEntry", "light"]
@@ -37,7 +39,8 @@ class HistoryEntry:
 
 
 def light(event: dict[str, Any]) -> dict[str, Any]:
-    """A copy for the history/event log: base64 audio replaced by '<N bytes>'."""
+    """A copy for the history/event log: base64 audio replaced by '<N bytes>', secrets by
+    '<secret: not recorded>' (``event`` itself when there is neither)."""
     for key in ("audio", "delta"):
         value = event.get(key)
         if (
@@ -46,7 +49,8 @@ def light(event: dict[str, Any]) -> dict[str, Any]:
             and event.get("type", "").endswith(("append", "audio.delta"))
         ):
             return {**event, key: f"<{base64_decoded_size(value)} bytes>"}
-    return event
+    shown: dict[str, Any] = redact(event, lambda _holder, _key: REDACTED)
+    return shown
 
 
 class EventHistory:

@@ -2,7 +2,9 @@
 
 Each line: ``{"t": seconds since the start, "dir": "in" | "out", "event": {...}}`` for every
 event both ways, audio included (so a replay can be heard and drawn). The key is never in a
-recording: headers are not events.
+recording (headers are not events), nor is any other secret: an MCP tool's authorization and
+headers, in a ``session.update`` sent or a session the server reports, are recorded as
+``"<secret: not recorded>"``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from realtime_widgets.errors import RealtimeWidgetsError
+from realtime_widgets.protocol.redaction import REDACTED, redact
 
 __all__ = ["RecordedEvent", "Recorder", "read_recording"]
 
@@ -38,7 +41,7 @@ class Recorder:
     def write(self, direction: str, event: dict[str, Any] | str) -> None:
         if self._file is None:
             return
-        data = json.loads(event) if isinstance(event, str) else event
+        data = redact(json.loads(event) if isinstance(event, str) else event, _redacted)
         line = {"t": round(time.monotonic() - self._start, 4), "dir": direction, "event": data}
         self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
         self.count += 1
@@ -47,6 +50,10 @@ class Recorder:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _redacted(_holder: dict[str, Any], _key: str) -> str:
+    return REDACTED
 
 
 def read_recording(path: str | Path) -> Iterator[RecordedEvent]:

@@ -2,7 +2,9 @@
 
 Every target is derived from the same GA payload (:meth:`SessionConfig.to_session_update`), so
 an export sends exactly what realtime_widgets sends. Settings a target cannot express are
-listed in a comment, never silently dropped.
+listed in a comment, never silently dropped. Secrets (an MCP tool's authorization and headers)
+are never written: the code reads each from an environment variable named after its tool
+(``MCP_DOCS_AUTHORIZATION``), and the JSON holds ``"${MCP_DOCS_AUTHORIZATION}"`` in its place.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol.parts import FunctionTool
+from realtime_widgets.protocol.redaction import env_name, has_secrets, redact
 from realtime_widgets.protocol.seeds import psopenai_command, psopenai_unsupported
 
 if TYPE_CHECKING:
@@ -35,9 +38,36 @@ EXPORT_TARGETS: tuple[str, ...] = (
 TRANSCRIPTION_EXPORT_TARGETS: tuple[str, ...] = ("openai-python", "json")
 
 
+class _EnvRead:
+    """Stands for a secret in exported Python: its repr is the code that reads it."""
+
+    def __init__(self, holder: dict[str, Any], key: str) -> None:
+        self.name = env_name(holder, key)
+        self.text = isinstance(holder[key], str)  # else JSON: the headers object
+
+    def __repr__(self) -> str:
+        read = f"os.environ[{self.name!r}]".replace("'", '"')
+        return read if self.text else f"json.loads({read})"
+
+
 def _payload(config: SessionConfig) -> dict[str, Any]:
-    session: dict[str, Any] = config.to_session_update()["session"]
+    """The session object, each secret an :class:`_EnvRead`."""
+    session: dict[str, Any] = redact(config.to_session_update()["session"], _EnvRead)
     return session
+
+
+def _secret_env(config: SessionConfig) -> list[str]:
+    """The environment variables an export of ``config`` reads, in order."""
+    names: list[str] = []
+    redact(config.to_session_update(), lambda h, k: names.append(env_name(h, k)))
+    return names
+
+
+def _env_note(config: SessionConfig, comment: str) -> str:
+    names = _secret_env(config)
+    if not names:
+        return ""
+    return f"{comment} Secrets come from the environment: {', '.join(names)}\n"
 
 
 def _py(value: Any, indent: int = 0) -> str:
@@ -48,11 +78,13 @@ def _py(value: Any, indent: int = 0) -> str:
 
 def _openai_python(config: SessionConfig) -> str:
     session = _payload(config)
+    env = "import json\nimport os\n" if has_secrets(config.to_session_update()) else ""
+    note = _env_note(config, "#")
     return f'''"""Realtime session settings exported by realtime_widgets (openai-python)."""
 import asyncio
-
+{env}
 from openai import AsyncOpenAI
-
+{note and chr(10) + note}
 MODEL = {config.model!r}
 SESSION = {_py(session)}
 
@@ -121,14 +153,29 @@ def _cs(value: Any) -> str:
 
 
 def _dotnet(config: SessionConfig) -> str:
-    session = _payload(config)
+    # Each secret is a marker in the JSON, then spliced out of the verbatim string as a read
+    # of its environment variable: a string serialised as JSON, the headers object as given.
+    reads: dict[str, str] = {}
+
+    def marker(holder: dict[str, Any], key: str) -> str:
+        name = env_name(holder, key)
+        read = f'Environment.GetEnvironmentVariable(""{name}"")'
+        if isinstance(holder[key], str):
+            read = f"JsonSerializer.Serialize({read})"
+        reads[f'""<secret {name}>""'] = f'" + {read} + @"'.replace('""', '"')
+        return f"<secret {name}>"
+
+    session = redact(config.to_session_update()["session"], marker)
     body = json.dumps(session, indent=2).replace('"', '""')
+    for quoted, read in reads.items():
+        body = body.replace(quoted, read)
+    using = "using System.Text.Json;\n" if reads else ""
     return f"""// Realtime session settings exported by realtime_widgets (OpenAI-DotNet).
 // OpenAI-DotNet's SessionConfiguration speaks only the beta dialect, which OpenAI has switched
 // off, and it cannot send null to switch a feature off. Send the GA event as raw JSON instead:
-using System.Net.WebSockets;
+{_env_note(config, "//")}using System.Net.WebSockets;
 using System.Text;
-
+{using}
 var sessionUpdate = @"{{""type"": ""session.update"", ""session"": {body}}}";
 // await webSocket.SendAsync(Encoding.UTF8.GetBytes(sessionUpdate),
 //     WebSocketMessageType.Text, true, CancellationToken.None);
@@ -137,7 +184,8 @@ var sessionUpdate = @"{{""type"": ""session.update"", ""session"": {body}}}";
 
 
 def _json(config: SessionConfig) -> str:
-    return json.dumps(config.to_session_update(), indent=2) + "\n"
+    event = redact(config.to_session_update(), lambda h, k: f"${{{env_name(h, k)}}}")
+    return json.dumps(event, indent=2) + "\n"
 
 
 _WRITERS = {

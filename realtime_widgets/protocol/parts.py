@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -26,9 +27,13 @@ from pydantic import (
 
 __all__ = [
     "BUILTIN_VOICES",
+    "MAX_VALUE_DEPTH",
+    "SECRET",
+    "SECRET_KEYS",
     "AudioFormat",
     "CustomVoice",
     "FunctionTool",
+    "JsonObject",
     "McpApprovalFilter",
     "McpTool",
     "McpToolFilter",
@@ -43,6 +48,7 @@ __all__ = [
     "PromptInputText",
     "Reasoning",
     "RetentionRatioTruncation",
+    "SecretField",
     "SemanticVad",
     "ServerVad",
     "TokenLimits",
@@ -60,6 +66,7 @@ __all__ = [
     "max_decimals",
     "mode_or_type",
     "name_or_object",
+    "nesting_depth",
     "round_floats",
 ]
 
@@ -110,6 +117,31 @@ class WireRequired:
 REQUIRED_ON_WIRE = WireRequired()
 
 
+@dataclass(frozen=True)
+class SecretField:
+    """Marks a credential (an MCP server's OAuth token, its HTTP headers), as the API key is.
+
+    The one declaration every consumer derives from: the value goes into the ``session.update``
+    sent to the server and nowhere else. Presets and share strings drop it, exports read it
+    from an environment variable, recordings, the event log, the panel and ``repr`` hide it
+    (:mod:`realtime_widgets.protocol.redaction`). Its schema says ``"x-secret": true`` and
+    ``"writeOnly": true``.
+    """
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: Any) -> Any:
+        schema = handler(core)
+        schema.update({"writeOnly": True, "x-secret": True})
+        return schema
+
+
+SECRET = SecretField()
+
+# Wire object type -> its secret keys, e.g. {"mcp": ("authorization", "headers")}. Filled as the
+# Part classes are defined, from their SECRET marks; a dict found in any event or payload whose
+# "type" is listed here has those keys hidden, wherever it sits.
+SECRET_KEYS: dict[str, tuple[str, ...]] = {}
+
+
 MAX_DECIMALS = 16
 
 
@@ -138,6 +170,41 @@ def round_floats(value: Any) -> Any:
     return value
 
 
+# How deep a free-form value (a function tool's parameters schema, tracing metadata) may nest
+# arrays/objects. The deepest event carrying one (response.create > response > tools[] > tool >
+# parameters) adds 4 levels, and a Realtime peer reads events up to MAX_JSON_DEPTH = 128 deep
+# (protocol.client_events; a test holds the two together). Checked when a config is built, so
+# a deeper schema is refused naming its field, never later when the update is serialised.
+MAX_VALUE_DEPTH = 124
+
+
+def nesting_depth(value: Any) -> int:
+    """How many arrays/objects ``value`` nests (``{}`` is 1, a scalar 0); iterative, so a
+    hostile value thousands of levels deep cannot exhaust the recursion limit."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list | tuple):
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((c, depth + 1) for c in children)
+    return deepest
+
+
+def _bounded_nesting(value: Any) -> Any:
+    if isinstance(value, dict | list) and (depth := nesting_depth(value)) > MAX_VALUE_DEPTH:
+        raise ValueError(
+            f"nests {depth} levels of arrays/objects; at most {MAX_VALUE_DEPTH} (deeper does "
+            "not fit in a Realtime event)"
+        )
+    return value
+
+
+# A free-form JSON object inside a config (every dict[str, Any] field uses it; a test checks).
+JsonObject = Annotated[dict[str, Any], BeforeValidator(_bounded_nesting)]
+
+
 def is_strict_wire(info: ValidationInfo) -> bool:
     """True while validating a raw wire payload: no seed shorthands, no coercions."""
     context = info.context
@@ -148,6 +215,21 @@ class Part(BaseModel):
     """Base of every configuration object: immutable, unknown keys rejected."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        secret = tuple(n for n, f in cls.model_fields.items() if SECRET in f.metadata)
+        if not secret:
+            return
+        tag = cls.model_fields["type"].default if "type" in cls.model_fields else None
+        if not isinstance(tag, str):  # redaction finds a secret by its object's wire type
+            raise TypeError(f"{cls.__name__} has secret fields but no 'type' tag")
+        SECRET_KEYS[tag] = secret
+
+    def __repr_args__(self) -> Any:
+        hidden = SECRET_KEYS.get(str(getattr(self, "type", "")), ())
+        return [(k, v) for k, v in super().__repr_args__() if k not in hidden]
 
     @field_validator("*", mode="after")
     @classmethod
@@ -352,7 +434,7 @@ class FunctionTool(Part):
     type: Annotated[Literal["function"], REQUIRED_ON_WIRE] = "function"
     name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$", description="The function's name.")
     description: str | None = Field(None, description="When and how to call it.")
-    parameters: dict[str, Any] = Field(
+    parameters: JsonObject = Field(
         default_factory=lambda: {"type": "object", "properties": {}},
         description="JSON schema of the arguments (an object schema).",
     )
@@ -405,8 +487,10 @@ class McpTool(Part):
     ) = None
     tunnel_id: str | None = None
     server_description: str | None = None
-    authorization: str | None = Field(None, repr=False, description="OAuth token (secret).")
-    headers: dict[str, str] | None = Field(None, repr=False, description="HTTP headers (secret).")
+    authorization: Annotated[str | None, SECRET] = Field(None, description="OAuth token (secret).")
+    headers: Annotated[dict[str, str] | None, SECRET] = Field(
+        None, description="HTTP headers (secret)."
+    )
     allowed_tools: list[str] | McpToolFilter | None = None
     require_approval: Literal["always", "never"] | McpApprovalFilter | None = None
     allowed_callers: list[Literal["direct", "programmatic"]] | None = None
@@ -500,7 +584,7 @@ class TracingConfig(Part):
 
     workflow_name: str | None = None
     group_id: str | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
 
 
 class TokenLimits(Part):

@@ -1,7 +1,8 @@
 """Presets: a SessionConfig saved to a JSON file or a shareable string, and a few built-ins.
 
 A preset stores only what differs from ``SessionConfig()``, in SessionConfig's own JSON shape,
-so every parameter the model knows can be saved and nothing is listed by hand here. Loading
+so every parameter the model knows can be saved and nothing is listed by hand here. Secrets
+(an MCP tool's authorization and headers) are never stored: a preset is made to be shared. Loading
 validates the envelope (format, version, name) and then the config through SessionConfig:
 a bad value raises :class:`~realtime_widgets.errors.ConfigError` naming the field and the
 allowed values, exactly as a control would.
@@ -20,14 +21,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.events import MAX_JSON_DEPTH
+from realtime_widgets.protocol.redaction import redact
 
 __all__ = [
     "BUILTIN_PRESETS",
@@ -48,6 +53,12 @@ VERSION = 1
 SHARE_PREFIX = f"rw{VERSION}."
 MAX_PRESET_BYTES = 256 * 1024  # decompressed; a preset with large tool schemas is ~10 KiB
 _ENVELOPE_KEYS = ("format", "version", "name", "description", "config")
+# Text nesting deeper than this is refused unread: far below Python's recursion limit, so the
+# decoder and the validators never hit it, yet deep enough that a preset nesting past
+# MAX_JSON_DEPTH inside a field (a tool schema) is read and refused naming that field.
+_READ_DEPTH = 4 * MAX_JSON_DEPTH
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 @dataclass(frozen=True)
@@ -73,12 +84,17 @@ class Preset:
 
     @classmethod
     def from_config(cls, config: SessionConfig, name: str = "", description: str = "") -> Preset:
-        """The preset that turns ``SessionConfig()`` into ``config`` (its non-default fields)."""
+        """The preset that turns ``SessionConfig()`` into ``config`` (its non-default fields),
+        without its secrets."""
         return cls(name, description, _changed_fields(config))
 
 
 def _changed_fields(config: SessionConfig) -> dict[str, Any]:
-    return config.model_dump(mode="json", include=set(config.diff(SessionConfig())))
+    """The non-default fields as JSON, secrets (MCP tokens) dropped: a preset is for sharing."""
+    changed: dict[str, Any] = redact(
+        config.model_dump(mode="json", include=set(config.diff(SessionConfig())))
+    )
+    return changed
 
 
 def _envelope(config: SessionConfig, name: str, description: str) -> dict[str, Any]:
@@ -168,11 +184,26 @@ def _unpack(text: str) -> str:
         raise _problem("preset", "the share string is damaged: not UTF-8 JSON") from None
 
 
+def _text_depth(text: str) -> int:
+    """How deep ``text`` nests arrays/objects, brackets inside strings ignored (no parsing)."""
+    brackets = re.sub(r"[^\[\]{}]", "", _JSON_STRING.sub("", text))
+    return max(accumulate(_BRACKET_STEP[c] for c in brackets), default=0)
+
+
 def _parse_json(text: str) -> dict[str, Any]:
+    depth = _text_depth(text)
+    if depth > _READ_DEPTH:
+        raise _problem(
+            "preset",
+            f"preset: arrays/objects nested {depth} levels deep; a preset nests at most "
+            f"{MAX_JSON_DEPTH} (as deep as the deepest Realtime event)",
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _problem("preset", f"not valid JSON: {exc}") from None
+    except RecursionError:  # a safety net: _READ_DEPTH keeps well clear of the limit
+        raise _problem("preset", "preset: arrays/objects nested too deep to read") from None
     if not isinstance(data, dict):
         raise _problem("preset", f"a preset is a JSON object, got {type(data).__name__}")
     return data

@@ -17,6 +17,8 @@ from pydantic_core import ErrorDetails
 
 from realtime_widgets.errors import FieldProblem
 from realtime_widgets.protocol.introspect import is_union, literal_values, models_in
+from realtime_widgets.protocol.parts import SECRET
+from realtime_widgets.protocol.redaction import REDACTED, redact
 
 __all__ = ["TYPE_WORDS", "field_path", "problems_from_validation_error"]
 
@@ -114,7 +116,10 @@ def _problem(root: type[BaseModel], err: ErrorDetails) -> FieldProblem:
     place = _walk(root, tuple(err["loc"]), err["type"])
     path, info, siblings = place.path, place.info, place.siblings
     kind = err["type"]
-    value = err.get("input")
+    # Never a secret in a problem (its message, its value): a bad token shows as a marker,
+    # and a tool refused for another reason is kept without its credentials.
+    secret = info is not None and SECRET in info.metadata
+    value = REDACTED if secret else redact(err.get("input"))
     ctx: dict[str, Any] = dict(err.get("ctx") or {})
     if kind == "missing":
         return FieldProblem(path, f"{path} is required", "missing_required_parameter", value=None)
@@ -190,10 +195,11 @@ def _problem(root: type[BaseModel], err: ErrorDetails) -> FieldProblem:
         )
     if kind in TYPE_WORDS:
         wanted = TYPE_WORDS[kind]
-        got = type(value).__name__
+        got = type(err.get("input")).__name__
+        shown = "(a secret: not shown)" if secret else repr(value)
         return FieldProblem(
             path,
-            f"{path} must be {wanted}, got {got} {value!r}",
+            f"{path} must be {wanted}, got {got} {shown}",
             "invalid_type",
             value=value,
             allowed=wanted,

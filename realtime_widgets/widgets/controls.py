@@ -13,7 +13,8 @@ The walk over ``model_fields`` picks a control from each field's type:
 - a nested model -> a group of its fields (dotted paths); a tagged union of models (turn
   detection) -> a ``type`` dropdown plus every variant's fields, the ones that do not apply
   disabled with the reason;
-- anything else (lists of tools, prompt variables, metadata) -> a JSON editor.
+- anything else (lists of tools, prompt variables, metadata) -> a JSON editor, which never
+  shows a secret (an MCP tool's authorization): the panel keeps the config's own.
 
 Each :class:`FieldControl` knows its dotted path, turns the widget's value into a config value
 and back, and has a status line for errors and "requested but not effective" notes.
@@ -39,6 +40,7 @@ from realtime_widgets.protocol.introspect import (
     strip_annotated,
     union_members,
 )
+from realtime_widgets.protocol.redaction import redact
 
 __all__ = [
     "CUSTOM",
@@ -321,10 +323,13 @@ def _json(path: str, name: str, info: FieldInfo) -> FieldControl:
     )
 
     def read() -> Any:
-        return json.loads(area.value) if area.value.strip() else None
+        try:
+            return json.loads(area.value) if area.value.strip() else None
+        except RecursionError:  # '[[[[...': the decoder gives up; the config would refuse it
+            raise ValueError("arrays/objects nested too deep") from None
 
     def write(value: Any) -> None:
-        plain = plain_value(value)
+        plain = redact(plain_value(value))  # a synced trait: secrets stay in the kernel's config
         area.value = "" if plain is None else json.dumps(plain, indent=1)
 
     return FieldControl(path, area, read, write, info.description)

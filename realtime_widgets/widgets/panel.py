@@ -24,6 +24,7 @@ from realtime_widgets.errors import ConfigError, ServerError
 from realtime_widgets.protocol.config import GROUPS, SessionConfig
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.export import EXPORT_TARGETS
+from realtime_widgets.protocol.redaction import has_secrets, keep_secrets, redact
 from realtime_widgets.protocol.rules import locked_fields
 from realtime_widgets.widgets.controls import (
     FieldControl,
@@ -102,13 +103,16 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
             return
         try:
             new = self.config.with_changes({path: value})
+            # The JSON editor never shows a secret: an edited tool keeps the config's own.
+            new, _notes = keep_secrets(new, self.config)
             new.to_session_update(previous=self.config)  # the rules, checked before sending
         except ConfigError as exc:
             self._pin(exc.problems[0].field, str(exc.problems[0].message))
             return
         control.error(None)
         self.config = new
-        self._show(new, keep=path)
+        # A secret typed into the editor is taken, then wiped from the synced text at once.
+        self._show(new, keep=None if has_secrets(value) else path)
         self._refresh_export()
         self._schedule()
 
@@ -238,5 +242,5 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(plain_value(value))
+    text = json.dumps(redact(plain_value(value)))
     return text if len(text) < 60 else text[:57] + "..."

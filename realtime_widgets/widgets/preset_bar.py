@@ -20,6 +20,7 @@ from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.errors import ConfigError, ServerError
 from realtime_widgets.protocol import presets
 from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.redaction import keep_secrets
 from realtime_widgets.widgets.panel import ConfigPanel
 
 __all__ = ["PresetBar"]
@@ -98,10 +99,14 @@ class PresetBar(anywidget.AnyWidget):
         return self._use(builtins[name].apply(self.config), f"applied {name!r}")
 
     def load_text(self, text: str) -> SessionConfig:
-        """Load a preset given as JSON text or a share string (a whole configuration)."""
+        """Load a preset given as JSON text or a share string (a whole configuration).
+
+        A preset carries no secrets: an MCP tool naming the same server as one in the current
+        settings keeps that tool's authorization (the status says so, or that there is none)."""
         preset = presets.load(text)
         label = f"loaded {preset.name!r}" if preset.name else "loaded the preset"
-        return self._use(preset.config, label)
+        config, notes = keep_secrets(preset.config, self.config)
+        return self._use(config, "; ".join([label, *notes]))
 
     def save(self, path: str | Path, description: str = "") -> Path:
         """Write the current configuration as a preset file; load it back with ``load_text``."""

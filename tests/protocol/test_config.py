@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -283,3 +284,54 @@ def test_mcp_secrets_stay_out_of_repr() -> None:
     )
     assert "sk-secret-token" not in repr(c)
     assert "hidden-value" not in repr(c)
+
+
+def _schema(levels: int) -> dict[str, object]:
+    """An object schema whose JSON nests ``levels`` objects (itself is level 1)."""
+    node: dict[str, object] = {"type": "string"}
+    for _ in range(levels - 1):
+        node = {"type": "array", "items": node}
+    return {**node, "type": "object"}
+
+
+def test_a_tool_schema_deeper_than_an_event_may_carry_is_refused_when_the_config_is_built() -> None:
+    from realtime_widgets.protocol.events import MAX_JSON_DEPTH, load_json
+    from realtime_widgets.protocol.parts import MAX_VALUE_DEPTH
+
+    deepest = SessionConfig(tools=[{"type": "function", "name": "f", "parameters": _schema(124)}])
+    assert MAX_VALUE_DEPTH == 124
+    # The deepest schema allowed still fits a session.update the local server accepts.
+    load_json(json.dumps(deepest.to_session_update()), max_depth=MAX_JSON_DEPTH)
+    for levels in (125, 400, 990):
+        with pytest.raises(ConfigError) as info:
+            SessionConfig(tools=[{"type": "function", "name": "f", "parameters": _schema(levels)}])
+        assert info.value.field == "tools[0].parameters"
+        assert "at most 124" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        SessionConfig(tracing={"metadata": {"a": _schema(200)}})
+    assert info.value.field == "tracing.metadata"
+
+
+def test_every_free_form_object_in_a_config_is_depth_bounded() -> None:
+    from realtime_widgets.protocol.introspect import models_in
+    from realtime_widgets.protocol.parts import JsonObject
+
+    bound = JsonObject.__metadata__[0]  # type: ignore[attr-defined]
+    seen: set[type] = set()
+    todo = [m for info in SessionConfig.model_fields.values() for m in models_in(info.annotation)]
+    free_form = []
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            todo.extend(models_in(info.annotation))
+            if "Any" in str(info.annotation):
+                arms = [info.annotation, *get_args(info.annotation)]
+                bounded = bound in info.metadata or any(
+                    bound in getattr(a, "__metadata__", ()) for a in arms
+                )
+                assert bounded, f"{model.__name__}.{name} is not a JsonObject"
+                free_form.append(name)
+    assert sorted(free_form) == ["metadata", "parameters"]

@@ -146,3 +146,29 @@ def test_each_builtin_preset_validates_against_the_sdk(name: str) -> None:
     check_session_update(config.to_session_update())
     check_session_update(config.to_session_update(previous=SessionConfig()))
     assert load(to_share_string(config, name)).config == config
+
+
+def test_a_share_string_nested_5000_deep_is_refused_naming_the_preset() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    packed = base64.urlsafe_b64encode(zlib.compress(deep.encode())).decode().rstrip("=")
+    for text in (SHARE_PREFIX + packed, '{"config": ' + deep + "}"):
+        with pytest.raises(ConfigError) as info:
+            load(text)
+        assert info.value.field == "preset"
+        assert re.search(r"nested 500[01] levels deep; a preset nests at most 128", str(info.value))
+    # Brackets inside a string are text, not nesting.
+    quoted = _envelope(config={"instructions": deep})
+    assert load(json.dumps(quoted)).config.instructions == deep
+
+
+def test_a_preset_with_a_400_level_tool_schema_is_refused_naming_the_field() -> None:
+    schema: dict[str, object] = {"type": "string"}
+    for _ in range(399):
+        schema = {"type": "array", "items": schema}
+    tool = {"type": "function", "name": "f", "parameters": {**schema, "type": "object"}}
+    envelope = _envelope(config={"tools": [tool]})
+    for text in (json.dumps(envelope), _pack(envelope)):
+        with pytest.raises(ConfigError) as info:
+            load(text)
+        assert info.value.field == "config.tools[0].parameters"
+        assert "at most 124" in str(info.value)

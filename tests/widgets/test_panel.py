@@ -68,6 +68,9 @@ def test_invalid_values_never_leave_the_kernel() -> None:
     panel.controls["tools"].widget.value = "[{broken"
     assert "not valid JSON" in panel.controls["tools"].status.value
     assert panel.config.tools == []
+    panel.controls["tools"].widget.value = "[" * 5000 + "]" * 5000  # pasted, or hostile
+    assert "nested too deep" in panel.controls["tools"].status.value
+    assert panel.config.tools == []
 
 
 def test_inapplicable_controls_are_disabled_with_the_reason() -> None:

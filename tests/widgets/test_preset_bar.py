@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,14 @@ from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import PcmuFormat
-from realtime_widgets.protocol.presets import BUILTIN_PRESETS, load, to_json, to_share_string
+from realtime_widgets.protocol.presets import (
+    BUILTIN_PRESETS,
+    FORMAT,
+    SHARE_PREFIX,
+    load,
+    to_json,
+    to_share_string,
+)
 from realtime_widgets.widgets.panel import ConfigPanel
 from realtime_widgets.widgets.preset_bar import PresetBar
 from tests.waiting import eventually
@@ -102,3 +111,62 @@ def test_on_a_live_session_the_preset_is_sent_and_the_model_is_kept(
         alone.close()
     finally:
         session.close()
+
+
+def test_a_hostile_preset_is_refused_in_the_status_naming_the_field() -> None:
+    panel = ConfigPanel(config=SessionConfig(voice="ash"))
+    bar = PresetBar(panel)
+    deep = ("[" * 5000 + "]" * 5000).encode()
+    share = SHARE_PREFIX + base64.urlsafe_b64encode(zlib.compress(deep)).decode().rstrip("=")
+    bar._on_browser(bar, {"type": "load", "text": share}, [])
+    assert bar.error_field == "preset"
+    assert bar.status.startswith("refused: preset: arrays/objects nested 5000 levels deep")
+    schema: dict[str, object] = {"type": "string"}
+    for _ in range(399):
+        schema = {"type": "array", "items": schema}
+    tool = {"type": "function", "name": "f", "parameters": {**schema, "type": "object"}}
+    envelope = {"format": FORMAT, "version": 1, "name": "deep", "config": {"tools": [tool]}}
+    bar._on_browser(bar, {"type": "load", "text": json.dumps(envelope)}, [])
+    assert bar.error_field == "config.tools[0].parameters"
+    assert "at most 124" in bar.status
+    assert panel.config == SessionConfig(voice="ash")
+
+
+def test_mcp_secrets_never_reach_the_browser_and_a_loaded_preset_keeps_them() -> None:
+    from realtime_widgets.widgets.controls import leaves
+    from tests.protocol.test_secrets import CONFIG, HEADER, MCP, TOKEN
+
+    panel = ConfigPanel(config=CONFIG)
+    bar = PresetBar(panel, name="mine")
+    sent: list[dict[str, object]] = []
+    bar.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    bar._on_browser(bar, {"type": "save"}, [])
+    bar._on_browser(bar, {"type": "share"}, [])
+    for target in ("openai-python", "openai-dotnet", "json"):
+        panel.export_target.value = target
+        states = [bar.get_state(), *(leaf.get_state() for leaf in leaves(panel))]
+        synced = json.dumps([states, sent], default=str)
+        assert TOKEN not in synced
+        assert HEADER not in synced
+    assert "MCP_DOCS_AUTHORIZATION" in panel.export_code.value
+    # The shared string (no secrets) loads back with the token the user already has.
+    bar.load_text(bar.share)
+    assert panel.config == CONFIG
+    assert "kept the authorization and headers of MCP server 'docs'" in bar.status
+    # Editing the tools in the panel's JSON editor keeps them too.
+    tools = panel.controls["tools"].widget
+    tools.value = tools.value.replace('"never"', '"always"')
+    assert panel.config.tools[0].require_approval == "always"  # type: ignore[union-attr]
+    assert panel.config.tools[0].authorization == TOKEN  # type: ignore[union-attr]
+    # A token typed into the editor is taken into the kernel and wiped from the synced text.
+    typed = json.loads(tools.value)
+    typed[0]["authorization"] = "typed-token-0d41"
+    tools.value = json.dumps(typed)
+    assert panel.config.tools[0].authorization == "typed-token-0d41"  # type: ignore[union-attr]
+    assert "typed-token-0d41" not in tools.value
+    # A preset pointing the same label at another server does not get the token.
+    elsewhere = {k: v for k, v in MCP.items() if k not in ("authorization", "headers")}
+    elsewhere["server_url"] = "https://evil.example/mcp"
+    bar.load_text(to_share_string(SessionConfig(tools=[elsewhere])))
+    assert panel.config.tools[0].authorization is None  # type: ignore[union-attr]
+    assert "MCP server 'docs' has no authorization" in bar.status
