@@ -8,7 +8,8 @@ In a notebook cell::
 
 In async code (tests, scripts): ``async with LocalServer() as server: ...`` runs on the current
 loop. From a shell: ``realtime-widgets serve --port 8765``. The official SDK connects with
-``AsyncOpenAI(api_key=..., websocket_base_url=server.base_url)``.
+``AsyncOpenAI(api_key=..., websocket_base_url=server.base_url)``. Stopping takes at most about
+:data:`CLOSE_TIMEOUT_S`: peers that have not closed by then are aborted.
 
 Each connection owns its tasks (a reader, a ticker releasing paced events, a keepalive, one
 worker per reply) in a TaskGroup; closing the connection cancels and awaits them all. Replies are
@@ -27,6 +28,7 @@ closes with 1011: a bug met while answering one event is logged and answered wit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -71,6 +73,13 @@ from realtime_widgets.server.vad import MODEL, TurnDetector, WindowBatch
 __all__ = ["LocalServer"]
 
 log = logging.getLogger("realtime_widgets.server")
+
+# How long stopping the server (stop(), or leaving ``async with``) waits for its peers to answer
+# the close (1001) before it aborts their connections (a TCP reset). A peer that never answers
+# the close, never reads (a close frame stuck behind a full socket waits for ever in
+# websockets), or never finished its handshake must not hold the server: websockets' own default
+# is 10 s per connection, and stop() used to die of it with an uncaught TimeoutError.
+CLOSE_TIMEOUT_S = 2.0
 
 PATHS = ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime")
 
@@ -152,6 +161,7 @@ class LocalServer:
         # Connections admitted past the handshake check and not finished yet: what the session
         # cap counts (a session registers only once its engine is built).
         self._admitted: set[ServerConnection] = set()
+        self._live: set[ServerConnection] = set()  # every TCP connection (_connection_class)
 
     def __repr__(self) -> str:  # never shows the token
         state = "running" if self._server is not None else "stopped"
@@ -184,22 +194,67 @@ class LocalServer:
             self.host,
             self.port,
             process_request=self._check_request,
-            create_connection=_NamedLimitConnection,
+            create_connection=self._connection_class(),
             compression=None,  # compression doubles the CPU per audio event
             max_size=self.limits.max_frame_bytes,
             max_queue=self.limits.max_queued_frames,
             # Keepalive is the connection's own (_Connection._keepalive): websockets' pings
             # time out, and close 1011, when a busy client's pong waits behind its own frames.
             ping_interval=None,
+            close_timeout=CLOSE_TIMEOUT_S,
             logger=redacting_logger("websockets.server"),
         )
         self.port = self._server.sockets[0].getsockname()[1] if self.port == 0 else self.port
 
+    def _connection_class(self) -> type[ServerConnection]:
+        """The connection class for this server's listener: it registers every connection, from
+        its TCP accept on (handshakes in progress included), so :meth:`_close` can abort what
+        does not close by itself."""
+        live = self._live
+
+        class Connection(_NamedLimitConnection):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                live.add(self)
+                super().connection_made(transport)
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                live.discard(self)
+                super().connection_lost(exc)
+
+        return Connection
+
     async def _close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await asyncio.wait_for(self._server.wait_closed(), timeout=10)
-            self._server = None
+        """Stop listening and close every connection with 1001, within :data:`CLOSE_TIMEOUT_S`:
+        then the peers that have not finished closing are aborted, and their handlers (which
+        end on the connection's loss) are waited for as long again. Never raises."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), CLOSE_TIMEOUT_S)
+            return
+        # websockets aborts a peer that does not answer its close by the same deadline; what
+        # is left is stuck in a write to a peer that reads nothing, or in a handshake.
+        stuck = list(self._live)
+        if stuck:
+            log.warning(
+                "stopping: %d connection(s) did not close within %s s (CLOSE_TIMEOUT_S); aborted",
+                len(stuck),
+                CLOSE_TIMEOUT_S,
+            )
+        for connection in stuck:
+            connection.transport.abort()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), CLOSE_TIMEOUT_S)
+            return
+        # A handler that outlives its connection is a bug: say so, and cancel it.
+        log.error("stopping: connection handlers still running after their connections ended")
+        handlers = list(server.handler_tasks)
+        for task in handlers:
+            task.cancel()
+        if handlers:
+            await asyncio.wait(handlers, timeout=CLOSE_TIMEOUT_S)
 
     # ---- running on a background thread -------------------------------------------------------
 
@@ -238,7 +293,9 @@ class LocalServer:
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Close every connection and the listener, and join the thread."""
+        """Close every connection and the listener, and join the thread. Bounded: peers that
+        do not finish the close within :data:`CLOSE_TIMEOUT_S` are aborted (``timeout`` only
+        guards against a thread that is stuck anyway: then TimeoutError)."""
         if self._thread is None or self._loop is None or self._stop is None:
             return
         self._loop.call_soon_threadsafe(self._stop.set)
