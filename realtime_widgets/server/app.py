@@ -20,9 +20,11 @@ batch (:meth:`LocalServer.vad_pass`); each session then sends the turn events th
 Every limit is in :class:`~.limits.ServerLimits` (``LocalServer(limits=...)``, or the flags of
 ``realtime-widgets serve``). Past one, a client gets an ``error`` event and keeps its session, or
 for what cannot be answered in the session a clean refusal: HTTP 503 at the handshake when
-``max_sessions`` are open, close 1009 for a frame over ``max_frame_bytes``. The server never
-closes with 1011: a bug met while answering one event is logged and answered with a
-``server_error`` event, and the session goes on.
+``max_sessions`` are open, close 1009 for a frame over ``max_frame_bytes``. A bug met while
+answering a client event, releasing a reply's events or scheduling a reply is logged and sent
+as a ``server_error`` event (a reply that could not be scheduled ends ``failed``), and the
+session goes on. Only a session whose own loop dies anyway is closed, at once, with 1011 and a
+reason naming the exception, and logged at error level: never a silent hang.
 """
 
 from __future__ import annotations
@@ -335,6 +337,16 @@ class LocalServer:
     async def _handle(self, ws: ServerConnection) -> None:
         try:
             await self._session(ws)
+        except ConnectionClosed:
+            pass  # the peer left while the session was starting
+        except Exception as exc:  # a session's loop died: say so at once, never hang silently
+            cause = _leaf(exc)
+            log.error("a session of the local server failed; closing it with 1011", exc_info=exc)
+            reason = f"local server error ({type(cause).__name__}); see the server log"
+            try:
+                await asyncio.wait_for(ws.close(CloseCode.INTERNAL_ERROR, reason), CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                ws.transport.abort()
         finally:
             self._admitted.discard(ws)
 
@@ -519,18 +531,15 @@ class _Connection:
             self.last_heard = self.loop.time()
             if isinstance(message, bytes):
                 message = message.decode("utf-8", "replace")
-            try:
-                out = self.engine.receive(message, self.loop.time())
-            except Exception as exc:  # our bug: answer it, log it, and keep the session
-                out = [self._server_error(exc)]
-            await self.send(out)
+            await self.send(self._guarded(self.engine.receive, message, self.loop.time()))
             waited = self.engine.vad_pending
             if waited:
                 try:
                     await self.server.vad_pass()
-                    out = self.engine.vad_ready(self.loop.time())
                 except Exception as exc:
                     out = [self._server_error(exc)]
+                else:
+                    out = self._guarded(self.engine.vad_ready, self.loop.time())
                 await self.send(out)
             self._start_work()
             self._poke_ticker()
@@ -542,12 +551,22 @@ class _Connection:
             if not waited:
                 await asyncio.sleep(0)
 
+    def _guarded(
+        self, call: Callable[..., list[dict[str, Any]]], *args: Any
+    ) -> list[dict[str, Any]]:
+        """The engine's events for ``call(*args)``; a bug met there is answered with a
+        server_error event, and the session goes on."""
+        try:
+            return call(*args)
+        except Exception as exc:
+            return [self._server_error(exc)]
+
     def _server_error(self, exc: Exception) -> dict[str, Any]:
-        log.exception("the local server failed on a client event; the session goes on")
+        log.exception("the local server failed in a session; the session goes on")
         self.failures += 1
         event = error_event(
-            f"The local server failed on this event ({type(exc).__name__}); the session goes "
-            "on. This is a bug in realtime_widgets: please report it with the server's log.",
+            f"The local server failed ({type(exc).__name__}); the session goes on. This is a "
+            "bug in realtime_widgets: please report it with the server's log.",
             code="server_error",
             type_="server_error",
         )
@@ -575,7 +594,12 @@ class _Connection:
         except Exception as exc:  # a user responder's bug must not kill the session
             log.exception("responder failed")
             material = ReplyMaterial(f"The responder failed: {type(exc).__name__}: {exc}")
-        await self.send(self.engine.reply_ready(request, material, self.loop.time()))
+        now = self.loop.time()
+        try:
+            out = self.engine.reply_ready(request, material, now)
+        except Exception as exc:
+            out = [self._server_error(exc), *self._guarded(self.engine.fail_reply, request, now)]
+        await self.send(out)
         self._start_work()
         self._poke_ticker()
 
@@ -598,10 +622,17 @@ class _Connection:
                 await self.wake
             finally:
                 timer.cancel()
-            await self.send(self.engine.tick(self.loop.time()))
+            await self.send(self._guarded(self.engine.tick, self.loop.time()))
             self._start_work()
             if self.engine.closed is not None:
                 return
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first exception inside (nested) exception groups: what a TaskGroup's failure was."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
