@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from realtime_widgets.server.tts import Synthesizer, default_synthesizer
-from tests.speech import THREE_TURNS, Clip, make_clip
+from tests.speech import THREE_TURNS, Clip, recorded_clip
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,5 +27,6 @@ def synth() -> Synthesizer:
 
 
 @pytest.fixture(scope="session")
-def three_turns(synth: Synthesizer) -> Clip:
-    return make_clip(synth, *THREE_TURNS)
+def three_turns() -> Clip:
+    """Three spoken turns with known boundaries (committed speech: no eSpeak needed)."""
+    return recorded_clip(*THREE_TURNS)

@@ -1,13 +1,26 @@
-"""Synthetic speech with known boundaries, shared by the server and client tests."""
+"""Synthetic speech with known boundaries, shared by the server and client tests.
+
+Tests that assert where speech starts or ends use :func:`recorded_clip`: utterances synthesised
+once and committed (tests/data/speech.wav, made by scripts/make_test_speech.py), so they do not
+depend on which eSpeak NG is installed. :func:`make_clip` synthesises at test time, for tests
+that only need some speech.
+"""
 
 from __future__ import annotations
 
 import base64
+import functools
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from realtime_widgets.audio.pcm import Int16Array
+from realtime_widgets.audio.wav import read_wav
 from realtime_widgets.server.tts import Synthesizer
+
+DATA = Path(__file__).parent / "data"
 
 
 def speech_bounds(x: np.ndarray, level: float = 0.01) -> tuple[float, float]:
@@ -31,6 +44,43 @@ def make_clip(
     for text, voice in zip(texts, voices, strict=True):
         speech = synth.speak(text, voice, 1.0).samples
         a, b = speech_bounds(speech)
+        truth.append((pos + a, pos + b))
+        parts += [speech, np.zeros(gap_ms * 24, np.int16)]
+        pos += len(speech) / 24 + gap_ms
+    return Clip(np.concatenate(parts), truth)
+
+
+@functools.cache
+def recorded_speech() -> dict[tuple[str, str], tuple[Int16Array, float, float]]:
+    """The committed utterances by (text, voice): samples, and speech start/end (ms)."""
+    note = json.loads((DATA / "speech.json").read_text())
+    samples, info = read_wav(DATA / "speech.wav")
+    assert info.rate == note["rate"] == 24000
+    return {
+        (u["text"], u["voice"]): (
+            samples[u["offset"] : u["offset"] + u["length"]],
+            u["speech_start_ms"],
+            u["speech_end_ms"],
+        )
+        for u in note["utterances"]
+    }
+
+
+def recorded_clip(
+    texts: list[str], voices: list[str], gap_ms: int = 1500, lead_ms: int = 1000
+) -> Clip:
+    """:func:`make_clip` from the committed utterances (the same layout: ``lead_ms`` of
+    silence, then each utterance followed by ``gap_ms``); the truth is the committed one."""
+    store = recorded_speech()
+    parts = [np.zeros(lead_ms * 24, np.int16)]
+    truth, pos = [], float(lead_ms)
+    for text, voice in zip(texts, voices, strict=True):
+        if (text, voice) not in store:
+            raise KeyError(
+                f"no recorded utterance {text!r} in voice {voice!r}: add it to "
+                "scripts/make_test_speech.py and run it"
+            )
+        speech, a, b = store[text, voice]
         truth.append((pos + a, pos + b))
         parts += [speech, np.zeros(gap_ms * 24, np.int16)]
         pos += len(speech) / 24 + gap_ms

@@ -6,6 +6,7 @@ On a slow or loaded machine, ``RW_TESTS_TIMEOUT_FACTOR=4 make test`` stretches e
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Callable
@@ -21,6 +22,16 @@ def eventually(condition: Callable[[], bool], timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {timeout * FACTOR} s")
         time.sleep(0.01)
+
+
+async def eventually_async(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """:func:`eventually` for async tests: polls without blocking the event loop (a server on
+    the same loop goes on meanwhile)."""
+    deadline = time.monotonic() + timeout * FACTOR
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout * FACTOR} s")
+        await asyncio.sleep(0.01)
 
 
 def quiet_for(ms: float) -> None:

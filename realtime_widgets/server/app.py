@@ -8,7 +8,8 @@ In a notebook cell::
 
 In async code (tests, scripts): ``async with LocalServer() as server: ...`` runs on the current
 loop. From a shell: ``realtime-widgets serve --port 8765``. The official SDK connects with
-``AsyncOpenAI(api_key=..., websocket_base_url=server.base_url)``.
+``AsyncOpenAI(api_key=..., websocket_base_url=server.base_url)``. Stopping takes at most about
+:data:`CLOSE_TIMEOUT_S`: peers that have not closed by then are aborted.
 
 Each connection owns its tasks (a reader, a ticker releasing paced events, a keepalive, one
 worker per reply) in a TaskGroup; closing the connection cancels and awaits them all. Replies are
@@ -19,14 +20,17 @@ batch (:meth:`LocalServer.vad_pass`); each session then sends the turn events th
 Every limit is in :class:`~.limits.ServerLimits` (``LocalServer(limits=...)``, or the flags of
 ``realtime-widgets serve``). Past one, a client gets an ``error`` event and keeps its session, or
 for what cannot be answered in the session a clean refusal: HTTP 503 at the handshake when
-``max_sessions`` are open, close 1009 for a frame over ``max_frame_bytes``. The server never
-closes with 1011: a bug met while answering one event is logged and answered with a
-``server_error`` event, and the session goes on.
+``max_sessions`` are open, close 1009 for a frame over ``max_frame_bytes``. A bug met while
+answering a client event, releasing a reply's events or scheduling a reply is logged and sent
+as a ``server_error`` event (a reply that could not be scheduled ends ``failed``), and the
+session goes on. Only a session whose own loop dies anyway is closed, at once, with 1011 and a
+reason naming the exception, and logged at error level: never a silent hang.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -71,6 +75,13 @@ from realtime_widgets.server.vad import MODEL, TurnDetector, WindowBatch
 __all__ = ["LocalServer"]
 
 log = logging.getLogger("realtime_widgets.server")
+
+# How long stopping the server (stop(), or leaving ``async with``) waits for its peers to answer
+# the close (1001) before it aborts their connections (a TCP reset). A peer that never answers
+# the close, never reads (a close frame stuck behind a full socket waits for ever in
+# websockets), or never finished its handshake must not hold the server: websockets' own default
+# is 10 s per connection, and stop() used to die of it with an uncaught TimeoutError.
+CLOSE_TIMEOUT_S = 2.0
 
 PATHS = ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime")
 
@@ -152,6 +163,7 @@ class LocalServer:
         # Connections admitted past the handshake check and not finished yet: what the session
         # cap counts (a session registers only once its engine is built).
         self._admitted: set[ServerConnection] = set()
+        self._live: set[ServerConnection] = set()  # every TCP connection (_connection_class)
 
     def __repr__(self) -> str:  # never shows the token
         state = "running" if self._server is not None else "stopped"
@@ -184,22 +196,67 @@ class LocalServer:
             self.host,
             self.port,
             process_request=self._check_request,
-            create_connection=_NamedLimitConnection,
+            create_connection=self._connection_class(),
             compression=None,  # compression doubles the CPU per audio event
             max_size=self.limits.max_frame_bytes,
             max_queue=self.limits.max_queued_frames,
             # Keepalive is the connection's own (_Connection._keepalive): websockets' pings
             # time out, and close 1011, when a busy client's pong waits behind its own frames.
             ping_interval=None,
+            close_timeout=CLOSE_TIMEOUT_S,
             logger=redacting_logger("websockets.server"),
         )
         self.port = self._server.sockets[0].getsockname()[1] if self.port == 0 else self.port
 
+    def _connection_class(self) -> type[ServerConnection]:
+        """The connection class for this server's listener: it registers every connection, from
+        its TCP accept on (handshakes in progress included), so :meth:`_close` can abort what
+        does not close by itself."""
+        live = self._live
+
+        class Connection(_NamedLimitConnection):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                live.add(self)
+                super().connection_made(transport)
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                live.discard(self)
+                super().connection_lost(exc)
+
+        return Connection
+
     async def _close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await asyncio.wait_for(self._server.wait_closed(), timeout=10)
-            self._server = None
+        """Stop listening and close every connection with 1001, within :data:`CLOSE_TIMEOUT_S`:
+        then the peers that have not finished closing are aborted, and their handlers (which
+        end on the connection's loss) are waited for as long again. Never raises."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), CLOSE_TIMEOUT_S)
+            return
+        # websockets aborts a peer that does not answer its close by the same deadline; what
+        # is left is stuck in a write to a peer that reads nothing, or in a handshake.
+        stuck = list(self._live)
+        if stuck:
+            log.warning(
+                "stopping: %d connection(s) did not close within %s s (CLOSE_TIMEOUT_S); aborted",
+                len(stuck),
+                CLOSE_TIMEOUT_S,
+            )
+        for connection in stuck:
+            connection.transport.abort()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), CLOSE_TIMEOUT_S)
+            return
+        # A handler that outlives its connection is a bug: say so, and cancel it.
+        log.error("stopping: connection handlers still running after their connections ended")
+        handlers = list(server.handler_tasks)
+        for task in handlers:
+            task.cancel()
+        if handlers:
+            await asyncio.wait(handlers, timeout=CLOSE_TIMEOUT_S)
 
     # ---- running on a background thread -------------------------------------------------------
 
@@ -238,7 +295,9 @@ class LocalServer:
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Close every connection and the listener, and join the thread."""
+        """Close every connection and the listener, and join the thread. Bounded: peers that
+        do not finish the close within :data:`CLOSE_TIMEOUT_S` are aborted (``timeout`` only
+        guards against a thread that is stuck anyway: then TimeoutError)."""
         if self._thread is None or self._loop is None or self._stop is None:
             return
         self._loop.call_soon_threadsafe(self._stop.set)
@@ -278,6 +337,16 @@ class LocalServer:
     async def _handle(self, ws: ServerConnection) -> None:
         try:
             await self._session(ws)
+        except ConnectionClosed:
+            pass  # the peer left while the session was starting
+        except Exception as exc:  # a session's loop died: say so at once, never hang silently
+            cause = _leaf(exc)
+            log.error("a session of the local server failed; closing it with 1011", exc_info=exc)
+            reason = f"local server error ({type(cause).__name__}); see the server log"
+            try:
+                await asyncio.wait_for(ws.close(CloseCode.INTERNAL_ERROR, reason), CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                ws.transport.abort()
         finally:
             self._admitted.discard(ws)
 
@@ -462,18 +531,15 @@ class _Connection:
             self.last_heard = self.loop.time()
             if isinstance(message, bytes):
                 message = message.decode("utf-8", "replace")
-            try:
-                out = self.engine.receive(message, self.loop.time())
-            except Exception as exc:  # our bug: answer it, log it, and keep the session
-                out = [self._server_error(exc)]
-            await self.send(out)
+            await self.send(self._guarded(self.engine.receive, message, self.loop.time()))
             waited = self.engine.vad_pending
             if waited:
                 try:
                     await self.server.vad_pass()
-                    out = self.engine.vad_ready(self.loop.time())
                 except Exception as exc:
                     out = [self._server_error(exc)]
+                else:
+                    out = self._guarded(self.engine.vad_ready, self.loop.time())
                 await self.send(out)
             self._start_work()
             self._poke_ticker()
@@ -485,12 +551,22 @@ class _Connection:
             if not waited:
                 await asyncio.sleep(0)
 
+    def _guarded(
+        self, call: Callable[..., list[dict[str, Any]]], *args: Any
+    ) -> list[dict[str, Any]]:
+        """The engine's events for ``call(*args)``; a bug met there is answered with a
+        server_error event, and the session goes on."""
+        try:
+            return call(*args)
+        except Exception as exc:
+            return [self._server_error(exc)]
+
     def _server_error(self, exc: Exception) -> dict[str, Any]:
-        log.exception("the local server failed on a client event; the session goes on")
+        log.exception("the local server failed in a session; the session goes on")
         self.failures += 1
         event = error_event(
-            f"The local server failed on this event ({type(exc).__name__}); the session goes "
-            "on. This is a bug in realtime_widgets: please report it with the server's log.",
+            f"The local server failed ({type(exc).__name__}); the session goes on. This is a "
+            "bug in realtime_widgets: please report it with the server's log.",
             code="server_error",
             type_="server_error",
         )
@@ -518,7 +594,12 @@ class _Connection:
         except Exception as exc:  # a user responder's bug must not kill the session
             log.exception("responder failed")
             material = ReplyMaterial(f"The responder failed: {type(exc).__name__}: {exc}")
-        await self.send(self.engine.reply_ready(request, material, self.loop.time()))
+        now = self.loop.time()
+        try:
+            out = self.engine.reply_ready(request, material, now)
+        except Exception as exc:
+            out = [self._server_error(exc), *self._guarded(self.engine.fail_reply, request, now)]
+        await self.send(out)
         self._start_work()
         self._poke_ticker()
 
@@ -541,10 +622,17 @@ class _Connection:
                 await self.wake
             finally:
                 timer.cancel()
-            await self.send(self.engine.tick(self.loop.time()))
+            await self.send(self._guarded(self.engine.tick, self.loop.time()))
             self._start_work()
             if self.engine.closed is not None:
                 return
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first exception inside (nested) exception groups: what a TaskGroup's failure was."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

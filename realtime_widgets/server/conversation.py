@@ -58,10 +58,46 @@ class StoredItem:
     words: list[tuple[float, str]] = field(default_factory=list)  # assistant word timings
     format: str = "audio/pcm"
     images: list[ImageInfo] = field(default_factory=list)  # its input_image parts, read once
+    # Set by conversation.item.truncate: the item keeps at most this much audio from then on.
+    truncated_ms: int | None = None
 
     @property
     def id(self) -> str:
         return str(self.data["id"])
+
+    def truncate(self, audio_end_ms: int) -> None:
+        """Keep the audio up to ``audio_end_ms`` and only the words that start before it (the
+        SDK: truncating "will delete the server-side text transcript to ensure there is not
+        text in the context that hasn't been heard by the user")."""
+        assert self.audio is not None
+        self.truncated_ms = audio_end_ms
+        self.audio = self.audio[: audio_end_ms * 24]
+        self.words = [(s, w) for s, w in self.words if s < audio_end_ms]
+        self._keep_heard_transcript()
+
+    def grow_reply_audio(self, sent: Int16Array) -> None:
+        """A reply's audio as far as it has been sent. After a truncate nothing more is stored:
+        the response may stream on (truncate does not stop it; ``response.cancel`` does), but
+        the client has said where its listener stopped, and OpenAI keeps no audio past that."""
+        if self.truncated_ms is None:
+            self.audio = sent
+        else:
+            self.audio = sent[: min(len(sent), self.truncated_ms * 24)]
+
+    def end_reply(self, data: dict[str, Any]) -> None:
+        """The reply's item as its response ends it (status, final content); a truncated item
+        keeps only the transcript that was heard (on its own copy: ``data`` may still be on
+        its way to the client)."""
+        self.data = dict(data)
+        if self.truncated_ms is not None:
+            self._keep_heard_transcript()
+
+    def _keep_heard_transcript(self) -> None:
+        heard = " ".join(w for _, w in self.words)
+        self.data["content"] = [
+            {**part, "transcript": heard} if part.get("type") == "output_audio" else part
+            for part in self.data.get("content", [])
+        ]
 
     def tokens(self) -> tuple[int, int]:
         """This item's (text, audio) tokens in a model's context (a local estimate)."""
@@ -305,12 +341,9 @@ class Conversation:
                     e.event_id,
                 )
             ]
-        item.audio = item.audio[: e.audio_end_ms * 24]
-        heard = " ".join(w for start, w in item.words if start < e.audio_end_ms)
-        item.words = [(s, w) for s, w in item.words if s < e.audio_end_ms]
-        for part in item.data.get("content", []):
-            if part.get("type") == "output_audio":
-                part["transcript"] = heard
+        # While the item's response still streams, the truncate holds for the rest of it
+        # (StoredItem.grow_reply_audio): the wire goes on until done or response.cancel.
+        item.truncate(e.audio_end_ms)
         return [
             engine.event(
                 {

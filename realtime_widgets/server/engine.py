@@ -256,6 +256,17 @@ class SessionEngine:
             return []
         return self.tick(now)
 
+    def fail_reply(self, request: ReplyRequest, now: float) -> Events:
+        """``request``'s reply could not be scheduled (the I/O layer met a bug in
+        :meth:`reply_ready`): its response ends ``failed`` with a server_error, so the session
+        is not left with a response in progress for ever. Nothing if it was cancelled meanwhile
+        or its events are already scheduled (then they go on being released)."""
+        r = self.responses.active
+        if r is None or r.id != request.response_id or r.pending:
+            return []
+        details = {"type": "failed", "error": {"type": "server_error", "code": "server_error"}}
+        return self.responses.finish(r, "failed", details, now)
+
     def append_samples(self, samples: Int16Array, now: float) -> Events:
         """Append decoded 24 kHz input audio (what ``input_audio_buffer.append`` does after
         base64 and format decoding; the VAD lab calls it directly)."""

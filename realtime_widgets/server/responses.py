@@ -364,7 +364,7 @@ class Responses:
         elif kind == "conversation.item.done" and r.item is not None:
             stored = self.engine.conversation.items.get(r.item["id"])
             if stored is not None:
-                stored.data = dict(event["item"])
+                stored.end_reply(event["item"])
         return [self.engine.event(event)]
 
     def _grow_stored_audio(self, r: ActiveResponse) -> None:
@@ -375,7 +375,7 @@ class Responses:
             return
         fmt = r.config.output_audio_format.type
         sent_ms = r.audio_sent_bytes / (48 if fmt == "audio/pcm" else 8)
-        stored.audio = r.plan.samples[: int(sent_ms * 24)]
+        stored.grow_reply_audio(r.plan.samples[: int(sent_ms * 24)])
 
     def finish(
         self, r: ActiveResponse, status: str, details: dict[str, Any] | None, now: float
@@ -407,8 +407,8 @@ class Responses:
                     ]
                 stored = self.engine.conversation.items.get(item["id"])
                 if stored is not None:
-                    stored.data = item
                     stored.words = stored.words[: len(r.text_sent)]
+                    stored.end_reply(item)
                 out.append(
                     self.engine.event(
                         {

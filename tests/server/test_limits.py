@@ -29,8 +29,9 @@ from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.engine import EngineOptions, ReplyMaterial, SessionEngine
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.vad import MODEL, TurnDetector
+from tests.waiting import MS, eventually_async
 
-TIMEOUT = float(os.environ.get("RW_TEST_TIMEOUT", "30"))
+TIMEOUT = 30_000 * MS  # one event's wait; RW_TESTS_TIMEOUT_FACTOR scales it
 UNPARSABLE = "We could not parse the JSON body of your request."
 
 
@@ -129,11 +130,7 @@ async def test_sessions_past_the_cap_are_refused_with_503_naming_the_option() ->
             kept = await retrieve(healthy, "item_kept")
             assert text_of(kept) == "accepted before the cap was hit"
         # Closed sessions give their places back.
-        for _ in range(100):
-            if not server.sessions:
-                break
-            await asyncio.sleep(0.02)
-        assert server.sessions == {}
+        await eventually_async(lambda: server.sessions == {}, timeout=10)
         async with session(server) as again:
             assert await text_turn(again) == "completed"
 
@@ -153,10 +150,7 @@ async def test_a_handshake_that_fails_after_admission_gives_its_place_back() -> 
         assert (await asyncio.wait_for(reader.readline(), TIMEOUT)).startswith(b"HTTP/1.1 101")
         writer.close()
         await writer.wait_closed()
-        for _ in range(100):
-            if not server.sessions and not server._admitted:
-                break
-            await asyncio.sleep(0.05)
+        await eventually_async(lambda: not server.sessions and not server._admitted, timeout=10)
         async with session(server) as ws:
             assert await text_turn(ws) == "completed"
 
@@ -270,7 +264,7 @@ async def test_a_flood_of_tiny_appends_is_honoured_without_starving_others() -> 
             while flooder.stats["appended_bytes"] < 3 * count // 4:
                 assert await text_turn(healthy) == "completed"
                 turns += 1
-                await asyncio.sleep(0.2)  # a person's pace, not a second flood
+                await asyncio.sleep(200 * MS)  # a person's pace, not a second flood
             await asyncio.wait_for(sending, TIMEOUT * 4)
             assert turns >= 1
         finally:

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
-from realtime_widgets.server.tts import Synthesizer
 from realtime_widgets.server.vad import (
     TurnDetector,
     TurnEvent,
@@ -14,8 +13,7 @@ from realtime_widgets.server.vad import (
     frame_energies_db,
     tenth_percentile,
 )
-
-from .conftest import Clip, make_clip
+from tests.speech import DATA, Clip, recorded_clip, recorded_speech, speech_bounds
 
 
 def detect(
@@ -35,6 +33,17 @@ def pairs(events: list[TurnEvent]) -> list[tuple[TurnEvent, TurnEvent]]:
     return list(zip(starts, stops, strict=True))
 
 
+def test_the_recorded_speech_is_what_its_note_says() -> None:
+    """The committed clips (scripts/make_test_speech.py): every utterance's truth is its
+    measured speech, and the note says which eSpeak made them."""
+    note = (DATA / "speech.json").read_text()
+    assert "eSpeak NG" in note
+    assert "scripts/make_test_speech.py" in note
+    for samples, start_ms, end_ms in recorded_speech().values():
+        assert speech_bounds(samples) == (start_ms, end_ms)
+        assert 0 <= start_ms < end_ms <= len(samples) / 24
+
+
 @pytest.mark.parametrize("chunk", [240, 960, 2400])
 def test_boundaries_within_40ms_and_stop_after_the_silence(three_turns: Clip, chunk: int) -> None:
     turns = pairs(detect(three_turns.samples, ServerVad(silence_duration_ms=500), chunk))
@@ -47,9 +56,8 @@ def test_boundaries_within_40ms_and_stop_after_the_silence(three_turns: Clip, ch
         assert stop.at_ms - true_end <= 500 + 20
 
 
-def test_more_voices_and_speeds(synth: Synthesizer) -> None:
-    clip = make_clip(
-        synth,
+def test_more_voices_and_speeds() -> None:
+    clip = recorded_clip(
         ["Seven", "Please call me back tomorrow morning.", "Yes"],
         ["cedar", "shimmer", "echo"],
     )
@@ -60,8 +68,8 @@ def test_more_voices_and_speeds(synth: Synthesizer) -> None:
         assert abs(stop.boundary_ms - b) <= 40
 
 
-def test_silence_duration_decides_whether_a_pause_splits_a_turn(synth: Synthesizer) -> None:
-    clip = make_clip(synth, ["First part", "second part"], ["marin", "marin"], gap_ms=700)
+def test_silence_duration_decides_whether_a_pause_splits_a_turn() -> None:
+    clip = recorded_clip(["First part", "second part"], ["marin", "marin"], gap_ms=700)
     samples = np.concatenate([clip.samples, np.zeros(24000 * 2, np.int16)])
     assert len(pairs(detect(samples, ServerVad(silence_duration_ms=500)))) == 2
     merged = pairs(detect(samples, ServerVad(silence_duration_ms=900)))
@@ -98,11 +106,10 @@ def test_speech_in_noise_is_still_found(three_turns: Clip, snr_db: int) -> None:
         assert abs(stop.boundary_ms - b) <= 120
 
 
-def test_semantic_eagerness_sets_the_wait(synth: Synthesizer) -> None:
+def test_semantic_eagerness_sets_the_wait() -> None:
     from realtime_widgets.server.vad import SEMANTIC_WAITS
 
-    clip = make_clip(
-        synth,
+    clip = recorded_clip(
         ["Hello there, how are you today?", "Thanks, that is all."],
         ["marin", "coral"],
         gap_ms=4000,

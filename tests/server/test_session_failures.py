@@ -1,0 +1,148 @@
+"""Nothing a session meets may silently end it: a bug outside the reader (the ticker releasing
+a reply's events, a worker scheduling a reply) is a ``server_error`` event and the session goes
+on; a session whose own loop dies anyway is logged and closed 1011 with a reason."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from realtime_widgets.server import app
+from realtime_widgets.server.app import LocalServer
+from realtime_widgets.server.engine import SessionEngine
+from realtime_widgets.server.responses import Responses
+from tests.protocol.sdk_oracle import check_server_event
+from tests.waiting import MS
+
+TIMEOUT = 30_000 * MS
+
+
+async def recv(ws: ClientConnection) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+    check_server_event(event)  # nothing OpenAI would not send
+    return event
+
+
+@contextlib.asynccontextmanager
+async def session(server: LocalServer) -> AsyncIterator[ClientConnection]:
+    async with websockets.connect(server.url, compression=None) as ws:
+        assert (await recv(ws))["type"] == "session.created"
+        yield ws
+
+
+async def text_turn(ws: ClientConnection) -> list[dict[str, Any]]:
+    """A user message and a text response: every event up to its response.done."""
+    await ws.send(
+        json.dumps(
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "hello"}],
+                },
+            }
+        )
+    )
+    await ws.send(
+        json.dumps({"type": "response.create", "response": {"output_modalities": ["text"]}})
+    )
+    events = []
+    while not events or events[-1]["type"] != "response.done":
+        events.append(await recv(ws))
+    return events
+
+
+async def drain(ws: ClientConnection) -> None:
+    """Read until the server closes the connection."""
+    while True:
+        await recv(ws)
+
+
+def fail_once(monkeypatch: pytest.MonkeyPatch, owner: type, name: str, when: Any = None) -> None:
+    """``owner.name`` raises ZeroDivisionError the first time ``when(*args)`` holds."""
+    real = getattr(owner, name)
+    failed = []
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        if not failed and (when is None or when(*args)):
+            failed.append(True)
+            raise ZeroDivisionError("a server bug")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, broken)
+
+
+@pytest.mark.asyncio
+async def test_a_bug_while_releasing_a_reply_is_a_server_error_and_the_session_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def late_in_the_reply(_self: Any, _r: Any, event: dict[str, Any], _now: float) -> bool:
+        if event["type"] != "response.output_text.done":
+            return False
+        # Paced in real time, the reply's last events are released by the ticker.
+        assert any(f.function == "_ticker" for f in inspect.stack())
+        return True
+
+    fail_once(monkeypatch, Responses, "_release", late_in_the_reply)
+    async with LocalServer(pace=1.0, lead=0.0, speech=False) as server, session(server) as ws:
+        first = await text_turn(ws)
+        errors = [e for e in first if e["type"] == "error"]
+        assert [e["error"]["type"] for e in errors] == ["server_error"]
+        assert "ZeroDivisionError" in errors[0]["error"]["message"]
+        assert first[-1]["response"]["status"] == "completed"
+        assert ws.close_code is None
+        assert (await text_turn(ws))[-1]["response"]["status"] == "completed"
+
+
+@pytest.mark.asyncio
+async def test_a_bug_scheduling_a_reply_fails_that_response_and_the_session_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fail_once(monkeypatch, SessionEngine, "reply_ready")
+    async with LocalServer(pace=0, speech=False) as server, session(server) as ws:
+        first = await text_turn(ws)
+        kinds = [e["type"] for e in first]
+        assert "error" in kinds
+        error = first[kinds.index("error")]["error"]
+        assert error["type"] == "server_error"
+        done = first[-1]["response"]
+        assert done["status"] == "failed"
+        assert done["status_details"]["type"] == "failed"
+        assert done["status_details"]["error"]["type"] == "server_error"
+        # Not stuck with a response "in progress": the next one runs.
+        assert (await text_turn(ws))[-1]["response"]["status"] == "completed"
+
+
+@pytest.mark.asyncio
+async def test_a_session_whose_loop_dies_is_logged_and_closed_1011_with_a_reason(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def dead_keepalive(self: Any) -> None:
+        raise RuntimeError("the keepalive broke")
+
+    async with LocalServer(pace=0, speech=False) as server, session(server) as healthy:
+        monkeypatch.setattr(app._Connection, "_keepalive", dead_keepalive)
+        with caplog.at_level(logging.ERROR, logger="realtime_widgets.server"):
+            async with websockets.connect(server.url) as ws:
+                with pytest.raises(websockets.ConnectionClosedError) as info:
+                    await drain(ws)
+        assert info.value.rcvd is not None
+        assert info.value.rcvd.code == 1011
+        assert "RuntimeError" in info.value.rcvd.reason
+        assert "server log" in info.value.rcvd.reason
+        failed = [r for r in caplog.records if r.name == "realtime_widgets.server"]
+        assert failed
+        assert failed[0].levelno == logging.ERROR
+        assert failed[0].exc_info is not None
+        monkeypatch.undo()
+        assert (await text_turn(healthy))[-1]["response"]["status"] == "completed"
