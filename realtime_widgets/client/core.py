@@ -541,10 +541,12 @@ class ClientCore:
         self.dispatch_local({"type": "session.closed"})
         return waiters
 
-    def replayed(self, direction: str, t: float, event: dict[str, Any]) -> None:
-        """One row of a recording: incoming events are handled as if received."""
+    def replayed(
+        self, direction: str, t: float, event: dict[str, Any], raw: str | None = None
+    ) -> None:
+        """One row of a recording: incoming events (or ``raw``, a frame recorded as it came)
+        are received as they were live, bad ones reported the same way."""
         if direction == "in":
-            text = json.dumps(event)
-            self.handle(parse_server_event(text), text)
+            self.receive(raw if raw is not None else json.dumps(event))
         else:
             self._record(HistoryEntry(t, direction, str(event.get("type")), light(event)))
