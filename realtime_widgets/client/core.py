@@ -515,10 +515,11 @@ class ClientCore:
 
     # ---- the connection's life ----------------------------------------------------------------
 
-    def connection_lost(self, code: int | None) -> list[str]:
-        """The socket dropped. A response in progress is over for us: it is marked incomplete
-        and reported as ``client.response_interrupted`` (the transcript and metrics show it).
-        Returns the ids of the items the server's conversation held (lost with it)."""
+    def connection_lost(self, code: int | None, cause: ServerError | None = None) -> list[str]:
+        """The socket dropped (or the session stopped reading it: ``cause`` says why, and is
+        the pending update's error). A response in progress is over for us: it is marked
+        incomplete and reported as ``client.response_interrupted`` (the transcript and metrics
+        show it). Returns the ids of the items the server's conversation held (lost with it)."""
         active = self.state.active_response
         if active is not None:
             active.status = "incomplete"
@@ -537,7 +538,7 @@ class ClientCore:
             )
         if self.pending is not None:
             pending, self.pending = self.pending, None
-            pending.error = ServerError(
+            pending.error = cause or ServerError(
                 "the connection was lost before the server answered the update",
                 code="connection_lost",
                 event_id=pending.event_id,
