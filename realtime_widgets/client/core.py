@@ -50,7 +50,7 @@ from realtime_widgets.client.records import (
     _Listeners,
     _remover,
 )
-from realtime_widgets.errors import ConfigError, ProtocolError, ServerError
+from realtime_widgets.errors import AudioFormatError, ConfigError, ProtocolError, ServerError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.client_events import encode as encode_client_event
 from realtime_widgets.protocol.config import SessionConfig
@@ -132,8 +132,10 @@ class ClientCore:
     # ---- receiving ----------------------------------------------------------------------------
 
     def receive(self, text: str) -> ServerEvent | None:
-        """One server frame. A frame that is not a JSON object with a ``type`` is reported as a
-        ``client.protocol_error`` event (the session reads on) and gives None."""
+        """One server frame. Nothing in it may stop the session reading: a frame that is not a
+        JSON object with a ``type``, or that the client cannot handle (a value that breaks the
+        state or the metrics), is reported as a ``client.protocol_error`` event (``message``:
+        the cause; ``frame``: its first 200 characters) and gives None."""
         if text.startswith(_AUDIO_DELTA_PREFIX):
             # The hot path (25-50 a second): validated by its own model, not the union; a
             # frame it rejects takes the full path below, which reports it as it always did.
@@ -142,29 +144,47 @@ class ClientCore:
             except ValidationError:
                 pass
             else:
-                self._audio_delta(delta, self.clock())
+                try:
+                    self._audio_delta(delta, self.clock(), text)
+                except Exception as exc:
+                    self._cannot_handle(delta.type, exc, text)
+                    return None
                 return delta  # type: ignore[no-any-return]
         try:
             event: ServerEvent = parse_server_event(text)
         except ProtocolError as exc:
-            self.dispatch_local(
-                {"type": "client.protocol_error", "message": str(exc), "frame": text[:200]}
-            )
+            self._protocol_error(str(exc), text)
             return None
-        self.handle(event, text)
+        except Exception as exc:  # the parser's own limits (pydantic's, the decoder's)
+            self._protocol_error(f"unreadable frame: {type(exc).__name__}: {exc}", text)
+            return None
+        try:
+            self.handle(event, text)
+        except Exception as exc:
+            self._cannot_handle(event.type, exc, text)
+            return None
         return event
+
+    def _cannot_handle(self, kind: str, exc: Exception, frame: str) -> None:
+        log.debug("could not handle %s", kind, exc_info=True)
+        self._protocol_error(f"could not handle {kind}: {type(exc).__name__}: {exc}", frame)
+
+    def _protocol_error(self, message: str, frame: str) -> None:
+        self.dispatch_local(
+            {"type": "client.protocol_error", "message": message, "frame": frame[:200]}
+        )
 
     def handle(self, event: ServerEvent, raw: str | None = None) -> None:
         """Apply one parsed server event: state, metrics, history, bookkeeping, listeners."""
         now = self.clock()
         kind = event.type
         if type(event) is ev.ResponseOutputAudioDelta:
-            self._audio_delta(event, now)
+            self._audio_delta(event, now, raw)
             return
         if not isinstance(event, UnknownServerEvent):
             self.state.apply(event)
         if isinstance(event, ev.ResponseOutputAudioDone) and self.listeners.output_taps:
-            self._output_audio(event)
+            self._output_audio(event, raw)
         if raw is None:
             raw = event.model_dump_json()
         self._record(HistoryEntry(now - self._t0, "in", kind, None, raw))
@@ -184,11 +204,11 @@ class ClientCore:
                 self._tool_batches.append(calls)
         self._dispatch(event)
 
-    def _audio_delta(self, event: ev.ResponseOutputAudioDelta, now: float) -> None:
+    def _audio_delta(self, event: ev.ResponseOutputAudioDelta, now: float, raw: str | None) -> None:
         # The hot path: the history keeps the event without its audio.
         self.state.apply(event)
         if self.listeners.output_taps:
-            self._output_audio(event)
+            self._output_audio(event, raw)
         self._record(
             HistoryEntry(
                 now - self._t0,
@@ -428,11 +448,24 @@ class ClientCore:
         return '{"type":"input_audio_buffer.append","audio":"' + b64 + '"}'
 
     def _output_audio(
-        self, event: ev.ResponseOutputAudioDelta | ev.ResponseOutputAudioDone
+        self, event: ev.ResponseOutputAudioDelta | ev.ResponseOutputAudioDone, raw: str | None
     ) -> None:
         fmt = self.config.output_audio_format.type
         if isinstance(event, ev.ResponseOutputAudioDelta):
-            samples = decode(base64.b64decode(event.delta), fmt)
+            try:
+                try:
+                    data = base64.b64decode(event.delta)
+                except ValueError as exc:  # binascii.Error, or text that is not ASCII
+                    raise ProtocolError(f"not base64: {exc}") from None
+                samples = decode(data, fmt)  # AudioFormatError: e.g. an odd PCM16 byte count
+            except (ProtocolError, AudioFormatError) as exc:
+                # This delta's audio is lost to the taps; the event itself is still logged,
+                # counted and dispatched like any other.
+                self._protocol_error(
+                    f"{event.type} of item {event.item_id}: {exc}",
+                    raw if raw is not None else event.model_dump_json(),
+                )
+                return
             if FORMAT_RATES[fmt] != 24000:
                 resampler = self._output_resamplers.get(event.item_id)
                 if resampler is None:
@@ -482,10 +515,11 @@ class ClientCore:
 
     # ---- the connection's life ----------------------------------------------------------------
 
-    def connection_lost(self, code: int | None) -> list[str]:
-        """The socket dropped. A response in progress is over for us: it is marked incomplete
-        and reported as ``client.response_interrupted`` (the transcript and metrics show it).
-        Returns the ids of the items the server's conversation held (lost with it)."""
+    def connection_lost(self, code: int | None, cause: ServerError | None = None) -> list[str]:
+        """The socket dropped (or the session stopped reading it: ``cause`` says why, and is
+        the pending update's error). A response in progress is over for us: it is marked
+        incomplete and reported as ``client.response_interrupted`` (the transcript and metrics
+        show it). Returns the ids of the items the server's conversation held (lost with it)."""
         active = self.state.active_response
         if active is not None:
             active.status = "incomplete"
@@ -504,7 +538,7 @@ class ClientCore:
             )
         if self.pending is not None:
             pending, self.pending = self.pending, None
-            pending.error = ServerError(
+            pending.error = cause or ServerError(
                 "the connection was lost before the server answered the update",
                 code="connection_lost",
                 event_id=pending.event_id,
@@ -541,10 +575,12 @@ class ClientCore:
         self.dispatch_local({"type": "session.closed"})
         return waiters
 
-    def replayed(self, direction: str, t: float, event: dict[str, Any]) -> None:
-        """One row of a recording: incoming events are handled as if received."""
+    def replayed(
+        self, direction: str, t: float, event: dict[str, Any], raw: str | None = None
+    ) -> None:
+        """One row of a recording: incoming events (or ``raw``, a frame recorded as it came)
+        are received as they were live, bad ones reported the same way."""
         if direction == "in":
-            text = json.dumps(event)
-            self.handle(parse_server_event(text), text)
+            self.receive(raw if raw is not None else json.dumps(event))
         else:
             self._record(HistoryEntry(t, direction, str(event.get("type")), light(event)))

@@ -1,7 +1,9 @@
 """Recording a session to JSONL, and replaying one.
 
 Each line: ``{"t": seconds since the start, "dir": "in" | "out", "event": {...}}`` for every
-event both ways, audio included (so a replay can be heard and drawn). The key is never in a
+event both ways, audio included (so a replay can be heard and drawn). A server frame that is
+not a JSON object (a broken or hostile peer) is kept as it came, as ``"raw": "<text>"`` in
+place of ``"event"``, so a replay reports it as the live session did. The key is never in a
 recording (headers are not events), nor is any other secret: an MCP tool's authorization and
 headers, in a ``session.update`` sent or a session the server reports, are recorded as
 ``"<secret: not recorded>"``.
@@ -16,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from realtime_widgets.errors import RealtimeWidgetsError
+from realtime_widgets.errors import ProtocolError
+from realtime_widgets.protocol.events import MAX_JSON_DEPTH, load_json
 from realtime_widgets.protocol.redaction import REDACTED, redact
 
 __all__ = ["RecordedEvent", "Recorder", "read_recording"]
@@ -24,9 +27,13 @@ __all__ = ["RecordedEvent", "Recorder", "read_recording"]
 
 @dataclass(frozen=True)
 class RecordedEvent:
+    """One row of a recording: ``event`` decoded, or ``raw``, a server frame kept as it came
+    because it was not a JSON object (then ``event`` is empty)."""
+
     t: float
     direction: str  # "in": from the server, "out": from the client
     event: dict[str, Any]
+    raw: str | None = None
 
 
 class Recorder:
@@ -39,10 +46,22 @@ class Recorder:
         self.count = 0
 
     def write(self, direction: str, event: dict[str, Any] | str) -> None:
+        """Append one event (its JSON text or its dict). Text that is not a JSON object, or
+        nests deeper than an event may, is written as ``raw`` text: whatever a peer sends,
+        the recording goes on."""
         if self._file is None:
             return
-        data = redact(json.loads(event) if isinstance(event, str) else event, _redacted)
-        line = {"t": round(time.monotonic() - self._start, 4), "dir": direction, "event": data}
+        line: dict[str, Any] = {"t": round(time.monotonic() - self._start, 4), "dir": direction}
+        data: Any = event
+        if isinstance(event, str):
+            try:
+                data = load_json(event)
+            except ProtocolError:
+                data = None
+        if isinstance(data, dict):
+            line["event"] = redact(data, _redacted)
+        else:
+            line["raw"] = event
         self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
         self.count += 1
 
@@ -57,15 +76,39 @@ def _redacted(_holder: dict[str, Any], _key: str) -> str:
 
 
 def read_recording(path: str | Path) -> Iterator[RecordedEvent]:
-    """The events of a recording, in order; a clear error names a bad line."""
+    """The events of a recording, in order. A line that is not a recording row raises
+    :class:`ProtocolError` as ``path:line: why`` (when the iteration reaches it): not JSON,
+    nested deeper than an event may be (``MAX_JSON_DEPTH``), or a field missing or of the
+    wrong kind."""
     with Path(path).open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
-                yield RecordedEvent(float(row["t"]), str(row["dir"]), dict(row["event"]))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise RealtimeWidgetsError(
-                    f"{path}:{number}: not a recording line ({exc})"
-                ) from None
+                yield _row(line)
+            except ProtocolError as exc:
+                raise ProtocolError(f"{path}:{number}: {exc}") from None
+
+
+def _row(line: str) -> RecordedEvent:
+    # The row's object is one level above the event's: the event may nest MAX_JSON_DEPTH.
+    row = load_json(line, max_depth=MAX_JSON_DEPTH + 1)
+    if not isinstance(row, dict):
+        raise ProtocolError(
+            f"a row must be a JSON object with 't', 'dir' and 'event', got {type(row).__name__}"
+        )
+    t, direction = row.get("t"), row.get("dir")
+    if not isinstance(t, int | float) or isinstance(t, bool):
+        raise ProtocolError(f"'t' must be a number, got {t!r}")
+    if direction not in ("in", "out"):
+        raise ProtocolError(f"'dir' must be 'in' or 'out', got {direction!r}")
+    if "raw" in row:
+        raw = row["raw"]
+        if not isinstance(raw, str):
+            raise ProtocolError(f"'raw' must be the text of a frame, got {type(raw).__name__}")
+        return RecordedEvent(float(t), direction, {}, raw)
+    event = row.get("event")
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        got = f"'type' {event.get('type')!r}" if isinstance(event, dict) else type(event).__name__
+        raise ProtocolError(f"'event' must be an object with a string 'type', got {got}")
+    return RecordedEvent(float(t), direction, event)

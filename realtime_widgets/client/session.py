@@ -356,7 +356,7 @@ class RealtimeSession(GAMethods, SessionTransport):
                 delay = row.t / speed - (time.monotonic() - start)
                 if delay > 0:
                     await asyncio.sleep(delay)
-            self.core.replayed(row.direction, row.t, row.event)
+            self.core.replayed(row.direction, row.t, row.event, row.raw)
         self.core.dispatch_local({"type": "session.closed"})
 
     def play(self, timeout: float = 3600.0) -> None:

@@ -8,6 +8,13 @@ event beyond ``session.created`` and ``session.update``: the protocol is the cor
 
 Every public operation is one coroutine that runs on the I/O loop (``@on_loop``); its blocking
 twin is generated from it (``blocking``), as websockets' sync layer sits over its asyncio one.
+
+Nothing a peer sends may silently end the reader: the core reports a bad frame as
+``client.protocol_error`` and reading goes on. If the reader ends anyway (the connection is
+gone and not reopened, or a bug), the session says so at once: ``connected`` is False, a
+``session.disconnected`` event carries ``code``, ``reason`` (``connection_lost`` or
+``reader_failed``) and ``message``, and every open wait, the pending update and every later
+send fail with a :class:`~realtime_widgets.errors.ServerError` naming that cause.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import asyncio
 import collections
 import concurrent.futures
 import contextlib
+import copy
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -26,10 +34,10 @@ import numpy as np
 import numpy.typing as npt
 import websockets
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from realtime_widgets.client.auth import Endpoint
-from realtime_widgets.client.core import ClientCore, PendingUpdate, ToolCall
+from realtime_widgets.client.core import ClientCore, PendingUpdate, ToolCall, Waiter
 from realtime_widgets.client.history import HistoryEntry
 from realtime_widgets.client.loop import BackgroundLoop
 from realtime_widgets.client.recording import Recorder
@@ -114,6 +122,7 @@ class SessionTransport:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._update_lock: asyncio.Lock | None = None
         self._closing = False
+        self._ended: ServerError | None = None  # why the reader ended, until the next connect
         self._connected = asyncio.Event()  # replaced on the I/O loop by each connect
         # Streamed audio (stream_audio): chunks any thread appends (deque.append is atomic),
         # sent in order by one sender task; one loop wake-up at a time is scheduled for them.
@@ -220,6 +229,7 @@ class SessionTransport:
         if self.connected:
             return self
         self._closing = False
+        self._ended = None
         self._update_lock = asyncio.Lock()
         self._connected = asyncio.Event()
         if self._record_path is not None and self._recorder is None:
@@ -264,6 +274,11 @@ class SessionTransport:
         except OSError as exc:
             raise ServerError(
                 f"cannot reach {self.endpoint.display}: {exc.strerror or exc}"
+            ) from None
+        except InvalidHandshake as exc:  # a peer that answers HTTP but not WebSocket
+            raise ServerError(
+                f"{self.endpoint.display} gave an invalid WebSocket handshake: {exc}",
+                code="invalid_handshake",
             ) from None
         self._ws = ws
         try:
@@ -325,9 +340,7 @@ class SessionTransport:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=5)
-        for waiter in self.core.closed():
-            if waiter.on_match is not None:
-                waiter.on_match(_CLOSED)
+        _fail(self.core.closed(), RealtimeWidgetsError("the session was closed"))
         if self._recorder is not None:
             self._recorder.close()
             self._recorder = None
@@ -336,17 +349,45 @@ class SessionTransport:
 
     def _receive(self, text: str) -> ServerEvent | None:
         if self._recorder is not None:
-            self._recorder.write("in", text)
+            try:
+                self._recorder.write("in", text)
+            except OSError as exc:  # a full disk ends the recording, not the session
+                self._recorder.close()
+                self._recorder = None
+                self.core.dispatch_local(
+                    {"type": "client.recording_error", "message": f"recording stopped: {exc}"}
+                )
         event = self.core.receive(text)
         for batch in self.core.take_tool_batches():
             self._spawn(self._run_tools(batch))
         return event
 
     async def _reader(self) -> None:
+        """Read frames into the core until the session closes; reconnect after a drop. When it
+        ends any other way, :meth:`_end` tells the user at once (module docstring)."""
+        try:
+            code = await self._read()
+            error = ServerError(
+                f"the connection closed (code {code}) and was not reopened",
+                code="connection_lost",
+            )
+        except Exception as exc:  # not a frame (the core reports those): a bug, say it loudly
+            log.error("the session's reader failed", exc_info=True)
+            code = None
+            error = ServerError(
+                f"the session stopped reading server events: {type(exc).__name__}: {exc}",
+                code="reader_failed",
+            )
+        if not self._closing:
+            await self._end(code, error)
+
+    async def _read(self) -> int | None:
+        """Read, reconnecting after drops; returns the close code of the drop that was not
+        reopened (or None when the session is closing)."""
         while not self._closing:
             ws = self._ws
             if ws is None:
-                return
+                return None
             try:
                 async for message in ws:
                     text = (
@@ -357,7 +398,7 @@ class SessionTransport:
                 pass
             code = ws.close_code
             if self._closing:
-                return
+                return None
             self._connected.clear()
             self._ws = None
             lost = self.core.connection_lost(code)
@@ -366,8 +407,28 @@ class SessionTransport:
                 or code in NO_RECONNECT_CODES
                 or not await self._reconnect(code, lost)
             ):
-                self.core.dispatch_local({"type": "session.disconnected", "code": code})
-                return
+                return code
+        return None
+
+    async def _end(self, code: int | None, error: ServerError) -> None:
+        """The reader is over for good: disconnected at once, then ``session.disconnected``
+        with the cause, then every wait and the pending update fail with it (not a timeout)."""
+        self._ended = error
+        self._connected.clear()
+        ws, self._ws = self._ws, None
+        self.core.connection_lost(code, error)
+        self.core.dispatch_local(
+            {
+                "type": "session.disconnected",
+                "code": code,
+                "reason": error.code,
+                "message": error.message,
+            }
+        )
+        _fail(self.core.fail_waiters(), error)
+        if ws is not None:  # the reader failed on an open socket: tell the server why
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(1011, "client reader failed"), 5)
 
     async def _reconnect(self, code: int | None, lost: list[str]) -> bool:
         """Reopen after a drop, with backoff; re-apply the config; report what was lost."""
@@ -407,14 +468,17 @@ class SessionTransport:
         waiter = self.core.wait(event_type, predicate, since, on_match=_resolver(future))
         if waiter.event is not None:
             return waiter.event
+        if self._ended is not None:  # nothing more will arrive
+            self.core.cancel(waiter)
+            raise copy.copy(self._ended)
         try:
             event = await asyncio.wait_for(future, timeout)
         except TimeoutError:
             raise TimeoutError(f"no {event_type} event within {timeout} s") from None
         finally:
             self.core.cancel(waiter)
-        if event is _CLOSED:
-            raise RealtimeWidgetsError("the session was closed")
+        if isinstance(event, _Ended):
+            raise copy.copy(event.error)
         return event
 
     def wait_for(
@@ -450,6 +514,8 @@ class SessionTransport:
     async def _socket(self) -> ClientConnection:
         if self.replaying:
             raise RealtimeWidgetsError("a replayed session is read-only")
+        if self._ended is not None:
+            raise copy.copy(self._ended)
         ws = self._ws
         if ws is None or not self._connected.is_set():
             await asyncio.wait_for(self._connected.wait(), self.timeout)
@@ -504,8 +570,21 @@ class SessionTransport:
 
 
 _REDACTED = redacting_logger("websockets.client")
-# Handed to waiters still open when the session closes (they raise instead of returning it).
-_CLOSED: Any = object()
+
+
+class _Ended:
+    """Handed to waiters still open when the session closes or its reader ends (by
+    :func:`_fail`, in place of an event): the waiting call raises a copy of ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _fail(waiters: list[Waiter], error: Exception) -> None:
+    ended: Any = _Ended(error)
+    for waiter in waiters:
+        if waiter.on_match is not None:
+            waiter.on_match(ended)
 
 
 def _resolver(future: asyncio.Future[Any]) -> Callable[[Any], None]:

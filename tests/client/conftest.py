@@ -25,8 +25,14 @@ def server() -> Iterator[LocalServer]:
 class ThreadPeer:
     """A websockets server on its own loop thread, with a handler written by the test."""
 
-    def __init__(self, handler: Callable[[ServerConnection], Any]) -> None:
+    def __init__(
+        self,
+        handler: Callable[[ServerConnection], Any],
+        *,
+        process_request: Callable[..., Any] | None = None,
+    ) -> None:
         self.handler = handler
+        self.process_request = process_request  # websockets' hook: answer the handshake itself
         self.port = 0
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -36,7 +42,14 @@ class ThreadPeer:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with serve(self.handler, "127.0.0.1", 0, compression=None, max_size=None) as srv:
+        async with serve(
+            self.handler,
+            "127.0.0.1",
+            0,
+            compression=None,
+            max_size=None,
+            process_request=self.process_request,
+        ) as srv:
             self.port = srv.sockets[0].getsockname()[1]
             self._ready.set()
             await self._stop.wait()

@@ -1,34 +1,78 @@
-"""Recordings and the event log: MCP credentials are replaced, everything else kept as sent."""
+"""Reading recordings: every line that is not a recording row is named as ``path:line: why``."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from realtime_widgets.client.history import HistoryEntry, light
-from realtime_widgets.client.recording import Recorder, read_recording
-from tests.protocol.test_secrets import CONFIG, HEADER, TOKEN
+import pytest
+
+from realtime_widgets.client import RealtimeSession, read_recording
+from realtime_widgets.errors import ProtocolError
+from realtime_widgets.protocol.events import MAX_JSON_DEPTH
+
+GOOD = json.dumps({"t": 0.0, "dir": "in", "event": {"type": "input_audio_buffer.cleared"}})
 
 
-def test_recordings_and_the_event_log_never_hold_an_mcp_secret(tmp_path: Path) -> None:
-    update = CONFIG.to_session_update(event_id="evt_1")
-    updated = {"type": "session.updated", "event_id": "e2", "session": CONFIG.to_session()}
-    path = tmp_path / "session.jsonl"
-    recorder = Recorder(path)
-    recorder.write("out", json.dumps(update))  # what the transport records: the sent text
-    recorder.write("in", json.dumps(updated))  # a server that echoes the token back
-    recorder.close()
-    text = path.read_text()
-    assert TOKEN not in text
-    assert HEADER not in text
-    rows = list(read_recording(path))
-    tool = rows[0].event["session"]["tools"][0]
-    assert tool["server_label"] == "docs"
-    assert tool["authorization"] == "<secret: not recorded>"
-    assert rows[1].event["session"]["tools"][0]["headers"] == "<secret: not recorded>"
-    # The event log's entries, outgoing (light at once) and incoming (light when read).
-    for data in (light(update), HistoryEntry(0.0, "in", "x", None, json.dumps(updated)).data):
-        shown = json.dumps(data)
-        assert TOKEN not in shown
-        assert HEADER not in shown
-    assert update["session"]["tools"][0]["authorization"] == TOKEN  # what is sent is untouched
+def row(event: object, t: object = 0.5, direction: object = "in") -> str:
+    return json.dumps({"t": t, "dir": direction, "event": event})
+
+
+BAD = {
+    "not-json": ("{nope", "not JSON: Expecting property name"),
+    "100k-deep": (
+        '{"t":0,"dir":"in","event":{"type":"x","a":' + "[" * 100_000 + "]" * 100_000 + "}}",
+        f"nested more than {MAX_JSON_DEPTH + 1} levels deep",
+    ),
+    "just-deeper-than-allowed": (
+        row({"type": "x", "a": json.loads("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH)}),
+        f"nested more than {MAX_JSON_DEPTH + 1} levels deep",
+    ),
+    "not-an-object": (
+        "[1, 2]",
+        "a row must be a JSON object with 't', 'dir' and 'event', got list",
+    ),
+    "no-t": (json.dumps({"dir": "in", "event": {"type": "x"}}), "'t' must be a number, got None"),
+    "t-a-string": (row({"type": "x"}, t="soon"), "'t' must be a number, got 'soon'"),
+    "bad-dir": (row({"type": "x"}, direction="up"), "'dir' must be 'in' or 'out', got 'up'"),
+    "event-a-list": (row([1]), "'event' must be an object with a string 'type', got list"),
+    "type-not-a-string": (row({"type": 5}), "'event' must be an object with a string 'type'"),
+    "no-type": (row({"item": {}}), "'event' must be an object with a string 'type'"),
+    "raw-not-a-string": (
+        json.dumps({"t": 0, "dir": "in", "raw": 5}),
+        "'raw' must be the text of a frame, got int",
+    ),
+}
+
+
+@pytest.mark.parametrize(("line", "why"), BAD.values(), ids=BAD.keys())
+def test_every_bad_line_is_named_with_its_path_and_number(
+    tmp_path: Path, line: str, why: str
+) -> None:
+    path = tmp_path / "run.jsonl"
+    path.write_text(f"{GOOD}\n\n{line}\n{GOOD}\n")
+    rows = read_recording(path)
+    assert next(rows).event == {"type": "input_audio_buffer.cleared"}
+    with pytest.raises(ProtocolError) as caught:
+        next(rows)
+    assert str(caught.value).startswith(f"{path}:3: ")
+    assert why in str(caught.value)
+    # A replay stops at the same line with the same words, after playing the rows before it.
+    replayed = RealtimeSession.replay(path, speed=0)
+    seen: list[str] = []
+    replayed.on("*", lambda e: seen.append(e.type))
+    try:
+        with pytest.raises(ProtocolError) as in_replay:
+            replayed.play()
+    finally:
+        replayed.close()
+    assert str(in_replay.value) == str(caught.value)
+    assert seen[:1] == ["input_audio_buffer.cleared"]
+
+
+def test_a_row_as_deep_as_allowed_is_read(tmp_path: Path) -> None:
+    deepest = json.loads("[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1))
+    path = tmp_path / "run.jsonl"
+    path.write_text(row({"type": "x", "a": deepest}) + "\n")
+    (recorded,) = read_recording(path)
+    assert recorded.event["a"] == deepest

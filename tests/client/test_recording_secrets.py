@@ -1,0 +1,34 @@
+"""Recordings and the event log: MCP credentials are replaced, everything else kept as sent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from realtime_widgets.client.history import HistoryEntry, light
+from realtime_widgets.client.recording import Recorder, read_recording
+from tests.protocol.test_secrets import CONFIG, HEADER, TOKEN
+
+
+def test_recordings_and_the_event_log_never_hold_an_mcp_secret(tmp_path: Path) -> None:
+    update = CONFIG.to_session_update(event_id="evt_1")
+    updated = {"type": "session.updated", "event_id": "e2", "session": CONFIG.to_session()}
+    path = tmp_path / "session.jsonl"
+    recorder = Recorder(path)
+    recorder.write("out", json.dumps(update))  # what the transport records: the sent text
+    recorder.write("in", json.dumps(updated))  # a server that echoes the token back
+    recorder.close()
+    text = path.read_text()
+    assert TOKEN not in text
+    assert HEADER not in text
+    rows = list(read_recording(path))
+    tool = rows[0].event["session"]["tools"][0]
+    assert tool["server_label"] == "docs"
+    assert tool["authorization"] == "<secret: not recorded>"
+    assert rows[1].event["session"]["tools"][0]["headers"] == "<secret: not recorded>"
+    # The event log's entries, outgoing (light at once) and incoming (light when read).
+    for data in (light(update), HistoryEntry(0.0, "in", "x", None, json.dumps(updated)).data):
+        shown = json.dumps(data)
+        assert TOKEN not in shown
+        assert HEADER not in shown
+    assert update["session"]["tools"][0]["authorization"] == TOKEN  # what is sent is untouched
