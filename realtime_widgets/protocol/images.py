@@ -14,6 +14,8 @@ local server uses it to say honestly what it received.
 from __future__ import annotations
 
 import base64
+import math
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -26,12 +28,16 @@ import numpy as np
 from realtime_widgets.errors import ConfigError
 
 __all__ = [
+    "GIF_MAX_BLOCKS",
     "IMAGE_TYPES",
+    "JPEG_HEADER_BYTES",
+    "JPEG_MAX_MARKERS",
     "MAX_IMAGE_BYTES",
     "ImageInfo",
     "check_image",
     "encode_png",
     "image_data_url",
+    "image_tokens",
     "parse_data_url",
     "read_image",
 ]
@@ -39,12 +45,24 @@ __all__ = [
 # OpenAI's image inputs: "PNG, JPEG, WEBP, non-animated GIF", "up to 50 MB total payload size
 # per request" (platform docs, Images and vision).
 MAX_IMAGE_BYTES = 50 * 1000 * 1000
+# Where a JPEG's frame header (SOF) must lie. Only metadata precedes it: EXIF is at most 64 KiB,
+# an ICC profile rarely over 1 MiB, a Photoshop preview a few hundred KiB; 8 MiB keeps every
+# real file and stops a crafted one (no header, or a chain of segments) from costing more than a
+# C-speed search over 8 MiB.
+JPEG_HEADER_BYTES = 8 * 1024 * 1024
+# Markers read before the frame header: real files have tens (an ICC profile split over its
+# maximum of 255 APP2 segments is the largest case); each costs a step in Python.
+JPEG_MAX_MARKERS = 4096
+# Blocks walked in a GIF: a still GIF has a few extensions, one image, and 255-byte sub-blocks
+# (skipped in runs, in C); XMP packets stored as tiny sub-blocks take a few thousand steps.
+GIF_MAX_BLOCKS = 65_536
 IMAGE_TYPES: tuple[str, ...] = ("image/png", "image/jpeg", "image/webp", "image/gif")
 
 
 @dataclass(frozen=True)
 class ImageInfo:
-    """What an encoded image is: its MIME type, pixel size, byte size and GIF frame count."""
+    """What an encoded image is: its MIME type, pixel size and byte size; ``frames`` is 1, or 2
+    for an animated GIF (the header walk stops at its second image)."""
 
     mime: str
     width: int
@@ -68,21 +86,50 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return int(width), int(height)
 
 
+_FILL = re.compile(rb"\xff+")  # a marker's 0xFF and any fill bytes before its code
+# Frame headers (SOF0..SOF15); 0xC4 (DHT), 0xC8 (JPG) and 0xCC (DAC) share the range.
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Markers without a length field: TEM, RST0..7, SOI; 0x00 (a stuffed byte) is skipped too.
+_JPEG_BARE = frozenset({0x00, 0x01, 0xD8, *range(0xD0, 0xD8)})
+
+
 def _jpeg_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the first frame header, which must start within the first
+    JPEG_HEADER_BYTES and JPEG_MAX_MARKERS markers: only the metadata before it is walked, in
+    C-speed searches, never the compressed scan after it."""
+    end = min(len(data), JPEG_HEADER_BYTES)
     i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            i += 1
+    for _ in range(JPEG_MAX_MARKERS):
+        start = data.find(b"\xff", i, end)  # C-speed (memchr), as is the fill-byte match
+        fill = None if start < 0 else _FILL.match(data, start, end)
+        if fill is None or fill.end() >= end:
+            if len(data) > end:  # what is left of the bound holds no marker
+                raise _error(
+                    "image: a JPEG without a frame header within its first "
+                    f"{JPEG_HEADER_BYTES:,} bytes (the check reads no further; metadata that "
+                    "large is not expected: strip the EXIF/ICC data or re-encode it)"
+                )
+            break
+        marker, i = data[fill.end()], fill.end() + 1
+        if marker in _JPEG_BARE:
             continue
-        marker = data[i + 1]
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            i += 2
-            continue
-        (length,) = struct.unpack(">H", data[i + 2 : i + 4])
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-            return int(width), int(height)
-        i += 2 + length
+        if i + 2 > len(data):
+            break
+        length = int.from_bytes(data[i : i + 2], "big")
+        if marker in _JPEG_SOF:
+            if length < 8 or i + 7 > len(data):
+                break
+            height = int.from_bytes(data[i + 3 : i + 5], "big")
+            width = int.from_bytes(data[i + 5 : i + 7], "big")
+            return width, height
+        if marker in (0xD9, 0xDA) or length < 2:  # end of image, or scan data before a frame
+            break
+        i += length
+    else:
+        raise _error(
+            f"image: a JPEG with more than {JPEG_MAX_MARKERS:,} markers before its frame header "
+            "(damaged or crafted)"
+        )
     raise _error("image: a JPEG without a frame header (truncated or damaged)")
 
 
@@ -101,40 +148,79 @@ def _webp_size(data: bytes) -> tuple[int, int]:
     raise _error("image: a WEBP without a VP8/VP8L/VP8X header (truncated or damaged)")
 
 
-def _skip_sub_blocks(data: bytes, i: int) -> int:
-    while i < len(data) and data[i] != 0:
-        i += 1 + data[i]
-    return i + 1
+class _GifWalk:
+    """A bounded walk over a GIF's blocks: at most GIF_MAX_BLOCKS steps in Python."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.steps = 0
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > GIF_MAX_BLOCKS:
+            raise _error(
+                f"image: a GIF of more than {GIF_MAX_BLOCKS:,} blocks (extensions and short "
+                "sub-blocks) before its end; damaged or crafted (encoders write 255-byte "
+                "sub-blocks)"
+            )
+
+    def skip_sub_blocks(self, i: int) -> int:
+        """The index after the chain of sub-blocks starting at ``i`` (its 0 terminator).
+        A run of full (255-byte) sub-blocks is counted in C: their size bytes lie 256 apart."""
+        data, window = self.data, 64
+        while True:
+            if i >= len(data):
+                raise _error("image: a GIF whose data is truncated (a sub-block runs past its end)")
+            self.step()
+            size = data[i]
+            if size == 0:
+                return i + 1
+            if size == 255:
+                sizes = data[i : i + 256 * window : 256]
+                i += 256 * (len(sizes) - len(sizes.lstrip(b"\xff")))
+                window = min(window * 2, 4096)
+            else:
+                i += 1 + size
 
 
 def _gif_frames(data: bytes) -> int:
-    """How many images a GIF holds (walks its blocks; a damaged tail ends the count)."""
+    """1 for a still GIF, 2 when a second image follows (animated; the walk stops there)."""
+    if len(data) < 13:
+        raise _error("image: a GIF without its logical screen descriptor (truncated)")
     i = 13
     if data[10] & 0x80:
         i += 3 * (2 ** ((data[10] & 0x07) + 1))
-    frames = 0
-    while i < len(data):
+    walk, frames = _GifWalk(data), 0
+    while i < len(data) and data[i] != 0x3B:  # a missing trailer is tolerated, as decoders do
+        walk.step()
         block = data[i]
         if block == 0x2C:  # image descriptor, optional local color table, LZW data
             frames += 1
-            if i + 10 > len(data):
-                break
+            if frames > 1:
+                return frames
+            if i + 11 > len(data):
+                raise _error("image: a GIF whose image descriptor is truncated")
             flags = data[i + 9]
             i += 10
             if flags & 0x80:
                 i += 3 * (2 ** ((flags & 0x07) + 1))
-            i = _skip_sub_blocks(data, i + 1)
+            i = walk.skip_sub_blocks(i + 1)  # after the LZW minimum code size
         elif block == 0x21:  # extension: label, then sub-blocks
-            i = _skip_sub_blocks(data, i + 2)
-        else:  # 0x3B trailer, or damage
-            break
-    return max(frames, 1)
+            i = walk.skip_sub_blocks(i + 2)
+        else:
+            raise _error(f"image: a damaged GIF (block type 0x{block:02x} at byte {i:,})")
+    if frames == 0:
+        raise _error("image: a GIF without an image (truncated or damaged)")
+    return frames
 
 
 def read_image(data: bytes) -> ImageInfo:
     """The type and pixel size of encoded image bytes (PNG, JPEG, WEBP, GIF), from the header.
 
-    Raises :class:`ConfigError` naming ``image`` for anything else.
+    Raises :class:`ConfigError` naming ``image`` for anything else, truncated or damaged. The
+    work is bounded by the header, whatever the bytes: a JPEG's frame header must lie within
+    :data:`JPEG_HEADER_BYTES`; a GIF is walked block by block (to tell a still one from an
+    animated one) at most :data:`GIF_MAX_BLOCKS` steps, full 255-byte sub-blocks skipped in C.
     """
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         mime, (w, h) = "image/png", _png_size(data)
@@ -142,15 +228,32 @@ def read_image(data: bytes) -> ImageInfo:
         mime, (w, h) = "image/jpeg", _jpeg_size(data)
     elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         mime, (w, h) = "image/webp", _webp_size(data)
-    elif data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+    elif data[:6] in (b"GIF87a", b"GIF89a"):
+        frames = _gif_frames(data)
         w, h = struct.unpack("<HH", data[6:10])
-        return ImageInfo("image/gif", int(w), int(h), len(data), _gif_frames(data))
+        return ImageInfo("image/gif", int(w), int(h), len(data), frames)
     else:
         raise _error(
             f"image: not a PNG, JPEG, WEBP or GIF (first bytes {data[:8]!r}); "
             f"supported types are {', '.join(IMAGE_TYPES)}"
         )
     return ImageInfo(mime, w, h, len(data))
+
+
+def image_tokens(width: int, height: int, detail: str | None = "auto") -> int:
+    """Input tokens an image costs, by OpenAI's formula for the gpt-4o family (Images and
+    vision, "Calculating costs"): ``low`` is 85 flat; ``high`` scales the image to fit within
+    2048 x 2048, then its shortest side down to 768 px, and costs 85 + 170 per 512 px tile.
+    OpenAI does not publish the realtime models' figure; ``auto`` (and no detail) is counted
+    as ``high``, the larger, so a budget computed with it is never exceeded."""
+    if detail == "low":
+        return 85
+    w, h = float(max(width, 1)), float(max(height, 1))
+    scale = min(1.0, 2048 / w, 2048 / h)
+    w, h = w * scale, h * scale
+    scale = min(1.0, 768 / min(w, h))
+    w, h = w * scale, h * scale
+    return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)
 
 
 def encode_png(pixels: Any) -> bytes:
@@ -240,14 +343,14 @@ def check_image(data: bytes, *, max_bytes: int = MAX_IMAGE_BYTES) -> ImageInfo:
     """What encoded image bytes hold, checked as OpenAI checks them (a supported type, not an
     animated GIF, at most ``max_bytes``, some pixels); :class:`ConfigError` naming ``image``.
     The client's builders and the local server both check with this."""
-    info = read_image(data)
-    if info.frames > 1:
-        raise _error(f"image: an animated GIF ({info.frames} frames); only still GIFs are accepted")
-    if info.size > max_bytes:
+    if len(data) > max_bytes:  # before reading anything: a huge file is refused at once
         raise _error(
-            f"image: {info.size:,} bytes is above the limit of {max_bytes:,} bytes "
+            f"image: {len(data):,} bytes is above the limit of {max_bytes:,} bytes "
             "(OpenAI accepts up to 50 MB per request); downscale it or use JPEG"
         )
+    info = read_image(data)
+    if info.frames > 1:
+        raise _error("image: an animated GIF (2 or more frames); only still GIFs are accepted")
     if info.width == 0 or info.height == 0:
         raise _error(f"image: {info.width}x{info.height} pixels; an image needs pixels")
     return info

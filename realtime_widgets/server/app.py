@@ -16,6 +16,9 @@ worker per reply) in a TaskGroup; closing the connection cancels and awaits them
 computed in a worker thread, so a slow responder or speech synthesis never stalls other sessions.
 The Silero VAD windows of every session that read audio in one event-loop pass run as one ONNX
 batch (:meth:`LocalServer.vad_pass`); each session then sends the turn events they decide.
+A big frame (an image) is parsed and its images read on the server's frame thread, and an event
+carrying one is serialized there (:mod:`.frames`), so tens of milliseconds of C per image never
+stall the other sessions; a session's frames are still answered one at a time, in order.
 
 Every limit is in :class:`~.limits.ServerLimits` (``LocalServer(limits=...)``, or the flags of
 ``realtime-widgets serve``). Past one, a client gets an ``error`` event and keeps its session, or
@@ -39,8 +42,9 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -60,6 +64,7 @@ from realtime_widgets.server.engine import (
     SessionEngine,
 )
 from realtime_widgets.server.errors import error_event
+from realtime_widgets.server.frames import OFF_LOOP_BYTES, dump_events, is_heavy, read_frame
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.reply import speak_reply
 from realtime_widgets.server.responder import (
@@ -73,6 +78,8 @@ from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_sy
 from realtime_widgets.server.vad import MODEL, TurnDetector, WindowBatch
 
 __all__ = ["LocalServer"]
+
+_T = TypeVar("_T")
 
 log = logging.getLogger("realtime_widgets.server")
 
@@ -154,6 +161,9 @@ class LocalServer:
             except SynthesisUnavailable as exc:
                 self.speech_note = str(exc)
         self._server: Server | None = None
+        # Big frames are read, and events carrying images serialized, here (one thread: the
+        # work holds the GIL in pieces, and a second thread would only compete with the loop).
+        self._frames: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -191,6 +201,7 @@ class LocalServer:
 
     async def _listen(self) -> None:
         await asyncio.to_thread(MODEL.load)  # once per process, not at someone's first word
+        self._frames = ThreadPoolExecutor(1, thread_name_prefix="realtime-frames")
         self._server = await serve(
             self._handle,
             self.host,
@@ -232,6 +243,17 @@ class LocalServer:
         server, self._server = self._server, None
         if server is None:
             return
+        try:
+            await self._close_connections(server)
+        finally:
+            if self._frames is not None:  # every connection is closed: nothing is queued
+                frames, self._frames = self._frames, None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        asyncio.to_thread(frames.shutdown, True), CLOSE_TIMEOUT_S
+                    )
+
+    async def _close_connections(self, server: Server) -> None:
         server.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(server.wait_closed(), CLOSE_TIMEOUT_S)
@@ -257,6 +279,11 @@ class LocalServer:
             task.cancel()
         if handlers:
             await asyncio.wait(handlers, timeout=CLOSE_TIMEOUT_S)
+
+    async def off_loop(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """``fn(*args)`` on the frame thread (:mod:`.frames`), awaited."""
+        assert self._frames is not None, "the server is not listening"
+        return await asyncio.get_running_loop().run_in_executor(self._frames, fn, *args)
 
     # ---- running on a background thread -------------------------------------------------------
 
@@ -486,23 +513,31 @@ class _Connection:
         self.tasks: set[asyncio.Task[None]] = set()
         self.last_heard = self.loop.time()
         self.failures = 0
+        # One batch of events is sent at a time, whole: the reader, the ticker and the reply
+        # workers all send, and a batch serialized off the loop must not be overtaken.
+        self.sending = asyncio.Lock()
 
     async def send(self, events: list[dict[str, Any]]) -> None:
-        if self.ws.state is not State.OPEN:
-            # The client is leaving: nothing reaches it any more, and websockets' send would
-            # wait for the TCP close, which cannot come while frames it sent before its close
-            # sit unread in a full queue (reading is paused). The reader drains them instead.
-            return
-        for event in events:
+        async with self.sending:
+            if self.ws.state is not State.OPEN:
+                # The client is leaving: nothing reaches it any more, and websockets' send
+                # would wait for the TCP close, which cannot come while frames it sent before
+                # its close sit unread in a full queue (reading is paused). The reader drains
+                # them instead.
+                return
+            outgoing = events
             if self.dialect == "beta":
-                translated = to_beta_event(event, self.engine.config)
-                if translated is None:
-                    continue
-                event = translated
-            await self.ws.send(json.dumps(event, separators=(",", ":")))
-        if self.engine.closed is not None:
-            code, reason = self.engine.closed
-            await self.ws.close(code, reason)
+                translated = (to_beta_event(event, self.engine.config) for event in events)
+                outgoing = [event for event in translated if event is not None]
+            if any(is_heavy(event) for event in outgoing):
+                texts = await self.server.off_loop(dump_events, outgoing)
+            else:
+                texts = [json.dumps(event, separators=(",", ":")) for event in outgoing]
+            for text in texts:
+                await self.ws.send(text)
+            if self.engine.closed is not None:
+                code, reason = self.engine.closed
+                await self.ws.close(code, reason)
 
     async def run(self) -> None:
         try:
@@ -531,7 +566,19 @@ class _Connection:
             self.last_heard = self.loop.time()
             if isinstance(message, bytes):
                 message = message.decode("utf-8", "replace")
-            await self.send(self._guarded(self.engine.receive, message, self.loop.time()))
+            if len(message) >= OFF_LOOP_BYTES:  # an image: parsed and read off the loop
+                depth = self.server.limits.max_json_depth
+                try:
+                    frame = await self.server.off_loop(
+                        functools.partial(read_frame, max_depth=depth), message
+                    )
+                except Exception as exc:  # our bug: answer it, log it, and keep the session
+                    out = [self._server_error(exc)]
+                else:
+                    out = self._guarded(self.engine.receive, frame, self.loop.time())
+            else:
+                out = self._guarded(self.engine.receive, message, self.loop.time())
+            await self.send(out)
             waited = self.engine.vad_pending
             if waited:
                 try:

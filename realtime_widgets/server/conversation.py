@@ -7,11 +7,15 @@ here; what is left is what needs the conversation (ids, where to insert, what to
 
 Items are kept as GA item dicts without their audio bytes; audio (24 kHz) and an assistant
 item's word timings sit beside them so ``retrieve`` can return the audio and ``truncate`` can
-cut the transcript where playback stopped.
+cut the transcript where playback stopped. An ``input_image`` is read once, when its item is
+created (off the event loop for a big frame, :mod:`.frames`), and kept as its data URL; the
+session's images together may hold ``ServerLimits.max_image_bytes_per_session`` (an item past
+it is refused with an ``error``, the rest of the session kept).
 
 The conversation is bounded like OpenAI's: it may hold ``ServerLimits.context_tokens`` (28,224,
 OpenAI's figure for a 32k model with 4,096 output tokens) after the instructions, counted as
-the responses' usage counts them (text ~4 characters a token, audio 10 tokens a second). Past
+the responses' usage counts them (text ~4 characters a token, audio 10 tokens a second, an
+image by OpenAI's per-detail formula, :func:`~.images.image_tokens`). Past
 that the session's ``truncation`` applies: ``auto`` drops the oldest items until the rest fits,
 ``retention_ratio`` until the ratio of the budget (``token_limits.post_instructions`` when
 given) is left; dropped items are gone from the server (their audio freed, ``retrieve`` answers
@@ -30,14 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 from realtime_widgets.audio.formats import decode
 from realtime_widgets.audio.pcm import Int16Array
-from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol import events as ev
-from realtime_widgets.protocol.images import (
-    ImageInfo,
-    check_image,
-    parse_data_url,
-)
+from realtime_widgets.protocol.images import ImageInfo, image_tokens
 from realtime_widgets.protocol.parts import RetentionRatioTruncation
+from realtime_widgets.server.frames import ImageRead, read_image_url
 from realtime_widgets.server.responder import estimate_text_tokens
 from realtime_widgets.server.script import AUDIO_TOKENS_PER_SECOND_IN
 
@@ -99,15 +99,27 @@ class StoredItem:
             for part in self.data.get("content", [])
         ]
 
-    def tokens(self) -> tuple[int, int]:
-        """This item's (text, audio) tokens in a model's context (a local estimate)."""
+    def tokens(self) -> tuple[int, int, int]:
+        """This item's (text, audio, image) tokens in a model's context (a local estimate)."""
         text = estimate_text_tokens(self.data.get("arguments") or self.data.get("output") or "")
+        details = []
         for part in self.data.get("content", []):
             text += estimate_text_tokens(part.get("text") or part.get("transcript") or "")
+            if part.get("type") == "input_image":
+                details.append(part.get("detail"))
         audio = 0
         if self.audio is not None:
             audio = math.ceil(len(self.audio) / 24000 * AUDIO_TOKENS_PER_SECOND_IN)
-        return text, audio
+        image = sum(
+            image_tokens(info.width, info.height, detail)
+            for info, detail in zip(self.images, details, strict=False)
+        )
+        return text, audio, image
+
+    @property
+    def image_bytes(self) -> int:
+        """Bytes of the images this item holds (decoded; its data URLs hold 4/3 as many)."""
+        return sum(info.size for info in self.images)
 
 
 class Conversation:
@@ -118,6 +130,9 @@ class Conversation:
         self.items: dict[str, StoredItem] = {}
         self.order: list[str] = []
         self.dropped = 0  # items truncation took out of the conversation
+        # Images of the event being answered, read with its frame off the event loop
+        # (SessionEngine.receive sets it around the handler): content index -> what it holds.
+        self.images_read: dict[int, ImageRead] = {}
 
     @property
     def last_id(self) -> str | None:
@@ -154,7 +169,7 @@ class Conversation:
         return max(0, engine.options.limits.context_tokens - instructions)
 
     def held_tokens(self) -> int:
-        """Tokens of every item (text and audio)."""
+        """Tokens of every item (text, audio and images)."""
         return sum(sum(item.tokens()) for item in self.items.values())
 
     def refusal(self, adding: StoredItem, client_id: str | None) -> dict[str, Any] | None:
@@ -196,6 +211,20 @@ class Conversation:
             self.order.remove(item_id)
             self.dropped += 1
 
+    def _image_cap_problem(self, adding: list[ImageInfo]) -> str | None:
+        """Why a new item's images would pass ``max_image_bytes_per_session``, or None."""
+        cap = self.engine.options.limits.max_image_bytes_per_session
+        held = sum(item.image_bytes for item in self.items.values())
+        total = held + sum(info.size for info in adding)
+        if total <= cap:
+            return None
+        return (
+            f"the session's images would hold {total:,} bytes ({held:,} already stored), over "
+            f"the local server's limit of {cap:,} bytes (ServerLimits.max_image_bytes_per_session, "
+            "realtime-widgets serve --max-image-bytes-per-session). Delete an image item first; "
+            "the items already stored are kept."
+        )
+
     def _not_found(self, item_id: str, client_id: str | None) -> dict[str, Any]:
         return self.engine.error(
             f"Item with item_id '{item_id}' not found in the conversation.",
@@ -235,11 +264,16 @@ class Conversation:
         images: list[ImageInfo] = []
         for i, part in enumerate(item.get("content", [])):
             if part.get("type") == "input_image":
-                info, problem = _read_image_part(str(part.get("image_url", "")))
-                if info is not None:
-                    images.append(info)
+                url = str(part.get("image_url", ""))
+                read = self.images_read.get(i)
+                if read is None or read.url != url:  # a small frame: read here, at once
+                    read = read_image_url(url)
+                param = f"item.content[{i}].image_url"
+                problem = read.problem
+                if read.info is not None:
+                    images.append(read.info)
+                    problem = self._image_cap_problem(images)
                 if problem is not None:
-                    param = f"item.content[{i}].image_url"
                     return [
                         engine.error(
                             f"Invalid '{param}': {problem}", "invalid_value", param, e.event_id
@@ -354,13 +388,3 @@ class Conversation:
                 }
             )
         ]
-
-
-def _read_image_part(url: str) -> tuple[ImageInfo | None, str | None]:
-    """What an input_image URL holds (type, pixel size, bytes), or why it is not an image the
-    local server can read. Read once, when the item is created; replies use the result."""
-    try:
-        _mime, data = parse_data_url(url)
-        return check_image(data), None
-    except (ValueError, ConfigError) as exc:
-        return None, f"{exc} (the local server takes base64 data URLs of PNG, JPEG, WEBP or GIF)."

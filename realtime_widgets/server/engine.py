@@ -48,6 +48,7 @@ from realtime_widgets.server.errors import (
     error_event,
     transition_error,
 )
+from realtime_widgets.server.frames import ImageRead, ReadFrame
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.responses import (
     DEFAULT_INSTRUCTIONS,
@@ -290,15 +291,22 @@ class SessionEngine:
 
     # ---- client events ------------------------------------------------------------------------
 
-    def receive(self, text: str | bytes, now: float) -> Events:
-        """Answer one client event (a JSON text frame)."""
+    def receive(self, text: str | bytes | ReadFrame, now: float) -> Events:
+        """Answer one client event: a JSON text frame, or one already read off the event loop
+        (:func:`~.frames.read_frame`, for big frames)."""
         self.stats["events_in"] += 1
         out = self.input.settle(now)  # decisions still waiting for the VAD batch come first
         out += self.tick(now)
         if self.closed is not None:
             return out
+        images: dict[int, ImageRead] = {}
         try:
-            raw = ev.load_json(text, max_depth=self.options.limits.max_json_depth)
+            if not isinstance(text, ReadFrame):
+                raw = ev.load_json(text, max_depth=self.options.limits.max_json_depth)
+            elif text.problem is not None:
+                raise text.problem
+            else:
+                raw, images = text.raw, text.images
         except ProtocolError as exc:
             message = f"{UNPARSABLE_JSON} (local server: {exc}.)"
             return [*out, self.error(message, "invalid_json", None, None)]
@@ -323,7 +331,12 @@ class SessionEngine:
         except ValidationError as exc:
             self.stats["errors"] += 1
             return [*out, self.event(client_event_error(exc, raw))]
-        return out + self.handlers[type(event)](event, now)
+        # Images a big frame's item carries were read with it, off the loop: hand them over.
+        self.conversation.images_read = images
+        try:
+            return out + self.handlers[type(event)](event, now)
+        finally:
+            self.conversation.images_read = {}
 
     def _on_session_update(self, e: ev.SessionUpdate, now: float) -> Events:
         beta = self.options.dialect == "beta"

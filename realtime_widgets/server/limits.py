@@ -4,10 +4,11 @@
 --max-sessions 128`` from a shell (each field is a flag of the same name; ``serve --help`` lists
 them with their defaults). Where OpenAI documents a limit the default is OpenAI's number and the
 error uses its wording; where it does not, the comment beside the field says why the default
-was chosen. With every default, one session is bounded by about 180 MB (a full uncommitted
-buffer, 43 MB, plus a full context of audio, 135 MB) and 128 MiB of frames waiting to be read;
-the whole server by ``max_sessions`` times that: under 20 GB for 64 sessions at the very worst,
-inside the 24 GB of the machine the defaults were sized on (2 cores).
+was chosen. With every default, one session is bounded by about 225 MB (a full uncommitted
+buffer, 43 MB, a full context of audio, 135 MB, and its images, 32 MiB held as ~45 MB of data
+URLs) and 128 MiB of frames waiting to be read; the whole server by ``max_sessions`` times
+that: under 23 GB for 64 sessions at the very worst, inside the 24 GB of the machine the
+defaults were sized on (2 cores).
 """
 
 from __future__ import annotations
@@ -78,6 +79,14 @@ class ServerLimits:
     context_tokens: int = _limit(
         28_224,
         "tokens the conversation may hold before the session's truncation applies (OpenAI)",
+    )
+    # OpenAI documents no such cap, only 50 MB per image. Images count tokens (85 to ~1,100 each),
+    # which bounds how many a context holds, not their bytes: 300 small-token images of 20 MB
+    # would fit. 32 MiB of decoded images (~45 MB as the data URLs kept) takes one image as large
+    # as a default frame carries (~25 MB) or dozens of figures, and keeps 64 sessions in memory.
+    max_image_bytes_per_session: int = _limit(
+        32 * MiB,
+        "bytes of input images one session's conversation may hold; past it, an error event",
     )
     # OpenAI: "Your session hit the maximum duration of 60 minutes." (close 1001).
     max_duration_s: float = _limit(

@@ -87,6 +87,7 @@ class ActiveResponse:
     input_tokens: int = 0
     input_audio_tokens: int = 0
     input_text_tokens: int = 0
+    input_image_tokens: int = 0
 
 
 class Responses:
@@ -194,9 +195,10 @@ class Responses:
             rid, in_conversation, cfg, list(cfg.output_modalities), metadata, trigger
         )
         self.current = r
-        text_tokens, audio_tokens = self._context_tokens(cfg)
+        text_tokens, audio_tokens, image_tokens = self._context_tokens(cfg)
         r.input_text_tokens, r.input_audio_tokens = text_tokens, audio_tokens
-        r.input_tokens = text_tokens + audio_tokens
+        r.input_image_tokens = image_tokens
+        r.input_tokens = text_tokens + audio_tokens + image_tokens
         out = [
             self.engine.event(
                 {"type": "response.created", "response": self._response_object(r, [])}
@@ -237,13 +239,14 @@ class Responses:
         )
         return out
 
-    def _context_tokens(self, cfg: SessionConfig) -> tuple[int, int]:
+    def _context_tokens(self, cfg: SessionConfig) -> tuple[int, int, int]:
+        """The (text, audio, image) tokens of the instructions and the conversation."""
         text = estimate_text_tokens(cfg.instructions or "")
-        audio = 0
+        audio = image = 0
         for item in self.engine.conversation.ordered():
-            item_text, item_audio = item.tokens()
-            text, audio = text + item_text, audio + item_audio
-        return text, audio
+            item_text, item_audio, item_image = item.tokens()
+            text, audio, image = text + item_text, audio + item_audio, image + item_image
+        return text, audio, image
 
     def _context(self, cfg: SessionConfig, trigger: str, params: dict[str, Any]) -> ReplyContext:
         items = self.engine.conversation.ordered()
@@ -456,7 +459,7 @@ class Responses:
                 "text_tokens": r.input_text_tokens,
                 "audio_tokens": r.input_audio_tokens,
                 "cached_tokens": 0,
-                "image_tokens": 0,
+                "image_tokens": r.input_image_tokens,
             },
             "output_token_details": {"text_tokens": out_text, "audio_tokens": out_audio},
             "local_estimate": "text ~4 characters/token; audio in 10 tokens/s, out 20 tokens/s",

@@ -252,7 +252,7 @@ def test_image_errors_name_the_image_and_the_limits(tmp_path: Path) -> None:
     cases = [
         (np.zeros((4, 4, 2)), "H x W x 3"),
         (b"%PDF-1.7 not an image", "not a PNG, JPEG, WEBP or GIF"),
-        (animated.getvalue(), "animated GIF (2 frames)"),
+        (animated.getvalue(), "animated GIF (2 or more frames)"),
         (tmp_path / "missing.png", "no such file"),
         (np.full((2, 2), 300), "0..255"),
         (np.array([[np.nan]]), "NaN"),
