@@ -426,7 +426,7 @@ class _Connection:
             return
         for event in events:
             if self.dialect == "beta":
-                translated = to_beta_event(event, self.engine.config)
+                translated = to_beta_event(event, self.engine.config, self.engine.identity())
                 if translated is None:
                     continue
                 event = translated

@@ -435,6 +435,8 @@ class Responses:
         return out
 
     def _usage(self, r: ActiveResponse) -> dict[str, Any]:
+        """``response.usage`` as OpenAI shapes it, counted by the local rule (:mod:`.script`).
+        That it is an estimate is said where a person reads it, never on the wire."""
         plan = r.plan
         sent_text = "".join(r.text_sent)
         if plan is None:
@@ -459,7 +461,6 @@ class Responses:
                 "image_tokens": 0,
             },
             "output_token_details": {"text_tokens": out_text, "audio_tokens": out_audio},
-            "local_estimate": "text ~4 characters/token; audio in 10 tokens/s, out 20 tokens/s",
         }
 
     def _response_object(

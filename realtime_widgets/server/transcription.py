@@ -168,16 +168,10 @@ class TranscriptionSession:
         changes = {name: getattr(self.config, name) for name in INPUT_FIELDS}
         self.engine.config = self.engine.config.with_changes(changes, turn_detection=td)
 
-    def session_object(self, session_id: str, expires_at: int) -> dict[str, Any]:
-        """The ``session`` of ``session.created`` / ``session.updated``."""
-        session = self.config.to_session()
-        return {
-            "type": "transcription",
-            "object": "realtime.transcription_session",
-            "id": session_id,
-            **{k: v for k, v in session.items() if k != "type"},
-            "expires_at": expires_at,
-        }
+    def session_object(self) -> dict[str, Any]:
+        """The ``session`` of ``session.created`` / ``session.updated`` (the effective config
+        only: see :meth:`~.engine.SessionEngine.session_object`)."""
+        return self.config.to_session()
 
     def on_session_update(self, e: ev.SessionUpdate, now: float) -> Events:
         engine = self.engine
