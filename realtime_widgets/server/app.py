@@ -68,11 +68,20 @@ from realtime_widgets.server.transcription import Transcriber
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
 from realtime_widgets.server.vad import MODEL, TurnDetector, WindowBatch
 
-__all__ = ["LocalServer"]
+__all__ = ["LocalServer", "serves"]
 
 log = logging.getLogger("realtime_widgets.server")
 
 PATHS = ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime")
+# host:port of every LocalServer listening in this process. The wire never says a peer is this
+# toolkit's server (OpenAI's does not); a client in the same process can ask :func:`serves`,
+# e.g. to label the local usage an estimate where a person reads it.
+_LISTENING: set[str] = set()
+
+
+def serves(url: str) -> bool:
+    """Whether ``url`` points at a :class:`LocalServer` listening in this process."""
+    return urlparse(url).netloc in _LISTENING
 
 
 class LocalServer:
@@ -170,6 +179,10 @@ class LocalServer:
 
     # ---- running on the current loop ------------------------------------------------------------
 
+    @property
+    def _address(self) -> str:
+        return f"{self.host}:{self.port}"
+
     async def __aenter__(self) -> LocalServer:
         await self._listen()
         return self
@@ -194,8 +207,10 @@ class LocalServer:
             logger=redacting_logger("websockets.server"),
         )
         self.port = self._server.sockets[0].getsockname()[1] if self.port == 0 else self.port
+        _LISTENING.add(self._address)
 
     async def _close(self) -> None:
+        _LISTENING.discard(self._address)
         if self._server is not None:
             self._server.close()
             await asyncio.wait_for(self._server.wait_closed(), timeout=10)
