@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -153,6 +154,16 @@ class RealtimeSession(GAMethods, SessionTransport):
     def expires_in(self) -> float | None:
         """Seconds until the server ends the session (from session.created's expires_at)."""
         return None if self.expires_at is None else self.expires_at - time.time()
+
+    @property
+    def usage_is_estimate(self) -> bool:
+        """Whether this session's usage (and so its cost) is an estimate: its peer is a
+        :class:`~realtime_widgets.server.app.LocalServer` listening in this process, which
+        counts tokens by a local rule. The wire never says so (OpenAI's usage has no such
+        key); a loopback address alone proves nothing, and a server in another process
+        cannot be told apart."""
+        app = sys.modules.get("realtime_widgets.server.app")  # never loaded: no LocalServer
+        return app is not None and bool(app.serves(self.endpoint.url))
 
     @property
     def cost(self) -> float | None:

@@ -50,6 +50,8 @@ C = TypeVar("C", bound="ConfigModel")
 
 # Keys a server reports in a session object that are not configuration.
 SERVER_ONLY_KEYS = frozenset({"id", "object", "expires_at", "client_secret", "type"})
+# The GA session types (SessionConfig's and TranscriptionConfig's SESSION_TYPE).
+_SESSION_TYPES = ("realtime", "transcription")
 
 
 # ---- encoding -------------------------------------------------------------------------------
@@ -325,15 +327,7 @@ def _walk_containers(
         here = f"{where}.{key}"
         if where == "session" and key == "type":
             if value != cls.SESSION_TYPE:
-                found.append(
-                    FieldProblem(
-                        "(session.type)",
-                        f"Invalid value: {value!r}. Supported values are: 'realtime' and "
-                        "'transcription'.",
-                        param=here,
-                        value=value,
-                    )
-                )
+                found.append(_session_type_problem(value, cls.SESSION_TYPE, here))
             continue
         if key not in tree:
             found.append(
@@ -363,6 +357,26 @@ def _walk_containers(
         else:
             found.extend(_missing_required(cls, sub, value, here))
     return found
+
+
+def _session_type_problem(value: Any, current: str, param: str) -> FieldProblem:
+    """``session.type`` other than the session's own. A session's type is fixed when it is
+    created; asking for the other one gets OpenAI's words (seen live, code
+    ``invalid_parameter``), an unknown one the list of types."""
+    if value in _SESSION_TYPES:
+        return FieldProblem(
+            "(session.type)",
+            f"Passing a {value} session update event to a {current} session is not allowed.",
+            "invalid_parameter",
+            param=param,
+            value=value,
+        )
+    return FieldProblem(
+        "(session.type)",
+        f"Invalid value: {value!r}. Supported values are: 'realtime' and 'transcription'.",
+        param=param,
+        value=value,
+    )
 
 
 def _missing_required(

@@ -77,7 +77,7 @@ from realtime_widgets.server.transcription import Transcriber
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
 from realtime_widgets.server.vad import MODEL, TurnDetector, WindowBatch
 
-__all__ = ["LocalServer"]
+__all__ = ["LocalServer", "serves"]
 
 _T = TypeVar("_T")
 
@@ -91,6 +91,15 @@ log = logging.getLogger("realtime_widgets.server")
 CLOSE_TIMEOUT_S = 2.0
 
 PATHS = ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime")
+# host:port of every LocalServer listening in this process. The wire never says a peer is this
+# toolkit's server (OpenAI's does not); a client in the same process can ask :func:`serves`,
+# e.g. to label the local usage an estimate where a person reads it.
+_LISTENING: set[str] = set()
+
+
+def serves(url: str) -> bool:
+    """Whether ``url`` points at a :class:`LocalServer` listening in this process."""
+    return urlparse(url).netloc in _LISTENING
 
 
 class LocalServer:
@@ -192,6 +201,10 @@ class LocalServer:
 
     # ---- running on the current loop ------------------------------------------------------------
 
+    @property
+    def _address(self) -> str:
+        return f"{self.host}:{self.port}"
+
     async def __aenter__(self) -> LocalServer:
         await self._listen()
         return self
@@ -218,6 +231,7 @@ class LocalServer:
             logger=redacting_logger("websockets.server"),
         )
         self.port = self._server.sockets[0].getsockname()[1] if self.port == 0 else self.port
+        _LISTENING.add(self._address)
 
     def _connection_class(self) -> type[ServerConnection]:
         """The connection class for this server's listener: it registers every connection, from
@@ -240,6 +254,7 @@ class LocalServer:
         """Stop listening and close every connection with 1001, within :data:`CLOSE_TIMEOUT_S`:
         then the peers that have not finished closing are aborted, and their handlers (which
         end on the connection's loss) are waited for as long again. Never raises."""
+        _LISTENING.discard(self._address)
         server, self._server = self._server, None
         if server is None:
             return
@@ -527,7 +542,8 @@ class _Connection:
                 return
             outgoing = events
             if self.dialect == "beta":
-                translated = (to_beta_event(event, self.engine.config) for event in events)
+                config, identity = self.engine.config, self.engine.identity()
+                translated = (to_beta_event(event, config, identity) for event in events)
                 outgoing = [event for event in translated if event is not None]
             if any(is_heavy(event) for event in outgoing):
                 texts = await self.server.off_loop(dump_events, outgoing)

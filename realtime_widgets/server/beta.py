@@ -6,6 +6,7 @@ beta session shape, beta content part types. OpenAI itself has switched beta off
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from realtime_widgets.protocol.config import SessionConfig
@@ -26,21 +27,24 @@ def _beta_item(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "content": content} if "content" in item else item
 
 
-def _beta_session(session: dict[str, Any], config: SessionConfig) -> dict[str, Any]:
-    extra: dict[str, Any] = {k: session[k] for k in ("id", "object", "expires_at") if k in session}
-    return {**extra, "model": config.model, **config.to_session("beta")}
+def _beta_session(config: SessionConfig, identity: Mapping[str, Any]) -> dict[str, Any]:
+    return {**identity, "model": config.model, **config.to_session("beta")}
 
 
-def to_beta_event(event: dict[str, Any], config: SessionConfig) -> dict[str, Any] | None:
+def to_beta_event(
+    event: dict[str, Any], config: SessionConfig, identity: Mapping[str, Any]
+) -> dict[str, Any] | None:
     """The beta form of a GA server event (None: beta had no such event). ``config`` is the
-    session's effective config: beta-only settings (temperature) live there, not in GA."""
+    session's effective config: beta-only settings (temperature) live there, not in GA.
+    ``identity``: the session's ``id``, ``object`` and ``expires_at``, which the beta session
+    object carried and the GA one (as the SDK models it) does not."""
     kind = event["type"]
     if kind in _DROPPED:
         return None
     out = dict(event)
     out["type"] = _GA_TO_BETA.get(kind, kind)
     if kind in ("session.created", "session.updated"):
-        out["session"] = _beta_session(event["session"], config)
+        out["session"] = _beta_session(config, identity)
     if isinstance(out.get("item"), dict):
         out["item"] = _beta_item(out["item"])
     if isinstance(out.get("response"), dict) and out["response"].get("output"):

@@ -29,8 +29,11 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from realtime_widgets.audio.formats import decode
 from realtime_widgets.audio.pcm import Int16Array
@@ -44,7 +47,7 @@ from realtime_widgets.server.script import AUDIO_TOKENS_PER_SECOND_IN
 if TYPE_CHECKING:
     from realtime_widgets.server.engine import SessionEngine
 
-__all__ = ["Conversation", "StoredItem"]
+__all__ = ["Conversation", "ItemRejected", "StoredItem", "read_parts"]
 
 Events = list[dict[str, Any]]
 
@@ -233,6 +236,18 @@ class Conversation:
             client_id,
         )
 
+    def read_input(self, items: Sequence[BaseModel]) -> list[StoredItem]:
+        """A response's own ``input`` items (typed models) as a context of their own: read as
+        a created item is, but not stored, so the conversation is untouched. Raises
+        :class:`ItemRejected` naming ``response.input[i]...``."""
+        fmt = self.engine.config.input_audio_format.type
+        out: list[StoredItem] = []
+        for i, model in enumerate(items):
+            item = model.model_dump(mode="json", exclude_none=True)
+            audio, images = read_parts(item, fmt, f"response.input[{i}]")
+            out.append(StoredItem(item, audio, images=images))
+        return out
+
     # ---- handlers -----------------------------------------------------------------------------
 
     def on_create(self, e: ev.ConversationItemCreate, now: float) -> Events:
@@ -260,41 +275,16 @@ class Conversation:
                     e.event_id,
                 )
             ]
-        audio = None
-        images: list[ImageInfo] = []
-        for i, part in enumerate(item.get("content", [])):
-            if part.get("type") == "input_image":
-                url = str(part.get("image_url", ""))
-                read = self.images_read.get(i)
-                if read is None or read.url != url:  # a small frame: read here, at once
-                    read = read_image_url(url)
-                param = f"item.content[{i}].image_url"
-                problem = read.problem
-                if read.info is not None:
-                    images.append(read.info)
-                    problem = self._image_cap_problem(images)
-                if problem is not None:
-                    return [
-                        engine.error(
-                            f"Invalid '{param}': {problem}", "invalid_value", param, e.event_id
-                        )
-                    ]
-            if part.get("type") == "input_audio" and isinstance(part.get("audio"), str):
-                try:
-                    raw = base64.b64decode(part.pop("audio"), validate=True)
-                except (binascii.Error, ValueError):
-                    return [
-                        engine.error(
-                            f"Invalid 'item.content[{i}].audio'. Expected base64-encoded audio "
-                            "bytes.",
-                            "invalid_value",
-                            f"item.content[{i}].audio",
-                            e.event_id,
-                        )
-                    ]
-                if engine.config.input_audio_format.type == "audio/pcm":
-                    audio = decode(raw[: len(raw) - len(raw) % 2], "audio/pcm")  # whole samples
-                part.setdefault("transcript", None)
+        try:
+            audio, images = read_parts(
+                item,
+                engine.config.input_audio_format.type,
+                "item",
+                self.images_read,
+                self._image_cap_problem,
+            )
+        except ItemRejected as exc:
+            return [engine.error(exc.message, "invalid_value", exc.param, e.event_id)]
         item.setdefault("id", engine.new_id("item"))
         fields = type(e.item).model_fields  # MCP records have no object or status
         if "object" in fields:
@@ -388,3 +378,55 @@ class Conversation:
                 }
             )
         ]
+
+
+class ItemRejected(Exception):
+    """An item part the local server cannot read: OpenAI-style message and the param it names."""
+
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+def read_parts(
+    item: dict[str, Any],
+    input_format: str,
+    where: str,
+    images_read: Mapping[int, ImageRead] | None = None,
+    image_cap: Callable[[list[ImageInfo]], str | None] | None = None,
+) -> tuple[Int16Array | None, list[ImageInfo]]:
+    """Read an item's ``input_image`` and ``input_audio`` parts once, as the item arrives: the
+    images measured, the audio decoded (24 kHz PCM only) and its base64 taken out of the part
+    (items are kept without audio bytes). ``where`` prefixes the param of a
+    :class:`ItemRejected` (``item``, or ``response.input[2]``). ``images_read``: the parts'
+    images already read off the event loop with their frame (content index -> result);
+    ``image_cap``: why the images read so far would pass a byte cap, or None."""
+    audio = None
+    images: list[ImageInfo] = []
+    for i, part in enumerate(item.get("content", [])):
+        if part.get("type") == "input_image":
+            url = str(part.get("image_url", ""))
+            read = (images_read or {}).get(i)
+            if read is None or read.url != url:  # a small frame: read here, at once
+                read = read_image_url(url)
+            problem = read.problem
+            if read.info is not None:
+                images.append(read.info)
+                if image_cap is not None:
+                    problem = image_cap(images)
+            if problem is not None:
+                param = f"{where}.content[{i}].image_url"
+                raise ItemRejected(f"Invalid '{param}': {problem}", param)
+        if part.get("type") == "input_audio" and isinstance(part.get("audio"), str):
+            param = f"{where}.content[{i}].audio"
+            try:
+                raw = base64.b64decode(part.pop("audio"), validate=True)
+            except (binascii.Error, ValueError):
+                raise ItemRejected(
+                    f"Invalid '{param}'. Expected base64-encoded audio bytes.", param
+                ) from None
+            if input_format == "audio/pcm":
+                audio = decode(raw[: len(raw) - len(raw) % 2], "audio/pcm")  # whole samples
+            part.setdefault("transcript", None)
+    return audio, images

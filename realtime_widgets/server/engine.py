@@ -205,16 +205,18 @@ class SessionEngine:
         return self.responses.current
 
     def session_object(self) -> dict[str, Any]:
+        """The ``session`` of ``session.created`` / ``session.updated``: the full effective
+        config and nothing else. The SDK types it as the create request (no ``id``,
+        ``object`` or ``expires_at``), and the wire carries only what the SDK models."""
         if self.transcription is not None:
-            return self.transcription.session_object(self.session_id, self._expires_at)
-        session = self.config.to_session()
-        return {
-            "type": "realtime",
-            "object": "realtime.session",
-            "id": self.session_id,
-            **{k: v for k, v in session.items() if k != "type"},
-            "expires_at": self._expires_at,
-        }
+            return self.transcription.session_object()
+        return self.config.to_session()
+
+    def identity(self) -> dict[str, Any]:
+        """The session's id, object and expiry, as the legacy beta shape reported them
+        (:mod:`.beta` adds them; GA events carry none, see :meth:`session_object`)."""
+        kind = "transcription_session" if self.transcription is not None else "session"
+        return {"id": self.session_id, "object": f"realtime.{kind}", "expires_at": self._expires_at}
 
     # ---- lifecycle ----------------------------------------------------------------------------
 

@@ -73,6 +73,8 @@ def _openai_message(problem: FieldProblem) -> str:
             f"Invalid '{param}': {kind} below minimum value. Expected a value >= "
             f"{problem.limit}, but got {problem.value} instead."
         )
+    if problem.code == "invalid_parameter":  # OpenAI's whole sentence (session.type)
+        return problem.message
     if problem.code == "unknown_parameter":
         return f"Unknown parameter: '{param}'."
     if problem.code == "missing_required_parameter":

@@ -23,7 +23,7 @@ from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.images import ImageInfo
 from realtime_widgets.protocol.state import base64_decoded_size
 from realtime_widgets.protocol.wire import check_rules
-from realtime_widgets.server.conversation import StoredItem
+from realtime_widgets.server.conversation import ItemRejected, StoredItem
 from realtime_widgets.server.responder import FunctionCall, ReplyContext, estimate_text_tokens
 from realtime_widgets.server.script import (
     ReplyPlan,
@@ -189,13 +189,21 @@ class Responses:
             first = exc.problems[0]
             return [self.engine.error(first.message, first.code, first.param, client_id)]
         in_conversation = params is None or params.conversation != "none"
+        # ``input`` is the response's whole context (OpenAI: "creates a new context for this
+        # Response instead of using the default conversation"; [] clears it).
+        context_items = self.engine.conversation.ordered()
+        if params is not None and params.input is not None:
+            try:
+                context_items = self.engine.conversation.read_input(params.input)
+            except ItemRejected as exc:
+                return [self.engine.error(exc.message, "invalid_value", exc.param, client_id)]
         metadata = dict(params.metadata) if params is not None and params.metadata else None
         rid = self.engine.new_id("resp")
         r = ActiveResponse(
             rid, in_conversation, cfg, list(cfg.output_modalities), metadata, trigger
         )
         self.current = r
-        text_tokens, audio_tokens, image_tokens = self._context_tokens(cfg)
+        text_tokens, audio_tokens, image_tokens = self._context_tokens(cfg, context_items)
         r.input_text_tokens, r.input_audio_tokens = text_tokens, audio_tokens
         r.input_image_tokens = image_tokens
         r.input_tokens = text_tokens + audio_tokens + image_tokens
@@ -230,7 +238,10 @@ class Responses:
             ReplyRequest(
                 rid,
                 self._context(
-                    cfg, trigger, {} if params is None else params.model_dump(exclude_none=True)
+                    cfg,
+                    trigger,
+                    {} if params is None else params.model_dump(exclude_none=True),
+                    context_items,
                 ),
                 r.modalities,
                 cfg.voice if isinstance(cfg.voice, str) else "alloy",
@@ -239,17 +250,20 @@ class Responses:
         )
         return out
 
-    def _context_tokens(self, cfg: SessionConfig) -> tuple[int, int, int]:
-        """The (text, audio, image) tokens of the instructions and the conversation."""
+    def _context_tokens(self, cfg: SessionConfig, items: list[StoredItem]) -> tuple[int, int, int]:
+        """The (text, audio, image) tokens of the instructions and the context ``items``."""
         text = estimate_text_tokens(cfg.instructions or "")
         audio = image = 0
-        for item in self.engine.conversation.ordered():
+        for item in items:
             item_text, item_audio, item_image = item.tokens()
             text, audio, image = text + item_text, audio + item_audio, image + item_image
         return text, audio, image
 
-    def _context(self, cfg: SessionConfig, trigger: str, params: dict[str, Any]) -> ReplyContext:
-        items = self.engine.conversation.ordered()
+    def _context(
+        self, cfg: SessionConfig, trigger: str, params: dict[str, Any], items: list[StoredItem]
+    ) -> ReplyContext:
+        """What the responder sees: ``items`` (the conversation, or a response's own
+        ``input``), their last user turn (text, audio, images) and tool output, the settings."""
         conversation = [item.data for item in items]
         # A tool's output is answered when it is the newest item (the model's next step).
         last_tool = None
@@ -438,6 +452,8 @@ class Responses:
         return out
 
     def _usage(self, r: ActiveResponse) -> dict[str, Any]:
+        """``response.usage`` as OpenAI shapes it, counted by the local rule (:mod:`.script`).
+        That it is an estimate is said where a person reads it, never on the wire."""
         plan = r.plan
         sent_text = "".join(r.text_sent)
         if plan is None:
@@ -462,7 +478,6 @@ class Responses:
                 "image_tokens": r.input_image_tokens,
             },
             "output_token_details": {"text_tokens": out_text, "audio_tokens": out_audio},
-            "local_estimate": "text ~4 characters/token; audio in 10 tokens/s, out 20 tokens/s",
         }
 
     def _response_object(

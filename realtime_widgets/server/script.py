@@ -22,8 +22,9 @@ from realtime_widgets.server.tts import Speech
 
 __all__ = ["AUDIO_TOKENS_PER_SECOND_IN", "AUDIO_TOKENS_PER_SECOND_OUT", "ReplyPlan", "build_script"]
 
-# The local usage rule (labelled as an estimate in every response.done): text ~4 characters per
-# token; user audio 10 tokens per second, assistant audio 20 tokens per second.
+# The local usage rule: text ~4 characters per token; user audio 10 tokens per second,
+# assistant audio 20 tokens per second. The README and the metrics widget call it an estimate;
+# the wire does not (OpenAI's usage has no such key).
 AUDIO_TOKENS_PER_SECOND_IN = 10
 AUDIO_TOKENS_PER_SECOND_OUT = 20
 CHUNK_MS = 100

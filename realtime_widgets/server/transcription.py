@@ -168,21 +168,14 @@ class TranscriptionSession:
         changes = {name: getattr(self.config, name) for name in INPUT_FIELDS}
         self.engine.config = self.engine.config.with_changes(changes, turn_detection=td)
 
-    def session_object(self, session_id: str, expires_at: int) -> dict[str, Any]:
-        """The ``session`` of ``session.created`` / ``session.updated``."""
-        session = self.config.to_session()
-        return {
-            "type": "transcription",
-            "object": "realtime.transcription_session",
-            "id": session_id,
-            **{k: v for k, v in session.items() if k != "type"},
-            "expires_at": expires_at,
-        }
+    def session_object(self) -> dict[str, Any]:
+        """The ``session`` of ``session.created`` / ``session.updated`` (the effective config
+        only: see :meth:`~.engine.SessionEngine.session_object`)."""
+        return self.config.to_session()
 
     def on_session_update(self, e: ev.SessionUpdate, now: float) -> Events:
         engine = self.engine
-        kind = e.session.get("type")
-        if kind is None:
+        if "type" not in e.session:
             return [
                 engine.error(
                     "Missing required parameter: 'session.type'.",
@@ -191,17 +184,7 @@ class TranscriptionSession:
                     e.event_id,
                 )
             ]
-        if kind != "transcription":
-            return [
-                engine.error(
-                    f"Invalid value: {kind!r}. This is a transcription session; its "
-                    "session.type is 'transcription' and cannot change.",
-                    "invalid_value",
-                    "session.type",
-                    e.event_id,
-                )
-            ]
-        try:
+        try:  # (another session.type too: validate_session_payload words it as OpenAI does)
             update = validate_session_payload(e.session, TranscriptionConfig)
             merged = self.config.with_changes(
                 {k: getattr(update, k) for k in update.model_fields_set}

@@ -1,4 +1,5 @@
-// MetricsView: latency bars per turn, tokens and cost, expiry countdown, connection status.
+// MetricsView: latency bars per turn, tokens and cost (labelled when the local server
+// estimated them), expiry countdown, connection status.
 
 /**
  * One turn's steps in ms, null where a step did not happen (client/metrics.py, `breakdown_ms`),
@@ -24,7 +25,8 @@
  * @property {TurnMs[]} [turns]
  * @property {{ input_tokens?: number, output_tokens?: number }} [usage]
  * @property {number | null} [cost] dollars
- * @property {boolean} [estimate] costs estimated by the local server
+ * @property {boolean} [estimate] usage and cost estimated by the local server (metrics.py)
+ * @property {string} [estimate_note] the label saying so, and by which rule
  */
 /** @typedef {{ data: MetricsData }} MetricsModel */
 
@@ -48,6 +50,15 @@ export function turnLabel(turn) {
   if (turn.toolkit_in != null) parts.push(`mic ${turn.toolkit_in}`);
   if (turn.toolkit_out != null) parts.push(`playback ${turn.toolkit_out}`);
   return parts.length ? `${server} + toolkit ${parts.join(" + ")} ms` : server;
+}
+
+/**
+ * The line under the figures when they are the local server's estimates; "" otherwise.
+ * @param {MetricsData} d @returns {string}
+ */
+export function estimateNote(d) {
+  if (!d.estimate) return "";
+  return d.estimate_note || "Usage and cost are the local server's estimates, not OpenAI's counts.";
 }
 
 /**
@@ -95,6 +106,14 @@ function render({ model, el }) {
     const head = document.createElement("div");
     head.textContent = `${d.status || ""} ${d.endpoint || ""}${d.reconnects ? `, ${d.reconnects} reconnects` : ""}${left ? `, expires in ${left}` : ""} | tokens in ${usage.input_tokens || 0} out ${usage.output_tokens || 0} | ${cost}`;
     box.appendChild(head);
+    const note = estimateNote(d);
+    if (note) {
+      const line = document.createElement("div");
+      line.className = "rw-usage-note";
+      line.style.cssText = "color:#8a6d3b;margin:2px 0";
+      line.textContent = note;
+      box.appendChild(line);
+    }
     const turns = d.turns || [];
     const scale = Math.max(1000, ...turns.map((t) => STEPS.reduce((sum, [key]) => sum + (t[key] || 0), 0)));
     // The bars take what the box leaves beside their label (it may sit in a narrow column).

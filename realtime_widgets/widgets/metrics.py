@@ -1,5 +1,8 @@
 """MetricsView: per-turn latency, tokens and cost so far, session expiry, connection status.
 
+Against a :class:`~realtime_widgets.server.app.LocalServer` of this process the usage and cost
+are labelled as the local server's estimates (:func:`estimate_note`), under the figures.
+
 With a :class:`~realtime_widgets.widgets.latency.LatencyProbe` as ``latency`` (the Playground
 sets one), each turn also shows the toolkit's part: microphone capture -> append sent, and
 first delta -> first sample played, measured in the browser.
@@ -22,9 +25,25 @@ from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.widgets.listening import Listening
 
-__all__ = ["MetricsView"]
+__all__ = ["MetricsView", "estimate_note"]
 
 REFRESH_S = 0.5
+
+
+def estimate_note() -> str:
+    """The label a person reads under a local server's usage: the counts are its estimates,
+    by which rule, and not OpenAI's. (The wire says nothing of it, as OpenAI's does not; the
+    rule's numbers come from the server, which is loaded whenever this is shown.)"""
+    from realtime_widgets.server.script import (
+        AUDIO_TOKENS_PER_SECOND_IN,
+        AUDIO_TOKENS_PER_SECOND_OUT,
+    )
+
+    return (
+        "Usage and cost are the local server's estimates (text about 4 characters a token, "
+        f"audio {AUDIO_TOKENS_PER_SECOND_IN} tokens a second in and "
+        f"{AUDIO_TOKENS_PER_SECOND_OUT} out), not OpenAI's counts."
+    )
 
 
 class MetricsView(Listening, anywidget.AnyWidget):
@@ -64,7 +83,7 @@ class MetricsView(Listening, anywidget.AnyWidget):
         s = self.session
         self._last = time.monotonic()
         status = "replay" if s.replaying else ("connected" if s.connected else "disconnected")
-        local = s.endpoint.kind == "local"
+        estimate = s.usage_is_estimate
         self.data = {
             "status": status,
             "endpoint": s.endpoint.display,
@@ -73,7 +92,8 @@ class MetricsView(Listening, anywidget.AnyWidget):
             "turns": self._turns(),
             "usage": dict(s.state.usage),
             "cost": s.cost,
-            "estimate": local,
+            "estimate": estimate,
+            "estimate_note": estimate_note() if estimate else "",
         }
 
     def _turns(self) -> list[dict[str, Any]]:

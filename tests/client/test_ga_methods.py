@@ -51,7 +51,8 @@ class McpPeer:
             ws,
             {
                 "type": "session.created",
-                "session": {"type": "realtime", "id": "sess_peer", "expires_at": 2000000000},
+                # Only what the SDK models (no id or expires_at): the script passes the oracle.
+                "session": {"type": "realtime"},
             },
         )
         async for text in ws:

@@ -45,8 +45,9 @@ def test_connect_update_and_effective_config(server: LocalServer) -> None:
         assert s.connected
         assert s.effective is not None
         assert (s.effective.voice, s.effective.instructions) == ("marin", "Be brief.")
-        assert s.expires_in is not None
-        assert 3500 < s.expires_in <= 3600
+        # The local server sends no expires_at (the SDK's session has none); a real server's
+        # is read when present (tests/client/test_core.py).
+        assert s.expires_in is None
         effective = s.update({"turn_detection.silence_duration_ms": 750}, speed=1.2)
         assert effective.turn_detection is not None
         assert effective.turn_detection.silence_duration_ms == 750  # type: ignore[union-attr]
@@ -100,6 +101,7 @@ def test_audio_is_converted_to_the_input_format(server: LocalServer, three_turns
     from realtime_widgets.audio import resample
 
     speech48 = np.asarray(resample(three_turns.samples[:48000], 24000, 48000), dtype=np.int16)
+    before = set(server.sessions)  # the local server names its sessions; the wire does not
     with session_for(server, SessionConfig(output_modalities=["text"], turn_detection=None)) as s:
         sent = s.append_audio(speech48, rate=48000)
         # 2 s of 48 kHz become 2 s of 24 kHz PCM16, less what the filter still holds
@@ -107,7 +109,8 @@ def test_audio_is_converted_to_the_input_format(server: LocalServer, three_turns
         s.update(input_audio_format="g711_ulaw")
         sent_ulaw = s.append_audio(three_turns.samples[:24000], rate=24000)
         assert 8000 - 200 <= sent_ulaw <= 8000  # 1 s at 8 kHz, one byte per sample
-        engine = server.sessions[s.session_id]  # type: ignore[index]
+        (sid,) = set(server.sessions) - before
+        engine = server.sessions[sid]
         mark = s.mark()
         s.commit()  # flushes the held-back tails first
         s.wait_for("input_audio_buffer.committed", timeout=30, since=mark)
@@ -486,14 +489,13 @@ def test_session_expiry_is_handled_by_reconnecting() -> None:
         s.on("error", lambda e: errors.append(e.error.code))  # type: ignore[attr-defined]
         try:
             s.connect()
-            first = s.session_id
             mark = s.mark()
             back = s.wait_for("session.reconnected", timeout=30, since=mark)
             assert back.model_extra["close_code"] == 1001  # type: ignore[index]
             assert "session_expired" in errors
             eventually(
                 lambda: (
-                    s.session_id != first
+                    short.connections_total >= 2  # a new session
                     and s.effective is not None
                     and s.effective.instructions == "Survive expiry."
                 )

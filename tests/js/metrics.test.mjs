@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { countdown, segments, turnLabel } from "../../realtime_widgets/widgets/metrics.js";
+import { countdown, estimateNote, segments, turnLabel } from "../../realtime_widgets/widgets/metrics.js";
 
 test("countdown formats m:ss and stops at zero", () => {
   assert.equal(countdown(1000, 1000 * 1000 - 125000), "2:05");
@@ -26,4 +26,12 @@ test("a turn's label splits the server's latency from the toolkit's", () => {
   assert.equal(turnLabel({ total_to_first_delta: null, toolkit_in: 3 }), "");
   const segs = segments({ toolkit_in: 50, commit: 100, first_delta: 300, toolkit_out: 50 }, 1000, 1000);
   assert.deepEqual(segs.map((s) => [s.key, s.x]), [["toolkit_in", 0], ["commit", 50], ["first_delta", 150], ["toolkit_out", 450]]);
+});
+
+test("the local server's usage is labelled an estimate, and only then", () => {
+  const note = "Usage and cost are the local server's estimates (rule), not OpenAI's counts.";
+  assert.equal(estimateNote({ estimate: true, estimate_note: note }), note);
+  assert.match(estimateNote({ estimate: true }), /local server's estimates/);
+  assert.equal(estimateNote({ estimate: false, estimate_note: note }), "");
+  assert.equal(estimateNote({}), "");
 });

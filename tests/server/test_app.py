@@ -90,6 +90,11 @@ async def test_beta_dialect_serves_old_clients() -> None:
         created = json.loads(await ws.recv())
         assert created["type"] == "session.created"
         assert created["session"]["input_audio_format"] == "pcm16"
+        # The beta session object kept its id, object and expiry (GA's, as the SDK models it,
+        # has none).
+        assert created["session"]["id"].startswith("sess_")
+        assert created["session"]["object"] == "realtime.session"
+        assert isinstance(created["session"]["expires_at"], int)
         await ws.send(
             json.dumps(
                 {

@@ -16,6 +16,7 @@ from realtime_widgets.server.engine import EngineOptions, SessionEngine
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.responder import FunctionCall
 from realtime_widgets.server.tts import Synthesizer
+from tests.protocol.sdk_oracle import check_server_event
 
 from .conftest import Clip, Driver, b64
 
@@ -42,15 +43,13 @@ def test_session_created_carries_the_full_effective_config(driver: Driver) -> No
     created = driver.events[0]
     assert created["type"] == "session.created"
     s = created["session"]
-    assert (s["type"], s["object"], s["model"]) == (
-        "realtime",
-        "realtime.session",
-        "gpt-realtime-1.5",
-    )
+    assert (s["type"], s["model"]) == ("realtime", "gpt-realtime-1.5")
     assert s["audio"]["input"]["turn_detection"]["type"] == "server_vad"
     assert s["audio"]["output"]["format"] == {"type": "audio/pcm", "rate": 24000}
-    assert s["expires_at"] == 3600
     assert SessionConfig.from_session(s).voice == "alloy"
+    # Only what the SDK models (its request shape): no id, object or expires_at on the wire.
+    assert not {"id", "object", "expires_at"} & set(s)
+    check_server_event(created)
 
 
 def test_update_is_all_or_nothing_and_errors_echo_the_event_id(driver: Driver) -> None:

@@ -51,7 +51,8 @@ def test_created_and_updated_describe_a_transcription_session() -> None:
     d = _driver()
     (created,) = d.events
     assert created["session"]["type"] == "transcription"
-    assert created["session"]["object"] == "realtime.transcription_session"
+    assert not {"id", "object", "expires_at"} & set(created["session"])  # the SDK has none
+    check_server_event(created)
     assert TranscriptionConfig.from_session(created["session"]) == TranscriptionConfig()
     out = _update(
         d,
@@ -72,9 +73,35 @@ def test_created_and_updated_describe_a_transcription_session() -> None:
 
 
 @pytest.mark.parametrize(
+    ("intent", "other"), [("realtime", "transcription"), ("transcription", "realtime")]
+)
+def test_a_session_keeps_its_type_in_openais_words(intent: str, other: str) -> None:
+    """A session's type is fixed when it is created (the URL's ``intent``); asking for the
+    other type is refused with OpenAI's own wording, not a claim that the type is unsupported."""
+    d = _driver(intent=intent)
+    (error,) = d.send({"type": "session.update", "event_id": "c9", "session": {"type": other}})
+    assert error["error"] == {
+        "type": "invalid_request_error",
+        "code": "invalid_parameter",
+        "message": f"Passing a {other} session update event to a {intent} session is not allowed.",
+        "param": "session.type",
+        "event_id": "c9",
+    }
+    _valid([error])
+    # A type that exists nowhere is still an unsupported value.
+    (bad,) = d.send({"type": "session.update", "session": {"type": "translation"}})
+    assert bad["error"]["message"] == (
+        "Invalid value: 'translation'. Supported values are: 'realtime' and 'transcription'."
+    )
+    # The session goes on, with its own type.
+    (ok,) = d.send({"type": "session.update", "session": {"type": intent}})
+    assert (ok["type"], ok["session"]["type"]) == ("session.updated", intent)
+
+
+@pytest.mark.parametrize(
     ("session", "param", "fragment"),
     [
-        ({"type": "realtime"}, "session.type", "cannot change"),
+        ({"type": "realtime"}, "session.type", "to a transcription session is not allowed"),
         ({}, "session.type", "Missing required parameter"),
         ({"type": "transcription", "voice": "marin"}, "session.voice", "Unknown parameter"),
         (
