@@ -17,6 +17,13 @@ from realtime_widgets.audio.pcm import (
     int16_to_float,
     pcm16_to_base64,
 )
+from realtime_widgets.audio.rate import (
+    MODEL_RATE,
+    SAMPLES_PER_MS,
+    ms_to_samples,
+    samples_to_ms,
+    samples_to_s,
+)
 from realtime_widgets.audio.resample import COMMON_RATES, Resampler, resample
 from realtime_widgets.audio.ring import AudioRing, Chunker
 from realtime_widgets.audio.wav import WavInfo, read_wav, write_wav
@@ -24,6 +31,8 @@ from realtime_widgets.audio.wav import WavInfo, read_wav, write_wav
 __all__ = [
     "COMMON_RATES",
     "FORMAT_RATES",
+    "MODEL_RATE",
+    "SAMPLES_PER_MS",
     "AudioRing",
     "Chunker",
     "EnvelopeBuilder",
@@ -42,9 +51,12 @@ __all__ = [
     "float_to_int16",
     "int16_to_bytes",
     "int16_to_float",
+    "ms_to_samples",
     "pcm16_to_base64",
     "read_wav",
     "resample",
+    "samples_to_ms",
+    "samples_to_s",
     "ulaw_decode",
     "ulaw_encode",
     "write_wav",
