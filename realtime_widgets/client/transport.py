@@ -360,7 +360,7 @@ class SessionTransport:
                 return
             self._connected.clear()
             self._ws = None
-            lost = self.core.connection_lost(code)
+            lost = self.core.connection_lost(code, ws.close_reason)
             if (
                 not self.reconnect
                 or code in NO_RECONNECT_CODES
