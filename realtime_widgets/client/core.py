@@ -17,6 +17,12 @@ Feeding::
 
 Listeners (``on``, ``on_history``, the audio taps) are plain callables called synchronously,
 in order, from ``receive``; each registration returns a function that removes it.
+
+Bounds: every frame is checked against ``max_frame_bytes`` before it is sent or recorded
+(:mod:`~realtime_widgets.client.frames`); a close with 1009 all the same is reported as
+``client.frame_too_large``. What the core keeps is bounded in bytes: the history
+(:mod:`~realtime_widgets.client.history`), the conversation's text
+(:mod:`~realtime_widgets.protocol.textbudget`), the events kept for ``wait(since=...)``.
 """
 
 from __future__ import annotations
@@ -38,7 +44,24 @@ from pydantic import ValidationError
 from realtime_widgets.audio.formats import FORMAT_RATES, InputEncoder, decode
 from realtime_widgets.audio.pcm import as_int16, bytes_to_int16, int16_to_bytes, pcm16_to_base64
 from realtime_widgets.audio.resample import Resampler
-from realtime_widgets.client.history import HISTORY, EventHistory, HistoryEntry, light
+from realtime_widgets.client.frames import (
+    MAX_APPEND,
+    MAX_FRAME_BYTES,
+    append_limit,
+    check_frame,
+    checked_limit,
+    too_large_message,
+)
+from realtime_widgets.client.history import (
+    ENTRY_OVERHEAD,
+    HISTORY,
+    HISTORY_BYTES,
+    EventHistory,
+    History,
+    HistoryEntry,
+    light,
+    shortened,
+)
 from realtime_widgets.client.metrics import Metrics
 from realtime_widgets.client.records import (
     AudioTap,
@@ -60,6 +83,9 @@ from realtime_widgets.protocol.wire import field_for_param
 
 __all__ = [
     "MAX_APPEND",
+    "MAX_FRAME_BYTES",
+    "RECENT",
+    "RECENT_BYTES",
     "ClientCore",
     "PendingUpdate",
     "ToolCall",
@@ -67,8 +93,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("realtime_widgets.client")
-MAX_APPEND = 15 * 1024 * 1024  # OpenAI's limit for one input_audio_buffer.append
 RECENT = 1000  # events kept for wait_for(since=mark)
+RECENT_BYTES = 8 * 1024 * 1024  # ... and the bytes of their frames, at most
 # Audio deltas as the GA server writes them ("type" first) are validated by their own model.
 _AUDIO_DELTA_PREFIX = (
     '{"type":"response.output_audio.delta"',
@@ -87,13 +113,17 @@ class ClientCore:
         *,
         clock: Callable[[], float] = time.monotonic,
         history: int = HISTORY,
+        history_bytes: int = HISTORY_BYTES,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
     ) -> None:
+        self.max_frame_bytes = checked_limit(max_frame_bytes)
+        self.max_append = append_limit(max_frame_bytes)
         self.clock = clock
         self.requested = config or SessionConfig()
         self.effective: SessionConfig | None = None
         self.state = ConversationState()
         self.metrics = Metrics()
-        self.history: deque[HistoryEntry] = deque(maxlen=history)
+        self.history = History(history, history_bytes)
         self.events = EventHistory(self.history)
         self.session_id: str | None = None
         self.expires_at: float | None = None
@@ -105,7 +135,9 @@ class ClientCore:
         self.listeners = _Listeners()
         self._t0 = clock()
         self._seq = 0
-        self._recent: deque[tuple[int, ServerEvent]] = deque(maxlen=RECENT)
+        self._recent: deque[tuple[int, ServerEvent, int]] = deque()  # (seq, event, bytes)
+        self.recent_bytes = 0  # frame bytes of the events in _recent (<= RECENT_BYTES)
+        self._close_reason: str | None = None  # why the last connection closed, if said
         self._waiters: list[Waiter] = []
         self._ids = itertools.count(1)
         self._encoders: dict[int, InputEncoder] = {}
@@ -187,7 +219,8 @@ class ClientCore:
             self._output_audio(event, raw)
         if raw is None:
             raw = event.model_dump_json()
-        self._record(HistoryEntry(now - self._t0, "in", kind, None, raw))
+        entry = HistoryEntry(now - self._t0, "in", kind, None, raw)
+        self._record(entry)
         self.metrics.observe(event, now)
         if isinstance(event, ev.SessionCreated | ev.SessionUpdated):
             self._session_event(event)
@@ -202,7 +235,7 @@ class ClientCore:
             calls = self._tool_calls.pop(event.response.id, [])
             if calls:
                 self._tool_batches.append(calls)
-        self._dispatch(event)
+        self._dispatch(event, entry.size)
 
     def _audio_delta(self, event: ev.ResponseOutputAudioDelta, now: float, raw: str | None) -> None:
         # The hot path: the history keeps the event without its audio.
@@ -224,7 +257,8 @@ class ClientCore:
             )
         )
         self.metrics.observe(event, now)
-        self._dispatch(event)
+        size = len(raw) if raw is not None else len(event.delta)
+        self._dispatch(event, ENTRY_OVERHEAD + size)
 
     def _session_event(self, event: ev.SessionCreated | ev.SessionUpdated) -> None:
         with contextlib.suppress(ConfigError):
@@ -284,9 +318,13 @@ class ClientCore:
         self.listeners.output_taps.append(tap)
         return _remover(self.listeners.output_taps, tap)
 
-    def _dispatch(self, event: ServerEvent) -> None:
+    def _dispatch(self, event: ServerEvent, size: int = ENTRY_OVERHEAD) -> None:
         self._seq += 1
-        self._recent.append((self._seq, event))
+        recent = self._recent
+        recent.append((self._seq, event, size))
+        self.recent_bytes += size
+        while len(recent) > 1 and (len(recent) > RECENT or self.recent_bytes > RECENT_BYTES):
+            self.recent_bytes -= recent.popleft()[2]
         if self._waiters:
             for waiter in list(self._waiters):
                 if waiter._offer(event):
@@ -307,6 +345,7 @@ class ClientCore:
         self._dispatch(UnknownServerEvent.model_validate({"event_id": "", **data}))
 
     def _record(self, entry: HistoryEntry) -> None:
+        entry = shortened(entry)  # the history and its listeners (the event log) get the same
         self.history.append(entry)
         for listener in self.listeners.history:
             try:
@@ -332,7 +371,7 @@ class ClientCore:
         is called when it matches later. :meth:`cancel` removes it."""
         waiter = Waiter(kind, predicate or (lambda e: True), on_match)
         if since is not None:
-            for seq, event in list(self._recent):
+            for seq, event, _size in list(self._recent):
                 if seq > since and waiter._offer(event):
                     return waiter
         self._waiters.append(waiter)
@@ -356,7 +395,12 @@ class ClientCore:
         if not isinstance(event.get("type"), str):
             raise ProtocolError(f"a client event needs a 'type', got {sorted(event)}")
         text = encode_client_event(event)
-        self._record(HistoryEntry(self.elapsed, "out", event["type"], light(event)))
+        check_frame(event["type"], len(text), self.max_frame_bytes)
+        self._record(
+            HistoryEntry(
+                self.elapsed, "out", event["type"], light(event), size=ENTRY_OVERHEAD + len(text)
+            )
+        )
         return text
 
     def begin_update(
@@ -410,9 +454,10 @@ class ClientCore:
         for tap in self.listeners.audio_taps:
             tap(x, rate)
         fmt = self.config.input_audio_format.type
+        limit = self.max_append
         if fmt == "audio/pcm" and rate == 24000:
             n = 2 * len(x)
-            if n <= MAX_APPEND:  # the live path: one chunk, encoded straight from its buffer
+            if n <= limit:  # the live path: one chunk, encoded straight from its buffer
                 return [self._append_frame(pcm16_to_base64(x), n)], [n]
             out = int16_to_bytes(x)
         else:
@@ -420,7 +465,7 @@ class ClientCore:
             if encoder is None or encoder.fmt != fmt:
                 encoder = self._encoders[rate] = InputEncoder(fmt, rate)
             out = encoder.encode(x)
-        parts = [out[i : i + MAX_APPEND] for i in range(0, len(out), MAX_APPEND)]
+        parts = [out[i : i + limit] for i in range(0, len(out), limit)]
         sizes = [len(p) for p in parts]
         return [
             self._append_frame(pcm16_to_base64(p), n) for p, n in zip(parts, sizes, strict=True)
@@ -429,10 +474,12 @@ class ClientCore:
     def flush_frames(self) -> list[str]:
         """Appends for the audio the resamplers' filters still hold (before a commit)."""
         frames = []
+        limit = self.max_append
         for encoder in self._encoders.values():
             tail = encoder.flush()
-            if tail:
-                frames.append(self._append_frame(pcm16_to_base64(tail), len(tail)))
+            for i in range(0, len(tail), limit):
+                part = tail[i : i + limit]
+                frames.append(self._append_frame(pcm16_to_base64(part), len(part)))
         return frames
 
     def _append_frame(self, b64: str, size: int) -> str:
@@ -515,11 +562,19 @@ class ClientCore:
 
     # ---- the connection's life ----------------------------------------------------------------
 
-    def connection_lost(self, code: int | None, cause: ServerError | None = None) -> list[str]:
-        """The socket dropped (or the session stopped reading it: ``cause`` says why, and is
-        the pending update's error). A response in progress is over for us: it is marked
-        incomplete and reported as ``client.response_interrupted`` (the transcript and metrics
-        show it). Returns the ids of the items the server's conversation held (lost with it)."""
+    def connection_lost(
+        self, code: int | None, reason: str | None = None, cause: ServerError | None = None
+    ) -> list[str]:
+        """The socket dropped (``reason``: the close frame's, if any), or the session stopped
+        reading it (``cause`` says why, and is the pending update's error). A response in
+        progress is over for us: it is marked incomplete and reported as
+        ``client.response_interrupted`` (the transcript and metrics show it). A close for a
+        frame too big (1009) is reported as ``client.frame_too_large`` and ``last_error``.
+        Returns the ids of the items the server's conversation held (lost with it)."""
+        if cause is None:
+            self._close_reason = reason or None
+            if code == 1009:
+                self._frame_too_large(reason)
         active = self.state.active_response
         if active is not None:
             active.status = "incomplete"
@@ -548,6 +603,19 @@ class ClientCore:
         self._output_resamplers.clear()
         return [i.id for i in self.state.ordered_items() if i.id not in self.lost_item_ids]
 
+    def _frame_too_large(self, reason: str | None) -> None:
+        message = too_large_message(reason, self.max_frame_bytes)
+        self.last_error = ServerError(message, "invalid_request_error", "message_too_big")
+        self.dispatch_local(
+            {
+                "type": "client.frame_too_large",
+                "close_code": 1009,
+                "close_reason": reason,
+                "max_frame_bytes": self.max_frame_bytes,
+                "message": message,
+            }
+        )
+
     def reconnected(self, attempt: int, code: int | None, lost: list[str]) -> bool:
         """A new server session replaced the dropped one. Returns True when our config must be
         sent again (anything beyond the model was set)."""
@@ -559,6 +627,7 @@ class ClientCore:
                 "type": "session.reconnected",
                 "attempt": attempt,
                 "close_code": code,
+                "close_reason": self._close_reason,
                 "lost_item_ids": lost,
             }
         )

@@ -1,5 +1,14 @@
 """The session's recent events both ways, with audio payloads replaced by their byte count and
-secrets (an MCP tool's authorization and headers) by a marker."""
+secrets (an MCP tool's authorization and headers) by a marker.
+
+Bounded in entries (:data:`HISTORY`) and in bytes (:data:`HISTORY_BYTES`, 16 MiB): a peer that
+sends large frames (3,200 text deltas of 64 KB) would otherwise park 200 MB here. Past either
+bound the oldest entries leave (``EventHistory.dropped`` counts them), as the event log is a
+horizon, not a recording (``RealtimeSession(record=...)`` keeps everything, on disk). An entry
+over :data:`HISTORY_ENTRY_BYTES` (1 MiB; a 30 MB image, say) is kept with its long strings cut
+to their first characters and a ``<N more characters>`` note, so one big frame cannot push the
+whole log out.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +23,23 @@ from realtime_widgets.errors import RealtimeWidgetsError
 from realtime_widgets.protocol.redaction import REDACTED, redact
 from realtime_widgets.protocol.state import base64_decoded_size
 
-__all__ = ["HISTORY", "EventHistory", "HistoryEntry", "light"]
+__all__ = [
+    "HISTORY",
+    "HISTORY_BYTES",
+    "HISTORY_ENTRY_BYTES",
+    "EventHistory",
+    "History",
+    "HistoryEntry",
+    "light",
+    "shortened",
+]
 
 HISTORY = 5000  # entries kept (a deque): the event log's horizon, not a recording
+HISTORY_BYTES = 16 * 1024 * 1024  # bytes of entries kept (module docstring)
+HISTORY_ENTRY_BYTES = 1024 * 1024  # an entry larger than this keeps its strings' heads only
+ENTRY_OVERHEAD = 200  # bytes an entry costs beyond its payload (the objects around it)
+_HEAD = 256  # characters kept of a long string in a cut entry
+_ITEMS = 64  # elements kept of a long list in a cut entry
 
 
 @dataclass(frozen=True)
@@ -30,6 +53,13 @@ class HistoryEntry:
     type: str
     light: dict[str, Any] | None
     raw: str | None = None
+    # Bytes it costs in the history: its frame's length when known (else ``raw``'s) plus the
+    # objects around it. Counted against HISTORY_BYTES.
+    size: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.size:
+            object.__setattr__(self, "size", ENTRY_OVERHEAD + len(self.raw or ""))
 
     @property
     def data(self) -> dict[str, Any]:
@@ -53,16 +83,87 @@ def light(event: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def _shortened(value: Any) -> Any:
+    """``value`` with long strings cut to their head and long lists to their first elements,
+    each cut said in place."""
+    if isinstance(value, str):
+        if len(value) <= _HEAD:
+            return value
+        return f"{value[:_HEAD]}...<{len(value) - _HEAD:,} more characters>"
+    if isinstance(value, dict):
+        return {k: _shortened(v) for k, v in value.items()}
+    if isinstance(value, list):
+        kept = [_shortened(v) for v in value[:_ITEMS]]
+        if len(value) > _ITEMS:
+            kept.append(f"<{len(value) - _ITEMS:,} more elements>")
+        return kept
+    return value
+
+
+def shortened(entry: HistoryEntry) -> HistoryEntry:
+    """``entry`` itself, or, when it is over :data:`HISTORY_ENTRY_BYTES`, a copy with its long
+    strings and lists cut (said in place) and no raw frame."""
+    if entry.size <= HISTORY_ENTRY_BYTES:
+        return entry
+    data = _shortened(entry.data)
+    size = ENTRY_OVERHEAD + len(json.dumps(data, separators=(",", ":"), default=str))
+    return HistoryEntry(entry.t, entry.direction, entry.type, data, None, size)
+
+
+class History(deque[HistoryEntry]):
+    """A deque of entries bounded in count (``maxlen``) and in bytes (``max_bytes``): the
+    oldest leave first; ``dropped`` counts them. An entry over HISTORY_ENTRY_BYTES is kept
+    shortened (:func:`shortened`)."""
+
+    def __init__(self, maxlen: int = HISTORY, max_bytes: int = HISTORY_BYTES) -> None:
+        if max_bytes <= 0 or maxlen <= 0:
+            raise ValueError(
+                f"history needs positive bounds, got maxlen={maxlen!r}, max_bytes={max_bytes!r}"
+            )
+        super().__init__(maxlen=maxlen)
+        self.max_bytes = max_bytes
+        self.bytes = 0  # sizes of the entries held
+        self.dropped = 0  # entries that left to keep the bounds
+
+    def append(self, entry: HistoryEntry) -> None:
+        entry = shortened(entry)
+        if len(self) == self.maxlen:
+            self._drop_oldest()
+        super().append(entry)
+        self.bytes += entry.size
+        while self.bytes > self.max_bytes and len(self) > 1:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        self.bytes -= self.popleft().size
+        self.dropped += 1
+
+    def clear(self) -> None:
+        super().clear()
+        self.bytes = 0
+
+
 class EventHistory:
     """The session's recent events both ways (audio payloads as byte counts), for the event log.
 
+    Bounded (module docstring): ``dropped`` says how many older entries left.
     ``to_dataframe()`` (needs pandas) and ``to_jsonl(path)`` export them."""
 
-    def __init__(self, entries: deque[HistoryEntry]) -> None:
+    def __init__(self, entries: History) -> None:
         self._entries = entries
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def dropped(self) -> int:
+        """Entries that left the history to keep it within its bounds."""
+        return self._entries.dropped
+
+    @property
+    def bytes(self) -> int:
+        """Bytes the entries held cost (at most HISTORY_BYTES, or the session's bound)."""
+        return self._entries.bytes
 
     def __iter__(self) -> Iterator[HistoryEntry]:
         return iter(list(self._entries))

@@ -40,7 +40,7 @@ import numpy.typing as npt
 from websockets.exceptions import ConnectionClosed
 
 from realtime_widgets.client.auth import Endpoint
-from realtime_widgets.client.core import ClientCore
+from realtime_widgets.client.core import MAX_FRAME_BYTES, ClientCore
 from realtime_widgets.client.ga_methods import GAMethods
 from realtime_widgets.client.history import EventHistory, HistoryEntry
 from realtime_widgets.client.metrics import PRICES, Metrics, cost_of
@@ -73,7 +73,13 @@ def local_server(responder: str = "local") -> Any:
 class RealtimeSession(GAMethods, SessionTransport):
     """A Realtime session over WebSocket (see the module docstring). Images, conversation
     editing, responses with overrides or out of band, and MCP approvals come from
-    :class:`~realtime_widgets.client.ga_methods.GAMethods`."""
+    :class:`~realtime_widgets.client.ga_methods.GAMethods`.
+
+    ``max_frame_bytes`` (default 32 MiB, the local server's ``ServerLimits.max_frame_bytes``
+    and within OpenAI's) is the largest frame the endpoint accepts: anything that would be a
+    larger frame (an image, huge instructions, ...) raises ConfigError before it is sent, as
+    the endpoint would close the connection on it and the conversation would be lost; audio
+    appends are cut to fit. Set it to a ``serve --max-frame-bytes`` you changed."""
 
     def __init__(
         self,
@@ -86,8 +92,9 @@ class RealtimeSession(GAMethods, SessionTransport):
         record: str | Path | None = None,
         timeout: float = 20.0,
         prices: dict[str, dict[str, float]] | None = None,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
     ) -> None:
-        core = ClientCore(config)
+        core = ClientCore(config, max_frame_bytes=max_frame_bytes)
         if endpoint is None:
             if api_key or os.environ.get("OPENAI_API_KEY"):
                 endpoint = Endpoint.openai(core.requested.model, api_key)
@@ -122,7 +129,8 @@ class RealtimeSession(GAMethods, SessionTransport):
 
     @property
     def history(self) -> Any:
-        """The recent events both ways (a deque of HistoryEntry)."""
+        """The recent events both ways (a deque of HistoryEntry, bounded in entries and
+        bytes: see :mod:`~realtime_widgets.client.history`)."""
         return self.core.history
 
     @property

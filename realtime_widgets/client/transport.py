@@ -401,7 +401,7 @@ class SessionTransport:
                 return None
             self._connected.clear()
             self._ws = None
-            lost = self.core.connection_lost(code)
+            lost = self.core.connection_lost(code, ws.close_reason)
             if (
                 not self.reconnect
                 or code in NO_RECONNECT_CODES
@@ -416,7 +416,7 @@ class SessionTransport:
         self._ended = error
         self._connected.clear()
         ws, self._ws = self._ws, None
-        self.core.connection_lost(code, error)
+        self.core.connection_lost(code, cause=error)
         self.core.dispatch_local(
             {
                 "type": "session.disconnected",

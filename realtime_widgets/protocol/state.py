@@ -5,7 +5,12 @@ Feed it every server event (``state.apply(event)``); read items in conversation 
 truncations. Pure Python, no I/O: the client, the widgets, replay and the tests share it.
 
 Order comes from ``previous_item_id``, never from arrival: a user transcript that arrives after
-the assistant has started answering still lands on the user's own item, in its own turn.
+the assistant has started answering still lands on the user's own item, in its own turn. Placing
+an item is O(1) (:class:`~realtime_widgets.protocol.order.ItemOrder`), whatever the count.
+
+What it keeps of text is bounded in characters (``max_text_chars``, 16 Mi by default): past it
+the oldest items' text goes first and each such item says so in its ``text``; see
+:mod:`~realtime_widgets.protocol.textbudget`.
 """
 
 from __future__ import annotations
@@ -15,8 +20,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol.order import ItemOrder
+from realtime_widgets.protocol.textbudget import TEXT_BUDGET, TEXT_MARKER, TextBudget
 
-__all__ = ["ConversationState", "ItemState", "ResponseState", "VadTurn", "base64_decoded_size"]
+__all__ = [
+    "TEXT_BUDGET",
+    "TEXT_MARKER",
+    "ConversationState",
+    "ItemState",
+    "ResponseState",
+    "VadTurn",
+    "base64_decoded_size",
+]
 
 # Bytes of audio per millisecond for each GA format (pcm: 24 kHz x 2 bytes; G.711: 8 kHz x 1).
 BYTES_PER_MS = {"audio/pcm": 48, "audio/pcmu": 8, "audio/pcma": 8}
@@ -72,13 +87,19 @@ class ItemState:
     reason: str | None = None
     # Produced by an out-of-band response (conversation="none"): kept out of the transcript.
     out_of_band: bool = False
+    # Characters of this item's text the state's text budget did not keep (module docstring).
+    text_dropped: int = 0
+    kept_chars: int = field(default=0, repr=False)  # what of it counts against the budget
 
     @property
     def text(self) -> str:
-        """The transcript or text assembled so far (final text once it is known)."""
-        if self.transcript_final is not None:
-            return self.transcript_final
-        return "".join(self.chunks)
+        """The transcript or text assembled so far (final text once it is known); when the
+        text budget dropped some of it, a ``[N characters not kept: ...]`` marker ends it."""
+        kept = self.transcript_final if self.transcript_final is not None else "".join(self.chunks)
+        if not self.text_dropped:
+            return kept
+        marker = f"[{self.text_dropped:,} characters not kept: {TEXT_MARKER}]"
+        return f"{kept} {marker}" if kept else marker
 
     @property
     def arguments(self) -> str:
@@ -141,9 +162,12 @@ _USAGE_KEYS = (
 class ConversationState:
     """The conversation rebuilt from server events; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_text_chars: int = TEXT_BUDGET) -> None:
         self.items: dict[str, ItemState] = {}
-        self._order: list[str] = []
+        self._order = ItemOrder()
+        self.text_budget = TextBudget(self.items, max_text_chars)
+        self._turn_of: dict[str, VadTurn] = {}  # item id -> its latest VAD turn
+        self._assistant_spoke = False
         self.responses: dict[str, ResponseState] = {}
         self.turns: list[VadTurn] = []
         self.errors: list[ev.ErrorDetail] = []
@@ -152,7 +176,8 @@ class ConversationState:
         self.usage: dict[str, int] = dict.fromkeys(_USAGE_KEYS, 0)
         self.events_applied = 0
         self.unknown_events = 0
-        self._conversation_start = 0  # index in _order where the current conversation begins
+        # The item after which the current conversation's "first" items go (None: the front).
+        self._conversation_anchor: str | None = None
         self._handlers: dict[str, Callable[[Any], None]] = {
             "session.created": self._session,
             "session.updated": self._session,
@@ -198,9 +223,23 @@ class ConversationState:
     def new_conversation(self) -> None:
         """A new server conversation begins (after a reconnect): items it places "first"
         (previous_item_id null) go after everything kept from before, not in front of it."""
-        self._conversation_start = len(self._order)
+        self._conversation_anchor = self._order.last
 
     # ---- reading ------------------------------------------------------------------------------
+
+    @property
+    def max_text_chars(self) -> int:
+        """Characters of text kept across all items (module docstring); settable."""
+        return self.text_budget.max_chars
+
+    @max_text_chars.setter
+    def max_text_chars(self, value: int) -> None:
+        self.text_budget.max_chars = value
+
+    @property
+    def text_chars(self) -> int:
+        """Characters of text kept now, all items (at most ``max_text_chars``)."""
+        return self.text_budget.chars
 
     def ordered_items(self) -> list[ItemState]:
         """Items in conversation order (out-of-band responses' items are not among them)."""
@@ -247,7 +286,7 @@ class ConversationState:
     @property
     def assistant_has_spoken(self) -> bool:
         """True once any assistant audio arrived (the voice is then fixed)."""
-        return any(it.audio_bytes for it in self.items.values() if it.role == "assistant")
+        return self._assistant_spoke
 
     # ---- handlers -----------------------------------------------------------------------------
 
@@ -263,20 +302,21 @@ class ConversationState:
     def _error(self, event: ev.ErrorEvent) -> None:
         self.errors.append(event.error)
 
+    def _add_turn(self, turn: VadTurn) -> None:
+        self.turns.append(turn)
+        self._turn_of[turn.item_id] = turn
+
     def _speech_started(self, event: ev.SpeechStarted) -> None:
-        self.turns.append(VadTurn(event.item_id, event.audio_start_ms))
+        self._add_turn(VadTurn(event.item_id, event.audio_start_ms))
 
     def _turn(self, item_id: str) -> VadTurn | None:
-        for turn in reversed(self.turns):
-            if turn.item_id == item_id:
-                return turn
-        return None
+        return self._turn_of.get(item_id)
 
     def _speech_stopped(self, event: ev.SpeechStopped) -> None:
         turn = self._turn(event.item_id)
         if turn is None:
             turn = VadTurn(event.item_id, event.audio_end_ms)
-            self.turns.append(turn)
+            self._add_turn(turn)
         turn.audio_end_ms = event.audio_end_ms
 
     def _committed(self, event: ev.InputAudioBufferCommitted) -> None:
@@ -296,7 +336,7 @@ class ConversationState:
                 state.audio_start_ms, state.audio_end_ms = turn.audio_start_ms, turn.audio_end_ms
 
     def _timeout(self, event: ev.InputAudioBufferTimeoutTriggered) -> None:
-        self.turns.append(
+        self._add_turn(
             VadTurn(
                 event.item_id,
                 event.audio_start_ms,
@@ -308,16 +348,23 @@ class ConversationState:
 
     def _place(self, item_id: str, previous: str | None, explicit: bool) -> None:
         """Put ``item_id`` after ``previous`` (first when explicitly None, else last)."""
-        if item_id in self._order:
+        order = self._order
+        if item_id in order:
             if not explicit:
                 return
-            self._order.remove(item_id)
-        if previous is not None and previous in self.items and previous in self._order:
-            self._order.insert(self._order.index(previous) + 1, item_id)
+            self._unplace(item_id)
+        if previous is not None and previous in self.items and previous in order:
+            order.insert_after(previous, item_id)
         elif explicit and previous is None:
-            self._order.insert(self._conversation_start, item_id)
+            order.insert_after(self._conversation_anchor, item_id)
         else:
-            self._order.append(item_id)
+            order.append(item_id)
+
+    def _unplace(self, item_id: str) -> None:
+        """Take an id out of the order (the new conversation's anchor moves back past it)."""
+        if item_id == self._conversation_anchor:
+            self._conversation_anchor = self._order.before(item_id)
+        self._order.remove(item_id)
 
     def _upsert(
         self, item: ev.Item, previous: str | None, explicit: bool, *, out_of_band: bool = False
@@ -343,6 +390,7 @@ class ConversationState:
             state.arguments_final = item.arguments
         if item.output is not None:
             state.output = item.output
+        had_final = state.transcript_final
         if item.content:
             state.content_types = [p.type for p in item.content]
             images = [(p.model_extra or {}).get("image_url") for p in item.content]
@@ -353,6 +401,7 @@ class ConversationState:
                 texts = [p.transcript or p.text for p in item.content if (p.transcript or p.text)]
                 if texts and item.status == "completed" and state.transcript_final is None:
                     state.transcript_final = "".join(t for t in texts if t)
+        self.text_budget.measure(state, fresh_final=state.transcript_final is not had_final)
         if out_of_band or state.out_of_band:
             state.out_of_band = True
             return state
@@ -407,14 +456,16 @@ class ConversationState:
         self._item(event.item_id).truncated_at_ms = event.audio_end_ms
 
     def _deleted(self, event: ev.ConversationItemDeleted) -> None:
-        self.items.pop(event.item_id, None)
+        state = self.items.pop(event.item_id, None)
+        if state is not None:
+            self.text_budget.forget(state)
         if event.item_id in self._order:
-            self._order.remove(event.item_id)
+            self._unplace(event.item_id)
 
     def _input_delta(self, event: ev.InputTranscriptionDelta) -> None:
         state = self._item(event.item_id)
         if state.transcript_state != "done":
-            state.chunks.append(event.delta)
+            self.text_budget.append(state, state.chunks, event.delta)
             state.logprobs.extend(event.logprobs or [])
             state.transcript_state = "partial"
 
@@ -422,6 +473,7 @@ class ConversationState:
         state = self._item(event.item_id)
         state.transcript_final = event.transcript
         state.transcript_state = "done"
+        self.text_budget.measure(state, fresh_final=True)
         if event.logprobs is not None:
             state.logprobs = list(event.logprobs)
 
@@ -476,24 +528,31 @@ class ConversationState:
         totals["output_audio_tokens"] += int(out.get("audio_tokens") or 0)
 
     def _audio_delta(self, event: ev.ResponseOutputAudioDelta) -> None:
-        self._item(event.item_id).audio_bytes += base64_decoded_size(event.delta)
+        state = self._item(event.item_id)
+        state.audio_bytes += base64_decoded_size(event.delta)
+        self._assistant_spoke = True  # output audio is the assistant's voice
 
     def _text_delta(
         self, event: ev.ResponseOutputAudioTranscriptDelta | ev.ResponseOutputTextDelta
     ) -> None:
-        self._item(event.item_id).chunks.append(event.delta)
+        state = self._item(event.item_id)
+        self.text_budget.append(state, state.chunks, event.delta)
 
     def _transcript_done(self, event: ev.ResponseOutputAudioTranscriptDone) -> None:
-        self._item(event.item_id).transcript_final = event.transcript
+        state = self._item(event.item_id)
+        state.transcript_final = event.transcript
+        self.text_budget.measure(state, fresh_final=True)
 
     def _text_done(self, event: ev.ResponseOutputTextDone) -> None:
-        self._item(event.item_id).transcript_final = event.text
+        state = self._item(event.item_id)
+        state.transcript_final = event.text
+        self.text_budget.measure(state, fresh_final=True)
 
     def _args_delta(self, event: ev.FunctionCallArgumentsDelta) -> None:
         state = self._item(event.item_id)
         state.type = "function_call"
         state.call_id = event.call_id
-        state.arguments_chunks.append(event.delta)
+        self.text_budget.append(state, state.arguments_chunks, event.delta)
 
     def _args_done(self, event: ev.FunctionCallArgumentsDone) -> None:
         state = self._item(event.item_id)
@@ -501,6 +560,7 @@ class ConversationState:
         state.call_id = event.call_id
         state.name = event.name or state.name
         state.arguments_final = event.arguments
+        self.text_budget.measure(state)
 
     def _rate_limits(self, event: ev.RateLimitsUpdated) -> None:
         self.rate_limits = event.rate_limits

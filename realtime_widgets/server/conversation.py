@@ -22,6 +22,10 @@ given) is left; dropped items are gone from the server (their audio freed, ``ret
 ``item_not_found``), as OpenAI drops them from the model's context without an event.
 ``disabled``: a new item that would not fit is refused with an ``error`` (OpenAI: "return an
 error if the conversation exceeds the model's input token limit"), so nothing grows unbounded.
+
+Inserting, deleting and finding an item are O(1) whatever the count: the order is an
+:class:`~realtime_widgets.protocol.order.ItemOrder`, and the tokens the items hold are a running
+total (each item's count is kept, and measured again when its audio or data is replaced).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from realtime_widgets.audio.formats import decode
 from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.images import ImageInfo, image_tokens
+from realtime_widgets.protocol.order import ItemOrder
 from realtime_widgets.protocol.parts import RetentionRatioTruncation
 from realtime_widgets.server.frames import ImageRead, read_image_url
 from realtime_widgets.server.responder import estimate_text_tokens
@@ -63,6 +68,16 @@ class StoredItem:
     images: list[ImageInfo] = field(default_factory=list)  # its input_image parts, read once
     # Set by conversation.item.truncate: the item keeps at most this much audio from then on.
     truncated_ms: int | None = None
+    # The conversation holding it, told when ``audio`` or ``data`` is replaced (a reply's audio
+    # grows as it is sent) so its running token total stays right without a sum over items.
+    owner: Conversation | None = field(default=None, repr=False, compare=False)
+    counted: int = field(default=0, repr=False, compare=False)  # tokens in the owner's total
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        owner = getattr(self, "owner", None)  # (unset while the dataclass __init__ runs)
+        if owner is not None and name in ("audio", "data"):
+            owner.recount(self)
 
     @property
     def id(self) -> str:
@@ -101,6 +116,8 @@ class StoredItem:
             {**part, "transcript": heard} if part.get("type") == "output_audio" else part
             for part in self.data.get("content", [])
         ]
+        if self.owner is not None:  # the transcript was cut in place: count it again
+            self.owner.recount(self)
 
     def tokens(self) -> tuple[int, int, int]:
         """This item's (text, audio, image) tokens in a model's context (a local estimate)."""
@@ -131,32 +148,58 @@ class Conversation:
     def __init__(self, engine: SessionEngine) -> None:
         self.engine = engine
         self.items: dict[str, StoredItem] = {}
-        self.order: list[str] = []
+        self._order = ItemOrder()
+        self._tokens = 0  # every item's tokens (text, audio, images), kept as items change
         self.dropped = 0  # items truncation took out of the conversation
         # Images of the event being answered, read with its frame off the event loop
         # (SessionEngine.receive sets it around the handler): content index -> what it holds.
         self.images_read: dict[int, ImageRead] = {}
 
     @property
+    def order(self) -> list[str]:
+        """The item ids in order (a copy)."""
+        return list(self._order)
+
+    @property
     def last_id(self) -> str | None:
         """The newest item's id (a new item's ``previous_item_id``), or None when empty."""
-        return self.order[-1] if self.order else None
+        return self._order.last
 
     def ordered(self) -> list[StoredItem]:
-        return [self.items[x] for x in self.order]
+        return [self.items[x] for x in self._order]
 
     def insert(self, item: StoredItem, previous: str | None) -> None:
         """Place an item after ``previous`` ("root": first; None or unknown: last), then
         apply the context limit (:meth:`fit`)."""
+        if item.id in self.items:
+            self.remove(item.id)
         self.items[item.id] = item
         if previous == "root":
-            self.order.insert(0, item.id)
-        elif previous is not None and previous in self.order:
-            self.order.insert(self.order.index(previous) + 1, item.id)
+            self._order.insert_after(None, item.id)
+        elif previous is not None and previous in self._order:
+            self._order.insert_after(previous, item.id)
         else:
-            self.order.append(item.id)
+            self._order.append(item.id)
+        item.owner = self
+        self.recount(item)
         active = self.engine.responses.active
         self.fit(keep=active.item["id"] if active is not None and active.item else item.id)
+
+    def remove(self, item_id: str) -> StoredItem:
+        """Take an item out of the conversation (KeyError if it is not in it)."""
+        item = self.items.pop(item_id)
+        self._order.remove(item_id)
+        self._tokens -= item.counted
+        item.owner, item.counted = None, 0
+        return item
+
+    def recount(self, item: StoredItem) -> None:
+        """Measure ``item`` again (its text or audio changed) in the running token total."""
+        if item.owner is not self:
+            return
+        tokens = sum(item.tokens())
+        self._tokens += tokens - item.counted
+        object.__setattr__(item, "counted", tokens)
 
     # ---- the context limit -----------------------------------------------------------------
 
@@ -172,8 +215,8 @@ class Conversation:
         return max(0, engine.options.limits.context_tokens - instructions)
 
     def held_tokens(self) -> int:
-        """Tokens of every item (text, audio and images)."""
-        return sum(sum(item.tokens()) for item in self.items.values())
+        """Tokens of every item (text, audio and images): the running total, O(1)."""
+        return self._tokens
 
     def refusal(self, adding: StoredItem, client_id: str | None) -> dict[str, Any] | None:
         """With ``truncation: "disabled"``, the error for an item that would not fit."""
@@ -205,14 +248,15 @@ class Conversation:
         target = budget
         if isinstance(truncation, RetentionRatioTruncation):
             target = int(budget * truncation.retention_ratio)
-        for item_id in list(self.order[:-1]):
-            if total <= target:
-                break
-            if item_id == keep:
-                continue
-            total -= sum(self.items.pop(item_id).tokens())
-            self.order.remove(item_id)
-            self.dropped += 1
+        newest = self._order.last
+        item_id = self._order.first
+        while item_id is not None and item_id != newest and total > target:
+            following = self._order.after(item_id)
+            if item_id != keep:
+                self.remove(item_id)
+                total = self._tokens
+                self.dropped += 1
+            item_id = following
 
     def _image_cap_problem(self, adding: list[ImageInfo]) -> str | None:
         """Why a new item's images would pass ``max_image_bytes_per_session``, or None."""
@@ -314,8 +358,7 @@ class Conversation:
     def on_delete(self, e: ev.ConversationItemDelete, now: float) -> Events:
         if e.item_id not in self.items:
             return [self._not_found(e.item_id, e.event_id)]
-        del self.items[e.item_id]
-        self.order.remove(e.item_id)
+        self.remove(e.item_id)
         return [self.engine.event({"type": "conversation.item.deleted", "item_id": e.item_id})]
 
     def on_retrieve(self, e: ev.ConversationItemRetrieve, now: float) -> Events:

@@ -109,6 +109,7 @@ def transcribe_turn(engine: SessionEngine, item_id: str, audio: Int16Array) -> E
     item = engine.conversation.items.get(item_id)
     if item is not None:
         item.data["content"][0]["transcript"] = text
+        engine.conversation.recount(item)  # its text counts in the context now
     with_logprobs = bool(config.include and LOGPROBS in config.include and transcript.tokens)
     out: Events = []
     if with_logprobs:
