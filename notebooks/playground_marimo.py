@@ -29,6 +29,7 @@ def _():
     from realtime_widgets.errors import ConfigError, ServerError
     from realtime_widgets.protocol import presets
     from realtime_widgets.protocol.config import GROUPS, SessionConfig
+    from realtime_widgets.protocol.export import to_code
     from realtime_widgets.client.session import local_server
     from realtime_widgets.widgets import (
         EventLog,
@@ -56,6 +57,7 @@ def _():
         mo,
         presets,
         local_server,
+        to_code,
     )
 
 
@@ -237,13 +239,13 @@ def _(microphone, mo):
 
 
 @app.cell(hide_code=True)
-def _(config, mo, presets):
+def _(config, mo, presets, to_code):
     export = None
     if config is not None:
         export = mo.vstack(
             [
                 mo.md(f"share string: `{presets.to_share_string(config)}`"),
-                mo.md(f"```python\n{config.to_code('openai-python')}\n```"),
+                mo.md(f"```python\n{to_code(config, 'openai-python')}\n```"),
             ]
         )
     return (export,)

@@ -51,6 +51,7 @@ def __getattr__(name: str) -> object:
     # Widgets, the client and the server load on first use: `import realtime_widgets` stays
     # free of ipywidgets, websockets and asyncio.
     if name in _LAZY:
+        # lazy: needed only when a lazy name is first used
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)

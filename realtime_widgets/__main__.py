@@ -24,6 +24,7 @@ def _non_negative(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # lazy: the server's modules load only when the command line runs
     from realtime_widgets.server.responder import RESPONDERS
 
     parser = argparse.ArgumentParser(prog="realtime-widgets", description=__doc__)
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     add_limit_arguments(serve)
     args = parser.parse_args(argv)
 
+    # lazy: websockets and the server load only for a command that serves
     from realtime_widgets.server.app import LocalServer
 
     server = LocalServer(

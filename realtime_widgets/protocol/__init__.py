@@ -1,11 +1,43 @@
 """The Realtime protocol in pure Python: SessionConfig, the wire format, events, state.
 
 No asyncio, no websockets, no widgets: this package is safe to import anywhere.
+
+Where things live, in import order: a module imports only modules of the rows above it
+(tests/test_imports.py checks that nothing imports back)::
+
+    introspect             what a type annotation holds (models, Literal values)
+    parts                  the nested records of a config (formats, VAD, tools, ...), SECRET
+    redaction              secrets replaced in plain data (presets, exports, recordings)
+    problems               pydantic errors -> FieldProblem, in OpenAI's words
+    configbase             Param; ConfigModel: reads, with_changes, diff, schema, wire paths,
+                           and the hooks check_rules / locked_fields / check_transition;
+                           plain(), the one model -> JSON data conversion
+    wire                   any ConfigModel <-> the session object: encode_session, the lenient
+                           and the strict reader, session_update (which calls the hooks)
+    config                 SessionConfig (session.type "realtime"): fields, check_rules,
+                           to_session / from_session / to_session_update
+    transcription_config   TranscriptionConfig (session.type "transcription"), the same way
+    rules                  locked_fields(config) and variant_fields(name) as functions
+    seeds                  PSOpenAI's vocabulary: from_psopenai, its command line both ways
+    export                 to_code(config, target): openai-python, agents, PSOpenAI, .NET, JSON
+    client_events          typed client events, encode(), OpenAI's words for a bad one
+    events                 typed server events, parse_server_event (re-exports client events)
+    images                 image input: formats, sizes, data URLs
+    items                  conversation items and the client events that carry them
+    presets                named partial configs, share strings, preset files
+    order, textbudget      item order by previous_item_id; bounded transcript text
+    state                  ConversationState, fed by server events
+    coverage               what of the official SDK's types we do not model, and why
+
+The configs' chain is parts -> configbase -> wire -> {config, transcription_config} ->
+{rules, seeds -> export, presets}: a config knows the wire and no code generator; a new session
+config subclasses ConfigModel, overrides the hooks its fields need and gets the wire for free.
 """
 
 from __future__ import annotations
 
 from realtime_widgets.protocol.config import GROUPS, MODELS, Param, SessionConfig
+from realtime_widgets.protocol.export import to_code
 from realtime_widgets.protocol.parts import (
     BUILTIN_VOICES,
     CustomVoice,
@@ -26,7 +58,8 @@ from realtime_widgets.protocol.parts import (
     Transcription,
 )
 from realtime_widgets.protocol.rules import locked_fields
-from realtime_widgets.protocol.transcription import TranscriptionConfig
+from realtime_widgets.protocol.seeds import from_psopenai
+from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.protocol.wire import param_path, validate_session_payload
 
 __all__ = [
@@ -52,7 +85,9 @@ __all__ = [
     "TracingConfig",
     "Transcription",
     "TranscriptionConfig",
+    "from_psopenai",
     "locked_fields",
     "param_path",
+    "to_code",
     "validate_session_payload",
 ]

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from realtime_widgets.errors import ConfigError, FieldProblem, ProtocolError
+from realtime_widgets.protocol.configbase import plain
 from realtime_widgets.protocol.parts import (
     AudioFormat,
     Prompt,
@@ -81,11 +82,6 @@ class _Strict(BaseModel):
     """Client-side records reject unknown keys, as OpenAI does ("Unknown parameter")."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-def _dump(value: BaseModel) -> dict[str, Any]:
-    """A client record as JSON data: what is set, without empty optionals."""
-    return value.model_dump(mode="json", exclude_none=True)
 
 
 # ---- content parts of a message -------------------------------------------------------------
@@ -483,7 +479,7 @@ def encode(event: ClientEvent | Mapping[str, Any]) -> str:
         value = getattr(event, name)
         if value is None:
             continue
-        out[name] = _dump(value) if isinstance(value, BaseModel) else value
+        out[name] = plain(value)  # records as JSON data, without empty optionals
     return json.dumps(out, separators=(",", ":"))
 
 

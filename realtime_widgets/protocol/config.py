@@ -4,6 +4,8 @@ Each field carries a :class:`Param` that says where it lives on the GA wire and 
 dialect, which panel group shows it, and when it may change mid-session. The wire payload
 (:mod:`.wire`), the parser of ``session.created``/``session.updated``, the widget controls, the
 code export and the JSON schema are all derived from these fields: adding a parameter is one edit.
+The rules that span fields are :meth:`SessionConfig.check_rules` (the hook of
+:class:`~.configbase.ConfigModel`); what is locked mid-session comes from the Params.
 
 Typical use::
 
@@ -11,11 +13,15 @@ Typical use::
     event = config.to_session_update()          # the GA session.update to send
     later = config.with_changes({"turn_detection.threshold": 0.7})
     later.to_session_update(previous=config)    # only turn_detection, whole
+
+As code for other tools: :func:`~.export.to_code`; from PSOpenAI's parameter names:
+:func:`~.seeds.from_psopenai` (both sit above this module, so it needs neither).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     ConfigDict,
@@ -26,18 +32,15 @@ from pydantic import (
     field_validator,
 )
 
-from realtime_widgets.errors import ConfigError, note
+from realtime_widgets.errors import ConfigError, FieldProblem, note
 from realtime_widgets.protocol import parts
-from realtime_widgets.protocol.configbase import (
-    ConfigModel,
-    Mutability,
-    Param,
-)
-from realtime_widgets.protocol.export import to_code  # below us: it knows configs by type only
+from realtime_widgets.protocol.configbase import ConfigModel, Dialect, Mutability, Param
 from realtime_widgets.protocol.parts import (
     BUILTIN_VOICES,
     FORMAT_ALIASES,
     AudioFormat,
+    FunctionTool,
+    McpTool,
     NoiseReduction,
     PcmFormat,
     Prompt,
@@ -54,7 +57,7 @@ from realtime_widgets.protocol.parts import (
     mode_or_type,
     name_or_object,
 )
-from realtime_widgets.protocol.seeds import config_from_psopenai  # likewise
+from realtime_widgets.protocol.wire import decode_session, encode_session, session_update
 
 __all__ = ["GROUPS", "MODELS", "Mutability", "Param", "SessionConfig"]
 
@@ -380,26 +383,88 @@ class SessionConfig(ConfigModel):
             raise ValueError(f"tool names must be unique; repeated: {', '.join(dupes)}")
         return value
 
-    # ---- the wire -----------------------------------------------------------------------------
+    # ---- rules across fields (the hook of ConfigModel) -------------------------------------
+
+    def check_rules(self, dialect: Dialect = "ga") -> None:
+        """Raise :class:`ConfigError` for a config the server would reject as a whole: a
+        temperature under GA, a forced function or MCP tool the session does not have."""
+        problems: list[FieldProblem] = []
+        if dialect == "ga" and self.temperature is not None:
+            problems.append(
+                FieldProblem(
+                    "temperature",
+                    "temperature exists only in the beta dialect: the GA Realtime API has no "
+                    "temperature and rejects the whole session.update "
+                    "(\"Unknown parameter: 'session.temperature'.\"). Set temperature=None, or "
+                    "connect with dialect='beta' to an old server.",
+                    "unknown_parameter",
+                    param="session.temperature",
+                    allowed="None under GA",
+                    value=self.temperature,
+                )
+            )
+        forced = None if isinstance(self.tool_choice, str) else self.tool_choice
+        functions = [t.name for t in self.tools if isinstance(t, FunctionTool)]
+        servers = [t.server_label for t in self.tools if isinstance(t, McpTool)]
+        if forced is not None and forced.type == "function" and forced.name not in functions:
+            allowed = ", ".join(functions) or "(no function tools)"
+            problems.append(
+                FieldProblem(
+                    "tool_choice.name",
+                    "tool_choice.name must name one of the session's function tools "
+                    f"({allowed}), got {forced.name!r}",
+                    param="session.tool_choice.name",
+                    allowed=allowed,
+                    value=forced.name,
+                )
+            )
+        if forced is not None and forced.type == "mcp" and forced.server_label not in servers:
+            allowed = ", ".join(servers) or "(no MCP tools)"
+            problems.append(
+                FieldProblem(
+                    "tool_choice.server_label",
+                    "tool_choice.server_label must name one of the session's MCP tools "
+                    f"({allowed}), got {forced.server_label!r}",
+                    param="session.tool_choice.server_label",
+                    allowed=allowed,
+                    value=forced.server_label,
+                )
+            )
+        if problems:
+            raise ConfigError(problems)
+
+    # ---- the wire (:mod:`.wire`) ------------------------------------------------------------
+
+    def to_session(self, dialect: Dialect = "ga") -> dict[str, Any]:
+        """The full ``session`` object (every field), as a server reports it."""
+        return encode_session(self, list(type(self).model_fields), dialect)
+
+    @classmethod
+    def from_session(cls, session: Mapping[str, Any], *, dialect: Dialect | None = None) -> Self:
+        """Parse the ``session`` of ``session.created`` / ``session.updated``.
+
+        Server-only keys (id, object, expires_at, ...) are ignored, as are keys this version
+        does not know. ``from_session(c.to_session()) == c``.
+        """
+        return decode_session(cls, session, dialect=dialect, strict=False)
 
     def to_session_update(
         self,
         previous: SessionConfig | None = None,
         *,
         event_id: str | None = None,
-        dialect: Literal["ga", "beta"] = "ga",
+        dialect: Dialect = "ga",
         assistant_has_spoken: bool = False,
     ) -> dict[str, Any]:
         """The ``session.update`` event that takes a session from ``previous`` to this config.
 
         With ``previous=None`` every explicitly set field is sent; otherwise only the fields
         that differ (nested objects whole, ``null`` to switch a feature off). The protocol
-        rules are checked first (and, with ``previous``, what a live session refuses to change:
-        the model, tracing once on, the voice once ``assistant_has_spoken``): a
-        :class:`ConfigError` here means nothing was sent.
+        rules are checked first (:meth:`check_rules`; and, with ``previous``, what a live
+        session refuses to change, :meth:`check_transition`: the model, tracing once on, the
+        voice once ``assistant_has_spoken``): a :class:`ConfigError` here means nothing was
+        sent.
         """
-        from realtime_widgets.protocol.wire import session_update
-
         return session_update(
             self,
             previous,
@@ -407,12 +472,3 @@ class SessionConfig(ConfigModel):
             dialect=dialect,
             assistant_has_spoken=assistant_has_spoken,
         )
-
-    @classmethod
-    def from_psopenai(cls, **kwargs: Any) -> SessionConfig:
-        """Build a config from PSOpenAI ``Set-RealtimeSessionConfiguration`` parameter names."""
-        return config_from_psopenai(cls, kwargs)
-
-    def to_code(self, target: str = "openai-python") -> str:
-        """This config as code: openai-python, openai-agents, psopenai, openai-dotnet or json."""
-        return to_code(self, target)

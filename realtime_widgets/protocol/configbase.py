@@ -3,9 +3,19 @@
 A session config is a frozen pydantic model whose every field carries one :class:`Param` (its
 wire paths, panel group and mid-session rule). :class:`ConfigModel` derives the rest from the
 fields alone: errors as :class:`ConfigError` naming the field, dotted reads and changes, the diff
-between two configs, the annotated JSON schema, the ``session`` object and its lenient reader.
+between two configs, the annotated JSON schema, the wire path of each field, and the rules a
+server enforces beyond the field types, as three hooks a config may override:
+
+- :meth:`ConfigModel.check_rules`: rules that span fields (the base has none);
+- :meth:`ConfigModel.locked_fields`: what cannot be set now, and why (from the Params);
+- :meth:`ConfigModel.check_transition`: a change a live session refuses (the locked ones).
+
 Two configs build on it: :class:`~.config.SessionConfig` (``session.type = "realtime"``) and
-:class:`~.transcription.TranscriptionConfig` (``"transcription"``).
+:class:`~.transcription_config.TranscriptionConfig` (``"transcription"``). The ``session``
+object itself (encoding, both readers) is :mod:`.wire`, which sits above this module.
+
+:func:`plain` is the one "model to plain data" conversion of the package: the wire payload,
+client events, :meth:`ConfigModel.with_changes` and the widgets' controls all use it.
 
 The seed shorthands a user may type for the shared nested fields (``"pcm16"``,
 ``"near_field"``, ``"whisper-1"``) live here as plain functions, so both configs read them the
@@ -20,15 +30,17 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator
 
-from realtime_widgets.errors import ConfigError
+from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.introspect import literal_values, models_in
 from realtime_widgets.protocol.parts import FORMAT_ALIASES, is_strict_wire, round_floats
 from realtime_widgets.protocol.problems import problems_from_validation_error
 
 __all__ = [
     "ConfigModel",
+    "Dialect",
     "Mutability",
     "Param",
+    "config_class",
     "format_shorthand",
     "noise_shorthand",
     "plain",
@@ -38,6 +50,10 @@ __all__ = [
 Mutability = Literal[
     "always", "never", "until_assistant_audio", "frozen_once_set", "between_responses"
 ]
+Dialect = Literal["ga", "beta"]
+
+# OpenAI's error code for a refused change, by the field's rule (voice: seen live).
+_LOCK_CODES = {"until_assistant_audio": "cannot_update_voice"}
 
 
 @dataclass(frozen=True)
@@ -96,8 +112,11 @@ def transcription_shorthand(value: Any, info: ValidationInfo) -> Any:
 class ConfigModel(BaseModel):
     """Base of the session configs; subclasses declare fields with one :class:`Param` each.
 
-    Immutable: derive a changed config with :meth:`with_changes`; read a server's report with
-    :meth:`from_session`; :meth:`to_session` is the full ``session`` object.
+    Immutable: derive a changed config with :meth:`with_changes`. The hooks
+    :meth:`check_rules`, :meth:`locked_fields` and :meth:`check_transition` hold the rules that
+    the field types cannot; each config overrides what its fields need. The wire methods
+    (``to_session``, ``from_session``, ``to_session_update``) are each config's, over
+    :mod:`.wire`.
     """
 
     SESSION_TYPE: ClassVar[str] = ""
@@ -113,6 +132,8 @@ class ConfigModel(BaseModel):
                 raise TypeError(f"{cls.__name__}.{name} needs exactly one Param annotation")
             found[name] = params[0]
         cls.PARAMS = found
+        if "SESSION_TYPE" in cls.__dict__ and cls.SESSION_TYPE:
+            _CONFIGS.setdefault(cls.SESSION_TYPE, cls)  # the first to declare a type owns it
 
     def __init__(self, /, **data: Any) -> None:
         try:
@@ -241,32 +262,156 @@ class ConfigModel(BaseModel):
         """Names of the fields whose value differs from ``previous``."""
         return [name for name, value in self.items() if value != getattr(previous, name)]
 
-    # ---- the wire -----------------------------------------------------------------------------
-
-    def to_session(self, dialect: Literal["ga", "beta"] = "ga") -> dict[str, Any]:
-        """The full ``session`` object (every field), as a server reports it."""
-        from realtime_widgets.protocol.wire import encode_session
-
-        return encode_session(self, list(type(self).model_fields), dialect)
+    # ---- the wire paths --------------------------------------------------------------------
 
     @classmethod
-    def from_session(
-        cls, session: Mapping[str, Any], *, dialect: Literal["ga", "beta"] | None = None
-    ) -> Self:
-        """Parse the ``session`` of ``session.created`` / ``session.updated``.
+    def param_path(cls, field: str, dialect: Dialect = "ga") -> str | None:
+        """The server's ``error.param`` for one of our dotted field paths, e.g.
+        ``turn_detection.threshold`` -> ``session.audio.input.turn_detection.threshold``
+        (``None``: the dialect has no such parameter)."""
+        head, dot, rest = field.partition(".")
+        bracket = head.find("[")
+        index = ""
+        if bracket >= 0:
+            head, index = head[:bracket], head[bracket:]
+        param = cls.PARAMS.get(head)
+        path = None if param is None else (param.ga if dialect == "ga" else param.beta)
+        if path is None:
+            return None
+        return f"session.{path}{index}{dot}{rest}"
 
-        Server-only keys (id, object, expires_at, ...) are ignored, as are keys this version
-        does not know. ``from_session(c.to_session()) == c``.
+    @classmethod
+    def field_for_param(cls, param: str | None) -> str | None:
+        """Our dotted field path for a server's ``error.param``, e.g.
+        ``session.audio.input.turn_detection.threshold`` -> ``turn_detection.threshold``."""
+        if not param or not param.startswith("session."):
+            return None
+        rest = param.removeprefix("session.")
+        best: tuple[int, str] | None = None
+        for name, p in cls.PARAMS.items():
+            if p.ga is None:
+                continue
+            matches = rest == p.ga or rest.startswith((p.ga + ".", p.ga + "["))
+            if matches and (best is None or len(p.ga) > best[0]):
+                best = (len(p.ga), name + rest[len(p.ga) :])
+        return best[1] if best else None
+
+    # ---- the rules a server enforces that the field types do not (hooks) ---------------------
+
+    def check_rules(self, dialect: Dialect = "ga") -> None:
+        """Raise :class:`ConfigError` for a config the server would reject as a whole: rules
+        that span fields (a forced tool must exist, ...). The base has none; a config whose
+        fields have such rules overrides this. ``to_session_update`` calls it first."""
+
+    def locked_fields(
+        self,
+        *,
+        live: bool = False,
+        assistant_has_spoken: bool = False,
+        dialect: Dialect = "ga",
+    ) -> dict[str, str]:
+        """Field (or dotted variant field) -> why it cannot be set now, as a sentence.
+
+        ``self`` is the session's current config (the effective one for a live session, else
+        what would be sent); ``live``: a session is connected; ``assistant_has_spoken``:
+        assistant audio exists in the conversation. Fields not in the result may be changed.
+        The rules, all read from the fields' :class:`Param`:
+
+        - ``mutable="never"`` (the model) while the session is live;
+        - a field the dialect does not have (``Param.ga`` / ``Param.beta`` is None);
+        - ``mutable="frozen_once_set"`` (tracing) once the live session has a value;
+        - ``mutable="until_assistant_audio"`` (the voice) once the assistant has spoken;
+        - the fields of the variants a section is not (``turn_detection.eagerness`` under
+          ``server_vad``, ``input_audio_format.rate`` for G.711), keyed by dotted path.
+
+        A config with a lock the Params cannot say overrides this (and calls ``super()``).
         """
-        from realtime_widgets.protocol.wire import decode_session
+        locks: dict[str, str] = {}
+        here, other = ("GA", "beta") if dialect == "ga" else ("beta", "GA")
+        for name, param in type(self).PARAMS.items():
+            value = getattr(self, name)
+            if param.mutable == "never" and live:
+                locks[name] = f"{name} cannot change during a session: connect a new session"
+            elif (param.ga if dialect == "ga" else param.beta) is None:
+                locks[name] = f"{other} dialect only: the {here} API has no {name}"
+            elif param.mutable == "frozen_once_set" and live and value is not None:
+                locks[name] = f"{name} cannot be modified once enabled"
+            elif param.mutable == "until_assistant_audio" and assistant_has_spoken:
+                locks[name] = f"{name} cannot change once the assistant has spoken"
+        for name, value in self.items():
+            kind = getattr(value, "type", None)
+            for path, variants in type(self).variant_fields(name).items():
+                if kind is not None and kind not in variants:
+                    locks[path] = "only for " + " / ".join(variants)
+        return locks
 
-        return decode_session(cls, session, dialect=dialect, strict=False)
+    def check_transition(
+        self,
+        previous: Self,
+        *,
+        assistant_has_spoken: bool = False,
+        dialect: Dialect = "ga",
+    ) -> None:
+        """Raise :class:`ConfigError` for a change from ``previous`` that a live session
+        refuses: every changed field that ``previous.locked_fields(live=True, ...)`` locks (the
+        model, tracing once on, the voice after assistant audio, a field the dialect lacks)."""
+        cls = type(self)
+        locks = previous.locked_fields(
+            live=True, assistant_has_spoken=assistant_has_spoken, dialect=dialect
+        )
+        problems = [
+            FieldProblem(
+                name,
+                locks[name],
+                _LOCK_CODES.get(cls.PARAMS[name].mutable, "invalid_value"),
+                param=cls.param_path(name, dialect),
+                value=getattr(self, name),
+            )
+            for name in self.diff(previous)
+            if name in locks
+        ]
+        if problems:
+            raise ConfigError(problems)
+
+    @classmethod
+    def variant_fields(cls, name: str) -> dict[str, list[str]]:
+        """For a field holding one of several typed variants (``turn_detection``, the audio
+        formats): each variant-specific sub-field's dotted path -> the variants that have it."""
+        annotation = cls.model_fields[name].annotation
+        models = [m for m in models_in(annotation, through_lists=False) if "type" in m.model_fields]
+        if len(models) < 2 or literal_values(annotation):
+            return {}
+        owners: dict[str, list[str]] = {}
+        for model in models:
+            tag = str(model.model_fields["type"].default)
+            for sub in model.model_fields:
+                if sub != "type":
+                    owners.setdefault(sub, []).append(tag)
+        return {f"{name}.{sub}": tags for sub, tags in owners.items() if len(tags) < len(models)}
+
+
+_CONFIGS: dict[str, type[ConfigModel]] = {}
+
+
+def config_class(session_type: str) -> type[ConfigModel]:
+    """The config of a session type: ``"realtime"`` -> SessionConfig, ``"transcription"`` ->
+    TranscriptionConfig. Each config registers itself when its class is defined (importing
+    :mod:`realtime_widgets.protocol` defines both); the wire's readers default to
+    ``config_class("realtime")`` without importing the config above them."""
+    return _CONFIGS[session_type]
 
 
 def plain(value: Any) -> Any:
-    """A field value as plain data (models dumped whole, lists element-wise)."""
+    """A value as JSON data, as the wire carries it: models dumped with their ``None`` members
+    omitted, lists element-wise, anything else as it is.
+
+    The package's one model-to-data conversion: the ``session`` object (:mod:`.wire`), client
+    events, :meth:`ConfigModel.with_changes` (which validates the result again: every optional
+    member of a nested record defaults to ``None``, so omitting it changes nothing) and the
+    widgets' controls.
+    """
     if isinstance(value, BaseModel):
-        return value.model_dump(exclude_unset=False)
+        return value.model_dump(mode="json", exclude_none=True)
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value

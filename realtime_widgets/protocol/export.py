@@ -1,26 +1,26 @@
-"""A SessionConfig as code for other tools: openai-python, openai-agents, PSOpenAI, .NET, JSON.
+"""A session config as code for other tools: openai-python, openai-agents, PSOpenAI, .NET, JSON.
 
-Every target is derived from the same GA payload (:meth:`SessionConfig.to_session_update`), so
-an export sends exactly what realtime_widgets sends. Settings a target cannot express are
-listed in a comment, never silently dropped. Secrets (an MCP tool's authorization and headers)
-are never written: the code reads each from an environment variable named after its tool
-(``MCP_DOCS_AUTHORIZATION``), and the JSON holds ``"${MCP_DOCS_AUTHORIZATION}"`` in its place.
+``to_code(config, target)`` is the entry point (the configs themselves know nothing of the
+targets: this module sits above them). Every target is derived from the same GA payload
+(:meth:`SessionConfig.to_session_update`), so an export sends exactly what realtime_widgets
+sends. Settings a target cannot express are listed in a comment, never silently dropped.
+Secrets (an MCP tool's authorization and headers) are never written: the code reads each from
+an environment variable named after its tool (``MCP_DOCS_AUTHORIZATION``), and the JSON holds
+``"${MCP_DOCS_AUTHORIZATION}"`` in its place.
 """
 
 from __future__ import annotations
 
 import json
 import pprint
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from realtime_widgets.errors import ConfigError
+from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import FunctionTool
 from realtime_widgets.protocol.redaction import env_name, has_secrets, redact
 from realtime_widgets.protocol.seeds import psopenai_command, psopenai_unsupported
-
-if TYPE_CHECKING:
-    from realtime_widgets.protocol.config import SessionConfig
-    from realtime_widgets.protocol.transcription import TranscriptionConfig
+from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 
 __all__ = ["EXPORT_TARGETS", "TRANSCRIPTION_EXPORT_TARGETS", "to_code"]
 
@@ -243,16 +243,17 @@ def _transcription_code(config: TranscriptionConfig, target: str) -> str:
     )
 
 
-def to_code(config: SessionConfig | TranscriptionConfig, target: str) -> str:
-    """See :meth:`SessionConfig.to_code` and :meth:`TranscriptionConfig.to_code`."""
-    # By session type, not by class: export sits below both configs and imports neither.
-    if config.SESSION_TYPE == "transcription":
-        return _transcription_code(cast("TranscriptionConfig", config), target)
-    session_config = cast("SessionConfig", config)
+def to_code(config: SessionConfig | TranscriptionConfig, target: str = "openai-python") -> str:
+    """A config as code: ``target`` is one of :data:`EXPORT_TARGETS` (openai-python,
+    openai-agents, psopenai, openai-dotnet, json) for a :class:`SessionConfig`, one of
+    :data:`TRANSCRIPTION_EXPORT_TARGETS` for a :class:`TranscriptionConfig`. Secrets are read
+    from the environment, never written. An unknown target raises :class:`ConfigError`."""
+    if isinstance(config, TranscriptionConfig):
+        return _transcription_code(config, target)
     writer = _WRITERS.get(target)
     if writer is None:
         allowed = ", ".join(EXPORT_TARGETS)
         raise ConfigError.single(
             "target", f"target must be one of {allowed}, got {target!r}", allowed=allowed
         )
-    return writer(session_config)
+    return writer(config)

@@ -50,8 +50,8 @@ from realtime_widgets.protocol.client_events import (
     ResponseParams,
     SystemMessage,
     UserMessage,
-    _dump,
 )
+from realtime_widgets.protocol.configbase import plain
 from realtime_widgets.protocol.images import image_data_url
 from realtime_widgets.protocol.problems import problems_from_validation_error
 
@@ -320,7 +320,7 @@ def create_item(
     typed = as_item(item)
     return _event(
         ev.ConversationItemCreate(
-            item=_dump(typed), previous_item_id=previous_item_id, event_id=event_id
+            item=plain(typed), previous_item_id=previous_item_id, event_id=event_id
         )
     )
 
@@ -378,7 +378,7 @@ def create_response(
     if not given:
         return _event(ev.ResponseCreate(event_id=event_id))
     params = _validated(ResponseOverrides, given, "response")
-    return _event(ev.ResponseCreate(response=_dump(params), event_id=event_id))
+    return _event(ev.ResponseCreate(response=plain(params), event_id=event_id))
 
 
 def approve_mcp(

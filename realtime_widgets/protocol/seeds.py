@@ -1,26 +1,26 @@
 """The seed libraries' vocabulary: PSOpenAI parameter names and command lines.
 
-``config_from_psopenai`` maps ``Set-RealtimeSessionConfiguration`` parameters onto a
-:class:`SessionConfig` (unlike PSOpenAI itself, ``-EnableTurnDetection $true`` really attaches
-turn detection, and no temperature reaches a GA server). ``psopenai_command`` writes the line
-back and ``parse_psopenai_command`` reads it, so a config survives the round trip.
+``from_psopenai(**parameters)`` (or ``config_from_psopenai(cls, parameters)``) maps
+``Set-RealtimeSessionConfiguration`` parameters onto a :class:`SessionConfig` (unlike PSOpenAI
+itself, ``-EnableTurnDetection $true`` really attaches turn detection, and no temperature
+reaches a GA server). ``psopenai_command`` writes the line back and ``parse_psopenai_command``
+reads it, so a config survives the round trip.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from realtime_widgets.errors import ConfigError
+from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import CustomVoice, FunctionTool, McpTool
-
-if TYPE_CHECKING:
-    from realtime_widgets.protocol.config import SessionConfig
 
 __all__ = [
     "PSOPENAI_PARAMETERS",
     "config_from_psopenai",
+    "from_psopenai",
     "parse_psopenai_command",
     "psopenai_command",
     "psopenai_unsupported",
@@ -171,6 +171,13 @@ def config_from_psopenai(cls: type[SessionConfig], kwargs: Mapping[str, Any]) ->
     elif mode is not None:
         data["tracing"] = mode
     return cls(**data)
+
+
+def from_psopenai(**parameters: Any) -> SessionConfig:
+    """A SessionConfig from PSOpenAI ``Set-RealtimeSessionConfiguration`` parameter names, e.g.
+    ``from_psopenai(Voice="marin", EnableTurnDetection=True)``; with
+    :func:`parse_psopenai_command`: ``from_psopenai(**parse_psopenai_command(line))``."""
+    return config_from_psopenai(SessionConfig, parameters)
 
 
 # ---- writing a PSOpenAI command line ------------------------------------------------------------

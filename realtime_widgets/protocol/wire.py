@@ -1,35 +1,32 @@
-"""SessionConfig <-> the ``session`` object on the wire (GA, and the legacy beta shape).
+"""Any session config <-> the ``session`` object on the wire (GA, and the legacy beta shape).
 
-Everything here is derived from the fields' :class:`~.config.Param` annotations. Two readers:
+Written against :class:`~.configbase.ConfigModel` only: everything here is derived from the
+fields' :class:`~.configbase.Param` annotations and the config's hooks (``check_rules``,
+``check_transition``), so a new session config needs nothing here. The configs above
+(:class:`~.config.SessionConfig`, :class:`~.transcription_config.TranscriptionConfig`) call it
+from their ``to_session`` / ``from_session`` / ``to_session_update``. Two readers:
 
-- lenient (:meth:`SessionConfig.from_session`): a server's report; unknown keys are ignored so a
-  newer server does not break an older client;
+- lenient (:func:`decode_session`, e.g. :meth:`SessionConfig.from_session`): a server's report;
+  unknown keys are ignored so a newer server does not break an older client;
 - strict (:func:`validate_session_payload`): a client's raw payload, judged as OpenAI judges it
   (unknown parameters, missing ``rate``, objects where objects are required, more than 16
   decimals). The local server uses this to answer with OpenAI's errors.
+
+Where ``cls`` is optional it defaults to the realtime session's config
+(``config_class("realtime")``, i.e. SessionConfig).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from realtime_widgets.errors import ConfigError, FieldProblem
-from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.configbase import ConfigModel, Dialect, config_class, plain
 from realtime_widgets.protocol.introspect import models_in
-from realtime_widgets.protocol.parts import (
-    MAX_DECIMALS,
-    FunctionTool,
-    McpTool,
-    WireRequired,
-    max_decimals,
-)
-from realtime_widgets.protocol.rules import locked_fields
-
-if TYPE_CHECKING:  # wire reads a config's PARAMS and SESSION_TYPE; the base never needs wire here
-    from realtime_widgets.protocol.configbase import ConfigModel
+from realtime_widgets.protocol.parts import MAX_DECIMALS, WireRequired, max_decimals
 
 __all__ = [
     "SERVER_ONLY_KEYS",
@@ -45,8 +42,7 @@ __all__ = [
     "validate_session_payload",
 ]
 
-Dialect = Literal["ga", "beta"]
-C = TypeVar("C", bound="ConfigModel")
+C = TypeVar("C", bound=ConfigModel)
 
 # Keys a server reports in a session object that are not configuration.
 SERVER_ONLY_KEYS = frozenset({"id", "object", "expires_at", "client_secret", "type"})
@@ -57,15 +53,6 @@ _SESSION_TYPES = ("realtime", "transcription")
 # ---- encoding -------------------------------------------------------------------------------
 
 
-def _wire_value(value: Any) -> Any:
-    """A field value as JSON data: models dumped with their unset (None) members omitted."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", exclude_none=True)
-    if isinstance(value, list):
-        return [_wire_value(v) for v in value]
-    return value
-
-
 def _set(target: dict[str, Any], path: str, value: Any) -> None:
     *containers, last = path.split(".")
     for key in containers:
@@ -73,37 +60,24 @@ def _set(target: dict[str, Any], path: str, value: Any) -> None:
     target[last] = value
 
 
+def _realtime(cls: type[ConfigModel] | None) -> type[ConfigModel]:
+    return config_class("realtime") if cls is None else cls
+
+
 def param_path(
-    field: str, dialect: Dialect = "ga", cls: type[ConfigModel] = SessionConfig
+    field: str, dialect: Dialect = "ga", cls: type[ConfigModel] | None = None
 ) -> str | None:
     """The server's ``error.param`` for one of our dotted field paths, e.g.
-    ``turn_detection.threshold`` -> ``session.audio.input.turn_detection.threshold``."""
-    head, dot, rest = field.partition(".")
-    bracket = head.find("[")
-    index = ""
-    if bracket >= 0:
-        head, index = head[:bracket], head[bracket:]
-    param = cls.PARAMS.get(head)
-    path = None if param is None else (param.ga if dialect == "ga" else param.beta)
-    if path is None:
-        return None
-    return f"session.{path}{index}{dot}{rest}"
+    ``turn_detection.threshold`` -> ``session.audio.input.turn_detection.threshold``
+    (:meth:`ConfigModel.param_path` of ``cls``)."""
+    return _realtime(cls).param_path(field, dialect)
 
 
-def field_for_param(param: str | None, cls: type[ConfigModel] = SessionConfig) -> str | None:
+def field_for_param(param: str | None, cls: type[ConfigModel] | None = None) -> str | None:
     """Our dotted field path for a server's ``error.param``, e.g.
-    ``session.audio.input.turn_detection.threshold`` -> ``turn_detection.threshold``."""
-    if not param or not param.startswith("session."):
-        return None
-    rest = param.removeprefix("session.")
-    best: tuple[int, str] | None = None
-    for name, p in cls.PARAMS.items():
-        if p.ga is None:
-            continue
-        matches = rest == p.ga or rest.startswith((p.ga + ".", p.ga + "["))
-        if matches and (best is None or len(p.ga) > best[0]):
-            best = (len(p.ga), name + rest[len(p.ga) :])
-    return best[1] if best else None
+    ``session.audio.input.turn_detection.threshold`` -> ``turn_detection.threshold``
+    (:meth:`ConfigModel.field_for_param` of ``cls``)."""
+    return _realtime(cls).field_for_param(param)
 
 
 def encode_session(
@@ -117,7 +91,7 @@ def encode_session(
         path = param.ga if dialect == "ga" else param.beta
         if path is None:
             continue
-        value = _wire_value(getattr(config, name))
+        value = plain(getattr(config, name))
         if dialect == "beta" and param.to_beta is not None and value is not None:
             value = param.to_beta(value)
         _set(session, path, value)
@@ -127,84 +101,23 @@ def encode_session(
 # ---- the rules a server enforces that the field types do not ----------------------------------
 
 
-def check_rules(config: SessionConfig, dialect: Dialect = "ga") -> None:
-    """Raise :class:`ConfigError` for a config the server would reject as a whole."""
-    problems: list[FieldProblem] = []
-    if dialect == "ga" and config.temperature is not None:
-        problems.append(
-            FieldProblem(
-                "temperature",
-                "temperature exists only in the beta dialect: the GA Realtime API has no "
-                "temperature and rejects the whole session.update "
-                "(\"Unknown parameter: 'session.temperature'.\"). Set temperature=None, or "
-                "connect with dialect='beta' to an old server.",
-                "unknown_parameter",
-                param="session.temperature",
-                allowed="None under GA",
-                value=config.temperature,
-            )
-        )
-    choice = config.tool_choice
-    functions = [t.name for t in config.tools if isinstance(t, FunctionTool)]
-    servers = [t.server_label for t in config.tools if isinstance(t, McpTool)]
-    if not isinstance(choice, str) and choice.type == "function" and choice.name not in functions:
-        allowed = ", ".join(functions) or "(no function tools)"
-        problems.append(
-            FieldProblem(
-                "tool_choice.name",
-                f"tool_choice.name must name one of the session's function tools ({allowed}), "
-                f"got {choice.name!r}",
-                param="session.tool_choice.name",
-                allowed=allowed,
-                value=choice.name,
-            )
-        )
-    if not isinstance(choice, str) and choice.type == "mcp" and choice.server_label not in servers:
-        allowed = ", ".join(servers) or "(no MCP tools)"
-        problems.append(
-            FieldProblem(
-                "tool_choice.server_label",
-                "tool_choice.server_label must name one of the session's MCP tools "
-                f"({allowed}), got {choice.server_label!r}",
-                param="session.tool_choice.server_label",
-                allowed=allowed,
-                value=choice.server_label,
-            )
-        )
-    if problems:
-        raise ConfigError(problems)
+def check_rules(config: ConfigModel, dialect: Dialect = "ga") -> None:
+    """Raise :class:`ConfigError` for a config the server would reject as a whole: the
+    config's own :meth:`~.configbase.ConfigModel.check_rules` hook."""
+    config.check_rules(dialect)
 
 
 def check_transition(
-    previous: SessionConfig,
-    config: SessionConfig,
+    previous: C,
+    config: C,
     *,
     assistant_has_spoken: bool = False,
     dialect: Dialect = "ga",
 ) -> None:
-    """Raise for a change a live session refuses: every changed field that
-    :func:`~.rules.locked_fields` locks for the live session at ``previous`` (the model,
-    tracing once on, the voice after assistant audio, a field the dialect lacks)."""
-    locks = locked_fields(
-        previous, live=True, assistant_has_spoken=assistant_has_spoken, dialect=dialect
-    )
-    problems = [
-        FieldProblem(
-            name,
-            locks[name],
-            _LOCK_CODES.get(SessionConfig.PARAMS[name].mutable, "invalid_value"),
-            param=param_path(name, dialect),
-            value=getattr(config, name),
-        )
-        for name in config.diff(previous)
-        if name in locks
-    ]
-    if problems:
-        raise ConfigError(problems)
-
-
-# OpenAI's error code for a refused change, by the field's rule (voice: seen live).
-_LOCK_CODES = {"until_assistant_audio": "cannot_update_voice"}
+    """Raise for a change a live session refuses: the config's
+    :meth:`~.configbase.ConfigModel.check_transition` hook (every changed field that
+    ``previous.locked_fields(live=True, ...)`` locks)."""
+    config.check_transition(previous, assistant_has_spoken=assistant_has_spoken, dialect=dialect)
 
 
 def session_update(
@@ -215,11 +128,12 @@ def session_update(
     dialect: Dialect = "ga",
     assistant_has_spoken: bool = False,
 ) -> dict[str, Any]:
-    """See :meth:`SessionConfig.to_session_update` (and the transcription config's twin:
-    its fields have no rules across fields and none is locked mid-session)."""
+    """The ``session.update`` event taking a session from ``previous`` to ``config``: see
+    :meth:`SessionConfig.to_session_update`. The config's hooks are checked first (its rules
+    across fields, then the change from ``previous``), so a :class:`ConfigError` here means
+    nothing was sent."""
     cls = type(config)
-    if isinstance(config, SessionConfig):
-        check_rules(config, dialect)
+    config.check_rules(dialect)
     if previous is None:
         names = [n for n in cls.model_fields if n in config.model_fields_set]
     else:
@@ -230,10 +144,9 @@ def session_update(
                 f"{type(previous).SESSION_TYPE!r}, got {cls.SESSION_TYPE!r})",
                 param="session.type",
             )
-        if isinstance(config, SessionConfig) and isinstance(previous, SessionConfig):
-            check_transition(
-                previous, config, assistant_has_spoken=assistant_has_spoken, dialect=dialect
-            )
+        config.check_transition(
+            previous, assistant_has_spoken=assistant_has_spoken, dialect=dialect
+        )
         names = config.diff(previous)
     if dialect == "beta":
         absent = [n for n in names if cls.PARAMS[n].beta is None]
@@ -303,7 +216,7 @@ def decode_session(
             return cls.model_validate(values, context={"wire": "strict"})
         return cls.model_validate(values, extra="ignore")
     except ConfigError as exc:
-        raise exc.with_params(lambda f: param_path(f, dialect, cls)) from None
+        raise exc.with_params(lambda f: cls.param_path(f, dialect)) from None
 
 
 def _payload_problems(session: Mapping[str, Any], cls: type[ConfigModel]) -> list[FieldProblem]:
@@ -466,17 +379,17 @@ def json_type_name(value: Any) -> str:
     return "an object"
 
 
-def validate_session_payload(session: Mapping[str, Any], cls: type[C] = SessionConfig) -> C:  # type: ignore[assignment]
+def validate_session_payload(session: Mapping[str, Any], cls: type[C] | None = None) -> C:
     """Judge a client's raw GA ``session`` object as OpenAI does; return the values it sets.
 
-    ``cls`` is the config of the session's type: :class:`SessionConfig` (``realtime``) or
-    :class:`~.transcription.TranscriptionConfig`.
+    ``cls`` is the config of the session's type: :class:`SessionConfig` (``realtime``, the
+    default) or :class:`~.transcription_config.TranscriptionConfig`.
 
     The returned config holds exactly the fields present in the payload (its
     ``model_fields_set``), ready to be merged into a session's effective config; rules that
-    span fields (a forced tool must exist) are checked on the merged config with
-    :func:`check_rules`. Raises :class:`ConfigError` whose problems carry OpenAI's ``code``
-    and ``param``.
+    span fields (a forced tool must exist) are checked on the merged config with the config's
+    :meth:`~.configbase.ConfigModel.check_rules`. Raises :class:`ConfigError` whose problems
+    carry OpenAI's ``code`` and ``param``.
     """
     if not isinstance(session, Mapping):
         raise ConfigError.single(
@@ -486,7 +399,8 @@ def validate_session_payload(session: Mapping[str, Any], cls: type[C] = SessionC
             code="invalid_type",
             param="session",
         )
-    problems = _payload_problems(session, cls)
+    config_cls: type[C] = _realtime(cls)  # type: ignore[assignment]
+    problems = _payload_problems(session, config_cls)
     if problems:
         raise ConfigError(problems)
-    return decode_session(cls, session, dialect="ga", strict=True)
+    return decode_session(config_cls, session, dialect="ga", strict=True)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol import events as ev
-from realtime_widgets.protocol.transcription import TranscriptionConfig
+from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.protocol.wire import validate_session_payload
 from realtime_widgets.server.errors import config_error
 

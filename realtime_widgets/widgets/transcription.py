@@ -8,7 +8,7 @@ logprobs, and a failed transcription's reason. ``snapshot`` (synced, at most onc
 at each completed turn) re-renders a saved notebook.
 
 :class:`TranscriptionPlayground` is the whole console: the settings as controls generated from
-:class:`~realtime_widgets.protocol.transcription.TranscriptionConfig` (the same generator as the
+:class:`~realtime_widgets.protocol.TranscriptionConfig` (the same generator as the
 realtime panel), applied live as ``session.update``; the microphone; the waveform with its VAD
 markers; the transcript. With no session it starts the embedded local server (pass
 ``transcriber=`` to give it a recogniser; without one each turn says why it has no text)::
@@ -35,7 +35,7 @@ from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState, ItemState
-from realtime_widgets.protocol.transcription import TranscriptionConfig
+from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.server.transcription import Transcriber
 from realtime_widgets.widgets.controls import FieldControl, build_controls, leaves
 from realtime_widgets.widgets.listening import Listening
@@ -175,6 +175,7 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
     ) -> None:
         self.server: Any = None
         if session is None:
+            # lazy: the server loads only when no session is given
             from realtime_widgets.server.app import LocalServer
 
             self.server = LocalServer(speech=False, transcriber=transcriber).start()
@@ -291,6 +292,7 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
 
 
 def _escape(text: str) -> str:
+    # lazy: only escaping a transcript needs it
     import html
 
     return html.escape(text)

@@ -32,6 +32,9 @@ from realtime_widgets.protocol import BUILTIN_VOICES
 from tests.browser.conftest import REPO, Lab, run_notebook
 from tests.browser.test_playground import set_slider
 
+# The exporter, as an expression the kernel evaluates.
+TO_CODE = "__import__('realtime_widgets.protocol.export', fromlist=['to_code']).to_code"
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 ARTIFACTS = REPO / "tests" / "browser" / "artifacts"
@@ -185,7 +188,7 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
         panel = "playground.parts['panel']"
 
         # 1. the export box holds the current config's code right after rendering
-        code = kernel.eval(f"{panel}.config.to_code({panel}.export_target.value)")
+        code = kernel.eval(f"{TO_CODE}({panel}.config, {panel}.export_target.value)")
         assert "voice" in code or "session" in code, code
         page.wait_for_function(
             "(code) => document.querySelector('.rw-export-code textarea').value === code",
@@ -245,7 +248,7 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
         ).first.click()
         set_slider(page, "silence duration ms", 650)
         kernel.wait(f"{panel}.config.turn_detection.silence_duration_ms == 650", timeout=60)
-        code = kernel.eval(f"{panel}.config.to_code({panel}.export_target.value)")
+        code = kernel.eval(f"{TO_CODE}({panel}.config, {panel}.export_target.value)")
         assert "650" in code
         assert "marin" in code
         page.wait_for_function(

@@ -19,6 +19,7 @@ from realtime_widgets import (
     Transcription,
 )
 from realtime_widgets.protocol.config import GROUPS
+from realtime_widgets.protocol.seeds import from_psopenai
 
 from .strategies import configs
 
@@ -174,7 +175,7 @@ def test_seed_spellings_are_accepted() -> None:
 
 
 def test_psopenai_names_build_the_config_and_enable_really_attaches() -> None:
-    c = SessionConfig.from_psopenai(
+    c = from_psopenai(
         Voice="marin",
         Modalities=["audio"],
         InputAudioFormat="pcm16",
@@ -197,17 +198,15 @@ def test_psopenai_names_build_the_config_and_enable_really_attaches() -> None:
     assert session["audio"]["input"]["transcription"] == {"model": "whisper-1", "language": "en"}
     assert session["tracing"] == {"workflow_name": "demo"}
     assert session["max_output_tokens"] == "inf"
-    off = SessionConfig.from_psopenai(
-        EnableTurnDetection=False, enableinputaudiotranscription=False
-    )
+    off = from_psopenai(EnableTurnDetection=False, enableinputaudiotranscription=False)
     assert off.to_session_update()["session"]["audio"]["input"] == {
         "turn_detection": None,
         "transcription": None,
     }
     with pytest.raises(ConfigError, match="not a Set-RealtimeSessionConfiguration parameter"):
-        SessionConfig.from_psopenai(Volume=3)
+        from_psopenai(Volume=3)
     with pytest.raises(ConfigError, match="event_id="):
-        SessionConfig.from_psopenai(EventId="e1")
+        from_psopenai(EventId="e1")
 
 
 def test_beta_dialect_for_legacy_servers() -> None:

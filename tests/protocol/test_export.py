@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 
 from realtime_widgets import ConfigError, SessionConfig
-from realtime_widgets.protocol.seeds import parse_psopenai_command
+from realtime_widgets.protocol.export import to_code
+from realtime_widgets.protocol.seeds import from_psopenai, parse_psopenai_command
 
 from .strategies import FIELD_STRATEGIES, configs, function_tool
 
@@ -66,7 +67,7 @@ def _run_openai_python(code: str) -> list[dict[str, Any]]:
 
 
 def test_openai_python_export_sends_exactly_our_payload() -> None:
-    code = EXAMPLE.to_code("openai-python")
+    code = to_code(EXAMPLE, "openai-python")
     compile(code, "<export>", "exec")
     sent = _run_openai_python(code)
     assert sent == [EXAMPLE.to_session_update()]
@@ -76,7 +77,7 @@ def test_openai_python_export_sends_exactly_our_payload() -> None:
 @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(configs)
 def test_openai_python_export_for_generated_configs(config: SessionConfig) -> None:
-    assert _run_openai_python(config.to_code("openai-python")) == [config.to_session_update()]
+    assert _run_openai_python(to_code(config, "openai-python")) == [config.to_session_update()]
 
 
 def test_openai_agents_export_builds_model_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,7 +96,7 @@ def test_openai_agents_export_builds_model_settings(monkeypatch: pytest.MonkeyPa
     module.RealtimeRunner = RealtimeRunner  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "agents", types.ModuleType("agents"))
     monkeypatch.setitem(sys.modules, "agents.realtime", module)
-    code = EXAMPLE.to_code("openai-agents")
+    code = to_code(EXAMPLE, "openai-agents")
     exec(compile(code, "<agents>", "exec"), {"__name__": "exported"})
     settings_ = recorded["runner"]["config"]["model_settings"]
     session = EXAMPLE.to_session_update()["session"]
@@ -130,11 +131,11 @@ def test_psopenai_line_parses_back_into_the_same_config() -> None:
         tool_choice="lookup",
         prompt={"id": "pmpt_abc", "version": "3", "variables": {"city": "Oslo"}},
     )
-    line = config.to_code("psopenai")
+    line = to_code(config, "psopenai")
     assert line.count("Set-RealtimeSessionConfiguration") == 1
     assert "-EnableTurnDetection $true" in line
     assert "'It''s ''quoted'''" in line
-    back = SessionConfig.from_psopenai(**parse_psopenai_command(line))
+    back = from_psopenai(**parse_psopenai_command(line))
     assert back == config
 
 
@@ -159,17 +160,17 @@ def test_psopenai_round_trip_for_generated_configs(data: dict, tools: list) -> N
     if isinstance(data.get("voice"), dict):
         data.pop("voice")  # PSOpenAI has no custom voices; the export says so instead
     config = SessionConfig(**data, **({"tools": tools} if tools else {}))
-    back = SessionConfig.from_psopenai(**parse_psopenai_command(config.to_code("psopenai")))
+    back = from_psopenai(**parse_psopenai_command(to_code(config, "psopenai")))
     assert back == config
 
 
 def test_psopenai_export_names_what_it_cannot_express() -> None:
-    code = SessionConfig(voice={"id": "voice_x1"}, truncation="disabled").to_code("psopenai")
+    code = to_code(SessionConfig(voice={"id": "voice_x1"}, truncation="disabled"), "psopenai")
     assert code.startswith("# Not expressible in PSOpenAI: truncation, voice")
 
 
 def test_dotnet_export_carries_the_ga_event_and_says_beta_only() -> None:
-    code = EXAMPLE.to_code("openai-dotnet")
+    code = to_code(EXAMPLE, "openai-dotnet")
     assert "beta dialect" in code
     assert "switched" in code
     body = re.search(r'@"(.*?)";\n', code, re.S)
@@ -178,6 +179,6 @@ def test_dotnet_export_carries_the_ga_event_and_says_beta_only() -> None:
 
 
 def test_json_export_and_unknown_target() -> None:
-    assert json.loads(EXAMPLE.to_code("json")) == EXAMPLE.to_session_update()
+    assert json.loads(to_code(EXAMPLE, "json")) == EXAMPLE.to_session_update()
     with pytest.raises(ConfigError, match="openai-python, openai-agents, psopenai"):
-        EXAMPLE.to_code("rust")
+        to_code(EXAMPLE, "rust")

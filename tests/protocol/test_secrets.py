@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from realtime_widgets import ConfigError, SessionConfig
-from realtime_widgets.protocol.export import EXPORT_TARGETS
+from realtime_widgets.protocol.export import EXPORT_TARGETS, to_code
 from realtime_widgets.protocol.parts import SECRET_KEYS, McpTool
 from realtime_widgets.protocol.presets import Preset, load, save_file, to_json, to_share_string
 from realtime_widgets.protocol.redaction import keep_secrets, redact
@@ -108,13 +108,13 @@ def test_loading_a_preset_keeps_the_current_secrets_only_for_the_same_server() -
 
 @pytest.mark.parametrize("target", EXPORT_TARGETS)
 def test_no_export_carries_a_secret(target: str) -> None:
-    assert_secret_free(CONFIG.to_code(target))
+    assert_secret_free(to_code(CONFIG, target))
 
 
 def test_the_python_export_reads_the_secrets_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    code = CONFIG.to_code("openai-python")
+    code = to_code(CONFIG, "openai-python")
     assert 'os.environ["MCP_DOCS_AUTHORIZATION"]' in code
     assert 'json.loads(os.environ["MCP_DOCS_HEADERS"])' in code
     monkeypatch.setenv("MCP_DOCS_AUTHORIZATION", TOKEN)
@@ -123,7 +123,7 @@ def test_the_python_export_reads_the_secrets_from_the_environment(
 
 
 def test_the_dotnet_and_json_exports_name_environment_variables() -> None:
-    code = CONFIG.to_code("openai-dotnet")
+    code = to_code(CONFIG, "openai-dotnet")
     env = {"MCP_DOCS_AUTHORIZATION": TOKEN, "MCP_DOCS_HEADERS": json.dumps({"X-Key": HEADER})}
     # What C# evaluates: the verbatim pieces, each environment read spliced in as JSON.
     body = re.search(r'var sessionUpdate = @"(.*?)";\n', code, re.S)
@@ -141,7 +141,7 @@ def test_the_dotnet_and_json_exports_name_environment_variables() -> None:
     )
     assert json.loads(text.replace('""', '"')) == CONFIG.to_session_update()
     assert "using System.Text.Json;" in code
-    tool = json.loads(CONFIG.to_code("json"))["session"]["tools"][0]
+    tool = json.loads(to_code(CONFIG, "json"))["session"]["tools"][0]
     assert tool["authorization"] == "${MCP_DOCS_AUTHORIZATION}"
     assert tool["headers"] == "${MCP_DOCS_HEADERS}"
 

@@ -28,7 +28,7 @@ from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.configbase import ConfigModel
 from realtime_widgets.protocol.coverage import NOT_MODELED
-from realtime_widgets.protocol.transcription import TranscriptionConfig
+from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 
 from .spec_walk import _members, facts_of_annotation, facts_of_model, literal_tag
 

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from realtime_widgets import ConfigError, SessionConfig
+from realtime_widgets.protocol.export import to_code
 from realtime_widgets.protocol.parts import PcmuFormat, SemanticVad, Transcription
-from realtime_widgets.protocol.transcription import TranscriptionConfig
+from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.protocol.wire import field_for_param, param_path, validate_session_payload
 
 from .sdk_oracle import check_transcription_update
@@ -194,15 +195,15 @@ def test_param_paths_both_ways() -> None:
 
 def test_openai_python_export_sends_exactly_our_payload() -> None:
     config = TranscriptionConfig(transcription="gpt-4o-transcribe", include=[LOGPROBS])
-    code = config.to_code("openai-python")
+    code = to_code(config, "openai-python")
     assert 'extra_query={"intent": "transcription"}' in code
     assert _run_openai_python(code) == [config.to_session_update()]
-    assert json.loads(config.to_code("json")) == config.to_session_update()
+    assert json.loads(to_code(config, "json")) == config.to_session_update()
 
 
 def test_export_to_a_tool_without_transcription_sessions_is_a_clear_error() -> None:
     with pytest.raises(ConfigError) as caught:
-        TranscriptionConfig().to_code("openai-agents")
+        to_code(TranscriptionConfig(), "openai-agents")
     assert caught.value.field == "target"
     assert "openai-python, json" in str(caught.value)
 

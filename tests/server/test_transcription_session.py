@@ -15,7 +15,7 @@ from openai import AsyncOpenAI
 
 from realtime_widgets.protocol import items
 from realtime_widgets.protocol.images import encode_png
-from realtime_widgets.protocol.transcription import TranscriptionConfig
+from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.engine import EngineOptions, SessionEngine
 from realtime_widgets.server.transcription import Transcript

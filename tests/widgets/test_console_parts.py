@@ -14,6 +14,7 @@ import pytest
 from realtime_widgets import SessionConfig, Transcription
 from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.protocol import BUILTIN_VOICES
+from realtime_widgets.protocol.export import to_code
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.tts import default_synthesizer
 from realtime_widgets.widgets.controls import CUSTOM, OptionalControl, SectionControl
@@ -43,12 +44,12 @@ def session(server: LocalServer) -> Iterator[RealtimeSession]:
 def test_the_export_box_holds_the_configs_code_from_the_start_and_after_a_change() -> None:
     config = SessionConfig(voice="cedar")
     panel = ConfigPanel(config=config)
-    assert panel.export_code.value == config.to_code("openai-python")
+    assert panel.export_code.value == to_code(config, "openai-python")
     assert panel.copy.text == panel.export_code.value
     panel.controls["speed"].widget.value = 1.25
-    assert panel.export_code.value == config.with_changes(speed=1.25).to_code("openai-python")
+    assert panel.export_code.value == to_code(config.with_changes(speed=1.25), "openai-python")
     panel.export_target.value = "psopenai"
-    assert panel.export_code.value == panel.config.to_code("psopenai")
+    assert panel.export_code.value == to_code(panel.config, "psopenai")
 
 
 def test_voice_is_a_list_of_the_built_in_voices_that_takes_a_custom_id() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
-from realtime_widgets.protocol.transcription import TranscriptionConfig
+from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.widgets.controls import SectionControl, build_controls
 from tests.protocol.strategies import transcription_config_data
 

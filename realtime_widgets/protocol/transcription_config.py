@@ -10,18 +10,20 @@ the schema are derived from the fields below exactly as for :class:`~.config.Ses
     config.to_session_update()     # session.update with session.type = "transcription"
     TranscriptionConfig.from_session(event["session"])     # a server's report, leniently
     validate_session_payload(raw, TranscriptionConfig)     # a client's payload, strictly
+    to_code(config, "openai-python")                       # from .export
+
+Its fields have no rules across fields and none is locked mid-session, so it overrides none of
+ConfigModel's hooks.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import ConfigDict, Field
 
-from realtime_widgets.protocol.configbase import (
-    ConfigModel,
-    Param,
-)
+from realtime_widgets.protocol.configbase import ConfigModel, Dialect, Param
 from realtime_widgets.protocol.parts import (
     AudioFormat,
     NoiseReduction,
@@ -30,6 +32,7 @@ from realtime_widgets.protocol.parts import (
     Transcription,
     TurnDetection,
 )
+from realtime_widgets.protocol.wire import decode_session, encode_session, session_update
 
 __all__ = ["TranscriptionConfig"]
 
@@ -83,6 +86,18 @@ class TranscriptionConfig(ConfigModel):
         """True when the server is asked for the transcript's log probabilities."""
         return bool(self.include and "item.input_audio_transcription.logprobs" in self.include)
 
+    # ---- the wire (:mod:`.wire`) ------------------------------------------------------------
+
+    def to_session(self, dialect: Dialect = "ga") -> dict[str, Any]:
+        """The full ``session`` object (every field), as a server reports it."""
+        return encode_session(self, list(type(self).model_fields), dialect)
+
+    @classmethod
+    def from_session(cls, session: Mapping[str, Any], *, dialect: Dialect | None = None) -> Self:
+        """Parse the ``session`` of a transcription session's ``session.created`` /
+        ``session.updated`` (leniently, as :meth:`SessionConfig.from_session`)."""
+        return decode_session(cls, session, dialect=dialect, strict=False)
+
     def to_session_update(
         self, previous: TranscriptionConfig | None = None, *, event_id: str | None = None
     ) -> dict[str, Any]:
@@ -91,12 +106,4 @@ class TranscriptionConfig(ConfigModel):
         With ``previous=None`` every explicitly set field is sent, otherwise the fields that
         differ (nested objects whole, ``null`` to switch a feature off).
         """
-        from realtime_widgets.protocol.wire import session_update
-
         return session_update(self, previous, event_id=event_id)
-
-    def to_code(self, target: str = "openai-python") -> str:
-        """This config as code: openai-python or json (see :mod:`.export`)."""
-        from realtime_widgets.protocol.export import to_code
-
-        return to_code(self, target)
