@@ -248,7 +248,8 @@ class RealtimeSession(GAMethods, SessionTransport):
             try:
                 await self._send_frames(self.core.append_frames(samples, rate))
             except (RealtimeWidgetsError, ConnectionClosed, TimeoutError) as exc:
-                self.core.dispatch_local({"type": "client.stream_error", "message": str(exc)})
+                self.core.queue_local({"type": "client.stream_error", "message": str(exc)})
+                self.dispatch()
 
     @on_loop
     async def acommit(self) -> None:
@@ -376,7 +377,9 @@ class RealtimeSession(GAMethods, SessionTransport):
                 if delay > 0:
                     await asyncio.sleep(delay)
             self.core.replayed(row.direction, row.t, row.event, row.raw)
-        self.core.dispatch_local({"type": "session.closed"})
+            self.dispatch()  # as live: the listeners run on the I/O loop after each row
+        self.core.queue_local({"type": "session.closed"})
+        self.dispatch()
 
     def play(self, timeout: float = 3600.0) -> None:
         """Play a replayed session to its end (blocking)."""
