@@ -31,6 +31,7 @@ import contextlib
 import copy
 import functools
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
@@ -156,6 +157,13 @@ class SessionTransport:
         return self.core.last_error
 
     # ---- the I/O loop and the public seams --------------------------------------------------
+
+    @property
+    def loop_thread(self) -> threading.Thread | None:
+        """The I/O loop's thread while the session uses it (None before its first use and
+        after :meth:`close`): where every listener runs, and where widgets keep their state."""
+        io = self._io
+        return io.thread if io is not None else None
 
     def _loop(self) -> BackgroundLoop:
         if self._io is None:
