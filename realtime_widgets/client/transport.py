@@ -25,7 +25,6 @@ send fail with a :class:`~realtime_widgets.errors.ServerError` naming that cause
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import contextlib
 import copy
@@ -131,30 +130,10 @@ class SessionTransport:
         self._closing = False
         self._ended: ServerError | None = None  # why the reader ended, until the next connect
         self._connected = asyncio.Event()  # replaced on the I/O loop by each connect
-        # Streamed audio (stream_audio): chunks any thread appends (deque.append is atomic),
-        # sent in order by one sender task; one loop wake-up at a time is scheduled for them.
-        self._stream: collections.deque[tuple[npt.ArrayLike | bytes, int]] = collections.deque()
-        self._stream_scheduled = False
-        self._stream_wake: asyncio.Future[None] | None = None  # the idle sender waits on it
-        self._stream_lock: asyncio.Lock | None = None  # held while chunks are sent
 
     @property
     def connected(self) -> bool:
         return self._ws is not None and self._connected.is_set()
-
-    @property
-    def requested(self) -> SessionConfig:
-        """The configuration we asked for (what the next update diffs against)."""
-        return self.core.requested
-
-    @property
-    def effective(self) -> SessionConfig | None:
-        """The configuration the server last reported (session.created/updated)."""
-        return self.core.effective
-
-    @property
-    def last_error(self) -> ServerError | None:
-        return self.core.last_error
 
     # ---- the I/O loop and the public seams --------------------------------------------------
 
@@ -253,8 +232,8 @@ class SessionTransport:
         await self._open()
         self._connected.set()
         self._spawn(self._reader())
-        if self.requested.model_fields_set - {"model"}:
-            await self._send_update(self.requested, previous=None)
+        if self.core.requested.model_fields_set - {"model"}:
+            await self._send_update(self.core.requested, previous=None)
         return self
 
     async def __aenter__(self: S) -> S:
@@ -308,7 +287,7 @@ class SessionTransport:
         if first is not None and first.type == "error":
             await ws.close()
             self._ws = None
-            raise self.last_error or ServerError("the server refused the session")
+            raise self.core.last_error or ServerError("the server refused the session")
         if first is None or first.type != "session.created":
             await ws.close()
             self._ws = None
@@ -347,9 +326,6 @@ class SessionTransport:
         if ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), 5)
-        self._stream.clear()
-        self._stream_scheduled = False
-        self._stream_lock = self._stream_wake = None
         current = asyncio.current_task()
         tasks = [t for t in self._tasks if t is not current]
         for task in tasks:
@@ -472,7 +448,7 @@ class SessionTransport:
             resend = self.core.reconnected(attempt, code, lost)
             self.dispatch()
             if resend:
-                self._spawn(self._send_update(self.requested, previous=None))
+                self._spawn(self._send_update(self.core.requested, previous=None))
             return True
         return False
 
@@ -584,7 +560,7 @@ class SessionTransport:
             finally:
                 self.dispatch()
             if pending is None:
-                return self.effective or new
+                return self.core.effective or new
             pending.on_done = _resolver(future)
             try:
                 await self._send_frames(pending.frames)
