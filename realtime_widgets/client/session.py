@@ -88,7 +88,8 @@ def local_server(responder: str = "local") -> Any:
     with _shared_lock:
         server = _shared_local.get(responder)
         if server is None:
-            from realtime_widgets.server.app import LocalServer  # the server only when used
+            # lazy: the client does not depend on the server; it is loaded only when used
+            from realtime_widgets.server.app import LocalServer
 
             server = _shared_local[responder] = LocalServer(responder=responder).start()
         return server

@@ -35,7 +35,6 @@ from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState, ItemState
 from realtime_widgets.protocol.transcription import TranscriptionConfig
-from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.transcription import Transcriber
 from realtime_widgets.widgets.controls import FieldControl, build_controls, leaves
 from realtime_widgets.widgets.listening import Listening
@@ -165,6 +164,9 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
     ) -> None:
         self.server: Any = None
         if session is None:
+            # lazy: the embedded server is loaded only when this console starts one
+            from realtime_widgets.server.app import LocalServer
+
             self.server = LocalServer(speech=False, transcriber=transcriber).start()
             session = RealtimeSession(
                 endpoint=transcription_endpoint(Endpoint.local(self.server.url, "transcribe"))
