@@ -43,7 +43,7 @@ _LAZY = {
     "Endpoint": "realtime_widgets.client",
     "VadLab": "realtime_widgets.vadlab",
     "ABTest": "realtime_widgets.vadlab",
-    "TranscriptionPlayground": "realtime_widgets.widgets.transcription",
+    "TranscriptionPlayground": "realtime_widgets.widgets.transcription_view",
 }
 
 

@@ -2,6 +2,38 @@
 
 Connects to OpenAI, Azure OpenAI, an ephemeral secret, or the embedded local server; tools,
 reconnect, metrics and cost, recording and replay.
+
+Where things live (module -> what it owns; who touches it):
+
+============== ==============================================================================
+session        RealtimeSession: the API. Holds ``core`` and ``audio_stream``; its one base is
+               SessionTransport; conversation and GA methods (text, audio, items, images,
+               responses, MCP) are its own, each ``a*`` coroutine with a ``blocking`` twin.
+transport      SessionTransport: socket, reconnect, waiting, owned tasks; ``dispatch()`` hands
+               out what the core queued. Runs on the I/O loop (``submit``/``call_soon`` from
+               any thread; ``loop_thread`` says which thread that is).
+core           ClientCore: the protocol, no I/O, calls nobody: effective config, conversation
+               state, metrics, history, pending update, waiter matching, tool calls, audio
+               encoding. Touched on the I/O loop only (tests: any one thread).
+dispatch       the items a core call queues (Delivered, HistoryEntry, Output/InputAudio,
+               PendingUpdate) and ``dispatch()``, which calls listeners, waiters, taps and
+               history listeners, each guarded. Listeners therefore run on the I/O loop.
+audio_stream   AudioStream: chunks queued from any thread, sent in order by one owned task on
+               the I/O loop; a commit drains it first.
+records        ToolCall, PendingUpdate, Waiter, the listener registry (kept in the core).
+history        the bounded event history (entries and bytes) and its exports.
+frames         frame-size limits checked before anything is sent.
+loop           BackgroundLoop: the one daemon thread with its asyncio loop, shared, counted.
+metrics        per-turn latency, usage and cost (fed by the core).
+latency        ToolkitLatency: the arithmetic of browser/kernel latency (fed by a widget).
+recording      Recorder (JSONL, secrets redacted) and read_recording (replay rows).
+auth, tools    endpoints and secrets; Python callables as function tools.
+============== ==============================================================================
+
+Data path of a server frame: socket -> ``transport._receive`` (I/O loop) -> ``core.receive``
+(state, metrics, history, waiter matching; queues) -> ``transport.dispatch()`` -> listeners,
+waiters, taps (same thread, after the core call). Replay (``session.play``) feeds
+``core.replayed`` row by row on the same loop and dispatches the same way.
 """
 
 from __future__ import annotations

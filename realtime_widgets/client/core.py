@@ -9,14 +9,19 @@ its ``asyncio`` layer), so everything here is tested without a socket, on a fake
 Feeding::
 
     core = ClientCore(SessionConfig(voice="marin"), clock=fake_clock)
-    event = core.receive(text)            # one server frame: state, metrics, history, listeners
+    event = core.receive(text)            # one server frame: state, metrics, history, waiters
     frames = core.encode(event_dict)      # a client event -> its JSON text, recorded as sent
-    frames = core.append_frames(samples, 24000)   # audio in the session's input format
+    frames = core.append_frames(samples, MODEL_RATE)   # audio in the session's input format
     pending = core.begin_update(new, previous)    # -> pending.frames; pending resolves later
     batches = core.take_tool_batches()    # function calls of finished responses to run
+    dispatch(core.listeners, core.take_dispatches())   # now the listeners run
 
-Listeners (``on``, ``on_history``, the audio taps) are plain callables called synchronously,
-in order, from ``receive``; each registration returns a function that removes it.
+The core calls out to nobody. Listeners (``on``, ``on_history``, the audio taps) are registered
+here (each registration returns a function that removes it), but a core call only queues what
+they must get, in order; :func:`~realtime_widgets.client.dispatch.dispatch` hands it out after
+the call returns (the transport does, on its I/O loop), as websockets' ``receive_data()`` is
+followed by ``events_received()``. Waiters are matched here and their ``on_match`` called
+there; a finished update's ``on_done`` likewise.
 
 Bounds: every frame is checked against ``max_frame_bytes`` before it is sent or recorded
 (:mod:`~realtime_widgets.client.frames`); a close with 1009 all the same is reported as
@@ -43,7 +48,9 @@ from pydantic import ValidationError
 
 from realtime_widgets.audio.formats import FORMAT_RATES, InputEncoder, decode
 from realtime_widgets.audio.pcm import as_int16, bytes_to_int16, int16_to_bytes, pcm16_to_base64
+from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import Resampler
+from realtime_widgets.client.dispatch import Delivered, Dispatch, InputAudio, OutputAudio
 from realtime_widgets.client.frames import (
     MAX_APPEND,
     MAX_FRAME_BYTES,
@@ -145,6 +152,7 @@ class ClientCore:
         self.tools: dict[str, Any] = {}  # name -> PythonTool (whatever the session registered)
         self._tool_calls: dict[str, list[ToolCall]] = {}  # response id -> calls
         self._tool_batches: list[list[ToolCall]] = []
+        self._outbox: list[Dispatch] = []  # for the listeners, in order (take_dispatches)
 
     # ---- time and ids -------------------------------------------------------------------------
 
@@ -163,11 +171,19 @@ class ClientCore:
 
     # ---- receiving ----------------------------------------------------------------------------
 
+    def take_dispatches(self) -> list[Dispatch]:
+        """What the calls since the last take left for the listeners, waiters and taps, in
+        order (and forgotten here): hand it to
+        :func:`~realtime_widgets.client.dispatch.dispatch`."""
+        out, self._outbox = self._outbox, []
+        return out
+
     def receive(self, text: str) -> ServerEvent | None:
         """One server frame. Nothing in it may stop the session reading: a frame that is not a
         JSON object with a ``type``, or that the client cannot handle (a value that breaks the
         state or the metrics), is reported as a ``client.protocol_error`` event (``message``:
-        the cause; ``frame``: its first 200 characters) and gives None."""
+        the cause; ``frame``: its first 200 characters) and gives None. No listener is called:
+        what they must get is queued (:meth:`take_dispatches`)."""
         if text.startswith(_AUDIO_DELTA_PREFIX):
             # The hot path (25-50 a second): validated by its own model, not the union; a
             # frame it rejects takes the full path below, which reports it as it always did.
@@ -202,12 +218,13 @@ class ClientCore:
         self._protocol_error(f"could not handle {kind}: {type(exc).__name__}: {exc}", frame)
 
     def _protocol_error(self, message: str, frame: str) -> None:
-        self.dispatch_local(
+        self.queue_local(
             {"type": "client.protocol_error", "message": message, "frame": frame[:200]}
         )
 
     def handle(self, event: ServerEvent, raw: str | None = None) -> None:
-        """Apply one parsed server event: state, metrics, history, bookkeeping, listeners."""
+        """Apply one parsed server event: state, metrics, history, bookkeeping; what the
+        listeners get is queued (:meth:`take_dispatches`)."""
         now = self.clock()
         kind = event.type
         if type(event) is ev.ResponseOutputAudioDelta:
@@ -235,7 +252,7 @@ class ClientCore:
             calls = self._tool_calls.pop(event.response.id, [])
             if calls:
                 self._tool_batches.append(calls)
-        self._dispatch(event, entry.size)
+        self._deliver_event(event, entry.size)
 
     def _audio_delta(self, event: ev.ResponseOutputAudioDelta, now: float, raw: str | None) -> None:
         # The hot path: the history keeps the event without its audio.
@@ -258,7 +275,7 @@ class ClientCore:
         )
         self.metrics.observe(event, now)
         size = len(raw) if raw is not None else len(event.delta)
-        self._dispatch(event, ENTRY_OVERHEAD + size)
+        self._deliver_event(event, ENTRY_OVERHEAD + size)
 
     def _session_event(self, event: ev.SessionCreated | ev.SessionUpdated) -> None:
         with contextlib.suppress(ConfigError):
@@ -275,7 +292,7 @@ class ClientCore:
             pending, self.pending = self.pending, None
             self.requested = pending.config
             pending.effective = self.effective or pending.config
-            pending._finish()
+            self._finish(pending)
 
     def _error_event(self, event: ev.ErrorEvent) -> None:
         err = event.error
@@ -291,7 +308,7 @@ class ClientCore:
         if pending is not None and err.event_id == pending.event_id and not pending.done:
             self.pending = None
             pending.error = self.last_error
-            pending._finish()
+            self._finish(pending)
 
     # ---- listeners ----------------------------------------------------------------------------
 
@@ -318,40 +335,35 @@ class ClientCore:
         self.listeners.output_taps.append(tap)
         return _remover(self.listeners.output_taps, tap)
 
-    def _dispatch(self, event: ServerEvent, size: int = ENTRY_OVERHEAD) -> None:
+    def _deliver_event(self, event: ServerEvent, size: int = ENTRY_OVERHEAD) -> None:
+        """Keep the event for ``wait(since=...)``, match the waiters, queue it for dispatch."""
         self._seq += 1
         recent = self._recent
         recent.append((self._seq, event, size))
         self.recent_bytes += size
         while len(recent) > 1 and (len(recent) > RECENT or self.recent_bytes > RECENT_BYTES):
             self.recent_bytes -= recent.popleft()[2]
+        matched: tuple[Waiter, ...] = ()
         if self._waiters:
-            for waiter in list(self._waiters):
-                if waiter._offer(event):
-                    self._waiters.remove(waiter)
-        by_type = self.listeners.by_type
-        for listeners in (by_type.get(event.type), by_type.get("*")):
-            if not listeners:
-                continue
-            for fn in list(listeners):  # a listener may remove itself
-                try:
-                    fn(event)
-                except Exception:
-                    log.exception("callback for %s failed", event.type)
+            matched = tuple(w for w in self._waiters if w._offer(event))
+            for waiter in matched:
+                self._waiters.remove(waiter)
+        self._outbox.append(Delivered(event, matched))
 
-    def dispatch_local(self, data: dict[str, Any]) -> None:
-        """An event the client itself raises (reconnected, disconnected, closed, ...)."""
+    def _finish(self, pending: PendingUpdate) -> None:
+        pending._finish()
+        self._outbox.append(pending)  # its on_done is the dispatcher's to call
+
+    def queue_local(self, data: dict[str, Any]) -> None:
+        """An event the client itself raises (reconnected, disconnected, closed, ...): recorded
+        and queued for the listeners like a server event."""
         self._record(HistoryEntry(self.elapsed, "local", data["type"], data))
-        self._dispatch(UnknownServerEvent.model_validate({"event_id": "", **data}))
+        self._deliver_event(UnknownServerEvent.model_validate({"event_id": "", **data}))
 
     def _record(self, entry: HistoryEntry) -> None:
         entry = shortened(entry)  # the history and its listeners (the event log) get the same
         self.history.append(entry)
-        for listener in self.listeners.history:
-            try:
-                listener(entry)
-            except Exception:
-                log.exception("history listener failed")
+        self._outbox.append(entry)
 
     # ---- waiting ------------------------------------------------------------------------------
 
@@ -368,7 +380,7 @@ class ClientCore:
     ) -> Waiter:
         """A waiter for the next event of ``kind`` (after ``since``, a :meth:`mark`, if given:
         events already received after the mark count). Check ``waiter.event``; ``on_match``
-        is called when it matches later. :meth:`cancel` removes it."""
+        is called (by the dispatcher) when it matches later. :meth:`cancel` removes it."""
         waiter = Waiter(kind, predicate or (lambda e: True), on_match)
         if since is not None:
             for seq, event, _size in list(self._recent):
@@ -451,11 +463,11 @@ class ClientCore:
             x = bytes_to_int16(samples)
         else:
             x = as_int16(samples)  # (an int16 microphone chunk comes back as it is)
-        for tap in self.listeners.audio_taps:
-            tap(x, rate)
+        if self.listeners.audio_taps:
+            self._outbox.append(InputAudio(x, rate))
         fmt = self.config.input_audio_format.type
         limit = self.max_append
-        if fmt == "audio/pcm" and rate == 24000:
+        if fmt == "audio/pcm" and rate == MODEL_RATE:
             n = 2 * len(x)
             if n <= limit:  # the live path: one chunk, encoded straight from its buffer
                 return [self._append_frame(pcm16_to_base64(x), n)], [n]
@@ -513,10 +525,10 @@ class ClientCore:
                     raw if raw is not None else event.model_dump_json(),
                 )
                 return
-            if FORMAT_RATES[fmt] != 24000:
+            if FORMAT_RATES[fmt] != MODEL_RATE:
                 resampler = self._output_resamplers.get(event.item_id)
                 if resampler is None:
-                    resampler = Resampler(FORMAT_RATES[fmt], 24000)
+                    resampler = Resampler(FORMAT_RATES[fmt], MODEL_RATE)
                     self._output_resamplers[event.item_id] = resampler
                 samples = as_int16(resampler.process(samples))
             self._deliver(event.item_id, samples)
@@ -527,11 +539,7 @@ class ClientCore:
                 self._deliver(event.item_id, tail)
 
     def _deliver(self, item_id: str, samples: npt.NDArray[np.int16]) -> None:
-        for tap in self.listeners.output_taps:
-            try:
-                tap(item_id, samples)
-            except Exception:
-                log.exception("output audio tap failed")
+        self._outbox.append(OutputAudio(item_id, samples))
 
     # ---- tools --------------------------------------------------------------------------------
 
@@ -581,7 +589,7 @@ class ClientCore:
             active.status_details = {"type": "incomplete", "reason": "connection_lost"}
             self.interrupted_response_ids.append(active.id)
             self.metrics.interrupted(active.id, self.clock())
-            self.dispatch_local(
+            self.queue_local(
                 {
                     "type": "client.response_interrupted",
                     "response_id": active.id,
@@ -598,7 +606,7 @@ class ClientCore:
                 code="connection_lost",
                 event_id=pending.event_id,
             )
-            pending._finish()
+            self._finish(pending)
         self._tool_calls.clear()
         self._output_resamplers.clear()
         return [i.id for i in self.state.ordered_items() if i.id not in self.lost_item_ids]
@@ -606,7 +614,7 @@ class ClientCore:
     def _frame_too_large(self, reason: str | None) -> None:
         message = too_large_message(reason, self.max_frame_bytes)
         self.last_error = ServerError(message, "invalid_request_error", "message_too_big")
-        self.dispatch_local(
+        self.queue_local(
             {
                 "type": "client.frame_too_large",
                 "close_code": 1009,
@@ -622,7 +630,7 @@ class ClientCore:
         self.reconnects += 1
         self.lost_item_ids.extend(lost)
         self.state.new_conversation()
-        self.dispatch_local(
+        self.queue_local(
             {
                 "type": "session.reconnected",
                 "attempt": attempt,
@@ -634,14 +642,14 @@ class ClientCore:
         return bool(self.requested.model_fields_set - {"model"})
 
     def closed(self) -> list[Waiter]:
-        """The session closed: the open waiters (to fail) are returned, then ``session.closed``
-        is dispatched."""
+        """The session closed: the open waiters (to fail) are returned, and ``session.closed``
+        is queued for the listeners."""
         waiters = self.fail_waiters()
         if self.pending is not None:
             pending, self.pending = self.pending, None
             pending.error = ServerError("the session was closed", code="session_closed")
-            pending._finish()
-        self.dispatch_local({"type": "session.closed"})
+            self._finish(pending)
+        self.queue_local({"type": "session.closed"})
         return waiters
 
     def replayed(

@@ -176,7 +176,7 @@ class EventHistory:
 
     def to_dataframe(self) -> Any:
         try:
-            # optional dependency: pandas
+            # optional dependency: pandas, only for this export
             import pandas as pd
         except ImportError:
             raise RealtimeWidgetsError("to_dataframe() needs pandas: pip install pandas") from None

@@ -1,4 +1,7 @@
-"""The small records ClientCore hands out: tool calls, pending updates, waiters, listeners."""
+"""The small records ClientCore hands out: tool calls, pending updates, waiters, listeners.
+
+The core only marks a waiter matched or an update done; calling ``on_match`` / ``on_done`` is
+the dispatcher's (:mod:`~realtime_widgets.client.dispatch`), after the core call returns."""
 
 from __future__ import annotations
 
@@ -36,7 +39,8 @@ class PendingUpdate:
     """A ``session.update`` sent and not yet answered.
 
     Resolved by the server's ``session.updated`` (``effective`` set) or by an ``error`` that
-    echoes its ``event_id`` (``error`` set); ``on_done`` is called once, either way."""
+    echoes its ``event_id`` (``error`` set); ``on_done`` is called once, either way, by the
+    dispatcher (the core queues the finished update)."""
 
     event_id: str
     config: SessionConfig
@@ -48,13 +52,13 @@ class PendingUpdate:
 
     def _finish(self) -> None:
         self.done = True
-        if self.on_done is not None:
-            self.on_done(self)
 
 
 @dataclass
 class Waiter:
-    """Someone waiting for an event of ``kind`` ("*": any) that ``predicate`` accepts."""
+    """Someone waiting for an event of ``kind`` ("*": any) that ``predicate`` accepts.
+
+    The core sets ``event`` when one matches; the dispatcher then calls ``on_match``."""
 
     kind: str
     predicate: Callable[[ServerEvent], bool]
@@ -70,8 +74,6 @@ class Waiter:
             return False
         if matched:
             self.event = event
-            if self.on_match is not None:
-                self.on_match(event)
         return matched
 
 

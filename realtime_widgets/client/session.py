@@ -14,12 +14,34 @@ In async code, the same object, with ``a``-prefixed coroutines::
         await s.aupdate(voice="cedar")
         async for event in s.listen(): ...
 
-The protocol itself (state, effective config, pending updates, tool calls, waiters, audio
-encoding) is :class:`~realtime_widgets.client.core.ClientCore`, which does no I/O; the socket,
-reconnect and the I/O thread around it are :class:`~realtime_widgets.client.transport.
-SessionTransport`; this class is the API. Every operation is written once, as a coroutine that
-runs on the I/O loop (``@on_loop``); its blocking twin is generated from it (``blocking``), as
-websockets' sync layer sits over its asyncio one.
+How it is put together (as websockets' connection holds its protocol):
+
+- ``session.core``: the :class:`~realtime_widgets.client.core.ClientCore` it holds, the
+  protocol itself (state, effective config, pending updates, tool calls, waiters, audio
+  encoding, the history), which does no I/O and calls nobody; the properties below
+  (``state``, ``metrics``, ``requested``, ...) read it;
+- :class:`~realtime_widgets.client.transport.SessionTransport`, its one base: the socket,
+  reconnect, the I/O thread, waiting, and dispatching what the core queued to the listeners;
+- ``session.audio_stream``: the :class:`~realtime_widgets.client.audio_stream.AudioStream` it
+  holds, which owns streamed audio (``stream_audio``) and its sender task;
+- the conversation methods (text, audio, items, images, responses, MCP approval): plain
+  methods here, each building a client event and sending it.
+
+Every operation is written once, as a coroutine that runs on the I/O loop (``@on_loop``); its
+blocking twin is generated from it (``blocking``), as websockets' sync layer sits over its
+asyncio one.
+
+The conversation beyond text and audio: images, item editing, out-of-band responses and MCP
+approval, each one client event built with :mod:`realtime_widgets.protocol.items` (bad input
+raises ConfigError naming the field, before anything is sent) and sent with ``asend_event``;
+what the server answers lands in ``session.state``::
+
+    item_id = session.send_image(fig, text="What does this plot show?")   # then a response
+    session.create_item(items.system_text("Be brief."), previous_item_id="root")
+    session.create_response(conversation="none", metadata={"purpose": "title"},
+                            input=[items.user_text("Give this chat a title.")])
+    for request in session.state.pending_approvals():
+        session.approve_mcp(request.id, approve=True)
 
 Widgets and other threads use the public seams: :meth:`submit` (an owned task on the loop),
 :meth:`call_soon`, the ``a*`` coroutines, and listeners that return their remover.
@@ -34,20 +56,22 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy.typing as npt
-from websockets.exceptions import ConnectionClosed
+from pydantic import BaseModel
 
+from realtime_widgets.audio.rate import MODEL_RATE
+from realtime_widgets.client.audio_stream import AudioStream
 from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.client.core import MAX_FRAME_BYTES, ClientCore
-from realtime_widgets.client.ga_methods import GAMethods
 from realtime_widgets.client.history import EventHistory, HistoryEntry
 from realtime_widgets.client.metrics import PRICES, Metrics, cost_of
 from realtime_widgets.client.recording import read_recording
 from realtime_widgets.client.tools import PythonTool, check_name
 from realtime_widgets.client.transport import SessionTransport, blocking, on_loop
-from realtime_widgets.errors import RealtimeWidgetsError
+from realtime_widgets.errors import RealtimeWidgetsError, ServerError
+from realtime_widgets.protocol import items
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.state import ConversationState
 
@@ -64,16 +88,15 @@ def local_server(responder: str = "local") -> Any:
     with _shared_lock:
         server = _shared_local.get(responder)
         if server is None:
-            from realtime_widgets.server.app import LocalServer  # the server only when used
+            # lazy: the client does not depend on the server; it is loaded only when used
+            from realtime_widgets.server.app import LocalServer
 
             server = _shared_local[responder] = LocalServer(responder=responder).start()
         return server
 
 
-class RealtimeSession(GAMethods, SessionTransport):
-    """A Realtime session over WebSocket (see the module docstring). Images, conversation
-    editing, responses with overrides or out of band, and MCP approvals come from
-    :class:`~realtime_widgets.client.ga_methods.GAMethods`.
+class RealtimeSession(SessionTransport):
+    """A Realtime session over WebSocket (see the module docstring).
 
     ``max_frame_bytes`` (default 32 MiB, the local server's ``ServerLimits.max_frame_bytes``
     and within OpenAI's) is the largest frame the endpoint accepts: anything that would be a
@@ -110,6 +133,12 @@ class RealtimeSession(GAMethods, SessionTransport):
         )
         self.prices = prices if prices is not None else PRICES
         self._replay: tuple[Path, float] | None = None
+        self.audio_stream = AudioStream(
+            send=self._send_chunk,
+            failed=self._stream_failed,
+            call_soon=self.call_soon,
+            spawn=self._spawn,
+        )
 
     def __repr__(self) -> str:
         status = "replay" if self.replaying else ("connected" if self.connected else "closed")
@@ -117,7 +146,21 @@ class RealtimeSession(GAMethods, SessionTransport):
             f"RealtimeSession({self.endpoint.display!r}, model={self.requested.model!r}, {status})"
         )
 
-    # ---- what the core knows ----------------------------------------------------------------
+    # ---- what the core knows (``session.core`` holds it; these read it) ----------------------
+
+    @property
+    def requested(self) -> SessionConfig:
+        """The configuration we asked for (what the next update diffs against)."""
+        return self.core.requested
+
+    @property
+    def effective(self) -> SessionConfig | None:
+        """The configuration the server last reported (session.created/updated)."""
+        return self.core.effective
+
+    @property
+    def last_error(self) -> ServerError | None:
+        return self.core.last_error
 
     @property
     def state(self) -> ConversationState:
@@ -201,7 +244,7 @@ class RealtimeSession(GAMethods, SessionTransport):
     # -- audio
 
     @on_loop
-    async def aappend_audio(self, samples: npt.ArrayLike | bytes, rate: int = 24000) -> int:
+    async def aappend_audio(self, samples: npt.ArrayLike | bytes, rate: int = MODEL_RATE) -> int:
         """Send audio (int16 or float samples, or PCM16 bytes, at ``rate``), converted to the
         session's input format. Returns the bytes sent."""
         await self._socket()
@@ -211,53 +254,29 @@ class RealtimeSession(GAMethods, SessionTransport):
 
     append_audio = blocking(aappend_audio)
 
-    def stream_audio(self, samples: npt.ArrayLike | bytes, rate: int = 24000) -> None:
+    def stream_audio(self, samples: npt.ArrayLike | bytes, rate: int = MODEL_RATE) -> None:
         """Queue audio for sending without waiting (for a live microphone or file stream).
 
-        Chunks go, in order, through one sender task on the I/O thread: no round trip per
-        chunk, and chunks queued while a wake-up is pending share it. A failure is reported
-        as a ``client.stream_error`` event."""
-        self._stream.append((samples, rate))
-        if not self._stream_scheduled:
-            self._stream_scheduled = True
-            self._loop().loop.call_soon_threadsafe(self._wake_stream)
+        Chunks go, in order, through one sender task on the I/O thread
+        (:class:`~realtime_widgets.client.audio_stream.AudioStream`): no round trip per chunk.
+        A failure is reported as a ``client.stream_error`` event."""
+        self.audio_stream.put(samples, rate)
 
-    def _wake_stream(self) -> None:
-        self._stream_scheduled = False  # chunks appended from now on schedule a new wake-up
-        if self._stream_lock is None:
-            self._stream_lock = asyncio.Lock()
-            self._spawn(self._stream_sender(self._stream_lock))
-        wake = self._stream_wake
-        if wake is not None and not wake.done():
-            wake.set_result(None)
+    async def _send_chunk(self, samples: npt.ArrayLike | bytes, rate: int) -> None:
+        await self._send_frames(self.core.append_frames(samples, rate))
 
-    async def _stream_sender(self, lock: asyncio.Lock) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            async with lock:
-                await self._send_streamed()
-            self._stream_wake = loop.create_future()
-            if not self._stream:  # else: appended while we sent, and its wake-up found us busy
-                await self._stream_wake
-            self._stream_wake = None
+    def _stream_failed(self, exc: Exception) -> None:
+        self.core.queue_local({"type": "client.stream_error", "message": str(exc)})
+        self.dispatch()
 
-    async def _send_streamed(self) -> None:
-        """Send every streamed chunk queued (the caller holds the stream lock)."""
-        while self._stream:
-            samples, rate = self._stream.popleft()
-            try:
-                await self._send_frames(self.core.append_frames(samples, rate))
-            except (RealtimeWidgetsError, ConnectionClosed, TimeoutError) as exc:
-                self.core.dispatch_local({"type": "client.stream_error", "message": str(exc)})
+    async def _close(self) -> None:
+        self.audio_stream.reset()
+        await super()._close()
 
     @on_loop
     async def acommit(self) -> None:
         """Commit the input buffer (needs >= 100 ms of audio), resampler tails included."""
-        lock = self._stream_lock
-        if lock is not None:  # a streamed chunk being sent goes first
-            await asyncio.wait_for(lock.acquire(), self.timeout)
-        try:
-            await self._send_streamed()  # then the streamed audio still queued
+        async with self.audio_stream.drained(self.timeout):  # streamed audio goes first
             await self._socket()
             frames = self.core.flush_frames()  # held-back audio belongs to this commit
             frames.append(
@@ -266,9 +285,6 @@ class RealtimeSession(GAMethods, SessionTransport):
                 )
             )
             await self._send_frames(frames)
-        finally:
-            if lock is not None:
-                lock.release()
 
     commit = blocking(acommit)
 
@@ -327,6 +343,81 @@ class RealtimeSession(GAMethods, SessionTransport):
 
     delete_item = blocking(adelete_item)
 
+    # -- images -----------------------------------------------------------------------------
+
+    async def asend_image(
+        self,
+        image: Any,
+        *,
+        detail: Literal["auto", "low", "high"] = "auto",
+        text: str | None = None,
+        previous_item_id: str | None = None,
+    ) -> str:
+        """Add a user message with an image (a matplotlib figure, PIL image, numpy array, path
+        or bytes), optionally with a question; returns the new item's id. Ask for the answer
+        with :meth:`acreate_response`."""
+        item_id = items.new_item_id()
+        item = items.user_image(image, detail=detail, text=text, id=item_id)
+        await self.asend_event(items.create_item(item, previous_item_id=previous_item_id))
+        return item_id
+
+    send_image = blocking(asend_image)
+
+    # -- conversation items -------------------------------------------------------------------
+
+    async def acreate_item(
+        self, item: BaseModel | dict[str, Any], *, previous_item_id: str | None = None
+    ) -> str:
+        """Add any item (see :mod:`~realtime_widgets.protocol.items`) after
+        ``previous_item_id`` (``"root"``: first; None: last); returns its id."""
+        typed, item_id = _with_id(item)
+        await self.asend_event(items.create_item(typed, previous_item_id=previous_item_id))
+        return item_id
+
+    create_item = blocking(acreate_item)
+
+    async def aretrieve_item(self, item_id: str) -> None:
+        """Ask the server for an item (its answer, ``conversation.item.retrieved``, updates
+        ``state``; it carries the item's audio)."""
+        await self.asend_event(items.retrieve_item(item_id))
+
+    retrieve_item = blocking(aretrieve_item)
+
+    # -- responses --------------------------------------------------------------------------
+
+    async def acreate_response(
+        self,
+        /,
+        *,
+        conversation: Literal["auto", "none"] | None = None,
+        metadata: dict[str, str] | None = None,
+        input: list[BaseModel | dict[str, Any]] | None = None,
+        **overrides: Any,
+    ) -> None:
+        """Ask for a response. Keyword overrides apply to this response only
+        (``instructions``, ``output_modalities``, ``tools``, ``tool_choice``,
+        ``max_output_tokens``, ``audio``, ``reasoning``, ...); ``conversation="none"`` makes it
+        out of band (kept out of the transcript; see ``state.out_of_band_responses()``) and
+        ``input`` gives it its own context."""
+        await self.asend_event(
+            items.create_response(
+                conversation=conversation, metadata=metadata, input=input, **overrides
+            )
+        )
+
+    create_response = blocking(acreate_response)
+
+    # -- MCP ----------------------------------------------------------------------------------
+
+    async def aapprove_mcp(
+        self, approval_request_id: str, approve: bool = True, *, reason: str | None = None
+    ) -> None:
+        """Answer an MCP approval request (``state.pending_approvals()``): run the tool call,
+        or with ``approve=False`` refuse it."""
+        await self.asend_event(items.approve_mcp(approval_request_id, approve, reason=reason))
+
+    approve_mcp = blocking(aapprove_mcp)
+
     # ---- tools ------------------------------------------------------------------------------
 
     def tool(
@@ -376,8 +467,20 @@ class RealtimeSession(GAMethods, SessionTransport):
                 if delay > 0:
                     await asyncio.sleep(delay)
             self.core.replayed(row.direction, row.t, row.event, row.raw)
-        self.core.dispatch_local({"type": "session.closed"})
+            self.dispatch()  # as live: the listeners run on the I/O loop after each row
+        self.core.queue_local({"type": "session.closed"})
+        self.dispatch()
 
     def play(self, timeout: float = 3600.0) -> None:
         """Play a replayed session to its end (blocking)."""
         self._block(self.aplay(), timeout)
+
+
+def _with_id(item: BaseModel | dict[str, Any]) -> tuple[BaseModel, str]:
+    """The item, typed, with an id (the given one, or a fresh client-side one)."""
+    typed = items.as_item(item)
+    item_id = getattr(typed, "id", None)
+    if item_id is None:
+        item_id = items.new_item_id()
+        typed = typed.model_copy(update={"id": item_id})
+    return typed, str(item_id)

@@ -6,6 +6,11 @@ WebSocket and reads it into the core, reconnects with backoff after a drop, send
 the core makes, and turns the core's waiters and pending updates into awaitables. It knows no
 event beyond ``session.created`` and ``session.update``: the protocol is the core's.
 
+The core calls out to nobody: after each core call the transport hands out what it queued
+(:meth:`SessionTransport.dispatch`: listeners, waiters, audio taps, history listeners), on the
+I/O loop, each guarded, so nothing a listener raises reaches the reader. Listeners therefore
+always run on the I/O loop's thread, never in the middle of parsing a frame.
+
 Every public operation is one coroutine that runs on the I/O loop (``@on_loop``); its blocking
 twin is generated from it (``blocking``), as websockets' sync layer sits over its asyncio one.
 
@@ -20,12 +25,12 @@ send fail with a :class:`~realtime_widgets.errors.ServerError` naming that cause
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import contextlib
 import copy
 import functools
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
@@ -38,6 +43,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.client.core import ClientCore, PendingUpdate, ToolCall, Waiter
+from realtime_widgets.client.dispatch import dispatch
 from realtime_widgets.client.history import HistoryEntry
 from realtime_widgets.client.loop import BackgroundLoop
 from realtime_widgets.client.recording import Recorder
@@ -124,32 +130,19 @@ class SessionTransport:
         self._closing = False
         self._ended: ServerError | None = None  # why the reader ended, until the next connect
         self._connected = asyncio.Event()  # replaced on the I/O loop by each connect
-        # Streamed audio (stream_audio): chunks any thread appends (deque.append is atomic),
-        # sent in order by one sender task; one loop wake-up at a time is scheduled for them.
-        self._stream: collections.deque[tuple[npt.ArrayLike | bytes, int]] = collections.deque()
-        self._stream_scheduled = False
-        self._stream_wake: asyncio.Future[None] | None = None  # the idle sender waits on it
-        self._stream_lock: asyncio.Lock | None = None  # held while chunks are sent
 
     @property
     def connected(self) -> bool:
         return self._ws is not None and self._connected.is_set()
 
-    @property
-    def requested(self) -> SessionConfig:
-        """The configuration we asked for (what the next update diffs against)."""
-        return self.core.requested
-
-    @property
-    def effective(self) -> SessionConfig | None:
-        """The configuration the server last reported (session.created/updated)."""
-        return self.core.effective
-
-    @property
-    def last_error(self) -> ServerError | None:
-        return self.core.last_error
-
     # ---- the I/O loop and the public seams --------------------------------------------------
+
+    @property
+    def loop_thread(self) -> threading.Thread | None:
+        """The I/O loop's thread while the session uses it (None before its first use and
+        after :meth:`close`): where every listener runs, and where widgets keep their state."""
+        io = self._io
+        return io.thread if io is not None else None
 
     def _loop(self) -> BackgroundLoop:
         if self._io is None:
@@ -195,7 +188,8 @@ class SessionTransport:
 
     def on(self, event_type: str, callback: Callback) -> Callable[[], None]:
         """Call ``callback(event)`` for each event of this type ("*": every event), on the I/O
-        thread (keep it quick). Returns a function that removes the callback."""
+        loop's thread, after the core has applied it (keep it quick). Returns a function that
+        removes the callback."""
         return self.core.on(event_type, callback)
 
     def on_history(self, listener: Callable[[HistoryEntry], None]) -> Callable[[], None]:
@@ -211,7 +205,8 @@ class SessionTransport:
     def add_output_audio_tap(
         self, tap: Callable[[str, npt.NDArray[np.int16]], None]
     ) -> Callable[[], None]:
-        """Call ``tap(item_id, samples)`` with the assistant's audio as 24 kHz int16, decoded
+        """Call ``tap(item_id, samples)`` with the assistant's audio as 24 kHz int16 (I/O loop
+        thread), decoded
         once for every listener. Returns a function that removes the tap."""
         return self.core.add_output_audio_tap(tap)
 
@@ -237,8 +232,8 @@ class SessionTransport:
         await self._open()
         self._connected.set()
         self._spawn(self._reader())
-        if self.requested.model_fields_set - {"model"}:
-            await self._send_update(self.requested, previous=None)
+        if self.core.requested.model_fields_set - {"model"}:
+            await self._send_update(self.core.requested, previous=None)
         return self
 
     async def __aenter__(self: S) -> S:
@@ -292,7 +287,7 @@ class SessionTransport:
         if first is not None and first.type == "error":
             await ws.close()
             self._ws = None
-            raise self.last_error or ServerError("the server refused the session")
+            raise self.core.last_error or ServerError("the server refused the session")
         if first is None or first.type != "session.created":
             await ws.close()
             self._ws = None
@@ -331,21 +326,26 @@ class SessionTransport:
         if ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), 5)
-        self._stream.clear()
-        self._stream_scheduled = False
-        self._stream_lock = self._stream_wake = None
         current = asyncio.current_task()
         tasks = [t for t in self._tasks if t is not current]
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=5)
-        _fail(self.core.closed(), RealtimeWidgetsError("the session was closed"))
+        waiters = self.core.closed()
+        self.dispatch()
+        _fail(waiters, RealtimeWidgetsError("the session was closed"))
         if self._recorder is not None:
             self._recorder.close()
             self._recorder = None
 
     # ---- receiving --------------------------------------------------------------------------
+
+    def dispatch(self) -> None:
+        """Hand out what the core queued (listeners, waiters, taps, history listeners), in
+        order; called on the I/O loop after every core call, and by a caller that drives the
+        core itself. A listener that raises is logged; the others still run."""
+        dispatch(self.core.listeners, self.core.take_dispatches())
 
     def _receive(self, text: str) -> ServerEvent | None:
         if self._recorder is not None:
@@ -354,10 +354,11 @@ class SessionTransport:
             except OSError as exc:  # a full disk ends the recording, not the session
                 self._recorder.close()
                 self._recorder = None
-                self.core.dispatch_local(
+                self.core.queue_local(
                     {"type": "client.recording_error", "message": f"recording stopped: {exc}"}
                 )
         event = self.core.receive(text)
+        self.dispatch()
         for batch in self.core.take_tool_batches():
             self._spawn(self._run_tools(batch))
         return event
@@ -402,6 +403,7 @@ class SessionTransport:
             self._connected.clear()
             self._ws = None
             lost = self.core.connection_lost(code, ws.close_reason)
+            self.dispatch()
             if (
                 not self.reconnect
                 or code in NO_RECONNECT_CODES
@@ -417,7 +419,7 @@ class SessionTransport:
         self._connected.clear()
         ws, self._ws = self._ws, None
         self.core.connection_lost(code, cause=error)
-        self.core.dispatch_local(
+        self.core.queue_local(
             {
                 "type": "session.disconnected",
                 "code": code,
@@ -425,6 +427,7 @@ class SessionTransport:
                 "message": error.message,
             }
         )
+        self.dispatch()
         _fail(self.core.fail_waiters(), error)
         if ws is not None:  # the reader failed on an open socket: tell the server why
             with contextlib.suppress(Exception):
@@ -442,8 +445,10 @@ class SessionTransport:
                 delay = min(delay * 2, 8.0)
                 continue
             self._connected.set()
-            if self.core.reconnected(attempt, code, lost):
-                self._spawn(self._send_update(self.requested, previous=None))
+            resend = self.core.reconnected(attempt, code, lost)
+            self.dispatch()
+            if resend:
+                self._spawn(self._send_update(self.core.requested, previous=None))
             return True
         return False
 
@@ -525,6 +530,7 @@ class SessionTransport:
         return ws
 
     async def _send_frames(self, frames: list[str]) -> None:
+        self.dispatch()  # the frames' history entries (and audio taps) go out first
         ws = await self._socket()
         for text in frames:
             await ws.send(text)
@@ -549,9 +555,12 @@ class SessionTransport:
         assert self._update_lock is not None
         async with self._update_lock:
             future: asyncio.Future[PendingUpdate] = asyncio.get_running_loop().create_future()
-            pending = self.core.begin_update(new, previous)
+            try:
+                pending = self.core.begin_update(new, previous)
+            finally:
+                self.dispatch()
             if pending is None:
-                return self.effective or new
+                return self.core.effective or new
             pending.on_done = _resolver(future)
             try:
                 await self._send_frames(pending.frames)

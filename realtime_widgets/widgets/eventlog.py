@@ -2,12 +2,13 @@
 
 Rows reach the browser in batches at most ten times a second; audio payloads are byte counts.
 Export with ``session.events.to_jsonl(path)`` or ``session.events.to_dataframe()``.
+
+The history listener and the batch timer run on the session loop; so does the pending batch.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -34,27 +35,24 @@ class EventLog(Listening, anywidget.AnyWidget):
         super().__init__(**kwargs)
         self.session = session
         self._pending: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
         self._armed = False
         self.batches_sent = 0
         self.send_rows([_row(e) for e in session.events])
         self._listen(session.on_history(self._on_entry))
 
     def _on_entry(self, entry: HistoryEntry) -> None:
-        with self._lock:
-            self._pending.append(_row(entry))
-            if self._armed:
-                return
-            self._armed = True
+        self._pending.append(_row(entry))
+        if self._armed:
+            return
+        self._armed = True
         try:
             asyncio.get_running_loop().call_later(BATCH_S, self._flush)
         except RuntimeError:  # not on a loop (a replayed or synchronous caller): send now
             self._flush()
 
     def _flush(self) -> None:
-        with self._lock:
-            rows, self._pending = self._pending, []
-            self._armed = False
+        rows, self._pending = self._pending, []
+        self._armed = False
         self.send_rows(rows)
 
     def send_rows(self, rows: list[dict[str, Any]]) -> None:

@@ -5,12 +5,14 @@ User audio is cut from the input timeline (all audio appended this session, 24 k
 what was appended since the previous commit or clear (push-to-talk, manual commits). Assistant
 audio is what the session decoded for the item (at most :data:`OUTPUT_KEEP_S` seconds over all
 items; the oldest items are dropped first). ``wav(item_id)`` gives a WAV file's bytes.
+
+It is fed on the session loop (the session's taps and events); reads from another thread are
+made there too (:func:`~realtime_widgets.widgets.browser_messages.read_on_session_loop`).
 """
 
 from __future__ import annotations
 
 import io
-import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -18,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from realtime_widgets.audio.pcm import Int16Array, as_int16
+from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import resample
 from realtime_widgets.audio.ring import AudioRing
 from realtime_widgets.audio.wav import write_wav
@@ -25,10 +28,10 @@ from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState
+from realtime_widgets.widgets.browser_messages import read_on_session_loop
 
 __all__ = ["INPUT_KEEP_S", "OUTPUT_KEEP_S", "ItemAudio"]
 
-RATE = 24000
 INPUT_KEEP_S = 600
 OUTPUT_KEEP_S = 600
 
@@ -37,12 +40,12 @@ class ItemAudio:
     """Per-item audio of a session (see the module docstring); listeners removed by ``close``."""
 
     def __init__(self, session: RealtimeSession | None = None) -> None:
-        self.input = AudioRing(RATE * INPUT_KEEP_S, RATE)
+        self.input = AudioRing(MODEL_RATE * INPUT_KEEP_S, MODEL_RATE)
         self._output: OrderedDict[str, list[Int16Array]] = OrderedDict()
         self._output_samples = 0
         self._spans: dict[str, tuple[int, int]] = {}  # item -> [start, stop) input samples
         self._last_commit = 0
-        self._lock = threading.Lock()
+        self.session = session
         self.state = session.state if session is not None else ConversationState()
         self._remove: list[Callable[[], None]] = []
         if session is not None:
@@ -58,35 +61,37 @@ class ItemAudio:
             remove()
         self._remove = []
 
-    def add_input(self, samples: npt.ArrayLike, rate: int = RATE) -> None:
-        x = as_int16(samples) if rate == RATE else as_int16(resample(samples, rate, RATE))
-        with self._lock:
-            self.input.append(x)
+    def add_input(self, samples: npt.ArrayLike, rate: int = MODEL_RATE) -> None:
+        x = (
+            as_int16(samples)
+            if rate == MODEL_RATE
+            else as_int16(resample(samples, rate, MODEL_RATE))
+        )
+        self.input.append(x)
 
     def add_output(self, item_id: str, samples: npt.ArrayLike) -> None:
         x = as_int16(samples)
-        with self._lock:
-            self._output.setdefault(item_id, []).append(x)
-            self._output_samples += len(x)
-            while self._output_samples > RATE * OUTPUT_KEEP_S and len(self._output) > 1:
-                _, dropped = self._output.popitem(last=False)
-                self._output_samples -= sum(len(c) for c in dropped)
+        self._output.setdefault(item_id, []).append(x)
+        self._output_samples += len(x)
+        while self._output_samples > MODEL_RATE * OUTPUT_KEEP_S and len(self._output) > 1:
+            _, dropped = self._output.popitem(last=False)
+            self._output_samples -= sum(len(c) for c in dropped)
 
     def observe_event(self, event: ServerEvent) -> None:
-        with self._lock:
-            if isinstance(event, ev.InputAudioBufferCommitted):
-                self._spans[event.item_id] = (self._last_commit, self.input.end)
-                self._last_commit = self.input.end
-            elif isinstance(event, ev.InputAudioBufferCleared):
-                self._last_commit = self.input.end
-            elif isinstance(event, ev.ConversationItemDeleted):
-                self._spans.pop(event.item_id, None)
-                dropped = self._output.pop(event.item_id, None)
-                self._output_samples -= sum(len(c) for c in dropped or ())
+        if isinstance(event, ev.InputAudioBufferCommitted):
+            self._spans[event.item_id] = (self._last_commit, self.input.end)
+            self._last_commit = self.input.end
+        elif isinstance(event, ev.InputAudioBufferCleared):
+            self._last_commit = self.input.end
+        elif isinstance(event, ev.ConversationItemDeleted):
+            self._spans.pop(event.item_id, None)
+            dropped = self._output.pop(event.item_id, None)
+            self._output_samples -= sum(len(c) for c in dropped or ())
 
     def has_audio(self, item_id: str) -> bool:
-        with self._lock:
-            return item_id in self._output or self._input_span(item_id) is not None
+        return read_on_session_loop(
+            self.session, lambda: item_id in self._output or self._input_span(item_id) is not None
+        )
 
     def _input_span(self, item_id: str) -> tuple[int, int] | None:
         item = self.state.items.get(item_id)
@@ -104,12 +109,14 @@ class ItemAudio:
 
     def samples(self, item_id: str) -> Int16Array | None:
         """The item's audio at 24 kHz, or None when none is kept."""
-        with self._lock:
-            chunks = self._output.get(item_id)
-            if chunks:
-                return np.concatenate(chunks)
-            span = self._input_span(item_id)
-            return None if span is None else self.input.read(*span)
+        return read_on_session_loop(self.session, lambda: self._samples(item_id))
+
+    def _samples(self, item_id: str) -> Int16Array | None:
+        chunks = self._output.get(item_id)
+        if chunks:
+            return np.concatenate(chunks)
+        span = self._input_span(item_id)
+        return None if span is None else self.input.read(*span)
 
     def wav(self, item_id: str) -> bytes | None:
         """The item's audio as a 16-bit mono WAV file, or None."""
@@ -117,5 +124,5 @@ class ItemAudio:
         if samples is None:
             return None
         out = io.BytesIO()
-        write_wav(out, samples, RATE)
+        write_wav(out, samples, MODEL_RATE)
         return out.getvalue()

@@ -11,6 +11,10 @@ and its answers to clock pings), ``session.on_history`` (when each append left t
 when each item's first audio delta arrived) and the session's output audio tap (when the
 speaker got its samples). The arithmetic and the clock offset live in
 :mod:`realtime_widgets.client.latency`.
+
+All of those run on the session loop (the widgets' messages hop there), so its records are
+touched there only; :meth:`LatencyProbe.summary` and :meth:`LatencyProbe.per_turn` read them
+there too.
 """
 
 from __future__ import annotations
@@ -18,14 +22,15 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from realtime_widgets.audio.formats import FORMAT_RATES
+from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.client.latency import ToolkitLatency
 from realtime_widgets.client.session import HistoryEntry, RealtimeSession
+from realtime_widgets.widgets.browser_messages import on_session_loop, read_on_session_loop
 from realtime_widgets.widgets.microphone import Microphone
 from realtime_widgets.widgets.speaker import Speaker
 
@@ -49,7 +54,6 @@ class LatencyProbe:
         self.microphone = microphone
         self.speaker = speaker
         self.core = ToolkitLatency()
-        self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._pings: dict[int, tuple[str, float]] = {}  # id -> (widget, sent at)
         self._last_ping = {"mic": 0.0, "speaker": 0.0}
@@ -69,26 +73,28 @@ class LatencyProbe:
     # ---- clock pings ----------------------------------------------------------------------------
 
     def ping(self, which: str) -> None:
-        """Send one clock ping to the ``"mic"`` or ``"speaker"`` widget's page."""
+        """Send one clock ping to the ``"mic"`` or ``"speaker"`` widget's page (from any
+        thread: it is stamped on the session loop)."""
+        on_session_loop(self.session, self._ping, which)
+
+    def _ping(self, which: str) -> None:
         widget = self.microphone if which == "mic" else self.speaker
         if widget is None:
             return
-        with self._lock:
-            ping_id = next(self._ids)
-            now = time.monotonic()
-            self._pings[ping_id] = (which, now)
-            self._last_ping[which] = now
-            for old in [i for i, (_, t) in self._pings.items() if now - t > 30]:
-                del self._pings[old]  # never answered (a closed page): forget it
+        ping_id = next(self._ids)
+        now = time.monotonic()
+        self._pings[ping_id] = (which, now)
+        self._last_ping[which] = now
+        for old in [i for i, (_, t) in self._pings.items() if now - t > 30]:
+            del self._pings[old]  # never answered (a closed page): forget it
         widget.send({"type": "ping", "id": ping_id})
 
     def _maybe_ping(self, which: str, now: float) -> None:
         if now - self._last_ping[which] >= PING_EVERY_S:
-            self.ping(which)
+            self._ping(which)
 
     def _pong(self, content: dict[str, Any], received: float) -> None:
-        with self._lock:
-            sent = self._pings.pop(int(content.get("id", -1)), None)
+        sent = self._pings.pop(int(content.get("id", -1)), None)
         if sent is None or not isinstance(content.get("t"), int | float):
             return
         which, at = sent
@@ -104,8 +110,7 @@ class LatencyProbe:
         elif kind == "audio" and buffers and isinstance(content.get("t"), int | float):
             assert self.microphone is not None
             end = self.microphone.samples_received + len(buffers[0]) // 2
-            with self._lock:
-                self.core.mic_chunk(float(content["t"]), received, end)
+            self.core.mic_chunk(float(content["t"]), received, end)
             # Audio flows: keep both clocks fresh (the round trips of a busy kernel vary; the
             # shortest one wins, so more pings mean a tighter offset).
             self._maybe_ping("mic", received)
@@ -118,8 +123,7 @@ class LatencyProbe:
         elif kind == "started":
             arrived, played = content.get("arrived"), content.get("played")
             if isinstance(arrived, int | float) and isinstance(played, int | float):
-                with self._lock:
-                    self.core.played(str(content.get("item_id")), float(arrived), float(played))
+                self.core.played(str(content.get("item_id")), float(arrived), float(played))
                 for listener in self._listeners:
                     listener()
 
@@ -138,24 +142,21 @@ class LatencyProbe:
         else:  # a short append keeps its base64
             size = len(audio or "") * 3 // 4 - str(audio or "").count("=")
         fmt = self.session.requested.input_audio_format.type
-        samples = size // _BYTES_PER_SAMPLE[fmt] * 24000 // FORMAT_RATES[fmt]
-        with self._lock:
-            self.core.append_sent(sent, samples)
+        samples = size // _BYTES_PER_SAMPLE[fmt] * MODEL_RATE // FORMAT_RATES[fmt]
+        self.core.append_sent(sent, samples)
 
     def _on_output(self, item_id: str, samples: Any) -> None:
-        with self._lock:
-            self.core.handed(item_id, time.monotonic())
+        self.core.handed(item_id, time.monotonic())
 
     def _on_delta(self, data: dict[str, Any], received: float) -> None:
         item_id = data.get("item_id")
         if not isinstance(item_id, str):
             return
         response_id = data.get("response_id")
-        with self._lock:
-            fresh = item_id not in self.core.items
-            self.core.first_delta(
-                item_id, response_id if isinstance(response_id, str) else None, received
-            )
+        fresh = item_id not in self.core.items
+        self.core.first_delta(
+            item_id, response_id if isinstance(response_id, str) else None, received
+        )
         if fresh:
             self._maybe_ping("speaker", received)
 
@@ -163,29 +164,30 @@ class LatencyProbe:
 
     def summary(self) -> dict[str, Any]:
         """Medians / p90 of both paths (ms) and the clock offsets' uncertainty."""
-        with self._lock:
-            return self.core.summary()
+        return read_on_session_loop(self.session, self.core.summary)
 
     def per_turn(self) -> list[dict[str, float | None]]:
         """For each turn of ``session.metrics``: the server's part (speech stopped -> first
         delta), the toolkit's input part (median capture -> append of the chunks sent during
         the turn's speech) and output part (first delta -> first sample played), in ms."""
+        return read_on_session_loop(self.session, self._per_turn)
+
+    def _per_turn(self) -> list[dict[str, float | None]]:
         rows: list[dict[str, float | None]] = []
-        with self._lock:
-            previous = 0.0
-            for turn in self.session.metrics.turns:
-                end = turn.speech_stopped or turn.committed
-                mic = self.core.mic_totals(previous, end if end is not None else float("inf"))
-                out = self.core.for_response(turn.response_id) if turn.response_id else None
-                server = turn.breakdown_ms()["total_to_first_delta"]
-                rows.append(
-                    {
-                        "server": server,
-                        "toolkit_in": round(statistics.median(mic), 1) if mic else None,
-                        "toolkit_out": round(out["total"], 1) if out else None,
-                    }
-                )
-                previous = turn.first_delta or previous
+        previous = 0.0
+        for turn in self.session.metrics.turns:
+            end = turn.speech_stopped or turn.committed
+            mic = self.core.mic_totals(previous, end if end is not None else float("inf"))
+            out = self.core.for_response(turn.response_id) if turn.response_id else None
+            server = turn.breakdown_ms()["total_to_first_delta"]
+            rows.append(
+                {
+                    "server": server,
+                    "toolkit_in": round(statistics.median(mic), 1) if mic else None,
+                    "toolkit_out": round(out["total"], 1) if out else None,
+                }
+            )
+            previous = turn.first_delta or previous
         return rows
 
     def close(self) -> None:

@@ -8,12 +8,14 @@ decides the turns); push-to-talk streams while the button is held and, on releas
 asks for a response (use it with turn detection off). However many times the widget is
 displayed, one capture per widget runs in the page (closed with the last view: the tracks stop
 and the AudioContext closes).
+
+Its state (the take, the counts, the taps) lives on the session loop: browser chunks and the
+``streaming`` trait hop there (:mod:`~realtime_widgets.widgets.browser_messages`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -24,16 +26,22 @@ import numpy as np
 import traitlets as t
 
 from realtime_widgets.audio.pcm import Int16Array
+from realtime_widgets.audio.rate import MODEL_RATE, ms_to_samples
 from realtime_widgets.audio.wav import read_wav
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.errors import AudioFormatError
+from realtime_widgets.widgets.browser_messages import (
+    BrowserMessages,
+    on_session_loop,
+    read_on_session_loop,
+)
 
 __all__ = ["Microphone"]
 
-TAKE_LIMIT = 24000 * 600  # samples kept of one take (10 minutes)
+TAKE_LIMIT = MODEL_RATE * 600  # samples kept of one take (10 minutes)
 
 
-class Microphone(anywidget.AnyWidget):
+class Microphone(BrowserMessages, anywidget.AnyWidget):
     """Browser microphone -> session (see the module docstring)."""
 
     _esm = Path(__file__).with_name("microphone.js")
@@ -67,9 +75,8 @@ class Microphone(anywidget.AnyWidget):
         self._taps: list[Callable[[Int16Array], None]] = []
         self._take: list[Int16Array] = []
         self._take_samples = 0
-        self._listeners: list[Callable[[dict[str, Any], list[bytes], float], None]] = []
-        self.on_msg(self._on_browser)
-        self.observe(self._new_take, "streaming")
+        self._receive_browser_messages()
+        self.observe(self._streaming, "streaming")
 
     def add_tap(self, tap: Callable[[Int16Array], None]) -> None:
         """Also give every chunk of 24 kHz audio to ``tap`` (the waveform uses this)."""
@@ -82,16 +89,20 @@ class Microphone(anywidget.AnyWidget):
     def stop(self) -> None:
         self.send({"type": "stop"})
 
-    def _new_take(self, change: dict[str, Any]) -> None:
-        if change["new"]:
-            self._take, self._take_samples = [], 0
+    def _streaming(self, change: dict[str, Any]) -> None:
+        if change["new"]:  # the browser started a capture (kernel thread): a new take
+            on_session_loop(self.session, self._new_take)
+
+    def _new_take(self) -> None:
+        self._take, self._take_samples = [], 0
 
     def take_audio(self) -> Int16Array:
         """The last take (24 kHz, from the last start; at most 10 minutes), e.g. for
         ``VadLab(microphone)``."""
-        if not self._take:
+        take = read_on_session_loop(self.session, lambda: list(self._take))
+        if not take:
             return np.zeros(0, dtype=np.int16)
-        return np.concatenate(self._take)
+        return np.concatenate(take)
 
     def _deliver(self, samples: Int16Array) -> None:
         self.samples_received += len(samples)
@@ -103,17 +114,10 @@ class Microphone(anywidget.AnyWidget):
         if self.session is not None and self.session.connected:
             self.session.stream_audio(samples)
 
-    def add_message_listener(
-        self, listener: Callable[[dict[str, Any], list[bytes], float], None]
+    def handle_browser(
+        self, content: dict[str, Any], buffers: list[bytes], received: float
     ) -> None:
-        """Also give every browser message (content, buffers, kernel monotonic time of
-        arrival) to ``listener``, before it is handled (the LatencyProbe uses this)."""
-        self._listeners.append(listener)
-
-    def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
-        received = time.monotonic()
-        for listener in self._listeners:
-            listener(content, buffers, received)
+        """A chunk (acknowledged) or a push-to-talk release, on the session loop."""
         kind = content.get("type")
         if kind == "audio" and buffers:
             samples = np.frombuffer(bytes(buffers[0]), dtype="<i2").astype(np.int16)
@@ -136,11 +140,11 @@ class Microphone(anywidget.AnyWidget):
     ) -> None:
         """Stream a WAV file (a path or its bytes, e.g. an upload; any rate and width,
         resampled to 24 kHz) as if it were spoken."""
-        samples, _ = read_wav(source, rate=24000)
+        samples, _ = read_wav(source, rate=MODEL_RATE)
         if self.session is None:
             raise AudioFormatError("stream_file needs a session to stream into")
         session = self.session
-        step = 24 * chunk_ms
+        step = ms_to_samples(chunk_ms)
 
         async def run() -> None:
             loop = asyncio.get_running_loop()
@@ -152,7 +156,7 @@ class Microphone(anywidget.AnyWidget):
                 self.samples_received += len(chunk)
                 for tap in self._taps:
                     tap(chunk)
-                await session.aappend_audio(chunk, 24000)
+                await session.aappend_audio(chunk, MODEL_RATE)
 
         # The session owns the task: closing the session cancels a stream in progress.
         session.submit(run())

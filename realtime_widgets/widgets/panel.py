@@ -7,6 +7,11 @@ changes) and sent as the minimal ``session.update``. The panel then shows the
 applied, pins a rejected update's error to the field ``error.param`` names, and disables
 controls that do not apply (temperature under GA, voice once the assistant has spoken, tracing
 once on, the model of a live session, the other turn-detection variant's fields).
+
+Its state (the config shown, the pending debounce) lives on the session loop: the session's
+events arrive there, and control changes (the kernel's thread) hop there
+(:mod:`~realtime_widgets.widgets.browser_messages`). Showing a config sets the controls on the
+same thread, so their own change callbacks see ``_applying`` and stay quiet.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-import threading
 from typing import Any
 
 import ipywidgets as w
@@ -26,6 +30,7 @@ from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.export import EXPORT_TARGETS, to_code
 from realtime_widgets.protocol.redaction import has_secrets, keep_secrets, redact
 from realtime_widgets.protocol.rules import locked_fields
+from realtime_widgets.widgets.browser_messages import on_session_loop
 from realtime_widgets.widgets.controls import (
     FieldControl,
     Incomplete,
@@ -54,15 +59,14 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         self.config = config or (session.requested if session is not None else SessionConfig())
         self.debounce_s = debounce_s
         self.sent_updates = 0
-        self._lock = threading.Lock()
-        self._applying = False
+        self._applying = False  # the panel is setting the controls itself
         self._generation = 0  # the newest change; older debounced sends give way to it
         self._locked: set[str] = set()  # fields disabled by the rules
         self.controls: dict[str, FieldControl] = {c.path: c for c in build_controls(SessionConfig)}
         for path, control in self.controls.items():
             for leaf in leaves(control.widget):
                 if isinstance(leaf, w.ValueWidget):
-                    leaf.observe(lambda _change, p=path: self._changed(p), "value")
+                    leaf.observe(lambda _change, p=path: self._control_changed(p), "value")
         groups = {g: [] for g in GROUPS}  # type: dict[str, list[w.Widget]]
         for name, param in SessionConfig.params().items():
             groups[param.group].append(self.controls[name].box)
@@ -88,6 +92,11 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
             )
 
     # ---- reading the controls -------------------------------------------------------------------
+
+    def _control_changed(self, path: str) -> None:
+        # A person (kernel thread: hop to the session loop) or the panel itself (_applying).
+        if not self._applying:
+            on_session_loop(self.session, self._changed, path)
 
     def _changed(self, path: str) -> None:
         if self._applying:
@@ -164,16 +173,15 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
             control.error(message)
 
     def _show(self, config: SessionConfig, keep: str | None = None) -> None:
-        with self._lock:
-            self._applying = True
-            try:
-                for path, control in self.controls.items():
-                    if path != keep:
-                        control.set(getattr(config, path))
-                    elif isinstance(control, SectionControl):
-                        control.set(getattr(config, path))  # re-evaluates variant fields
-            finally:
-                self._applying = False
+        self._applying = True
+        try:
+            for path, control in self.controls.items():
+                if path != keep:
+                    control.set(getattr(config, path))
+                elif isinstance(control, SectionControl):
+                    control.set(getattr(config, path))  # re-evaluates variant fields
+        finally:
+            self._applying = False
         self._refresh_rules()
 
     def _refresh_rules(self) -> None:
@@ -233,6 +241,9 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
             config.to_session_update(previous=self.config, assistant_has_spoken=spoken)
         else:
             config.to_session_update()
+        on_session_loop(self.session, self._load, config)
+
+    def _load(self, config: SessionConfig) -> None:
         for control in self.controls.values():
             control.error(None)
         self.config = config

@@ -9,14 +9,15 @@ On barge-in (``speech_started``) the kernel asks the browser to flush; the brows
 answers with the played offset, and the kernel truncates the item at ``min(played, received)``
 — no truncate when nothing was played yet. However many times the widget is displayed, one
 player per widget plays and answers a flush (so it truncates once).
+
+Its state (what was received and played per item) lives on the session loop, where the output
+tap and the session's events arrive; the browser's reports hop there
+(:mod:`~realtime_widgets.widgets.browser_messages`).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +26,17 @@ import numpy as np
 import numpy.typing as npt
 import traitlets as t
 
-from realtime_widgets.audio.pcm import as_int16
+from realtime_widgets.audio.pcm import Int16Array, as_int16
+from realtime_widgets.audio.rate import SAMPLES_PER_MS
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol.events import ServerEvent
+from realtime_widgets.widgets.browser_messages import BrowserMessages, on_session_loop
 from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["Speaker"]
 
 
-class Speaker(Listening, anywidget.AnyWidget):
+class Speaker(BrowserMessages, Listening, anywidget.AnyWidget):
     """Plays a session's output audio (or audio given to :meth:`play`)."""
 
     _esm = Path(__file__).with_name("speaker.js")
@@ -68,10 +71,8 @@ class Speaker(Listening, anywidget.AnyWidget):
         self.played: dict[str, int] = {}  # samples at 24 kHz the browser reported played
         self.truncations: list[tuple[str, int]] = []  # (item_id, audio_end_ms) requested
         self.bytes_sent = 0
-        self._lock = threading.Lock()
         self._current: str | None = None
-        self._listeners: list[Callable[[dict[str, Any], list[bytes], float], None]] = []
-        self.on_msg(self._on_browser)
+        self._receive_browser_messages()
         if session is not None:
             self._listen(
                 session.add_output_audio_tap(lambda item_id, samples: self.play(samples, item_id)),
@@ -83,11 +84,13 @@ class Speaker(Listening, anywidget.AnyWidget):
     # ---- kernel -> browser ----------------------------------------------------------------------
 
     def play(self, samples: npt.ArrayLike, item_id: str = "local") -> None:
-        """Queue 24 kHz samples for playback under ``item_id``."""
+        """Queue 24 kHz samples for playback under ``item_id`` (from any thread)."""
         pcm = np.ascontiguousarray(as_int16(samples), dtype="<i2")
-        with self._lock:
-            self.received[item_id] = self.received.get(item_id, 0) + len(pcm)
-            self._current = item_id
+        on_session_loop(self.session, self._play, pcm, item_id)
+
+    def _play(self, pcm: Int16Array, item_id: str) -> None:
+        self.received[item_id] = self.received.get(item_id, 0) + len(pcm)
+        self._current = item_id
         self.bytes_sent += pcm.nbytes
         self.send({"type": "audio", "item_id": item_id}, [pcm.tobytes()])
 
@@ -113,38 +116,28 @@ class Speaker(Listening, anywidget.AnyWidget):
         self.send({"type": "flush"})
 
     def _on_barge_in(self, event: ServerEvent) -> None:
-        with self._lock:
-            item = self._current
-            playing = item is not None and self.played.get(item, 0) < self.received.get(item, 0)
+        item = self._current
+        playing = item is not None and self.played.get(item, 0) < self.received.get(item, 0)
         if playing:
             self.flush()
 
     # ---- browser -> kernel ----------------------------------------------------------------------
 
-    def add_message_listener(
-        self, listener: Callable[[dict[str, Any], list[bytes], float], None]
+    def handle_browser(
+        self, content: dict[str, Any], buffers: list[bytes], received: float
     ) -> None:
-        """Also give every browser message (content, buffers, kernel monotonic time of
-        arrival) to ``listener``, before it is handled (the LatencyProbe uses this)."""
-        self._listeners.append(listener)
-
-    def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
-        received = time.monotonic()
-        for listener in self._listeners:
-            listener(content, buffers, received)
+        """The page's reports (on the session loop): samples played, and a flush's answer."""
         kind = content.get("type")
         if kind == "played":
-            with self._lock:
-                for item_id, samples in (content.get("items") or {}).items():
-                    self.played[item_id] = max(self.played.get(item_id, 0), int(samples))
+            for item_id, samples in (content.get("items") or {}).items():
+                self.played[item_id] = max(self.played.get(item_id, 0), int(samples))
         elif kind == "flushed":
             item_id = content.get("item_id")
             samples = int(content.get("samples", 0))
             if not isinstance(item_id, str):
                 return
-            with self._lock:
-                self.played[item_id] = max(self.played.get(item_id, 0), samples)
-                heard = min(self.played[item_id], self.received.get(item_id, 0))
+            self.played[item_id] = max(self.played.get(item_id, 0), samples)
+            heard = min(self.played[item_id], self.received.get(item_id, 0))
             self._truncate(item_id, heard)
 
     def _truncate(self, item_id: str, heard_samples: int) -> None:
@@ -152,7 +145,7 @@ class Speaker(Listening, anywidget.AnyWidget):
             return  # nothing was heard: nothing to cut
         if item_id == "local" or not self.session.connected:
             return
-        audio_end_ms = heard_samples * 1000 // 24000
+        audio_end_ms = heard_samples // SAMPLES_PER_MS
         self.truncations.append((item_id, audio_end_ms))
         session = self.session
         session.submit(session.atruncate(item_id, audio_end_ms))

@@ -26,7 +26,7 @@ THUMBNAIL_PX = 128  # the longer side of a scaled preview
 
 def _scaled(data: bytes) -> bytes | None:
     try:
-        # optional dependency: Pillow
+        # optional dependency: PIL scales previews when installed
         from PIL import Image
     except ImportError:
         return None

@@ -7,12 +7,12 @@ end of each response) lets a saved notebook re-render the conversation without a
 Each item has a menu: *Play audio* asks the kernel for the item's audio (user or assistant, kept
 by :class:`ItemAudio`), which comes back as one WAV buffer and plays in an ``<audio>`` player in
 the row; *Delete* sends ``conversation.item.delete`` and the row goes when the server confirms.
+The menu's messages hop to the session loop, where the view's state lives
+(:mod:`~realtime_widgets.widgets.browser_messages`).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,13 @@ from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState, ItemState
+from realtime_widgets.widgets.browser_messages import BrowserMessages
 from realtime_widgets.widgets.item_audio import ItemAudio
 from realtime_widgets.widgets.listening import Listening
+from realtime_widgets.widgets.streamed_view import StreamedView
 from realtime_widgets.widgets.thumbnails import thumbnails
 
 __all__ = ["TranscriptView"]
-
-SNAPSHOT_INTERVAL_S = 1.0
 
 
 INTERRUPTED = "(reply interrupted by a lost connection)"
@@ -111,7 +111,7 @@ def _first_clause(message: str) -> str:
     return head[:1].lower() + head[1:] if head[:2] != head[:2].upper() else head
 
 
-class TranscriptView(Listening, anywidget.AnyWidget):
+class TranscriptView(StreamedView, BrowserMessages, Listening, anywidget.AnyWidget):
     """The conversation of a session (or of a :class:`ConversationState` fed by hand)."""
 
     _esm = Path(__file__).with_name("transcript.js")
@@ -125,18 +125,18 @@ class TranscriptView(Listening, anywidget.AnyWidget):
         self.audio = ItemAudio(session)
         self._listen(self.audio.close)
         self.deletes_requested: list[str] = []
-        self.messages_sent = 0
-        self._last_snapshot = 0.0
-        self._lock = threading.Lock()
-        self._known: set[str] = set()
+        self._start_stream()
         self._interrupted: set[str] = set()  # items of replies cut by a lost connection
-        self.on_msg(self._on_browser)
+        self._receive_browser_messages()
         if session is not None:
             self._listen(session.on("*", self.observe_event))
 
     # ---- browser -> kernel: the item menu ----------------------------------------------------
 
-    def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+    def handle_browser(
+        self, content: dict[str, Any], buffers: list[bytes], received: float
+    ) -> None:
+        """The item menu's requests (on the session loop): play an item, delete one."""
         kind, item_id = content.get("type"), content.get("id")
         if not isinstance(item_id, str):
             return
@@ -165,19 +165,11 @@ class TranscriptView(Listening, anywidget.AnyWidget):
             exc = future.exception()
             self.send({"op": "error", "id": item_id, "error": f"delete failed: {exc}"})
 
-    def observe_event(self, event: ServerEvent) -> None:
-        """Turn one (already applied) server event into view operations."""
-        with self._lock:
-            for op in self._ops(event):
-                self.messages_sent += 1
-                self.send(op)
-            now = time.monotonic()
-            if (
-                isinstance(event, ev.ResponseDone)
-                or now - self._last_snapshot >= SNAPSHOT_INTERVAL_S
-            ):
-                self._last_snapshot = now
-                self.snapshot = [self._row(i) for i in self.state.ordered_items()]
+    def _closes(self, event: ServerEvent) -> bool:
+        return isinstance(event, ev.ResponseDone)
+
+    def _snapshot_rows(self) -> list[dict[str, Any]]:
+        return [self._row(i) for i in self.state.ordered_items()]
 
     def _transcribing(self) -> bool | None:
         session = self.session

@@ -16,13 +16,16 @@ token: each track's bins so far as contiguous runs (``HISTORY_BYTES`` of bins at
 oldest dropped past it) and the last ``MAX_MARKERS`` markers. Bins sit at absolute positions and
 never change, and each marker has an id, so a snapshot that overlaps live batches draws nothing
 twice, whatever order they arrive in.
+
+Its state (the envelopes, positions, pending batch and history) lives on the session loop,
+where the taps and events arrive; a view's ``hello`` hops there
+(:mod:`~realtime_widgets.widgets.browser_messages`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import threading
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -33,10 +36,16 @@ import traitlets as t
 
 from realtime_widgets.audio.envelope import EnvelopeBuilder
 from realtime_widgets.audio.pcm import Int16Array, as_int16
+from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import resample
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
+from realtime_widgets.widgets.browser_messages import (
+    BrowserMessages,
+    on_session_loop,
+    read_on_session_loop,
+)
 from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["Waveform"]
@@ -95,7 +104,7 @@ class _History:
         return {"type": "snapshot", "items": items + list(self.markers)}, buffers
 
 
-class Waveform(Listening, anywidget.AnyWidget):
+class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
     """The session's audio and turn markers (see the module docstring)."""
 
     _esm = Path(__file__).with_name("waveform.js")
@@ -106,19 +115,18 @@ class Waveform(Listening, anywidget.AnyWidget):
     def __init__(self, session: RealtimeSession | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.session = session
-        self._in = EnvelopeBuilder(BIN_MS, 24000)
-        self._out = EnvelopeBuilder(BIN_MS, 24000)
+        self._in = EnvelopeBuilder(BIN_MS, MODEL_RATE)
+        self._out = EnvelopeBuilder(BIN_MS, MODEL_RATE)
         self.in_bins = 0
         self.out_bins = 0  # position (in bins) where the next output bins go
         self._out_item: str | None = None
         self._item_start: dict[str, int] = {}  # output item -> its first bin
         self._pending: list[tuple[dict[str, Any], list[bytes]]] = []
-        self._lock = threading.Lock()
         self._armed = False
         self.messages_sent = 0
-        self._history = _History()  # what was sent, for views shown late (under _lock)
+        self._history = _History()  # what was sent, for views shown late
         self._marker_ids = itertools.count(1)
-        self.on_msg(self._on_browser)
+        self._receive_browser_messages()
         if session is not None:
             self._listen(
                 session.add_audio_tap(self.add_input),
@@ -130,24 +138,34 @@ class Waveform(Listening, anywidget.AnyWidget):
 
     # ---- audio ----------------------------------------------------------------------------------
 
-    def add_input(self, samples: Int16Array, rate: int = 24000) -> None:
-        x = as_int16(samples) if rate == 24000 else as_int16(resample(samples, rate, 24000))
+    def add_input(self, samples: Int16Array, rate: int = MODEL_RATE) -> None:
+        """Input audio (int16 at ``rate``) onto the timeline (from any thread)."""
+        on_session_loop(self.session, self._add_input, samples, rate)
+
+    def _add_input(self, samples: Int16Array, rate: int) -> None:
+        x = (
+            as_int16(samples)
+            if rate == MODEL_RATE
+            else as_int16(resample(samples, rate, MODEL_RATE))
+        )
         bins = self._in.add(x)
-        with self._lock:
-            start = self.in_bins
-            self.in_bins += len(bins)
+        start = self.in_bins
+        self.in_bins += len(bins)
         self._queue({"type": "env", "track": "in", "start": start}, bins)
 
     def add_output(self, samples: Int16Array, item_id: str) -> None:
-        with self._lock:
-            if item_id != self._out_item:
-                self._out_item = item_id
-                self._out = EnvelopeBuilder(BIN_MS, 24000)
-                self.out_bins = max(self.out_bins, self.in_bins)
-                self._item_start[item_id] = self.out_bins
-            bins = self._out.add(samples)
-            start = self.out_bins
-            self.out_bins += len(bins)
+        """An output item's audio (24 kHz int16) onto the timeline (from any thread)."""
+        on_session_loop(self.session, self._add_output, samples, item_id)
+
+    def _add_output(self, samples: Int16Array, item_id: str) -> None:
+        if item_id != self._out_item:
+            self._out_item = item_id
+            self._out = EnvelopeBuilder(BIN_MS, MODEL_RATE)
+            self.out_bins = max(self.out_bins, self.in_bins)
+            self._item_start[item_id] = self.out_bins
+        bins = self._out.add(samples)
+        start = self.out_bins
+        self.out_bins += len(bins)
         self._queue({"type": "env", "track": "out", "start": start}, bins)
 
     def _queue(self, header: dict[str, Any], bins: Int16Array) -> None:
@@ -155,26 +173,28 @@ class Waveform(Listening, anywidget.AnyWidget):
             self._post(header, [np.ascontiguousarray(bins, dtype="<i2").tobytes()])
 
     def marker(self, kind: str, ms: float, label: str = "") -> None:
+        """A marker at ``ms`` on the input timeline (from any thread)."""
+        on_session_loop(self.session, self._marker, kind, ms, label)
+
+    def _marker(self, kind: str, ms: float, label: str) -> None:
         marker = {"type": "marker", "id": next(self._marker_ids), "kind": kind, "ms": float(ms)}
         self._post({**marker, "label": label}, [])
 
     def _post(self, message: dict[str, Any], buffers: list[bytes]) -> None:
-        with self._lock:
-            self._pending.append((message, buffers))
-            if self._armed:
-                return
-            self._armed = True
+        self._pending.append((message, buffers))
+        if self._armed:
+            return
+        self._armed = True
         try:
             asyncio.get_running_loop().call_later(FLUSH_S, self._flush)
         except RuntimeError:
             self._flush()
 
     def _flush(self) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-            self._armed = False
-            for header, data in batch:
-                self._history.add(header, data[0] if data else None)
+        batch, self._pending = self._pending, []
+        self._armed = False
+        for header, data in batch:
+            self._history.add(header, data[0] if data else None)
         if not batch:
             return
         headers = [m for m, _ in batch]
@@ -187,13 +207,15 @@ class Waveform(Listening, anywidget.AnyWidget):
     def history_message(self) -> tuple[dict[str, Any], list[bytes]]:
         """What a view shown late needs, as one ``snapshot`` message: each track's bins so far
         as contiguous runs (one buffer each), then the markers."""
-        with self._lock:  # a copy of ~8 MiB at most; the building and sending happen outside
-            return self._history.message()
+        return read_on_session_loop(self.session, self._history.message)
 
-    def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+    def handle_browser(
+        self, content: dict[str, Any], buffers: list[bytes], received: float
+    ) -> None:
+        """A view shown late says ``hello`` (on the session loop): it gets the history."""
         if content.get("type") != "hello" or not isinstance(content.get("view"), str):
             return
-        message, data = self.history_message()
+        message, data = self._history.message()
         self.send({**message, "view": content["view"]}, data)
 
     # ---- events -> markers and output audio ---------------------------------------------------
@@ -201,21 +223,23 @@ class Waveform(Listening, anywidget.AnyWidget):
     def _on_event(self, event: ServerEvent) -> None:
         now_ms = self.in_bins * BIN_MS
         if isinstance(event, ev.SpeechStarted):
-            self.marker("speech_started", event.audio_start_ms, "speech")
+            self._marker("speech_started", event.audio_start_ms, "speech")
         elif isinstance(event, ev.SpeechStopped):
-            self.marker("speech_stopped", event.audio_end_ms, "end")
+            self._marker("speech_stopped", event.audio_end_ms, "end")
         elif isinstance(event, ev.InputAudioBufferCommitted):
-            self.marker("committed", now_ms, "commit")
+            self._marker("committed", now_ms, "commit")
         elif isinstance(event, ev.InputAudioBufferTimeoutTriggered):
-            self.marker("timeout", event.audio_end_ms, "idle timeout")
+            self._marker("timeout", event.audio_end_ms, "idle timeout")
         elif isinstance(event, ev.ResponseCreated):
-            self.marker("response_start", now_ms, "reply")
+            self._marker("response_start", now_ms, "reply")
         elif isinstance(event, ev.ResponseDone):
-            self.marker("response_done", max(now_ms, self.out_bins * BIN_MS), event.response.status)
+            self._marker(
+                "response_done", max(now_ms, self.out_bins * BIN_MS), event.response.status
+            )
         elif isinstance(event, ev.ConversationItemTruncated):
             start = self._item_start.get(event.item_id)
             if start is not None:
-                self.marker(
+                self._marker(
                     "truncated",
                     start * BIN_MS + event.audio_end_ms,
                     f"cut at {event.audio_end_ms / 1000:.1f} s",

@@ -11,6 +11,8 @@ import pytest
 
 from realtime_widgets import SessionConfig
 from realtime_widgets.client.core import ClientCore, ToolCall
+from realtime_widgets.client.dispatch import Delivered, InputAudio, OutputAudio, dispatch
+from realtime_widgets.client.history import HistoryEntry
 from realtime_widgets.errors import ConfigError, ProtocolError, ServerError
 from realtime_widgets.protocol.events import ServerEvent
 
@@ -21,6 +23,11 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def handed_out(core: ClientCore) -> None:
+    """What the transport does after each core call: hand out what the core queued."""
+    dispatch(core.listeners, core.take_dispatches())
 
 
 def frame(kind: str, **fields: Any) -> str:
@@ -88,7 +95,10 @@ def test_an_update_is_matched_to_session_updated(core: ClientCore) -> None:
     done: list[str] = []
     pending.on_done = lambda p: done.append("done")
     core.receive(updated(model="gpt-realtime", audio={"output": {"speed": 1.2}}))
-    assert done == ["done"]
+    assert pending.done
+    assert done == []  # the core calls out to nobody ...
+    handed_out(core)
+    assert done == ["done"]  # ... the dispatcher does
     assert pending.error is None
     assert pending.effective is not None
     assert pending.effective.speed == 1.2
@@ -153,8 +163,12 @@ def test_waiters_since_a_mark_see_events_that_already_arrived(core: ClientCore) 
         on_match=later.append,  # type: ignore[attr-defined]
     )
     core.receive(response("response.done", "resp_1", "completed"))
+    handed_out(core)
     assert later == []
     core.receive(response("response.done", "resp_2", "completed"))
+    assert waiter.event is not None  # matched by the core ...
+    assert later == []
+    handed_out(core)  # ... told by the dispatcher
     assert [e.response.id for e in later] == ["resp_2"]  # type: ignore[attr-defined]
     cancelled = core.wait("input_audio_buffer.cleared")
     core.cancel(cancelled)
@@ -216,6 +230,7 @@ def test_a_lost_connection_interrupts_the_reply_and_fails_the_pending_update(
     pending = core.begin_update(core.requested.with_changes(speed=1.1), core.requested)
     assert pending is not None
     lost = core.connection_lost(1006)
+    handed_out(core)
     assert lost == ["item_u", "item_a"]
     assert core.state.responses["resp_1"].status == "incomplete"
     assert core.state.responses["resp_1"].reason == "connection_lost"
@@ -244,6 +259,7 @@ def test_a_lost_connection_interrupts_the_reply_and_fails_the_pending_update(
             item={"id": "item_new", "type": "message", "role": "user", "content": []},
         )
     )
+    handed_out(core)
     assert [i.id for i in core.state.ordered_items()] == ["item_u", "item_a", "item_new"]
     assert seen[-2]["type"] == "session.reconnected"
     assert seen[-2]["lost_item_ids"] == ["item_u", "item_a"]
@@ -255,6 +271,8 @@ def test_a_connection_lost_while_idle_reports_no_interrupted_reply(core: ClientC
     core.receive(response("response.created", "resp_1"))
     core.receive(response("response.done", "resp_1", "completed"))
     core.connection_lost(1006)
+    handed_out(core)
+    assert seen[-2:] == ["response.created", "response.done"]  # handed out, and no more
     assert "client.response_interrupted" not in seen
     assert core.reconnected(1, 1006, []) is True  # output_modalities was set: send it again
     assert ClientCore(SessionConfig()).reconnected(1, 1006, []) is False
@@ -264,6 +282,7 @@ def test_a_broken_frame_is_reported_and_reading_goes_on(core: ClientCore) -> Non
     seen: list[Any] = []
     core.on("client.protocol_error", lambda e: seen.append(e.model_extra))
     assert core.receive("[1, 2") is None
+    handed_out(core)
     assert seen[0]["frame"] == "[1, 2"
     assert core.receive(frame("input_audio_buffer.cleared")) is not None
 
@@ -306,11 +325,13 @@ def test_audio_is_encoded_to_the_input_format_and_taps_see_it(clock: Clock) -> N
     remove = core.add_audio_tap(lambda x, rate: tapped.append(len(x)))
     frames = core.append_frames(np.zeros(2400, np.int16), 24000)  # 100 ms at 24 kHz
     frames += core.flush_frames()
+    handed_out(core)
     audio = b"".join(base64.b64decode(json.loads(f)["audio"]) for f in frames)
     assert len(audio) == 800  # 100 ms of G.711 at 8 kHz: one byte a sample
     assert tapped == [2400]
     remove()
     core.append_frames(np.zeros(240, np.int16), 24000)
+    handed_out(core)
     assert tapped == [2400]
     appends = [e for e in core.history if e.type == "input_audio_buffer.append"]
     assert appends[0].data["audio"].endswith("bytes>")  # the history keeps no audio
@@ -331,6 +352,7 @@ def test_output_audio_is_decoded_once_for_every_tap(core: ClientCore) -> None:
             delta=base64.b64encode(pcm).decode(),
         )
     )
+    handed_out(core)
     assert got == [("item_a", 480), ("item_a", sum(range(480)))]
 
 
@@ -421,6 +443,7 @@ def test_audio_deltas_are_validated_directly_and_bad_ones_reported_as_by_the_ful
     errors: list[ServerEvent] = []
     core.on("client.protocol_error", errors.append)
     assert core.receive('{"type":"response.output_audio.delta","event_id":') is None
+    handed_out(core)
     assert len(errors) == 1
 
 
@@ -438,3 +461,66 @@ def test_append_audio_reports_the_bytes_each_frame_carries(clock: Clock) -> None
     frames, sizes = ulaw.append_audio(np.zeros(2400, np.int16), 24000)
     assert sizes == [len(base64.b64decode(json.loads(f)["audio"])) for f in frames]
     assert 0 < sum(sizes) <= 800
+
+
+def test_receive_calls_no_listener_it_queues_what_to_dispatch(core: ClientCore) -> None:
+    """The core only collects: state, history and waiter matching happen in ``receive``; the
+    listeners, waiters' callbacks, taps and history listeners run when the queue is handed out,
+    in the order the core queued it."""
+    handed_out(core)  # the fixture's session.created
+    calls: list[str] = []
+    core.on("*", lambda e: calls.append(f"event {e.type}"))
+    core.on_history(lambda entry: calls.append(f"history {entry.type}"))
+    core.add_output_audio_tap(lambda item, x: calls.append(f"output {item} {len(x)}"))
+    core.add_audio_tap(lambda x, rate: calls.append(f"input {len(x)} {rate}"))
+    matched: list[str] = []
+    waiter = core.wait("response.output_audio.delta", on_match=lambda e: matched.append(e.type))
+    pcm = np.zeros(240, dtype="<i2").tobytes()
+    event = core.receive(
+        frame(
+            "response.output_audio.delta",
+            response_id="r",
+            item_id="item_a",
+            output_index=0,
+            content_index=0,
+            delta=base64.b64encode(pcm).decode(),
+        )
+    )
+    assert event is not None
+    assert core.history[-1].type == "response.output_audio.delta"  # collected ...
+    assert waiter.event is event  # ... and matched,
+    assert calls == []
+    assert matched == []
+    queued = core.take_dispatches()
+    assert [type(q) for q in queued] == [OutputAudio, HistoryEntry, Delivered]
+    assert queued[2] == Delivered(event, (waiter,))
+    assert core.take_dispatches() == []  # taken once
+    core.append_frames(np.zeros(480, np.int16), 24000)
+    queued += core.take_dispatches()
+    assert [type(q) for q in queued[3:]] == [InputAudio, HistoryEntry]
+    assert calls == []
+    dispatch(core.listeners, queued)
+    assert matched == ["response.output_audio.delta"]
+    assert calls == [
+        "output item_a 240",
+        "history response.output_audio.delta",
+        "event response.output_audio.delta",
+        "input 480 24000",
+        "history input_audio_buffer.append",
+    ]
+
+
+def test_a_listener_that_raises_does_not_stop_the_others(core: ClientCore) -> None:
+    handed_out(core)  # the fixture's session.created
+    calls: list[str] = []
+
+    def broken(event: ServerEvent) -> None:
+        raise RuntimeError("a widget bug")
+
+    core.on("input_audio_buffer.cleared", broken)
+    core.on("*", lambda e: calls.append(e.type))
+    core.on_history(lambda entry: 1 / 0)  # type: ignore[func-returns-value]
+    core.receive(frame("input_audio_buffer.cleared"))
+    core.receive(frame("input_audio_buffer.cleared"))
+    handed_out(core)
+    assert calls == ["input_audio_buffer.cleared", "input_audio_buffer.cleared"]

@@ -1,4 +1,4 @@
-"""GAMethods mixed into RealtimeSession: images, item editing, out-of-band responses and the MCP
+"""RealtimeSession's GA methods: images, item editing, out-of-band responses and the MCP
 approval flow, against a scripted peer that checks every client event with the official SDK,
 and against the local server."""
 
@@ -21,7 +21,7 @@ from tests.waiting import eventually
 
 from .conftest import ThreadPeer
 
-GASession = RealtimeSession  # GAMethods is mixed into RealtimeSession itself
+GASession = RealtimeSession  # the GA methods are RealtimeSession's own
 
 
 def _item(item_id: str, **fields: Any) -> dict[str, Any]:
@@ -358,20 +358,24 @@ def test_async_forms_against_the_local_server() -> None:
     assert "a 40x30 image/png" in text
 
 
-def test_the_mixin_uses_only_the_public_send_seams() -> None:
+def test_the_ga_methods_use_only_the_public_send_seam() -> None:
     import ast
     import inspect
+    import textwrap
 
-    from realtime_widgets.client import ga_methods
-
-    tree = ast.parse(inspect.getsource(ga_methods))
-    used = {
-        node.attr
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "self"
-    }
-    # The coroutines send through the public asend_event; their blocking twins are made by the
-    # session's own `blocking` (which runs them on the I/O loop), as every session method's are.
+    names = ["send_image", "create_item", "retrieve_item", "create_response", "approve_mcp"]
+    used: set[str] = set()
+    for name in names:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(RealtimeSession, f"a{name}"))))
+        used |= {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        }
+        # The blocking twin is made by `blocking` (which runs it on the I/O loop), as every
+        # session method's is.
+        assert getattr(RealtimeSession, name).__name__ == name
+    # The coroutines send through the public asend_event, nothing else of the session.
     assert used == {"asend_event"}

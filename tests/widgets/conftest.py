@@ -51,3 +51,14 @@ def recording_comm(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(comm, "get_comm_manager", lambda **kw: _Manager())
     yield
     Widget.close_all()
+
+
+def settled(session: Any) -> None:
+    """Wait until everything already handed to the session's I/O loop has run: a browser
+    message hops there (widgets keep their state on the session loop), so a test that plays the
+    browser waits for it before looking at the widget."""
+
+    async def nothing() -> None:
+        return None
+
+    session.submit(nothing()).result(10)

@@ -24,6 +24,7 @@ from realtime_widgets.widgets.speaker import Speaker
 from realtime_widgets.widgets.transcript import TranscriptView
 from tests.speech import make_clip
 from tests.waiting import eventually
+from tests.widgets.conftest import settled
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +136,7 @@ def test_the_item_menu_plays_user_and_assistant_audio_and_deletes(
     assistant = done.response.output[0].id  # type: ignore[attr-defined]
     for item_id in (user.id, assistant):
         view._on_browser(view, {"type": "audio", "id": item_id}, [])
+        settled(session)  # the message hopped to the session loop
         reply, buffers = view.comm.custom()[-1]
         assert reply == {"op": "audio", "id": item_id, "mime": "audio/wav"}
         with wave.open(io.BytesIO(buffers[0])) as wav:
@@ -146,6 +148,7 @@ def test_the_item_menu_plays_user_and_assistant_audio_and_deletes(
     assert heard is not None
     assert abs(len(heard) / 24 - (user.audio_end_ms - user.audio_start_ms)) <= 1  # type: ignore[operator]
     view._on_browser(view, {"type": "audio", "id": "item_unknown"}, [])
+    settled(session)
     assert view.comm.custom()[-1][0]["error"] == "no audio kept for this item"
     mark = session.mark()
     view._on_browser(view, {"type": "delete", "id": user.id}, [])

@@ -17,6 +17,7 @@ from realtime_widgets.widgets.microphone import Microphone
 from realtime_widgets.widgets.speaker import Speaker
 from tests.speech import Clip
 from tests.waiting import eventually
+from tests.widgets.conftest import settled
 
 OFFSET_MS = 98_765.0  # the simulated page's performance.now() minus the kernel's clock
 
@@ -66,6 +67,7 @@ def test_probe_measures_both_paths_and_metrics_show_the_toolkit_part(
             {"type": "started", "item_id": item_id, "arrived": arrived, "played": arrived + 40},
             [],
         )
+        settled(session)  # the page's report hopped to the session loop
         # the metrics refreshed themselves when the first sample was reported played
         assert metrics.data["turns"][0]["toolkit_out"] is not None
         summary = probe.summary()

@@ -15,6 +15,7 @@ from realtime_widgets.server.app import LocalServer
 from realtime_widgets.widgets.microphone import Microphone
 from tests.speech import Clip
 from tests.waiting import eventually
+from tests.widgets.conftest import settled
 
 
 @pytest.fixture
@@ -47,6 +48,7 @@ def test_browser_chunks_reach_the_server_and_are_acknowledged(live, three_turns:
     mark = s.mark()
     browser_chunks(mic, first)
     stopped = s.wait_for("input_audio_buffer.speech_stopped", timeout=30, since=mark)
+    settled(s)  # every chunk's hop to the session loop has run
     assert abs(stopped.audio_end_ms - (three_turns.truth[0][1] + 500)) <= 40  # type: ignore[attr-defined]
     acks = [c["seq"] for c, _ in mic.comm.custom() if c["type"] == "ack"]
     assert acks == list(range(1, mic.chunks_received + 1))

@@ -12,6 +12,7 @@ from realtime_widgets.protocol.events import parse_server_event
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.widgets.speaker import Speaker
 from tests.waiting import eventually
+from tests.widgets.conftest import settled
 
 
 def test_audio_goes_as_binary_within_5_percent_of_raw_pcm() -> None:
@@ -41,6 +42,7 @@ def test_barge_in_truncates_at_what_was_heard() -> None:
         received = speaker.received[item]
         # The browser reports half a second played, then the user starts talking.
         speaker._on_browser(speaker, {"type": "played", "items": {item: 12000}}, [])
+        settled(s)  # the report hopped to the session loop, where the speaker's state lives
         started = parse_server_event(
             json.dumps(
                 {
@@ -51,7 +53,8 @@ def test_barge_in_truncates_at_what_was_heard() -> None:
                 }
             )
         )
-        speaker._on_barge_in(started)
+        s.call_soon(speaker._on_barge_in, started)  # a listener: it runs on the session loop
+        settled(s)
         assert speaker.comm.custom()[-1][0] == {"type": "flush"}
         mark = s.mark()
         speaker._on_browser(speaker, {"type": "flushed", "item_id": item, "samples": 12000}, [])
@@ -61,6 +64,7 @@ def test_barge_in_truncates_at_what_was_heard() -> None:
         assert received > 12000
         # Nothing heard, nothing cut.
         speaker._on_browser(speaker, {"type": "flushed", "item_id": "other", "samples": 0}, [])
+        settled(s)
         assert speaker.truncations == [(item, 500)]
     finally:
         s.close()

@@ -13,7 +13,7 @@ from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.protocol.events import parse_server_event
 from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.server.transcription import Transcript
-from realtime_widgets.widgets.transcription import (
+from realtime_widgets.widgets.transcription_view import (
     TranscriptionPlayground,
     TranscriptionView,
     confidence,

@@ -8,8 +8,8 @@ logprobs, and a failed transcription's reason. ``snapshot`` (synced, at most onc
 at each completed turn) re-renders a saved notebook.
 
 :class:`TranscriptionPlayground` is the whole console: the settings as controls generated from
-:class:`~realtime_widgets.protocol.TranscriptionConfig` (the same generator as the
-realtime panel), applied live as ``session.update``; the microphone; the waveform with its VAD
+:class:`~realtime_widgets.protocol.transcription_config.TranscriptionConfig` (the same generator
+as the realtime panel), applied live as ``session.update``; the microphone; the waveform with its VAD
 markers; the transcript. With no session it starts the embedded local server (pass
 ``transcriber=`` to give it a recogniser; without one each turn says why it has no text)::
 
@@ -19,9 +19,8 @@ markers; the transcript. With no session it starts the embedded local server (pa
 
 from __future__ import annotations
 
+import html
 import math
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +39,10 @@ from realtime_widgets.server.transcription import Transcriber
 from realtime_widgets.widgets.controls import FieldControl, build_controls, leaves
 from realtime_widgets.widgets.listening import Listening
 from realtime_widgets.widgets.microphone import Microphone
+from realtime_widgets.widgets.streamed_view import StreamedView
 from realtime_widgets.widgets.waveform import Waveform
 
 __all__ = ["TranscriptionPlayground", "TranscriptionView", "transcription_endpoint"]
-
-SNAPSHOT_INTERVAL_S = 1.0
 
 
 def transcription_endpoint(endpoint: Endpoint) -> Endpoint:
@@ -87,34 +85,25 @@ def turn_row(item: ItemState) -> dict[str, Any]:
     }
 
 
-class TranscriptionView(Listening, anywidget.AnyWidget):
+class TranscriptionView(StreamedView, Listening, anywidget.AnyWidget):
     """The turns of a transcription session, streaming (see the module docstring)."""
 
-    _esm = Path(__file__).with_name("transcription.js")
+    _esm = Path(__file__).with_name("transcription_view.js")
     snapshot = t.List(t.Dict()).tag(sync=True)
     height = t.Unicode("260px").tag(sync=True)
 
     def __init__(self, session: RealtimeSession | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.state = session.state if session is not None else ConversationState()
-        self.messages_sent = 0
-        self._last_snapshot = 0.0
-        self._lock = threading.Lock()
-        self._known: set[str] = set()
+        self._start_stream()
         if session is not None:
             self._listen(session.on("*", self.observe_event))
 
-    def observe_event(self, event: ServerEvent) -> None:
-        """Turn one (already applied) server event into view operations."""
-        with self._lock:
-            for op in self._ops(event):
-                self.messages_sent += 1
-                self.send(op)
-            now = time.monotonic()
-            done = isinstance(event, ev.InputTranscriptionCompleted | ev.InputTranscriptionFailed)
-            if done or now - self._last_snapshot >= SNAPSHOT_INTERVAL_S:
-                self._last_snapshot = now
-                self.snapshot = [turn_row(i) for i in self._turns()]
+    def _closes(self, event: ServerEvent) -> bool:
+        return isinstance(event, ev.InputTranscriptionCompleted | ev.InputTranscriptionFailed)
+
+    def _snapshot_rows(self) -> list[dict[str, Any]]:
+        return [turn_row(i) for i in self._turns()]
 
     def _turns(self) -> list[ItemState]:
         return [i for i in self.state.ordered_items() if i.role == "user"]
@@ -175,7 +164,7 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
     ) -> None:
         self.server: Any = None
         if session is None:
-            # lazy: the server loads only when no session is given
+            # lazy: the embedded server is loaded only when this console starts one
             from realtime_widgets.server.app import LocalServer
 
             self.server = LocalServer(speech=False, transcriber=transcriber).start()
@@ -292,7 +281,4 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
 
 
 def _escape(text: str) -> str:
-    # lazy: only escaping a transcript needs it
-    import html
-
     return html.escape(text)

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyOp, emptyTurns, fromSnapshot, shade } from "../../realtime_widgets/widgets/transcription.js";
+import { applyOp, emptyTurns, fromSnapshot, shade } from "../../realtime_widgets/widgets/transcription_view.js";
 
 test("turns are placed by previous_item_id, not by arrival", () => {
   const t = emptyTurns();
