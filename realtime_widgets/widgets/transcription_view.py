@@ -9,8 +9,8 @@ at each completed turn) re-renders a saved notebook.
 
 :class:`TranscriptionPlayground` is the whole console: the settings as controls generated from
 :class:`~realtime_widgets.protocol.transcription_config.TranscriptionConfig` (the same generator
-as the realtime panel), applied live as ``session.update``; the microphone; the waveform with its VAD
-markers; the transcript. With no session it starts the embedded local server (pass
+as the realtime panel), applied live as ``session.update``; the microphone; the waveform with
+its VAD markers; the transcript. With no session it starts the embedded local server (pass
 ``transcriber=`` to give it a recogniser; without one each turn says why it has no text)::
 
     rw.TranscriptionPlayground()                                    # offline
