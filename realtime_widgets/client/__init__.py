@@ -14,13 +14,17 @@ transport      SessionTransport: socket, reconnect, waiting, owned tasks; ``disp
                any thread; ``loop_thread`` says which thread that is).
 core           ClientCore: the protocol, no I/O, calls nobody: effective config, conversation
                state, metrics, history, pending update, waiter matching, tool calls, audio
-               encoding. Touched on the I/O loop only (tests: any one thread).
+               encoding. Touched on the I/O loop only (tests: any one thread). Owns:
+audio_codec    InputFrames (input format, encoders per source rate) and OutputDecoder (the
+               model's audio for the taps, a resampler per item): codec state only.
+waiting        EventWaits: the stream's marks, the recent events (bounded), open waiters.
 dispatch       the items a core call queues (Delivered, HistoryEntry, Output/InputAudio,
                PendingUpdate) and ``dispatch()``, which calls listeners, waiters, taps and
                history listeners, each guarded. Listeners therefore run on the I/O loop.
 audio_stream   AudioStream: chunks queued from any thread, sent in order by one owned task on
                the I/O loop; a commit drains it first.
-records        ToolCall, PendingUpdate, Waiter, the listener registry (kept in the core).
+records        ToolCall, ToolCallBook, PendingUpdate, Waiter, the listener registry (kept in
+               the core).
 history        the bounded event history (entries and bytes) and its exports.
 frames         frame-size limits checked before anything is sent.
 loop           BackgroundLoop: the one daemon thread with its asyncio loop, shared, counted.

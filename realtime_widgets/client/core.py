@@ -32,13 +32,11 @@ Bounds: every frame is checked against ``max_frame_bytes`` before it is sent or 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import itertools
 import json
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -46,10 +44,9 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import ValidationError
 
-from realtime_widgets.audio.formats import FORMAT_RATES, InputEncoder, decode
-from realtime_widgets.audio.pcm import as_int16, bytes_to_int16, int16_to_bytes, pcm16_to_base64
+from realtime_widgets.audio.pcm import as_int16, bytes_to_int16, pcm16_to_base64
 from realtime_widgets.audio.rate import MODEL_RATE
-from realtime_widgets.audio.resample import Resampler
+from realtime_widgets.client.audio_codec import InputFrames, OutputDecoder
 from realtime_widgets.client.dispatch import Delivered, Dispatch, InputAudio, OutputAudio
 from realtime_widgets.client.frames import (
     MAX_APPEND,
@@ -76,10 +73,12 @@ from realtime_widgets.client.records import (
     OutputTap,
     PendingUpdate,
     ToolCall,
+    ToolCallBook,
     Waiter,
     _Listeners,
     _remover,
 )
+from realtime_widgets.client.waiting import RECENT, RECENT_BYTES, EventWaits
 from realtime_widgets.errors import AudioFormatError, ConfigError, ProtocolError, ServerError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.client_events import encode as encode_client_event
@@ -100,8 +99,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("realtime_widgets.client")
-RECENT = 1000  # events kept for wait_for(since=mark)
-RECENT_BYTES = 8 * 1024 * 1024  # ... and the bytes of their frames, at most
 # Audio deltas as the GA server writes them ("type" first) are validated by their own model.
 _AUDIO_DELTA_PREFIX = (
     '{"type":"response.output_audio.delta"',
@@ -141,17 +138,13 @@ class ClientCore:
         self.pending: PendingUpdate | None = None
         self.listeners = _Listeners()
         self._t0 = clock()
-        self._seq = 0
-        self._recent: deque[tuple[int, ServerEvent, int]] = deque()  # (seq, event, bytes)
-        self.recent_bytes = 0  # frame bytes of the events in _recent (<= RECENT_BYTES)
+        self.waits = EventWaits()  # the stream's marks, recent events and open waiters
         self._close_reason: str | None = None  # why the last connection closed, if said
-        self._waiters: list[Waiter] = []
         self._ids = itertools.count(1)
-        self._encoders: dict[int, InputEncoder] = {}
-        self._output_resamplers: dict[str, Resampler] = {}
+        self._input = InputFrames()  # the session's input format, per source rate
+        self._output = OutputDecoder()  # the model's audio for the taps, per item
         self.tools: dict[str, Any] = {}  # name -> PythonTool (whatever the session registered)
-        self._tool_calls: dict[str, list[ToolCall]] = {}  # response id -> calls
-        self._tool_batches: list[list[ToolCall]] = []
+        self._tool_calls = ToolCallBook()
         self._outbox: list[Dispatch] = []  # for the listeners, in order (take_dispatches)
 
     # ---- time and ids -------------------------------------------------------------------------
@@ -245,13 +238,10 @@ class ClientCore:
             self._error_event(event)
         elif isinstance(event, ev.FunctionCallArgumentsDone):
             if event.name in self.tools:
-                self._tool_calls.setdefault(event.response_id, []).append(
-                    ToolCall(event.name, event.call_id, event.arguments)
-                )
+                call = ToolCall(event.name, event.call_id, event.arguments)
+                self._tool_calls.called(event.response_id, call)
         elif isinstance(event, ev.ResponseDone):
-            calls = self._tool_calls.pop(event.response.id, [])
-            if calls:
-                self._tool_batches.append(calls)
+            self._tool_calls.response_done(event.response.id)
         self._deliver_event(event, entry.size)
 
     def _audio_delta(self, event: ev.ResponseOutputAudioDelta, now: float, raw: str | None) -> None:
@@ -337,18 +327,7 @@ class ClientCore:
 
     def _deliver_event(self, event: ServerEvent, size: int = ENTRY_OVERHEAD) -> None:
         """Keep the event for ``wait(since=...)``, match the waiters, queue it for dispatch."""
-        self._seq += 1
-        recent = self._recent
-        recent.append((self._seq, event, size))
-        self.recent_bytes += size
-        while len(recent) > 1 and (len(recent) > RECENT or self.recent_bytes > RECENT_BYTES):
-            self.recent_bytes -= recent.popleft()[2]
-        matched: tuple[Waiter, ...] = ()
-        if self._waiters:
-            matched = tuple(w for w in self._waiters if w._offer(event))
-            for waiter in matched:
-                self._waiters.remove(waiter)
-        self._outbox.append(Delivered(event, matched))
+        self._outbox.append(Delivered(event, self.waits.deliver(event, size)))
 
     def _finish(self, pending: PendingUpdate) -> None:
         pending._finish()
@@ -367,9 +346,14 @@ class ClientCore:
 
     # ---- waiting ------------------------------------------------------------------------------
 
+    @property
+    def recent_bytes(self) -> int:
+        """Frame bytes of the events kept for ``wait(since=...)`` (at most RECENT_BYTES)."""
+        return self.waits.recent_bytes
+
     def mark(self) -> int:
         """A point in the event stream (see :meth:`wait`)."""
-        return self._seq
+        return self.waits.seq
 
     def wait(
         self,
@@ -381,22 +365,14 @@ class ClientCore:
         """A waiter for the next event of ``kind`` (after ``since``, a :meth:`mark`, if given:
         events already received after the mark count). Check ``waiter.event``; ``on_match``
         is called (by the dispatcher) when it matches later. :meth:`cancel` removes it."""
-        waiter = Waiter(kind, predicate or (lambda e: True), on_match)
-        if since is not None:
-            for seq, event, _size in list(self._recent):
-                if seq > since and waiter._offer(event):
-                    return waiter
-        self._waiters.append(waiter)
-        return waiter
+        return self.waits.wait(kind, predicate, since, on_match)
 
     def cancel(self, waiter: Waiter) -> None:
-        with contextlib.suppress(ValueError):
-            self._waiters.remove(waiter)
+        self.waits.cancel(waiter)
 
     def fail_waiters(self) -> list[Waiter]:
         """Remove and return every waiter still open (the session fails them on close)."""
-        open_, self._waiters = self._waiters, []
-        return open_
+        return self.waits.take_open()
 
     # ---- sending ------------------------------------------------------------------------------
 
@@ -433,7 +409,7 @@ class ClientCore:
         frames: list[str] = []
         if new.input_audio_format != self.config.input_audio_format:
             frames.extend(self.flush_frames())
-            self._encoders.clear()
+            self._input.reset()
         frames.append(self.encode(event))
         self.pending = PendingUpdate(event_id, new, frames)
         return self.pending
@@ -467,17 +443,11 @@ class ClientCore:
             self._outbox.append(InputAudio(x, rate))
         fmt = self.config.input_audio_format.type
         limit = self.max_append
-        if fmt == "audio/pcm" and rate == MODEL_RATE:
+        if fmt == "audio/pcm" and rate == MODEL_RATE and 2 * len(x) <= limit:
+            # the live path: one chunk, encoded straight from its buffer
             n = 2 * len(x)
-            if n <= limit:  # the live path: one chunk, encoded straight from its buffer
-                return [self._append_frame(pcm16_to_base64(x), n)], [n]
-            out = int16_to_bytes(x)
-        else:
-            encoder = self._encoders.get(rate)
-            if encoder is None or encoder.fmt != fmt:
-                encoder = self._encoders[rate] = InputEncoder(fmt, rate)
-            out = encoder.encode(x)
-        parts = [out[i : i + limit] for i in range(0, len(out), limit)]
+            return [self._append_frame(pcm16_to_base64(x), n)], [n]
+        parts = self._input.encode(x, rate, fmt, limit)
         sizes = [len(p) for p in parts]
         return [
             self._append_frame(pcm16_to_base64(p), n) for p, n in zip(parts, sizes, strict=True)
@@ -485,14 +455,10 @@ class ClientCore:
 
     def flush_frames(self) -> list[str]:
         """Appends for the audio the resamplers' filters still hold (before a commit)."""
-        frames = []
-        limit = self.max_append
-        for encoder in self._encoders.values():
-            tail = encoder.flush()
-            for i in range(0, len(tail), limit):
-                part = tail[i : i + limit]
-                frames.append(self._append_frame(pcm16_to_base64(part), len(part)))
-        return frames
+        return [
+            self._append_frame(pcm16_to_base64(part), len(part))
+            for part in self._input.flush(self.max_append)
+        ]
 
     def _append_frame(self, b64: str, size: int) -> str:
         # The hot path: no dict, no json.dumps of a large string.
@@ -509,34 +475,23 @@ class ClientCore:
     def _output_audio(
         self, event: ev.ResponseOutputAudioDelta | ev.ResponseOutputAudioDone, raw: str | None
     ) -> None:
-        fmt = self.config.output_audio_format.type
-        if isinstance(event, ev.ResponseOutputAudioDelta):
-            try:
-                try:
-                    data = base64.b64decode(event.delta)
-                except ValueError as exc:  # binascii.Error, or text that is not ASCII
-                    raise ProtocolError(f"not base64: {exc}") from None
-                samples = decode(data, fmt)  # AudioFormatError: e.g. an odd PCM16 byte count
-            except (ProtocolError, AudioFormatError) as exc:
-                # This delta's audio is lost to the taps; the event itself is still logged,
-                # counted and dispatched like any other.
-                self._protocol_error(
-                    f"{event.type} of item {event.item_id}: {exc}",
-                    raw if raw is not None else event.model_dump_json(),
-                )
-                return
-            if FORMAT_RATES[fmt] != MODEL_RATE:
-                resampler = self._output_resamplers.get(event.item_id)
-                if resampler is None:
-                    resampler = Resampler(FORMAT_RATES[fmt], MODEL_RATE)
-                    self._output_resamplers[event.item_id] = resampler
-                samples = as_int16(resampler.process(samples))
-            self._deliver(event.item_id, samples)
-        else:
-            resampler = self._output_resamplers.pop(event.item_id, None)
-            tail = as_int16(resampler.flush()) if resampler is not None else None
-            if tail is not None and tail.size:
+        if isinstance(event, ev.ResponseOutputAudioDone):
+            tail = self._output.done(event.item_id)
+            if tail is not None:
                 self._deliver(event.item_id, tail)
+            return
+        fmt = self.config.output_audio_format.type
+        try:
+            samples = self._output.delta(event.item_id, event.delta, fmt)
+        except (ProtocolError, AudioFormatError) as exc:
+            # This delta's audio is lost to the taps; the event itself is still logged,
+            # counted and dispatched like any other.
+            self._protocol_error(
+                f"{event.type} of item {event.item_id}: {exc}",
+                raw if raw is not None else event.model_dump_json(),
+            )
+            return
+        self._deliver(event.item_id, samples)
 
     def _deliver(self, item_id: str, samples: npt.NDArray[np.int16]) -> None:
         self._outbox.append(OutputAudio(item_id, samples))
@@ -546,8 +501,7 @@ class ClientCore:
     def take_tool_batches(self) -> list[list[ToolCall]]:
         """Function calls of finished responses, one batch per response, to run and answer
         with :meth:`tool_output_frames`."""
-        batches, self._tool_batches = self._tool_batches, []
-        return batches
+        return self._tool_calls.take_ready()
 
     def tool_output_frames(self, calls: list[ToolCall], outputs: list[str]) -> list[str]:
         """The function_call_output items for a batch, then the response.create that lets
@@ -607,8 +561,8 @@ class ClientCore:
                 event_id=pending.event_id,
             )
             self._finish(pending)
-        self._tool_calls.clear()
-        self._output_resamplers.clear()
+        self._tool_calls.forget_open()
+        self._output.reset()
         return [i.id for i in self.state.ordered_items() if i.id not in self.lost_item_ids]
 
     def _frame_too_large(self, reason: str | None) -> None:

@@ -99,3 +99,29 @@ def _remover(items: list[Any], item: Any) -> Callable[[], None]:
             items.remove(item)
 
     return remove
+
+
+class ToolCallBook:
+    """Function calls to our registered Python tools, collected per response: a batch is
+    ready when its response is done (the core observes the events; the session runs the
+    batches and answers them)."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, list[ToolCall]] = {}  # response id -> calls so far
+        self._ready: list[list[ToolCall]] = []
+
+    def called(self, response_id: str, call: ToolCall) -> None:
+        self._calls.setdefault(response_id, []).append(call)
+
+    def response_done(self, response_id: str) -> None:
+        calls = self._calls.pop(response_id, [])
+        if calls:
+            self._ready.append(calls)
+
+    def take_ready(self) -> list[list[ToolCall]]:
+        batches, self._ready = self._ready, []
+        return batches
+
+    def forget_open(self) -> None:
+        """Calls of responses that will not finish (the connection was lost)."""
+        self._calls.clear()
