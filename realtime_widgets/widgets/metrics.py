@@ -34,7 +34,7 @@ def estimate_note() -> str:
     """The label a person reads under a local server's usage: the counts are its estimates,
     by which rule, and not OpenAI's. (The wire says nothing of it, as OpenAI's does not; the
     rule's numbers come from the server, which is loaded whenever this is shown.)"""
-    from realtime_widgets.server.script import (
+    from realtime_widgets.server.reply.usage import (
         AUDIO_TOKENS_PER_SECOND_IN,
         AUDIO_TOKENS_PER_SECOND_OUT,
     )
