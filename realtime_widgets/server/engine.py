@@ -23,7 +23,7 @@ state and never call each other (:mod:`.engine_core` has the lifecycle every kin
 - :mod:`.responses`: ``response.create`` / ``cancel``, a response's lifecycle, paced events;
 - :mod:`.input_transcripts` (``self.transcripts``): what a recogniser heard in a turn.
 
-It alone routes what one part's outcome means for another (:meth:`SessionEngine.on_outcome`):
+It alone routes what one part's outcome means for another (its ``routes`` table):
 a barge-in cancels the reply, a turn becomes an item and maybe a response, a transcript
 becomes the item's text, a reply's audio locks the voice and grows its item, a finished reply
 sets where the idle timeout counts from. :func:`engine_for` picks the kind a URL asks for
@@ -45,7 +45,6 @@ from realtime_widgets.server.errors import config_error, transition_error
 from realtime_widgets.server.frames import ImageRead
 from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.outcomes import (
-    Outcome,
     ReplyAudioSent,
     ReplyFinished,
     ReplyItemDone,
@@ -108,6 +107,18 @@ class SessionEngine(EngineCore[SessionConfig]):
             ev.ResponseCancel: self.responses.on_cancel,
             ev.OutputAudioBufferClear: self.responses.on_output_audio_clear,
         }
+        self.routes = {
+            SpeechStarted: self._barge_in,
+            TurnEnded: self._turn_ended,
+            TurnsDecided: self._turns_decided,
+            UserAudioStored: self._user_audio_stored,
+            TranscriptReady: self._transcript_ready,
+            ResponseRequested: self._response_requested,
+            ReplyScheduled: self._reply_scheduled,
+            ReplyAudioSent: self._reply_audio_sent,
+            ReplyItemDone: self._reply_item_done,
+            ReplyFinished: self._reply_finished,
+        }
         self.input.sync_detector()
 
     def beta_config(self) -> SessionConfig:
@@ -115,55 +126,66 @@ class SessionEngine(EngineCore[SessionConfig]):
 
     # ---- routing between the parts ------------------------------------------------------------
 
-    def on_outcome(self, outcome: Outcome, now: float) -> Events:
-        """What one part's outcome means for the others (the only place parts meet)."""
-        if isinstance(outcome, SpeechStarted):
-            # Barge-in: speech cancels a reply in the conversation when the session says so.
-            td = self.config.turn_detection
-            r = self.responses.active
-            if td is not None and td.interrupt_response and r is not None and r.in_conversation:
-                return self.route(self.responses.cancel("turn_detected", now), now)
-            return []
-        if isinstance(outcome, TurnEnded):
-            out = self.route(
-                self.conversation.commit_user_audio(
-                    outcome.item_id, outcome.audio, outcome.client_id
-                ),
-                now,
-            )
-            td = self.config.turn_detection
-            if outcome.trigger == "idle_timeout" or (
-                outcome.trigger == "turn_detected"
-                and td is not None
-                and td.create_response
-                and self.responses.active is None
-            ):
-                out += self._create_response(None, now, trigger=outcome.trigger)
-            return out
-        if isinstance(outcome, TurnsDecided):
-            replying = self.responses.active is not None
-            return self.route(self.input.after_turns(replying=replying), now)
-        if isinstance(outcome, UserAudioStored):
-            return self.route(self.transcripts.transcribe(outcome.item_id, outcome.audio), now)
-        if isinstance(outcome, TranscriptReady):
-            self.conversation.set_transcript(outcome.item_id, outcome.text)
-        elif isinstance(outcome, ResponseRequested):
-            return self._create_response(
-                outcome.params, now, trigger="response.create", client_id=outcome.client_id
-            )
-        elif isinstance(outcome, ReplyScheduled):
-            self.conversation.add_reply(outcome)
-        elif isinstance(outcome, ReplyAudioSent):
-            self.voice_locked = True
-            if outcome.item_id is not None and outcome.heard is not None:
-                self.conversation.grow_reply_audio(outcome.item_id, outcome.heard)
-        elif isinstance(outcome, ReplyItemDone):
-            self.conversation.end_reply(outcome.item_id, outcome.item, outcome.words_kept)
-        elif isinstance(outcome, ReplyFinished):
-            self.conversation.reply_ended()
-            if outcome.in_conversation:
-                # The idle timeout counts from where the listener stops hearing the reply.
-                self.input.idle_from(self.input.input_ms + outcome.audio_left_ms)
+    # Each outcome a part returns, and what it means for the others (the only place parts
+    # meet): the table EngineCore.on_outcome looks up.
+
+    def _barge_in(self, o: SpeechStarted, now: float) -> Events:
+        """Speech cancels a reply in the conversation when the session says so."""
+        td = self.config.turn_detection
+        r = self.responses.active
+        if td is not None and td.interrupt_response and r is not None and r.in_conversation:
+            return self.route(self.responses.cancel("turn_detected", now), now)
+        return []
+
+    def _turn_ended(self, o: TurnEnded, now: float) -> Events:
+        """A committed turn becomes an item; after a detected turn or an idle timeout a
+        response follows when the session says so."""
+        out = self.route(self.conversation.commit_user_audio(o.item_id, o.audio, o.client_id), now)
+        td = self.config.turn_detection
+        if o.trigger == "idle_timeout" or (
+            o.trigger == "turn_detected"
+            and td is not None
+            and td.create_response
+            and self.responses.active is None
+        ):
+            out += self._create_response(None, now, trigger=o.trigger)
+        return out
+
+    def _turns_decided(self, o: TurnsDecided, now: float) -> Events:
+        replying = self.responses.active is not None
+        return self.route(self.input.after_turns(replying=replying), now)
+
+    def _user_audio_stored(self, o: UserAudioStored, now: float) -> Events:
+        return self.route(self.transcripts.transcribe(o.item_id, o.audio), now)
+
+    def _transcript_ready(self, o: TranscriptReady, now: float) -> Events:
+        self.conversation.set_transcript(o.item_id, o.text)
+        return []
+
+    def _response_requested(self, o: ResponseRequested, now: float) -> Events:
+        return self._create_response(
+            o.params, now, trigger="response.create", client_id=o.client_id
+        )
+
+    def _reply_scheduled(self, o: ReplyScheduled, now: float) -> Events:
+        self.conversation.add_reply(o)
+        return []
+
+    def _reply_audio_sent(self, o: ReplyAudioSent, now: float) -> Events:
+        self.voice_locked = True
+        if o.item_id is not None and o.heard is not None:
+            self.conversation.grow_reply_audio(o.item_id, o.heard)
+        return []
+
+    def _reply_item_done(self, o: ReplyItemDone, now: float) -> Events:
+        self.conversation.end_reply(o.item_id, o.item, o.words_kept)
+        return []
+
+    def _reply_finished(self, o: ReplyFinished, now: float) -> Events:
+        self.conversation.reply_ended()
+        if o.in_conversation:
+            # The idle timeout counts from where the listener stops hearing the reply.
+            self.input.idle_from(self.input.input_ms + o.audio_left_ms)
         return []
 
     def _create_response(

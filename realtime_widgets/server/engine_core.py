@@ -5,12 +5,13 @@ errors), the clock and the expiry, and the input part (:mod:`.turns`), which eve
 answers a client event by parsing it (OpenAI's errors for bad JSON, a beta-shaped update, a
 malformed event) and dispatching it through :attr:`EngineCore.handlers`, a table keyed by event
 class; what a handler returns (events and outcomes, :mod:`.outcomes`) goes through
-:meth:`EngineCore.route`, where each kind decides what an outcome does to its other parts.
+:meth:`EngineCore.route`, which looks each outcome up in :attr:`EngineCore.routes`, the table
+where each kind says what an outcome does to its other parts.
 
 The kinds: :class:`~.engine.SessionEngine` (Realtime: input, conversation, responses, input
 transcripts) and :class:`~.transcription_engine.TranscriptionEngine` (``intent=transcription``:
 input and input transcripts). A new kind is a new subclass composing the parts it needs, with
-its own handler table and routing; no part learns about it.
+its own handler and route tables; no part learns about it.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from realtime_widgets.server.outcomes import Outcome, Step
 from realtime_widgets.server.reply.material import ReplyMaterial, ReplyRequest
 from realtime_widgets.server.turns import InputTurns
 
-__all__ = ["BETA_DISABLED", "EngineCore", "Events", "Handler"]
+__all__ = ["BETA_DISABLED", "EngineCore", "Events", "Handler", "Route"]
 
 Events = list[Event]
 # A client event's handler: the parsed event and the time in; events and outcomes out.
 Handler = Callable[[Any, float], Iterable[Step]]
+# An outcome's route: the outcome and the time in; the events of what it caused out.
+Route = Callable[[Any, float], "Events"]
 ConfigT = TypeVar("ConfigT", SessionConfig, TranscriptionConfig)
 
 # Top-level keys only the legacy beta session shape has: a GA session.update without "type"
@@ -77,6 +80,8 @@ class EngineCore(Generic[ConfigT]):
         self.input = InputTurns(self.out, self._read_config, options.limits, options.detector)
         self.transcripts = InputTranscripts(self.out, self._read_config, options.transcriber)
         self.handlers: dict[type[ev.ClientEvent], Handler] = {}
+        # Every outcome class the kind's parts return has exactly one route (a kind fills it).
+        self.routes: dict[type[Outcome], Route] = {}
 
     def _read_config(self) -> ConfigT:
         """The effective config, for the parts (read-only: only the engine replaces it)."""
@@ -94,10 +99,6 @@ class EngineCore(Generic[ConfigT]):
         """The config the legacy beta shape reports (:mod:`.beta`)."""
         raise NotImplementedError
 
-    def on_outcome(self, outcome: Outcome, now: float) -> Events:
-        """Route one outcome a part returned to the parts it concerns; their events."""
-        raise NotImplementedError
-
     def _release_due(self, now: float) -> Events:
         """The paced events whose time has come (none unless the kind paces any)."""
         return []
@@ -112,14 +113,15 @@ class EngineCore(Generic[ConfigT]):
     # ---- routing ------------------------------------------------------------------------------
 
     def route(self, steps: Iterable[Step], now: float) -> Events:
-        """The events of ``steps``, each outcome routed (:meth:`on_outcome`) where it stands,
+        """The events of ``steps``, each outcome routed (:attr:`routes`) where it stands,
         before the next step is taken from a lazy part."""
         out: Events = []
+        routes = self.routes
         for step in steps:
             if isinstance(step, dict):
                 out.append(step)
             else:
-                out.extend(self.on_outcome(step, now))
+                out.extend(routes[type(step)](step, now))
         return out
 
     # ---- identity and counters ----------------------------------------------------------------

@@ -81,6 +81,7 @@ class ActiveResponse:
     plan: ReplyPlan | None = None
     audio_sent_bytes: int = 0
     first_audio_at: float | None = None
+    audio_untold: bool = False  # audio released since the last ReplyAudioSent
     text_sent: list[str] = field(default_factory=list)
 
     @property
@@ -120,13 +121,16 @@ class Responses:
         return taken
 
     def release_due(self, now: float) -> Steps:
-        """The paced events whose time has come (and what releasing them changed)."""
+        """The paced events whose time has come (and what releasing them changed: the audio
+        sent is told once per call, :class:`~.outcomes.ReplyAudioSent`, not once per delta)."""
         out: Steps = []
         r = self.current
         while r is not None and r.pending and r.pending[0][0] <= now:
             _, event = r.pending.popleft()
             out.extend(self._release(r, event, now))
             r = self.current
+        if r is not None:  # (a reply that ended told its audio as it ended)
+            out.extend(self._tell_audio(r))
         return out
 
     # ---- creating -----------------------------------------------------------------------------
@@ -316,23 +320,27 @@ class Responses:
             )
             return self._finish(r, status, details, now)
         kind = event["type"]
-        out: Steps = []
         if kind == "response.output_audio.delta":
             r.audio_sent_bytes += base64_decoded_size(event["delta"])
             r.first_audio_at = r.first_audio_at if r.first_audio_at is not None else now
-            out.append(self._audio_sent(r))
+            r.audio_untold = True
         elif kind in ("response.output_audio_transcript.delta", "response.output_text.delta"):
             r.text_sent.append(event["delta"])
         elif kind == "conversation.item.done" and r.item is not None:
-            out.append(ReplyItemDone(r.item["id"], event["item"]))
-        out.append(self.out.send(event))
-        return out
+            item_done = ReplyItemDone(r.item["id"], event["item"])
+            return [*self._tell_audio(r), item_done, self.out.send(event)]
+        return [self.out.send(event)]
 
     @staticmethod
-    def _audio_sent(r: ActiveResponse) -> ReplyAudioSent:
+    def _tell_audio(r: ActiveResponse) -> Steps:
+        """The audio released and not told yet, if any, as one outcome (in order: before any
+        other outcome of the reply)."""
+        if not r.audio_untold:
+            return []
+        r.audio_untold = False
         if r.item is None or r.plan is None or r.plan.samples is None:
-            return ReplyAudioSent(None)
-        return ReplyAudioSent(r.item["id"], r.plan.samples[: ms_to_samples(r.audio_sent_ms)])
+            return [ReplyAudioSent(None)]
+        return [ReplyAudioSent(r.item["id"], r.plan.samples[: ms_to_samples(r.audio_sent_ms)])]
 
     # ---- ending -------------------------------------------------------------------------------
 
@@ -376,7 +384,7 @@ class Responses:
         self, r: ActiveResponse, status: str, details: dict[str, Any] | None, now: float
     ) -> Steps:
         """End a response: completed, incomplete, or cancelled where it stands."""
-        out: Steps = []
+        out: Steps = self._tell_audio(r)
         cancelled = status == "cancelled"
         r.status = status
         r.pending.clear()

@@ -22,7 +22,12 @@ from realtime_widgets.protocol.wire import validate_session_payload
 from realtime_widgets.server.engine_core import EngineCore, Events
 from realtime_widgets.server.errors import config_error
 from realtime_widgets.server.options import EngineOptions
-from realtime_widgets.server.outcomes import Outcome, TurnEnded, TurnsDecided
+from realtime_widgets.server.outcomes import (
+    SpeechStarted,
+    TranscriptReady,
+    TurnEnded,
+    TurnsDecided,
+)
 from realtime_widgets.server.reply.responder import DEFAULT_INSTRUCTIONS
 
 __all__ = ["INPUT_FIELDS", "TRANSCRIPTION_EVENT_TYPES", "TranscriptionEngine"]
@@ -64,6 +69,12 @@ class TranscriptionEngine(EngineCore[TranscriptionConfig]):
                 ev.InputAudioBufferClear: self.input.on_clear,
             }
         )
+        self.routes = {
+            TurnEnded: self._turn_ended,
+            TurnsDecided: self._turns_decided,
+            SpeechStarted: self._nothing,  # no reply to cancel
+            TranscriptReady: self._nothing,  # no item to hold it
+        }
         self.input.sync_detector()
 
     def beta_config(self) -> SessionConfig:
@@ -75,19 +86,19 @@ class TranscriptionEngine(EngineCore[TranscriptionConfig]):
         base = SessionConfig(model=self.model, instructions=DEFAULT_INSTRUCTIONS)
         return base.with_changes(changes, turn_detection=td)
 
-    def on_outcome(self, outcome: Outcome, now: float) -> Events:
-        """A turn is committed and transcribed; nothing else follows from the input."""
-        if isinstance(outcome, TurnEnded):
-            # A transcription session keeps no items, only the chain of turns.
-            previous, self.last_item_id = self.last_item_id, outcome.item_id
-            committed = self.out.event(
-                ev.InputAudioBufferCommitted, previous_item_id=previous, item_id=outcome.item_id
-            )
-            transcribed = self.transcripts.transcribe(outcome.item_id, outcome.audio)
-            return [committed, *self.route(transcribed, now)]
-        if isinstance(outcome, TurnsDecided):
-            return self.route(self.input.after_turns(replying=False), now)
-        return []  # speech started (no reply to cancel); a transcript (no item to hold it)
+    def _turn_ended(self, o: TurnEnded, now: float) -> Events:
+        """A turn is committed (in the chain of turns: no items here) and transcribed."""
+        previous, self.last_item_id = self.last_item_id, o.item_id
+        committed = self.out.event(
+            ev.InputAudioBufferCommitted, previous_item_id=previous, item_id=o.item_id
+        )
+        return [committed, *self.route(self.transcripts.transcribe(o.item_id, o.audio), now)]
+
+    def _turns_decided(self, o: TurnsDecided, now: float) -> Events:
+        return self.route(self.input.after_turns(replying=False), now)
+
+    def _nothing(self, o: SpeechStarted | TranscriptReady, now: float) -> Events:
+        return []
 
     def _on_session_update(self, e: ev.SessionUpdate, now: float) -> Events:
         missing = self._missing_type(e)

@@ -128,12 +128,15 @@ def test_audio_sent_is_an_outcome_carrying_what_the_listener_has_heard() -> None
     samples = np.ones(24000, dtype=np.int16)  # one second
     speech = Speech(samples, 24000, (0.0, 500.0))
     rig.part.schedule(request, ReplyMaterial("hello there", speech), 0.0, previous=None)
-    _, outcomes = split(rig.part.release_due(0.25))
-    sent = [o for o in outcomes if isinstance(o, ReplyAudioSent)]
-    assert len(sent) == 3  # the 100 ms deltas due by 250 ms
-    assert sent[-1].item_id is not None
-    assert sent[-1].heard is not None
-    assert len(sent[-1].heard) == 300 * 24
+    events, outcomes = split(rig.part.release_due(0.25))
+    deltas = [e for e in events if e["type"] == "response.output_audio.delta"]
+    assert len(deltas) == 3  # the 100 ms deltas due by 250 ms...
+    (sent,) = outcomes  # ...told once, as far as they go
+    assert isinstance(sent, ReplyAudioSent)
+    assert sent.item_id == deltas[0]["item_id"]
+    assert sent.heard is not None
+    assert np.array_equal(sent.heard, samples[: 300 * 24])
+    assert split(rig.part.release_due(0.25)) == ([], [])  # nothing new: nothing told
 
 
 def test_a_barge_in_cancel_ends_the_reply_where_it_stands() -> None:
