@@ -126,8 +126,9 @@ class ReplyScheduled:
 
 @dataclass(frozen=True)
 class ReplyAudioSent:
-    """A reply's audio delta was released: the voice is locked from now on; ``heard`` is the
-    reply's audio as far as it has been sent, for its item ``item_id`` (None: nothing to keep)."""
+    """A reply's audio was released (told once per release, however many deltas went): the
+    voice is locked from now on; ``heard`` is the reply's audio as far as it has been sent, for
+    its item ``item_id`` (None: nothing to keep)."""
 
     item_id: str | None
     heard: Int16Array | None = field(default=None, compare=False, repr=False)
