@@ -25,7 +25,7 @@ def _non_negative(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     # lazy: the server's modules load only when the command line runs
-    from realtime_widgets.server.responder import RESPONDERS
+    from realtime_widgets.server.reply.responder import RESPONDERS
 
     parser = argparse.ArgumentParser(prog="realtime-widgets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)

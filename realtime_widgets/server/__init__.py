@@ -1,1 +1,58 @@
-"""See DESIGN.md for this layer's role."""
+"""The local server: a websockets layer around sans-I/O session engines (DESIGN.md, "The local
+server"). Nothing is imported here; import the module you need (``LocalServer`` is also
+``realtime_widgets.LocalServer``).
+
+Where things live
+=================
+
+The websockets layer (the only modules that do I/O):
+
+==========================  =====================================================================
+module                      what it owns
+==========================  =====================================================================
+``app``                     :class:`LocalServer`: the listener, the handshake checks (path,
+                            token, ``max_sessions``), the session registry, the shared VAD pass,
+                            the frame thread, computing replies off the loop (responder + speech)
+``connection``              :class:`SessionConnection`: one client's tasks (reader, ticker,
+                            keepalive, reply workers) and its send lock; the websockets
+                            connection class (live-connection registry, the protocol subclass
+                            that names the frame limit in a 1009 close)
+==========================  =====================================================================
+
+The engine (sans-I/O: client events and the time in, server events out):
+
+==========================  =====================================================================
+module                      what it owns
+==========================  =====================================================================
+``engine_core``             :class:`EngineCore`: the lifecycle every session kind shares: id,
+                            clock, expiry, parsing and dispatching a client event through the
+                            handler table, routing a part's steps; the input part
+``engine``                  :class:`SessionEngine`, the Realtime kind: config, voice lock,
+                            ``session.update``; composes input, conversation, responses, input
+                            transcripts and alone routes their outcomes. :func:`engine_for`
+``transcription_engine``    :class:`TranscriptionEngine`, ``?intent=transcription``: its
+                            TranscriptionConfig, the chain of committed turns; composes input and
+                            input transcripts
+``turns``                   part: input buffer, decoder, turn detector, idle timer
+``conversation``            part: items, their order and token total, truncation
+``responses``               part: the response in progress, its paced events, reply requests
+``input_transcripts``       part: a recogniser's transcript of a turn (the "ears")
+``outcomes``                what parts return besides events (table of who returns which)
+``emitter``                 ids, events built from protocol.events' models, errors
+``options``                 :class:`EngineOptions` (read by every part)
+``reply/``                  what a reply says: responder, material, timeline, usage rule
+``vad``, ``tts``            turn detection signals (Silero + energy); offline speech
+``errors``, ``beta``        OpenAI's error wording; the legacy beta dialect on the way out
+``frames``, ``limits``      big frames read off the loop; :class:`ServerLimits`
+==========================  =====================================================================
+
+Which part returns which outcome, and what the Realtime engine does with it, is the table in
+:mod:`.outcomes`. A part gets an :class:`~.emitter.Emitter` and the effective config through a
+callable, never the engine, and never calls another part.
+
+A new session kind goes in a new composition: a module beside ``transcription_engine`` with an
+:class:`~.engine_core.EngineCore` subclass that builds the parts it needs, fills its handler
+table and routes their outcomes in ``on_outcome``; then :func:`~.engine.engine_for` picks it.
+A new part is a class that owns its state, writes through an Emitter and returns outcomes; the
+engines that use it route them.
+"""

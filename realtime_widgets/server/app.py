@@ -55,25 +55,22 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from realtime_widgets.logs import redacting_logger
-from realtime_widgets.server.beta import to_beta_event
-from realtime_widgets.server.engine import (
-    BETA_DISABLED,
-    EngineOptions,
+from realtime_widgets.protocol import events as ev
+from realtime_widgets.server.connection import SessionConnection, connection_class
+from realtime_widgets.server.emitter import build_event, stamp
+from realtime_widgets.server.engine import BETA_DISABLED, engine_for
+from realtime_widgets.server.engine_core import EngineCore
+from realtime_widgets.server.input_transcripts import Transcriber
+from realtime_widgets.server.limits import ServerLimits
+from realtime_widgets.server.options import EngineOptions
+from realtime_widgets.server.reply.material import (
     ReplyMaterial,
     ReplyRequest,
-    SessionEngine,
+    checked_value,
+    speak_reply,
+    speaks_for_itself,
 )
-from realtime_widgets.server.errors import error_event
-from realtime_widgets.server.frames import OFF_LOOP_BYTES, dump_events, is_heavy, read_frame
-from realtime_widgets.server.limits import ServerLimits
-from realtime_widgets.server.reply import speak_reply
-from realtime_widgets.server.responder import (
-    RESPONDERS,
-    FunctionCall,
-    Responder,
-    SpeakingResponder,
-)
-from realtime_widgets.server.transcription import Transcriber
+from realtime_widgets.server.reply.responder import RESPONDERS, Responder, SpeakingResponder
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
 from realtime_widgets.server.vad import MODEL, TurnDetector, WindowBatch
 
@@ -176,13 +173,13 @@ class LocalServer:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self.sessions: dict[str, SessionEngine] = {}
+        self.sessions: dict[str, EngineCore[Any]] = {}
         self.connections_total = 0
         self.refused_total = 0  # handshakes refused with 503 (max_sessions)
         # Connections admitted past the handshake check and not finished yet: what the session
         # cap counts (a session registers only once its engine is built).
         self._admitted: set[ServerConnection] = set()
-        self._live: set[ServerConnection] = set()  # every TCP connection (_connection_class)
+        self._live: set[ServerConnection] = set()  # every TCP connection (connection_class)
 
     def __repr__(self) -> str:  # never shows the token
         state = "running" if self._server is not None else "stopped"
@@ -220,11 +217,11 @@ class LocalServer:
             self.host,
             self.port,
             process_request=self._check_request,
-            create_connection=self._connection_class(),
+            create_connection=connection_class(self._live),
             compression=None,  # compression doubles the CPU per audio event
             max_size=self.limits.max_frame_bytes,
             max_queue=self.limits.max_queued_frames,
-            # Keepalive is the connection's own (_Connection._keepalive): websockets' pings
+            # Keepalive is the connection's own (SessionConnection._keepalive): websockets' pings
             # time out, and close 1011, when a busy client's pong waits behind its own frames.
             ping_interval=None,
             close_timeout=CLOSE_TIMEOUT_S,
@@ -232,23 +229,6 @@ class LocalServer:
         )
         self.port = self._server.sockets[0].getsockname()[1] if self.port == 0 else self.port
         _LISTENING.add(self._address)
-
-    def _connection_class(self) -> type[ServerConnection]:
-        """The connection class for this server's listener: it registers every connection, from
-        its TCP accept on (handshakes in progress included), so :meth:`_close` can abort what
-        does not close by itself."""
-        live = self._live
-
-        class Connection(_NamedLimitConnection):
-            def connection_made(self, transport: asyncio.BaseTransport) -> None:
-                live.add(self)
-                super().connection_made(transport)
-
-            def connection_lost(self, exc: Exception | None) -> None:
-                live.discard(self)
-                super().connection_lost(exc)
-
-        return Connection
 
     async def _close(self) -> None:
         """Stop listening and close every connection with 1001, within :data:`CLOSE_TIMEOUT_S`:
@@ -405,35 +385,29 @@ class LocalServer:
             "transcription" if query.get("intent") == ["transcription"] else "realtime"
         )
         engine = await asyncio.to_thread(
-            SessionEngine,
-            model=model,
-            options=self.options,
-            session_id=session_id,
-            intent=intent,
+            functools.partial(
+                engine_for, intent, model=model, options=self.options, session_id=session_id
+            )
         )
         dialect = self.dialect
         if beta_header and dialect == "ga":
             engine.start(asyncio.get_running_loop().time())
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "error",
-                        "event_id": "event_beta",
-                        "error": {
-                            "type": "invalid_request_error",
-                            "code": "beta_api_shape_disabled",
-                            "param": None,
-                            "event_id": None,
-                            "message": BETA_DISABLED,
-                        },
-                    }
-                )
+            refusal = build_event(
+                ev.ErrorEvent,
+                error={
+                    "type": "invalid_request_error",
+                    "code": "beta_api_shape_disabled",
+                    "param": None,
+                    "event_id": None,
+                    "message": BETA_DISABLED,
+                },
             )
+            await ws.send(json.dumps(stamp(refusal, "event_beta")))
             await ws.close(4000, "beta_api_shape_disabled")
             return
         self.sessions[session_id] = engine
         try:
-            await _Connection(self, ws, engine, dialect).run()
+            await SessionConnection(self, ws, engine, dialect).run()
         finally:
             self.sessions.pop(session_id, None)
             engine.close()
@@ -461,23 +435,18 @@ class LocalServer:
         """Compute a reply: the responder (awaited if async, else in a thread), then speech
         (the responder's own when it is a :class:`SpeakingResponder`, else synthesised)."""
         responder = self.responder
+        answer: object
         if inspect.iscoroutinefunction(responder) or inspect.iscoroutinefunction(
             type(responder).__call__
         ):
-            value = await responder(request.context)  # type: ignore[misc]
+            answer = await responder(request.context)  # type: ignore[misc]
         else:
-            value = await asyncio.to_thread(responder, request.context)
-            if inspect.isawaitable(value):
-                value = await value
-        if not isinstance(value, str | FunctionCall):
-            raise TypeError(
-                f"a responder must return str or FunctionCall, got {type(value).__name__}"
-            )
-        if (
-            isinstance(responder, SpeakingResponder)
-            and isinstance(value, str)
-            and "audio" in request.modalities
-        ):
+            answer = await asyncio.to_thread(responder, request.context)
+            if inspect.isawaitable(answer):
+                answer = await answer
+        value = checked_value(answer)
+        if speaks_for_itself(responder, request, value):
+            assert isinstance(responder, SpeakingResponder)
             own = await asyncio.to_thread(responder.speech, request.context, request.speed)
             if own is not None:
                 return ReplyMaterial(value, own)
@@ -492,212 +461,8 @@ def _bearer(headers: Headers) -> str | None:
     return key.strip() if key else None
 
 
-class _NamedLimitConnection(ServerConnection):
-    """A server connection whose close reason for an oversize frame names the limit to raise
-    (websockets' own reason gives the sizes only)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        fail = self.protocol.fail
-
-        def fail_naming_limit(code: int, reason: str = "") -> None:
-            if code == CloseCode.MESSAGE_TOO_BIG:
-                reason = f"{reason} (ServerLimits.max_frame_bytes)"[:123]
-            fail(code, reason)
-
-        self.protocol.fail = fail_naming_limit  # type: ignore[method-assign]
-
-
-class _Connection:
-    """One client: a reader, a ticker, a keepalive and reply workers, all owned by one
-    TaskGroup."""
-
-    def __init__(
-        self, server: LocalServer, ws: ServerConnection, engine: SessionEngine, dialect: str
-    ) -> None:
-        self.server = server
-        self.ws = ws
-        self.engine = engine
-        self.dialect = dialect
-        self.loop = asyncio.get_running_loop()
-        # The ticker sleeps on a future that its timer or _poke_ticker resolves (cheaper than
-        # wait_for on an Event: no task per wake-up, ~25 wake-ups a second while replying).
-        self.wake: asyncio.Future[None] = self.loop.create_future()
-        self.ticker_due = 0.0  # when the ticker wakes by itself (loop time)
-        self.group: asyncio.TaskGroup | None = None
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.last_heard = self.loop.time()
-        self.failures = 0
-        # One batch of events is sent at a time, whole: the reader, the ticker and the reply
-        # workers all send, and a batch serialized off the loop must not be overtaken.
-        self.sending = asyncio.Lock()
-
-    async def send(self, events: list[dict[str, Any]]) -> None:
-        async with self.sending:
-            if self.ws.state is not State.OPEN:
-                # The client is leaving: nothing reaches it any more, and websockets' send
-                # would wait for the TCP close, which cannot come while frames it sent before
-                # its close sit unread in a full queue (reading is paused). The reader drains
-                # them instead.
-                return
-            outgoing = events
-            if self.dialect == "beta":
-                config, identity = self.engine.config, self.engine.identity()
-                translated = (to_beta_event(event, config, identity) for event in events)
-                outgoing = [event for event in translated if event is not None]
-            if any(is_heavy(event) for event in outgoing):
-                texts = await self.server.off_loop(dump_events, outgoing)
-            else:
-                texts = [json.dumps(event, separators=(",", ":")) for event in outgoing]
-            for text in texts:
-                await self.ws.send(text)
-            if self.engine.closed is not None:
-                code, reason = self.engine.closed
-                await self.ws.close(code, reason)
-
-    async def run(self) -> None:
-        try:
-            async with asyncio.TaskGroup() as group:
-                self.group = group
-                await self.send(self.engine.start(self.loop.time()))
-                self.tasks.add(group.create_task(self._ticker()))
-                self.tasks.add(group.create_task(self._keepalive()))
-                try:
-                    await self._reader()
-                finally:
-                    for task in self.tasks:  # the client left: stop the ticker and workers
-                        task.cancel()
-        except* ConnectionClosed:
-            pass
-
-    def _start_work(self) -> None:
-        assert self.group is not None
-        for request in self.engine.take_requests():
-            task = self.group.create_task(self._work(request))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-
-    async def _reader(self) -> None:
-        async for message in self.ws:
-            self.last_heard = self.loop.time()
-            if isinstance(message, bytes):
-                message = message.decode("utf-8", "replace")
-            if len(message) >= OFF_LOOP_BYTES:  # an image: parsed and read off the loop
-                depth = self.server.limits.max_json_depth
-                try:
-                    frame = await self.server.off_loop(
-                        functools.partial(read_frame, max_depth=depth), message
-                    )
-                except Exception as exc:  # our bug: answer it, log it, and keep the session
-                    out = [self._server_error(exc)]
-                else:
-                    out = self._guarded(self.engine.receive, frame, self.loop.time())
-            else:
-                out = self._guarded(self.engine.receive, message, self.loop.time())
-            await self.send(out)
-            waited = self.engine.vad_pending
-            if waited:
-                try:
-                    await self.server.vad_pass()
-                except Exception as exc:
-                    out = [self._server_error(exc)]
-                else:
-                    out = self._guarded(self.engine.vad_ready, self.loop.time())
-                await self.send(out)
-            self._start_work()
-            self._poke_ticker()
-            if self.engine.closed is not None:
-                return
-            # A client that sends faster than it is answered must not starve the loop: the
-            # other sessions, this one's ticker and keepalive run between its events (waiting
-            # for the VAD pass already let them).
-            if not waited:
-                await asyncio.sleep(0)
-
-    def _guarded(
-        self, call: Callable[..., list[dict[str, Any]]], *args: Any
-    ) -> list[dict[str, Any]]:
-        """The engine's events for ``call(*args)``; a bug met there is answered with a
-        server_error event, and the session goes on."""
-        try:
-            return call(*args)
-        except Exception as exc:
-            return [self._server_error(exc)]
-
-    def _server_error(self, exc: Exception) -> dict[str, Any]:
-        log.exception("the local server failed in a session; the session goes on")
-        self.failures += 1
-        event = error_event(
-            f"The local server failed ({type(exc).__name__}); the session goes on. This is a "
-            "bug in realtime_widgets: please report it with the server's log.",
-            code="server_error",
-            type_="server_error",
-        )
-        return {"type": "error", "event_id": f"event_fail{self.failures:05d}", **event}
-
-    async def _keepalive(self) -> None:
-        """Ping a connection that has been silent for ``keepalive_s``; no pong within as long
-        means the peer is gone: close 1001 (never 1011)."""
-        interval = self.server.limits.keepalive_s
-        while True:
-            await asyncio.sleep(max(0.0, self.last_heard + interval - self.loop.time()))
-            if self.loop.time() - self.last_heard < interval:
-                continue
-            pong = await self.ws.ping()
-            try:
-                await asyncio.wait_for(pong, timeout=interval)
-            except TimeoutError:
-                await self.ws.close(CloseCode.GOING_AWAY, "keepalive ping timeout")
-                return
-            self.last_heard = self.loop.time()
-
-    async def _work(self, request: ReplyRequest) -> None:
-        try:
-            material = await self.server.reply(request)
-        except Exception as exc:  # a user responder's bug must not kill the session
-            log.exception("responder failed")
-            material = ReplyMaterial(f"The responder failed: {type(exc).__name__}: {exc}")
-        now = self.loop.time()
-        try:
-            out = self.engine.reply_ready(request, material, now)
-        except Exception as exc:
-            out = [self._server_error(exc), *self._guarded(self.engine.fail_reply, request, now)]
-        await self.send(out)
-        self._start_work()
-        self._poke_ticker()
-
-    def _poke_ticker(self) -> None:
-        """Wake the ticker if the engine now has work due before the ticker's own wake-up
-        (a reply scheduled, the session closed). Most events (appends) change nothing: a
-        wake-up for each cost more than the append itself."""
-        due = self.engine.next_due()
-        if self.engine.closed is not None or (due is not None and due < self.ticker_due):
-            _resolve(self.wake)
-
-    async def _ticker(self) -> None:
-        while True:
-            due = self.engine.next_due()
-            delay = 3600.0 if due is None else max(0.0, due - self.loop.time())
-            self.ticker_due = self.loop.time() + min(delay, 3600.0)
-            self.wake = self.loop.create_future()
-            timer = self.loop.call_at(self.ticker_due, _resolve, self.wake)
-            try:
-                await self.wake
-            finally:
-                timer.cancel()
-            await self.send(self._guarded(self.engine.tick, self.loop.time()))
-            self._start_work()
-            if self.engine.closed is not None:
-                return
-
-
 def _leaf(exc: BaseException) -> BaseException:
     """The first exception inside (nested) exception groups: what a TaskGroup's failure was."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     return exc
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)

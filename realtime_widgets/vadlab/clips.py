@@ -27,13 +27,14 @@ import numpy as np
 
 from realtime_widgets.audio.formats import FORMAT_RATES, decode
 from realtime_widgets.audio.pcm import Int16Array, as_int16
+from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import resample
 from realtime_widgets.audio.wav import read_wav, write_wav
 from realtime_widgets.errors import AudioFormatError, RealtimeWidgetsError
 
 __all__ = ["LabClip", "Segment", "example_clips", "load_clip"]
 
-RATE = 24000
+RATE = MODEL_RATE  # the lab's clips are on the model's timeline
 
 
 @dataclass(frozen=True)

@@ -247,7 +247,7 @@ class VadLab(w.VBox):  # type: ignore[misc]
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> Any:
     try:
-        # optional dependency: pandas
+        # optional dependency: a DataFrame when pandas is installed
         import pandas as pd
     except ImportError:
         return SweepTable(rows, columns)

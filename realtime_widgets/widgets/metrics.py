@@ -35,7 +35,7 @@ def estimate_note() -> str:
     by which rule, and not OpenAI's. (The wire says nothing of it, as OpenAI's does not; the
     rule's numbers come from the server, which is loaded whenever this is shown.)"""
     # lazy: the server's token rule is loaded only when a local estimate is shown
-    from realtime_widgets.server.script import (
+    from realtime_widgets.server.reply.usage import (
         AUDIO_TOKENS_PER_SECOND_IN,
         AUDIO_TOKENS_PER_SECOND_OUT,
     )

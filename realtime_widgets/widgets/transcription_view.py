@@ -35,7 +35,7 @@ from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState, ItemState
 from realtime_widgets.protocol.transcription_config import TranscriptionConfig
-from realtime_widgets.server.transcription import Transcriber
+from realtime_widgets.server.input_transcripts import Transcriber
 from realtime_widgets.widgets.controls import FieldControl, build_controls, leaves
 from realtime_widgets.widgets.listening import Listening
 from realtime_widgets.widgets.microphone import Microphone

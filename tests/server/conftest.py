@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from realtime_widgets.server.engine import EngineOptions, SessionEngine
-from realtime_widgets.server.reply import produce_reply_sync
-from realtime_widgets.server.responder import LocalResponder
+from realtime_widgets.server.reply.material import produce_reply_sync
+from realtime_widgets.server.reply.responder import LocalResponder
 from realtime_widgets.server.tts import Synthesizer
 from tests.speech import Clip, b64, make_clip
 

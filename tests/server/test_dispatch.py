@@ -29,7 +29,7 @@ def test_the_table_decides_which_handler_runs(driver: Driver) -> None:
 
     def spy(e: ev.ClientEvent, now: float) -> list[dict[str, object]]:
         seen.append((e.type, now))
-        return [driver.engine.event({"type": "input_audio_buffer.cleared"})]
+        return [driver.engine.out.event(ev.InputAudioBufferCleared)]
 
     driver.engine.handlers[ev.InputAudioBufferClear] = spy
     out = driver.send({"type": "input_audio_buffer.clear"}, advance=0.25)

@@ -19,7 +19,7 @@ from realtime_widgets.audio.formats import decode
 from realtime_widgets.audio.g711 import ulaw_encode
 from realtime_widgets.audio.resample import resample
 from realtime_widgets.server.app import LocalServer
-from realtime_widgets.server.responder import EchoResponder, LocalResponder
+from realtime_widgets.server.reply.responder import EchoResponder, LocalResponder
 
 from .conftest import Clip, b64
 

@@ -14,7 +14,7 @@ from realtime_widgets.audio import ulaw_encode
 from realtime_widgets.protocol.events import parse_server_event
 from realtime_widgets.server.engine import EngineOptions, SessionEngine
 from realtime_widgets.server.limits import ServerLimits
-from realtime_widgets.server.responder import FunctionCall
+from realtime_widgets.server.reply.responder import FunctionCall
 from realtime_widgets.server.tts import Synthesizer
 from tests.protocol.sdk_oracle import check_server_event
 
@@ -348,7 +348,7 @@ def test_items_create_place_delete_retrieve(driver: Driver) -> None:
         }
     )
     assert out[0]["previous_item_id"] == a
-    assert driver.engine._order == [a, "item_b", c]
+    assert driver.engine.conversation.order == [a, "item_b", c]
     bad = driver.send(
         {
             "type": "conversation.item.create",
@@ -484,7 +484,7 @@ def test_named_tool_choice_and_a_custom_responder(driver: Driver) -> None:
 def test_instructions_and_out_of_band_responses(driver: Driver) -> None:
     driver.send(TEXT_SESSION)
     say(driver, "hi")
-    n_items = len(driver.engine._order)
+    n_items = len(driver.engine.conversation.order)
     out = driver.send(
         {
             "type": "response.create",
@@ -500,7 +500,7 @@ def test_instructions_and_out_of_band_responses(driver: Driver) -> None:
     assert done["conversation_id"] is None
     assert "Speak like a pirate." in done["output"][0]["content"][0]["text"]
     assert not driver.of("conversation.item.added", out)
-    assert len(driver.engine._order) == n_items
+    assert len(driver.engine.conversation.order) == n_items
 
 
 def test_transcription_enabled_reports_failure_honestly(driver: Driver, three_turns: Clip) -> None:
@@ -681,7 +681,7 @@ def test_per_response_tool_choice_is_checked(driver: Driver, choice: object, par
     out = driver.send({"type": "response.create", "response": {"tool_choice": choice}})
     assert driver.types(out) == ["error"]
     assert out[0]["error"]["param"] == param
-    assert driver.engine._response is None
+    assert driver.engine.responses.current is None
     ok = driver.send(
         {"type": "response.create", "response": {"output_modalities": ["text"]}}
     ) + driver.advance(5)

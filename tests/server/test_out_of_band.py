@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from realtime_widgets.protocol.images import encode_png, image_data_url
-from realtime_widgets.server.responder import estimate_text_tokens
+from realtime_widgets.server.reply.usage import estimate_text_tokens
 from realtime_widgets.server.responses import DEFAULT_INSTRUCTIONS
 from tests.protocol.sdk_oracle import check_server_event
 
@@ -121,4 +121,4 @@ def test_a_bad_image_in_the_input_is_an_error_naming_it(driver: Driver) -> None:
     (error,) = out
     assert error["error"]["param"] == "response.input[0].content[1].image_url"
     assert error["error"]["event_id"] == "c5"
-    assert driver.engine._response is None
+    assert driver.engine.responses.current is None

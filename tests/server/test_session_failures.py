@@ -16,7 +16,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from realtime_widgets.server import app
+from realtime_widgets.server import connection
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.engine import SessionEngine
 from realtime_widgets.server.responses import Responses
@@ -131,7 +131,7 @@ async def test_a_session_whose_loop_dies_is_logged_and_closed_1011_with_a_reason
         raise RuntimeError("the keepalive broke")
 
     async with LocalServer(pace=0, speech=False) as server, session(server) as healthy:
-        monkeypatch.setattr(app._Connection, "_keepalive", dead_keepalive)
+        monkeypatch.setattr(connection.SessionConnection, "_keepalive", dead_keepalive)
         with caplog.at_level(logging.ERROR, logger="realtime_widgets.server"):
             async with websockets.connect(server.url) as ws:
                 with pytest.raises(websockets.ConnectionClosedError) as info:

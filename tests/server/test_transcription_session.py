@@ -17,8 +17,8 @@ from realtime_widgets.protocol import items
 from realtime_widgets.protocol.images import encode_png
 from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.server.app import LocalServer
-from realtime_widgets.server.engine import EngineOptions, SessionEngine
-from realtime_widgets.server.transcription import Transcript
+from realtime_widgets.server.engine import EngineOptions, engine_for
+from realtime_widgets.server.input_transcripts import Transcript
 from tests.protocol.sdk_oracle import check_server_event
 
 from .conftest import Clip, Driver
@@ -28,10 +28,10 @@ LOGPROBS = "item.input_audio_transcription.logprobs"
 
 
 def _driver(transcriber: Any = None, intent: str = "transcription") -> Driver:
-    engine = SessionEngine(
+    engine = engine_for(
+        intent,  # type: ignore[arg-type]
         options=EngineOptions(pace=0, wall_clock=lambda: 0.0, transcriber=transcriber),
         session_id="sess_test0002",
-        intent=intent,  # type: ignore[arg-type]
     )
     d = Driver(engine)
     d.events += engine.start(0.0)

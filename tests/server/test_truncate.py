@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from realtime_widgets.server.engine import EngineOptions, SessionEngine
-from realtime_widgets.server.responder import ReplyContext
+from realtime_widgets.server.reply.responder import ReplyContext
 from realtime_widgets.server.tts import Speech
 
 from .conftest import Driver

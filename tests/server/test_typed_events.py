@@ -27,8 +27,8 @@ def test_a_bad_event_gets_the_same_error_as_encode_and_the_session_stays(
     assert error["event_id"] == ("evt_bad" if "type" in event else "e1")
     check_server_event(out[0])
     assert driver.engine.closed is None
-    assert driver.engine._order == []  # nothing was stored
-    assert driver.engine._response is None  # nothing was started
+    assert driver.engine.conversation.order == []  # nothing was stored
+    assert driver.engine.responses.current is None  # nothing was started
     ok = driver.send({"type": "conversation.item.create", "item": VALID_ITEMS[0]})
     assert [e["type"] for e in ok] == ["conversation.item.added", "conversation.item.done"]
 
@@ -83,7 +83,7 @@ def test_typed_response_parameters_reach_the_response(driver: Driver) -> None:
     assert done["status"] in ("completed", "incomplete")
     # The session's own config is unchanged by per-response overrides.
     assert driver.engine.config.voice == "alloy"
-    assert len(driver.engine._order) == 1
+    assert len(driver.engine.conversation.order) == 1
 
 
 def test_beta_shape_keys_come_from_param_beta(driver: Driver) -> None:
@@ -116,7 +116,7 @@ def test_item_audio_that_is_not_base64_is_an_error_and_odd_bytes_are_not_a_crash
     assert out[0]["error"]["message"] == (
         "Invalid 'item.content[0].audio'. Expected base64-encoded audio bytes."
     )
-    assert driver.engine._order == []
+    assert driver.engine.conversation.order == []
     odd = {"type": "message", "role": "user", "content": [{"type": "input_audio", "audio": "AAAA"}]}
     out = driver.send({"type": "conversation.item.create", "item": odd})  # 3 bytes: 1 sample
     assert [e["type"] for e in out] == ["conversation.item.added", "conversation.item.done"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from realtime_widgets.client.session import local_server
-from realtime_widgets.server.responder import EchoResponder
+from realtime_widgets.server.reply.responder import EchoResponder
 from realtime_widgets.widgets.playground import TARGETS, Playground
 from tests.speech import Clip
 

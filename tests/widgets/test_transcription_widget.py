@@ -12,7 +12,7 @@ import numpy as np
 from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.protocol.events import parse_server_event
 from realtime_widgets.protocol.transcription_config import TranscriptionConfig
-from realtime_widgets.server.transcription import Transcript
+from realtime_widgets.server.input_transcripts import Transcript
 from realtime_widgets.widgets.transcription_view import (
     TranscriptionPlayground,
     TranscriptionView,

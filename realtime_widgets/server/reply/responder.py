@@ -19,7 +19,6 @@ speed)`` method (see :class:`SpeakingResponder`); the server uses it instead of 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -27,6 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from realtime_widgets.audio.pcm import Int16Array
+from realtime_widgets.audio.rate import MODEL_RATE, samples_to_ms, samples_to_s
 from realtime_widgets.audio.resample import resample
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.images import ImageInfo
@@ -34,16 +34,24 @@ from realtime_widgets.protocol.parts import FunctionTool, McpTool, SemanticVad, 
 from realtime_widgets.server.tts import Speech
 
 __all__ = [
+    "DEFAULT_INSTRUCTIONS",
     "RESPONDERS",
     "EchoResponder",
     "FunctionCall",
     "LocalResponder",
     "ReplyContext",
+    "ReplyValue",
     "Responder",
     "SpeakingResponder",
     "arguments_for_schema",
-    "estimate_text_tokens",
 ]
+
+
+# A session's instructions until a client sets its own (the responder is told none were given).
+DEFAULT_INSTRUCTIONS = (
+    "Local realtime_widgets server: there is no language model here; replies report what the "
+    "server measured and the session's settings."
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ class ReplyContext:
     instructions: str | None
     last_user_text: str | None = None  # typed text, or a transcript when one exists
     last_user_speech_ms: float | None = None  # duration of the last spoken turn
-    last_user_audio: Int16Array | None = None  # that turn's committed audio, 24 kHz int16
+    last_user_audio: Int16Array | None = None  # that turn's committed audio, model rate int16
     last_tool_output: tuple[str, str] | None = None  # (function name, output) to answer
     last_user_images: tuple[ImageInfo, ...] = ()  # images in the last user message, measured
     trigger: str = "response.create"  # or "turn_detected", "idle_timeout"
@@ -75,11 +83,6 @@ class ReplyContext:
 
 ReplyValue = str | FunctionCall
 Responder = Callable[[ReplyContext], ReplyValue | Awaitable[ReplyValue]]
-
-
-def estimate_text_tokens(text: str) -> int:
-    """The local usage rule for text: about four characters per token."""
-    return math.ceil(len(text) / 4) if text else 0
 
 
 def arguments_for_schema(schema: dict[str, Any], hint: str = "") -> dict[str, Any]:
@@ -212,7 +215,7 @@ class EchoResponder:
         audio = ctx.last_user_audio
         if audio is None or len(audio) == 0:
             return "Nothing to echo: the last user turn has no audio."
-        seconds = len(audio) / 24000
+        seconds = samples_to_s(len(audio))
         at = f" at speed {ctx.config.speed:g}" if ctx.config.speed != 1.0 else ""
         return f"echo of your {seconds:.1f} s of audio{at}"
 
@@ -222,11 +225,13 @@ class EchoResponder:
             return None
         samples = np.asarray(audio, dtype=np.int16)
         if speed != 1.0:  # played faster = fewer samples at 24 kHz
-            samples = np.asarray(resample(samples, round(24000 * speed), 24000), dtype=np.int16)
+            samples = np.asarray(
+                resample(samples, round(MODEL_RATE * speed), MODEL_RATE), dtype=np.int16
+            )
         words = len(self(ctx).split())
-        duration_ms = len(samples) / 24
+        duration_ms = samples_to_ms(len(samples))
         starts = tuple(duration_ms * i / words for i in range(words))
-        return Speech(samples, 24000, starts)
+        return Speech(samples, MODEL_RATE, starts)
 
 
 RESPONDERS: dict[str, Callable[[], Responder]] = {

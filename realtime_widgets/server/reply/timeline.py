@@ -1,33 +1,40 @@
-"""The GA event sequence of one response, laid out on a timeline.
+"""The GA event sequence of one response, laid out on a timeline (the reply's pacing).
 
-``build_script`` turns a reply (text or a function call, with synthesised speech when the
-response has audio) into ``(offset_seconds, event)`` pairs: audio deltas at real-time pace,
-each transcript word when its audio starts. The engine releases them as its clock passes each
-offset, so a barge-in or ``response.cancel`` stops the reply where the listener is.
+:func:`plan_reply` cuts a reply to the response's ``max_output_tokens`` (by the rule of
+:mod:`.usage`); :func:`build_script` turns the plan (text or a function call, with synthesised
+speech when the response has audio) into ``(offset_seconds, event)`` pairs, each event built
+from its model: audio deltas at real-time pace, each transcript word when its audio starts.
+The engine releases them as its clock passes each offset, so a barge-in or ``response.cancel``
+stops the reply where the listener is.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec
 
 import numpy as np
 
 from realtime_widgets.audio.formats import FORMAT_RATES, encode
 from realtime_widgets.audio.pcm import Int16Array, pcm16_to_base64
+from realtime_widgets.audio.rate import MODEL_RATE, samples_to_ms
 from realtime_widgets.audio.resample import resample
-from realtime_widgets.server.responder import FunctionCall, estimate_text_tokens
+from realtime_widgets.protocol import events as ev
+from realtime_widgets.server.emitter import Event, build_event
+from realtime_widgets.server.reply.responder import FunctionCall
+from realtime_widgets.server.reply.usage import (
+    AUDIO_TOKENS_PER_SECOND_OUT,
+    audio_tokens_for_samples,
+    estimate_text_tokens,
+)
 from realtime_widgets.server.tts import Speech
 
-__all__ = ["AUDIO_TOKENS_PER_SECOND_IN", "AUDIO_TOKENS_PER_SECOND_OUT", "ReplyPlan", "build_script"]
+__all__ = ["CHUNK_MS", "ReplyPlan", "Script", "build_script", "output_audio", "plan_reply"]
 
-# The local usage rule: text ~4 characters per token; user audio 10 tokens per second,
-# assistant audio 20 tokens per second. The README and the metrics widget call it an estimate;
-# the wire does not (OpenAI's usage has no such key).
-AUDIO_TOKENS_PER_SECOND_IN = 10
-AUDIO_TOKENS_PER_SECOND_OUT = 20
-CHUNK_MS = 100
+P = ParamSpec("P")
+CHUNK_MS = 100  # audio per output_audio.delta
 
 
 @dataclass
@@ -37,7 +44,7 @@ class ReplyPlan:
     text: str
     words: list[str]
     word_starts_ms: list[float]
-    samples: Int16Array | None  # 24 kHz speech, or None for a text reply
+    samples: Int16Array | None  # speech at the model's rate, or None for a text reply
     function_call: FunctionCall | None = None
     incomplete: bool = False
     text_tokens: int = 0
@@ -46,7 +53,7 @@ class ReplyPlan:
 
     @property
     def audio_ms(self) -> float:
-        return 0.0 if self.samples is None else len(self.samples) / 24
+        return 0.0 if self.samples is None else samples_to_ms(len(self.samples))
 
 
 def plan_reply(
@@ -65,7 +72,9 @@ def plan_reply(
     samples = speech.samples if speech is not None else None
     text_tokens = estimate_text_tokens(text)
     audio_tokens = (
-        0 if samples is None else math.ceil(len(samples) / 24000 * AUDIO_TOKENS_PER_SECOND_OUT)
+        0
+        if samples is None
+        else audio_tokens_for_samples(len(samples), AUDIO_TOKENS_PER_SECOND_OUT)
     )
     plan = ReplyPlan(
         text, words, starts, samples, text_tokens=text_tokens, audio_tokens=audio_tokens
@@ -86,24 +95,36 @@ def plan_reply(
         text_tokens=estimate_text_tokens(cut_text),
         audio_tokens=0
         if cut_samples is None
-        else math.ceil(len(cut_samples) / 24000 * AUDIO_TOKENS_PER_SECOND_OUT),
+        else audio_tokens_for_samples(len(cut_samples), AUDIO_TOKENS_PER_SECOND_OUT),
     )
 
 
 @dataclass
 class Script:
-    """Timed events of one response, plus what each released event carries."""
+    """Timed events of one response (built from their models, without event ids yet)."""
 
-    events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    events: list[tuple[float, Event]] = field(default_factory=list)
 
-    def at(self, offset_s: float, event: dict[str, Any]) -> None:
-        self.events.append((offset_s, event))
+    def at(
+        self,
+        offset_s: float,
+        kind: Callable[P, ev.ServerEvent],
+        /,
+        *args: P.args,
+        **fields: P.kwargs,
+    ) -> None:
+        """Write an event of model ``kind`` at ``offset_s`` seconds into the reply."""
+        self.events.append((offset_s, build_event(kind, *args, **fields)))
 
 
 def output_audio(samples: Int16Array, fmt: str) -> bytes:
-    """24 kHz speech in the session's output format."""
+    """Speech at the model's rate in the session's output format."""
     rate = FORMAT_RATES[fmt]
-    x = samples if rate == 24000 else np.asarray(resample(samples, 24000, rate), dtype=np.int16)
+    x = (
+        samples
+        if rate == MODEL_RATE
+        else np.asarray(resample(samples, MODEL_RATE, rate), dtype=np.int16)
+    )
     return encode(x, fmt)
 
 
@@ -134,48 +155,40 @@ def build_script(
             "call_id": call_id,
             "arguments": "",
         }
-        s.at(0, {"type": "response.output_item.added", **base, "item": dict(item)})
+        s.at(0, ev.ResponseOutputItemAdded, **base, item=dict(item))
         if in_conversation:
             s.at(
                 0,
-                {
-                    "type": "conversation.item.added",
-                    "previous_item_id": previous_item_id,
-                    "item": dict(item),
-                },
+                ev.ConversationItemAdded,
+                previous_item_id=previous_item_id,
+                item=dict(item),
             )
         for i in range(0, len(args), 16):
             s.at(
                 0,
-                {
-                    "type": "response.function_call_arguments.delta",
-                    **base,
-                    "item_id": item_id,
-                    "call_id": call_id,
-                    "delta": args[i : i + 16],
-                },
+                ev.FunctionCallArgumentsDelta,
+                **base,
+                item_id=item_id,
+                call_id=call_id,
+                delta=args[i : i + 16],
             )
         s.at(
             0,
-            {
-                "type": "response.function_call_arguments.done",
-                **base,
-                "item_id": item_id,
-                "call_id": call_id,
-                "name": fc.name,
-                "arguments": args,
-            },
+            ev.FunctionCallArgumentsDone,
+            **base,
+            item_id=item_id,
+            call_id=call_id,
+            name=fc.name,
+            arguments=args,
         )
         done = {**item, "status": "completed", "arguments": args}
-        s.at(0, {"type": "response.output_item.done", **base, "item": done})
+        s.at(0, ev.ResponseOutputItemDone, **base, item=done)
         if in_conversation:
             s.at(
                 0,
-                {
-                    "type": "conversation.item.done",
-                    "previous_item_id": previous_item_id,
-                    "item": done,
-                },
+                ev.ConversationItemDone,
+                previous_item_id=previous_item_id,
+                item=done,
             )
         return s, done
 
@@ -189,26 +202,22 @@ def build_script(
         "role": "assistant",
         "content": [],
     }
-    s.at(0, {"type": "response.output_item.added", **base, "item": dict(item)})
+    s.at(0, ev.ResponseOutputItemAdded, **base, item=dict(item))
     if in_conversation:
         s.at(
             0,
-            {
-                "type": "conversation.item.added",
-                "previous_item_id": previous_item_id,
-                "item": dict(item),
-            },
+            ev.ConversationItemAdded,
+            previous_item_id=previous_item_id,
+            item=dict(item),
         )
     part_base = {**base, "item_id": item_id, "content_index": 0}
     if audio:
         assert plan.samples is not None
         s.at(
             0,
-            {
-                "type": "response.content_part.added",
-                **part_base,
-                "part": {"type": "audio", "transcript": ""},
-            },
+            ev.ResponseContentPartAdded,
+            **part_base,
+            part={"type": "audio", "transcript": ""},
         )
         data = output_audio(plan.samples, output_format)
         per_ms = len(data) / max(plan.audio_ms, 1e-9)
@@ -222,80 +231,70 @@ def build_script(
             while w < len(words) and words[w][0] / 1000 <= t + CHUNK_MS / 1000:
                 s.at(
                     words[w][0] / 1000,
-                    {
-                        "type": "response.output_audio_transcript.delta",
-                        **part_base,
-                        "delta": (" " if w else "") + words[w][1],
-                    },
+                    ev.ResponseOutputAudioTranscriptDelta,
+                    **part_base,
+                    delta=(" " if w else "") + words[w][1],
                 )
                 w += 1
             s.at(
                 t,
-                {
-                    "type": "response.output_audio.delta",
-                    **part_base,
-                    "delta": pcm16_to_base64(data[start : start + step]),
-                },
+                ev.ResponseOutputAudioDelta,
+                **part_base,
+                delta=pcm16_to_base64(data[start : start + step]),
             )
         for start_ms, word in words[w:]:
             s.at(
                 start_ms / 1000,
-                {
-                    "type": "response.output_audio_transcript.delta",
-                    **part_base,
-                    "delta": (" " if w else "") + word,
-                },
+                ev.ResponseOutputAudioTranscriptDelta,
+                **part_base,
+                delta=(" " if w else "") + word,
             )
             w += 1
         end = plan.audio_ms / 1000
-        s.at(end, {"type": "response.output_audio.done", **part_base})
+        s.at(end, ev.ResponseOutputAudioDone, **part_base)
         s.at(
             end,
-            {"type": "response.output_audio_transcript.done", **part_base, "transcript": plan.text},
+            ev.ResponseOutputAudioTranscriptDone,
+            **part_base,
+            transcript=plan.text,
         )
         s.at(
             end,
-            {
-                "type": "response.content_part.done",
-                **part_base,
-                "part": {"type": "audio", "transcript": plan.text},
-            },
+            ev.ResponseContentPartDone,
+            **part_base,
+            part={"type": "audio", "transcript": plan.text},
         )
         content: list[dict[str, Any]] = [{"type": "output_audio", "transcript": plan.text}]
     else:
         s.at(
             0,
-            {
-                "type": "response.content_part.added",
-                **part_base,
-                "part": {"type": "text", "text": ""},
-            },
+            ev.ResponseContentPartAdded,
+            **part_base,
+            part={"type": "text", "text": ""},
         )
         for i, word in enumerate(plan.words):
             s.at(
                 0.02 * i,
-                {
-                    "type": "response.output_text.delta",
-                    **part_base,
-                    "delta": (" " if i else "") + word,
-                },
+                ev.ResponseOutputTextDelta,
+                **part_base,
+                delta=(" " if i else "") + word,
             )
         end = 0.02 * len(plan.words)
-        s.at(end, {"type": "response.output_text.done", **part_base, "text": plan.text})
+        s.at(end, ev.ResponseOutputTextDone, **part_base, text=plan.text)
         s.at(
             end,
-            {
-                "type": "response.content_part.done",
-                **part_base,
-                "part": {"type": "text", "text": plan.text},
-            },
+            ev.ResponseContentPartDone,
+            **part_base,
+            part={"type": "text", "text": plan.text},
         )
         content = [{"type": "output_text", "text": plan.text}]
     done = {**item, "status": status, "content": content}
-    s.at(end, {"type": "response.output_item.done", **base, "item": done})
+    s.at(end, ev.ResponseOutputItemDone, **base, item=done)
     if in_conversation:
         s.at(
             end,
-            {"type": "conversation.item.done", "previous_item_id": previous_item_id, "item": done},
+            ev.ConversationItemDone,
+            previous_item_id=previous_item_id,
+            item=done,
         )
     return s, done

@@ -1,0 +1,66 @@
+"""The reply path: who answers, what the answer is made of, how it is paced and counted.
+
+What a response *is* on the wire (created, its events released on the clock, done, cancelled)
+is the engine part :mod:`realtime_widgets.server.responses`; this package is what it says.
+
+=================  ==========================================================================
+module             what lives there
+=================  ==========================================================================
+``responder``      who answers: the :data:`Responder` protocol (any callable from
+                   :class:`ReplyContext` to text or a :class:`FunctionCall`), the honest
+                   :class:`LocalResponder`, :class:`EchoResponder`, :class:`SpeakingResponder`
+                   (brings its own audio), :data:`RESPONDERS` by name, the default instructions
+``material``       the work handed out and taken back: :class:`ReplyRequest`,
+                   :class:`ReplyMaterial`; the one check of what a responder returned
+                   (:func:`checked_value`); speech for a reply (:func:`speak_reply`);
+                   :func:`produce_reply_sync` for tests and the VAD lab
+``timeline``       the pacing: :func:`plan_reply` (cut to ``max_output_tokens``) and
+                   :func:`build_script` (the reply's events, built from their models, on a
+                   timeline of offsets)
+``usage``          the local usage rule in one place: text, audio in and out, the
+                   ``response.usage`` object
+=================  ==========================================================================
+
+Imports run one way: ``usage`` <- ``responder`` <- ``material`` / ``timeline``; nothing here
+imports an engine part.
+"""
+
+from __future__ import annotations
+
+from realtime_widgets.server.reply.material import (
+    ReplyMaterial,
+    ReplyRequest,
+    checked_value,
+    produce_reply_sync,
+    speak_reply,
+)
+from realtime_widgets.server.reply.responder import (
+    DEFAULT_INSTRUCTIONS,
+    RESPONDERS,
+    EchoResponder,
+    FunctionCall,
+    LocalResponder,
+    ReplyContext,
+    ReplyValue,
+    Responder,
+    SpeakingResponder,
+    arguments_for_schema,
+)
+
+__all__ = [
+    "DEFAULT_INSTRUCTIONS",
+    "RESPONDERS",
+    "EchoResponder",
+    "FunctionCall",
+    "LocalResponder",
+    "ReplyContext",
+    "ReplyMaterial",
+    "ReplyRequest",
+    "ReplyValue",
+    "Responder",
+    "SpeakingResponder",
+    "arguments_for_schema",
+    "checked_value",
+    "produce_reply_sync",
+    "speak_reply",
+]

@@ -1,0 +1,95 @@
+"""A reply's material: the work the engine hands out, the responder's value, speech.
+
+:class:`~.engine.SessionEngine` hands out a :class:`ReplyRequest` per response and takes back a
+:class:`ReplyMaterial`. Computing it is kept out of the sans-I/O engine: a responder may be slow
+or do I/O, and speech synthesis is CPU work, so the websockets layer (:mod:`..app`) runs it in a
+worker thread (awaiting an async responder); tests and the VAD lab call
+:func:`produce_reply_sync`. Both check what the responder returned with :func:`checked_value`
+and ask :func:`speak_reply` for the speech.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from realtime_widgets.server.reply.responder import (
+    FunctionCall,
+    ReplyContext,
+    ReplyValue,
+    SpeakingResponder,
+)
+from realtime_widgets.server.tts import Speech
+
+__all__ = [
+    "ReplyMaterial",
+    "ReplyRequest",
+    "checked_value",
+    "produce_reply_sync",
+    "speak_reply",
+    "speaks_for_itself",
+]
+
+
+@dataclass
+class ReplyRequest:
+    """Work for the I/O layer: compute a reply (responder, then speech) for this response."""
+
+    response_id: str
+    context: ReplyContext
+    modalities: list[str]
+    voice: str
+    speed: float
+
+
+@dataclass
+class ReplyMaterial:
+    """A computed reply: the responder's value, speech when audio was asked for, or why not."""
+
+    value: ReplyValue
+    speech: Speech | None = None
+    speech_error: str | None = None
+
+
+def checked_value(value: object) -> ReplyValue:
+    """What a responder returned, if it is a reply (text or a :class:`FunctionCall`); else
+    TypeError naming what it was."""
+    if not isinstance(value, str | FunctionCall):
+        raise TypeError(f"a responder must return str or FunctionCall, got {type(value).__name__}")
+    return value
+
+
+def speaks_for_itself(responder: object, request: ReplyRequest, value: ReplyValue) -> bool:
+    """Whether the reply's audio comes from the responder itself (a
+    :class:`~.responder.SpeakingResponder` answering in text, when audio is asked for)."""
+    return (
+        isinstance(responder, SpeakingResponder)
+        and isinstance(value, str)
+        and "audio" in request.modalities
+    )
+
+
+def produce_reply_sync(
+    request: ReplyRequest,
+    responder: Callable[[ReplyContext], Any],
+    speak: Callable[[str, str, float], Speech] | None,
+) -> ReplyMaterial:
+    """Run a synchronous responder and synthesise speech (used by tests and the VAD lab)."""
+    return speak_reply(request, checked_value(responder(request.context)), speak)
+
+
+def speak_reply(
+    request: ReplyRequest,
+    value: ReplyValue,
+    speak: Callable[[str, str, float], Speech] | None,
+) -> ReplyMaterial:
+    """The material for a responder's ``value``: speech when the response asked for audio
+    and a synthesiser is available, else the text with the reason there is no audio."""
+    if isinstance(value, FunctionCall) or "audio" not in request.modalities:
+        return ReplyMaterial(value)
+    if speak is None:
+        return ReplyMaterial(
+            value, None, "no offline speech synthesiser is installed; reply sent as transcript only"
+        )
+    return ReplyMaterial(value, speak(value, request.voice, request.speed))

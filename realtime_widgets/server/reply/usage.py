@@ -1,0 +1,73 @@
+"""The local usage rule, in one place: how many tokens text, audio and a response count.
+
+The local server is no model and has no tokenizer; it counts as OpenAI's usage is shaped, by a
+stated rule: text about four characters a token; user audio 10 tokens a second, assistant audio
+20 tokens a second; images by OpenAI's per-detail formula
+(:func:`~realtime_widgets.protocol.images.image_tokens`). The README and the metrics widget
+call the counts an estimate; the wire does not (OpenAI's usage has no such key).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from realtime_widgets.audio.rate import MODEL_RATE
+
+__all__ = [
+    "AUDIO_TOKENS_PER_SECOND_IN",
+    "AUDIO_TOKENS_PER_SECOND_OUT",
+    "ContextTokens",
+    "audio_tokens_for_ms",
+    "audio_tokens_for_samples",
+    "estimate_text_tokens",
+    "response_usage",
+]
+
+AUDIO_TOKENS_PER_SECOND_IN = 10
+AUDIO_TOKENS_PER_SECOND_OUT = 20
+
+
+def estimate_text_tokens(text: str) -> int:
+    """The local usage rule for text: about four characters per token."""
+    return math.ceil(len(text) / 4) if text else 0
+
+
+def audio_tokens_for_samples(samples: int, per_second: int) -> int:
+    """Tokens of ``samples`` of model audio at ``per_second`` tokens a second (rounded up)."""
+    return math.ceil(samples / MODEL_RATE * per_second)
+
+
+def audio_tokens_for_ms(ms: float, per_second: int) -> int:
+    """Tokens of ``ms`` milliseconds of audio at ``per_second`` tokens a second (rounded up)."""
+    return math.ceil(ms / 1000 * per_second)
+
+
+@dataclass(frozen=True)
+class ContextTokens:
+    """A response's input: the (text, audio, image) tokens of its instructions and context."""
+
+    text: int = 0
+    audio: int = 0
+    image: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.text + self.audio + self.image
+
+
+def response_usage(context: ContextTokens, out_text: int, out_audio: int) -> dict[str, Any]:
+    """``response.usage`` as OpenAI shapes it."""
+    return {
+        "total_tokens": context.total + out_text + out_audio,
+        "input_tokens": context.total,
+        "output_tokens": out_text + out_audio,
+        "input_token_details": {
+            "text_tokens": context.text,
+            "audio_tokens": context.audio,
+            "cached_tokens": 0,
+            "image_tokens": context.image,
+        },
+        "output_token_details": {"text_tokens": out_text, "audio_tokens": out_audio},
+    }
