@@ -422,7 +422,7 @@ class Responses:
         left = 0.0
         if r.plan is not None and r.plan.samples is not None and r.first_audio_at is not None:
             elapsed = (now - r.first_audio_at) * 1000
-            left = max(0.0, min(r.plan.audio_ms, r.audio_sent_bytes / 48) - elapsed)
+            left = max(0.0, min(r.plan.audio_ms, r.audio_sent_ms) - elapsed)
         out.append(ReplyFinished(r.id, status, r.in_conversation, left))
         return out
 

@@ -722,9 +722,15 @@ def test_serve_names_the_flag_of_a_bad_lead(capsys: pytest.CaptureFixture[str]) 
         assert "argument --lead: expected a" in capsys.readouterr().err
 
 
-def test_with_a_lead_the_idle_timeout_counts_from_where_playback_ends(synth: Synthesizer) -> None:
+@pytest.mark.parametrize(
+    "output_format", [{"type": "audio/pcm", "rate": 24000}, {"type": "audio/pcmu"}]
+)
+def test_with_a_lead_the_idle_timeout_counts_from_where_playback_ends(
+    synth: Synthesizer, output_format: dict[str, object]
+) -> None:
     """OpenAI: the idle timeout starts at response.done plus the audio still to play. With the
-    reply sent 0.5 s ahead, done comes 0.5 s before the listener has heard it all."""
+    reply sent 0.5 s ahead, done comes 0.5 s before the listener has heard it all (whatever
+    the output format: G.711 carries 8 bytes a millisecond, not PCM16's 48)."""
     engine = SessionEngine(
         options=EngineOptions(pace=1.0, lead=0.5, wall_clock=lambda: 0.0), session_id="sess_idle"
     )
@@ -737,7 +743,10 @@ def test_with_a_lead_the_idle_timeout_counts_from_where_playback_ends(synth: Syn
                 "session": {
                     "type": "realtime",
                     "audio": {
-                        "input": {"turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}}
+                        "input": {
+                            "turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}
+                        },
+                        "output": {"format": output_format},
                     },
                 },
             }
