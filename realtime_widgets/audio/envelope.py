@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from realtime_widgets.audio.pcm import Int16Array, as_int16
+from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.errors import AudioFormatError
 
 __all__ = ["EnvelopeBuilder", "envelope"]
@@ -32,7 +33,7 @@ def _minmax(x: Int16Array, size: int) -> Int16Array:
 
 
 def envelope(
-    samples: npt.ArrayLike, bin_ms: float = 10.0, rate: int = 24000, *, partial: bool = True
+    samples: npt.ArrayLike, bin_ms: float = 10.0, rate: int = MODEL_RATE, *, partial: bool = True
 ) -> Int16Array:
     """Array of shape (bins, 2): [min, max] per bin. A last partial bin is kept unless
     ``partial=False``."""
@@ -49,7 +50,7 @@ def envelope(
 class EnvelopeBuilder:
     """Streaming :func:`envelope`: ``add(chunk)`` returns the bins completed by that chunk."""
 
-    def __init__(self, bin_ms: float = 10.0, rate: int = 24000) -> None:
+    def __init__(self, bin_ms: float = 10.0, rate: int = MODEL_RATE) -> None:
         self.bin_ms = bin_ms
         self.rate = rate
         self._size = _bin_size(bin_ms, rate)

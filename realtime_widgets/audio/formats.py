@@ -11,12 +11,13 @@ import numpy.typing as npt
 
 from realtime_widgets.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from realtime_widgets.audio.pcm import Int16Array, as_int16, bytes_to_int16, int16_to_bytes
+from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import Resampler
 from realtime_widgets.errors import AudioFormatError
 
 __all__ = ["FORMAT_RATES", "InputEncoder", "bytes_per_ms", "decode", "encode"]
 
-FORMAT_RATES: dict[str, int] = {"audio/pcm": 24000, "audio/pcmu": 8000, "audio/pcma": 8000}
+FORMAT_RATES: dict[str, int] = {"audio/pcm": MODEL_RATE, "audio/pcmu": 8000, "audio/pcma": 8000}
 _BYTES_PER_SAMPLE = {"audio/pcm": 2, "audio/pcmu": 1, "audio/pcma": 1}
 
 
@@ -52,7 +53,7 @@ def decode(data: bytes | bytearray | memoryview, fmt: str) -> Int16Array:
 class InputEncoder:
     """Audio at ``from_rate`` in, wire bytes of ``fmt`` out, chunk by chunk."""
 
-    def __init__(self, fmt: str, from_rate: int = 24000) -> None:
+    def __init__(self, fmt: str, from_rate: int = MODEL_RATE) -> None:
         _check(fmt)
         self.fmt = fmt
         self.from_rate = from_rate

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from realtime_widgets.audio.pcm import Int16Array, as_int16
+from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.errors import AudioFormatError
 
 __all__ = ["AudioRing", "Chunker"]
@@ -20,7 +21,7 @@ __all__ = ["AudioRing", "Chunker"]
 class AudioRing:
     """The most recent ``capacity`` samples of a stream, addressable by absolute index."""
 
-    def __init__(self, capacity: int, rate: int = 24000) -> None:
+    def __init__(self, capacity: int, rate: int = MODEL_RATE) -> None:
         if capacity < 1:
             raise AudioFormatError(f"capacity must be at least 1 sample, got {capacity}")
         self.capacity = capacity
@@ -72,7 +73,7 @@ class AudioRing:
 class Chunker:
     """Cuts a stream into frames of exactly ``frame_ms`` (20, 40 or 100 ms are typical)."""
 
-    def __init__(self, frame_ms: float = 40.0, rate: int = 24000) -> None:
+    def __init__(self, frame_ms: float = 40.0, rate: int = MODEL_RATE) -> None:
         size = round(frame_ms * rate / 1000)
         if size < 1:
             raise AudioFormatError(f"frame_ms={frame_ms} is shorter than one sample at {rate} Hz")

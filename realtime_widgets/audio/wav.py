@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from realtime_widgets.audio.pcm import Int16Array, as_int16, float_to_int16
+from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import resample
 from realtime_widgets.errors import AudioFormatError
 
@@ -165,7 +166,9 @@ def read_wav(source: Source, *, rate: int | None = None) -> tuple[Int16Array, Wa
     return samples, info
 
 
-def write_wav(target: str | Path | BinaryIO, samples: npt.ArrayLike, rate: int = 24000) -> None:
+def write_wav(
+    target: str | Path | BinaryIO, samples: npt.ArrayLike, rate: int = MODEL_RATE
+) -> None:
     """Write mono 16-bit PCM (float input is converted by the toolkit's clip rule)."""
     x = np.ascontiguousarray(as_int16(samples), dtype="<i2")
     handle = open(target, "wb") if isinstance(target, str | Path) else target  # noqa: SIM115
