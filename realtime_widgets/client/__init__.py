@@ -27,7 +27,8 @@ records        ToolCall, ToolCallBook, PendingUpdate, Waiter, the listener regis
                the core).
 history        the bounded event history (entries and bytes) and its exports.
 frames         frame-size limits checked before anything is sent.
-loop           BackgroundLoop: the one daemon thread with its asyncio loop, shared, counted.
+loop           BackgroundLoop: the one daemon thread with its asyncio loop, shared, counted;
+               ``@on_loop`` / ``blocking`` (how a method gets there, and its blocking twin).
 metrics        per-turn latency, usage and cost (fed by the core).
 latency        ToolkitLatency: the arithmetic of browser/kernel latency (fed by a widget).
 recording      Recorder (JSONL, secrets redacted) and read_recording (replay rows).

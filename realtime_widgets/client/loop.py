@@ -3,19 +3,28 @@
 ipykernel does not reliably run asyncio tasks between cells, and widget messages arrive on the
 kernel's main thread, so sessions run their sockets here. The thread starts on first use, is a
 daemon, and stops (joined) when the last user releases it.
+
+Also here: how a session's methods get there. ``@on_loop`` makes a coroutine method run on its
+host's loop, awaited from whatever loop calls it; ``blocking`` generates its blocking twin (as
+websockets' sync layer sits over its asyncio one); ``copy_outcome`` / ``log_failure`` are the
+done-callbacks of the tasks a host owns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
+import logging
 import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-__all__ = ["BackgroundLoop"]
+__all__ = ["BackgroundLoop", "blocking", "copy_outcome", "log_failure", "on_loop"]
 
+log = logging.getLogger("realtime_widgets.client")
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class BackgroundLoop:
@@ -93,3 +102,71 @@ class BackgroundLoop:
         if self.in_loop_thread():
             return await coro
         return await asyncio.wrap_future(self.submit(coro))
+
+
+class _Hosted(Protocol):
+    """What ``@on_loop`` needs of its host: the loop it runs on."""
+
+    def _loop(self) -> BackgroundLoop: ...
+
+
+class _Blocks(Protocol):
+    """What a blocking twin needs of its host: running a coroutine on the I/O loop."""
+
+    def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T: ...
+
+
+H = TypeVar("H", bound=_Hosted)
+B = TypeVar("B", bound=_Blocks)
+
+
+def on_loop(
+    fn: Callable[Concatenate[H, P], Awaitable[T]],
+) -> Callable[Concatenate[H, P], Coroutine[Any, Any, T]]:
+    """The coroutine runs on the host's I/O loop, awaited from whatever loop calls it."""
+
+    @functools.wraps(fn)
+    async def hop(self: H, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        async def body() -> T:
+            return await fn(self, *args, **kwargs)
+
+        return await self._loop().run_async(body())
+
+    return hop
+
+
+def blocking(
+    fn: Callable[Concatenate[B, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[B, P], T]:
+    """The blocking twin of an ``a*`` coroutine: runs it on the I/O loop and waits (with the
+    host's timeout)."""
+
+    def method(self: B, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._block(fn(self, *args, **kwargs))
+
+    method.__doc__ = fn.__doc__
+    method.__name__ = fn.__name__.removeprefix("a")
+    method.__qualname__ = fn.__qualname__.replace(fn.__name__, method.__name__)
+    return method
+
+
+def copy_outcome(task: asyncio.Task[Any], future: concurrent.futures.Future[Any]) -> None:
+    """A task's outcome into a thread-safe future. As ``asyncio.run_coroutine_threadsafe``
+    does: the future stays pending (cancellable from any thread) until the task is done."""
+    if future.done():
+        return
+    if task.cancelled():
+        future.cancel()
+        return
+    if not future.set_running_or_notify_cancel():
+        return
+    if task.exception() is not None:
+        future.set_exception(task.exception())
+    else:
+        future.set_result(task.result())
+
+
+def log_failure(task: asyncio.Task[Any]) -> None:
+    """An owned task that failed is logged (its owner cancels and awaits it on close)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("session task failed: %r", task.exception())

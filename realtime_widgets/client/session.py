@@ -66,10 +66,11 @@ from realtime_widgets.client.audio_stream import AudioStream
 from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.client.core import MAX_FRAME_BYTES, ClientCore
 from realtime_widgets.client.history import EventHistory, HistoryEntry
+from realtime_widgets.client.loop import blocking, on_loop
 from realtime_widgets.client.metrics import PRICES, Metrics, cost_of
 from realtime_widgets.client.recording import read_recording
 from realtime_widgets.client.tools import PythonTool, check_name
-from realtime_widgets.client.transport import SessionTransport, blocking, on_loop
+from realtime_widgets.client.transport import SessionTransport
 from realtime_widgets.errors import RealtimeWidgetsError, ServerError
 from realtime_widgets.protocol import items
 from realtime_widgets.protocol.config import SessionConfig

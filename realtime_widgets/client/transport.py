@@ -28,12 +28,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import copy
-import functools
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -45,61 +44,29 @@ from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.client.core import ClientCore, PendingUpdate, ToolCall, Waiter
 from realtime_widgets.client.dispatch import dispatch
 from realtime_widgets.client.history import HistoryEntry
-from realtime_widgets.client.loop import BackgroundLoop
+from realtime_widgets.client.loop import (
+    BackgroundLoop,
+    blocking,
+    copy_outcome,
+    log_failure,
+    on_loop,
+)
 from realtime_widgets.client.recording import Recorder
 from realtime_widgets.errors import RealtimeWidgetsError, ServerError
 from realtime_widgets.logs import redacting_logger
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import ServerEvent
 
-__all__ = ["SessionTransport", "blocking", "on_loop"]
+__all__ = ["SessionTransport"]
 
 log = logging.getLogger("realtime_widgets.client")
 T = TypeVar("T")
-P = ParamSpec("P")
 S = TypeVar("S", bound="SessionTransport")
 
 
-class _Blocks(Protocol):
-    """What a blocking twin needs of its host: running a coroutine on the I/O loop."""
-
-    def _block(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T: ...
-
-
-B = TypeVar("B", bound=_Blocks)
 Callback = Callable[[ServerEvent], None]
 MAX_FRAME = 64 * 1024 * 1024  # the websockets default (1 MiB) is too small for audio events
 NO_RECONNECT_CODES = {1000, 4000}  # we closed it, or the beta dialect was refused
-
-
-def on_loop(
-    fn: Callable[Concatenate[S, P], Awaitable[T]],
-) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
-    """The coroutine runs on the session's I/O loop, awaited from whatever loop calls it."""
-
-    @functools.wraps(fn)
-    async def hop(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        async def body() -> T:
-            return await fn(self, *args, **kwargs)
-
-        return await self._loop().run_async(body())
-
-    return hop
-
-
-def blocking(
-    fn: Callable[Concatenate[B, P], Coroutine[Any, Any, T]],
-) -> Callable[Concatenate[B, P], T]:
-    """The blocking twin of an ``a*`` coroutine: runs it on the I/O loop and waits (with the
-    session's timeout)."""
-
-    def method(self: B, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._block(fn(self, *args, **kwargs))
-
-    method.__doc__ = fn.__doc__
-    method.__name__ = fn.__name__.removeprefix("a")
-    method.__qualname__ = fn.__qualname__.replace(fn.__name__, method.__name__)
-    return method
 
 
 class SessionTransport:
@@ -165,7 +132,7 @@ class SessionTransport:
                 coro.close()
                 return
             task = self._spawn(coro)
-            task.add_done_callback(lambda t: _copy_outcome(t, result))
+            task.add_done_callback(lambda t: copy_outcome(t, result))
             result.add_done_callback(
                 lambda f: io.loop.call_soon_threadsafe(task.cancel) if f.cancelled() else None
             )
@@ -183,7 +150,7 @@ class SessionTransport:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(_log_failure)
+        task.add_done_callback(log_failure)
         return task
 
     def on(self, event_type: str, callback: Callback) -> Callable[[], None]:
@@ -602,24 +569,3 @@ def _resolver(future: asyncio.Future[Any]) -> Callable[[Any], None]:
             future.set_result(value)
 
     return resolve
-
-
-def _copy_outcome(task: asyncio.Task[Any], future: concurrent.futures.Future[Any]) -> None:
-    # As asyncio.run_coroutine_threadsafe does: the future stays pending (cancellable from
-    # any thread) until the task is done.
-    if future.done():
-        return
-    if task.cancelled():
-        future.cancel()
-        return
-    if not future.set_running_or_notify_cancel():
-        return
-    if task.exception() is not None:
-        future.set_exception(task.exception())
-    else:
-        future.set_result(task.result())
-
-
-def _log_failure(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("session task failed: %r", task.exception())
