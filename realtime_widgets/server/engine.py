@@ -262,12 +262,7 @@ class SessionEngine(EngineCore[SessionConfig]):
             )
         except ConfigError as exc:
             return [self.out.error_from(transition_error(exc, e.event_id))]
-        format_changed = merged.input_audio_format != self.config.input_audio_format
-        self.config = merged
-        if format_changed:
-            self.input.reset_format()
-        self.input.sync_detector()
-        return [self.out.event(ev.SessionUpdated, session=self.session_object())]
+        return self._adopt(merged)
 
 
 def engine_for(

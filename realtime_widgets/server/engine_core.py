@@ -260,6 +260,16 @@ class EngineCore(Generic[ConfigT]):
         finally:
             self._hand_over_images({})
 
+    def _adopt(self, merged: ConfigT) -> Events:
+        """An accepted ``session.update``: ``merged`` becomes the config, the input part
+        follows it (a new format, the turn detection), and ``session.updated`` reports it."""
+        format_changed = merged.input_audio_format != self.config.input_audio_format
+        self.config = merged
+        if format_changed:
+            self.input.reset_format()
+        self.input.sync_detector()
+        return [self.out.event(ev.SessionUpdated, session=self.session_object())]
+
     def _missing_type(self, e: ev.SessionUpdate) -> Event | None:
         """OpenAI's error for a GA ``session.update`` without ``session.type``."""
         if "type" in e.session:

@@ -111,12 +111,7 @@ class TranscriptionEngine(EngineCore[TranscriptionConfig]):
             )
         except ConfigError as exc:
             return [self.out.error_from(config_error(exc, e.event_id))]
-        format_changed = merged.input_audio_format != self.config.input_audio_format
-        self.config = merged
-        if format_changed:
-            self.input.reset_format()
-        self.input.sync_detector()
-        return [self.out.event(ev.SessionUpdated, session=self.session_object())]
+        return self._adopt(merged)
 
     def _refuse(self, e: ev.ClientEvent, now: float) -> Events:
         """Conversation and response events: not part of a transcription session."""

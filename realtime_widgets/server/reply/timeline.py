@@ -116,6 +116,37 @@ class Script:
         """Write an event of model ``kind`` at ``offset_s`` seconds into the reply."""
         self.events.append((offset_s, build_event(kind, *args, **fields)))
 
+    def item_added(
+        self,
+        offset_s: float,
+        base: dict[str, Any],
+        item: dict[str, Any],
+        in_conversation: bool,
+        previous_item_id: str | None,
+    ) -> None:
+        """The output item is added to the response and, in the conversation, to it."""
+        self.at(offset_s, ev.ResponseOutputItemAdded, **base, item=dict(item))
+        if in_conversation:
+            self.at(
+                offset_s,
+                ev.ConversationItemAdded,
+                previous_item_id=previous_item_id,
+                item=dict(item),
+            )
+
+    def item_done(
+        self,
+        offset_s: float,
+        base: dict[str, Any],
+        done: dict[str, Any],
+        in_conversation: bool,
+        previous_item_id: str | None,
+    ) -> None:
+        """The finished output item, to the response and, in the conversation, to it."""
+        self.at(offset_s, ev.ResponseOutputItemDone, **base, item=done)
+        if in_conversation:
+            self.at(offset_s, ev.ConversationItemDone, previous_item_id=previous_item_id, item=done)
+
 
 def output_audio(samples: Int16Array, fmt: str) -> bytes:
     """Speech at the model's rate in the session's output format."""
@@ -155,14 +186,7 @@ def build_script(
             "call_id": call_id,
             "arguments": "",
         }
-        s.at(0, ev.ResponseOutputItemAdded, **base, item=dict(item))
-        if in_conversation:
-            s.at(
-                0,
-                ev.ConversationItemAdded,
-                previous_item_id=previous_item_id,
-                item=dict(item),
-            )
+        s.item_added(0, base, item, in_conversation, previous_item_id)
         for i in range(0, len(args), 16):
             s.at(
                 0,
@@ -182,14 +206,7 @@ def build_script(
             arguments=args,
         )
         done = {**item, "status": "completed", "arguments": args}
-        s.at(0, ev.ResponseOutputItemDone, **base, item=done)
-        if in_conversation:
-            s.at(
-                0,
-                ev.ConversationItemDone,
-                previous_item_id=previous_item_id,
-                item=done,
-            )
+        s.item_done(0, base, done, in_conversation, previous_item_id)
         return s, done
 
     audio = "audio" in modalities and plan.samples is not None
@@ -202,14 +219,7 @@ def build_script(
         "role": "assistant",
         "content": [],
     }
-    s.at(0, ev.ResponseOutputItemAdded, **base, item=dict(item))
-    if in_conversation:
-        s.at(
-            0,
-            ev.ConversationItemAdded,
-            previous_item_id=previous_item_id,
-            item=dict(item),
-        )
+    s.item_added(0, base, item, in_conversation, previous_item_id)
     part_base = {**base, "item_id": item_id, "content_index": 0}
     if audio:
         assert plan.samples is not None
@@ -289,12 +299,5 @@ def build_script(
         )
         content = [{"type": "output_text", "text": plan.text}]
     done = {**item, "status": status, "content": content}
-    s.at(end, ev.ResponseOutputItemDone, **base, item=done)
-    if in_conversation:
-        s.at(
-            end,
-            ev.ConversationItemDone,
-            previous_item_id=previous_item_id,
-            item=done,
-        )
+    s.item_done(end, base, done, in_conversation, previous_item_id)
     return s, done
