@@ -297,9 +297,11 @@ def browser(mic_clip: tuple[Clip, Path]) -> Iterator[Any]:
             chromium.close()
 
 
-@pytest.fixture
-def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1400})
+ARTIFACTS = REPO / "tests" / "browser" / "artifacts"  # screenshots a person opens and checks
+
+
+def _open_page(browser: Any, request: pytest.FixtureRequest, width: int, height: int) -> Any:
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.set_default_timeout(120_000)
     errors: list[str] = []
@@ -308,15 +310,35 @@ def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any
     # Errors thrown by our widgets' code (anywidget loads each module from a blob: URL); the
     # frontends' own errors (e.g. Notebook 7 settings schema lookups) are not ours to assert on.
     page.widget_errors = lambda: [e for e in errors if "blob:" in e or "anywidget" in e]
+    ARTIFACTS.mkdir(exist_ok=True)
+    return page
+
+
+def _close_page(page: Any, request: pytest.FixtureRequest) -> None:
     try:
-        yield page
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     finally:
-        artifacts = REPO / "tests" / "browser" / "artifacts"
-        artifacts.mkdir(exist_ok=True)
-        try:
-            page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
-        finally:
-            context.close()
+        page.context.close()
+
+
+@pytest.fixture
+def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A tall page (1600x1400) in the shared browser; a full-page screenshot when it closes."""
+    opened = _open_page(browser, request, 1600, 1400)
+    try:
+        yield opened
+    finally:
+        _close_page(opened, request)
+
+
+@pytest.fixture
+def small_page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A 1366x768 page: the window size the README promises the console fits."""
+    opened = _open_page(browser, request, 1366, 768)
+    try:
+        yield opened
+    finally:
+        _close_page(opened, request)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import REPO, Lab, run_notebook
+from tests.browser.conftest import ARTIFACTS, Lab, run_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -28,42 +28,32 @@ approvals = McpApprovals(session)
 approvals"""
 
 
-def test_deny_from_the_page_sends_one_answer(browser: Any, lab: Lab) -> None:
+def test_deny_from_the_page_sends_one_answer(small_page: Any, lab: Lab) -> None:
     lab.write_notebook(NOTEBOOK, [SETUP])
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
-    artifacts = REPO / "tests" / "browser" / "artifacts"
-    artifacts.mkdir(exist_ok=True)
+    page = small_page
+    run_notebook(page, lab, NOTEBOOK)
+    row = page.locator(".rw-mcp-request").first
+    row.wait_for(timeout=240_000)
+    assert row.locator("code").text_content() == 'docs.search({"q": "realtime"})'
+    page.screenshot(path=str(ARTIFACTS / "mcp_approvals_1366x768.png"))
+    row.locator("input").fill("not on this machine")
+    row.get_by_role("button", name="Deny").click()
+    page.locator(".rw-mcp-approvals", has_text="No MCP tool call is waiting").wait_for()
+    kernel = lab.kernel_for(NOTEBOOK)
     try:
-        run_notebook(page, lab, NOTEBOOK)
-        row = page.locator(".rw-mcp-request").first
-        row.wait_for(timeout=240_000)
-        assert row.locator("code").text_content() == 'docs.search({"q": "realtime"})'
-        page.screenshot(path=str(artifacts / "mcp_approvals_1366x768.png"))
-        row.locator("input").fill("not on this machine")
-        row.get_by_role("button", name="Deny").click()
-        page.locator(".rw-mcp-approvals", has_text="No MCP tool call is waiting").wait_for()
-        kernel = lab.kernel_for(NOTEBOOK)
-        try:
-            answers = kernel.wait(
-                "[e['item'] for e in peer.received if e['type'] == 'conversation.item.create']"
-            )
-            problems = kernel.eval("peer.sdk_problems")
-            kernel.eval("session.close() or server.__exit__(None, None, None) or True")
-        finally:
-            kernel.close()
-        assert len(answers) == 1
-        answer = answers[0]
-        assert (answer["approval_request_id"], answer["approve"], answer["reason"]) == (
-            "mcpr_1",
-            False,
-            "not on this machine",
+        answers = kernel.wait(
+            "[e['item'] for e in peer.received if e['type'] == 'conversation.item.create']"
         )
-        assert problems == []
-        ours = [e for e in errors if "blob:" in e or "anywidget" in e]
-        assert not ours, ours
+        problems = kernel.eval("peer.sdk_problems")
+        kernel.eval("session.close() or server.__exit__(None, None, None) or True")
     finally:
-        context.close()
+        kernel.close()
+    assert len(answers) == 1
+    answer = answers[0]
+    assert (answer["approval_request_id"], answer["approve"], answer["reason"]) == (
+        "mcpr_1",
+        False,
+        "not on this machine",
+    )
+    assert problems == []
+    assert not page.widget_errors(), page.widget_errors()

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import REPO, Lab, run_notebook
+from tests.browser.conftest import ARTIFACTS, Lab, run_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -32,37 +32,27 @@ metrics = MetricsView(session)
 metrics"""
 
 
-def test_the_metrics_label_the_local_usage_an_estimate(browser: Any, lab: Lab) -> None:
+def test_the_metrics_label_the_local_usage_an_estimate(small_page: Any, lab: Lab) -> None:
     lab.write_notebook(NOTEBOOK, [SETUP])
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
-    artifacts = REPO / "tests" / "browser" / "artifacts"
-    artifacts.mkdir(exist_ok=True)
+    page = small_page
+    run_notebook(page, lab, NOTEBOOK)
+    box = page.locator(".rw-metrics").first
+    box.wait_for(timeout=240_000)
+    note = box.locator(".rw-usage-note")
+    note.wait_for(timeout=120_000)
+    text = note.text_content() or ""
+    assert text.startswith("Usage and cost are the local server's estimates"), text
+    assert "not OpenAI's counts" in text
+    head = box.locator("div").first.text_content() or ""
+    assert "tokens in " in head
+    assert "tokens in 0 out 0" not in head  # the turn's usage is shown, estimated
+    box.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "metrics_local_estimate_1366x768.png"))
+    kernel = lab.kernel_for(NOTEBOOK)
     try:
-        run_notebook(page, lab, NOTEBOOK)
-        box = page.locator(".rw-metrics").first
-        box.wait_for(timeout=240_000)
-        note = box.locator(".rw-usage-note")
-        note.wait_for(timeout=120_000)
-        text = note.text_content() or ""
-        assert text.startswith("Usage and cost are the local server's estimates"), text
-        assert "not OpenAI's counts" in text
-        head = box.locator("div").first.text_content() or ""
-        assert "tokens in " in head
-        assert "tokens in 0 out 0" not in head  # the turn's usage is shown, estimated
-        box.scroll_into_view_if_needed()
-        page.screenshot(path=str(artifacts / "metrics_local_estimate_1366x768.png"))
-        kernel = lab.kernel_for(NOTEBOOK)
-        try:
-            synced = kernel.eval("metrics.data['estimate_note']")
-            kernel.eval("session.close() or server.stop() or True")
-        finally:
-            kernel.close()
-        assert synced == text
-        ours = [e for e in errors if "blob:" in e or "anywidget" in e]
-        assert not ours, ours
+        synced = kernel.eval("metrics.data['estimate_note']")
+        kernel.eval("session.close() or server.stop() or True")
     finally:
-        context.close()
+        kernel.close()
+    assert synced == text
+    assert not page.widget_errors(), page.widget_errors()
