@@ -30,7 +30,7 @@ from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.export import EXPORT_TARGETS, to_code
 from realtime_widgets.protocol.redaction import has_secrets, keep_secrets, redact
 from realtime_widgets.protocol.rules import locked_fields
-from realtime_widgets.widgets.browser_messages import on_session_loop
+from realtime_widgets.widgets.browser_messages import on_session_loop, read_on_session_loop
 from realtime_widgets.widgets.controls import (
     FieldControl,
     Incomplete,
@@ -232,18 +232,20 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
             self._refresh_rules()
 
     def load(self, config: SessionConfig) -> None:
-        """Show a whole ``config`` (a preset, a loaded file) and send it as one update.
+        """Show a whole ``config`` (a preset, a loaded file) and send it as one update; returns
+        once the panel holds it (the work runs on the session loop, where the panel's state
+        lives, so a second ``load`` builds on this one).
 
         Raises :class:`ConfigError` (nothing changed) if a live session cannot take it."""
+        read_on_session_loop(self.session, lambda: self._load(config))
+
+    def _load(self, config: SessionConfig) -> None:
         session = self.session
         if session is not None and session.connected:  # the rules, checked before showing
             spoken = session.state.assistant_has_spoken
             config.to_session_update(previous=self.config, assistant_has_spoken=spoken)
         else:
             config.to_session_update()
-        on_session_loop(self.session, self._load, config)
-
-    def _load(self, config: SessionConfig) -> None:
         for control in self.controls.values():
             control.error(None)
         self.config = config

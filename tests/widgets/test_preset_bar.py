@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import zlib
 from pathlib import Path
 
@@ -170,3 +171,23 @@ def test_mcp_secrets_never_reach_the_browser_and_a_loaded_preset_keeps_them() ->
     bar.load_text(to_share_string(SessionConfig(tools=[elsewhere])))
     assert panel.config.tools[0].authorization is None  # type: ignore[union-attr]
     assert "MCP server 'docs' has no authorization" in bar.status
+
+
+def test_presets_applied_back_to_back_on_a_live_session_both_hold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The panel takes a loaded config on the session loop and ``load`` waits for it: a second
+    preset builds on the first even while the loop is busy, and the share string follows."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    session = RealtimeSession(SessionConfig()).connect()
+    try:
+        panel = ConfigPanel(session)
+        bar = PresetBar(panel)
+        session.call_soon(time.sleep, 0.3)  # the loop is busy when the presets come
+        bar.apply_preset("phone call (G.711)")
+        bar.apply_preset("text only")
+        assert panel.config.input_audio_format == PcmuFormat()
+        assert panel.config.output_modalities == ["text"]
+        assert load(bar.share).config == panel.config
+    finally:
+        session.close()
