@@ -250,6 +250,10 @@ class SessionTransport:
             raise ServerError(
                 f"the server closed the connection ({exc.rcvd.code if exc.rcvd else 'no code'})"
             ) from None
+        except BaseException:  # timed out or cancelled (a peer that never says
+            self._ws = None  # session.created): leave no socket open behind
+            ws.transport.abort()
+            raise
         first = self._receive(str(text))
         if first is not None and first.type == "error":
             await ws.close()

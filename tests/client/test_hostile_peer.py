@@ -23,6 +23,7 @@ from realtime_widgets import ServerError
 from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.client.core import ClientCore
 from realtime_widgets.protocol.events import ServerEvent
+from tests.waiting import FACTOR, eventually
 
 from .conftest import ThreadPeer
 
@@ -225,3 +226,24 @@ def test_a_broken_handshake_on_reconnect_ends_the_session_loudly() -> None:
         with pytest.raises(ServerError, match="invalid WebSocket handshake"):
             s.connect()
         s.close()
+
+
+def test_a_peer_that_never_says_session_created_gets_its_socket_closed() -> None:
+    """A peer that completes the handshake and then says nothing: connect times out, and the
+    socket it opened is closed, not left behind (a reconnect would leak one per attempt)."""
+    closed: list[bool] = []
+
+    async def silent(ws: ServerConnection) -> None:
+        await ws.wait_closed()
+        closed.append(True)
+
+    with ThreadPeer(silent) as peer:
+        session = RealtimeSession(
+            endpoint=Endpoint.local(peer.url, "m"), reconnect=False, timeout=0.5 * FACTOR
+        )
+        try:
+            with pytest.raises(TimeoutError):
+                session.connect()
+            eventually(lambda: closed == [True], timeout=10)
+        finally:
+            session.close()
