@@ -84,6 +84,7 @@ from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.client_events import encode as encode_client_event
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import ServerEvent, UnknownServerEvent, parse_server_event
+from realtime_widgets.protocol.parts import SECRET_KEYS
 from realtime_widgets.protocol.state import ConversationState, base64_decoded_size
 from realtime_widgets.protocol.wire import field_for_param
 
@@ -105,6 +106,17 @@ _AUDIO_DELTA_PREFIX = (
     '{"type": "response.output_audio.delta"',
 )
 _AUDIO_DELTA = ev.ResponseOutputAudioDelta.__pydantic_validator__
+
+
+# A frame that could not be read is quoted in its protocol error, unless it names a secret
+# field (redaction needs parsed JSON; a broken frame has none).
+_SECRET_NAMES = tuple(f'"{key}"' for keys in SECRET_KEYS.values() for key in keys)
+
+
+def _quoted(frame: str) -> str:
+    if any(name in frame for name in _SECRET_NAMES):
+        return "<not quoted: the frame names an MCP secret field (authorization or headers)>"
+    return frame[:200]
 
 
 class ClientCore:
@@ -212,7 +224,7 @@ class ClientCore:
 
     def _protocol_error(self, message: str, frame: str) -> None:
         self.queue_local(
-            {"type": "client.protocol_error", "message": message, "frame": frame[:200]}
+            {"type": "client.protocol_error", "message": message, "frame": _quoted(frame)}
         )
 
     def handle(self, event: ServerEvent, raw: str | None = None) -> None:

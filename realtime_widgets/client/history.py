@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,9 @@ class HistoryEntry:
     direction: str  # "in", "out" or "local" (raised by the client itself)
     type: str
     light: dict[str, Any] | None
-    raw: str | None = None
+    # The frame as received: not in the repr (a notebook that shows an entry must not show a
+    # secret the server echoed); ``data`` is the redacted view.
+    raw: str | None = field(default=None, repr=False)
     # Bytes it costs in the history: its frame's length when known (else ``raw``'s) plus the
     # objects around it. Counted against HISTORY_BYTES.
     size: int = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from realtime_widgets.client.core import ClientCore
 from realtime_widgets.client.history import HistoryEntry, light
 from realtime_widgets.client.recording import Recorder, read_recording
 from tests.protocol.test_secrets import CONFIG, HEADER, TOKEN
@@ -32,3 +33,21 @@ def test_recordings_and_the_event_log_never_hold_an_mcp_secret(tmp_path: Path) -
         assert TOKEN not in shown
         assert HEADER not in shown
     assert update["session"]["tools"][0]["authorization"] == TOKEN  # what is sent is untouched
+
+
+def test_a_history_entry_and_a_protocol_error_never_show_an_mcp_secret() -> None:
+    """What a notebook displays of the history (an entry's repr) and the frame a protocol
+    error quotes hold no token, even when the server echoed one or sent it in a broken frame."""
+    updated = {"type": "session.updated", "event_id": "e2", "session": CONFIG.to_session()}
+    core = ClientCore()
+    core.receive(json.dumps(updated))
+    core.receive('{"type": "session.updated", "session": {"tools": [{"authorization": "' + TOKEN)
+    entries = list(core.history)
+    assert entries, "the history keeps the events"
+    shown = repr(entries) + json.dumps([e.data for e in entries])
+    assert TOKEN not in shown
+    assert HEADER not in shown
+    errors = [e.data for e in entries if e.type == "client.protocol_error"]
+    assert len(errors) == 1
+    assert TOKEN not in errors[0]["frame"]
+    assert "secret" in errors[0]["frame"]
