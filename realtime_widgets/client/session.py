@@ -468,6 +468,7 @@ class RealtimeSession(SessionTransport):
                 if delay > 0:
                     await asyncio.sleep(delay)
             self.core.replayed(row.direction, row.t, row.event, row.raw)
+            self.core.take_tool_batches()  # a replay runs no tool: what was sent is in it
             self.dispatch()  # as live: the listeners run on the I/O loop after each row
         self.core.queue_local({"type": "session.closed"})
         self.dispatch()

@@ -64,7 +64,7 @@ class LatencyProbe:
         if speaker is not None:
             speaker.add_message_listener(self._on_speaker)
             # After the speaker's own tap (registered first): its samples have just been sent.
-            session.add_output_audio_tap(self._on_output)
+            self._removers.append(session.add_output_audio_tap(self._on_output))
 
     def add_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` when a turn's toolkit latency becomes known (a sample played)."""

@@ -76,3 +76,43 @@ def test_a_row_as_deep_as_allowed_is_read(tmp_path: Path) -> None:
     path.write_text(row({"type": "x", "a": deepest}) + "\n")
     (recorded,) = read_recording(path)
     assert recorded.event["a"] == deepest
+
+
+def test_a_replay_runs_no_tool_and_keeps_no_call_for_one(tmp_path: Path) -> None:
+    """A recorded function call replayed into a session that has the tool registered: the
+    tool does not run (the recording has what was sent back) and nothing piles up."""
+    events = [
+        {"type": "response.created", "event_id": "e1", "response": {"id": "resp_1"}},
+        {
+            "type": "response.function_call_arguments.done",
+            "event_id": "e2",
+            "response_id": "resp_1",
+            "item_id": "item_1",
+            "output_index": 0,
+            "call_id": "call_1",
+            "name": "lookup",
+            "arguments": '{"q": 1}',
+        },
+        {
+            "type": "response.done",
+            "event_id": "e3",
+            "response": {"id": "resp_1", "object": "realtime.response", "status": "completed"},
+        },
+    ]
+    path = tmp_path / "calls.jsonl"
+    path.write_text("\n".join(row(e, t=0.1 * i) for i, e in enumerate(events)) + "\n")
+    ran: list[int] = []
+    replayed = RealtimeSession.replay(path, speed=0)
+    try:
+
+        @replayed.tool
+        def lookup(q: int) -> str:
+            """Look something up."""
+            ran.append(q)
+            return "found"
+
+        replayed.play()
+        assert replayed.core.take_tool_batches() == []
+        assert ran == []
+    finally:
+        replayed.close()

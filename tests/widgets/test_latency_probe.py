@@ -93,3 +93,15 @@ def test_probe_measures_both_paths_and_metrics_show_the_toolkit_part(
         probe.close()
     finally:
         session.close()
+
+
+def test_closing_the_probe_removes_every_listener_and_tap_it_added() -> None:
+    session = RealtimeSession(SessionConfig())
+    before = session.core.listeners.count()
+    probe = LatencyProbe(session, microphone=Microphone(session), speaker=Speaker(session))
+    added = session.core.listeners.count()
+    probe.close()
+    assert added > before
+    # Microphone and Speaker keep their own; the probe's history listener and tap are gone.
+    assert session.core.listeners.count() == added - 2
+    assert probe._on_output not in session.core.listeners.output_taps
