@@ -23,6 +23,7 @@ from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol import items
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState
+from realtime_widgets.widgets.browser_messages import on_session_loop, read_on_session_loop
 from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["McpApprovals"]
@@ -76,17 +77,27 @@ class McpApprovals(Listening, anywidget.AnyWidget):
         ]
 
     def decide(self, request_id: str, approve: bool, reason: str | None = None) -> None:
-        """Answer one request (what the buttons call): send the approval response."""
+        """Answer one request (what the buttons call): send the approval response. Returns once
+        the widget shows the answer (its state lives on the session loop)."""
         event = items.approve_mcp(request_id, approve, reason=reason or None)
         if self.session is None:
             raise RuntimeError("McpApprovals has no session to send the answer on")
         self.session.submit(self.session.asend_event(event))
+        read_on_session_loop(
+            self.session, lambda: self._decided(request_id, approve, reason or None)
+        )
+
+    def _decided(self, request_id: str, approve: bool, reason: str | None) -> None:
         decided = [d for d in self.decided if d["id"] != request_id]
-        decided.append({"id": request_id, "approve": approve, "reason": reason or None})
+        decided.append({"id": request_id, "approve": approve, "reason": reason})
         self.decided = decided[-MAX_DECISIONS_KEPT:]
         self.refresh()
 
     def _on_browser(self, _widget: Any, content: dict[str, Any], _buffers: list[Any]) -> None:
+        # Arrives on the kernel's thread; the list it checks against lives on the session loop.
+        on_session_loop(self.session, self._browser_decision, content)
+
+    def _browser_decision(self, content: dict[str, Any]) -> None:
         request_id = content.get("decide")
         ids = {p["id"] for p in self.pending}
         if isinstance(request_id, str) and request_id in ids:

@@ -10,8 +10,12 @@ import numpy as np
 
 from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.server.app import LocalServer
+from realtime_widgets.widgets.mcp_approvals import McpApprovals
 from realtime_widgets.widgets.microphone import Microphone
 from realtime_widgets.widgets.speaker import Speaker
+from tests.client.conftest import ThreadPeer
+from tests.client.test_ga_methods import McpPeer
+from tests.waiting import eventually
 from tests.widgets.conftest import settled
 
 
@@ -55,3 +59,24 @@ def test_without_a_running_loop_a_browser_message_is_handled_at_once() -> None:
     mic._on_browser(mic, {"type": "audio", "seq": 1}, [np.zeros(480, "<i2").tobytes()])
     assert mic.samples_received == 480
     assert [c for c, _ in mic.comm.custom()] == [{"type": "ack", "seq": 1}]
+
+
+def test_an_mcp_decision_from_the_page_is_taken_on_the_session_loop() -> None:
+    peer = McpPeer()
+    with ThreadPeer(peer.handler) as server:
+        s = RealtimeSession(endpoint=Endpoint.local(server.url, "m"), reconnect=False)
+        try:
+            s.connect()
+            widget = McpApprovals(s)
+            mark = s.mark()
+            s.send_event({"type": "response.create"})
+            s.wait_for("response.done", since=mark)
+            eventually(lambda: len(widget.pending) == 1)
+            threads: list[threading.Thread] = []
+            widget.observe(lambda _change: threads.append(threading.current_thread()), "decided")
+            widget._on_browser(widget, {"decide": "mcpr_1", "approve": True, "reason": "ok"}, [])
+            eventually(lambda: widget.decided != [])
+            assert threads == [s.loop_thread]
+            assert widget.decided == [{"id": "mcpr_1", "approve": True, "reason": "ok"}]
+        finally:
+            s.close()
