@@ -2,11 +2,12 @@
 
 Every server event the engine sends is constructed as its model in
 :mod:`realtime_widgets.protocol.events` (``build_event(ev.SpeechStarted, audio_start_ms=..,
-item_id=..)``): the model checks the shape the SDK expects (required fields, the literal
-``type``, nested records) where the event is written, and mypy checks the field names through
-the model's signature. The wire dict is the fields that were written, in the order written
-(``type`` and ``event_id`` first, as OpenAI sends them): the model's ``exclude_unset`` dump, so
-a field OpenAI omits is never filled in with a default.
+item_id=..)``): the model checks the shape the SDK expects (required fields and their types,
+the literal ``type``, nested records) where the event is written, and a top-level field the
+model does not have is refused there (the models, like the SDK's, accept unknown keys when
+they read, so neither pydantic nor mypy would). The wire dict is the fields that were written,
+in the order written (``type`` and ``event_id`` first, as OpenAI sends them): the model's
+``exclude_unset`` dump, so a field OpenAI omits is never filled in with a default.
 
 A part gets an :class:`Emitter` (the protocol), never the engine; :class:`SessionEmitter` is
 the engine's, and tests pass their own recording one.
@@ -31,6 +32,8 @@ def build_event(kind: Callable[P, ev.ServerEvent], /, *args: P.args, **fields: P
     ``fields``; the result is ``{"type": ..., **fields}``. Raises pydantic's ValidationError
     when the fields are not the shape the model (the SDK's) describes."""
     model = kind(*args, **fields)
+    if model.model_extra:  # the models take unknown keys (as the SDK's do): we write none
+        raise ValueError(f"{model.type}: no such field in its model: {sorted(model.model_extra)}")
     return {"type": model.type, **fields}
 
 

@@ -86,3 +86,9 @@ def test_every_event_of_a_session_is_its_models_exclude_unset_dump(
         "response.done",
         "error",
     } <= kinds
+
+
+def test_an_event_with_a_field_its_model_lacks_is_refused_where_it_is_written() -> None:
+    with pytest.raises(ValueError, match=r"input_audio_buffer.cleared: no such field .*'colour'"):
+        build_event(ev.InputAudioBufferCleared, colour="red")
+    assert build_event(ev.InputAudioBufferCleared) == {"type": "input_audio_buffer.cleared"}
