@@ -94,9 +94,10 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
     # ---- reading the controls -------------------------------------------------------------------
 
     def _control_changed(self, path: str) -> None:
-        # A person (kernel thread: hop to the session loop) or the panel itself (_applying).
-        if not self._applying:
-            on_session_loop(self.session, self._changed, path)
+        # A person (kernel thread: hop to the session loop) or the panel itself (on the loop,
+        # _applying: _changed returns at once). ``_applying`` is read on the loop only: read
+        # here, a person's edit made while the panel shows a session.updated would be lost.
+        on_session_loop(self.session, self._changed, path)
 
     def _changed(self, path: str) -> None:
         if self._applying:
