@@ -94,22 +94,29 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
     # ---- reading the controls -------------------------------------------------------------------
 
     def _control_changed(self, path: str) -> None:
-        # A person (kernel thread: hop to the session loop) or the panel itself (on the loop,
-        # _applying: _changed returns at once). ``_applying`` is read on the loop only: read
-        # here, a person's edit made while the panel shows a session.updated would be lost.
-        on_session_loop(self.session, self._changed, path)
+        # A person (kernel thread) or the panel itself (on the loop, _applying). The value is
+        # read here, when the person set it, and carried to the session loop, where the
+        # panel's state lives: the loop may meanwhile redraw the control (a session.updated, an
+        # earlier change of a drag), and each change must still arrive as it was made.
+        # ``_applying`` is read on the loop only (read here, an edit made while the panel shows
+        # a session.updated would be lost).
+        control = self.controls[path]
+        try:
+            value: Any = control.value
+        except (Incomplete, ValueError, json.JSONDecodeError) as exc:
+            value = _Unreadable(exc)
+        on_session_loop(self.session, self._changed, path, value)
 
-    def _changed(self, path: str) -> None:
+    def _changed(self, path: str, value: Any) -> None:
         if self._applying:
             return
         control = self.controls[path]
-        try:
-            value = control.value
-        except Incomplete as exc:
-            control.note(f"<span style='color:#888'>{html.escape(str(exc))}</span>")
-            return
-        except (ValueError, json.JSONDecodeError) as exc:
-            control.error(f"{path}: not valid JSON ({exc})")
+        if isinstance(value, _Unreadable):
+            exc = value.error
+            if isinstance(exc, Incomplete):
+                control.note(f"<span style='color:#888'>{html.escape(str(exc))}</span>")
+            else:
+                control.error(f"{path}: not valid JSON ({exc})")
             return
         try:
             new = self.config.with_changes({path: value})
@@ -253,6 +260,13 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         self._show(config)
         self._refresh_export()
         self._schedule()
+
+
+class _Unreadable:
+    """A control's value that could not be read when it changed (incomplete, bad JSON)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 def _short(value: Any) -> str:

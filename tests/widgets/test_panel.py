@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import ipywidgets as w
@@ -130,6 +131,47 @@ def test_slider_moves_send_one_debounced_minimal_update(server: LocalServer) -> 
         eventually(
             lambda: panel.controls["tracing"].reason == "tracing cannot be modified once enabled"
         )
+    finally:
+        session.close()
+
+
+def test_a_change_made_while_the_loop_redraws_the_panel_still_arrives(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop redraws a section from one change of a drag while the person already made the
+    next: the next change still arrives with the value the person set (it was read, under load
+    in CI, after the redraw had put the previous value back)."""
+    session = RealtimeSession(
+        SessionConfig(output_modalities=["text"]), endpoint=Endpoint.local(server.url, "m")
+    )
+    session.connect()
+    try:
+        panel = ConfigPanel(session, debounce_s=0.05)
+        section = panel.controls["turn_detection"]
+        slider = inner(panel, "turn_detection.silence_duration_ms").widget
+        redrawing, go_on = threading.Event(), threading.Event()
+        original = section.set
+
+        def slow_set(value: object) -> None:
+            if threading.current_thread() is session.loop_thread and not redrawing.is_set():
+                redrawing.set()
+                go_on.wait(10)
+            original(value)
+
+        monkeypatch.setattr(section, "set", slow_set)
+        slider.value = 600  # the loop takes it and redraws the section from it...
+        assert redrawing.wait(10)
+        slider.value = 700  # ...while the person moves on
+        go_on.set()
+        eventually(
+            lambda: (
+                session.effective is not None
+                and session.effective.turn_detection is not None
+                and session.effective.turn_detection.silence_duration_ms == 700  # type: ignore[union-attr]
+            )
+        )
+        assert panel.config.turn_detection.silence_duration_ms == 700  # type: ignore[union-attr]
+        eventually(lambda: slider.value == 700)
     finally:
         session.close()
 
