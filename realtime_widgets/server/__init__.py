@@ -51,8 +51,9 @@ Which part returns which outcome, and what the Realtime engine does with it, is 
 callable, never the engine, and never calls another part.
 
 A new session kind goes in a new composition: a module beside ``transcription_engine`` with an
-:class:`~.engine_core.EngineCore` subclass that builds the parts it needs, fills its handler
-table and routes their outcomes in ``on_outcome``; then :func:`~.engine.engine_for` picks it.
+:class:`~.engine_core.EngineCore` subclass that builds the parts it needs and fills its
+``handlers`` table (client event class -> method) and its ``routes`` table (outcome class ->
+method, read by ``EngineCore.route``); then :func:`~.engine.engine_for` picks it.
 A new part is a class that owns its state, writes through an Emitter and returns outcomes; the
 engines that use it route them.
 """

@@ -58,8 +58,9 @@ from realtime_widgets.logs import redacting_logger
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.server.connection import SessionConnection, connection_class
 from realtime_widgets.server.emitter import build_event, stamp
-from realtime_widgets.server.engine import BETA_DISABLED, engine_for
+from realtime_widgets.server.engine import BETA_DISABLED, Intent, engine_for
 from realtime_widgets.server.engine_core import EngineCore
+from realtime_widgets.server.errors import error_detail
 from realtime_widgets.server.input_transcripts import Transcriber
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.options import EngineOptions
@@ -379,32 +380,23 @@ class LocalServer:
         query = parse_qs(urlparse(request.path).query)
         model = (query.get("model") or query.get("deployment") or ["gpt-realtime-1.5"])[0]
         beta_header = "realtime=v1" in (request.headers.get("OpenAI-Beta") or "")
+        dialect = self.dialect
+        if beta_header and dialect == "ga":  # refused before any engine is built
+            refusal = build_event(
+                ev.ErrorEvent,
+                error=error_detail(BETA_DISABLED, code="beta_api_shape_disabled"),
+            )
+            await ws.send(json.dumps(stamp(refusal, "event_beta")))
+            await ws.close(4000, "beta_api_shape_disabled")
+            return
         session_id = "sess_" + secrets.token_hex(8)
         # Building an engine may load a speech model (~60 ms): never on the event loop.
-        intent: Literal["realtime", "transcription"] = (
-            "transcription" if query.get("intent") == ["transcription"] else "realtime"
-        )
+        intent: Intent = "transcription" if query.get("intent") == ["transcription"] else "realtime"
         engine = await asyncio.to_thread(
             functools.partial(
                 engine_for, intent, model=model, options=self.options, session_id=session_id
             )
         )
-        dialect = self.dialect
-        if beta_header and dialect == "ga":
-            engine.start(asyncio.get_running_loop().time())
-            refusal = build_event(
-                ev.ErrorEvent,
-                error={
-                    "type": "invalid_request_error",
-                    "code": "beta_api_shape_disabled",
-                    "param": None,
-                    "event_id": None,
-                    "message": BETA_DISABLED,
-                },
-            )
-            await ws.send(json.dumps(stamp(refusal, "event_beta")))
-            await ws.close(4000, "beta_api_shape_disabled")
-            return
         self.sessions[session_id] = engine
         try:
             await SessionConnection(self, ws, engine, dialect).run()

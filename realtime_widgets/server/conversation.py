@@ -76,16 +76,9 @@ class StoredItem:
     images: list[ImageInfo] = field(default_factory=list)  # its input_image parts, read once
     # Set by conversation.item.truncate: the item keeps at most this much audio from then on.
     truncated_ms: int | None = None
-    # The conversation holding it, told when ``audio`` or ``data`` is replaced (a reply's audio
-    # grows as it is sent) so its running token total stays right without a sum over items.
-    owner: Conversation | None = field(default=None, repr=False, compare=False)
-    counted: int = field(default=0, repr=False, compare=False)  # tokens in the owner's total
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
-        owner = getattr(self, "owner", None)  # (unset while the dataclass __init__ runs)
-        if owner is not None and name in ("audio", "data"):
-            owner.recount(self)
+    # Its tokens as counted in its conversation's running total: the conversation changes an
+    # item only through its own methods, each of which counts the item again (recount).
+    counted: int = field(default=0, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -124,8 +117,6 @@ class StoredItem:
             {**part, "transcript": heard} if part.get("type") == "output_audio" else part
             for part in self.data.get("content", [])
         ]
-        if self.owner is not None:  # the transcript was cut in place: count it again
-            self.owner.recount(self)
 
     def tokens(self) -> tuple[int, int, int]:
         """This item's (text, audio, image) tokens in a model's context (a local estimate)."""
@@ -195,7 +186,7 @@ class Conversation:
             self._order.insert_after(previous, item.id)
         else:
             self._order.append(item.id)
-        item.owner = self
+        item.counted = 0
         self.recount(item)
         self.fit(keep=self.reply_in_progress or item.id)
 
@@ -204,16 +195,16 @@ class Conversation:
         item = self.items.pop(item_id)
         self._order.remove(item_id)
         self._tokens -= item.counted
-        item.owner, item.counted = None, 0
+        item.counted = 0
         return item
 
     def recount(self, item: StoredItem) -> None:
         """Measure ``item`` again (its text or audio changed) in the running token total."""
-        if item.owner is not self:
+        if self.items.get(item.id) is not item:
             return
         tokens = sum(item.tokens())
         self._tokens += tokens - item.counted
-        object.__setattr__(item, "counted", tokens)
+        item.counted = tokens
 
     # ---- the context limit -----------------------------------------------------------------
 
@@ -369,6 +360,7 @@ class Conversation:
         stored = self.items.get(item_id)
         if stored is not None:
             stored.grow_reply_audio(heard)
+            self.recount(stored)
 
     def end_reply(self, item_id: str, data: dict[str, Any], words_kept: int | None) -> None:
         """The reply's item as its response ends it; a cancelled one keeps the words it sent."""
@@ -378,6 +370,7 @@ class Conversation:
         if words_kept is not None:
             stored.words = stored.words[:words_kept]
         stored.end_reply(data)
+        self.recount(stored)
 
     def reply_ended(self) -> None:
         """The response ended: nothing streams now, and its audio has grown the context."""
@@ -493,6 +486,7 @@ class Conversation:
         # While the item's response still streams, the truncate holds for the rest of it
         # (StoredItem.grow_reply_audio): the wire goes on until done or response.cancel.
         item.truncate(e.audio_end_ms)
+        self.recount(item)
         return [
             self.out.event(
                 ev.ConversationItemTruncated,

@@ -127,7 +127,7 @@ class SessionEngine(EngineCore[SessionConfig]):
     # ---- routing between the parts ------------------------------------------------------------
 
     # Each outcome a part returns, and what it means for the others (the only place parts
-    # meet): the table EngineCore.on_outcome looks up.
+    # meet): the table EngineCore.route looks up.
 
     def _barge_in(self, o: SpeechStarted, now: float) -> Events:
         """Speech cancels a reply in the conversation when the session says so."""

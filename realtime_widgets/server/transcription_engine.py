@@ -12,7 +12,7 @@ carries on.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol import events as ev
@@ -125,6 +125,3 @@ class TranscriptionEngine(EngineCore[TranscriptionConfig]):
                 e.event_id,
             )
         ]
-
-    def session_object(self) -> dict[str, Any]:
-        return self.config.to_session()

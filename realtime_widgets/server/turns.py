@@ -35,7 +35,7 @@ from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 from realtime_widgets.protocol.transcription_config import TranscriptionConfig
-from realtime_widgets.server.emitter import Emitter
+from realtime_widgets.server.emitter import Emitter, Event
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.outcomes import (
     SpeechStarted,
@@ -165,14 +165,21 @@ class InputTurns:
 
     # ---- appending ----------------------------------------------------------------------------
 
+    def _too_big(self, e: ev.InputAudioBufferAppend) -> Event:
+        """OpenAI's error for an append over the limit (written only when one is refused: the
+        append path runs 25 times a second per session)."""
+        return self.out.error(
+            "Invalid 'audio': the audio chunk exceeds the maximum size of "
+            f"{self._limits.max_append_bytes / 1024 / 1024:g} MiB.",
+            "invalid_value",
+            "audio",
+            e.event_id,
+        )
+
     def on_append(self, e: ev.InputAudioBufferAppend, now: float) -> Steps | StepStream:
         limits = self._limits
-        too_big = (
-            "Invalid 'audio': the audio chunk exceeds the maximum size of "
-            f"{limits.max_append_bytes / 1024 / 1024:g} MiB."
-        )
         if len(e.audio) > -(-limits.max_append_bytes // 3) * 4:  # over even before decoding
-            return [self.out.error(too_big, "invalid_value", "audio", e.event_id)]
+            return [self._too_big(e)]
         try:
             data = base64.b64decode(e.audio, validate=True)
         except (binascii.Error, ValueError):
@@ -185,7 +192,7 @@ class InputTurns:
                 )
             ]
         if len(data) > limits.max_append_bytes:
-            return [self.out.error(too_big, "invalid_value", "audio", e.event_id)]
+            return [self._too_big(e)]
         # The decoded length on the model's timeline, known before decoding (a refused append
         # must leave the decoder's state as it was).
         fmt = self._settings().input_audio_format.type

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from realtime_widgets.audio import MODEL_RATE, ms_to_samples
 from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 from realtime_widgets.server.emitter import Event, SessionEmitter
@@ -76,9 +77,9 @@ class ScriptedDetector:
 
 
 def silence(ms: int) -> Int16Array:
-    return np.zeros(ms * 24, dtype=np.int16)
+    return np.zeros(ms_to_samples(ms), dtype=np.int16)
 
 
 def tone(ms: int) -> Int16Array:
-    t = np.arange(ms * 24)
-    return (8000 * np.sin(2 * np.pi * 220 * t / 24000)).astype(np.int16)
+    t = np.arange(ms_to_samples(ms))
+    return (8000 * np.sin(2 * np.pi * 220 * t / MODEL_RATE)).astype(np.int16)
