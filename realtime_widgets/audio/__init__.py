@@ -24,7 +24,7 @@ from realtime_widgets.audio.rate import (
     samples_to_ms,
     samples_to_s,
 )
-from realtime_widgets.audio.resample import COMMON_RATES, Resampler, resample
+from realtime_widgets.audio.resample import COMMON_RATES, Resampler, resample, to_model_rate
 from realtime_widgets.audio.ring import AudioRing, Chunker
 from realtime_widgets.audio.wav import WavInfo, read_wav, write_wav
 
@@ -57,6 +57,7 @@ __all__ = [
     "resample",
     "samples_to_ms",
     "samples_to_s",
+    "to_model_rate",
     "ulaw_decode",
     "ulaw_encode",
     "write_wav",

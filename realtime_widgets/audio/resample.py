@@ -10,9 +10,11 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
+from realtime_widgets.audio.pcm import Int16Array, as_int16
+from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.errors import AudioFormatError
 
-__all__ = ["COMMON_RATES", "Resampler", "resample"]
+__all__ = ["COMMON_RATES", "Resampler", "resample", "to_model_rate"]
 
 COMMON_RATES = (8000, 16000, 24000, 44100, 48000)
 
@@ -42,6 +44,13 @@ def resample(samples: npt.ArrayLike, from_rate: int, to_rate: int) -> npt.NDArra
         return x.copy()
     out: npt.NDArray[np.generic] = soxr.resample(x, from_rate, to_rate, quality="HQ")
     return out
+
+
+def to_model_rate(samples: npt.ArrayLike, rate: int) -> Int16Array:
+    """Samples at ``rate`` as int16 at the model's rate (as they are when already there)."""
+    if rate == MODEL_RATE:
+        return as_int16(samples)
+    return as_int16(resample(samples, rate, MODEL_RATE))
 
 
 class Resampler:

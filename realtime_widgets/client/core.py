@@ -64,7 +64,6 @@ from realtime_widgets.client.history import (
     History,
     HistoryEntry,
     light,
-    shortened,
 )
 from realtime_widgets.client.metrics import Metrics
 from realtime_widgets.client.records import (
@@ -84,7 +83,7 @@ from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.client_events import encode as encode_client_event
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import ServerEvent, UnknownServerEvent, parse_server_event
-from realtime_widgets.protocol.parts import SECRET_KEYS
+from realtime_widgets.protocol.redaction import names_secret
 from realtime_widgets.protocol.state import ConversationState, base64_decoded_size
 from realtime_widgets.protocol.wire import field_for_param
 
@@ -108,13 +107,10 @@ _AUDIO_DELTA_PREFIX = (
 _AUDIO_DELTA = ev.ResponseOutputAudioDelta.__pydantic_validator__
 
 
-# A frame that could not be read is quoted in its protocol error, unless it names a secret
-# field (redaction needs parsed JSON; a broken frame has none).
-_SECRET_NAMES = tuple(f'"{key}"' for keys in SECRET_KEYS.values() for key in keys)
-
-
 def _quoted(frame: str) -> str:
-    if any(name in frame for name in _SECRET_NAMES):
+    """A frame that could not be read, quoted in its protocol error, unless it names a secret
+    field (redaction needs parsed JSON; a broken frame has none)."""
+    if names_secret(frame):
         return "<not quoted: the frame names an MCP secret field (authorization or headers)>"
     return frame[:200]
 
@@ -352,16 +348,10 @@ class ClientCore:
         self._deliver_event(UnknownServerEvent.model_validate({"event_id": "", **data}))
 
     def _record(self, entry: HistoryEntry) -> None:
-        entry = shortened(entry)  # the history and its listeners (the event log) get the same
-        self.history.append(entry)
-        self._outbox.append(entry)
+        self.history.append(entry)  # (kept shortened when it is large)
+        self._outbox.append(self.history[-1])  # the event log gets the entry the history kept
 
     # ---- waiting ------------------------------------------------------------------------------
-
-    @property
-    def recent_bytes(self) -> int:
-        """Frame bytes of the events kept for ``wait(since=...)`` (at most RECENT_BYTES)."""
-        return self.waits.recent_bytes
 
     def mark(self) -> int:
         """A point in the event stream (see :meth:`wait`)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from realtime_widgets.errors import RealtimeWidgetsError
-from realtime_widgets.protocol.redaction import REDACTED, redact
+from realtime_widgets.protocol.redaction import marked
 from realtime_widgets.protocol.state import base64_decoded_size
 
 __all__ = [
@@ -81,7 +81,7 @@ def light(event: dict[str, Any]) -> dict[str, Any]:
             and event.get("type", "").endswith(("append", "audio.delta"))
         ):
             return {**event, key: f"<{base64_decoded_size(value)} bytes>"}
-    shown: dict[str, Any] = redact(event, lambda _holder, _key: REDACTED)
+    shown: dict[str, Any] = marked(event)
     return shown
 
 

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from realtime_widgets.errors import ProtocolError
 from realtime_widgets.protocol.events import MAX_JSON_DEPTH, load_json
-from realtime_widgets.protocol.redaction import REDACTED, redact
+from realtime_widgets.protocol.redaction import marked, names_secret
 
 __all__ = ["RecordedEvent", "Recorder", "read_recording"]
 
@@ -45,13 +45,23 @@ class Recorder:
         self._start = time.monotonic()
         self.count = 0
 
-    def write(self, direction: str, event: dict[str, Any] | str) -> None:
+    def write(
+        self, direction: str, event: dict[str, Any] | str, *, json_object: bool = False
+    ) -> None:
         """Append one event (its JSON text or its dict). Text that is not a JSON object, or
         nests deeper than an event may, is written as ``raw`` text: whatever a peer sends,
-        the recording goes on."""
+        the recording goes on. ``json_object``: the text is known to be one JSON object (the
+        client encoded it, or its core parsed it), so it is written as it is, not parsed again,
+        unless it names a secret key (then it is parsed and redacted)."""
         if self._file is None:
             return
-        line: dict[str, Any] = {"t": round(time.monotonic() - self._start, 4), "dir": direction}
+        t = round(time.monotonic() - self._start, 4)
+        if json_object and isinstance(event, str) and not names_secret(event):
+            # The hot path (every audio append and delta): no second parse, no re-encoding.
+            self._file.write(f'{{"t":{t!r},"dir":{json.dumps(direction)},"event":{event}}}\n')
+            self.count += 1
+            return
+        line: dict[str, Any] = {"t": t, "dir": direction}
         data: Any = event
         if isinstance(event, str):
             try:
@@ -59,7 +69,7 @@ class Recorder:
             except ProtocolError:
                 data = None
         if isinstance(data, dict):
-            line["event"] = redact(data, _redacted)
+            line["event"] = marked(data)
         else:
             line["raw"] = event
         self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
@@ -69,10 +79,6 @@ class Recorder:
         if self._file is not None:
             self._file.close()
             self._file = None
-
-
-def _redacted(_holder: dict[str, Any], _key: str) -> str:
-    return REDACTED
 
 
 def read_recording(path: str | Path) -> Iterator[RecordedEvent]:

@@ -318,17 +318,23 @@ class SessionTransport:
         core itself. A listener that raises is logged; the others still run."""
         dispatch(self.core.listeners, self.core.take_dispatches())
 
+    def _record(self, direction: str, text: str, *, json_object: bool) -> None:
+        """One frame into the recording, if there is one. A full disk ends the recording (said
+        as ``client.recording_error``), not the session."""
+        if self._recorder is None:
+            return
+        try:
+            self._recorder.write(direction, text, json_object=json_object)
+        except OSError as exc:
+            self._recorder.close()
+            self._recorder = None
+            self.core.queue_local(
+                {"type": "client.recording_error", "message": f"recording stopped: {exc}"}
+            )
+
     def _receive(self, text: str) -> ServerEvent | None:
-        if self._recorder is not None:
-            try:
-                self._recorder.write("in", text)
-            except OSError as exc:  # a full disk ends the recording, not the session
-                self._recorder.close()
-                self._recorder = None
-                self.core.queue_local(
-                    {"type": "client.recording_error", "message": f"recording stopped: {exc}"}
-                )
         event = self.core.receive(text)
+        self._record("in", text, json_object=event is not None)
         self.dispatch()
         for batch in self.core.take_tool_batches():
             self._spawn(self._run_tools(batch))
@@ -505,8 +511,8 @@ class SessionTransport:
         ws = await self._socket()
         for text in frames:
             await ws.send(text)
-            if self._recorder is not None:
-                self._recorder.write("out", text)
+            self._record("out", text, json_object=True)  # (the core encoded it)
+        self.dispatch()  # a recording error, if one came
 
     async def _send(self, event: dict[str, Any]) -> None:
         await self._socket()  # a closed session raises before the event is recorded as sent

@@ -19,7 +19,15 @@ from realtime_widgets.protocol.parts import MAX_VALUE_DEPTH, SECRET_KEYS
 if TYPE_CHECKING:  # below the config: the walk knows objects by their wire type only
     from realtime_widgets.protocol.config import SessionConfig
 
-__all__ = ["REDACTED", "env_name", "has_secrets", "keep_secrets", "redact"]
+__all__ = [
+    "REDACTED",
+    "env_name",
+    "has_secrets",
+    "keep_secrets",
+    "marked",
+    "names_secret",
+    "redact",
+]
 
 REDACTED = "<secret: not recorded>"
 
@@ -64,6 +72,26 @@ def _redact(data: Any, replace: Replacement | None, budget: int) -> Any:
         items = [_redact(v, replace, budget - 1) for v in data]
         return items if any(a is not b for a, b in zip(items, data, strict=True)) else data
     return data
+
+
+def marked(data: Any) -> Any:
+    """``data`` with every secret replaced by :data:`REDACTED` (what recordings and the event
+    log keep: the key stays, so a reader sees that a secret was there)."""
+    return redact(data, _marker)
+
+
+def _marker(_holder: dict[str, Any], _key: str) -> str:
+    return REDACTED
+
+
+# A secret key as it appears in JSON text (``"authorization"``), for text not parsed here.
+_SECRET_NAMES = tuple(f'"{key}"' for keys in SECRET_KEYS.values() for key in keys)
+
+
+def names_secret(text: str) -> bool:
+    """Does JSON ``text`` name a secret key? (A cheap test before parsing: False means it holds
+    no secret; True means it may.)"""
+    return any(name in text for name in _SECRET_NAMES)
 
 
 def has_secrets(data: Any) -> bool:

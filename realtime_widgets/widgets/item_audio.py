@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from realtime_widgets.audio.pcm import Int16Array, as_int16
 from realtime_widgets.audio.rate import MODEL_RATE
-from realtime_widgets.audio.resample import resample
+from realtime_widgets.audio.resample import to_model_rate
 from realtime_widgets.audio.ring import AudioRing
 from realtime_widgets.audio.wav import write_wav
 from realtime_widgets.client.session import RealtimeSession
@@ -62,12 +62,7 @@ class ItemAudio:
         self._remove = []
 
     def add_input(self, samples: npt.ArrayLike, rate: int = MODEL_RATE) -> None:
-        x = (
-            as_int16(samples)
-            if rate == MODEL_RATE
-            else as_int16(resample(samples, rate, MODEL_RATE))
-        )
-        self.input.append(x)
+        self.input.append(to_model_rate(samples, rate))
 
     def add_output(self, item_id: str, samples: npt.ArrayLike) -> None:
         x = as_int16(samples)

@@ -75,7 +75,10 @@ class Speaker(BrowserMessages, Listening, anywidget.AnyWidget):
         self._receive_browser_messages()
         if session is not None:
             self._listen(
-                session.add_output_audio_tap(lambda item_id, samples: self.play(samples, item_id)),
+                # The tap runs on the session loop and gets int16 already: straight in.
+                session.add_output_audio_tap(
+                    lambda item_id, samples: self._play(_wire_pcm(samples), item_id)
+                ),
                 session.on("input_audio_buffer.speech_started", self._on_barge_in),
                 session.on("response.output_audio.done", self._on_audio_done),
                 session.on("response.done", self._on_response_done),
@@ -85,8 +88,7 @@ class Speaker(BrowserMessages, Listening, anywidget.AnyWidget):
 
     def play(self, samples: npt.ArrayLike, item_id: str = "local") -> None:
         """Queue 24 kHz samples for playback under ``item_id`` (from any thread)."""
-        pcm = np.ascontiguousarray(as_int16(samples), dtype="<i2")
-        on_session_loop(self.session, self._play, pcm, item_id)
+        on_session_loop(self.session, self._play, _wire_pcm(samples), item_id)
 
     def _play(self, pcm: Int16Array, item_id: str) -> None:
         self.received[item_id] = self.received.get(item_id, 0) + len(pcm)
@@ -149,3 +151,8 @@ class Speaker(BrowserMessages, Listening, anywidget.AnyWidget):
         self.truncations.append((item_id, audio_end_ms))
         session = self.session
         session.submit(session.atruncate(item_id, audio_end_ms))
+
+
+def _wire_pcm(samples: npt.ArrayLike) -> Int16Array:
+    """Samples as little-endian int16 in one buffer, as the page's worklet takes them."""
+    return np.ascontiguousarray(as_int16(samples), dtype="<i2")

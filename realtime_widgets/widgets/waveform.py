@@ -35,9 +35,9 @@ import numpy as np
 import traitlets as t
 
 from realtime_widgets.audio.envelope import EnvelopeBuilder
-from realtime_widgets.audio.pcm import Int16Array, as_int16
+from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.audio.rate import MODEL_RATE
-from realtime_widgets.audio.resample import resample
+from realtime_widgets.audio.resample import to_model_rate
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
@@ -129,9 +129,10 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
         self._receive_browser_messages()
         if session is not None:
             self._listen(
-                session.add_audio_tap(self.add_input),
+                # Taps run on the session loop already: straight in, no hop.
+                session.add_audio_tap(self._add_input),
                 session.add_output_audio_tap(
-                    lambda item_id, samples: self.add_output(samples, item_id)
+                    lambda item_id, samples: self._add_output(samples, item_id)
                 ),
                 session.on("*", self._on_event),
             )
@@ -143,12 +144,7 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
         on_session_loop(self.session, self._add_input, samples, rate)
 
     def _add_input(self, samples: Int16Array, rate: int) -> None:
-        x = (
-            as_int16(samples)
-            if rate == MODEL_RATE
-            else as_int16(resample(samples, rate, MODEL_RATE))
-        )
-        bins = self._in.add(x)
+        bins = self._in.add(to_model_rate(samples, rate))
         start = self.in_bins
         self.in_bins += len(bins)
         self._queue({"type": "env", "track": "in", "start": start}, bins)

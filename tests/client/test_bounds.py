@@ -205,4 +205,4 @@ def test_a_flood_of_text_deltas_keeps_the_client_bounded_in_bytes() -> None:
         assert oldest.text_dropped == PER_ITEM * DELTA
         assert oldest.text == f"[{PER_ITEM * DELTA:,} characters not kept: {TEXT_MARKER}]"
         # The events kept for wait_for(since=mark): bounded too.
-        assert s.core.recent_bytes <= RECENT_BYTES
+        assert s.core.waits.recent_bytes <= RECENT_BYTES

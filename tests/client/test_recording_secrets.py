@@ -51,3 +51,21 @@ def test_a_history_entry_and_a_protocol_error_never_show_an_mcp_secret() -> None
     assert len(errors) == 1
     assert TOKEN not in errors[0]["frame"]
     assert "secret" in errors[0]["frame"]
+
+
+def test_a_frame_known_to_be_json_is_recorded_as_it_is_unless_it_names_a_secret(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "fast.jsonl"
+    recorder = Recorder(path)
+    plain = '{"type":"input_audio_buffer.append","audio":"AAAA"}'
+    updated = json.dumps({"type": "session.updated", "session": CONFIG.to_session()})
+    recorder.write("out", plain, json_object=True)
+    recorder.write("in", updated, json_object=True)
+    recorder.close()
+    first, second = path.read_text().splitlines()
+    assert first.endswith(',"dir":"out","event":' + plain + "}")  # written, not re-encoded
+    assert TOKEN not in second  # named a secret key: parsed and redacted
+    rows = list(read_recording(path))
+    assert rows[0].event == json.loads(plain)
+    assert rows[1].event["session"]["tools"][0]["authorization"] == "<secret: not recorded>"
