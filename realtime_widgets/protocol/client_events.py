@@ -32,6 +32,7 @@ from realtime_widgets.protocol.parts import (
     Tool,
     ToolChoice,
     Voice,
+    deeper_than,
 )
 from realtime_widgets.protocol.problems import TYPE_WORDS, field_path
 from realtime_widgets.protocol.wire import json_type_name
@@ -406,18 +407,6 @@ _BY_TYPE: dict[str, type[ClientEvent]] = dict(
 MAX_JSON_DEPTH = 128
 
 
-def _deeper_than(obj: Any, limit: int) -> bool:
-    """Does ``obj`` nest arrays/objects more than ``limit`` levels? (iterative: no recursion)"""
-    stack: list[tuple[Any, int]] = [(obj, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
-        if depth > limit:
-            return True
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    return False
-
-
 def load_json(data: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """Decode one frame's JSON. Raises :class:`ProtocolError` (never ``RecursionError``) for
     text that is not JSON or nests deeper than ``max_depth`` arrays/objects."""
@@ -435,7 +424,7 @@ def load_json(data: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         if isinstance(data, str)
         else data.count(b"[") + data.count(b"{")
     )
-    if brackets > max_depth and _deeper_than(obj, max_depth):
+    if brackets > max_depth and deeper_than(obj, max_depth):
         raise ProtocolError(too_deep)
     return obj
 

@@ -18,7 +18,7 @@ from typing import Any
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import FunctionTool
-from realtime_widgets.protocol.redaction import env_name, has_secrets, redact
+from realtime_widgets.protocol.redaction import env_name, redact
 from realtime_widgets.protocol.seeds import psopenai_command, psopenai_unsupported
 from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 
@@ -50,21 +50,25 @@ class _EnvRead:
         return read if self.text else f"json.loads({read})"
 
 
-def _payload(config: SessionConfig) -> dict[str, Any]:
+# Every writer gets the config and its ``session.update`` (built once per export by to_code).
+Event = dict[str, Any]
+
+
+def _payload(event: Event) -> dict[str, Any]:
     """The session object, each secret an :class:`_EnvRead`."""
-    session: dict[str, Any] = redact(config.to_session_update()["session"], _EnvRead)
+    session: dict[str, Any] = redact(event["session"], _EnvRead)
     return session
 
 
-def _secret_env(config: SessionConfig) -> list[str]:
-    """The environment variables an export of ``config`` reads, in order."""
+def _secret_env(event: Event) -> list[str]:
+    """The environment variables an export of ``event`` reads, in order."""
     names: list[str] = []
-    redact(config.to_session_update(), lambda h, k: names.append(env_name(h, k)))
+    redact(event, lambda h, k: names.append(env_name(h, k)))
     return names
 
 
-def _env_note(config: SessionConfig, comment: str) -> str:
-    names = _secret_env(config)
+def _env_note(event: Event, comment: str) -> str:
+    names = _secret_env(event)
     if not names:
         return ""
     return f"{comment} Secrets come from the environment: {', '.join(names)}\n"
@@ -76,10 +80,10 @@ def _py(value: Any, indent: int = 0) -> str:
     return text.replace("\n", "\n" + pad)
 
 
-def _openai_python(config: SessionConfig) -> str:
-    session = _payload(config)
-    env = "import json\nimport os\n" if has_secrets(config.to_session_update()) else ""
-    note = _env_note(config, "#")
+def _openai_python(config: SessionConfig, event: Event) -> str:
+    session = _payload(event)
+    env = "import json\nimport os\n" if _secret_env(event) else ""
+    note = _env_note(event, "#")
     return f'''"""Realtime session settings exported by realtime_widgets (openai-python)."""
 import asyncio
 {env}
@@ -109,8 +113,8 @@ if __name__ == "__main__":
 '''
 
 
-def _openai_agents(config: SessionConfig) -> str:
-    session = _payload(config)
+def _openai_agents(config: SessionConfig, event: Event) -> str:
+    session = _payload(event)
     session.pop("type", None)
     settings: dict[str, Any] = {"model_name": session.pop("model", config.model)}
     notes: list[str] = []
@@ -137,7 +141,7 @@ runner = RealtimeRunner(starting_agent=agent, config={{"model_settings": MODEL_S
 '''
 
 
-def _psopenai(config: SessionConfig) -> str:
+def _psopenai(config: SessionConfig, event: Event) -> str:
     lines = []
     missing = psopenai_unsupported(config)
     if missing:
@@ -152,7 +156,7 @@ def _cs(value: Any) -> str:
     return json.dumps(value)
 
 
-def _dotnet(config: SessionConfig) -> str:
+def _dotnet(config: SessionConfig, event: Event) -> str:
     # Each secret is a marker in the JSON, then spliced out of the verbatim string as a read
     # of its environment variable: a string serialised as JSON, the headers object as given.
     reads: dict[str, str] = {}
@@ -165,7 +169,7 @@ def _dotnet(config: SessionConfig) -> str:
         reads[f'""<secret {name}>""'] = f'" + {read} + @"'.replace('""', '"')
         return f"<secret {name}>"
 
-    session = redact(config.to_session_update()["session"], marker)
+    session = redact(event["session"], marker)
     body = json.dumps(session, indent=2).replace('"', '""')
     for quoted, read in reads.items():
         body = body.replace(quoted, read)
@@ -173,7 +177,7 @@ def _dotnet(config: SessionConfig) -> str:
     return f"""// Realtime session settings exported by realtime_widgets (OpenAI-DotNet).
 // OpenAI-DotNet's SessionConfiguration speaks only the beta dialect, which OpenAI has switched
 // off, and it cannot send null to switch a feature off. Send the GA event as raw JSON instead:
-{_env_note(config, "//")}using System.Net.WebSockets;
+{_env_note(event, "//")}using System.Net.WebSockets;
 using System.Text;
 {using}
 var sessionUpdate = @"{{""type"": ""session.update"", ""session"": {body}}}";
@@ -183,9 +187,9 @@ var sessionUpdate = @"{{""type"": ""session.update"", ""session"": {body}}}";
 """
 
 
-def _json(config: SessionConfig) -> str:
-    event = redact(config.to_session_update(), lambda h, k: f"${{{env_name(h, k)}}}")
-    return json.dumps(event, indent=2) + "\n"
+def _json(config: SessionConfig, event: Event) -> str:
+    shown = redact(event, lambda h, k: f"${{{env_name(h, k)}}}")
+    return json.dumps(shown, indent=2) + "\n"
 
 
 _WRITERS = {
@@ -256,4 +260,4 @@ def to_code(config: SessionConfig | TranscriptionConfig, target: str = "openai-p
         raise ConfigError.single(
             "target", f"target must be one of {allowed}, got {target!r}", allowed=allowed
         )
-    return writer(config)
+    return writer(config, config.to_session_update())

@@ -62,11 +62,11 @@ __all__ = [
     "Voice",
     "VoiceName",
     "WireRequired",
+    "deeper_than",
     "is_strict_wire",
     "max_decimals",
     "mode_or_type",
     "name_or_object",
-    "nesting_depth",
     "round_floats",
 ]
 
@@ -178,24 +178,24 @@ def round_floats(value: Any) -> Any:
 MAX_VALUE_DEPTH = 124
 
 
-def nesting_depth(value: Any) -> int:
-    """How many arrays/objects ``value`` nests (``{}`` is 1, a scalar 0); iterative, so a
-    hostile value thousands of levels deep cannot exhaust the recursion limit."""
-    deepest = 0
+def deeper_than(value: Any, limit: int) -> bool:
+    """Does ``value`` nest arrays/objects more than ``limit`` levels (``{}`` is 1)? Iterative,
+    so a hostile value thousands of levels deep cannot exhaust the recursion limit, and it
+    stops at the first node past ``limit``. (The one nesting check: configs and frames.)"""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, dict | list | tuple):
-            deepest = max(deepest, depth)
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((c, depth + 1) for c in children)
-    return deepest
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list | tuple))
+    return False
 
 
 def _bounded_nesting(value: Any) -> Any:
-    if isinstance(value, dict | list) and (depth := nesting_depth(value)) > MAX_VALUE_DEPTH:
+    if isinstance(value, dict | list) and deeper_than(value, MAX_VALUE_DEPTH):
         raise ValueError(
-            f"nests {depth} levels of arrays/objects; at most {MAX_VALUE_DEPTH} (deeper does "
+            f"nests arrays/objects too deep: at most {MAX_VALUE_DEPTH} levels (deeper does "
             "not fit in a Realtime event)"
         )
     return value

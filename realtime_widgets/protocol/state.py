@@ -229,12 +229,9 @@ class ConversationState:
 
     @property
     def max_text_chars(self) -> int:
-        """Characters of text kept across all items (module docstring); settable."""
+        """Characters of text kept across all items (module docstring); set when the state
+        is made (``ConversationState(max_text_chars=...)``, checked there)."""
         return self.text_budget.max_chars
-
-    @max_text_chars.setter
-    def max_text_chars(self, value: int) -> None:
-        self.text_budget.max_chars = value
 
     @property
     def text_chars(self) -> int:
