@@ -153,13 +153,11 @@ class Conversation:
         self.items: dict[str, StoredItem] = {}
         self._order = ItemOrder()
         self._tokens = 0  # every item's tokens (text, audio, images), kept as items change
+        self._image_bytes = 0  # every item's image bytes (images never change in an item)
         self.dropped = 0  # items truncation took out of the conversation
         # The item of the response in progress (in the conversation or not): never dropped by
         # truncation while its reply streams.
         self.reply_in_progress: str | None = None
-        # Images of the event being answered, read with its frame off the event loop (the
-        # engine hands them over around the handler): content index -> what it holds.
-        self.images_read: dict[int, ImageRead] = {}
 
     @property
     def order(self) -> list[str]:
@@ -187,6 +185,7 @@ class Conversation:
         else:
             self._order.append(item.id)
         item.counted = 0
+        self._image_bytes += item.image_bytes
         self.recount(item)
         self.fit(keep=self.reply_in_progress or item.id)
 
@@ -195,6 +194,7 @@ class Conversation:
         item = self.items.pop(item_id)
         self._order.remove(item_id)
         self._tokens -= item.counted
+        self._image_bytes -= item.image_bytes
         item.counted = 0
         return item
 
@@ -266,7 +266,7 @@ class Conversation:
     def _image_cap_problem(self, adding: list[ImageInfo]) -> str | None:
         """Why a new item's images would pass ``max_image_bytes_per_session``, or None."""
         cap = self._limits.max_image_bytes_per_session
-        held = sum(item.image_bytes for item in self.items.values())
+        held = self._image_bytes
         total = held + sum(info.size for info in adding)
         if total <= cap:
             return None
@@ -379,7 +379,14 @@ class Conversation:
 
     # ---- handlers -----------------------------------------------------------------------------
 
-    def on_create(self, e: ev.ConversationItemCreate, now: float) -> Steps:
+    def on_create(
+        self,
+        e: ev.ConversationItemCreate,
+        now: float,
+        images_read: Mapping[int, ImageRead] | None = None,
+    ) -> Steps:
+        """``conversation.item.create``; ``images_read``: its images, when they were read with
+        a big frame off the event loop (content index -> what it holds)."""
         item = e.item.model_dump(mode="json", exclude_none=True)  # validated by its model
         if (
             e.previous_item_id is not None
@@ -408,7 +415,7 @@ class Conversation:
                 item,
                 self._config().input_audio_format.type,
                 "item",
-                self.images_read,
+                images_read,
                 self._image_cap_problem,
             )
         except ItemRejected as exc:

@@ -32,6 +32,7 @@ sets where the idle timeout counts from. :func:`engine_for` picks the kind a URL
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from realtime_widgets.errors import ConfigError
@@ -51,6 +52,7 @@ from realtime_widgets.server.outcomes import (
     ReplyScheduled,
     ResponseRequested,
     SpeechStarted,
+    Step,
     TranscriptReady,
     TurnEnded,
     TurnsDecided,
@@ -207,8 +209,12 @@ class SessionEngine(EngineCore[SessionConfig]):
         )
         return self.route(steps, now)
 
-    def _hand_over_images(self, images: dict[int, ImageRead]) -> None:
-        self.conversation.images_read = images
+    def _handle(
+        self, event: ev.ClientEvent, now: float, images: dict[int, ImageRead]
+    ) -> Iterable[Step]:
+        if images and isinstance(event, ev.ConversationItemCreate):
+            return self.conversation.on_create(event, now, images)
+        return self.handlers[type(event)](event, now)
 
     # ---- replies ------------------------------------------------------------------------------
 

@@ -107,8 +107,13 @@ class EngineCore(Generic[ConfigT]):
         """When the next paced event is due (None: none is)."""
         return None
 
-    def _hand_over_images(self, images: dict[int, ImageRead]) -> None:
-        """Images a big frame's item carries, read with it off the event loop."""
+    def _handle(
+        self, event: ev.ClientEvent, now: float, images: dict[int, ImageRead]
+    ) -> Iterable[Step]:
+        """The handler's steps for ``event``. ``images``: what a big frame's item carries, read
+        with the frame off the event loop (content index -> what it holds); a kind whose
+        handlers take images overrides this."""
+        return self.handlers[type(event)](event, now)
 
     # ---- routing ------------------------------------------------------------------------------
 
@@ -254,11 +259,7 @@ class EngineCore(Generic[ConfigT]):
             event = ev.parse_client_event(raw)
         except ValidationError as exc:
             return [*done, self.out.error_from(client_event_error(exc, raw))]
-        self._hand_over_images(images)
-        try:
-            return done + self.route(self.handlers[type(event)](event, now), now)
-        finally:
-            self._hand_over_images({})
+        return done + self.route(self._handle(event, now, images), now)
 
     def _adopt(self, merged: ConfigT) -> Events:
         """An accepted ``session.update``: ``merged`` becomes the config, the input part
