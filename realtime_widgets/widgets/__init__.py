@@ -14,7 +14,8 @@ Where things live (module -> what it owns):
 
 ==================== ===========================================================================
 browser_messages     the rule above; BrowserMessages (stamp, message listeners, hop, then
-                     ``handle_browser``), shared by Microphone, Speaker, Waveform, TranscriptView
+                     ``handle_browser``), shared by Microphone, Speaker, Waveform, TranscriptView,
+                     McpApprovals
 streamed_view        StreamedView: per-event ops + a low-rate ``snapshot`` (both transcript views)
 listening            Listening: a widget's session listeners, removed on close
 panel, controls      ConfigPanel (controls generated from SessionConfig, debounced updates)

@@ -23,7 +23,7 @@ from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol import items
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState
-from realtime_widgets.widgets.browser_messages import on_session_loop, read_on_session_loop
+from realtime_widgets.widgets.browser_messages import BrowserMessages, read_on_session_loop
 from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["McpApprovals"]
@@ -41,7 +41,7 @@ _ITEM_EVENTS = (
 _ITEM_EVENT_TYPES = tuple(cls.model_fields["type"].default for cls in _ITEM_EVENTS)
 
 
-class McpApprovals(Listening, anywidget.AnyWidget):
+class McpApprovals(BrowserMessages, Listening, anywidget.AnyWidget):
     """The session's pending MCP approval requests, each with Approve / Deny."""
 
     _esm = Path(__file__).with_name("mcp_approvals.js")
@@ -52,7 +52,7 @@ class McpApprovals(Listening, anywidget.AnyWidget):
         super().__init__(**kwargs)
         self.session = session
         self.state = session.state if session is not None else ConversationState()
-        self.on_msg(self._on_browser)
+        self._receive_browser_messages()
         if session is not None:
             # Only the item events (not "*": audio deltas would each pass through here).
             self._listen(*(session.on(kind, self.observe_event) for kind in _ITEM_EVENT_TYPES))
@@ -93,11 +93,10 @@ class McpApprovals(Listening, anywidget.AnyWidget):
         self.decided = decided[-MAX_DECISIONS_KEPT:]
         self.refresh()
 
-    def _on_browser(self, _widget: Any, content: dict[str, Any], _buffers: list[Any]) -> None:
-        # Arrives on the kernel's thread; the list it checks against lives on the session loop.
-        on_session_loop(self.session, self._browser_decision, content)
-
-    def _browser_decision(self, content: dict[str, Any]) -> None:
+    def handle_browser(
+        self, content: dict[str, Any], buffers: list[bytes], received: float
+    ) -> None:
+        """A decision from the page, on the session loop (the pending list lives there)."""
         request_id = content.get("decide")
         ids = {p["id"] for p in self.pending}
         if isinstance(request_id, str) and request_id in ids:

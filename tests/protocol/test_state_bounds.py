@@ -13,6 +13,7 @@ from typing import Any
 from realtime_widgets.protocol.events import ServerEvent, parse_server_event
 from realtime_widgets.protocol.order import ItemOrder
 from realtime_widgets.protocol.state import TEXT_MARKER, ConversationState
+from tests.counting import CountingId
 
 
 def E(type_: str, **fields: Any) -> dict[str, Any]:
@@ -89,18 +90,6 @@ def test_many_tiny_deltas_are_kept_in_few_pieces() -> None:
 
 
 # ---- row 12: placing an item does not scan the conversation ----------------------------------
-
-
-class CountingId(str):
-    """An item id that counts how often it is compared (a scan compares it with every id)."""
-
-    compared = 0
-
-    def __eq__(self, other: object) -> bool:
-        CountingId.compared += 1
-        return str.__eq__(self, other)
-
-    __hash__ = str.__hash__
 
 
 def counted_added(item_id: str, previous: str | None) -> ServerEvent:

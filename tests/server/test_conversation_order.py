@@ -10,20 +10,9 @@ import pytest
 
 from realtime_widgets.server.conversation import StoredItem
 from realtime_widgets.server.engine import EngineOptions, SessionEngine
+from tests.counting import CountingId
 
 from .conftest import Driver
-
-
-class CountingId(str):
-    """An item id that counts how often it is compared (a list scan compares it with each)."""
-
-    compared = 0
-
-    def __eq__(self, other: object) -> bool:
-        CountingId.compared += 1
-        return str.__eq__(self, other)
-
-    __hash__ = str.__hash__
 
 
 def text_item(item_id: str) -> StoredItem:
