@@ -27,6 +27,7 @@ from pathlib import Path
 
 import realtime_widgets
 import realtime_widgets.protocol
+from tests.module_ast import runtime_statements
 
 PACKAGE = Path(realtime_widgets.__file__).parent
 ROOT = PACKAGE.parent
@@ -50,32 +51,6 @@ def all_modules(package: Path = PACKAGE, root: Path = ROOT) -> dict[str, Path]:
     return {module_name(p, root): p for p in sorted(package.rglob("*.py"))}
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
-def _runtime_statements(body: list[ast.stmt]) -> list[ast.stmt]:
-    """The statements a module runs at import: its body, the branches of top-level ``if`` /
-    ``try`` / ``with`` and class bodies, but no function body and no ``if TYPE_CHECKING:``."""
-    out: list[ast.stmt] = []
-    for node in body:
-        out.append(node)
-        if isinstance(node, ast.If):
-            if not _is_type_checking(node.test):
-                out.extend(_runtime_statements(node.body))
-            out.extend(_runtime_statements(node.orelse))
-        elif isinstance(node, ast.Try):
-            for block in (node.body, node.orelse, node.finalbody):
-                out.extend(_runtime_statements(block))
-            for handler in node.handlers:
-                out.extend(_runtime_statements(handler.body))
-        elif isinstance(node, ast.With | ast.ClassDef):
-            out.extend(_runtime_statements(node.body))
-    return out
-
-
 def _resolve(name: str, importer: str, is_package: bool, level: int) -> str:
     """An import's absolute module name (``from . import x`` inside ``a.b`` -> ``a.b``)."""
     if level == 0:
@@ -92,7 +67,7 @@ def top_level_imports(name: str, path: Path, modules: dict[str, Path]) -> set[st
     tree = ast.parse(path.read_text(encoding="utf-8"))
     is_package = path.stem == "__init__"
     found: set[str] = set()
-    for node in _runtime_statements(tree.body):
+    for node in runtime_statements(tree.body):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

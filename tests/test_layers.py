@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.module_ast import runtime_statements
+
 PACKAGE = Path(__file__).parents[1] / "realtime_widgets"
 HEAVY = ("websockets", "ipywidgets", "anywidget", "asyncio", "traitlets")
 WIDGET_LIBS = ("ipywidgets", "anywidget", "traitlets", "realtime_widgets.widgets")
@@ -41,25 +43,16 @@ def loaded_after_import(module: str, candidates: tuple[str, ...]) -> list[str]:
 
 
 def top_level_imports(path: Path) -> set[str]:
-    """Modules imported at a module's top level (not inside functions or classes), including
-    those under ``if TYPE_CHECKING:`` (so they are listed separately)."""
+    """Modules imported when the module is imported (not inside functions; not under
+    ``if TYPE_CHECKING:``, whose imports never run)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            continue  # typing-only imports never run
-        for inner in [node, *(ast.walk(node) if isinstance(node, ast.If | ast.Try) else [])]:
-            if isinstance(inner, ast.Import):
-                found.update(alias.name for alias in inner.names)
-            elif isinstance(inner, ast.ImportFrom) and inner.module and inner.level == 0:
-                found.add(inner.module)
+    for node in runtime_statements(tree.body):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
     return found
-
-
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
 
 
 def _under(module: str, package: str) -> bool:
