@@ -13,9 +13,10 @@ Where things live, in import order: a module imports only modules of the rows ab
                            and the hooks check_rules / locked_fields / check_transition;
                            plain(), the one model -> JSON data conversion
     wire                   any ConfigModel <-> the session object: encode_session, the lenient
-                           and the strict reader, session_update (which calls the hooks)
+                           and the strict reader, session_update (which calls the hooks);
+                           WireConfig, the base with to_session / from_session
     config                 SessionConfig (session.type "realtime"): fields, check_rules,
-                           to_session / from_session / to_session_update
+                           to_session_update
     transcription_config   TranscriptionConfig (session.type "transcription"), the same way
     rules                  locked_fields(config) and variant_fields(name) as functions
     seeds                  PSOpenAI's vocabulary: from_psopenai, its command line both ways

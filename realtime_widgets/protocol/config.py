@@ -20,8 +20,7 @@ As code for other tools: :func:`~.export.to_code`; from PSOpenAI's parameter nam
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     ConfigDict,
@@ -34,7 +33,7 @@ from pydantic import (
 
 from realtime_widgets.errors import ConfigError, FieldProblem, note
 from realtime_widgets.protocol import parts
-from realtime_widgets.protocol.configbase import ConfigModel, Dialect, Mutability, Param
+from realtime_widgets.protocol.configbase import Dialect, Mutability, Param
 from realtime_widgets.protocol.parts import (
     BUILTIN_VOICES,
     FORMAT_ALIASES,
@@ -57,7 +56,7 @@ from realtime_widgets.protocol.parts import (
     mode_or_type,
     name_or_object,
 )
-from realtime_widgets.protocol.wire import decode_session, encode_session, session_update
+from realtime_widgets.protocol.wire import WireConfig, session_update
 
 __all__ = ["GROUPS", "MODELS", "Mutability", "Param", "SessionConfig"]
 
@@ -122,7 +121,7 @@ def _tools_to_beta(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return value
 
 
-class SessionConfig(ConfigModel):
+class SessionConfig(WireConfig):
     """Every parameter of a Realtime session (GA), with OpenAI's defaults, ranges and rules.
 
     Immutable: derive a changed config with :meth:`with_changes`. Send it with
@@ -434,19 +433,6 @@ class SessionConfig(ConfigModel):
             raise ConfigError(problems)
 
     # ---- the wire (:mod:`.wire`) ------------------------------------------------------------
-
-    def to_session(self, dialect: Dialect = "ga") -> dict[str, Any]:
-        """The full ``session`` object (every field), as a server reports it."""
-        return encode_session(self, list(type(self).model_fields), dialect)
-
-    @classmethod
-    def from_session(cls, session: Mapping[str, Any], *, dialect: Dialect | None = None) -> Self:
-        """Parse the ``session`` of ``session.created`` / ``session.updated``.
-
-        Server-only keys (id, object, expires_at, ...) are ignored, as are keys this version
-        does not know. ``from_session(c.to_session()) == c``.
-        """
-        return decode_session(cls, session, dialect=dialect, strict=False)
 
     def to_session_update(
         self,

@@ -18,12 +18,11 @@ ConfigModel's hooks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
-from realtime_widgets.protocol.configbase import ConfigModel, Dialect, Param
+from realtime_widgets.protocol.configbase import Param
 from realtime_widgets.protocol.parts import (
     AudioFormat,
     NoiseReduction,
@@ -32,12 +31,12 @@ from realtime_widgets.protocol.parts import (
     Transcription,
     TurnDetection,
 )
-from realtime_widgets.protocol.wire import decode_session, encode_session, session_update
+from realtime_widgets.protocol.wire import WireConfig, session_update
 
 __all__ = ["TranscriptionConfig"]
 
 
-class TranscriptionConfig(ConfigModel):
+class TranscriptionConfig(WireConfig):
     """Every parameter of a transcription session (GA), with OpenAI's defaults and ranges.
 
     Immutable, like :class:`~.config.SessionConfig`: derive with :meth:`with_changes`, send with
@@ -87,16 +86,6 @@ class TranscriptionConfig(ConfigModel):
         return bool(self.include and "item.input_audio_transcription.logprobs" in self.include)
 
     # ---- the wire (:mod:`.wire`) ------------------------------------------------------------
-
-    def to_session(self, dialect: Dialect = "ga") -> dict[str, Any]:
-        """The full ``session`` object (every field), as a server reports it."""
-        return encode_session(self, list(type(self).model_fields), dialect)
-
-    @classmethod
-    def from_session(cls, session: Mapping[str, Any], *, dialect: Dialect | None = None) -> Self:
-        """Parse the ``session`` of a transcription session's ``session.created`` /
-        ``session.updated`` (leniently, as :meth:`SessionConfig.from_session`)."""
-        return decode_session(cls, session, dialect=dialect, strict=False)
 
     def to_session_update(
         self, previous: TranscriptionConfig | None = None, *, event_id: str | None = None

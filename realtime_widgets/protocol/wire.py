@@ -19,7 +19,7 @@ Where ``cls`` is optional it defaults to the realtime session's config
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel
 
@@ -30,6 +30,7 @@ from realtime_widgets.protocol.parts import MAX_DECIMALS, WireRequired, max_deci
 
 __all__ = [
     "SERVER_ONLY_KEYS",
+    "WireConfig",
     "check_rules",
     "check_transition",
     "decode_session",
@@ -404,3 +405,19 @@ def validate_session_payload(session: Mapping[str, Any], cls: type[C] | None = N
     if problems:
         raise ConfigError(problems)
     return decode_session(config_cls, session, dialect="ga", strict=True)
+
+
+class WireConfig(ConfigModel):
+    """A config that is a session object on the wire (SessionConfig, TranscriptionConfig):
+    :meth:`to_session` and :meth:`from_session` once, for every session type."""
+
+    def to_session(self, dialect: Dialect = "ga") -> dict[str, Any]:
+        """The full ``session`` object (every field), as a server reports it."""
+        return encode_session(self, list(type(self).model_fields), dialect)
+
+    @classmethod
+    def from_session(cls, session: Mapping[str, Any], *, dialect: Dialect | None = None) -> Self:
+        """Parse the ``session`` of ``session.created`` / ``session.updated``, leniently:
+        server-only keys (id, object, expires_at, ...) are ignored, as are keys this version
+        does not know. ``from_session(c.to_session()) == c``."""
+        return decode_session(cls, session, dialect=dialect, strict=False)
