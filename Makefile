@@ -12,7 +12,7 @@ NPM_STAMP := node_modules/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[lab,test,dev,voice]'
+	$(BIN)/python -m pip install --quiet -e '.[lab,test,dev,offline,chat]'
 	touch $(STAMP)
 
 install: $(STAMP)
