@@ -19,7 +19,7 @@ speed)`` method (see :class:`SpeakingResponder`); the server uses it instead of 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -39,9 +39,12 @@ __all__ = [
     "EchoResponder",
     "FunctionCall",
     "LocalResponder",
+    "ReplyChunk",
     "ReplyContext",
+    "ReplyStream",
     "ReplyValue",
     "Responder",
+    "ResponderError",
     "SpeakingResponder",
     "arguments_for_schema",
 ]
@@ -79,10 +82,30 @@ class ReplyContext:
     last_user_images: tuple[ImageInfo, ...] = ()  # images in the last user message, measured
     trigger: str = "response.create"  # or "turn_detected", "idle_timeout"
     measurements: dict[str, Any] = field(default_factory=dict)
+    # What the server heard in each user audio item of ``conversation`` (item id -> text), from
+    # its transcriber, whether or not the session asked for input transcription (the model
+    # hears the audio either way; only the transcription events follow the session's setting).
+    transcripts: dict[str, str] = field(default_factory=dict)
+
+
+class ResponderError(Exception):
+    """A responder could not answer (an endpoint failed, timed out, refused, was unreachable).
+    The response ends ``failed``, its ``status_details.error`` carrying ``type``, ``code`` and
+    ``message``; the session goes on."""
+
+    def __init__(self, code: str, message: str, type_: str = "server_error") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.type = type_
 
 
 ReplyValue = str | FunctionCall
-Responder = Callable[[ReplyContext], ReplyValue | Awaitable[ReplyValue]]
+# A streamed reply: text deltas as they come, then at most one FunctionCall (text before it
+# becomes the response's message item, the call an output item after it).
+ReplyChunk = str | FunctionCall
+ReplyStream = AsyncIterator[ReplyChunk] | Iterator[ReplyChunk]
+Responder = Callable[[ReplyContext], ReplyValue | ReplyStream | Awaitable[ReplyValue | ReplyStream]]
 
 
 def arguments_for_schema(schema: dict[str, Any], hint: str = "") -> dict[str, Any]:
