@@ -73,7 +73,7 @@ from realtime_widgets.server.reply.material import (
 )
 from realtime_widgets.server.reply.responder import RESPONDERS, Responder, SpeakingResponder
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
-from realtime_widgets.server.vad import MODEL, TurnDetector, WindowBatch
+from realtime_widgets.server.vad import MODEL, Computed, TurnDetector, WindowBatch
 
 __all__ = ["LocalServer", "serves"]
 
@@ -171,6 +171,8 @@ class LocalServer:
         # Big frames are read, and events carrying images serialized, here (one thread: the
         # work holds the GIL in pieces, and a second thread would only compete with the loop).
         self._frames: ThreadPoolExecutor | None = None
+        # Silero runs here, one batch at a time (a stream's windows are out in one batch only).
+        self._vad: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -213,6 +215,7 @@ class LocalServer:
     async def _listen(self) -> None:
         await asyncio.to_thread(MODEL.load)  # once per process, not at someone's first word
         self._frames = ThreadPoolExecutor(1, thread_name_prefix="realtime-frames")
+        self._vad = ThreadPoolExecutor(1, thread_name_prefix="realtime-vad")
         self._server = await serve(
             self._handle,
             self.host,
@@ -242,12 +245,14 @@ class LocalServer:
         try:
             await self._close_connections(server)
         finally:
-            if self._frames is not None:  # every connection is closed: nothing is queued
-                frames, self._frames = self._frames, None
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        asyncio.to_thread(frames.shutdown, True), CLOSE_TIMEOUT_S
-                    )
+            # Every connection is closed: nothing more is queued on the server's threads.
+            for pool in (self._frames, self._vad):
+                if pool is not None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            asyncio.to_thread(pool.shutdown, True), CLOSE_TIMEOUT_S
+                        )
+            self._frames = self._vad = None
 
     async def _close_connections(self, server: Server) -> None:
         server.close()
@@ -406,7 +411,9 @@ class LocalServer:
 
     async def vad_pass(self) -> None:
         """Wait for the shared VAD batch to run: once per event-loop pass, after every session
-        that read audio in this pass has queued its windows (one ONNX call for all of them)."""
+        that read audio in this pass has queued its windows (one ONNX call for all of them).
+        The windows are taken on the loop, the network runs on the VAD thread, and the
+        probabilities are handed back on the loop: the model never runs on the event loop."""
         if self._vad_done is None:
             self._vad_done = asyncio.get_running_loop().create_future()
             asyncio.get_running_loop().call_soon(self._run_vad_batch)
@@ -414,14 +421,25 @@ class LocalServer:
         await asyncio.shield(self._vad_done)
 
     def _run_vad_batch(self) -> None:
-        done, self._vad_done = self._vad_done, None
+        done, self._vad_done = self._vad_done, None  # later windows make the next pass
         assert done is not None
-        try:
-            self.vad_batch.run()
-        except Exception as exc:  # every waiting session answers it with a server_error
-            done.set_exception(exc)
-        else:
-            done.set_result(None)
+        assert self._vad is not None
+        batch = self.vad_batch
+        computing = asyncio.get_running_loop().run_in_executor(
+            self._vad, batch.compute, batch.take()
+        )
+
+        def delivered(computed: asyncio.Future[Computed]) -> None:
+            if done.cancelled():
+                return
+            try:
+                batch.deliver(computed.result())
+            except Exception as exc:  # every waiting session answers it with a server_error
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+        computing.add_done_callback(delivered)
 
     async def reply(self, request: ReplyRequest) -> ReplyMaterial:
         """Compute a reply: the responder (awaited if async, else in a thread), then speech

@@ -180,6 +180,11 @@ MODEL = SharedModel()
 _CONTEXT_16K = 64  # samples of the previous window the network sees before each window
 
 
+# Queued windows per stream, and what computing them gave (probabilities, the state left).
+Windows = dict["SpeechProbability", deque[npt.NDArray[np.float32]]]
+Computed = dict["SpeechProbability", tuple[list[float], npt.NDArray[np.float32]]]
+
+
 class WindowBatch:
     """Silero windows of many streams, computed together: one ONNX run of batch N instead of
     N runs of batch 1 (~45 us a window instead of ~120 on this machine's cores, and one call's
@@ -213,22 +218,51 @@ class WindowBatch:
 
     def run(self) -> None:
         """Compute every queued window and deliver each probability to its stream."""
+        self.deliver(self.compute(self.take()))
+
+    def take(self) -> Windows:
+        """The queued windows, handed out (the queue starts empty again): what :meth:`compute`
+        runs. The local server takes them on its event loop, computes them on its VAD thread
+        and delivers them back on the loop, so the model never runs on the loop."""
+        queue, self._queue = self._queue, {}
+        return queue
+
+    def compute(self, queue: Windows) -> Computed:
+        """Run the network over ``queue`` (pure: reads each stream's state, changes none), in
+        order per stream: each stream's probabilities and the state its last window left.
+        Safe off the event loop while the streams are not run elsewhere (a stream whose windows
+        are out waits for them before it queues more)."""
         session = self._model.load()
         sr = np.array(_SILERO_RATE, dtype=np.int64)
-        while self._queue:
-            owners = list(self._queue)
-            x = np.stack([self._queue[o][0] for o in owners])
-            state = np.concatenate([o.stream.state for o in owners], axis=1)
+        states = {o: o.stream.state for o in queue}
+        probs: dict[SpeechProbability, list[float]] = {o: [] for o in queue}
+        left = {o: deque(q) for o, q in queue.items()}
+        while left:
+            owners = list(left)
+            x = np.stack([left[o][0] for o in owners])
+            state = np.concatenate([states[o] for o in owners], axis=1)
             prob, state_n = session.run(None, {"input": x, "state": state, "sr": sr})
             self.runs += 1
             self.windows += len(owners)
             for i, owner in enumerate(owners):
-                queue = self._queue[owner]
-                queue.popleft()
-                if not queue:
-                    del self._queue[owner]
-                owner.stream.state[:] = state_n[:, i : i + 1]
-                owner.deliver(float(prob[i, 0]))
+                windows = left[owner]
+                windows.popleft()
+                if not windows:
+                    del left[owner]
+                states[owner] = state_n[:, i : i + 1].copy()
+                probs[owner].append(float(prob[i, 0]))
+        return {o: (probs[o], states[o]) for o in queue}
+
+    @staticmethod
+    def deliver(computed: Computed) -> None:
+        """Hand each stream its computed probabilities and state (streams closed meanwhile
+        are skipped)."""
+        for owner, (probs, state) in computed.items():
+            if owner.closed:
+                continue
+            owner.stream.state[:] = state
+            for prob in probs:
+                owner.deliver(prob)
 
 
 class SpeechProbability:
@@ -248,6 +282,7 @@ class SpeechProbability:
         self.probs: list[float | None] = []
         self.windows_done = 0
         self.model_runs = 0
+        self.closed = False
 
     @property
     def waiting(self) -> int:
@@ -291,6 +326,7 @@ class SpeechProbability:
 
     def close(self) -> None:
         """Leave the batch (the network is shared: nothing else to give back)."""
+        self.closed = True
         if self._batch is not None:
             self._batch.discard(self)
             self._slots.clear()

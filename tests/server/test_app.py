@@ -11,12 +11,14 @@ import signal
 import subprocess
 import sys
 import threading
+from typing import Any
 
 import pytest
 import websockets
 from openai import AsyncOpenAI
 
 from realtime_widgets.server.app import LocalServer
+from realtime_widgets.server.vad import MODEL
 
 from .conftest import Clip
 
@@ -222,3 +224,44 @@ def test_cli_serves_until_terminated() -> None:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=TIMEOUT)
         assert proc.returncode == 0
+
+
+class _RecordingModel:
+    """The shared Silero network, recording the thread of every run."""
+
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+
+    def load(self) -> Any:
+        session = MODEL.load()
+        threads = self.threads
+
+        class Session:
+            def run(self, *args: Any, **kwargs: Any) -> Any:
+                threads.append(threading.current_thread().name)
+                return session.run(*args, **kwargs)
+
+        return Session()
+
+
+@pytest.mark.asyncio
+async def test_silero_never_runs_on_the_event_loop(three_turns: Clip) -> None:
+    turn = three_turns.samples[: int((three_turns.truth[0][1] + 800) * 24)]
+    async with LocalServer(pace=0, speech=False) as server:
+        model = _RecordingModel()
+        server.vad_batch._model = model  # type: ignore[assignment]
+        loop_thread = threading.current_thread().name
+        async with websockets.connect(server.url) as ws:
+            assert json.loads(await ws.recv())["type"] == "session.created"
+            for i in range(0, len(turn), 960):
+                chunk = base64.b64encode(turn[i : i + 960].tobytes()).decode()
+                await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": chunk}))
+
+            async def until_stopped() -> None:
+                while json.loads(await ws.recv())["type"] != "input_audio_buffer.speech_stopped":
+                    pass
+
+            await asyncio.wait_for(until_stopped(), TIMEOUT)
+    assert len(model.threads) > 10  # the turn's windows ran through the recording model
+    assert loop_thread not in model.threads
+    assert set(model.threads) == {"realtime-vad_0"}
