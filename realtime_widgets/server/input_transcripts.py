@@ -314,13 +314,13 @@ class InputTranscripts:
         if not self.enabled:
             if tr is None:
                 return []
-            reason = self._unavailable or "it has no offline speech recogniser"
+            why = f" ({self._unavailable})" if self._unavailable else ""
             return [
                 self._failed(
                     item_id,
                     "transcription_unavailable",
-                    f"The local server cannot transcribe for {tr.model!r}: {reason}. It returns "
-                    f"no transcript rather than an invented one. {NO_TRANSCRIBER}",
+                    f"The local server has no offline speech recogniser for {tr.model!r}{why}: "
+                    f"it returns no transcript rather than an invented one. {NO_TRANSCRIBER}",
                 )
             ]
         if not wanted:

@@ -177,12 +177,14 @@ def test_a_pause_speculates_and_the_commit_reuses_its_transcript() -> None:
     part = InputTranscripts(RecordingEmitter(), lambda: config, fake, always=True)
     part.pause("item_a", tone(1000))
     (request,) = part.take()
-    assert request.speculative and fake.heard == []
+    assert request.speculative
+    assert fake.heard == []
     assert part.ready(request, run_transcriber(fake, request)) == []  # kept for the commit
     steps = part.commit("item_a", tone(1500))  # (the pause's audio and the silence after)
     assert steps[0] == TranscriptReady("item_a", "call 1")
     assert steps[-1]["transcript"] == "call 1"  # type: ignore[index]
-    assert part.take() == [] and fake.heard == [1000 * 24]
+    assert part.take() == []
+    assert fake.heard == [1000 * 24]
     assert (part.speculations, part.reused) == (1, 1)
 
 
@@ -193,11 +195,13 @@ def test_a_commit_while_the_speculation_runs_waits_for_it() -> None:
     part.pause("item_a", tone(1000))
     (request,) = part.take()
     assert part.commit("item_a", tone(1500)) == []  # no second job: it waits for the first
-    assert part.take() == [] and part.pending == {"item_a"}
+    assert part.take() == []
+    assert part.pending == {"item_a"}
     steps = part.ready(request, run_transcriber(fake, request))
     assert steps[0] == TranscriptReady("item_a", "call 1")
     assert kinds(steps)[-1] == "conversation.item.input_audio_transcription.completed"
-    assert fake.heard == [1000 * 24] and part.pending == set()
+    assert fake.heard == [1000 * 24]
+    assert part.pending == set()
 
 
 def test_speech_after_the_pause_drops_the_speculation() -> None:
@@ -227,7 +231,8 @@ def test_one_speculation_in_flight_a_later_pause_waits_and_supersedes() -> None:
     assert part.take() == []  # at most one speculation in flight
     assert part.ready(first, run_transcriber(fake, first)) == []  # voided: not used
     (second,) = part.take()  # the newest pause only
-    assert second.speculative and len(second.audio) == 2000 * 24
+    assert second.speculative
+    assert len(second.audio) == 2000 * 24
     part.ready(second, run_transcriber(fake, second))
     steps = part.commit("item_a", tone(2500))
     assert steps[0] == TranscriptReady("item_a", "call 2")
@@ -243,7 +248,8 @@ def test_a_speculation_with_other_settings_is_not_used() -> None:
     config = SessionConfig(transcription={"model": "whisper-1", "prompt": "Glue"})
     part.commit("item_a", tone(1500))
     (request,) = part.take()
-    assert request.hints.prompt == "Glue" and not request.speculative
+    assert request.hints.prompt == "Glue"
+    assert not request.speculative
 
 
 def test_a_failed_speculation_is_never_used() -> None:
