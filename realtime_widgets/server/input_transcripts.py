@@ -201,6 +201,7 @@ class _Answer:
     model: str
     seconds: float
     hints: TranscriptionHints
+    audio: Int16Array = field(compare=False, repr=False)
 
 
 @dataclass
@@ -325,7 +326,7 @@ class InputTranscripts:
             ]
         if not wanted:
             return []
-        answer = _Answer(item_id, tr is not None, model, samples_to_s(len(audio)), hints)
+        answer = _Answer(item_id, tr is not None, model, samples_to_s(len(audio)), hints, audio)
         spec, self._speculation = self._speculation, None
         if self._wanted is not None and self._wanted[0] == item_id:
             self._wanted = None  # the committed turn's own job covers it
@@ -349,6 +350,12 @@ class InputTranscripts:
         job = self._jobs.pop(request.job, None)
         if job is None:
             return []
+        if request.speculative and job.answers and isinstance(result, TranscriptionFailure):
+            # A speculation that failed (skipped while the server was busy, timed out) is never
+            # a turn's answer: the turns that waited for it get their own job.
+            first = job.answers[0]
+            retry = self._new_job(first.item_id, first.audio, first.hints, speculative=False)
+            retry.answers, job.answers = job.answers, []
         out: Steps = []
         for answer in job.answers:
             self.pending.discard(answer.item_id)

@@ -262,3 +262,22 @@ def test_a_failed_speculation_is_never_used() -> None:
     part.commit("item_a", tone(1500))
     steps = run_jobs(part, fake)
     assert steps[0] == TranscriptReady("item_a", "call 1")
+
+
+def test_a_turn_waiting_for_a_speculation_that_fails_gets_its_own_job() -> None:
+    fake = Counting()
+    config = SessionConfig(transcription="whisper-1")
+    part = InputTranscripts(RecordingEmitter(), lambda: config, fake, always=True)
+    part.pause("item_a", tone(1000))
+    (request,) = part.take()
+    part.commit("item_a", tone(1500))  # waits for the speculation
+    assert part.ready(request, TranscriptionFailure("busy", "the server is busy")) == []
+    (again,) = part.take()
+    assert not again.speculative
+    assert len(again.audio) == 1500 * 24  # the committed audio
+    steps = run_jobs_for(part, again, fake)
+    assert steps[0] == TranscriptReady("item_a", "call 1")
+
+
+def run_jobs_for(part: InputTranscripts, request: Any, transcriber: Any) -> list[Step]:
+    return part.ready(request, run_transcriber(transcriber, request))
