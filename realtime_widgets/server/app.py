@@ -198,8 +198,8 @@ class LocalServer:
         self._frames: ThreadPoolExecutor | None = None
         # Silero runs here, one batch at a time (a stream's windows are out in one batch only).
         self._vad: ThreadPoolExecutor | None = None
-        # Transcription jobs run here: one thread, as Whisper's one call already uses both cores
-        # (measured: two at once take as long as two in a row, and each waits twice as long).
+        # Transcription jobs run here, one at a time and in order: the packaged Whisper uses one
+        # core (whisper.py says why), so the other stays with the event loop and Silero.
         self._ears: ThreadPoolExecutor | None = None
         self._queued_transcriptions = 0  # server-wide, for ServerLimits.max_queued_transcriptions
         self._thread: threading.Thread | None = None

@@ -18,7 +18,10 @@ out. The decoding settings were measured on real speech (codec2's Harvard senten
 int8): greedy-with-two-beams (``beam_size=2``: the same words as 5 beams, e.g. "canoe" where 1
 beam wrote "cano,", at the speed of 1), one temperature (a fallback re-decodes the window and
 added 0.2-1 s with no better words), no timestamps, nothing conditioned on a previous window,
-and no VAD filter (the server already cut the turn). Log probabilities, when a session asks,
+and no VAD filter (the server already cut the turn). One CPU thread: alone it is as fast as two
+(0.50 s for a 2-3 s turn at best, both), and inside a server whose event loop and Silero are
+busy with a streaming session it is faster (committed -> completed p50 0.70 s against 1.01 s,
+on a loaded 2-core machine), as it leaves a core to them. Log probabilities, when a session asks,
 come from the words' probabilities (``word_timestamps``; then with timestamps, without which
 tiny.en appends words to a short turn).
 """
@@ -130,7 +133,7 @@ class WhisperTranscriber:
         model: str | Path | None = None,
         *,
         pinned: dict[str, str] | None = None,
-        cpu_threads: int = 2,
+        cpu_threads: int = 1,
         beam_size: int = 2,
     ) -> None:
         if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
