@@ -398,6 +398,8 @@ def test_speech_after_a_pause_drops_the_early_transcript(harvard: np.ndarray) ->
     assert len(fake.heard) > early
     assert completed["transcript"] == f"call {len(fake.heard)}"  # not the gap's
     assert fake.heard[-1] > fake.heard[early - 1]  # the whole turn, longer than at the gap
+    for event in d.events:
+        check_server_event(event)
     d.engine.close()
 
 
