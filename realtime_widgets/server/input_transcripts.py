@@ -55,6 +55,7 @@ __all__ = [
     "HintedTranscriber",
     "InputTranscripts",
     "Transcriber",
+    "TranscribingEngine",
     "Transcript",
     "TranscriptionError",
     "TranscriptionFailure",
@@ -421,12 +422,21 @@ class InputTranscripts:
         return out
 
 
+class TranscribingEngine(Protocol):
+    """What :func:`run_inline` needs of a session engine (any kind)."""
+
+    def take_transcriptions(self) -> list[TranscriptionRequest]: ...
+
+    def transcription_ready(
+        self, request: TranscriptionRequest, result: TranscriptionResult, now: float
+    ) -> list[dict[str, Any]]: ...
+
+
 def run_inline(
-    engine: Any, transcriber: Transcriber | HintedTranscriber | None, now: float
+    engine: TranscribingEngine, transcriber: Transcriber | HintedTranscriber | None, now: float
 ) -> list[dict[str, Any]]:
     """Run an engine's transcription jobs at once, in this thread, until none is left (the
-    synchronous path for sans-I/O tests and the VAD lab): the events their results give.
-    ``engine``: any session engine (``take_transcriptions`` / ``transcription_ready``)."""
+    synchronous path for sans-I/O tests and the VAD lab): the events their results give."""
     out: list[dict[str, Any]] = []
     while True:
         requests = engine.take_transcriptions()
