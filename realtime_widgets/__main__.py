@@ -28,8 +28,8 @@ def _transcriber(text: str) -> str:
     """``whisper``, ``none``, a CTranslate2 model directory, or a faster-whisper model name."""
     if text in ("whisper", "none") or os.path.isdir(text):
         return text
-    # lazy: faster-whisper is optional (the offline extra)
     try:
+        # lazy: faster-whisper is optional (the offline extra)
         from faster_whisper import available_models
 
         names = available_models()
