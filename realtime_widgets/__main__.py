@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import math
+import os
 import signal
 import sys
 import threading
@@ -21,6 +22,26 @@ def _non_negative(text: str) -> float:
     if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
     return value
+
+
+def _transcriber(text: str) -> str:
+    """``whisper``, ``none``, a CTranslate2 model directory, or a faster-whisper model name."""
+    if text in ("whisper", "none") or os.path.isdir(text):
+        return text
+    try:
+        # lazy: faster-whisper is optional (the offline extra)
+        from faster_whisper import available_models
+
+        names = available_models()
+    except ImportError:
+        names = []
+    if text in names:
+        return text
+    known = f"; or a faster-whisper model name ({', '.join(names)})" if names else ""
+    raise argparse.ArgumentTypeError(
+        f"expected whisper, none, or a CTranslate2 model directory{known}; got {text!r}, "
+        "which is none of these"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,12 +74,30 @@ def main(argv: list[str] | None = None) -> int:
         help="who replies: local (honest report, default) or echo (your own audio back)",
     )
     serve.add_argument("--no-speech", action="store_true", help="answer without synthesised speech")
+    serve.add_argument(
+        "--transcriber",
+        type=_transcriber,
+        default="whisper",
+        metavar="whisper|none|PATH",
+        help="what hears the user: whisper (the packaged Whisper tiny.en, default; needs the "
+        "offline extra), none, a CTranslate2 Whisper model directory, or a faster-whisper "
+        "model name (downloaded: needs the network)",
+    )
     add_limit_arguments(serve)
     args = parser.parse_args(argv)
 
     # lazy: websockets and the server load only for a command that serves
-    from realtime_widgets.server.app import LocalServer
+    from realtime_widgets.server.app import LocalServer, TranscriberChoice
+    from realtime_widgets.server.whisper import TranscriberUnavailable, WhisperTranscriber
 
+    transcriber: TranscriberChoice = "whisper"
+    if args.transcriber == "none":
+        transcriber = None
+    elif args.transcriber != "whisper":
+        try:
+            transcriber = WhisperTranscriber(args.transcriber).load()
+        except TranscriberUnavailable as exc:
+            parser.error(f"argument --transcriber: {exc}")
     server = LocalServer(
         args.host,
         args.port,
@@ -68,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         token=args.token,
         dialect=args.dialect,
         speech=not args.no_speech,
+        transcriber=transcriber,
         limits=limits_from_arguments(args),
     ).start()
     # This process is the server's alone: what startup built (modules, the VAD network, the
@@ -77,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"realtime-widgets local server listening on {server.url}", flush=True)
     if server.speech_note:
         print(f"note: {server.speech_note}", flush=True)
+    if server.transcriber_note:
+        print(f"note: no speech recogniser: {server.transcriber_note}", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())

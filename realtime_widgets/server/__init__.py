@@ -12,7 +12,8 @@ module                      what it owns
 ==========================  =====================================================================
 ``app``                     :class:`LocalServer`: the listener, the handshake checks (path,
                             token, ``max_sessions``), the session registry, the shared VAD pass,
-                            the frame thread, computing replies off the loop (responder + speech)
+                            the frame thread, the recogniser thread (transcription jobs),
+                            computing replies off the loop (responder + speech)
 ``connection``              :class:`SessionConnection`: one client's tasks (reader, ticker,
                             keepalive, reply workers) and its send lock; the websockets
                             connection class (live-connection registry, the protocol subclass
@@ -36,7 +37,10 @@ module                      what it owns
 ``turns``                   part: input buffer, decoder, turn detector, idle timer
 ``conversation``            part: items, their order and token total, truncation
 ``responses``               part: the response in progress, its paced events, reply requests
-``input_transcripts``       part: a recogniser's transcript of a turn (the "ears")
+``input_transcripts``       part: transcription jobs for committed and pausing turns (the
+                            "ears"), their events; :func:`run_inline` for sans-I/O callers
+``whisper``                 :class:`WhisperTranscriber`: faster-whisper, tiny.en by default
+                            (hashes pinned), shared once per process
 ``outcomes``                what parts return besides events (table of who returns which)
 ``emitter``                 ids, events built from protocol.events' models, errors
 ``options``                 :class:`EngineOptions` (read by every part)

@@ -61,7 +61,14 @@ from realtime_widgets.server.emitter import build_event, stamp
 from realtime_widgets.server.engine import BETA_DISABLED, Intent, engine_for
 from realtime_widgets.server.engine_core import EngineCore
 from realtime_widgets.server.errors import error_detail
-from realtime_widgets.server.input_transcripts import Transcriber
+from realtime_widgets.server.input_transcripts import (
+    HintedTranscriber,
+    Transcriber,
+    TranscriptionFailure,
+    TranscriptionRequest,
+    TranscriptionResult,
+    run_transcriber,
+)
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.reply.material import (
@@ -74,8 +81,9 @@ from realtime_widgets.server.reply.material import (
 from realtime_widgets.server.reply.responder import RESPONDERS, Responder, SpeakingResponder
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
 from realtime_widgets.server.vad import MODEL, Computed, TurnDetector, WindowBatch
+from realtime_widgets.server.whisper import TranscriberUnavailable, shared_whisper
 
-__all__ = ["LocalServer", "serves"]
+__all__ = ["TRANSCRIBERS", "LocalServer", "TranscriberChoice", "serves"]
 
 _T = TypeVar("_T")
 
@@ -89,6 +97,10 @@ log = logging.getLogger("realtime_widgets.server")
 CLOSE_TIMEOUT_S = 2.0
 
 PATHS = ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime")
+# LocalServer(transcriber=...): a recogniser, or "whisper" (the packaged Whisper tiny.en when
+# the offline extra is installed, else none, saying why), or None (none).
+TranscriberChoice = Transcriber | HintedTranscriber | Literal["whisper"] | None
+TRANSCRIBERS = ("whisper", None)
 # host:port of every LocalServer listening in this process. The wire never says a peer is this
 # toolkit's server (OpenAI's does not); a client in the same process can ask :func:`serves`,
 # e.g. to label the local usage an estimate where a person reads it.
@@ -112,7 +124,12 @@ class LocalServer:
     ``Authorization: Bearer <token>`` (or ``api-key``). ``dialect="beta"`` serves the legacy
     beta shape to old clients; by default a beta client is refused as OpenAI refuses it.
     ``limits``: every limit (:class:`ServerLimits`); ``max_duration_s`` is a shorthand for
-    ``limits.max_duration_s``.
+    ``limits.max_duration_s``. ``transcriber``: what hears the user's turns: ``"whisper"`` (the
+    default: Whisper tiny.en, loaded once per process when the server starts, if the ``offline``
+    extra is installed; else none, and each ``failed`` says how to get it), ``None`` (none), or
+    any callable from 24 kHz int16 samples to text (e.g.
+    :class:`~.whisper.WhisperTranscriber` with another model), run off the event loop on the
+    server's recogniser thread. Whatever transcription model a session names, this one answers.
     """
 
     def __init__(
@@ -127,11 +144,18 @@ class LocalServer:
         token: str | None = None,
         dialect: Literal["ga", "beta"] = "ga",
         speech: bool = True,
-        transcriber: Transcriber | None = None,
+        transcriber: TranscriberChoice = "whisper",
         limits: ServerLimits | None = None,
     ) -> None:
         if dialect not in ("ga", "beta"):
             raise ValueError(f"dialect must be 'ga' or 'beta', got {dialect!r}")
+        if not (transcriber is None or transcriber == "whisper" or callable(transcriber)):
+            raise ValueError(
+                "transcriber must be a callable (24 kHz int16 samples -> text), 'whisper' or "
+                f"None, got {transcriber!r}"
+            )
+        # "whisper" is loaded when the server starts (off the loop, once per process).
+        self._want_whisper = transcriber == "whisper"
         self.host = host
         self.port = port
         if isinstance(responder, str):
@@ -153,7 +177,8 @@ class LocalServer:
             limits=limits,
             pace=pace,
             lead=lead,
-            transcriber=transcriber,
+            transcriber=None if isinstance(transcriber, str) else transcriber,
+            transcriber_note=None,
             dialect=dialect,
             detector=functools.partial(TurnDetector, batch=self.vad_batch),
         )
@@ -173,6 +198,10 @@ class LocalServer:
         self._frames: ThreadPoolExecutor | None = None
         # Silero runs here, one batch at a time (a stream's windows are out in one batch only).
         self._vad: ThreadPoolExecutor | None = None
+        # Transcription jobs run here, one at a time and in order: the packaged Whisper uses one
+        # core (whisper.py says why), so the other stays with the event loop and Silero.
+        self._ears: ThreadPoolExecutor | None = None
+        self._queued_transcriptions = 0  # server-wide, for ServerLimits.max_queued_transcriptions
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -214,8 +243,11 @@ class LocalServer:
 
     async def _listen(self) -> None:
         await asyncio.to_thread(MODEL.load)  # once per process, not at someone's first word
+        if self._want_whisper and self.options.transcriber is None:
+            await asyncio.to_thread(self._load_whisper)
         self._frames = ThreadPoolExecutor(1, thread_name_prefix="realtime-frames")
         self._vad = ThreadPoolExecutor(1, thread_name_prefix="realtime-vad")
+        self._ears = ThreadPoolExecutor(1, thread_name_prefix="realtime-ears")
         self._server = await serve(
             self._handle,
             self.host,
@@ -245,14 +277,16 @@ class LocalServer:
         try:
             await self._close_connections(server)
         finally:
-            # Every connection is closed: nothing more is queued on the server's threads.
-            for pool in (self._frames, self._vad):
+            # Every connection is closed: nothing more is queued on the server's threads. A
+            # transcription still running is not waited for past the deadline.
+            for pool in (self._frames, self._vad, self._ears):
                 if pool is not None:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(
-                            asyncio.to_thread(pool.shutdown, True), CLOSE_TIMEOUT_S
+                            asyncio.to_thread(pool.shutdown, True, cancel_futures=True),
+                            CLOSE_TIMEOUT_S,
                         )
-            self._frames = self._vad = None
+            self._frames = self._vad = self._ears = None
 
     async def _close_connections(self, server: Server) -> None:
         server.close()
@@ -280,6 +314,45 @@ class LocalServer:
             task.cancel()
         if handlers:
             await asyncio.wait(handlers, timeout=CLOSE_TIMEOUT_S)
+
+    def _load_whisper(self) -> None:
+        """The packaged Whisper (shared by the process), or none and why (said in ``failed``)."""
+        try:
+            whisper: Transcriber | HintedTranscriber | None = shared_whisper()
+            note = None
+        except TranscriberUnavailable as exc:
+            whisper, note = None, str(exc)
+            log.warning("the local server has no speech recogniser: %s", note)
+        self.options = dataclasses.replace(self.options, transcriber=whisper, transcriber_note=note)
+
+    @property
+    def transcriber(self) -> Transcriber | HintedTranscriber | None:
+        """The recogniser the server's sessions use (None: none; ``transcriber_note`` says
+        why). ``"whisper"`` is resolved when the server starts."""
+        return self.options.transcriber
+
+    @property
+    def transcriber_note(self) -> str | None:
+        """Why the server has no recogniser, when the packaged Whisper could not be loaded."""
+        return self.options.transcriber_note
+
+    async def transcribe(self, request: TranscriptionRequest) -> TranscriptionResult:
+        """Run one transcription job on the recogniser thread. A speculative one is skipped
+        (a failure, never used) when ``max_queued_transcriptions`` jobs already wait."""
+        transcriber = self.options.transcriber
+        if transcriber is None or self._ears is None:
+            return TranscriptionFailure("transcription_unavailable", "no recogniser")
+        if (
+            request.speculative
+            and self._queued_transcriptions >= self.limits.max_queued_transcriptions
+        ):
+            return TranscriptionFailure("busy", "the recogniser is busy")
+        self._queued_transcriptions += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._ears, run_transcriber, transcriber, request)
+        finally:
+            self._queued_transcriptions -= 1
 
     async def off_loop(self, fn: Callable[..., _T], *args: Any) -> _T:
         """``fn(*args)`` on the frame thread (:mod:`.frames`), awaited."""

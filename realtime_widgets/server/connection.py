@@ -2,9 +2,10 @@
 
 :class:`SessionConnection` drives one session engine (any kind, :mod:`.engine_core`) over one
 websocket: it reads client frames (big ones parsed off the event loop, :mod:`.frames`), waits
-for the shared VAD pass when the engine asks, runs a worker per reply request, ticks the paced
-events out and keeps the connection alive, all in one TaskGroup that closing cancels and
-awaits. It owns the tasks, the send lock and the keepalive clock; the engine owns the session.
+for the shared VAD pass when the engine asks, runs a worker per transcription job (on the
+server's recogniser thread, with a timeout) and per reply request, ticks the paced events out
+and keeps the connection alive, all in one TaskGroup that closing cancels and awaits. It owns
+the tasks, the send lock and the keepalive clock; the engine owns the session.
 
 :func:`connection_class` is the websockets connection class the listener builds: it registers
 every TCP connection (for a bounded shutdown) and speaks through :class:`LimitNamingProtocol`,
@@ -32,6 +33,11 @@ from realtime_widgets.server.emitter import build_event, stamp
 from realtime_widgets.server.engine_core import EngineCore
 from realtime_widgets.server.errors import error_detail
 from realtime_widgets.server.frames import OFF_LOOP_BYTES, dump_events, is_heavy, read_frame
+from realtime_widgets.server.input_transcripts import (
+    TranscriptionFailure,
+    TranscriptionRequest,
+    TranscriptionResult,
+)
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.reply.material import ReplyMaterial, ReplyRequest
 
@@ -53,6 +59,8 @@ class ConnectionHost(Protocol):
     async def vad_pass(self) -> None: ...
 
     async def reply(self, request: ReplyRequest) -> ReplyMaterial: ...
+
+    async def transcribe(self, request: TranscriptionRequest) -> TranscriptionResult: ...
 
 
 class LimitNamingProtocol(ServerProtocol):
@@ -159,10 +167,14 @@ class SessionConnection:
 
     def _start_work(self) -> None:
         assert self.group is not None
+        for job in self.engine.take_transcriptions():
+            self._own(self.group.create_task(self._transcribe(job)))
         for request in self.engine.take_requests():
-            task = self.group.create_task(self._work(request))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self._own(self.group.create_task(self._work(request)))
+
+    def _own(self, task: asyncio.Task[None]) -> None:
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def _reader(self) -> None:
         async for message in self.ws:
@@ -252,6 +264,28 @@ class SessionConnection:
             out = [self._server_error(exc), *self._guarded(self.engine.fail_reply, request, now)]
         await self.send(out)
         self._start_work()
+        self._poke_ticker()
+
+    async def _transcribe(self, request: TranscriptionRequest) -> None:
+        """Run one transcription job on the server's recogniser thread, with a timeout; its
+        events go out after everything sent before (the commit and the item's events)."""
+        timeout = self.server.limits.transcription_timeout_s
+        try:
+            result = await asyncio.wait_for(self.server.transcribe(request), timeout)
+        except TimeoutError:
+            result = TranscriptionFailure(
+                "transcription_timeout",
+                f"The local server's transcriber took longer than {timeout:g} s "
+                "(ServerLimits.transcription_timeout_s).",
+            )
+        except Exception as exc:  # our bug: the turn fails, the session goes on
+            log.exception("transcription failed")
+            result = TranscriptionFailure(
+                "transcription_failed", f"The local server failed to transcribe ({exc})."
+            )
+        out = self._guarded(self.engine.transcription_ready, request, result, self.loop.time())
+        await self.send(out)
+        self._start_work()  # a response may have waited for this transcript
         self._poke_ticker()
 
     def _poke_ticker(self) -> None:

@@ -76,6 +76,9 @@ class StoredItem:
     images: list[ImageInfo] = field(default_factory=list)  # its input_image parts, read once
     # Set by conversation.item.truncate: the item keeps at most this much audio from then on.
     truncated_ms: int | None = None
+    # What the server's recogniser heard in a committed user turn (whether or not the session's
+    # input transcription is on, so whether or not ``data`` shows it): what the responder reads.
+    heard: str | None = None
     # Its tokens as counted in its conversation's running total: the conversation changes an
     # item only through its own methods, each of which counts the item again (recount).
     counted: int = field(default=0, repr=False, compare=False)
@@ -337,10 +340,14 @@ class Conversation:
             UserAudioStored(item_id, audio),
         ]
 
-    def set_transcript(self, item_id: str, text: str) -> None:
-        """A user item's transcript arrived: it is the item's text (and counts) from now on."""
+    def set_transcript(self, item_id: str, text: str, *, announced: bool = True) -> None:
+        """A user item's transcript arrived: what the model heard; when ``announced`` (input
+        transcription is on) also the item's text (and it counts) from now on."""
         item = self.items.get(item_id)
-        if item is not None:
+        if item is None:
+            return
+        item.heard = text
+        if announced:
             item.data["content"][0]["transcript"] = text
             self.recount(item)
 

@@ -46,11 +46,13 @@ from realtime_widgets.server.errors import config_error, transition_error
 from realtime_widgets.server.frames import ImageRead
 from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.outcomes import (
+    PauseVoided,
     ReplyAudioSent,
     ReplyFinished,
     ReplyItemDone,
     ReplyScheduled,
     ResponseRequested,
+    SpeechPaused,
     SpeechStarted,
     Step,
     TranscriptReady,
@@ -82,6 +84,8 @@ Intent = Literal["realtime", "transcription"]
 class SessionEngine(EngineCore[SessionConfig]):
     """One Realtime session's behaviour (see the module docstring)."""
 
+    hears_always = True  # the model hears every turn, input transcription on or off
+
     def __init__(
         self,
         *,
@@ -111,6 +115,8 @@ class SessionEngine(EngineCore[SessionConfig]):
         }
         self.routes = {
             SpeechStarted: self._barge_in,
+            SpeechPaused: self._speech_paused,
+            PauseVoided: self._pause_voided,
             TurnEnded: self._turn_ended,
             TurnsDecided: self._turns_decided,
             UserAudioStored: self._user_audio_stored,
@@ -157,11 +163,21 @@ class SessionEngine(EngineCore[SessionConfig]):
         replying = self.responses.active is not None
         return self.route(self.input.after_turns(replying=replying), now)
 
+    def _speech_paused(self, o: SpeechPaused, now: float) -> Events:
+        return self.route(self.transcripts.pause(o.item_id, o.audio), now)
+
+    def _pause_voided(self, o: PauseVoided, now: float) -> Events:
+        return self.route(self.transcripts.void(o.item_id), now)
+
     def _user_audio_stored(self, o: UserAudioStored, now: float) -> Events:
-        return self.route(self.transcripts.transcribe(o.item_id, o.audio), now)
+        return self.route(self.transcripts.commit(o.item_id, o.audio), now)
 
     def _transcript_ready(self, o: TranscriptReady, now: float) -> Events:
-        self.conversation.set_transcript(o.item_id, o.text)
+        """What the model heard (the item's transcript when announced); a response that
+        waited for it may now be computed."""
+        if o.text is not None:
+            self.conversation.set_transcript(o.item_id, o.text, announced=o.announced)
+        self.responses.heard(o.item_id, o.text)
         return []
 
     def _response_requested(self, o: ResponseRequested, now: float) -> Events:
@@ -206,6 +222,7 @@ class SessionEngine(EngineCore[SessionConfig]):
             trigger=trigger,
             input_ms=self.input.input_ms,
             client_id=client_id,
+            unheard=self.transcripts.pending,
         )
         return self.route(steps, now)
 

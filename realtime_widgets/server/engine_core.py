@@ -29,7 +29,11 @@ from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.server.emitter import Event, SessionEmitter
 from realtime_widgets.server.errors import UNPARSABLE_JSON, client_event_error
 from realtime_widgets.server.frames import ImageRead, ReadFrame
-from realtime_widgets.server.input_transcripts import InputTranscripts
+from realtime_widgets.server.input_transcripts import (
+    InputTranscripts,
+    TranscriptionRequest,
+    TranscriptionResult,
+)
 from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.outcomes import Outcome, Step
 from realtime_widgets.server.reply.material import ReplyMaterial, ReplyRequest
@@ -63,10 +67,15 @@ class EngineCore(Generic[ConfigT]):
         out = engine.receive(text, now)             # events answering one client event
         for request in engine.take_requests():      # replies to compute (none for some kinds)
             out += engine.reply_ready(request, material, now)
+        for job in engine.take_transcriptions():    # turns to transcribe, off the loop
+            out += engine.transcription_ready(job, run_transcriber(fn, job), now)
         out += engine.tick(now)                     # paced events, expiry
     """
 
     kind: ClassVar[str] = "session"  # the legacy beta shape's object: realtime.<kind>
+    # Every committed turn is transcribed when the server can, transcription on or off (the
+    # Realtime model hears it); else only when the session asks.
+    hears_always: ClassVar[bool] = False
 
     def __init__(self, config: ConfigT, *, options: EngineOptions, session_id: str) -> None:
         self.options = options
@@ -78,7 +87,13 @@ class EngineCore(Generic[ConfigT]):
         self._started_at = 0.0
         self._expires_at = 0
         self.input = InputTurns(self.out, self._read_config, options.limits, options.detector)
-        self.transcripts = InputTranscripts(self.out, self._read_config, options.transcriber)
+        self.transcripts = InputTranscripts(
+            self.out,
+            self._read_config,
+            options.transcriber,
+            unavailable=options.transcriber_note,
+            always=self.hears_always,
+        )
         self.handlers: dict[type[ev.ClientEvent], Handler] = {}
         # Every outcome class the kind's parts return has exactly one route (a kind fills it).
         self.routes: dict[type[Outcome], Route] = {}
@@ -195,6 +210,18 @@ class EngineCore(Generic[ConfigT]):
         """``request``'s reply could not be scheduled (the I/O layer met a bug in
         :meth:`reply_ready`): its response ends ``failed``."""
         return []
+
+    def take_transcriptions(self) -> list[TranscriptionRequest]:
+        """The transcription jobs to run off the event loop (:func:`~.input_transcripts.
+        run_transcriber`), each to come back via :meth:`transcription_ready`."""
+        return self.transcripts.take()
+
+    def transcription_ready(
+        self, request: TranscriptionRequest, result: TranscriptionResult, now: float
+    ) -> Events:
+        """A job's transcript (or why there is none): the transcription events of the items
+        waiting for it, in OpenAI's order, and what it changes (a response waiting for it)."""
+        return self.route(self.transcripts.ready(request, result), now)
 
     def append_samples(self, samples: Int16Array, now: float) -> Events:
         """Append decoded input audio at the model's rate (what ``input_audio_buffer.append``

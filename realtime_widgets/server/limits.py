@@ -101,6 +101,21 @@ class ServerLimits:
         "seconds of silence before the server pings, and then waits for the pong",
     )
 
+    # A Whisper call takes ~0.5 s on 2 cores, one at a time (the model uses both). A job that
+    # has not finished in this long (a wedged or very slow recogniser) ends the turn's
+    # transcription `failed`, and a response waiting for it goes on without it.
+    transcription_timeout_s: float = _limit(
+        30.0,
+        "seconds a turn's transcription may take; then it is failed (transcription_timeout)",
+    )
+    # Jobs waiting for the recogniser, server-wide. Past it, early (speculative) transcription
+    # is skipped and the turn is transcribed when it commits: the queue of work that may be
+    # wasted stays short when many sessions speak at once.
+    max_queued_transcriptions: int = _limit(
+        8,
+        "transcriptions queued server-wide before early (speculative) ones are skipped",
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
-from realtime_widgets.server.input_transcripts import Transcriber
+from realtime_widgets.server.input_transcripts import HintedTranscriber, Transcriber
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.vad import TurnDetector
 
@@ -29,7 +29,9 @@ class EngineOptions:
     limits: ServerLimits = field(default_factory=ServerLimits)
     pace: float = 1.0
     lead: float = 0.5
-    transcriber: Transcriber | None = None
+    # The recogniser (None: none; then ``transcriber_note`` says why, in each ``failed``).
+    transcriber: Transcriber | HintedTranscriber | None = None
+    transcriber_note: str | None = None
     rate_limits: bool = True
     wall_clock: Callable[[], float] = time.time  # for expires_at (Unix seconds)
     dialect: str = "ga"  # "beta": accept the legacy flat session shape in session.update

@@ -14,12 +14,18 @@ Which part returns which (and what :class:`~.engine.SessionEngine` does with it)
 outcome                       returned by                     routed to (Realtime session)
 ============================  ==============================  ===================================
 :class:`SpeechStarted`        input (:mod:`.turns`)           cancel the reply (barge-in)
+:class:`SpeechPaused`         input                           input transcripts: speculate
+:class:`PauseVoided`          input                           input transcripts: drop the
+                                                              speculation
 :class:`TurnEnded`            input                           conversation item, transcript,
                                                               auto response
 :class:`TurnsDecided`         input                           idle-timeout check (needs whether
                                                               a reply is in progress)
-:class:`UserAudioStored`      conversation                    input transcripts
-:class:`TranscriptReady`      input transcripts               the item's transcript
+:class:`UserAudioStored`      conversation                    input transcripts (a job, or
+                                                              the speculation's result)
+:class:`TranscriptReady`      input transcripts               what the model heard; the
+                                                              item's transcript when announced;
+                                                              a response waiting for it
 :class:`ResponseRequested`    responses (``response.create``) create it with the conversation's
                                                               context
 :class:`ReplyScheduled`       responses                       the reply's item into the
@@ -41,11 +47,13 @@ from realtime_widgets.protocol.client_events import ResponseParams
 
 __all__ = [
     "Outcome",
+    "PauseVoided",
     "ReplyAudioSent",
     "ReplyFinished",
     "ReplyItemDone",
     "ReplyScheduled",
     "ResponseRequested",
+    "SpeechPaused",
     "SpeechStarted",
     "Step",
     "StepStream",
@@ -65,6 +73,23 @@ class SpeechStarted:
 
     item_id: str
     audio_start_ms: int
+
+
+@dataclass(frozen=True)
+class SpeechPaused:
+    """Turn detection heard the speech of turn ``item_id`` stop: its silence countdown began.
+    ``audio``: the turn's samples up to where the speech stopped (to transcribe early)."""
+
+    item_id: str
+    audio: Int16Array = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class PauseVoided:
+    """The audio told by the last :class:`SpeechPaused` of turn ``item_id`` is no longer the
+    whole turn: speech resumed, or the buffer was cleared or committed by hand."""
+
+    item_id: str
 
 
 @dataclass(frozen=True)
@@ -95,10 +120,13 @@ class UserAudioStored:
 
 @dataclass(frozen=True)
 class TranscriptReady:
-    """The recogniser's transcript of a turn (the item's ``transcript`` from now on)."""
+    """The recogniser's transcript of a committed turn, or None when it failed: what the model
+    heard, and, when ``announced`` (the session's input transcription is on), the item's
+    ``transcript`` from now on."""
 
     item_id: str
-    text: str
+    text: str | None
+    announced: bool = True
 
 
 @dataclass(frozen=True)
@@ -157,6 +185,8 @@ class ReplyFinished:
 
 Outcome = (
     SpeechStarted
+    | SpeechPaused
+    | PauseVoided
     | TurnEnded
     | TurnsDecided
     | UserAudioStored

@@ -17,8 +17,9 @@ they were sent).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,8 +91,19 @@ class ActiveResponse:
         return self.audio_sent_bytes / bytes_per_ms(self.config.output_audio_format.type)
 
 
+@dataclass
+class _Held:
+    """A reply request waiting for what the server is still hearing in its context's audio."""
+
+    request: ReplyRequest
+    unheard: set[str]
+    last_user: str | None
+
+
 class Responses:
-    """The session's response in progress, and the reply requests waiting for the I/O layer."""
+    """The session's response in progress, and the reply requests waiting for the I/O layer
+    (a request whose context holds a user turn still being transcribed is held until the
+    transcript is known: :meth:`heard`)."""
 
     def __init__(
         self, out: Emitter, config: Callable[[], SessionConfig], options: EngineOptions
@@ -101,6 +113,7 @@ class Responses:
         self._options = options
         self.current: ActiveResponse | None = None
         self.requests: deque[ReplyRequest] = deque()
+        self.held: list[_Held] = []
 
     @property
     def active(self) -> ActiveResponse | None:
@@ -119,6 +132,24 @@ class Responses:
         taken = list(self.requests)
         self.requests.clear()
         return taken
+
+    def heard(self, item_id: str, text: str | None) -> None:
+        """What the server heard in user turn ``item_id`` (None: nothing, its transcription
+        failed): the held requests whose context holds it see it, and those that wait for
+        nothing more are handed out."""
+        still: list[_Held] = []
+        for held in self.held:
+            if item_id in held.unheard:
+                held.unheard.discard(item_id)
+                if text is not None:
+                    held.request.context = _with_heard(
+                        held.request.context, item_id, text, last_user=held.last_user
+                    )
+            if held.unheard:
+                still.append(held)
+            elif self.active is not None and self.active.id == held.request.response_id:
+                self.requests.append(held.request)
+        self.held = still
 
     def release_due(self, now: float) -> Steps:
         """The paced events whose time has come (and what releasing them changed: the audio
@@ -199,11 +230,14 @@ class Responses:
         trigger: str,
         input_ms: float,
         client_id: str | None = None,
+        unheard: Collection[str] = (),
     ) -> Steps:
         """Start a response (its events, and a :class:`ReplyRequest` for the I/O layer).
         ``context``: the items it reads (the conversation, or its own ``input`` as read by
         the conversation, or why that could not be read); ``input_ms``: the input timeline's
-        length, which the responder sees."""
+        length, which the responder sees; ``unheard``: user turns still being transcribed
+        (the request is held until they are, :meth:`heard`; ``response.created`` goes out at
+        once)."""
         try:
             cfg = self.config_for(params)
         except ConfigError as exc:
@@ -245,21 +279,25 @@ class Responses:
                     ],
                 )
             )
-        self.requests.append(
-            ReplyRequest(
-                rid,
-                _reply_context(
-                    cfg,
-                    trigger,
-                    {} if params is None else params.model_dump(exclude_none=True),
-                    context,
-                    input_ms,
-                ),
-                r.modalities,
-                cfg.voice if isinstance(cfg.voice, str) else "alloy",
-                cfg.speed,
-            )
+        request = ReplyRequest(
+            rid,
+            _reply_context(
+                cfg,
+                trigger,
+                {} if params is None else params.model_dump(exclude_none=True),
+                context,
+                input_ms,
+            ),
+            r.modalities,
+            cfg.voice if isinstance(cfg.voice, str) else "alloy",
+            cfg.speed,
         )
+        waiting = {str(i.data.get("id")) for i in context if i.data.get("id") in unheard}
+        if waiting:
+            user = _last_user(context)
+            self.held.append(_Held(request, waiting, None if user is None else user.id))
+        else:
+            self.requests.append(request)
         return out
 
     # ---- the reply's events -------------------------------------------------------------------
@@ -385,6 +423,7 @@ class Responses:
     ) -> Steps:
         """End a response: completed, incomplete, or cancelled where it stands."""
         out: Steps = self._tell_audio(r)
+        self.held = [h for h in self.held if h.request.response_id != r.id]
         cancelled = status == "cancelled"
         r.status = status
         r.pending.clear()
@@ -518,20 +557,13 @@ def _reply_context(
         last_tool = (str(call.get("name")) if call else "function", str(output.get("output")))
     last_user_text = last_speech = None
     images: list[ImageInfo] = []
-    user = next(
-        (
-            i
-            for i in reversed(items)
-            if i.data.get("type") == "message" and i.data.get("role") == "user"
-        ),
-        None,
-    )
+    user = _last_user(items)
     if user is not None:
         for part in user.data.get("content", []):
             if part.get("type") == "input_text":
                 last_user_text = part.get("text")
-            elif part.get("type") == "input_audio" and part.get("transcript"):
-                last_user_text = part["transcript"]
+            elif part.get("type") == "input_audio" and (part.get("transcript") or user.heard):
+                last_user_text = part.get("transcript") or user.heard
         if user.audio is not None:
             last_speech = samples_to_ms(len(user.audio))
         images = user.images
@@ -551,4 +583,31 @@ def _reply_context(
             "turn_detection": None if td is None else td.type,
             "response_params": params,
         },
+        transcripts={i.id: i.heard for i in items if i.heard is not None},
+    )
+
+
+def _last_user(items: list[StoredItem]) -> StoredItem | None:
+    """The newest user message among ``items``."""
+    return next(
+        (
+            i
+            for i in reversed(items)
+            if i.data.get("type") == "message" and i.data.get("role") == "user"
+        ),
+        None,
+    )
+
+
+def _with_heard(
+    context: ReplyContext, item_id: str, text: str, *, last_user: str | None
+) -> ReplyContext:
+    """``context`` once the server has heard ``text`` in user turn ``item_id``."""
+    last_text = context.last_user_text
+    if item_id == last_user and last_text is None:
+        last_text = text
+    return dataclasses.replace(
+        context,
+        transcripts={**context.transcripts, item_id: text},
+        last_user_text=last_text,
     )

@@ -23,6 +23,8 @@ from realtime_widgets.server.engine_core import EngineCore, Events
 from realtime_widgets.server.errors import config_error
 from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.outcomes import (
+    PauseVoided,
+    SpeechPaused,
     SpeechStarted,
     TranscriptReady,
     TurnEnded,
@@ -73,6 +75,8 @@ class TranscriptionEngine(EngineCore[TranscriptionConfig]):
             TurnEnded: self._turn_ended,
             TurnsDecided: self._turns_decided,
             SpeechStarted: self._nothing,  # no reply to cancel
+            SpeechPaused: self._speech_paused,
+            PauseVoided: self._pause_voided,
             TranscriptReady: self._nothing,  # no item to hold it
         }
         self.input.sync_detector()
@@ -92,7 +96,13 @@ class TranscriptionEngine(EngineCore[TranscriptionConfig]):
         committed = self.out.event(
             ev.InputAudioBufferCommitted, previous_item_id=previous, item_id=o.item_id
         )
-        return [committed, *self.route(self.transcripts.transcribe(o.item_id, o.audio), now)]
+        return [committed, *self.route(self.transcripts.commit(o.item_id, o.audio), now)]
+
+    def _speech_paused(self, o: SpeechPaused, now: float) -> Events:
+        return self.route(self.transcripts.pause(o.item_id, o.audio), now)
+
+    def _pause_voided(self, o: PauseVoided, now: float) -> Events:
+        return self.route(self.transcripts.void(o.item_id), now)
 
     def _turns_decided(self, o: TurnsDecided, now: float) -> Events:
         return self.route(self.input.after_turns(replying=False), now)

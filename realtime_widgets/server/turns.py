@@ -38,6 +38,8 @@ from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.server.emitter import Emitter, Event
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.outcomes import (
+    PauseVoided,
+    SpeechPaused,
     SpeechStarted,
     Step,
     Steps,
@@ -119,6 +121,7 @@ class InputTurns:
         self._last_append = 0  # where the last append began (sample index)
         self._turn_item: str | None = None
         self._turn_start_ms = 0
+        self._paused = False  # a SpeechPaused was told for the turn in progress
         # Where the idle timeout counts from (input ms): set when a reply ends, cleared by speech.
         self.idle_anchor_ms: float | None = None
 
@@ -285,19 +288,38 @@ class InputTurns:
             start_ms = max(samples_to_ms(self.buffer.start), origin_ms + turn.boundary_ms - prefix)
             self._turn_item = self.out.new_id("item")
             self._turn_start_ms = int(start_ms)
+            self._paused = False
             yield self.out.event(
                 ev.SpeechStarted, audio_start_ms=int(start_ms), item_id=self._turn_item
             )
             self.idle_anchor_ms = None  # speech: the idle timer stops
             yield SpeechStarted(self._turn_item, int(start_ms))
             return
+        if turn.kind == "pause":
+            if self._turn_item is not None:
+                self._paused = True
+                stop = ms_to_samples(int(origin_ms + turn.boundary_ms))
+                audio = self.buffer.slice(ms_to_samples(self._turn_start_ms), stop)
+                yield SpeechPaused(self._turn_item, audio)
+            return
+        if turn.kind == "resume":
+            yield from self._void_pause()
+            return
         end_ms = int(origin_ms + turn.at_ms)
         item_id = self._turn_item or self.out.new_id("item")
         self._turn_item = None
+        self._paused = False
         yield self.out.event(ev.SpeechStopped, audio_end_ms=end_ms, item_id=item_id)
         audio = self.buffer.slice(ms_to_samples(self._turn_start_ms), ms_to_samples(end_ms))
         self.buffer.drop_before(ms_to_samples(end_ms))
         yield TurnEnded(item_id, "turn_detected", audio)
+
+    def _void_pause(self) -> Steps:
+        """The turn's audio at its pause is no longer all of it (:class:`PauseVoided`)."""
+        if not self._paused or self._turn_item is None:
+            return []
+        self._paused = False
+        return [PauseVoided(self._turn_item)]
 
     def _check_idle(self, replying: bool) -> Steps:
         td = self._settings().turn_detection
@@ -338,17 +360,19 @@ class InputTurns:
                     e.event_id,
                 )
             ]
+        voided = self._void_pause()  # a manual commit's audio is not the pause's
         item_id = self._turn_item or self.out.new_id("item")
         self._turn_item = None
         audio = self.buffer.slice(self.buffer.start, self.buffer.end)
         self.buffer.drop_before(self.buffer.end)
         if self._detector is not None:
             self._detector.reset_turn()
-        return [TurnEnded(item_id, "commit", audio, e.event_id)]
+        return [*voided, TurnEnded(item_id, "commit", audio, e.event_id)]
 
     def on_clear(self, e: ev.InputAudioBufferClear, now: float) -> Steps:
+        voided = self._void_pause()
         self.buffer.drop_before(self.buffer.end)
         self._turn_item = None
         if self._detector is not None:
             self._detector.reset_turn()
-        return [self.out.event(ev.InputAudioBufferCleared)]
+        return [*voided, self.out.event(ev.InputAudioBufferCleared)]

@@ -41,6 +41,7 @@ from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 
 __all__ = [
     "FRAME_MS",
+    "PAUSE_MS",
     "Frame",
     "SharedModel",
     "SpeechProbability",
@@ -56,6 +57,11 @@ _SILERO_RATE = 16_000
 _WINDOW_16K = 512  # Silero's window at 16 kHz (32 ms)
 _WINDOW_24K = _WINDOW_16K * MODEL_RATE // _SILERO_RATE  # the same window on the model's timeline
 _HYSTERESIS = 0.15
+# Silence inside a turn after which the detector reports a "pause": the server starts
+# transcribing the turn then (Whisper takes ~450 ms a call), so a turn that ends after the
+# 500 ms default silence has its transcript about when it commits. Shorter gaps inside a
+# sentence would start work that speech then voids.
+PAUSE_MS = 150
 _MIN_SPEECH_FRAMES = 3  # 30 ms of speech before a turn starts (clicks are shorter)
 _ONSET_LOOKBACK_FRAMES = 40  # search back up to 400 ms for where the sound began
 _FLOOR_FRAMES = 300  # noise floor from the last 3 s
@@ -352,9 +358,12 @@ class TurnEvent:
 
     ``kind="start"``: speech began at ``boundary_ms`` (decided at ``at_ms``). ``kind="stop"``:
     speech ended at ``boundary_ms``, decided at ``at_ms`` once enough silence followed.
+    ``kind="pause"``: inside a turn, :data:`PAUSE_MS` of silence followed speech that ended at
+    ``boundary_ms`` (the silence countdown runs; the turn may end there); ``kind="resume"``:
+    speech came back after a pause, before the turn ended.
     """
 
-    kind: Literal["start", "stop"]
+    kind: Literal["start", "stop", "pause", "resume"]
     boundary_ms: int
     at_ms: int
 
@@ -365,6 +374,7 @@ class _State:
     speech_run: int = 0  # consecutive speech frames while not yet in a turn
     silence_run: int = 0  # consecutive silent frames while in a turn
     last_speech_frame: int = -1
+    paused: bool = False  # a "pause" was reported and no speech has come since
     onset_frame: int = 0
     recent_loud: deque[Frame] = field(default_factory=lambda: deque(maxlen=_ONSET_LOOKBACK_FRAMES))
 
@@ -543,16 +553,24 @@ class TurnDetector:
                 s.speech_run = 0
             return None
         silent = (not frame.loud) or prob < threshold - _HYSTERESIS
+        at_ms = (frame.index + 1) * FRAME_MS
         if not silent:
             s.silence_run = 0
             s.last_speech_frame = frame.index
+            if s.paused:
+                s.paused = False
+                return TurnEvent("resume", frame.index * FRAME_MS, at_ms)
             return None
         s.silence_run += 1
+        end_ms = (s.last_speech_frame + 1) * FRAME_MS
         if s.silence_run * FRAME_MS >= self._silence_needed():
             s.in_speech = False
             s.speech_run = 0
-            end_ms = (s.last_speech_frame + 1) * FRAME_MS
-            return TurnEvent("stop", end_ms, (frame.index + 1) * FRAME_MS)
+            s.paused = False
+            return TurnEvent("stop", end_ms, at_ms)
+        if s.silence_run * FRAME_MS == PAUSE_MS:
+            s.paused = True
+            return TurnEvent("pause", end_ms, at_ms)
         return None
 
     def _onset(self, first_speech: int) -> int:

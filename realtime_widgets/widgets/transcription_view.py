@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anywidget
 import ipywidgets as w
@@ -159,7 +159,7 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
         config: TranscriptionConfig | None = None,
         *,
         session: RealtimeSession | None = None,
-        transcriber: Transcriber | None = None,
+        transcriber: Transcriber | Literal["whisper"] | None = "whisper",
         connect: bool = True,
     ) -> None:
         self.server: Any = None

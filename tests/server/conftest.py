@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from realtime_widgets.server.engine import EngineOptions, SessionEngine
+from realtime_widgets.server.input_transcripts import run_inline
 from realtime_widgets.server.reply.material import produce_reply_sync
 from realtime_widgets.server.reply.responder import LocalResponder
 from realtime_widgets.server.tts import Synthesizer
@@ -38,7 +39,8 @@ class Driver:
         return out
 
     def _work(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+        # Turns are transcribed first (a response may wait for what was heard), inline.
+        out = run_inline(self.engine, self.engine.options.transcriber, self.now)
         for req in self.engine.take_requests():
             material = produce_reply_sync(req, self.responder or LocalResponder(), self.speak)
             out += self.engine.reply_ready(req, material, self.now)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import os
 from typing import Any
 
@@ -189,27 +190,39 @@ def test_a_transcriber_streams_deltas_then_completed(three_turns: Clip) -> None:
 
     def transcriber(audio: np.ndarray) -> str:
         heard.append(len(audio))
-        return f"turn {len(heard)} was heard"
+        return f"call {len(heard)} was heard"
 
     d = _driver(transcriber)
     d.stream(three_turns.samples, realtime=False)
     completed = d.of("conversation.item.input_audio_transcription.completed")
-    assert [c["transcript"] for c in completed] == [
-        "turn 1 was heard",
-        "turn 2 was heard",
-        "turn 3 was heard",
-    ]
+    # One transcript per turn, in order; each is a call's result (a turn may be heard early,
+    # at its pause, and again when speech resumed: the last call before its commit counts).
+    calls = [int(c["transcript"].split()[1]) for c in completed]
+    assert len(calls) == 3
+    assert calls == sorted(set(calls))
+    assert all(
+        c["transcript"] == f"call {n} was heard" for c, n in zip(completed, calls, strict=True)
+    )
     first = completed[0]["item_id"]
     deltas = [
         e["delta"]
         for e in d.of("conversation.item.input_audio_transcription.delta")
         if e["item_id"] == first
     ]
-    assert deltas == ["turn ", "1 ", "was ", "heard"]
-    # The recogniser got each turn's audio: about as long as the spoken utterance.
+    assert deltas == ["call ", f"{calls[0]} ", "was ", "heard"]
+    # The recogniser got the turn's audio: about as long as the spoken utterance.
     (start, end) = three_turns.truth[0]
-    assert abs(heard[0] / 24 - (end - start)) < 1200
-    assert completed[0]["usage"] == {"type": "duration", "seconds": round(heard[0] / 24000, 3)}
+    assert abs(heard[calls[0] - 1] / 24 - (end - start)) < 1200
+    # Usage counts the committed turn (its silence too), as OpenAI bills the committed audio,
+    # in the shape of the session's model (gpt-4o-mini-transcribe: tokens).
+    started = d.of("input_audio_buffer.speech_started")[0]["audio_start_ms"]
+    stopped = d.of("input_audio_buffer.speech_stopped")[0]["audio_end_ms"]
+    usage = completed[0]["usage"]
+    assert usage["type"] == "tokens"
+    assert usage["input_token_details"] == {
+        "audio_tokens": math.ceil((stopped - started) / 100),
+        "text_tokens": 0,
+    }
     assert "logprobs" not in completed[0]
     _valid(d.events)
 

@@ -29,7 +29,7 @@ from tests.widgets.conftest import settled
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
-    srv = LocalServer(pace=0).start()
+    srv = LocalServer(pace=0, transcriber=None).start()  # (one test checks it says so)
     yield srv
     srv.stop()
 
