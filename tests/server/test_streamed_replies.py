@@ -468,3 +468,21 @@ def test_text_pieces_become_output_text_deltas(s: Stream) -> None:
     assert s.of("response.done")[0]["response"]["output"][0]["content"] == [
         {"type": "output_text", "text": "Hello there, how are you?"}
     ]
+
+
+def test_a_word_timed_past_its_clauses_audio_is_said_with_its_last_audio(s: Stream) -> None:
+    """A synthesiser's word time past its clause's audio (an estimate) never puts the word
+    after the next clause's audio: events stay in the timeline's order."""
+    request = s.create()
+    s.piece(request, ReplyPiece("one two", Speech(tone(500, 100), 24000, (0.0, 900.0))))
+    s.piece(request, piece("three", 500, 200))
+    s.end(request)
+    s.run_until(2.0)
+    assert s.transcript_sent() == "one two three"
+    assert np.allclose(s.times("response.output_audio_transcript.delta"), [0.0, 0.5, 0.5])
+    kinds = s.types()
+    assert kinds.index("response.output_audio_transcript.delta") < kinds.index(
+        "response.output_audio.delta"
+    )
+    times = [t for t, _ in s.log]
+    assert times == sorted(times)

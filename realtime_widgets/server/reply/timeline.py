@@ -222,7 +222,8 @@ def audio_piece(
         nonlocal w
         space = "" if first_word and w == 0 else " "
         s.at(
-            start_s + start_ms / 1000,
+            # (a word never starts after its piece's audio: the next piece's events follow)
+            start_s + min(start_ms, audio_ms) / 1000,
             ev.ResponseOutputAudioTranscriptDelta,
             **part_base,
             delta=space + text,
