@@ -102,7 +102,7 @@ async def produce_pieces(
 async def _answer(responder: Callable[..., Any], request: ReplyRequest, wait_s: float) -> object:
     """What the responder returns for ``request``: awaited when it is async, else called in a
     thread (it may block); a stream is returned as it is, unread."""
-    call = getattr(type(responder), "__call__", None)  # noqa: B004 (a class instance's method)
+    call = type(responder).__call__  # a callable object: its method says what it is
     if inspect.isasyncgenfunction(responder) or inspect.isasyncgenfunction(call):
         return responder(request.context)  # an async generator: creating it runs nothing
     if inspect.iscoroutinefunction(responder) or inspect.iscoroutinefunction(call):

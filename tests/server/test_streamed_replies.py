@@ -486,3 +486,31 @@ def test_a_word_timed_past_its_clauses_audio_is_said_with_its_last_audio(s: Stre
     )
     times = [t for t, _ in s.log]
     assert times == sorted(times)
+
+
+def test_a_truncate_while_pieces_still_come_holds_for_the_later_ones(s: Stream) -> None:
+    """conversation.item.truncate does not stop a response; what the server keeps of the item
+    is what was heard, however many pieces come after it."""
+    s.say("go")
+    request = s.create()
+    s.piece(request, piece("one two", 1000, 100))
+    s.run_until(0.9)
+    item_id = s.of("response.output_item.added")[0]["item"]["id"]
+    (truncated,) = s.send(
+        {
+            "type": "conversation.item.truncate",
+            "item_id": item_id,
+            "content_index": 0,
+            "audio_end_ms": 700,
+        }
+    )
+    assert truncated["type"] == "conversation.item.truncated"
+    s.piece(request, piece("three four", 1000, 200))
+    s.end(request)
+    s.run_until(3.0)
+    assert s.transcript_sent() == "one two three four"  # the wire goes on to the end
+    assert s.of("response.done")[0]["response"]["status"] == "completed"
+    (retrieved,) = s.send({"type": "conversation.item.retrieve", "item_id": item_id})
+    part = retrieved["item"]["content"][0]
+    assert len(base64.b64decode(part["audio"])) == 700 * 48
+    assert part["transcript"] == "one two"  # "two" starts at 500 ms, "three" after the cut
