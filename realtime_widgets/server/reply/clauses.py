@@ -2,7 +2,8 @@
 
 The first audio of a reply waits for the synthesis of its first clause only, so the first
 clause is cut short: at the first comma, semicolon, colon or dash once it has
-:data:`FIRST_MIN_WORDS` words, or at the end of the first sentence. Later clauses are whole
+:data:`FIRST_MIN_WORDS` words, or at the end of the first sentence, or at a space before
+:data:`FIRST_MAX_CHARS` (about 4 s of speech) when neither comes. Later clauses are whole
 sentences (up to :data:`MAX_CHARS`, then cut at a space): there is time to speak them while the
 one before plays, and a sentence spoken whole sounds better. Pure and incremental::
 
@@ -20,10 +21,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["FIRST_MIN_WORDS", "MAX_CHARS", "ClauseSplitter", "clauses"]
+__all__ = ["FIRST_MAX_CHARS", "FIRST_MIN_WORDS", "MAX_CHARS", "ClauseSplitter", "clauses"]
 
 FIRST_MIN_WORDS = 3  # the first clause ends at a comma only past this many words
-MAX_CHARS = 240  # a clause with no boundary is cut at a space past this many characters
+FIRST_MAX_CHARS = 80  # the first clause with no boundary is cut at a space before this
+MAX_CHARS = 240  # a later clause with no boundary is cut at a space before this
 
 # A sentence ends at . ! ? (maybe closed by quotes or brackets) followed by white space.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s)")
@@ -66,9 +68,10 @@ class ClauseSplitter:
                     break
         if ends:
             return min(ends)
-        if len(text) > MAX_CHARS:
-            space = text.rfind(" ", 0, MAX_CHARS)
-            return space if space > 0 else MAX_CHARS
+        limit = FIRST_MAX_CHARS if self._first else MAX_CHARS
+        if len(text) > limit:
+            space = text.rfind(" ", 0, limit)
+            return space if space > 0 else limit
         return None
 
 
