@@ -18,7 +18,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from websockets.asyncio.server import ServerConnection
@@ -100,15 +100,16 @@ def connection_class(live: set[ServerConnection]) -> type[ServerConnection]:
 
 @dataclass(eq=False)
 class _Worker:
-    """One reply being computed. ``handing``: it is handing a piece (or the end) to the
-    engine and sending what that released: never cancelled then, or those events would be
-    lost; it stops by itself when the engine says the response takes no more."""
+    """One reply being computed. While ``handing`` a piece to the engine and sending what
+    that released, or ``finishing`` (handing over the end), it is never cancelled, or those
+    events would be lost: it stops by itself when the engine says the response takes no
+    more."""
 
     request: ReplyRequest
     task: asyncio.Task[None] | None = None
     handing: int = 0
-    finishing: bool = False  # the pipeline has returned: the end is being handed over
-    stopped: bool = field(default=False)
+    finishing: bool = False
+    stopped: bool = False  # the response takes no more: stop at the next piece
 
 
 class SessionConnection:
