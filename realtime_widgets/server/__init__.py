@@ -12,12 +12,15 @@ module                      what it owns
 ==========================  =====================================================================
 ``app``                     :class:`LocalServer`: the listener, the handshake checks (path,
                             token, ``max_sessions``), the session registry, the shared VAD pass,
-                            the frame thread, the recogniser thread (transcription jobs),
-                            computing replies off the loop (responder + speech)
+                            the frame thread, the recogniser thread (transcription jobs), the
+                            synthesiser replies are spoken with
 ``connection``              :class:`SessionConnection`: one client's tasks (reader, ticker,
                             keepalive, reply workers) and its send lock; the websockets
                             connection class (live-connection registry, the protocol subclass
                             that names the frame limit in a 1009 close)
+``pipeline``                a reply computed off the loop and handed over piece by piece: the
+                            responder (its stream read in a thread or awaited), clauses, speech
+                            per clause in a thread; failures as ``ResponderError``
 ==========================  =====================================================================
 
 The engine (sans-I/O: client events and the time in, server events out):
@@ -44,7 +47,8 @@ module                      what it owns
 ``outcomes``                what parts return besides events (table of who returns which)
 ``emitter``                 ids, events built from protocol.events' models, errors
 ``options``                 :class:`EngineOptions` (read by every part)
-``reply/``                  what a reply says: responder, material, timeline, usage rule
+``reply/``                  what a reply says: responder, material (pieces), clauses, timeline,
+                            usage rule
 ``vad``, ``tts``            turn detection signals (Silero + energy); offline speech
 ``errors``, ``beta``        OpenAI's error wording; the legacy beta dialect on the way out
 ``frames``, ``limits``      big frames read off the loop; :class:`ServerLimits`

@@ -13,7 +13,9 @@ loop. From a shell: ``realtime-widgets serve --port 8765``. The official SDK con
 
 Each connection owns its tasks (a reader, a ticker releasing paced events, a keepalive, one
 worker per reply) in a TaskGroup; closing the connection cancels and awaits them all. Replies are
-computed in a worker thread, so a slow responder or speech synthesis never stalls other sessions.
+computed off the loop (a sync responder and its stream in threads, speech clause by clause in a
+thread, :mod:`.pipeline`), so a slow responder or speech synthesis never stalls other sessions,
+and a reply's first clause plays while the rest is still being spoken.
 The Silero VAD windows of every session that read audio in one event-loop pass run as one ONNX
 batch (:meth:`LocalServer.vad_pass`); each session then sends the turn events they decide.
 A big frame (an image) is parsed and its images read on the server's frame thread, and an event
@@ -36,7 +38,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import inspect
 import json
 import logging
 import secrets
@@ -71,14 +72,9 @@ from realtime_widgets.server.input_transcripts import (
 )
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.options import EngineOptions
-from realtime_widgets.server.reply.material import (
-    ReplyMaterial,
-    ReplyRequest,
-    checked_value,
-    speak_reply,
-    speaks_for_itself,
-)
-from realtime_widgets.server.reply.responder import RESPONDERS, Responder, SpeakingResponder
+from realtime_widgets.server.pipeline import Deliver, produce_pieces
+from realtime_widgets.server.reply.material import ReplyRequest
+from realtime_widgets.server.reply.responder import RESPONDERS, Responder
 from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
 from realtime_widgets.server.vad import MODEL, Computed, TurnDetector, WindowBatch
 from realtime_widgets.server.whisper import TranscriberUnavailable, shared_whisper
@@ -115,14 +111,16 @@ def serves(url: str) -> bool:
 class LocalServer:
     """An OpenAI-compatible Realtime server on 127.0.0.1 (see the module docstring).
 
-    ``responder``: a callable (sync or async) from :class:`ReplyContext` to text or a
-    :class:`FunctionCall`, or a built-in's name: ``"local"`` (the default, the honest
-    :class:`LocalResponder`) or ``"echo"`` (:class:`EchoResponder`: the user's own audio
-    back). ``pace``: 1.0 streams reply audio in real time, 0 as fast as possible; ``lead``: seconds
-    of each reply sent ahead of real time, as OpenAI sends audio faster than real time (0: strictly
-    real time; see :class:`EngineOptions`). ``token``: require
-    ``Authorization: Bearer <token>`` (or ``api-key``). ``dialect="beta"`` serves the legacy
-    beta shape to old clients; by default a beta client is refused as OpenAI refuses it.
+    ``responder``: a callable (sync or async) from :class:`ReplyContext` to text, a
+    :class:`FunctionCall`, or a stream of text deltas maybe ending with one (an iterator or
+    async iterator; a failure is a :class:`ResponderError`), or a built-in's name:
+    ``"local"`` (the default, the honest :class:`LocalResponder`) or ``"echo"``
+    (:class:`EchoResponder`: the user's own audio back). ``pace``: 1.0 streams reply audio in
+    real time, 0 as fast as possible; ``lead``: seconds of each reply sent ahead of real time,
+    as OpenAI sends audio faster than real time (0: strictly real time; see
+    :class:`EngineOptions`). ``token``: require ``Authorization: Bearer <token>`` (or
+    ``api-key``). ``dialect="beta"`` serves the legacy beta shape to old clients; by default a
+    beta client is refused as OpenAI refuses it.
     ``limits``: every limit (:class:`ServerLimits`); ``max_duration_s`` is a shorthand for
     ``limits.max_duration_s``. ``transcriber``: what hears the user's turns: ``"whisper"`` (the
     default: Whisper tiny.en, loaded once per process when the server starts, if the ``offline``
@@ -514,26 +512,14 @@ class LocalServer:
 
         computing.add_done_callback(delivered)
 
-    async def reply(self, request: ReplyRequest) -> ReplyMaterial:
-        """Compute a reply: the responder (awaited if async, else in a thread), then speech
-        (the responder's own when it is a :class:`SpeakingResponder`, else synthesised)."""
-        responder = self.responder
-        answer: object
-        if inspect.iscoroutinefunction(responder) or inspect.iscoroutinefunction(
-            type(responder).__call__
-        ):
-            answer = await responder(request.context)  # type: ignore[misc]
-        else:
-            answer = await asyncio.to_thread(responder, request.context)
-            if inspect.isawaitable(answer):
-                answer = await answer
-        value = checked_value(answer)
-        if speaks_for_itself(responder, request, value):
-            assert isinstance(responder, SpeakingResponder)
-            own = await asyncio.to_thread(responder.speech, request.context, request.speed)
-            if own is not None:
-                return ReplyMaterial(value, own)
-        return await asyncio.to_thread(speak_reply, request, value, self._speak)
+    async def reply(self, request: ReplyRequest, deliver: Deliver) -> None:
+        """Compute ``request``'s reply and hand it to ``deliver`` piece by piece: the
+        responder's text cut into clauses, each spoken off the loop as soon as it is whole
+        (:mod:`.pipeline`). Raises :class:`~.reply.responder.ResponderError` when the reply
+        cannot go on."""
+        await produce_pieces(
+            request, self.responder, self._speak, deliver, wait_s=self.limits.reply_wait_s
+        )
 
 
 def _bearer(headers: Headers) -> str | None:

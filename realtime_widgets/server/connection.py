@@ -19,6 +19,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from websockets.asyncio.server import ServerConnection
@@ -39,7 +40,9 @@ from realtime_widgets.server.input_transcripts import (
     TranscriptionResult,
 )
 from realtime_widgets.server.limits import ServerLimits
-from realtime_widgets.server.reply.material import ReplyMaterial, ReplyRequest
+from realtime_widgets.server.pipeline import Deliver
+from realtime_widgets.server.reply.material import ReplyPiece, ReplyRequest
+from realtime_widgets.server.reply.responder import FunctionCall, ResponderError
 
 __all__ = ["ConnectionHost", "LimitNamingProtocol", "SessionConnection", "connection_class"]
 
@@ -58,7 +61,7 @@ class ConnectionHost(Protocol):
 
     async def vad_pass(self) -> None: ...
 
-    async def reply(self, request: ReplyRequest) -> ReplyMaterial: ...
+    async def reply(self, request: ReplyRequest, deliver: Deliver) -> None: ...
 
     async def transcribe(self, request: TranscriptionRequest) -> TranscriptionResult: ...
 
@@ -103,6 +106,20 @@ def connection_class(live: set[ServerConnection]) -> type[ServerConnection]:
     return Connection
 
 
+@dataclass(eq=False)
+class _Worker:
+    """One reply being computed. While ``handing`` a piece to the engine and sending what
+    that released, or ``finishing`` (handing over the end), it is never cancelled, or those
+    events would be lost: it stops by itself when the engine says the response takes no
+    more."""
+
+    request: ReplyRequest
+    task: asyncio.Task[None] | None = None
+    handing: int = 0
+    finishing: bool = False
+    stopped: bool = False  # the response takes no more: stop at the next piece
+
+
 class SessionConnection:
     """One client's session: a reader, a ticker, a keepalive and reply workers, all owned by
     one TaskGroup; the engine (any kind) answers, this sends."""
@@ -121,6 +138,7 @@ class SessionConnection:
         self.ticker_due = 0.0  # when the ticker wakes by itself (loop time)
         self.group: asyncio.TaskGroup | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        self.workers: set[_Worker] = set()
         self.last_heard = self.loop.time()
         self.failures = 0
         # One batch of events is sent at a time, whole: the reader, the ticker and the reply
@@ -166,11 +184,24 @@ class SessionConnection:
             pass
 
     def _start_work(self) -> None:
+        """Start a worker per new transcription job and reply request; stop the reply workers
+        whose response takes no more pieces (cancelled, ended): their responder stream is
+        closed, their speech not made. Called after everything the engine is told."""
         assert self.group is not None
         for job in self.engine.take_transcriptions():
             self._own(self.group.create_task(self._transcribe(job)))
+        for worker in list(self.workers):
+            if not worker.stopped and not self.engine.wants_reply(worker.request):
+                worker.stopped = True
+                if worker.task is not None and not worker.handing and not worker.finishing:
+                    worker.task.cancel()
         for request in self.engine.take_requests():
-            self._own(self.group.create_task(self._work(request)))
+            worker = _Worker(request)
+            task = self.group.create_task(self._work(worker))
+            worker.task = task
+            self.workers.add(worker)
+            self._own(task)
+            task.add_done_callback(functools.partial(self._worker_done, worker))
 
     def _own(self, task: asyncio.Task[None]) -> None:
         self.tasks.add(task)
@@ -251,15 +282,23 @@ class SessionConnection:
                 return
             self.last_heard = self.loop.time()
 
-    async def _work(self, request: ReplyRequest) -> None:
+    def _worker_done(self, worker: _Worker, _task: asyncio.Task[None]) -> None:
+        self.workers.discard(worker)
+
+    async def _work(self, worker: _Worker) -> None:
+        """Compute a reply (:meth:`ConnectionHost.reply`) and hand it to the engine piece by
+        piece, then its end; a responder's failure ends the response failed, and the session
+        goes on."""
+        request = worker.request
+        failure: ResponderError | None = None
         try:
-            material = await self.server.reply(request)
-        except Exception as exc:  # a user responder's bug must not kill the session
-            log.exception("responder failed")
-            material = ReplyMaterial(f"The responder failed: {type(exc).__name__}: {exc}")
+            await self.server.reply(request, functools.partial(self._hand, worker))
+        except ResponderError as exc:
+            failure = exc
+        worker.finishing = True
         now = self.loop.time()
         try:
-            out = self.engine.reply_ready(request, material, now)
+            out = self.engine.reply_end(request, now, failure)
         except Exception as exc:
             out = [self._server_error(exc), *self._guarded(self.engine.fail_reply, request, now)]
         await self.send(out)
@@ -287,6 +326,26 @@ class SessionConnection:
         await self.send(out)
         self._start_work()  # a response may have waited for this transcript
         self._poke_ticker()
+
+    async def _hand(self, worker: _Worker, piece: ReplyPiece | FunctionCall) -> bool:
+        """Hand a piece to the engine and send what it released at once; whether the response
+        takes more pieces."""
+        request = worker.request
+        worker.handing += 1
+        try:
+            now = self.loop.time()
+            try:
+                out = self.engine.reply_piece(request, piece, now)
+            except Exception as exc:
+                out = [
+                    self._server_error(exc),
+                    *self._guarded(self.engine.fail_reply, request, now),
+                ]
+            await self.send(out)
+        finally:
+            worker.handing -= 1
+        self._poke_ticker()
+        return not worker.stopped and self.engine.wants_reply(request)
 
     def _poke_ticker(self) -> None:
         """Wake the ticker if the engine now has work due before the ticker's own wake-up

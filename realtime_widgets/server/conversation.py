@@ -5,7 +5,8 @@ token total; it writes through an :class:`~.emitter.Emitter` and reads the sessi
 through a callable. Each handler takes a parsed client event and the time and returns the
 server events that answer it. The engine hands it committed user turns
 (:meth:`Conversation.commit_user_audio`) and a reply's item as the reply streams
-(:meth:`Conversation.add_reply` ... :meth:`Conversation.reply_ended`). An item's shape was
+(:meth:`Conversation.add_reply`, :meth:`Conversation.extend_reply` as more pieces are
+scheduled, ... :meth:`Conversation.reply_ended`). An item's shape was
 checked by its typed model (:data:`~realtime_widgets.protocol.client_events.ConversationItem`)
 before it gets here; what is left is what needs the conversation (ids, where to insert, what
 to truncate).
@@ -55,7 +56,12 @@ from realtime_widgets.protocol.parts import RetentionRatioTruncation
 from realtime_widgets.server.emitter import Emitter, Event
 from realtime_widgets.server.frames import ImageRead, read_image_url
 from realtime_widgets.server.limits import ServerLimits
-from realtime_widgets.server.outcomes import ReplyScheduled, Steps, UserAudioStored
+from realtime_widgets.server.outcomes import (
+    ReplyExtended,
+    ReplyScheduled,
+    Steps,
+    UserAudioStored,
+)
 from realtime_widgets.server.reply.usage import (
     AUDIO_TOKENS_PER_SECOND_IN,
     audio_tokens_for_samples,
@@ -105,6 +111,15 @@ class StoredItem:
             self.audio = sent
         else:
             self.audio = sent[: min(len(sent), ms_to_samples(self.truncated_ms))]
+
+    def extend_reply(self, data: dict[str, Any], words: Sequence[tuple[float, str]]) -> None:
+        """A later piece of the reply: the item as it stands and the piece's words (after a
+        truncate, only the words heard before it are kept)."""
+        self.data = dict(data)
+        cut = self.truncated_ms
+        self.words += [(s, w) for s, w in words if cut is None or s < cut]
+        if cut is not None:
+            self._keep_heard_transcript()
 
     def end_reply(self, data: dict[str, Any]) -> None:
         """The reply's item as its response ends it (status, final content); a truncated item
@@ -361,6 +376,13 @@ class Conversation:
         if reply.with_audio:
             stored.audio = np.zeros(0, dtype=np.int16)
         self.insert(stored, reply.previous)
+
+    def extend_reply(self, reply: ReplyExtended) -> None:
+        """A later piece of a streamed reply (:meth:`StoredItem.extend_reply`)."""
+        stored = self.items.get(reply.item_id)
+        if stored is not None:
+            stored.extend_reply(reply.item, reply.words)
+            self.recount(stored)
 
     def grow_reply_audio(self, item_id: str, heard: Int16Array) -> None:
         """The reply's audio as far as it has been sent (:meth:`StoredItem.grow_reply_audio`)."""

@@ -6,11 +6,14 @@ Client events and the time go in; server events come out::
     out = engine.start(now=0.0)                     # [session.created]
     out = engine.receive(text, now=0.5)             # events answering one client event
     for request in engine.take_requests():          # replies to compute (responder + speech)
-        out += engine.reply_ready(request, produce_reply(request), now=0.6)
+        out += engine.reply_piece(request, piece, now=0.6)   # each piece as it is ready...
+        out += engine.reply_end(request, now=0.9)            # ...then the end
     out += engine.tick(now=1.0)                     # paced audio deltas, expiry
 
-The websockets layer (:mod:`.app`) runs ``produce_reply`` (:mod:`.reply.material`) in a worker
-thread, so a slow responder never blocks other sessions. Everything OpenAI's server enforces
+(``reply_ready(request, material, now)`` is a reply computed whole: one piece and the end.)
+The websockets layer (:mod:`.pipeline`) runs the responder and speaks its reply clause by
+clause off the event loop, so a slow responder never blocks other sessions and the first audio
+goes out while the rest is still being spoken. Everything OpenAI's server enforces
 that a client can observe is enforced here: the session.update rules with OpenAI's errors, the
 100 ms commit minimum, one response at a time, the voice lock after assistant audio, frozen
 tracing, the session's maximum duration.
@@ -48,6 +51,7 @@ from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.outcomes import (
     PauseVoided,
     ReplyAudioSent,
+    ReplyExtended,
     ReplyFinished,
     ReplyItemDone,
     ReplyScheduled,
@@ -60,8 +64,12 @@ from realtime_widgets.server.outcomes import (
     TurnsDecided,
     UserAudioStored,
 )
-from realtime_widgets.server.reply.material import ReplyMaterial, ReplyRequest
-from realtime_widgets.server.reply.responder import DEFAULT_INSTRUCTIONS
+from realtime_widgets.server.reply.material import ReplyMaterial, ReplyPiece, ReplyRequest
+from realtime_widgets.server.reply.responder import (
+    DEFAULT_INSTRUCTIONS,
+    FunctionCall,
+    ResponderError,
+)
 from realtime_widgets.server.responses import Responses
 from realtime_widgets.server.transcription_engine import TranscriptionEngine
 from realtime_widgets.server.turns import MIN_COMMIT_MS
@@ -73,6 +81,7 @@ __all__ = [
     "Handler",
     "Intent",
     "ReplyMaterial",
+    "ReplyPiece",
     "ReplyRequest",
     "SessionEngine",
     "engine_for",
@@ -123,6 +132,7 @@ class SessionEngine(EngineCore[SessionConfig]):
             TranscriptReady: self._transcript_ready,
             ResponseRequested: self._response_requested,
             ReplyScheduled: self._reply_scheduled,
+            ReplyExtended: self._reply_extended,
             ReplyAudioSent: self._reply_audio_sent,
             ReplyItemDone: self._reply_item_done,
             ReplyFinished: self._reply_finished,
@@ -189,6 +199,10 @@ class SessionEngine(EngineCore[SessionConfig]):
         self.conversation.add_reply(o)
         return []
 
+    def _reply_extended(self, o: ReplyExtended, now: float) -> Events:
+        self.conversation.extend_reply(o)
+        return []
+
     def _reply_audio_sent(self, o: ReplyAudioSent, now: float) -> Events:
         self.voice_locked = True
         if o.item_id is not None and o.heard is not None:
@@ -244,17 +258,30 @@ class SessionEngine(EngineCore[SessionConfig]):
     def take_requests(self) -> list[ReplyRequest]:
         return self.responses.take_requests()
 
-    def reply_ready(self, request: ReplyRequest, material: ReplyMaterial, now: float) -> Events:
-        steps = self.responses.schedule(request, material, now, previous=self.conversation.last_id)
+    def reply_piece(
+        self, request: ReplyRequest, piece: ReplyPiece | FunctionCall, now: float
+    ) -> Events:
+        steps = self.responses.add_piece(request, piece, now, previous=self.conversation.last_id)
         if steps is None:
             return []
         return self.route(steps, now) + self.tick(now)
 
+    def reply_end(
+        self, request: ReplyRequest, now: float, failure: ResponderError | None = None
+    ) -> Events:
+        steps = self.responses.end(request, now, failure, previous=self.conversation.last_id)
+        if steps is None:
+            return []
+        return self.route(steps, now) + self.tick(now)
+
+    def wants_reply(self, request: ReplyRequest) -> bool:
+        return self.responses.wants(request)
+
     def fail_reply(self, request: ReplyRequest, now: float) -> Events:
         """``request``'s reply could not be scheduled (the I/O layer met a bug in
-        :meth:`reply_ready`): its response ends ``failed`` with a server_error, so the session
-        is not left with a response in progress for ever. Nothing if it was cancelled meanwhile
-        or its events are already scheduled (then they go on being released)."""
+        :meth:`reply_piece` or :meth:`reply_end`): its response ends ``failed`` with a
+        server_error at once, so the session is not left with a response in progress for
+        ever (what was sent stays sent). Nothing if it has ended meanwhile."""
         return self.route(self.responses.fail(request.response_id, now), now)
 
     # ---- session.update -----------------------------------------------------------------------

@@ -36,7 +36,8 @@ from realtime_widgets.server.input_transcripts import (
 )
 from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.outcomes import Outcome, Step
-from realtime_widgets.server.reply.material import ReplyMaterial, ReplyRequest
+from realtime_widgets.server.reply.material import ReplyMaterial, ReplyPiece, ReplyRequest
+from realtime_widgets.server.reply.responder import FunctionCall, ResponderError
 from realtime_widgets.server.turns import InputTurns
 
 __all__ = ["BETA_DISABLED", "EngineCore", "Events", "Handler", "Route"]
@@ -66,7 +67,8 @@ class EngineCore(Generic[ConfigT]):
         out = engine.start(now)                     # [session.created]
         out = engine.receive(text, now)             # events answering one client event
         for request in engine.take_requests():      # replies to compute (none for some kinds)
-            out += engine.reply_ready(request, material, now)
+            out += engine.reply_piece(request, piece, now)   # as each piece is ready
+            out += engine.reply_end(request, now)
         for job in engine.take_transcriptions():    # turns to transcribe, off the loop
             out += engine.transcription_ready(job, run_transcriber(fn, job), now)
         out += engine.tick(now)                     # paced events, expiry
@@ -198,17 +200,37 @@ class EngineCore(Generic[ConfigT]):
         return self._release_due(now)
 
     def take_requests(self) -> list[ReplyRequest]:
-        """The replies to compute (responder + speech), each to come back via
-        :meth:`reply_ready`."""
+        """The replies to compute (responder + speech), each to come back piece by piece via
+        :meth:`reply_piece` and :meth:`reply_end` (or whole via :meth:`reply_ready`)."""
+        return []
+
+    def reply_piece(
+        self, request: ReplyRequest, piece: ReplyPiece | FunctionCall, now: float
+    ) -> Events:
+        """A piece of ``request``'s reply is ready (a clause and its speech, or the function
+        call that ends it): its events are scheduled after the pieces before it (ignored if
+        the response no longer takes pieces: cancelled, cut, ended)."""
+        return []
+
+    def reply_end(
+        self, request: ReplyRequest, now: float, failure: ResponderError | None = None
+    ) -> Events:
+        """``request``'s reply has no more pieces; ``failure``: the responder failed, and the
+        response ends ``failed`` with its code and message once what it said is out."""
         return []
 
     def reply_ready(self, request: ReplyRequest, material: ReplyMaterial, now: float) -> Events:
-        """The computed reply for ``request``: schedule its events (ignored if cancelled)."""
-        return []
+        """A reply computed whole: one piece, then the end."""
+        return self.reply_piece(request, material.as_piece(), now) + self.reply_end(request, now)
+
+    def wants_reply(self, request: ReplyRequest) -> bool:
+        """Whether ``request``'s response still takes pieces (the I/O layer stops computing a
+        reply that is no longer wanted)."""
+        return False
 
     def fail_reply(self, request: ReplyRequest, now: float) -> Events:
         """``request``'s reply could not be scheduled (the I/O layer met a bug in
-        :meth:`reply_ready`): its response ends ``failed``."""
+        :meth:`reply_piece`): its response ends ``failed``."""
         return []
 
     def take_transcriptions(self) -> list[TranscriptionRequest]:

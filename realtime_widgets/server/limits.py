@@ -115,6 +115,14 @@ class ServerLimits:
         8,
         "transcriptions queued server-wide before early (speculative) ones are skipped",
     )
+    # A responder (a chat model's endpoint) that says nothing for a minute is taken for dead:
+    # its response ends failed (responder_timeout) and the session goes on. Also bounds the
+    # speech of one clause. Generous: a local model's first token may take tens of seconds.
+    reply_wait_s: float = _limit(
+        60.0,
+        "seconds the server waits for a responder's answer, its stream's next chunk or a "
+        "clause's speech; past it the response ends failed (responder_timeout)",
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

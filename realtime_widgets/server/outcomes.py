@@ -28,8 +28,11 @@ outcome                       returned by                     routed to (Realtim
                                                               a response waiting for it
 :class:`ResponseRequested`    responses (``response.create``) create it with the conversation's
                                                               context
-:class:`ReplyScheduled`       responses                       the reply's item into the
+:class:`ReplyScheduled`       responses                       an output item of the reply
+                                                              (its first piece) into the
                                                               conversation
+:class:`ReplyExtended`        responses                       a later piece's words and text
+                                                              onto the message item
 :class:`ReplyAudioSent`       responses                       voice lock; the item's audio
 :class:`ReplyItemDone`        responses                       the item's final content
 :class:`ReplyFinished`        responses                       context fit; idle anchor
@@ -49,6 +52,7 @@ __all__ = [
     "Outcome",
     "PauseVoided",
     "ReplyAudioSent",
+    "ReplyExtended",
     "ReplyFinished",
     "ReplyItemDone",
     "ReplyScheduled",
@@ -139,7 +143,8 @@ class ResponseRequested:
 
 @dataclass(frozen=True)
 class ReplyScheduled:
-    """A response's reply is scheduled: its item (status ``in_progress``) and word timings,
+    """An output item of a response's reply is scheduled (a message with its first piece, or
+    a function call): the item (status ``in_progress``, its content so far) and word timings,
     to be placed after ``previous`` when ``in_conversation``; ``with_audio``: the item gets
     audio as it is sent."""
 
@@ -150,6 +155,17 @@ class ReplyScheduled:
     with_audio: bool
     in_conversation: bool
     previous: str | None
+
+
+@dataclass(frozen=True)
+class ReplyExtended:
+    """A later piece of a streamed reply is scheduled: the message item ``item_id`` as it
+    stands now (its content with the text so far) and the piece's ``words`` (start on the
+    item's audio, ms), which join the item's."""
+
+    item_id: str
+    item: dict[str, Any]
+    words: tuple[tuple[float, str], ...]
 
 
 @dataclass(frozen=True)
@@ -193,6 +209,7 @@ Outcome = (
     | TranscriptReady
     | ResponseRequested
     | ReplyScheduled
+    | ReplyExtended
     | ReplyAudioSent
     | ReplyItemDone
     | ReplyFinished

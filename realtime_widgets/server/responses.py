@@ -9,10 +9,15 @@ outcomes (:mod:`.outcomes`) among its events, and the engine routes them.
 A response is created from the session's config with the per-response overrides and a context
 (the conversation's items, or the response's own ``input``, which the engine hands in), and
 handed to the I/O layer as a :class:`~.reply.material.ReplyRequest` (responder + speech run
-there). When its :class:`~.reply.material.ReplyMaterial` comes back, its events
-(:mod:`.reply.timeline`) are scheduled on the clock and released by ``tick``. One response at a
-time, as OpenAI enforces; a cancelled response ends where it stands (text and audio as far as
-they were sent).
+there). Its reply comes back in pieces (:meth:`Responses.add_piece`, as each clause is spoken,
+then :meth:`Responses.end`): the first opens the message item, each piece's events
+(:mod:`.reply.timeline`) are scheduled on the clock after the audio of the one before (one
+continuous timeline; a piece that comes after that audio has all played starts a gap, never an
+overlap), and ``tick`` releases them, so the first audio goes out while later pieces are still
+being made. A :class:`~.reply.responder.FunctionCall` after text is a second output item. One
+response at a time, as OpenAI enforces; a cancelled response ends where it stands (text and
+audio as far as they were sent), a failed one (:class:`~.reply.responder.ResponderError`) once
+what it said is out.
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from realtime_widgets.audio.formats import bytes_per_ms
+from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.audio.rate import ms_to_samples, samples_to_ms
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.protocol import events as ev
@@ -37,19 +45,33 @@ from realtime_widgets.server.emitter import Emitter, Event
 from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.outcomes import (
     ReplyAudioSent,
+    ReplyExtended,
     ReplyFinished,
     ReplyItemDone,
     ReplyScheduled,
     ResponseRequested,
     Steps,
 )
-from realtime_widgets.server.reply.material import ReplyMaterial, ReplyRequest
+from realtime_widgets.server.reply.material import ReplyMaterial, ReplyPiece, ReplyRequest
 from realtime_widgets.server.reply.responder import (
     DEFAULT_INSTRUCTIONS,
     FunctionCall,
     ReplyContext,
+    ResponderError,
 )
-from realtime_widgets.server.reply.timeline import ReplyPlan, build_script, plan_reply
+from realtime_widgets.server.reply.timeline import (
+    WORD_S,
+    Script,
+    audio_piece,
+    close_message,
+    cut_piece,
+    function_call,
+    message_content,
+    message_item,
+    open_message,
+    output_audio,
+    text_piece,
+)
 from realtime_widgets.server.reply.usage import (
     AUDIO_TOKENS_PER_SECOND_OUT,
     ContextTokens,
@@ -67,7 +89,8 @@ _FINISH: Event = {"type": "_finish"}  # the marker after a reply's last event (n
 
 @dataclass
 class ActiveResponse:
-    """A response the server is producing (or has just ended)."""
+    """A response the server is producing (or has just ended): its reply as scheduled so far
+    and as released so far, and how its content timeline maps to the clock."""
 
     id: str
     in_conversation: bool
@@ -78,10 +101,31 @@ class ActiveResponse:
     context: ContextTokens = field(default_factory=ContextTokens)
     pending: deque[tuple[float, Event]] = field(default_factory=deque)
     status: str = "in_progress"
-    item: dict[str, Any] | None = None
-    plan: ReplyPlan | None = None
+    # The output items scheduled, in order (output_index), each as it stands (finished once its
+    # end is scheduled); the ids whose response.output_item.done has been released.
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    done_ids: set[str] = field(default_factory=set)
+    message: dict[str, Any] | None = None  # the message item while it takes pieces
+    previous: str | None = None  # the item the message follows in the conversation
+    audio: bool = False  # the message's content is audio (else text)
+    text: str = ""  # the message's text as scheduled
+    words: int = 0  # its words scheduled
+    samples: Int16Array = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
+    call_tokens: int = 0  # a function call's arguments
+    closed: bool = False  # its end is scheduled: it takes no more pieces
+    incomplete: bool = False  # max_output_tokens cut it
+    failure: dict[str, Any] | None = None  # why it ends failed, once its content is out
+    note: str | None = None  # e.g. why there is no audio (metadata.local_note)
+    # The content timeline (seconds of audio, or WORD_S a text word): offset o is due at
+    # origin + (o - lead) / pace, never before anchor (the clock time the content (re)started).
+    offset: float = 0.0
+    origin: float = 0.0
+    anchor: float = 0.0
     audio_sent_bytes: int = 0
-    first_audio_at: float | None = None
+    # The listener, playing each audio delta as it arrives: the run of audio heard without a
+    # gap started at play_start and holds play_ms.
+    play_start: float = 0.0
+    play_ms: float = 0.0
     audio_untold: bool = False  # audio released since the last ReplyAudioSent
     text_sent: list[str] = field(default_factory=list)
 
@@ -89,6 +133,15 @@ class ActiveResponse:
     def audio_sent_ms(self) -> float:
         """Milliseconds of the reply's audio released so far (in its output format)."""
         return self.audio_sent_bytes / bytes_per_ms(self.config.output_audio_format.type)
+
+    @property
+    def audio_scheduled_ms(self) -> float:
+        """Milliseconds of the message's audio scheduled so far."""
+        return samples_to_ms(len(self.samples))
+
+    def audio_left_ms(self, now: float) -> float:
+        """How much of the audio sent the listener has still to hear at ``now``."""
+        return max(0.0, self.play_ms - (now - self.play_start) * 1000)
 
 
 @dataclass
@@ -302,83 +355,304 @@ class Responses:
 
     # ---- the reply's events -------------------------------------------------------------------
 
-    def schedule(
-        self, request: ReplyRequest, material: ReplyMaterial, now: float, *, previous: str | None
-    ) -> Steps | None:
-        """Schedule the events of ``request``'s computed reply, its item to follow
-        ``previous`` (the conversation's last item); None if the response has ended."""
+    def _taking(self, request: ReplyRequest) -> ActiveResponse | None:
+        """``request``'s response, if it is in progress and still takes pieces."""
         r = self.active
-        if r is None or r.id != request.response_id:
+        if r is None or r.id != request.response_id or r.closed:
             return None
-        value = material.value
-        text = value if isinstance(value, str) else None
-        call = value if isinstance(value, FunctionCall) else None
-        speech = material.speech if "audio" in r.modalities else None
-        plan = plan_reply(text, call, speech, r.config.max_output_tokens)
-        if "audio" in r.modalities and speech is None and call is None:
-            plan.note = material.speech_error
-        r.plan = plan
-        item_id = self.out.new_id("item")
-        previous = previous if r.in_conversation else None
-        script, done_item = build_script(
-            response_id=r.id,
-            item_id=item_id,
-            previous_item_id=previous,
-            in_conversation=r.in_conversation,
-            plan=plan,
-            modalities=r.modalities,
-            output_format=r.config.output_audio_format.type,
-            call_id=self.out.new_id("call"),
+        return r
+
+    def wants(self, request: ReplyRequest) -> bool:
+        """Whether ``request``'s response still takes pieces (not ended, cancelled, cut by
+        ``max_output_tokens`` or ended by a function call)."""
+        return self._taking(request) is not None
+
+    def add_piece(
+        self,
+        request: ReplyRequest,
+        piece: ReplyPiece | FunctionCall,
+        now: float,
+        *,
+        previous: str | None,
+    ) -> Steps | None:
+        """Schedule the events of a piece of ``request``'s reply after those of the pieces
+        before it, its first item to follow ``previous`` (the conversation's last item); None
+        if the response no longer takes pieces. A :class:`FunctionCall` is the reply's last
+        piece: it ends the message before it and the response."""
+        r = self._taking(request)
+        if r is None:
+            return None
+        if isinstance(piece, FunctionCall):
+            return self._add_call(r, piece, now, previous)
+        self._restart_if_starved(r, now)
+        out: Steps = []
+        script = Script()
+        if r.message is None:
+            out.append(self._open_message(r, script, piece, previous))
+        assert r.message is not None
+        message = r.message
+        speech = piece.speech if r.audio else None
+        cut = cut_piece(
+            r.text,
+            len(r.samples),
+            piece.text,
+            speech.word_starts_ms if speech is not None else None,
+            speech.samples if speech is not None else None,
+            r.config.max_output_tokens,
         )
-        r.item = done_item
-        scheduled = ReplyScheduled(
+        start_ms = r.audio_scheduled_ms
+        words = tuple(
+            (start_ms + t, w) for t, w in zip(cut.word_starts_ms, cut.words, strict=False)
+        )
+        base = {"response_id": r.id, "output_index": r.outputs.index(message)}
+        part_base = {**base, "item_id": message["id"], "content_index": 0}
+        first_word = r.words == 0
+        if r.audio:
+            samples = cut.samples if cut.samples is not None else np.zeros(0, dtype=np.int16)
+            fmt = r.config.output_audio_format.type
+            audio_piece(
+                script,
+                r.offset,
+                part_base,
+                output_audio(samples, fmt),
+                samples_to_ms(len(samples)),
+                [(t, w) for t, w in zip(cut.word_starts_ms, cut.words, strict=False)],
+                first_word=first_word,
+                output_format=fmt,
+            )
+            r.samples = np.concatenate([r.samples, samples]) if len(samples) else r.samples
+            r.offset += samples_to_ms(len(samples)) / 1000
+        else:
+            text_piece(script, r.offset, part_base, cut.words, first_word=first_word)
+            r.offset += WORD_S * len(cut.words)
+        if cut.text:
+            r.text = f"{r.text} {cut.text}" if r.text else cut.text
+        r.words += len(cut.words)
+        message["content"] = message_content(r.audio, r.text)
+        self._schedule(r, script)
+        if out:  # the message opened with this piece
+            scheduled = out[0]
+            assert isinstance(scheduled, ReplyScheduled)
+            out[0] = dataclasses.replace(scheduled, item=dict(message), words=words)
+        else:
+            out.append(ReplyExtended(message["id"], dict(message), words))
+        if cut.incomplete:
+            r.incomplete = True
+            self._close(r, now)
+        return out
+
+    def end(
+        self,
+        request: ReplyRequest,
+        now: float,
+        failure: ResponderError | None = None,
+        *,
+        previous: str | None = None,
+    ) -> Steps | None:
+        """``request``'s reply has no more pieces: its end is scheduled after what it said
+        (an empty message if it said nothing). ``failure``: the responder failed (contract 3):
+        the response ends ``failed`` with its code and message once what was scheduled is out,
+        its item ``incomplete``. None if the response no longer takes pieces."""
+        r = self._taking(request)
+        if r is None:
+            return None
+        if failure is not None:
+            r.failure = {
+                "type": "failed",
+                "error": {"type": failure.type, "code": failure.code, "message": failure.message},
+            }
+            r.closed = True
+            self._finish_after(r, now)
+            return []
+        out: Steps = []
+        if r.message is None:
+            self._restart_if_starved(r, now)
+            empty = ReplyPiece("", None)
+            out.append(self._open_message(r, Script(), empty, previous, schedule=True))
+        self._close(r, now)
+        return out
+
+    def _open_message(
+        self,
+        r: ActiveResponse,
+        script: Script,
+        piece: ReplyPiece,
+        previous: str | None,
+        *,
+        schedule: bool = False,
+    ) -> ReplyScheduled:
+        """The reply's message item opens (at the content's current offset) with ``piece``:
+        its content is audio when the response asked for audio and the piece has speech."""
+        r.audio = "audio" in r.modalities and (piece.speech is not None or not piece.text)
+        if "audio" in r.modalities and piece.speech is None and piece.note:
+            r.note = piece.note
+        item = message_item(self.out.new_id("item"))
+        r.message = item
+        r.outputs.append(item)
+        previous = previous if r.in_conversation else None
+        r.previous = previous
+        open_message(
+            script,
+            r.offset,
+            {"response_id": r.id, "output_index": len(r.outputs) - 1},
+            item,
+            audio=r.audio,
+            in_conversation=r.in_conversation,
+            previous_item_id=previous,
+        )
+        if schedule:
+            self._schedule(r, script)
+        return ReplyScheduled(
             r.id,
-            dict(done_item, status="in_progress"),
-            tuple(zip(plan.word_starts_ms, plan.words, strict=False)),
+            dict(item),
+            (),
             r.config.output_audio_format.type,
-            plan.samples is not None and "audio" in r.modalities,
+            r.audio,
             r.in_conversation,
             previous,
         )
+
+    def _add_call(
+        self, r: ActiveResponse, call: FunctionCall, now: float, previous: str | None
+    ) -> Steps:
+        """The reply's function call: after the message (its output item closed first), or
+        alone; the response ends after it. Dropped when max_output_tokens already cut the
+        message (never reached: ``_taking`` refuses a cut response)."""
+        if r.message is not None:
+            previous = r.message["id"] if r.in_conversation else None
+            self._close_message(r)
+        else:
+            self._restart_if_starved(r, now)
+            previous = previous if r.in_conversation else None
+        script = Script()
+        item_id = self.out.new_id("item")
+        index = len(r.outputs)
+        done = function_call(
+            script,
+            r.offset,
+            {"response_id": r.id, "output_index": index},
+            item_id=item_id,
+            call_id=self.out.new_id("call"),
+            call=call,
+            in_conversation=r.in_conversation,
+            previous_item_id=previous,
+        )
+        r.outputs.append(done)
+        r.call_tokens = estimate_text_tokens(call.arguments_json())
+        self._schedule(r, script)
+        r.closed = True
+        self._finish_after(r, now)
+        return [
+            ReplyScheduled(
+                r.id,
+                dict(done, status="in_progress"),
+                (),
+                r.config.output_audio_format.type,
+                False,
+                r.in_conversation,
+                previous,
+            )
+        ]
+
+    def _close(self, r: ActiveResponse, now: float) -> None:
+        """No more pieces: the message (if any) ends, then the response."""
+        if r.message is not None:
+            self._close_message(r)
+        r.closed = True
+        self._finish_after(r, now)
+
+    def _close_message(self, r: ActiveResponse) -> None:
+        message = r.message
+        assert message is not None
+        index = r.outputs.index(message)
+        done = {**message, "status": "incomplete" if r.incomplete else "completed"}
+        done["content"] = message_content(r.audio, r.text)
+        r.outputs[index] = done
+        r.message = None
+        script = Script()
+        close_message(
+            script,
+            r.offset,
+            {"response_id": r.id, "output_index": index},
+            done,
+            audio=r.audio,
+            text=r.text,
+            in_conversation=r.in_conversation,
+            previous_item_id=r.previous,
+        )
+        self._schedule(r, script)
+
+    def _finish_after(self, r: ActiveResponse, now: float) -> None:
+        """The response ends (response.done) where its content ends, with the last event
+        scheduled."""
+        at = self._due(r, r.offset) if r.outputs else now
+        r.pending.append((max(at, r.pending[-1][0]) if r.pending else at, _FINISH))
+
+    def _restart_if_starved(self, r: ActiveResponse, now: float) -> None:
+        """A piece that comes after the content before it has all played (the synthesiser or
+        the responder was slower than real time) starts at ``now``: the stream has a gap,
+        never overlapping audio. The first piece starts the timeline the same way."""
+        pace = self._options.pace
+        starved = not r.pending and (pace <= 0 or r.origin + r.offset / pace <= now)
+        if starved or not r.outputs:
+            r.anchor = now
+            r.origin = now - (r.offset / pace if pace > 0 else 0.0)
+
+    def _due(self, r: ActiveResponse, offset: float) -> float:
         pace, lead = self._options.pace, self._options.lead
+        if pace <= 0:
+            return r.anchor
+        return max(r.anchor, r.origin + (offset - lead) / pace)
+
+    def _schedule(self, r: ActiveResponse, script: Script) -> None:
         for offset, event in sorted(script.events, key=lambda p: p[0]):
-            due = max(0.0, offset - lead) / pace if pace > 0 else 0.0
-            r.pending.append((now + due, event))
-        finish_at = r.pending[-1][0] if r.pending else now
-        r.pending.append((finish_at, _FINISH))
-        return [scheduled]
+            r.pending.append((self._due(r, offset), event))
+
+    def schedule(
+        self, request: ReplyRequest, material: ReplyMaterial, now: float, *, previous: str | None
+    ) -> Steps | None:
+        """A reply computed whole (:class:`ReplyMaterial`): one piece, then the end. None if
+        the response has ended."""
+        steps = self.add_piece(request, material.as_piece(), now, previous=previous)
+        if steps is None:
+            return None
+        return steps + (self.end(request, now, previous=previous) or [])
 
     def _release(self, r: ActiveResponse, event: Event, now: float) -> Steps:
         if event is _FINISH:
-            status = "incomplete" if (r.plan is not None and r.plan.incomplete) else "completed"
-            details = (
-                {"type": "incomplete", "reason": "max_output_tokens"}
-                if status == "incomplete"
-                else None
-            )
-            return self._finish(r, status, details, now)
+            if r.failure is not None:
+                return self._finish(r, "failed", r.failure, now)
+            if r.incomplete:
+                details = {"type": "incomplete", "reason": "max_output_tokens"}
+                return self._finish(r, "incomplete", details, now)
+            return self._finish(r, "completed", None, now)
         kind = event["type"]
         if kind == "response.output_audio.delta":
-            r.audio_sent_bytes += base64_decoded_size(event["delta"])
-            r.first_audio_at = r.first_audio_at if r.first_audio_at is not None else now
+            size = base64_decoded_size(event["delta"])
+            r.audio_sent_bytes += size
+            if now > r.play_start + r.play_ms / 1000:  # the listener had heard it all: a gap
+                r.play_start, r.play_ms = now, 0.0
+            r.play_ms += size / bytes_per_ms(r.config.output_audio_format.type)
             r.audio_untold = True
         elif kind in ("response.output_audio_transcript.delta", "response.output_text.delta"):
             r.text_sent.append(event["delta"])
-        elif kind == "conversation.item.done" and r.item is not None:
-            item_done = ReplyItemDone(r.item["id"], event["item"])
+        elif kind == "response.output_item.done":
+            r.done_ids.add(event["item"]["id"])
+        elif kind == "conversation.item.done":
+            item_done = ReplyItemDone(event["item"]["id"], event["item"])
             return [*self._tell_audio(r), item_done, self.out.send(event)]
         return [self.out.send(event)]
 
-    @staticmethod
-    def _tell_audio(r: ActiveResponse) -> Steps:
+    def _tell_audio(self, r: ActiveResponse) -> Steps:
         """The audio released and not told yet, if any, as one outcome (in order: before any
         other outcome of the reply)."""
         if not r.audio_untold:
             return []
         r.audio_untold = False
-        if r.item is None or r.plan is None or r.plan.samples is None:
+        message = next((o for o in r.outputs if o.get("type") == "message"), None)
+        if message is None or not r.audio:
             return [ReplyAudioSent(None)]
-        return [ReplyAudioSent(r.item["id"], r.plan.samples[: ms_to_samples(r.audio_sent_ms)])]
+        return [ReplyAudioSent(message["id"], r.samples[: ms_to_samples(r.audio_sent_ms)])]
 
     # ---- ending -------------------------------------------------------------------------------
 
@@ -410,58 +684,50 @@ class Responses:
         return self._finish(r, "cancelled", {"type": "cancelled", "reason": reason}, now)
 
     def fail(self, response_id: str, now: float) -> Steps:
-        """End ``response_id`` ``failed`` with a server_error: its reply could not be scheduled.
-        Nothing if it has ended meanwhile or its events are already scheduled."""
+        """End ``response_id`` ``failed`` with a server_error at once: its reply could not be
+        scheduled (a bug met on the way). Nothing if it has ended meanwhile."""
         r = self.active
-        if r is None or r.id != response_id or r.pending:
+        if r is None or r.id != response_id:
             return []
-        details = {"type": "failed", "error": {"type": "server_error", "code": "server_error"}}
+        details = {
+            "type": "failed",
+            "error": {
+                "type": "server_error",
+                "code": "server_error",
+                "message": "The local server failed while scheduling this reply.",
+            },
+        }
         return self._finish(r, "failed", details, now)
 
     def _finish(
         self, r: ActiveResponse, status: str, details: dict[str, Any] | None, now: float
     ) -> Steps:
-        """End a response: completed, incomplete, or cancelled where it stands."""
+        """End a response: completed, incomplete, or (cancelled, failed) where it stands."""
         out: Steps = self._tell_audio(r)
         self.held = [h for h in self.held if h.request.response_id != r.id]
-        cancelled = status == "cancelled"
+        early = status in ("cancelled", "failed")
         r.status = status
+        r.closed = True
         r.pending.clear()
         output: list[dict[str, Any]] = []
-        if r.item is not None:
-            item = dict(r.item)
-            if cancelled:
-                sent = "".join(r.text_sent)
+        for index, listed in enumerate(r.outputs):
+            item = dict(listed)
+            if early and item["id"] not in r.done_ids:
                 item["status"] = "incomplete"
                 if item.get("type") == "message":
-                    key = (
-                        "transcript"
-                        if "audio" in r.modalities
-                        and r.plan is not None
-                        and r.plan.samples is not None
-                        else "text"
-                    )
-                    item["content"] = [
-                        {
-                            "type": "output_audio" if key == "transcript" else "output_text",
-                            key: sent,
-                        }
-                    ]
+                    item["content"] = message_content(r.audio, "".join(r.text_sent))
                 out.append(ReplyItemDone(item["id"], item, words_kept=len(r.text_sent)))
                 out.append(
                     self.out.event(
-                        ev.ResponseOutputItemDone, response_id=r.id, output_index=0, item=item
+                        ev.ResponseOutputItemDone, response_id=r.id, output_index=index, item=item
                     )
                 )
-            output = [item]
+            output.append(item)
         if self.current is r:
             self.current = None
         done = self._response_object(r, output, status=status, details=details, usage=_usage(r))
         out.append(self.out.event(ev.ResponseDone, response=done))
-        left = 0.0
-        if r.plan is not None and r.plan.samples is not None and r.first_audio_at is not None:
-            elapsed = (now - r.first_audio_at) * 1000
-            left = max(0.0, min(r.plan.audio_ms, r.audio_sent_ms) - elapsed)
+        left = r.audio_left_ms(now) if r.audio else 0.0
         out.append(ReplyFinished(r.id, status, r.in_conversation, left))
         return out
 
@@ -494,30 +760,18 @@ class Responses:
             "usage": usage,
             "metadata": r.metadata,
         }
-        if r.plan is not None and r.plan.note and status != "in_progress":
-            obj["metadata"] = {**(r.metadata or {}), "local_note": r.plan.note}
+        if r.note and status != "in_progress":
+            obj["metadata"] = {**(r.metadata or {}), "local_note": r.note}
         return obj
 
 
 def _usage(r: ActiveResponse) -> dict[str, Any]:
-    """``response.usage`` by the local rule (:mod:`.reply.usage`). That it is an estimate is
-    said where a person reads it, never on the wire."""
-    plan = r.plan
-    if plan is None:
-        out_text = out_audio = 0
-    elif plan.function_call is not None:
-        out_text, out_audio = plan.text_tokens, 0
-    else:
-        out_text = (
-            estimate_text_tokens("".join(r.text_sent))
-            if r.status == "cancelled"
-            else plan.text_tokens
-        )
-        out_audio = (
-            audio_tokens_for_ms(r.audio_sent_ms, AUDIO_TOKENS_PER_SECOND_OUT)
-            if plan.samples is not None
-            else 0
-        )
+    """``response.usage`` by the local rule (:mod:`.reply.usage`): what the response said (as
+    far as it was sent, when it ended early). That it is an estimate is said where a person
+    reads it, never on the wire."""
+    said = "".join(r.text_sent) if r.status in ("cancelled", "failed") else r.text
+    out_text = estimate_text_tokens(said) + r.call_tokens
+    out_audio = audio_tokens_for_ms(r.audio_sent_ms, AUDIO_TOKENS_PER_SECOND_OUT) if r.audio else 0
     return response_usage(r.context, out_text, out_audio)
 
 

@@ -108,7 +108,7 @@ async def test_a_bug_while_releasing_a_reply_is_a_server_error_and_the_session_g
 async def test_a_bug_scheduling_a_reply_fails_that_response_and_the_session_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fail_once(monkeypatch, SessionEngine, "reply_ready")
+    fail_once(monkeypatch, SessionEngine, "reply_piece")
     async with LocalServer(pace=0, speech=False) as server, session(server) as ws:
         first = await text_turn(ws)
         kinds = [e["type"] for e in first]

@@ -10,25 +10,31 @@ module             what lives there
                    :class:`ReplyContext` to text or a :class:`FunctionCall`), the honest
                    :class:`LocalResponder`, :class:`EchoResponder`, :class:`SpeakingResponder`
                    (brings its own audio), :data:`RESPONDERS` by name, the default instructions
-``material``       the work handed out and taken back: :class:`ReplyRequest`,
-                   :class:`ReplyMaterial`; the one check of what a responder returned
-                   (:func:`checked_value`); speech for a reply (:func:`speak_reply`);
-                   :func:`produce_reply_sync` for tests and the VAD lab
-``timeline``       the pacing: :func:`plan_reply` (cut to ``max_output_tokens``) and
-                   :func:`build_script` (the reply's events, built from their models, on a
-                   timeline of offsets)
+``material``       the work handed out and taken back: :class:`ReplyRequest`, each
+                   :class:`ReplyPiece` (a clause and its speech) as it is ready, or
+                   :class:`ReplyMaterial` (a reply computed whole); the one check of what a
+                   responder returned (:func:`checked_value`); speech for a reply
+                   (:func:`speak_reply`); :func:`produce_reply_sync` for tests and the VAD lab
+``clauses``        reply text cut into clauses as it streams (:class:`ClauseSplitter`), the
+                   first one short, so speech can start before the reply is whole
+``timeline``       the pacing: each step of a reply (the message opened, a piece's deltas, the
+                   message closed, a function call) as events built from their models at
+                   offsets on the reply's timeline; :func:`~.timeline.cut_piece` (cut to
+                   ``max_output_tokens``)
 ``usage``          the local usage rule in one place: text, audio in and out, the
                    ``response.usage`` object
 =================  ==========================================================================
 
-Imports run one way: ``usage`` <- ``responder`` <- ``material`` / ``timeline``; nothing here
-imports an engine part.
+Imports run one way: ``usage`` <- ``responder`` <- ``material`` / ``timeline``; ``clauses``
+imports nothing; nothing here imports an engine part.
 """
 
 from __future__ import annotations
 
+from realtime_widgets.server.reply.clauses import ClauseSplitter, clauses
 from realtime_widgets.server.reply.material import (
     ReplyMaterial,
+    ReplyPiece,
     ReplyRequest,
     checked_value,
     produce_reply_sync,
@@ -53,12 +59,14 @@ from realtime_widgets.server.reply.responder import (
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
     "RESPONDERS",
+    "ClauseSplitter",
     "EchoResponder",
     "FunctionCall",
     "LocalResponder",
     "ReplyChunk",
     "ReplyContext",
     "ReplyMaterial",
+    "ReplyPiece",
     "ReplyRequest",
     "ReplyStream",
     "ReplyValue",
@@ -67,6 +75,7 @@ __all__ = [
     "SpeakingResponder",
     "arguments_for_schema",
     "checked_value",
+    "clauses",
     "produce_reply_sync",
     "speak_reply",
 ]

@@ -1,11 +1,14 @@
-"""A reply's material: the work the engine hands out, the responder's value, speech.
+"""A reply's material: the work the engine hands out, and what comes back for it.
 
-:class:`~.engine.SessionEngine` hands out a :class:`ReplyRequest` per response and takes back a
-:class:`ReplyMaterial`. Computing it is kept out of the sans-I/O engine: a responder may be slow
-or do I/O, and speech synthesis is CPU work, so the websockets layer (:mod:`..app`) runs it in a
-worker thread (awaiting an async responder); tests and the VAD lab call
-:func:`produce_reply_sync`. Both check what the responder returned with :func:`checked_value`
-and ask :func:`speak_reply` for the speech.
+:class:`~.engine.SessionEngine` hands out a :class:`ReplyRequest` per response and takes back
+its reply in pieces: each :class:`ReplyPiece` (a clause's text and its speech) as it is ready,
+maybe a :class:`~.responder.FunctionCall` last, then the end (``reply_piece`` ... ``reply_end``).
+Computing them is kept out of the sans-I/O engine: a responder may be slow or do I/O, and
+speech synthesis is CPU work, so the websockets layer (:mod:`..pipeline`) runs them off the
+event loop, clause by clause. A reply computed whole is a :class:`ReplyMaterial` (one piece,
+``reply_ready``): tests and the VAD lab make one with :func:`produce_reply_sync`, which checks
+what the responder returned with :func:`checked_value` and asks :func:`speak_reply` for the
+speech.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from realtime_widgets.server.reply.responder import (
 from realtime_widgets.server.tts import Speech
 
 __all__ = [
+    "NO_SYNTHESISER",
     "ReplyMaterial",
+    "ReplyPiece",
     "ReplyRequest",
     "checked_value",
     "produce_reply_sync",
@@ -43,6 +48,20 @@ class ReplyRequest:
     speed: float
 
 
+# Why a reply that asked for audio has none (the response's metadata.local_note says it).
+NO_SYNTHESISER = "no offline speech synthesiser is installed; reply sent as transcript only"
+
+
+@dataclass(frozen=True)
+class ReplyPiece:
+    """One piece of a reply, as it is ready: a clause's ``text`` and, when the response asked
+    for audio, its ``speech`` (None: no audio for it; ``note`` says why, e.g. no synthesiser)."""
+
+    text: str
+    speech: Speech | None = None
+    note: str | None = None
+
+
 @dataclass
 class ReplyMaterial:
     """A computed reply: the responder's value, speech when audio was asked for, or why not."""
@@ -50,6 +69,12 @@ class ReplyMaterial:
     value: ReplyValue
     speech: Speech | None = None
     speech_error: str | None = None
+
+    def as_piece(self) -> ReplyPiece | FunctionCall:
+        """The whole reply as one piece (or the call it is)."""
+        if isinstance(self.value, FunctionCall):
+            return self.value
+        return ReplyPiece(self.value, self.speech, self.speech_error)
 
 
 def checked_value(value: object) -> ReplyValue:
@@ -89,7 +114,5 @@ def speak_reply(
     if isinstance(value, FunctionCall) or "audio" not in request.modalities:
         return ReplyMaterial(value)
     if speak is None:
-        return ReplyMaterial(
-            value, None, "no offline speech synthesiser is installed; reply sent as transcript only"
-        )
+        return ReplyMaterial(value, None, NO_SYNTHESISER)
     return ReplyMaterial(value, speak(value, request.voice, request.speed))

