@@ -19,14 +19,18 @@ module             what lives there
                    timeline of offsets)
 ``usage``          the local usage rule in one place: text, audio in and out, the
                    ``response.usage`` object
+``clauses``        reply text cut into speakable pieces for streamed speech: :func:`clauses`
+                   for a whole text, :class:`ClauseSplitter` for deltas (first piece a
+                   clause, then sentences)
 =================  ==========================================================================
 
-Imports run one way: ``usage`` <- ``responder`` <- ``material`` / ``timeline``; nothing here
-imports an engine part.
+Imports run one way: ``usage`` <- ``responder`` <- ``material`` / ``timeline``; ``clauses``
+imports nothing; nothing here imports an engine part.
 """
 
 from __future__ import annotations
 
+from realtime_widgets.server.reply.clauses import ClauseSplitter, clauses
 from realtime_widgets.server.reply.material import (
     ReplyMaterial,
     ReplyRequest,
@@ -53,6 +57,7 @@ from realtime_widgets.server.reply.responder import (
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
     "RESPONDERS",
+    "ClauseSplitter",
     "EchoResponder",
     "FunctionCall",
     "LocalResponder",
@@ -67,6 +72,7 @@ __all__ = [
     "SpeakingResponder",
     "arguments_for_schema",
     "checked_value",
+    "clauses",
     "produce_reply_sync",
     "speak_reply",
 ]
