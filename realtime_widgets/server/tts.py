@@ -11,8 +11,9 @@ eSpeak NG (:class:`Synthesizer`) goes through ctypes and renders at 24 kHz. It c
 ``libespeak-ng``. It is GPL-3.0+, so it is an optional extra (``pip install
 realtime-widgets[voice]``); without any voice the local server answers in text and says why.
 Each built-in OpenAI voice name maps to a distinct eSpeak voice variant; ``speed`` maps to
-eSpeak's words-per-minute rate. Its output is deterministic, so the tests make their speech
-clips with it (:func:`shared_espeak`).
+eSpeak's words-per-minute rate. Its output is nearly deterministic (the same text and voice
+differ by a few samples from call to call, Piper's by about a tenth of their length), so the
+tests make their speech clips with it (:func:`shared_espeak`).
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ _shared_lock = threading.Lock()
 
 def shared_espeak() -> Synthesizer:
     """The process-wide eSpeak NG synthesiser (raises :class:`SynthesisUnavailable` with a
-    remedy). Deterministic: the same text and voice always give the same samples."""
+    remedy). Nearly deterministic: the same text and voice differ by a few samples per call."""
     global _shared
     with _shared_lock:
         if _shared is None:
