@@ -1,0 +1,76 @@
+"""The local server's voices on this machine: Piper (en_US-joe-medium) against eSpeak NG.
+
+(a) Load time: Piper's voice files read, hashed and loaded into onnxruntime (first load in
+    this process), eSpeak NG's library initialised.
+(b) Synthesis time over the speech's duration (x real time; lower is faster) for one clause
+    (~1-2 s), a sentence (~3 s) and a paragraph (~10 s), median of ``BENCH_VOICE_REPEATS``.
+(c) Time to the first clause's audio when the paragraph is cut by the clause splitter
+    (reply/clauses.py) and only its first piece is synthesised, against synthesising the whole
+    paragraph first (what a reply waited for before streaming).
+Ratios are printed against eSpeak NG (the fallback) measured in the same run.
+``python -m benchmarks bench_voice``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+REPEATS = int(os.environ.get("BENCH_VOICE_REPEATS", "5"))
+CLAUSE = "Sure, I can help with that."
+SENTENCE = "The birch canoe slid on the smooth planks, and the sheet was glued to the background."
+PARAGRAPH = (
+    "Sure, I can help with that. The birch canoe slid on the smooth planks. Glue the sheet to "
+    "the dark blue background. It's easy to tell the depth of a well. Four hours of steady "
+    "work faced us, and a large size in stockings is hard to sell."
+)
+
+
+def _median_seconds(run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    from realtime_widgets.server.piper_voice import PiperSynthesizer
+    from realtime_widgets.server.reply.clauses import clauses
+    from realtime_widgets.server.tts import Synthesizer
+
+    start = time.perf_counter()
+    piper = PiperSynthesizer()
+    piper_load = time.perf_counter() - start
+    start = time.perf_counter()
+    espeak = Synthesizer()
+    espeak_load = time.perf_counter() - start
+    print(f"(a) load: Piper {piper_load * 1000:.0f} ms, eSpeak NG {espeak_load * 1000:.0f} ms")
+    piper.speak(CLAUSE)  # the first call warms onnxruntime and the phonemiser
+    print(f"(b) synthesis time / speech duration, median of {REPEATS}:")
+    for name, text in (("clause", CLAUSE), ("sentence", SENTENCE), ("paragraph", PARAGRAPH)):
+        piper_s = _median_seconds(lambda text=text: piper.speak(text))
+        espeak_s = _median_seconds(lambda text=text: espeak.speak(text))
+        piper_d = piper.speak(text).duration_ms / 1000
+        espeak_d = espeak.speak(text).duration_ms / 1000
+        print(
+            f"    {name:9} Piper {piper_d:5.2f} s of speech in {piper_s * 1000:6.0f} ms = "
+            f"{piper_s / piper_d:.3f}x real time; eSpeak {espeak_d:5.2f} s in "
+            f"{espeak_s * 1000:5.1f} ms = {espeak_s / espeak_d:.4f}x; Piper/eSpeak "
+            f"{(piper_s / piper_d) / (espeak_s / espeak_d):.0f}x slower"
+        )
+    pieces = clauses(PARAGRAPH)
+    first = _median_seconds(lambda: piper.speak(clauses(PARAGRAPH)[0]))
+    whole = _median_seconds(lambda: piper.speak(PARAGRAPH))
+    print(
+        f"(c) paragraph cut into {len(pieces)} pieces, the first {pieces[0]!r}: its audio in "
+        f"{first * 1000:.0f} ms (split + synthesis), the whole paragraph's in "
+        f"{whole * 1000:.0f} ms: {whole / first:.1f}x sooner"
+    )
+
+
+if __name__ == "__main__":
+    main()
