@@ -7,6 +7,9 @@
 (c) Time to the first clause's audio when the paragraph is cut by the clause splitter
     (reply/clauses.py) and only its first piece is synthesised, against synthesising the whole
     paragraph first (what a reply waited for before streaming).
+(d) Whether two Piper renders overlap usefully: 4 sentences one after the other on one voice,
+    against 2 threads each rendering 2 on its own voice (its own onnxruntime session), which
+    is what the lock in PiperSynthesizer gives up.
 Ratios are printed against eSpeak NG (the fallback) measured in the same run.
 ``python -m benchmarks bench_voice``.
 """
@@ -15,16 +18,17 @@ from __future__ import annotations
 
 import os
 import statistics
+import threading
 import time
 from collections.abc import Callable
 
 REPEATS = int(os.environ.get("BENCH_VOICE_REPEATS", "5"))
 CLAUSE = "Sure, I can help with that."
-SENTENCE = "The birch canoe slid on the smooth planks, and the sheet was glued to the background."
+SENTENCE = "The birch canoe slid on the smooth planks of the old wooden dock."
 PARAGRAPH = (
     "Sure, I can help with that. The birch canoe slid on the smooth planks. Glue the sheet to "
     "the dark blue background. It's easy to tell the depth of a well. Four hours of steady "
-    "work faced us, and a large size in stockings is hard to sell."
+    "work faced us."
 )
 
 
@@ -69,6 +73,29 @@ def main() -> None:
         f"(c) paragraph cut into {len(pieces)} pieces, the first {pieces[0]!r}: its audio in "
         f"{first * 1000:.0f} ms (split + synthesis), the whole paragraph's in "
         f"{whole * 1000:.0f} ms: {whole / first:.1f}x sooner"
+    )
+    second = PiperSynthesizer()
+    second.speak(CLAUSE)
+    start = time.perf_counter()
+    for _ in range(4):
+        piper.speak(SENTENCE)
+    in_turn = time.perf_counter() - start
+
+    def two(voice: PiperSynthesizer) -> None:
+        for _ in range(2):
+            voice.speak(SENTENCE)
+
+    threads = [threading.Thread(target=two, args=(v,)) for v in (piper, second)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    overlapped = time.perf_counter() - start
+    print(
+        f"(d) 4 sentences in turn {in_turn * 1000:.0f} ms, as 2 x 2 overlapping "
+        f"{overlapped * 1000:.0f} ms: overlap gives {in_turn / overlapped:.2f}x the throughput "
+        f"(on {os.cpu_count()} CPUs)"
     )
 
 

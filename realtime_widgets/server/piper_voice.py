@@ -44,10 +44,11 @@ the voiced span: this voice's model has no alignment output (its graph has the o
 ``voice`` extra does not bring.
 
 One :class:`PiperSynthesizer` per process (:func:`shared_piper`) serves every session. Its
-calls are serialised by a lock: Piper's eSpeak phonemiser is a process-global library, and
-while onnxruntime sessions may run concurrently, two overlapping runs on two cores took as long
-as running them one after the other (4 runs: 4.5 s in sequence, 5.0 s as 2 x 2 overlapping), so
-the lock costs no throughput and lets the first clause in finish first.
+calls are serialised by a lock: Piper's eSpeak phonemiser is a process-global library (Piper
+guards it with its own lock), and while onnxruntime runs may overlap, onnxruntime already
+spreads one run over the cores: on this 2-core machine two overlapping renders gave 0.95x to
+1.18x the throughput of one after the other (``python -m benchmarks bench_voice``, part d), so
+the lock costs little and lets the clause that came first finish first.
 """
 
 from __future__ import annotations
@@ -195,6 +196,9 @@ class PiperSynthesizer:
         self._length_scale = float(self._voice.config.length_scale)
         self._lock = threading.Lock()
         self.model_path = model_path
+        # The first render also starts Piper's eSpeak phonemiser and onnxruntime's kernels
+        # (~100 ms more than later ones): pay it here, not in the first reply's first audio.
+        self._render("Hello.", PIPER_VOICES[DEFAULT_VOICE], 1.0)
 
     @property
     def description(self) -> str:
