@@ -37,11 +37,13 @@ with the length scale (phoneme lengths are rounded up to whole frames), so the l
 ``(1/speed - 0.24) / 0.76``, which makes the duration ``1/speed`` times as long to within a few
 per cent (``1/speed`` alone gave 0.75 and 1.75 times for speeds 1.5 and 0.5).
 
-Word start times are the proportional estimate (:func:`~.speech.word_starts_estimate`) over
-the voiced span: this voice's model has no alignment output (its graph has the one output
-``output``), and Piper's
-``include_alignments`` patches the graph in memory only with the ``onnx`` package, which the
-``voice`` extra does not bring.
+Word start times: this voice's model has no alignment output (its graph has the one output
+``output``), and Piper's ``include_alignments`` patches the graph in memory only with the
+``onnx`` package, which the ``voice`` extra does not bring. So they are the proportional
+estimate (:func:`~.speech.word_starts_estimate`), made per sentence where it can be: Piper
+renders sentence by sentence, so where each sentence's speech starts and ends is known, and
+when the text's sentences match the rendered ones in number, each sentence's words are spread
+over its own voiced span (else all words over the whole voiced span).
 
 One :class:`PiperSynthesizer` per process (:func:`shared_piper`) serves every session, from
 any thread. Piper's eSpeak phonemiser is one process-global library and not re-entrant, so
@@ -96,10 +98,13 @@ CONFIG_SHA256 = "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad3
 _FIXED_SHARE = 0.24
 
 _PHONEMIZER_LOCK = threading.Lock()
+_SENTENCE_ENDS = (".", "!", "?", "\u2026")
+_CLOSERS = "\"')]\u201d\u2019"
 
 _INSTALL = "install the 'voice' extra: pip install 'realtime-widgets[voice]'"
-# A sample this far below full scale (-60 dBFS) is silence when finding the voiced span.
-_SILENCE = 1e-3
+# Where speech starts and ends: the first and last sample above 1 % of full scale (-40 dBFS),
+# the rule of the tests' speech bounds (the model's silence has noise near -60 dBFS).
+_SILENCE = 0.01
 
 
 class VoiceFileMismatch(SynthesisUnavailable):
@@ -229,19 +234,22 @@ class PiperSynthesizer:
         if not low <= speed <= high:
             raise ValueError(f"speed must be between {low} and {high}, got {speed}")
         variation = PIPER_VOICES.get(voice, PIPER_VOICES[DEFAULT_VOICE])
-        native = self._render(text, variation, speed)
+        sentences = self._render(text, variation, speed)
+        native = np.concatenate(sentences) if sentences else np.zeros(0, np.float32)
         # Rendered `pitch` times longer; read at `pitch` times the rate it is `pitch` higher
         # and exactly as long as asked.
-        samples = as_int16(resample(native, self.native_rate * variation.pitch, rate))
-        loud = np.flatnonzero(np.abs(samples) > _SILENCE * 32767)
-        if loud.size == 0:
-            return Speech(samples, rate, word_starts_estimate(text, len(samples) * 1000 / rate))
-        start_ms, end_ms = float(loud[0]) * 1000 / rate, float(loud[-1] + 1) * 1000 / rate
-        return Speech(samples, rate, word_starts_estimate(text, end_ms - start_ms, start_ms))
+        from_rate = self.native_rate * variation.pitch
+        samples = as_int16(resample(native, from_rate, rate))
+        ends = np.cumsum([len(s) for s in sentences]) * rate / from_rate
+        spans = [(int(a), int(b)) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+        return Speech(samples, rate, _word_starts(text, samples, rate, spans))
 
-    def _render(self, text: str, variation: PiperVariation, speed: float) -> np.ndarray[Any, Any]:
-        """Piper's float samples at its native rate (sentences back to back: the model ends
-        and starts each with its own silence, ~200 ms between sentences)."""
+    def _render(
+        self, text: str, variation: PiperVariation, speed: float
+    ) -> list[np.ndarray[Any, Any]]:
+        """Piper's float samples at its native rate, one array per sentence as its phonemiser
+        cut them (each starts and ends with the model's own silence: ~200 ms between
+        sentences when they are played back to back)."""
         # optional dependency, loaded with the voice in __init__
         from piper.config import SynthesisConfig
 
@@ -264,7 +272,32 @@ class PiperSynthesizer:
                 # synthesize() peak-normalises each sentence, which would make the clauses of
                 # one reply differ in loudness.
                 chunks.append(np.clip(np.asarray(audio, np.float32).reshape(-1), -1.0, 1.0))
-        return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        return chunks
+
+
+def _word_starts(
+    text: str, samples: np.ndarray[Any, Any], rate: int, spans: list[tuple[int, int]]
+) -> tuple[float, ...]:
+    """Word starts (ms): when the text's sentences (words up to one ending in ``.`` ``!`` ``?``
+    or ``…``) are as many as the sentences Piper rendered, each sentence's words are spread
+    over its own voiced span; else all words over the whole voiced span. Either way the
+    proportional estimate (:func:`~.speech.word_starts_estimate`), within a sentence or the
+    whole text."""
+    groups: list[list[str]] = [[]]
+    for word in text.split():
+        groups[-1].append(word)
+        if word.rstrip(_CLOSERS)[-1:] in _SENTENCE_ENDS:
+            groups.append([])
+    groups = [g for g in groups if g]
+    if len(groups) != len(spans):
+        spans, groups = [(0, len(samples))], [text.split()]
+    starts: list[float] = []
+    for (a, b), words in zip(spans, groups, strict=True):
+        loud = np.flatnonzero(np.abs(samples[a:b]) > _SILENCE * 32767)
+        first, last = (a + loud[0], a + loud[-1] + 1) if loud.size else (a, b)
+        start_ms, end_ms = float(first) * 1000 / rate, float(last) * 1000 / rate
+        starts += word_starts_estimate(" ".join(words), end_ms - start_ms, start_ms)
+    return tuple(starts)
 
 
 def _length_scale_for(stretch: float) -> float:

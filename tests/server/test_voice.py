@@ -79,7 +79,7 @@ def pitch_hz(samples: np.ndarray, rate: int = 24000) -> float:
 
 
 def voiced_span_ms(samples: np.ndarray, rate: int = 24000) -> tuple[float, float]:
-    loud = np.flatnonzero(np.abs(samples) > 0.001 * 32767)
+    loud = np.flatnonzero(np.abs(samples) > 0.01 * 32767)
     return float(loud[0]) * 1000 / rate, float(loud[-1] + 1) * 1000 / rate
 
 
@@ -96,11 +96,34 @@ def test_piper_renders_24khz_int16_speech_with_word_starts(piper: PiperSynthesiz
     assert np.sqrt(np.mean(x**2)) > 0.03  # not silent: above -30 dBFS on average
     assert np.abs(speech.samples).max() < 32767  # one fixed gain, no clipping
     start, end = voiced_span_ms(speech.samples)
-    assert 0 < start < 200
+    assert 0 <= start < 200
     # This voice has no alignment output: the estimate, spread over the voiced span.
     assert speech.word_starts_ms == estimate(SHORT, end - start, start)
     assert len(speech.word_starts_ms) == 8
     assert speech.word_starts_ms[0] == start
+
+
+@pytest.mark.slow
+def test_each_sentence_starts_its_words_where_its_speech_starts(piper: PiperSynthesizer) -> None:
+    text = "Stop right there, please. Wait for me at the door. Then we go."
+    quiet = 0.01 * 32767  # the voiced-span rule: 1 % of full scale
+    for voice, speed in (("alloy", 1.0), ("cedar", 0.5), ("shimmer", 1.5)):
+        speech = piper.speak(text, voice, speed)
+        starts = speech.word_starts_ms
+        assert len(starts) == 13
+        assert list(starts) == sorted(starts)
+        level = np.abs(speech.samples.astype(np.int32))
+        for word in (4, 10):  # "Wait" and "Then": each the first word of a rendered sentence
+            at = round(starts[word] * 24)
+            # the 30 ms before are the pause between sentences; the word's sound starts there
+            assert level[at - 720 : at].max() <= quiet, (voice, speed, word)
+            assert level[at : at + 240].max() > quiet, (voice, speed, word)
+        # within a sentence, the words spread over its own speech by their characters
+        second = text.split()[4:10]
+        end = starts[10] * 24
+        voiced = np.flatnonzero(level[round(starts[4] * 24) : round(end)] > quiet)
+        span_ms = (voiced[-1] + 1) / 24
+        assert starts[4:10] == pytest.approx(estimate(" ".join(second), span_ms, starts[4]))
 
 
 @pytest.mark.slow
