@@ -50,7 +50,7 @@ any thread. Piper's eSpeak phonemiser is one process-global library and not re-e
 phonemising is serialised by a lock (Piper holds its own as well); the network then runs
 unlocked, as onnxruntime's ``run`` is thread-safe. Each render uses one onnxruntime thread (see
 :class:`PiperSynthesizer`). On this 2-core machine, two threads rendering at once on the shared
-voice gave 0.9-1.4x the throughput of one after the other (``python -m benchmarks bench_voice``,
+voice gave 0.9-1.55x the throughput of one after the other (``python -m benchmarks bench_voice``,
 part d); two separate voices (two onnxruntime sessions) gave 1.3-1.9x, at the cost of a second
 copy of the model in memory, which is not done.
 """
