@@ -47,6 +47,7 @@ def _transcriber(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     # lazy: the server's modules load only when the command line runs
     from realtime_widgets.server.reply.responder import RESPONDERS
+    from realtime_widgets.server.tts import SPEECH_ENGINES
 
     parser = argparse.ArgumentParser(prog="realtime-widgets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,7 +74,16 @@ def main(argv: list[str] | None = None) -> int:
         default="local",
         help="who replies: local (honest report, default) or echo (your own audio back)",
     )
-    serve.add_argument("--no-speech", action="store_true", help="answer without synthesised speech")
+    serve.add_argument(
+        "--speech",
+        choices=SPEECH_ENGINES,
+        default="auto",
+        help="the voice of audio replies: auto (Piper when the 'voice' extra is installed, else "
+        "eSpeak NG; default), piper, espeak, or off (text only)",
+    )
+    serve.add_argument(
+        "--no-speech", action="store_true", help="answer without synthesised speech (--speech off)"
+    )
     serve.add_argument(
         "--transcriber",
         type=_transcriber,
@@ -106,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         responder=args.responder,
         token=args.token,
         dialect=args.dialect,
-        speech=not args.no_speech,
+        speech="off" if args.no_speech else args.speech,
         transcriber=transcriber,
         limits=limits_from_arguments(args),
     ).start()
@@ -115,8 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     # collection no longer walks it (~14 ms on 2 cores, mid-stream, on every session's events).
     gc.freeze()
     print(f"realtime-widgets local server listening on {server.url}", flush=True)
-    if server.speech_note:
-        print(f"note: {server.speech_note}", flush=True)
+    print(f"voice: {server.speech_note}", flush=True)
     if server.transcriber_note:
         print(f"note: no speech recogniser: {server.transcriber_note}", flush=True)
     done = threading.Event()

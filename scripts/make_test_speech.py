@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from realtime_widgets.audio.wav import write_wav
-from realtime_widgets.server.tts import default_synthesizer
+from realtime_widgets.server.tts import shared_espeak
 from tests.speech import speech_bounds
 
 OUT = Path(__file__).parents[1] / "tests" / "data"
@@ -46,7 +46,7 @@ UTTERANCES = [
 
 
 def main() -> None:
-    synth = default_synthesizer()
+    synth = shared_espeak()  # by name: the default voice is Piper when it is installed
     info = synth._lib.espeak_Info
     info.restype = ctypes.c_char_p
     version = info(None).decode()

@@ -16,13 +16,15 @@ import numpy as np
 
 from realtime_widgets.audio.resample import resample
 from realtime_widgets.audio.wav import write_wav
-from realtime_widgets.server.tts import default_synthesizer
+from realtime_widgets.server.tts import shared_espeak
 
 OUT = Path(__file__).parents[1] / "realtime_widgets" / "vadlab" / "clips"
 RATE = 24000
 STORE_RATE = 16000
 rng = np.random.default_rng(20261121)
-synth = default_synthesizer()
+# eSpeak NG by name (not the default voice, Piper when installed): the committed clips are
+# its speech, each OpenAI voice name a different eSpeak speaker, where Piper has one speaker.
+synth = shared_espeak()
 
 
 def bounds(x: np.ndarray) -> tuple[int, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from realtime_widgets.server.tts import Synthesizer, default_synthesizer
+from realtime_widgets.server.tts import Synthesizer, shared_espeak
 from tests.speech import THREE_TURNS, Clip, recorded_clip
 
 
@@ -23,7 +23,11 @@ def _order(item: pytest.Item) -> tuple[bool, bool]:
 
 @pytest.fixture(scope="session")
 def synth() -> Synthesizer:
-    return default_synthesizer()
+    """eSpeak NG, named, not the default voice (Piper when installed): the tests' speech clips
+    and the engine tests' reply timings were measured with it, and it is nearly deterministic
+    (a few samples between calls), where Piper's renders differ by about a tenth in length.
+    Piper's own tests are tests/server/test_voice.py."""
+    return shared_espeak()
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import numpy as np
 
 from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.audio.wav import read_wav
-from realtime_widgets.server.tts import Synthesizer
+from realtime_widgets.server.speech import SpeechSynthesizer
 
 DATA = Path(__file__).parent / "data"
 
@@ -37,7 +37,11 @@ class Clip:
 
 
 def make_clip(
-    synth: Synthesizer, texts: list[str], voices: list[str], gap_ms: int = 1500, lead_ms: int = 1000
+    synth: SpeechSynthesizer,
+    texts: list[str],
+    voices: list[str],
+    gap_ms: int = 1500,
+    lead_ms: int = 1000,
 ) -> Clip:
     parts = [np.zeros(lead_ms * 24, np.int16)]
     truth, pos = [], lead_ms

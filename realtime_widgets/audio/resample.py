@@ -35,8 +35,9 @@ def _prepare(samples: npt.ArrayLike) -> npt.NDArray[np.generic]:
     raise AudioFormatError(f"resampling takes int16 or float samples, got dtype {x.dtype}")
 
 
-def resample(samples: npt.ArrayLike, from_rate: int, to_rate: int) -> npt.NDArray[np.generic]:
-    """The whole signal at ``to_rate`` (soxr's high quality; returns the input if equal)."""
+def resample(samples: npt.ArrayLike, from_rate: float, to_rate: int) -> npt.NDArray[np.generic]:
+    """The whole signal at ``to_rate`` (soxr's high quality; returns the input if equal).
+    ``from_rate`` may be fractional: reading audio as if sampled faster shifts its pitch."""
     _check_rate("from_rate", from_rate)
     _check_rate("to_rate", to_rate)
     x = _prepare(samples)

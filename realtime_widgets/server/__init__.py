@@ -49,7 +49,12 @@ module                      what it owns
 ``options``                 :class:`EngineOptions` (read by every part)
 ``reply/``                  what a reply says: responder, material (pieces), clauses, timeline,
                             usage rule
-``vad``, ``tts``            turn detection signals (Silero + energy); offline speech
+``vad``                     turn detection signals (Silero + energy)
+``speech``                  what every voice shares: :class:`Speech`, the synthesiser shape,
+                            :class:`SynthesisUnavailable`, the word-timing estimate
+``piper_voice``, ``tts``    the voices: Piper (natural; pinned hashes; ten names, one speaker)
+                            and eSpeak NG (the fallback); ``tts`` picks (``default_synthesizer``,
+                            ``choose_synthesizer``)
 ``errors``, ``beta``        OpenAI's error wording; the legacy beta dialect on the way out
 ``frames``, ``limits``      big frames read off the loop; :class:`ServerLimits`
 ==========================  =====================================================================

@@ -75,7 +75,8 @@ from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.pipeline import Deliver, produce_pieces
 from realtime_widgets.server.reply.material import ReplyRequest
 from realtime_widgets.server.reply.responder import RESPONDERS, Responder
-from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
+from realtime_widgets.server.speech import Speech, SpeechSynthesizer
+from realtime_widgets.server.tts import SPEECH_ENGINES, SpeechChoice, choose_synthesizer
 from realtime_widgets.server.vad import MODEL, Computed, TurnDetector, WindowBatch
 from realtime_widgets.server.whisper import TranscriberUnavailable, shared_whisper
 
@@ -122,7 +123,13 @@ class LocalServer:
     ``api-key``). ``dialect="beta"`` serves the legacy beta shape to old clients; by default a
     beta client is refused as OpenAI refuses it.
     ``limits``: every limit (:class:`ServerLimits`); ``max_duration_s`` is a shorthand for
-    ``limits.max_duration_s``. ``transcriber``: what hears the user's turns: ``"whisper"`` (the
+    ``limits.max_duration_s``. ``speech``: the voice of audio replies, one of
+    :data:`~.tts.SPEECH_ENGINES`: ``"auto"`` (or True, the default: Piper when the ``voice``
+    extra is installed and its hashes check, else eSpeak NG, else text only), ``"piper"``,
+    ``"espeak"`` (a named engine that cannot load raises :class:`SynthesisUnavailable`),
+    ``"off"`` (or False: text only); or any :class:`SpeechSynthesizer`. ``speech_note`` says
+    which voice speaks, or why none does.
+    ``transcriber``: what hears the user's turns: ``"whisper"`` (the
     default: Whisper tiny.en, loaded once per process when the server starts, if the ``offline``
     extra is installed; else none, and each ``failed`` says how to get it), ``None`` (none), or
     any callable from 24 kHz int16 samples to text (e.g.
@@ -141,7 +148,7 @@ class LocalServer:
         max_duration_s: float | None = None,
         token: str | None = None,
         dialect: Literal["ga", "beta"] = "ga",
-        speech: bool = True,
+        speech: bool | str | SpeechSynthesizer = True,
         transcriber: TranscriberChoice = "whisper",
         limits: ServerLimits | None = None,
     ) -> None:
@@ -182,14 +189,12 @@ class LocalServer:
         )
         self._token = token
         self.dialect = dialect
-        self._speak: Callable[[str, str, float], Speech] | None = None
-        self.speech_note: str | None = None
-        if speech:
-            try:
-                synth = default_synthesizer()
-                self._speak = synth.speak
-            except SynthesisUnavailable as exc:
-                self.speech_note = str(exc)
+        choice = _speech_choice(speech)
+        self.synthesizer: SpeechSynthesizer | None = choice.synthesizer
+        self._speak: Callable[[str, str, float], Speech] | None = (
+            None if choice.synthesizer is None else choice.synthesizer.speak
+        )
+        self.speech_note: str = choice.note
         self._server: Server | None = None
         # Big frames are read, and events carrying images serialized, here (one thread: the
         # work holds the GIL in pieces, and a second thread would only compete with the loop).
@@ -520,6 +525,21 @@ class LocalServer:
         await produce_pieces(
             request, self.responder, self._speak, deliver, wait_s=self.limits.reply_wait_s
         )
+
+
+def _speech_choice(speech: bool | str | SpeechSynthesizer) -> SpeechChoice:
+    """``LocalServer(speech=...)``: True/False are ``"auto"``/``"off"``; a synthesiser is used
+    as it is; a string is an engine name (a clear error names the allowed ones)."""
+    if isinstance(speech, bool):
+        return choose_synthesizer("auto" if speech else "off")
+    if isinstance(speech, str):
+        return choose_synthesizer(speech)
+    if not callable(getattr(speech, "speak", None)):
+        raise TypeError(
+            f"speech must be True, False, one of {list(SPEECH_ENGINES)} or an object with "
+            f"speak(text, voice, speed), got {type(speech).__name__}"
+        )
+    return SpeechChoice(speech, f"speaking with {speech.description}")
 
 
 def _bearer(headers: Headers) -> str | None:

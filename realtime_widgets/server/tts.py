@@ -1,10 +1,19 @@
-"""Offline speech synthesis for the local server: eSpeak NG through ctypes, rendered at 24 kHz.
+"""Offline speech synthesis for the local server: which voice speaks, and the eSpeak NG fallback.
 
-eSpeak NG comes from the ``espeakng-loader`` wheel (library + voice data, no system package)
-or, failing that, Debian's ``libespeak-ng``. It is GPL-3.0+, so it is an optional extra
-(``pip install realtime-widgets[voice]``); without it the local server answers in text and says
-why. Each built-in OpenAI voice name maps to a distinct eSpeak voice variant; ``speed`` maps to
-eSpeak's words-per-minute rate.
+:func:`default_synthesizer` picks the voice: Piper (:mod:`.piper_voice`, natural, when the
+``voice`` extra is installed and its pinned hashes check), else eSpeak NG, else it raises
+:class:`SynthesisUnavailable` saying how to get a voice. :func:`choose_synthesizer` is the same
+choice for a named engine (``LocalServer(speech=...)``, ``realtime-widgets serve --speech``),
+with a note saying which voice speaks or why none does.
+
+eSpeak NG (:class:`Synthesizer`) goes through ctypes and renders at 24 kHz. It comes from the
+``espeakng-loader`` wheel (library + voice data, no system package) or, failing that, Debian's
+``libespeak-ng``. It is GPL-3.0+, so it is an optional extra (``pip install
+realtime-widgets[voice]``); without any voice the local server answers in text and says why.
+Each built-in OpenAI voice name maps to a distinct eSpeak voice variant; ``speed`` maps to
+eSpeak's words-per-minute rate. Its output is nearly deterministic (the same text and voice
+differ by a few samples from call to call, Piper's by about a tenth of their length), so the
+tests make their speech clips with it (:func:`shared_espeak`).
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,9 +29,26 @@ import numpy as np
 from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import resample
-from realtime_widgets.errors import RealtimeWidgetsError
+from realtime_widgets.server.piper_voice import shared_piper
+from realtime_widgets.server.speech import (
+    Speech,
+    SpeechSynthesizer,
+    SynthesisUnavailable,
+    word_starts_estimate,
+)
 
-__all__ = ["VOICE_MAP", "Speech", "SynthesisUnavailable", "Synthesizer", "default_synthesizer"]
+__all__ = [
+    "SPEECH_ENGINES",
+    "VOICE_MAP",
+    "Speech",
+    "SpeechChoice",
+    "SpeechSynthesizer",
+    "SynthesisUnavailable",
+    "Synthesizer",
+    "choose_synthesizer",
+    "default_synthesizer",
+    "shared_espeak",
+]
 
 # OpenAI voice -> eSpeak NG voice+variant: different pitch, timbre and accent per name.
 VOICE_MAP: dict[str, str] = {
@@ -47,23 +74,6 @@ _CALLBACK = ctypes.CFUNCTYPE(
 )
 
 
-class SynthesisUnavailable(RealtimeWidgetsError):
-    """No offline speech synthesiser could be loaded (the message says how to get one)."""
-
-
-@dataclass(frozen=True)
-class Speech:
-    """Synthesised speech: 24 kHz int16 samples and where each word starts (ms)."""
-
-    samples: Int16Array
-    rate: int
-    word_starts_ms: tuple[float, ...]
-
-    @property
-    def duration_ms(self) -> float:
-        return len(self.samples) * 1000 / self.rate
-
-
 def _find_library() -> tuple[str, str | None]:
     try:
         # optional dependency: espeakng-loader ships the library; a system eSpeak NG also does
@@ -75,9 +85,9 @@ def _find_library() -> tuple[str, str | None]:
     name = ctypes.util.find_library("espeak-ng")
     if name is None:
         raise SynthesisUnavailable(
-            "no offline speech synthesiser: install the 'voice' extra "
+            "eSpeak NG is not installed: install the 'voice' extra "
             "(pip install 'realtime-widgets[voice]', which brings espeakng-loader) or Debian's "
-            "libespeak-ng1; the local server answers in text meanwhile"
+            "libespeak-ng1"
         )
     return name, None
 
@@ -121,6 +131,10 @@ class Synthesizer:
         self._callback = _CALLBACK(self._collect)  # keep a reference: C holds the pointer
         lib.espeak_SetSynthCallback(self._callback)
 
+    @property
+    def description(self) -> str:
+        return "eSpeak NG (the fallback voice: clear but robotic)"
+
     def _collect(self, wav: ctypes._Pointer[ctypes.c_short], count: int, _events: int) -> int:
         if count > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
@@ -142,31 +156,101 @@ class Synthesizer:
             self._chunks = []
         samples = resample(native, self.native_rate, rate) if rate != self.native_rate else native
         return Speech(
-            samples.astype(np.int16), rate, _word_starts(text, len(samples) * 1000 / rate)
+            samples.astype(np.int16), rate, word_starts_estimate(text, len(samples) * 1000 / rate)
         )
-
-
-def _word_starts(text: str, duration_ms: float) -> tuple[float, ...]:
-    """Word start times spread over the speech in proportion to characters (an estimate)."""
-    words = text.split()
-    if not words:
-        return ()
-    total = sum(len(w) + 1 for w in words)
-    starts, acc = [], 0
-    for w in words:
-        starts.append(duration_ms * acc / total)
-        acc += len(w) + 1
-    return tuple(starts)
 
 
 _shared: Synthesizer | None = None
 _shared_lock = threading.Lock()
 
 
-def default_synthesizer() -> Synthesizer:
-    """The process-wide synthesiser (raises :class:`SynthesisUnavailable` with a remedy)."""
+def shared_espeak() -> Synthesizer:
+    """The process-wide eSpeak NG synthesiser (raises :class:`SynthesisUnavailable` with a
+    remedy). Nearly deterministic: the same text and voice differ by a few samples per call."""
     global _shared
     with _shared_lock:
         if _shared is None:
             _shared = Synthesizer()
         return _shared
+
+
+SPEECH_ENGINES = ("auto", "piper", "espeak", "off")
+"""What ``LocalServer(speech=...)`` and ``serve --speech`` accept: ``auto`` (Piper, else
+eSpeak), one engine, or ``off`` (replies in text only)."""
+
+Loader = Callable[[], SpeechSynthesizer]
+_LOADERS: dict[str, Loader] = {
+    "piper": shared_piper,
+    "espeak": shared_espeak,
+}
+_NO_VOICE = (
+    "no offline voice: install the 'voice' extra (pip install 'realtime-widgets[voice]': Piper "
+    "with the joe voice, and eSpeak NG) or Debian's libespeak-ng1; the local server answers in "
+    "text meanwhile"
+)
+
+
+@dataclass(frozen=True)
+class SpeechChoice:
+    """The voice an engine choice gave (None: replies are text only) and a note saying which
+    voice speaks, or why none does (and why a preferred one was passed over)."""
+
+    synthesizer: SpeechSynthesizer | None
+    note: str
+
+
+def choose_synthesizer(
+    engine: str = "auto", *, loaders: Mapping[str, Loader] | None = None
+) -> SpeechChoice:
+    """The voice for ``engine``, one of :data:`SPEECH_ENGINES`. ``auto`` takes Piper, else eSpeak
+    NG, else none (the note says how to get one); a named engine that cannot load raises
+    :class:`SynthesisUnavailable` (it was asked for by name); ``off`` is none. ``loaders``
+    replaces how an engine is loaded (by default :func:`~.piper_voice.shared_piper` and
+    :func:`shared_espeak`): tests use it to load a tampered copy."""
+    loaders = {**_LOADERS, **(loaders or {})}
+    if engine not in SPEECH_ENGINES:
+        raise ValueError(f"speech must be one of {list(SPEECH_ENGINES)}, got {engine!r}")
+    if engine == "off":
+        return SpeechChoice(None, "speech is off: replies are sent as text only")
+    if engine != "auto":
+        named = loaders[engine]()
+        return SpeechChoice(named, f"speaking with {named.description}")
+    synth, problems = _first_available(("piper", "espeak"), loaders)
+    if synth is None:
+        return SpeechChoice(None, _no_voice(problems))
+    note = f"speaking with {synth.description}"
+    if problems:
+        note += f"; passed over {'; '.join(problems)}"
+    return SpeechChoice(synth, note)
+
+
+def _first_available(
+    engines: Sequence[str], loaders: Mapping[str, Loader]
+) -> tuple[SpeechSynthesizer | None, list[str]]:
+    """The first of ``engines`` that loads, and why each one before it did not."""
+    problems: list[str] = []
+    for engine in engines:
+        if engine not in loaders:
+            raise ValueError(f"engines must be drawn from {sorted(loaders)}, got {engine!r}")
+        try:
+            return loaders[engine](), problems
+        except SynthesisUnavailable as exc:
+            problems.append(f"{engine}: {exc}")
+    return None, problems
+
+
+def _no_voice(problems: list[str]) -> str:
+    return f"{_NO_VOICE} ({'; '.join(problems) or 'no engine was tried'})"
+
+
+def default_synthesizer(
+    engines: Sequence[str] = ("piper", "espeak"), *, loaders: Mapping[str, Loader] | None = None
+) -> SpeechSynthesizer:
+    """The process-wide voice: the first of ``engines`` that loads (by default Piper, whose
+    pinned hashes must check, then eSpeak NG), else :class:`SynthesisUnavailable` saying how to
+    get a voice and why each engine failed. ``engines=("espeak",)`` leaves Piper out;
+    ``loaders`` replaces how an engine loads (as in :func:`choose_synthesizer`)."""
+    synth, problems = _first_available(engines, {**_LOADERS, **(loaders or {})})
+    if synth is None:
+        raise SynthesisUnavailable(_no_voice(problems))
+    return synth

@@ -23,6 +23,9 @@ module             what lives there
                    ``max_output_tokens``)
 ``usage``          the local usage rule in one place: text, audio in and out, the
                    ``response.usage`` object
+``clauses``        reply text cut into speakable pieces for streamed speech: :func:`clauses`
+                   for a whole text, :class:`ClauseSplitter` for deltas (first piece a
+                   clause, then sentences)
 =================  ==========================================================================
 
 Imports run one way: ``usage`` <- ``responder`` <- ``material`` / ``timeline``; ``clauses``
