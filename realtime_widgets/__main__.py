@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 import gc
 import math
+import os
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
+from realtime_widgets.errors import ConfigError, RealtimeWidgetsError
 from realtime_widgets.server.limits import add_limit_arguments, limits_from_arguments
+
+if TYPE_CHECKING:
+    from realtime_widgets.server.reply.responder import Responder
+
+# A ChatResponder setting's flag, for errors that name the flag the user typed.
+_CHAT_FLAGS = {"base_url": "--chat-url", "model": "--chat-model", "api_key": "--chat-key-env"}
 
 
 def _non_negative(text: str) -> float:
@@ -23,7 +32,8 @@ def _non_negative(text: str) -> float:
     return value
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser (``serve`` and its flags)."""
     # lazy: the server's modules load only when the command line runs
     from realtime_widgets.server.reply.responder import RESPONDERS
 
@@ -49,12 +59,33 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--responder",
         choices=sorted(RESPONDERS),
-        default="local",
+        default=None,
         help="who replies: local (honest report, default) or echo (your own audio back)",
+    )
+    serve.add_argument(
+        "--chat-url",
+        metavar="URL",
+        help="reply with an OpenAI-compatible Chat Completions endpoint at this base URL, e.g. "
+        "http://127.0.0.1:11434/v1 (Ollama); needs --chat-model and the chat extra",
+    )
+    serve.add_argument(
+        "--chat-model", metavar="NAME", help="the chat endpoint's model, e.g. llama3.2"
+    )
+    serve.add_argument(
+        "--chat-key-env",
+        metavar="VAR",
+        help="the environment variable holding the chat endpoint's API key, if it needs one "
+        "(a key is never a flag: it would show in the process list and shell history)",
     )
     serve.add_argument("--no-speech", action="store_true", help="answer without synthesised speech")
     add_limit_arguments(serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    responder = responder_from_arguments(args, parser)
 
     # lazy: websockets and the server load only for a command that serves
     from realtime_widgets.server.app import LocalServer
@@ -64,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         args.port,
         pace=args.pace,
         lead=args.lead,
-        responder=args.responder,
+        responder=responder,
         token=args.token,
         dialect=args.dialect,
         speech=not args.no_speech,
@@ -75,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     # collection no longer walks it (~14 ms on 2 cores, mid-stream, on every session's events).
     gc.freeze()
     print(f"realtime-widgets local server listening on {server.url}", flush=True)
+    if not isinstance(responder, str):
+        print(f"replies from {responder!r}", flush=True)
     if server.speech_note:
         print(f"note: {server.speech_note}", flush=True)
     done = threading.Event()
@@ -83,6 +116,40 @@ def main(argv: list[str] | None = None) -> int:
     done.wait()
     server.stop()
     return 0
+
+
+def responder_from_arguments(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> Responder | str:
+    """Who replies, from ``--responder`` or the ``--chat-*`` flags; a bad combination or
+    setting exits with an error naming the flag (``parser.error``)."""
+    if args.chat_url is None:
+        extra = [flag for flag in ("chat_model", "chat_key_env") if getattr(args, flag)]
+        if extra:
+            parser.error(f"--{extra[0].replace('_', '-')} needs --chat-url URL")
+        return str(args.responder or "local")
+    if args.responder is not None:
+        parser.error(
+            f"--chat-url replies with the chat endpoint: drop --responder {args.responder}"
+        )
+    if not args.chat_model:
+        parser.error("--chat-url needs --chat-model NAME (the endpoint's model, e.g. llama3.2)")
+    key = None
+    if args.chat_key_env:
+        key = os.environ.get(args.chat_key_env, "").strip()
+        if not key:
+            parser.error(
+                f"--chat-key-env: the environment variable {args.chat_key_env} is not set or empty"
+            )
+    # lazy: the chat responder (and the openai SDK) load only when asked for
+    from realtime_widgets.server.reply.chat import ChatResponder
+
+    try:
+        return ChatResponder(args.chat_url, args.chat_model, api_key=key)
+    except ConfigError as exc:
+        parser.error(f"{_CHAT_FLAGS.get(exc.field, exc.field)}: {exc}")
+    except RealtimeWidgetsError as exc:  # the openai package is missing
+        parser.error(str(exc))
 
 
 if __name__ == "__main__":
