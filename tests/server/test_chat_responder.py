@@ -622,3 +622,17 @@ def test_a_local_server_takes_it_as_its_responder() -> None:
     assert responder.base_url == "http://127.0.0.1:11434/v1"
     server = LocalServer(responder=responder, speech=False)
     assert server.responder is responder
+
+
+@pytest.mark.asyncio
+async def test_credentials_in_the_url_are_not_shown() -> None:
+    plain = dead_url()
+    responder = ChatResponder(
+        plain.replace("http://", "http://user:hunter2@") + "?api-key=abc123", "m"
+    )
+    assert responder.shown_url == plain
+    _, error = await failure(responder, context())
+    assert error.code == "chat_unreachable"
+    for shown in (repr(responder), error.message):
+        assert "hunter2" not in shown
+        assert "abc123" not in shown

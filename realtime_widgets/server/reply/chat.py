@@ -276,6 +276,9 @@ class ChatResponder:
         extra_body: Mapping[str, Any] | None = None,
     ) -> None:
         self.base_url = _checked_url(base_url)
+        # What messages, logs and the repr show: no user:password@ and no query (a key may
+        # hide in either).
+        self.shown_url = _shown_url(self.base_url)
         if not isinstance(model, str) or not model.strip():
             raise ConfigError.single(
                 "model", f"model must name the endpoint's model (e.g. 'llama3.2'), got {model!r}"
@@ -320,7 +323,7 @@ class ChatResponder:
 
     def __repr__(self) -> str:
         key = ", api_key=<hidden>" if self._key is not None else ""
-        return f"ChatResponder({self.base_url!r}, {self.model!r}{key})"
+        return f"ChatResponder({self.shown_url!r}, {self.model!r}{key})"
 
     # ---- the request ----------------------------------------------------------------------
 
@@ -374,7 +377,7 @@ class ChatResponder:
             log.warning(
                 "chat endpoint %s (model %s): MCP tools %s are not passed on (a Chat "
                 "Completions endpoint cannot call MCP tools); the reply cannot use them",
-                self.base_url,
+                self.shown_url,
                 self.model,
                 ", ".join(new),
             )
@@ -446,7 +449,7 @@ class ChatResponder:
                     log.warning(
                         "chat endpoint %s (model %s): %d more tool calls (%s) not made: a "
                         "response makes one call (parallel_tool_calls=False was asked)",
-                        self.base_url,
+                        self.shown_url,
                         self.model,
                         len(rest),
                         ", ".join(calls[i].name for i in rest),
@@ -513,7 +516,7 @@ class ChatResponder:
     # ---- errors ---------------------------------------------------------------------------
 
     def _error(self, code: str, what: str, type_: str = "server_error") -> ResponderError:
-        message = self._scrub(f"chat endpoint {self.base_url} (model {self.model}): {what}")
+        message = self._scrub(f"chat endpoint {self.shown_url} (model {self.model}): {what}")
         log.warning("%s (%s)", message, code)
         return ResponderError(code, message, type_)
 
@@ -585,6 +588,14 @@ def _checked_url(base_url: object) -> str:
             f"'http://127.0.0.1:11434/v1', got {base_url!r}",
         )
     return text.rstrip("/")
+
+
+def _shown_url(url: str) -> str:
+    """``url`` without its user:password@ and its query."""
+    scheme, _, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    host = authority.rpartition("@")[2]
+    return f"{scheme}://{host}{slash}{path}".split("?")[0].split("#")[0]
 
 
 def _import_openai() -> Any:
