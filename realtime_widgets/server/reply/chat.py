@@ -79,6 +79,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CHAT_ERROR_CODES",
     "DEFAULT_CHAT_INSTRUCTIONS",
+    "IMAGE_NOT_PASSED",
+    "NOTHING_HEARD",
+    "NOT_TRANSCRIBED",
+    "NO_TOOL_OUTPUT",
     "ChatResponder",
     "chat_messages",
 ]
@@ -103,6 +107,7 @@ CHAT_ERROR_CODES = (
 )
 """Every :class:`ResponderError` code a :class:`ChatResponder` raises (module docstring)."""
 
+# What a message says in place of what cannot be passed on (the model reads these).
 NOT_TRANSCRIBED = "[the user spoke; the audio was not transcribed]"
 NOTHING_HEARD = "[the user made a sound; no words were recognised]"
 NO_TOOL_OUTPUT = "[no output: the client sent none for this call]"
