@@ -106,11 +106,9 @@ async def test_typed_text_gets_the_chat_reply_as_text_deltas(endpoint: ChatEndpo
         events = await say(ws, "Hi!", output_modalities=["text"])
     done = events[-1]["response"]
     assert done["status"] == "completed"
-    assert [e["delta"] for e in of("response.output_text.delta", events)] == [
-        "Hello",
-        " from",
-        " the chat endpoint.",
-    ]
+    deltas = [e["delta"] for e in of("response.output_text.delta", events)]
+    assert "".join(deltas) == TEXT
+    assert len(deltas) >= 3  # streamed as it came (the server may cut it finer, by words)
     assert of("response.output_text.done", events)[0]["text"] == TEXT
     assert done["output"][0]["content"][0] == {"type": "output_text", "text": TEXT}
     [request] = endpoint.requests
