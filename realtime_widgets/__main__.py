@@ -11,14 +11,10 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from realtime_widgets.errors import ConfigError, RealtimeWidgetsError
 from realtime_widgets.server.limits import add_limit_arguments, limits_from_arguments
 
 if TYPE_CHECKING:
     from realtime_widgets.server.reply.responder import Responder
-
-# A ChatResponder setting's flag, for errors that name the flag the user typed.
-_CHAT_FLAGS = {"base_url": "--chat-url", "model": "--chat-model", "api_key": "--chat-key-env"}
 
 
 def _non_negative(text: str) -> float:
@@ -32,8 +28,7 @@ def _non_negative(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line's parser (``serve`` and its flags)."""
+def main(argv: list[str] | None = None) -> int:
     # lazy: the server's modules load only when the command line runs
     from realtime_widgets.server.reply.responder import RESPONDERS
 
@@ -59,31 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--responder",
         choices=sorted(RESPONDERS),
-        default=None,
+        default=None,  # local; --chat-url and --responder are either-or
         help="who replies: local (honest report, default) or echo (your own audio back)",
-    )
-    serve.add_argument(
-        "--chat-url",
-        metavar="URL",
-        help="reply with an OpenAI-compatible Chat Completions endpoint at this base URL, e.g. "
-        "http://127.0.0.1:11434/v1 (Ollama); needs --chat-model and the chat extra",
-    )
-    serve.add_argument(
-        "--chat-model", metavar="NAME", help="the chat endpoint's model, e.g. llama3.2"
-    )
-    serve.add_argument(
-        "--chat-key-env",
-        metavar="VAR",
-        help="the environment variable holding the chat endpoint's API key, if it needs one "
-        "(a key is never a flag: it would show in the process list and shell history)",
     )
     serve.add_argument("--no-speech", action="store_true", help="answer without synthesised speech")
     add_limit_arguments(serve)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    add_chat_arguments(serve)
     args = parser.parse_args(argv)
     responder = responder_from_arguments(args, parser)
 
@@ -101,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         speech=not args.no_speech,
         limits=limits_from_arguments(args),
     ).start()
+    if not isinstance(responder, str):
+        print(f"replies from {responder!r}", flush=True)
     # This process is the server's alone: what startup built (modules, the VAD network, the
     # protocol's schemas: ~50,000 objects) lives as long as it does. Frozen, a full garbage
     # collection no longer walks it (~14 ms on 2 cores, mid-stream, on every session's events).
     gc.freeze()
     print(f"realtime-widgets local server listening on {server.url}", flush=True)
-    if not isinstance(responder, str):
-        print(f"replies from {responder!r}", flush=True)
     if server.speech_note:
         print(f"note: {server.speech_note}", flush=True)
     done = threading.Event()
@@ -116,6 +92,29 @@ def main(argv: list[str] | None = None) -> int:
     done.wait()
     server.stop()
     return 0
+
+
+# A ChatResponder setting's flag, for errors that name the flag the user typed.
+_CHAT_FLAGS = {"base_url": "--chat-url", "model": "--chat-model", "api_key": "--chat-key-env"}
+
+
+def add_chat_arguments(serve: argparse.ArgumentParser) -> None:
+    """``--chat-url``, ``--chat-model``, ``--chat-key-env``: replies from a chat endpoint."""
+    serve.add_argument(
+        "--chat-url",
+        metavar="URL",
+        help="reply with an OpenAI-compatible Chat Completions endpoint at this base URL, e.g. "
+        "http://127.0.0.1:11434/v1 (Ollama); needs --chat-model and the chat extra",
+    )
+    serve.add_argument(
+        "--chat-model", metavar="NAME", help="the chat endpoint's model, e.g. llama3.2"
+    )
+    serve.add_argument(
+        "--chat-key-env",
+        metavar="VAR",
+        help="the environment variable holding the chat endpoint's API key, if it needs one "
+        "(a key is never a flag: it would show in the process list and shell history)",
+    )
 
 
 def responder_from_arguments(
@@ -142,6 +141,7 @@ def responder_from_arguments(
                 f"--chat-key-env: the environment variable {args.chat_key_env} is not set or empty"
             )
     # lazy: the chat responder (and the openai SDK) load only when asked for
+    from realtime_widgets.errors import ConfigError, RealtimeWidgetsError
     from realtime_widgets.server.reply.chat import ChatResponder
 
     try:

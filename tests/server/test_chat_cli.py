@@ -3,7 +3,6 @@ make a ChatResponder; a bad combination exits with an error naming the flag."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import re
@@ -14,7 +13,8 @@ import sys
 import pytest
 import websockets
 
-from realtime_widgets.__main__ import build_parser, main, responder_from_arguments
+from realtime_widgets.__main__ import main
+from realtime_widgets.server import app
 from realtime_widgets.server.reply.chat import ChatResponder
 from tests.server.chat_endpoint import ChatEndpoint
 from tests.waiting import MS
@@ -22,14 +22,31 @@ from tests.waiting import MS
 TIMEOUT = 30_000 * MS
 
 
-def parsed(*flags: str) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
-    parser = build_parser()
-    return parser.parse_args(["serve", *flags]), parser
+class _Started(Exception):
+    """Raised where the command would start serving: the test has what it wanted."""
+
+
+def served_with(monkeypatch: pytest.MonkeyPatch, *flags: str) -> object:
+    """The responder ``serve`` hands its LocalServer for these flags (caught before it serves)."""
+    made: list[object] = []
+
+    class Server:
+        def __init__(self, *args: object, responder: object = None, **kwargs: object) -> None:
+            made.append(responder)
+
+        def start(self) -> None:
+            raise _Started
+
+    monkeypatch.setattr(app, "LocalServer", Server)
+    with pytest.raises(_Started):
+        main(["serve", *flags])
+    return made[0]
 
 
 def test_the_chat_flags_make_a_chat_responder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_CHAT_KEY", "sk-from-env-0123")
-    args, parser = parsed(
+    responder = served_with(
+        monkeypatch,
         "--chat-url",
         "http://127.0.0.1:11434/v1",
         "--chat-model",
@@ -37,7 +54,6 @@ def test_the_chat_flags_make_a_chat_responder(monkeypatch: pytest.MonkeyPatch) -
         "--chat-key-env",
         "MY_CHAT_KEY",
     )
-    responder = responder_from_arguments(args, parser)
     assert isinstance(responder, ChatResponder)
     assert (responder.base_url, responder.model, responder.has_key) == (
         "http://127.0.0.1:11434/v1",
@@ -47,9 +63,9 @@ def test_the_chat_flags_make_a_chat_responder(monkeypatch: pytest.MonkeyPatch) -
     assert "sk-from-env-0123" not in repr(responder)
 
 
-def test_without_chat_flags_the_responder_is_by_name() -> None:
-    assert responder_from_arguments(*parsed()) == "local"
-    assert responder_from_arguments(*parsed("--responder", "echo")) == "echo"
+def test_without_chat_flags_the_responder_is_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert served_with(monkeypatch) == "local"
+    assert served_with(monkeypatch, "--responder", "echo") == "echo"
 
 
 @pytest.mark.parametrize(
@@ -113,12 +129,10 @@ def test_serve_replies_from_the_chat_endpoint() -> None:
     ):
         try:
             assert proc.stdout is not None
-            line = proc.stdout.readline()
-            url = re.search(r"ws://127\.0\.0\.1:\d+/v1/realtime", line)
-            assert url, line
-            assert proc.stdout.readline().strip() == (
-                f"replies from ChatResponder({endpoint.url!r}, 'test-model')"
-            )
+            banner = [proc.stdout.readline().strip() for _ in range(2)]
+            assert banner[0] == f"replies from ChatResponder({endpoint.url!r}, 'test-model')"
+            url = re.search(r"ws://127\.0\.0\.1:\d+/v1/realtime", banner[1])
+            assert url, banner
 
             async def talk() -> dict[str, object]:
                 async with websockets.connect(url.group(0)) as ws:
