@@ -10,10 +10,9 @@ module             what lives there
                    :class:`ReplyContext` to text or a :class:`FunctionCall`), the honest
                    :class:`LocalResponder`, :class:`EchoResponder`, :class:`SpeakingResponder`
                    (brings its own audio), :data:`RESPONDERS` by name, the default instructions
-``chat``           :class:`ChatResponder`: any OpenAI-compatible Chat Completions endpoint
-                   (Ollama, llama.cpp, vLLM, LM Studio, OpenAI) as the server's model, its
-                   reply streamed; :func:`chat_messages` (a context as Chat messages); the
-                   ``openai`` SDK is imported when one is made (the ``chat`` extra)
+``chat``           :class:`~.chat.ChatResponder`: any OpenAI-compatible Chat Completions
+                   endpoint (Ollama, llama.cpp, vLLM, LM Studio, OpenAI) as the server's model,
+                   its reply streamed (import it from ``reply.chat``; the ``chat`` extra)
 ``material``       the work handed out and taken back: :class:`ReplyRequest`,
                    :class:`ReplyMaterial`; the one check of what a responder returned
                    (:func:`checked_value`); speech for a reply (:func:`speak_reply`);
@@ -25,13 +24,12 @@ module             what lives there
                    ``response.usage`` object
 =================  ==========================================================================
 
-Imports run one way: ``usage`` <- ``responder`` <- ``material`` / ``timeline`` / ``chat``;
-nothing here imports an engine part.
+Imports run one way: ``usage`` <- ``responder`` <- ``material`` / ``timeline``; nothing here
+imports an engine part.
 """
 
 from __future__ import annotations
 
-from realtime_widgets.server.reply.chat import ChatResponder, chat_messages
 from realtime_widgets.server.reply.material import (
     ReplyMaterial,
     ReplyRequest,
@@ -53,14 +51,11 @@ from realtime_widgets.server.reply.responder import (
     ResponderError,
     SpeakingResponder,
     arguments_for_schema,
-    last_user_transcript,
-    sentence,
 )
 
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
     "RESPONDERS",
-    "ChatResponder",
     "EchoResponder",
     "FunctionCall",
     "LocalResponder",
@@ -74,10 +69,7 @@ __all__ = [
     "ResponderError",
     "SpeakingResponder",
     "arguments_for_schema",
-    "chat_messages",
     "checked_value",
-    "last_user_transcript",
     "produce_reply_sync",
-    "sentence",
     "speak_reply",
 ]
