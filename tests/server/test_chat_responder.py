@@ -475,11 +475,13 @@ async def test_no_first_token_in_time_is_a_timeout(endpoint: ChatEndpoint, slow:
 @pytest.mark.asyncio
 async def test_a_reply_that_does_not_finish_in_time_is_a_timeout(endpoint: ChatEndpoint) -> None:
     endpoint.queue(Reply(text_chunks(*(f"w{i} " for i in range(1000))), gap_s=10 * MS))
-    responder = ChatResponder(endpoint.url, "m", timeout_s=500 * MS, first_token_timeout_s=500 * MS)
+    responder = ChatResponder(
+        endpoint.url, "m", timeout_s=1000 * MS, first_token_timeout_s=1000 * MS
+    )
     got, error = await failure(responder, context())
     assert got[0] == "w0 "
     assert error.code == "chat_timeout"
-    assert error.message.endswith(f"the reply did not finish within {500 * MS:g} s")
+    assert error.message.endswith(f"the reply did not finish within {1000 * MS:g} s")
 
 
 @pytest.mark.asyncio
