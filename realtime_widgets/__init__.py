@@ -39,6 +39,7 @@ _LAZY = {
     "ConfigPanel": "realtime_widgets.widgets",
     "RealtimeSession": "realtime_widgets.client",
     "LocalServer": "realtime_widgets.server.app",
+    "ChatResponder": "realtime_widgets.server.reply.chat",
     "ServerLimits": "realtime_widgets.server.limits",
     "Endpoint": "realtime_widgets.client",
     "VadLab": "realtime_widgets.vadlab",
@@ -61,6 +62,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "ABTest",
     "AudioFormatError",
+    "ChatResponder",
     "ConfigError",
     "ConfigNote",
     "ConfigPanel",

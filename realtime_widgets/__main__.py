@@ -9,8 +9,12 @@ import os
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from realtime_widgets.server.limits import add_limit_arguments, limits_from_arguments
+
+if TYPE_CHECKING:
+    from realtime_widgets.server.reply.responder import Responder
 
 
 def _non_negative(text: str) -> float:
@@ -71,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--responder",
         choices=sorted(RESPONDERS),
-        default="local",
+        default=None,  # local; --chat-url and --responder are either-or
         help="who replies: local (honest report, default) or echo (your own audio back)",
     )
     serve.add_argument(
@@ -94,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         "model name (downloaded: needs the network)",
     )
     add_limit_arguments(serve)
+    add_chat_arguments(serve)
     args = parser.parse_args(argv)
+    responder = responder_from_arguments(args, parser)
 
     # lazy: websockets and the server load only for a command that serves
     from realtime_widgets.server.app import LocalServer, TranscriberChoice
@@ -113,13 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         args.port,
         pace=args.pace,
         lead=args.lead,
-        responder=args.responder,
+        responder=responder,
         token=args.token,
         dialect=args.dialect,
         speech="off" if args.no_speech else args.speech,
         transcriber=transcriber,
         limits=limits_from_arguments(args),
     ).start()
+    if not isinstance(responder, str):
+        print(f"replies from {responder!r}", flush=True)
     # This process is the server's alone: what startup built (modules, the VAD network, the
     # protocol's schemas: ~50,000 objects) lives as long as it does. Frozen, a full garbage
     # collection no longer walks it (~14 ms on 2 cores, mid-stream, on every session's events).
@@ -134,6 +142,64 @@ def main(argv: list[str] | None = None) -> int:
     done.wait()
     server.stop()
     return 0
+
+
+# A ChatResponder setting's flag, for errors that name the flag the user typed.
+_CHAT_FLAGS = {"base_url": "--chat-url", "model": "--chat-model", "api_key": "--chat-key-env"}
+
+
+def add_chat_arguments(serve: argparse.ArgumentParser) -> None:
+    """``--chat-url``, ``--chat-model``, ``--chat-key-env``: replies from a chat endpoint."""
+    serve.add_argument(
+        "--chat-url",
+        metavar="URL",
+        help="reply with an OpenAI-compatible Chat Completions endpoint at this base URL, e.g. "
+        "http://127.0.0.1:11434/v1 (Ollama); needs --chat-model and the chat extra",
+    )
+    serve.add_argument(
+        "--chat-model", metavar="NAME", help="the chat endpoint's model, e.g. llama3.2"
+    )
+    serve.add_argument(
+        "--chat-key-env",
+        metavar="VAR",
+        help="the environment variable holding the chat endpoint's API key, if it needs one "
+        "(a key is never a flag: it would show in the process list and shell history)",
+    )
+
+
+def responder_from_arguments(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> Responder | str:
+    """Who replies, from ``--responder`` or the ``--chat-*`` flags; a bad combination or
+    setting exits with an error naming the flag (``parser.error``)."""
+    if args.chat_url is None:
+        extra = [flag for flag in ("chat_model", "chat_key_env") if getattr(args, flag)]
+        if extra:
+            parser.error(f"--{extra[0].replace('_', '-')} needs --chat-url URL")
+        return str(args.responder or "local")
+    if args.responder is not None:
+        parser.error(
+            f"--chat-url replies with the chat endpoint: drop --responder {args.responder}"
+        )
+    if not args.chat_model:
+        parser.error("--chat-url needs --chat-model NAME (the endpoint's model, e.g. llama3.2)")
+    key = None
+    if args.chat_key_env:
+        key = os.environ.get(args.chat_key_env, "").strip()
+        if not key:
+            parser.error(
+                f"--chat-key-env: the environment variable {args.chat_key_env} is not set or empty"
+            )
+    # lazy: the chat responder (and the openai SDK) load only when asked for
+    from realtime_widgets.errors import ConfigError, RealtimeWidgetsError
+    from realtime_widgets.server.reply.chat import ChatResponder
+
+    try:
+        return ChatResponder(args.chat_url, args.chat_model, api_key=key)
+    except ConfigError as exc:
+        parser.error(f"{_CHAT_FLAGS.get(exc.field, exc.field)}: {exc}")
+    except RealtimeWidgetsError as exc:  # the openai package is missing
+        parser.error(str(exc))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Playground: the whole console in one line, ``rw.Playground()``.
 
-Connection (the embedded local server by default — no key needed; OpenAI with a key that never
-syncs; Azure OpenAI; or a recording to replay), the config panel, microphone and speaker, the
+Connection (the embedded local server by default — no key needed, its replies honest reports,
+your own audio echoed, or a Chat Completions endpoint of your choice (URL + model, its key in a
+field that never syncs); OpenAI with a key that never syncs; Azure OpenAI; or a recording to
+replay), the config panel, microphone and speaker, the
 waveform, the transcript, text input and turn controls, metrics and the event log, all bound to
 one RealtimeSession.
 
@@ -13,6 +15,7 @@ metrics / events tabs.
 
 from __future__ import annotations
 
+import html
 import os
 import threading
 from pathlib import Path
@@ -20,7 +23,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from realtime_widgets.client.auth import Endpoint
+from realtime_widgets.client.auth import Endpoint, Secret
 from realtime_widgets.client.session import RealtimeSession, local_server
 from realtime_widgets.errors import RealtimeWidgetsError
 from realtime_widgets.protocol.config import MODELS, SessionConfig
@@ -43,8 +46,13 @@ TARGETS = ("Local server (no key)", "OpenAI", "Azure OpenAI", "Replay a recordin
 # bounds (a 768 px window leaves ~540 px; a 1080 px one ~850 px).
 BODY_HEIGHT = "clamp(500px, calc(100vh - 230px), 900px)"
 _FORM = {"description_width": "initial"}
-# Who answers on the local server: the honest report, or the user's own audio played back.
-RESPONDER_CHOICES = (("honest local replies", "local"), ("echo my audio back", "echo"))
+# Who answers on the local server: the honest report, the user's own audio played back, or a
+# Chat Completions endpoint (Ollama, llama.cpp, vLLM, LM Studio, OpenAI) as its model.
+RESPONDER_CHOICES = (
+    ("honest local replies", "local"),
+    ("echo my audio back", "echo"),
+    ("chat endpoint", "chat"),
+)
 
 
 class Connection(w.VBox):  # type: ignore[misc]
@@ -75,6 +83,28 @@ class Connection(w.VBox):  # type: ignore[misc]
             layout=w.Layout(width="auto"),
         )
         self.key = KeyField()
+        # The chat endpoint's fields: a line of their own, shown for "replies: chat endpoint".
+        self.chat_url = w.Text(
+            description="chat URL",
+            placeholder="http://127.0.0.1:11434/v1",
+            style=_FORM,
+            layout=w.Layout(width="300px"),
+        )
+        self.chat_model = w.Text(
+            description="chat model",
+            placeholder="llama3.2",
+            style=_FORM,
+            layout=w.Layout(width="200px"),
+        )
+        self.chat_key = KeyField(placeholder="chat API key (if it needs one)")
+        self.chat_key.add_class("rw-chat-key")
+        self.chat_line = w.HBox(
+            [self.chat_url, self.chat_model, self.chat_key],
+            layout=w.Layout(flex_flow="row wrap", align_items="center", width="100%"),
+        )
+        self.chat_line.add_class("rw-chat-line")
+        # The local server answering from the chat endpoint, and the settings it was made with.
+        self._chat: tuple[tuple[str, str, Secret | None], Any] | None = None
         self.record = w.Text(
             description="record to",
             placeholder="optional: session.jsonl",
@@ -85,6 +115,7 @@ class Connection(w.VBox):  # type: ignore[misc]
         self.button = w.Button(description="Connect", button_style="primary", layout=auto)
         self.status = w.HTML(layout=w.Layout(margin="0 0 0 8px"))
         self.target.observe(lambda _: self._visible(), "value")
+        self.responder.observe(lambda _: self._visible(), "value")
         # One line (it wraps on a narrow page); ``extra`` holds controls added next to the
         # target (e.g. a responder choice for the local server).
         self.extra = w.HBox([self.responder], layout=w.Layout(width="auto"))
@@ -103,7 +134,7 @@ class Connection(w.VBox):  # type: ignore[misc]
             ],
             layout=w.Layout(flex_flow="row wrap", align_items="center", width="100%"),
         )
-        super().__init__([self.line], layout=w.Layout(width="100%"))
+        super().__init__([self.line, self.chat_line], layout=w.Layout(width="100%"))
         self._visible()
 
     def _visible(self) -> None:
@@ -116,6 +147,7 @@ class Connection(w.VBox):  # type: ignore[misc]
             self.replay_path: kind == 3,
             self.model: kind in (0, 1),
             self.responder: kind == 0,
+            self.chat_line: kind == 0 and self.responder.value == "chat",
         }
         for widget, visible in show.items():
             widget.layout.display = None if visible else "none"
@@ -123,6 +155,8 @@ class Connection(w.VBox):  # type: ignore[misc]
     def endpoint(self) -> Endpoint:
         kind = TARGETS.index(self.target.value)
         model = self.model.value or MODELS[0]
+        if kind == 0 and self.responder.value == "chat":
+            return Endpoint.local(self.chat_server().url, model)
         if kind == 0:
             return Endpoint.local(local_server(self.responder.value).url, model)
         if kind == 1:
@@ -130,6 +164,47 @@ class Connection(w.VBox):  # type: ignore[misc]
         if kind == 2:
             return Endpoint.azure(self.azure_endpoint.value, self.deployment.value, self.key.secret)
         raise RealtimeWidgetsError("a replay has no endpoint")
+
+    @property
+    def chat_settings(self) -> str:
+        """The chat endpoint in words (for the status line), without the key."""
+        return f"{self.chat_model.value.strip()} at {self.chat_url.value.strip()}"
+
+    def chat_server(self) -> Any:
+        """The local server whose replies come from the chat endpoint in the form (started on
+        first use; a new one when the URL, model or key changed, the old one stopped).
+
+        A bad URL or model raises ConfigError naming it; the key stays a Secret until the
+        responder is made."""
+        url, model = self.chat_url.value.strip(), self.chat_model.value.strip()
+        if not url or not model:
+            raise RealtimeWidgetsError(
+                "replies from a chat endpoint need its URL and model, e.g. "
+                "http://127.0.0.1:11434/v1 and llama3.2 (Ollama)"
+            )
+        wanted = (url, model, self.chat_key.secret)
+        if self._chat is not None and self._chat[0] == wanted:
+            return self._chat[1]
+        self.stop_chat_server()
+        # lazy: the server and the openai SDK load only when a chat endpoint is chosen
+        from realtime_widgets.server.app import LocalServer
+        from realtime_widgets.server.reply.chat import ChatResponder
+
+        key = wanted[2]
+        responder = ChatResponder(url, model, api_key=key.reveal() if key else None)
+        server = LocalServer(responder=responder).start()
+        self._chat = (wanted, server)
+        return server
+
+    def stop_chat_server(self) -> None:
+        if self._chat is not None:
+            _, server = self._chat
+            self._chat = None
+            server.stop()
+
+    def close(self) -> None:
+        self.stop_chat_server()
+        super().close()
 
 
 class Playground(w.VBox):  # type: ignore[misc]
@@ -169,7 +244,10 @@ class Playground(w.VBox):  # type: ignore[misc]
         session = RealtimeSession(self.config, endpoint=endpoint, record=record)
         session.connect()
         self._bind(session)
-        self.connection.status.value = f"connected to {endpoint.display}"
+        form = self.connection
+        chat = form.target.value == TARGETS[0] and form.responder.value == "chat"
+        replies = f", replies from {form.chat_settings}" if chat else ""
+        form.status.value = html.escape(f"connected to {endpoint.display}{replies}")
         return session
 
     def replay(self, path: str | Path, speed: float = 1.0) -> RealtimeSession:

@@ -354,7 +354,7 @@ def test_async_forms_against_the_local_server() -> None:
 
     item_id, text = asyncio.run(go())
     assert item_id.startswith("item_")
-    assert "You said: What is this?." in text
+    assert "You said: What is this? " in text  # one end mark, not "?."
     assert "a 40x30 image/png" in text
 
 

@@ -6,6 +6,9 @@ is the engine part :mod:`realtime_widgets.server.responses`; this package is wha
 =================  ==========================================================================
 module             what lives there
 =================  ==========================================================================
+``chat``           :class:`~.chat.ChatResponder`: any OpenAI-compatible Chat Completions
+                   endpoint (Ollama, llama.cpp, vLLM, LM Studio, OpenAI) as the server's model,
+                   its reply streamed (import it from ``reply.chat``; the ``chat`` extra)
 ``responder``      who answers: the :data:`Responder` protocol (any callable from
                    :class:`ReplyContext` to text or a :class:`FunctionCall`), the honest
                    :class:`LocalResponder`, :class:`EchoResponder`, :class:`SpeakingResponder`

@@ -10,8 +10,9 @@ way::
     LocalServer(responder=lambda ctx: my_model(ctx.conversation))
 
 The default :class:`LocalResponder` is not a language model and never pretends to be one: it
-reports what the server measured (how long you spoke, your words if you typed them, the
-effective settings), follows ``tool_choice`` by calling a tool with arguments valid for its
+reports what the server measured (how long you spoke and, when the server has a speech
+recogniser, what it heard: "I heard: ..."; your words if you typed them; the effective
+settings), follows ``tool_choice`` by calling a tool with arguments valid for its
 schema, and answers a tool's output by quoting it.
 
 :class:`EchoResponder` (``LocalServer(responder="echo")``) plays the user's own committed audio
@@ -51,6 +52,8 @@ __all__ = [
     "ResponderError",
     "SpeakingResponder",
     "arguments_for_schema",
+    "last_user_transcript",
+    "sentence",
 ]
 
 
@@ -144,6 +147,44 @@ def _value_for(schema: dict[str, Any], hint: str) -> Any:
     return text if len(text) >= schema.get("minLength", 0) else text.ljust(schema["minLength"], "x")
 
 
+# What ends a sentence, and what may close it after that (a quote, a bracket).
+_SENTENCE_ENDS = (".", "!", "?", "\u2026")
+_CLOSERS = "\"')]}\u201d\u2019\u00bb"
+
+
+def sentence(text: str) -> str:
+    """``text`` stripped, ending as a sentence: a full stop is added only when it does not
+    already end with . ! ? or an ellipsis (a closing quote or bracket after them counts)."""
+    text = text.strip()
+    if not text or text.rstrip(_CLOSERS).endswith(_SENTENCE_ENDS):
+        return text
+    return f"{text}."
+
+
+def last_user_transcript(ctx: ReplyContext) -> str | None:
+    """What the server heard in the last user message when it was spoken: its transcript
+    (the server's own, ``ctx.transcripts``, else the item's), ``""`` when the recogniser made
+    out no words, None when the message was typed or nothing transcribed it."""
+    user = next(
+        (
+            item
+            for item in reversed(ctx.conversation)
+            if item.get("type") == "message" and item.get("role") == "user"
+        ),
+        None,
+    )
+    if user is None:
+        return None
+    audio = [p for p in user.get("content", []) or [] if p.get("type") == "input_audio"]
+    if not audio:
+        return None
+    item_id = str(user.get("id"))
+    if item_id in ctx.transcripts:
+        return ctx.transcripts[item_id].strip()
+    own = " ".join(str(p.get("transcript") or "").strip() for p in audio).strip()
+    return own or None
+
+
 class LocalResponder:
     """The default, honest responder (see the module docstring)."""
 
@@ -178,13 +219,25 @@ class LocalResponder:
     @staticmethod
     def _describe(ctx: ReplyContext) -> str:
         c = ctx.config
+        spoken = last_user_transcript(ctx)
+        seconds = (ctx.last_user_speech_ms or 0.0) / 1000
         if ctx.trigger == "idle_timeout":
             heard = "I have not heard anything for a while. Are you still there?"
+        elif spoken:
+            heard = (
+                f"I heard: {sentence(spoken)} You spoke for {seconds:.1f} seconds; this local "
+                "server has no language model to answer."
+            )
+        elif spoken == "":
+            heard = (
+                f"You spoke for {seconds:.1f} seconds, but the speech recogniser made out no "
+                "words. This local server has no language model."
+            )
         elif ctx.last_user_text:
-            heard = f"You said: {ctx.last_user_text}."
+            heard = f"You said: {sentence(ctx.last_user_text)}"
         elif ctx.last_user_speech_ms is not None:
             heard = (
-                f"You spoke for {ctx.last_user_speech_ms / 1000:.1f} seconds. This local server "
+                f"You spoke for {seconds:.1f} seconds. This local server "
                 "has no speech recogniser and no language model, so it cannot tell what you said."
             )
         else:
