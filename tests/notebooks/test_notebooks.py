@@ -31,7 +31,7 @@ EXPECTED = {
     "03_replay_and_teaching": [
         "speech started at",
         "speech stopped at",
-        "assistant: You said:",  # the local server heard the turn (Whisper, offline extra)
+        "assistant: I heard:",  # the local server heard the turn (Whisper, offline extra)
     ],
     "04_vad_lab": ["hits", "false_triggers", "cutoffs"],
     "05_transcription": [
