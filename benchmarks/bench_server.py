@@ -74,7 +74,11 @@ def chunks_b64(x: np.ndarray, ms: int = 40) -> list[str]:
     ]
 
 
-async def run_level(url: str, n: int, seconds: float, appends: list[str]) -> list[float]:
+async def run_level(
+    url: str, n: int, seconds: float, appends: list[str], setup: str | None = None
+) -> list[float]:
+    """Probe round trips of ``n`` sessions streaming ``appends`` in real time; ``setup``: a
+    session.update each session sends first (e.g. input transcription on)."""
     import websockets
 
     latencies: list[float] = []
@@ -84,6 +88,8 @@ async def run_level(url: str, n: int, seconds: float, appends: list[str]) -> lis
     async def session(k: int) -> None:
         async with websockets.connect(url, compression=None, max_size=None) as ws:
             await ws.recv()
+            if setup is not None:
+                await ws.send(setup)
             await connected.wait()
             pending: dict[str, float] = {}
 
