@@ -8,6 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from realtime_widgets.server.reply.clauses import ClauseSplitter, clauses
+from realtime_widgets.server.reply.responder import sentence
+from realtime_widgets.server.speech import ends_sentence
 
 PARAGRAPH = (
     "Sure, I can help with that. The birch canoe slid on the smooth planks, and the sheet was "
@@ -109,6 +111,40 @@ def test_with_the_default_limits_a_first_boundary_needs_three_words() -> None:
         "Well, yes, the canoe slid on,",
         "and on.",
     ]
+
+
+# ---- where a sentence ends: one rule (server/speech.py) for the splitter, the responder and Piper
+
+
+@pytest.mark.parametrize(
+    ("word", "ends", "ends_a_text"),
+    [
+        ("planks.", True, True),
+        ("Really?!", True, True),
+        ("so\u2026", True, True),
+        ("Wait...", True, True),
+        ('slid."', True, True),
+        ("stop!)", True, True),
+        ("now.}", True, True),
+        ("now.\u00bb", True, True),
+        ("now.\u201d", True, True),
+        ("Dr.", False, True),
+        ("(e.g.", False, True),
+        ("U.S.", False, True),
+        ("J.", False, True),
+        ("3.5", False, False),
+        ("slid,", False, False),
+        ("\u00bb", False, False),
+    ],
+)
+def test_where_a_sentence_ends(word: str, ends: bool, ends_a_text: bool) -> None:
+    assert ends_sentence(word) is ends
+    assert ends_sentence(word, last=True) is ends_a_text
+    # The splitter cuts a later piece there (or not), with the same rule.
+    pieces = clauses(f"So it is here. Then I came {word} and left.")
+    assert (pieces[1] == f"Then I came {word}") is ends
+    # The responder adds a full stop to a heard text only when it does not end as a sentence.
+    assert (sentence(f"I came {word}") == f"I came {word}") is ends_a_text
 
 
 def test_a_short_reply_is_one_piece_and_blank_text_none() -> None:

@@ -33,6 +33,7 @@ from realtime_widgets.server.piper_voice import (
     PIPER_VOICES,
     PiperSynthesizer,
     VoiceFileMismatch,
+    _word_starts,
     shared_piper,
 )
 from realtime_widgets.server.reply.responder import ReplyContext
@@ -206,6 +207,40 @@ def test_the_word_start_estimate_spreads_words_by_their_characters() -> None:
     # "ab" counts 3 (with its gap), "cde" 4: the second word starts 3/7 into the span
     assert estimate("ab  cde", 700, 100) == (100.0, 400.0)
     assert estimate(" ", 700) == ()
+
+
+def _two_sentences_of_speech() -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Two rendered sentences at 1 kHz (a sample a millisecond): each 1 s span is loud from
+    100 ms after its start to 100 ms before its end."""
+    samples = np.zeros(2000, np.int16)
+    samples[100:900] = samples[1100:1900] = 10000
+    return samples, [(0, 1000), (1000, 2000)]
+
+
+@pytest.mark.parametrize(
+    ("text", "second"),
+    [
+        ("See e.g. the map here. Then go.", "Then"),  # an abbreviation ends no sentence
+        ("We met Dr. smith today. Then we left.", "Then"),
+        ("He said \u00abstop now.\u00bb Then go.", "Then"),  # a guillemet closes one
+        ("{It is here.} Then go.", "Then"),
+        ("We met Dr. Smith today.", "Smith"),  # eSpeak ends one there: a capital follows
+    ],
+)
+def test_each_sentence_s_words_start_in_its_own_span(text: str, second: str) -> None:
+    samples, spans = _two_sentences_of_speech()
+    starts = _word_starts(text, samples, 1000, spans)
+    words = text.split()
+    at = words.index(second)
+    assert starts[at] == 1100.0  # where the second sentence's speech starts
+    assert starts[:at] == estimate(" ".join(words[:at]), 800, 100)
+    assert starts[at:] == estimate(" ".join(words[at:]), 800, 1100)
+
+
+def test_words_spread_over_the_whole_speech_when_no_reading_gives_piper_s_sentences() -> None:
+    samples, spans = _two_sentences_of_speech()
+    text = "One. Two. Three."  # three sentences, two rendered
+    assert _word_starts(text, samples, 1000, spans) == estimate(text, 1800, 100)
 
 
 # ---- the pinned hashes ----------------------------------------------------------------------

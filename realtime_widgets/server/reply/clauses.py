@@ -12,7 +12,8 @@ or nothing after a cut inside a word) are the text with its whitespace normalise
 - **The first piece is short**, for a quick first audio delta: it ends at the first clause
   boundary (``,`` ``;`` ``:``, a spaced hyphen, en or em dash) or sentence end (``.`` ``!``
   ``?`` ``…``, closing quotes and brackets allowed after them, or a line break) that has at
-  least ``min_words`` words before it; else at the last space that keeps it within
+  least ``min_words`` words before it (:func:`~realtime_widgets.server.speech.ends_sentence`
+  says where a sentence ends); else at the last space that keeps it within
   ``first_max_chars``; else (one word longer than that) inside the word, at
   ``first_max_chars``.
 - **Then whole sentences**, which Piper speaks with their natural prosody (each synthesis
@@ -30,38 +31,24 @@ same however the text is split into deltas.
 
 from __future__ import annotations
 
-import re
+from realtime_widgets.server.speech import CLOSERS, ends_sentence
 
 __all__ = ["ClauseSplitter", "clauses"]
 
-_SENTENCE_END = ".!?…"
 _CLAUSE_END = ",;:"
 _EN_DASH, _EM_DASH = "\u2013", "\u2014"
 _DASHES = ("-", "--", _EN_DASH, _EM_DASH)
-_CLOSERS = "\"')]}\u201d\u2019\u00bb"  # straight and curly closing quotes, brackets
-_OPENERS = "(\"'\u201c\u2018"
-_ABBREVIATIONS = frozenset(
-    {"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "cf", "no"}
-    | {"approx", "dept", "est", "fig", "inc", "ltd", "co"}
-)
-_INITIALS = re.compile(r"^(?:[A-Za-z]\.)+$")
 
 
 def _boundary(word: str) -> str | None:
     """What the word before a space ends: ``"sentence"``, ``"clause"`` or nothing."""
     if word in _DASHES or word.endswith((_EN_DASH, _EM_DASH)):
         return "clause"
-    bare = word.rstrip(_CLOSERS)
-    if not bare:
-        return None
-    if bare[-1] in _CLAUSE_END:
-        return "clause"
-    if bare[-1] in _SENTENCE_END:
-        period_only = bare.endswith(".") and not bare.endswith("..")
-        stem = bare[:-1].lower().lstrip(_OPENERS)
-        if period_only and (stem in _ABBREVIATIONS or _INITIALS.match(bare)):
-            return None
+    if ends_sentence(word):
         return "sentence"
+    bare = word.rstrip(CLOSERS)
+    if bare and bare[-1] in _CLAUSE_END:
+        return "clause"
     return None
 
 
