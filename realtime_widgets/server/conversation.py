@@ -73,7 +73,11 @@ __all__ = ["Conversation", "ItemRejected", "StoredItem", "read_parts"]
 
 @dataclass
 class StoredItem:
-    """One conversation item as the server keeps it."""
+    """One conversation item as the server keeps it.
+
+    ``data`` is never changed in place, at any depth: the events that announced the item may
+    hold the same dict (or its content parts) until they are serialised, so a change replaces
+    ``data`` (or the part) with a changed copy."""
 
     data: dict[str, Any]  # GA item, without audio bytes
     audio: Int16Array | None = None  # user audio, or assistant speech as sent (model rate)
@@ -131,10 +135,19 @@ class StoredItem:
 
     def _keep_heard_transcript(self) -> None:
         heard = " ".join(w for _, w in self.words)
-        self.data["content"] = [
+        content = [
             {**part, "transcript": heard} if part.get("type") == "output_audio" else part
             for part in self.data.get("content", [])
         ]
+        self.data = {**self.data, "content": content}
+
+    def set_transcript(self, text: str) -> None:
+        """The user audio part's transcript (on a copy: see the class docstring)."""
+        content = [
+            {**part, "transcript": text} if part.get("type") == "input_audio" else part
+            for part in self.data.get("content", [])
+        ]
+        self.data = {**self.data, "content": content}
 
     def tokens(self) -> tuple[int, int, int]:
         """This item's (text, audio, image) tokens in a model's context (a local estimate)."""
@@ -363,7 +376,10 @@ class Conversation:
             return
         item.heard = text
         if announced:
-            item.data["content"][0]["transcript"] = text
+            # Not in place: conversation.item.added and .done of this turn may hold the item
+            # still (a transcript ready at the commit is routed in the same batch), and OpenAI
+            # sends them with the transcript null; the transcription events tell it after.
+            item.set_transcript(text)
             self.recount(item)
 
     def add_reply(self, reply: ReplyScheduled) -> None:

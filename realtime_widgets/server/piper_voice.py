@@ -73,6 +73,7 @@ from realtime_widgets.server.speech import (
     SPEED_RANGE,
     Speech,
     SynthesisUnavailable,
+    ends_sentence,
     word_starts_estimate,
 )
 
@@ -98,8 +99,6 @@ CONFIG_SHA256 = "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad3
 _FIXED_SHARE = 0.24
 
 _PHONEMIZER_LOCK = threading.Lock()
-_SENTENCE_ENDS = (".", "!", "?", "\u2026")
-_CLOSERS = "\"')]\u201d\u2019"
 
 _INSTALL = "install the 'voice' extra: pip install 'realtime-widgets[voice]'"
 # Where speech starts and ends: the first and last sample above 1 % of full scale (-40 dBFS),
@@ -278,18 +277,12 @@ class PiperSynthesizer:
 def _word_starts(
     text: str, samples: np.ndarray[Any, Any], rate: int, spans: list[tuple[int, int]]
 ) -> tuple[float, ...]:
-    """Word starts (ms): when the text's sentences (words up to one ending in ``.`` ``!`` ``?``
-    or ``…``) are as many as the sentences Piper rendered, each sentence's words are spread
-    over its own voiced span; else all words over the whole voiced span. Either way the
-    proportional estimate (:func:`~.speech.word_starts_estimate`), within a sentence or the
-    whole text."""
-    groups: list[list[str]] = [[]]
-    for word in text.split():
-        groups[-1].append(word)
-        if word.rstrip(_CLOSERS)[-1:] in _SENTENCE_ENDS:
-            groups.append([])
-    groups = [g for g in groups if g]
-    if len(groups) != len(spans):
+    """Word starts (ms): when the text's sentences are as many as the sentences Piper rendered
+    (:func:`_sentences`), each sentence's words are spread over its own voiced span; else all
+    words over the whole voiced span. Either way the proportional estimate
+    (:func:`~.speech.word_starts_estimate`), within a sentence or the whole text."""
+    groups = _sentences(text.split(), len(spans))
+    if groups is None:
         spans, groups = [(0, len(samples))], [text.split()]
     starts: list[float] = []
     for (a, b), words in zip(spans, groups, strict=True):
@@ -298,6 +291,24 @@ def _word_starts(
         start_ms, end_ms = float(first) * 1000 / rate, float(last) * 1000 / rate
         starts += word_starts_estimate(" ".join(words), end_ms - start_ms, start_ms)
     return tuple(starts)
+
+
+def _sentences(words: list[str], rendered: int) -> list[list[str]] | None:
+    """``words`` cut into ``rendered`` sentences, or None when no reading gives that many.
+    The sentences as :func:`~.speech.ends_sentence` reads them are tried first ("e.g. the" and
+    "Dr. smith" end none); then the reading where every period ends one, abbreviations' too,
+    since Piper's eSpeak ends a sentence at "Dr. Smith", "J. Doe" or "U.S. Navy" (a capital
+    after the period)."""
+    for abbreviations_end in (False, True):
+        groups: list[list[str]] = [[]]
+        for word in words:
+            groups[-1].append(word)
+            if ends_sentence(word, last=abbreviations_end):
+                groups.append([])
+        groups = [g for g in groups if g]
+        if len(groups) == rendered:
+            return groups
+    return None
 
 
 def _length_scale_for(stretch: float) -> float:

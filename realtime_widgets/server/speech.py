@@ -1,6 +1,8 @@
 """What every offline voice shares: the :class:`Speech` it renders, the
-:class:`SpeechSynthesizer` shape the server calls, the error when none can load, and the
-proportional word-timing estimate.
+:class:`SpeechSynthesizer` shape the server calls, the error when none can load, the
+proportional word-timing estimate, and the one rule of where a sentence ends
+(:func:`ends_sentence`: the reply's clause splitter, the default responder and Piper's word
+timings all read it).
 
 The voices themselves live beside this module: :mod:`.piper_voice` (Piper, the natural one)
 and :mod:`.tts` (eSpeak NG, the fallback, and :func:`~.tts.default_synthesizer`, which picks).
@@ -8,6 +10,7 @@ and :mod:`.tts` (eSpeak NG, the fallback, and :func:`~.tts.default_synthesizer`,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,11 +19,14 @@ from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.errors import RealtimeWidgetsError
 
 __all__ = [
+    "CLOSERS",
     "OPENAI_VOICES",
+    "SENTENCE_ENDS",
     "SPEED_RANGE",
     "Speech",
     "SpeechSynthesizer",
     "SynthesisUnavailable",
+    "ends_sentence",
     "word_starts_estimate",
 ]
 
@@ -84,3 +90,30 @@ def word_starts_estimate(text: str, duration_ms: float, start_ms: float = 0.0) -
         starts.append(start_ms + duration_ms * acc / total)
         acc += len(w) + 1
     return tuple(starts)
+
+
+# What ends a sentence, what may close it after that (straight and curly quotes, brackets,
+# guillemets), and what may open a word before an abbreviation.
+SENTENCE_ENDS = ".!?\u2026"
+CLOSERS = "\"')]}\u201d\u2019\u00bb"
+_OPENERS = "(\"'\u201c\u2018\u00ab"
+_ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "cf", "no"}
+    | {"approx", "dept", "est", "fig", "inc", "ltd", "co"}
+)
+_INITIALS = re.compile(r"^(?:[A-Za-z]\.)+$")
+
+
+def ends_sentence(word: str, *, last: bool = False) -> bool:
+    """Whether ``word`` (one whitespace-free token) ends a sentence: it ends in ``.`` ``!``
+    ``?`` or ``…`` (``...`` too), closing quotes and brackets allowed after them; a single
+    period after a common abbreviation (``Dr.``, ``e.g.``) or an initial (``J.``, ``U.S.``)
+    ends none unless the text ends there (``last``)."""
+    bare = word.rstrip(CLOSERS)
+    if not bare or bare[-1] not in SENTENCE_ENDS:
+        return False
+    if last:
+        return True
+    period_only = bare.endswith(".") and not bare.endswith("..")
+    stem = bare[:-1].lower().lstrip(_OPENERS)
+    return not (period_only and (stem in _ABBREVIATIONS or _INITIALS.match(bare)))

@@ -3,9 +3,12 @@
 Connection (the embedded local server by default — no key needed, its replies honest reports,
 your own audio echoed, or a Chat Completions endpoint of your choice (URL + model, its key in a
 field that never syncs); OpenAI with a key that never syncs; Azure OpenAI; or a recording to
-replay), the config panel, microphone and speaker, the
-waveform, the transcript, text input and turn controls, metrics and the event log, all bound to
-one RealtimeSession.
+replay), the config panel, microphone and speaker, the waveform, the transcript, text input and
+turn controls, metrics and the event log, all bound to one RealtimeSession.
+
+The chat URL is a field like any other, synced and saved with the notebook (the user typed
+it): the status line shows it without user:password@ or a query, and says so when it carries
+them (a key belongs in the key field). Status lines are text, escaped before they are shown.
 
 Laid out as a console that fits a 1366x768 window: the connection form on one line; below it,
 the settings on the left (their own scroll; ``settings`` is a column that takes more rows), and
@@ -48,6 +51,12 @@ BODY_HEIGHT = "clamp(500px, calc(100vh - 230px), 900px)"
 _FORM = {"description_width": "initial"}
 # Who answers on the local server: the honest report, the user's own audio played back, or a
 # Chat Completions endpoint (Ollama, llama.cpp, vLLM, LM Studio, OpenAI) as its model.
+# The chat URL field is synced and saved with the notebook like any field (the user typed it):
+# its status says so when the URL carries what may be a key.
+CREDENTIALS_IN_URL = (
+    "the chat URL's user:password@ or query is kept in the notebook: put a key in the key "
+    "field, which is never saved"
+)
 RESPONDER_CHOICES = (
     ("honest local replies", "local"),
     ("echo my audio back", "echo"),
@@ -167,8 +176,19 @@ class Connection(w.VBox):  # type: ignore[misc]
 
     @property
     def chat_settings(self) -> str:
-        """The chat endpoint in words (for the status line), without the key."""
-        return f"{self.chat_model.value.strip()} at {self.chat_url.value.strip()}"
+        """The chat endpoint in words (for the status line, which is synced and saved with the
+        notebook): without the key, and the URL without user:password@ or a query (as
+        ChatResponder shows it). The URL field itself keeps what was typed: a URL that carries
+        credentials is said to, with where the key belongs."""
+        # lazy: reply.chat loads with the chat server, only when a chat endpoint is chosen
+        from realtime_widgets.server.reply.chat import shown_url
+
+        url = self.chat_url.value.strip().rstrip("/")
+        shown = shown_url(url).rstrip("/")
+        said = f"{self.chat_model.value.strip()} at {shown}"
+        if shown != url:
+            said += f" ({CREDENTIALS_IN_URL})"
+        return said
 
     def chat_server(self) -> Any:
         """The local server whose replies come from the chat endpoint in the form (started on
@@ -232,9 +252,8 @@ class Playground(w.VBox):  # type: ignore[misc]
             else:
                 self.connect()
         except Exception as exc:  # shown, never raised into the browser's click
-            self.connection.status.value = (
-                f"<span style='color:#c0392b'>{type(exc).__name__}: {exc}</span>"
-            )
+            said = html.escape(f"{type(exc).__name__}: {exc}")
+            self.connection.status.value = f"<span style='color:#c0392b'>{said}</span>"
 
     def connect(self) -> RealtimeSession:
         """(Re)connect with the Connection form's choices and rebuild the parts."""
@@ -256,7 +275,7 @@ class Playground(w.VBox):  # type: ignore[misc]
         session = RealtimeSession.replay(path, speed=speed)
         self._bind(session)
         threading.Thread(target=session.play, name="realtime-widgets-replay", daemon=True).start()
-        self.connection.status.value = f"replaying {Path(path).name}"
+        self.connection.status.value = html.escape(f"replaying {Path(path).name}")
         return session
 
     def _bind(self, session: RealtimeSession) -> None:
@@ -336,7 +355,8 @@ class Playground(w.VBox):  # type: ignore[misc]
             try:
                 self.parts["microphone"].stream_file(bytes(file["content"]))
             except Exception as exc:  # shown next to the connection, never raised into a click
-                self.connection.status.value = f"<span style='color:#c0392b'>{exc}</span>"
+                said = html.escape(str(exc))
+                self.connection.status.value = f"<span style='color:#c0392b'>{said}</span>"
 
     def close_session(self) -> None:
         if self.latency is not None:

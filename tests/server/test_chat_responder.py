@@ -611,6 +611,27 @@ def test_bad_settings_name_the_field(kwargs: dict[str, Any], field: str, said: s
     assert said in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("base_url", "shown"),
+    [
+        ("ftp://me:hunter2@host/v1?api-key=abc123", "'ftp://host/v1'"),
+        ("me:hunter2@localhost:11434/v1?api-key=abc123#x", "'localhost:11434/v1'"),
+        ("http://me:hunter2@/v1?api-key=abc123", "'http:///v1'"),
+    ],
+)
+def test_a_bad_url_is_named_without_its_credentials(base_url: str, shown: str) -> None:
+    """The error may be shown in a synced status line: it shows the URL as ChatResponder's
+    logs do, without user:password@ or a query."""
+    with pytest.raises(ConfigError) as info:
+        ChatResponder(base_url, "llama3.2")
+    message = str(info.value)
+    assert message.endswith(f"got {shown}")
+    assert "hunter2" not in message
+    assert "abc123" not in message
+    with pytest.raises(ConfigError, match="got None"):
+        ChatResponder(None, "llama3.2")  # type: ignore[arg-type]
+
+
 def test_without_the_openai_package_the_error_names_the_extra(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

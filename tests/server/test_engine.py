@@ -13,6 +13,7 @@ from realtime_widgets import SessionConfig
 from realtime_widgets.audio import ulaw_encode
 from realtime_widgets.protocol.events import parse_server_event
 from realtime_widgets.server.engine import EngineOptions, SessionEngine
+from realtime_widgets.server.input_transcripts import run_inline
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.reply.responder import FunctionCall
 from realtime_widgets.server.tts import Synthesizer
@@ -773,3 +774,79 @@ def test_with_a_lead_the_idle_timeout_counts_from_where_playback_ends(
         assert 4990 <= timeout[0]["audio_end_ms"] - timeout[0]["audio_start_ms"] <= 5050
     finally:
         engine.close()
+
+
+def test_an_early_transcript_reaches_the_wire_only_in_its_own_events(three_turns: Clip) -> None:
+    """The turn's speculation is ready when it commits, so its transcript is routed in the
+    same batch as ``conversation.item.added`` and ``.done``: those were written with the
+    transcript null (as OpenAI sends them) and must still say so when the batch is serialised
+    (each batch is serialised as soon as the engine returns it, as the socket layer does)."""
+    heard: list[int] = []
+
+    def transcriber(audio: np.ndarray) -> str:
+        heard.append(len(audio))
+        return "glue the sheet"
+
+    engine = SessionEngine(
+        options=EngineOptions(pace=0, wall_clock=lambda: 0.0, transcriber=transcriber),
+        session_id="sess_early001",
+    )
+    wire: list[dict[str, Any]] = []
+
+    def serialised(batch: list[dict[str, Any]]) -> None:
+        wire.extend(json.loads(json.dumps(event)) for event in batch)
+
+    serialised(engine.start(0.0))
+    update = {
+        "type": "session.update",
+        "session": {
+            "type": "realtime",
+            "audio": {
+                "input": {
+                    "transcription": {"model": "whisper-1"},
+                    "turn_detection": {"type": "server_vad", "create_response": False},
+                }
+            },
+        },
+    }
+    serialised(engine.receive(json.dumps(update), 0.0))
+    first_turn = three_turns.samples[: int((three_turns.truth[0][1] + 900) * 24)]
+    now = 0.0
+    for i in range(0, len(first_turn), 960):
+        now += 0.04
+        append = {"type": "input_audio_buffer.append", "audio": b64(first_turn[i : i + 960])}
+        serialised(engine.receive(json.dumps(append), now))
+        # The speculation runs as soon as it is handed out: it is ready before the commit.
+        serialised(run_inline(engine, transcriber, now))
+        serialised(engine.tick(now))
+    assert engine.transcripts.reused == 1  # the commit took the early transcript
+    assert len(heard) == engine.transcripts.speculations
+    (committed,) = [e for e in wire if e["type"] == "input_audio_buffer.committed"]
+    item_id = committed["item_id"]
+    told = [
+        e for e in wire if e.get("item_id") == item_id or e.get("item", {}).get("id") == item_id
+    ]
+    assert [e["type"] for e in told] == [
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "conversation.item.added",
+        "conversation.item.done",
+        "conversation.item.input_audio_transcription.delta",
+        "conversation.item.input_audio_transcription.delta",
+        "conversation.item.input_audio_transcription.delta",
+        "conversation.item.input_audio_transcription.completed",
+    ]
+    for added_or_done in told[3:5]:
+        assert added_or_done["item"]["content"] == [{"type": "input_audio", "transcript": None}]
+    deltas = [e["delta"] for e in told[5:8]]
+    assert deltas == ["glue ", "the ", "sheet"]
+    assert told[8]["transcript"] == "glue the sheet"
+    # The conversation holds the transcript from then on.
+    retrieve = {"type": "conversation.item.retrieve", "item_id": item_id}
+    serialised(engine.receive(json.dumps(retrieve), now))
+    engine.close()
+    assert wire[-1]["type"] == "conversation.item.retrieved"
+    assert wire[-1]["item"]["content"][0]["transcript"] == "glue the sheet"
+    for event in wire:
+        check_server_event(event)

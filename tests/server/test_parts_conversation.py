@@ -4,13 +4,15 @@ a reply's item as it streams) is called directly, and the events and outcomes ch
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.server.conversation import Conversation, ItemRejected
 from realtime_widgets.server.limits import ServerLimits
-from realtime_widgets.server.outcomes import ReplyScheduled, UserAudioStored
+from realtime_widgets.server.outcomes import ReplyExtended, ReplyScheduled, UserAudioStored
 
 from .parts import RecordingEmitter, kinds, tone
 
@@ -81,6 +83,36 @@ def test_a_transcript_becomes_the_items_text_and_counts() -> None:
     rig.part.set_transcript("item_a", "a" * 40)
     assert rig.part.items["item_a"].data["content"][0]["transcript"] == "a" * 40
     assert rig.part.held_tokens() == before + 10  # four characters a token
+
+
+def test_what_an_event_or_outcome_holds_is_never_changed_afterwards() -> None:
+    """An event is serialised after the part returns it (maybe after the engine has routed a
+    later outcome of the same batch), and an outcome may be kept: the part changes an item by
+    replacing its dict, never the dict (nor a content part) it handed out."""
+    rig = Rig()
+    handed: list[object] = list(rig.part.commit_user_audio("item_a", tone(500), None))
+    handed += rig.part.on_retrieve(
+        ev.ConversationItemRetrieve(type="conversation.item.retrieve", item_id="item_a"), 0.0
+    )
+    reply = _reply("item_r", "item_a")
+    more = ReplyExtended("item_r", dict(reply.item), ((900.0, "four"),))
+    done = {**reply.item, "status": "completed"}
+    handed += [reply, more, done]
+    before = copy.deepcopy(handed)
+    rig.part.set_transcript("item_a", "glue the sheet")
+    rig.part.add_reply(reply)
+    rig.part.grow_reply_audio("item_r", tone(1200))
+    rig.part.extend_reply(more)
+    rig.part.end_reply("item_r", done, None)
+    handed += rig.part.on_truncate(
+        ev.ConversationItemTruncate(
+            type="conversation.item.truncate", item_id="item_r", content_index=0, audio_end_ms=400
+        ),
+        0.0,
+    )
+    assert handed[: len(before)] == before
+    assert rig.part.items["item_a"].data["content"][0]["transcript"] == "glue the sheet"
+    assert rig.part.items["item_r"].data["content"][0]["transcript"] == "one two"
 
 
 def test_with_truncation_disabled_an_item_that_does_not_fit_is_refused() -> None:

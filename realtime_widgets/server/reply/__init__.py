@@ -32,7 +32,8 @@ module             what lives there
 =================  ==========================================================================
 
 Imports run one way: ``usage`` <- ``responder`` <- ``material`` / ``timeline``; ``clauses``
-imports nothing; nothing here imports an engine part.
+imports only :mod:`..speech` (where a sentence ends, the rule the voices share); nothing here
+imports an engine part.
 """
 
 from __future__ import annotations

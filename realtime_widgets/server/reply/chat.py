@@ -85,6 +85,7 @@ __all__ = [
     "NO_TOOL_OUTPUT",
     "ChatResponder",
     "chat_messages",
+    "shown_url",
 ]
 
 log = logging.getLogger("realtime_widgets.server.chat")
@@ -283,7 +284,7 @@ class ChatResponder:
         self.base_url = _checked_url(base_url)
         # What messages, logs and the repr show: no user:password@ and no query (a key may
         # hide in either).
-        self.shown_url = _shown_url(self.base_url)
+        self.shown_url = shown_url(self.base_url)
         if not isinstance(model, str) or not model.strip():
             raise ConfigError.single(
                 "model", f"model must name the endpoint's model (e.g. 'llama3.2'), got {model!r}"
@@ -583,24 +584,31 @@ def _shown(chunk: object) -> str:
 
 
 def _checked_url(base_url: object) -> str:
-    """``base_url`` if it is an http(s) URL with a host (no urllib: reply/ is sans-I/O)."""
+    """``base_url`` if it is an http(s) URL with a host (no urllib: reply/ is sans-I/O); the
+    error shows it as :func:`shown_url` does (it may be shown in a synced status line)."""
     text = base_url.strip() if isinstance(base_url, str) else ""
     scheme, sep, rest = text.partition("://")
-    if not sep or scheme.lower() not in ("http", "https") or not rest.split("/")[0]:
+    host = rest.split("/")[0].split("?")[0].rpartition("@")[2]  # after any user:password@
+    if not sep or scheme.lower() not in ("http", "https") or not host:
+        got = shown_url(text) if isinstance(base_url, str) else base_url
         raise ConfigError.single(
             "base_url",
             "base_url must be an http:// or https:// URL with a host, e.g. "
-            f"'http://127.0.0.1:11434/v1', got {base_url!r}",
+            f"'http://127.0.0.1:11434/v1', got {got!r}",
         )
     return text.rstrip("/")
 
 
-def _shown_url(url: str) -> str:
-    """``url`` without its user:password@ and its query."""
-    scheme, _, rest = url.partition("://")
+def shown_url(url: str) -> str:
+    """``url`` as messages, logs and status lines show it: without its user:password@, its
+    query and its fragment (a key may hide in any of them); with or without a scheme."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
     authority, slash, path = rest.partition("/")
     host = authority.rpartition("@")[2]
-    return f"{scheme}://{host}{slash}{path}".split("?")[0].split("#")[0]
+    shown = f"{scheme}{sep}{host}{slash}{path}"
+    return shown.split("?")[0].split("#")[0]
 
 
 def _import_openai() -> Any:

@@ -5,55 +5,50 @@ as they come (:meth:`~ClauseSplitter.feed`) and gives back each piece once it is
 then the rest at the end (:meth:`~ClauseSplitter.flush`); :func:`clauses` does the same for a
 whole text. Feeding a text in any chunks gives the same pieces as :func:`clauses` of it.
 
-Where it cuts, always at whitespace; each piece's whitespace is normalised to single spaces (so
-the pieces joined with spaces are the text with its whitespace normalised):
+Where it cuts: at whitespace, except inside a word too long for a piece; each piece's
+whitespace is normalised to single spaces, so the pieces joined with their separators (a space,
+or nothing after a cut inside a word) are the text with its whitespace normalised:
 
 - **The first piece is short**, for a quick first audio delta: it ends at the first clause
   boundary (``,`` ``;`` ``:``, a spaced hyphen, en or em dash) or sentence end (``.`` ``!``
   ``?`` ``…``, closing quotes and brackets allowed after them, or a line break) that has at
-  least ``min_words`` words before it, or at the first space past ``first_max_chars``.
+  least ``min_words`` words before it (:func:`~realtime_widgets.server.speech.ends_sentence`
+  says where a sentence ends); else at the last space that keeps it within
+  ``first_max_chars``; else (one word longer than that) inside the word, at
+  ``first_max_chars``.
 - **Then whole sentences**, which Piper speaks with their natural prosody (each synthesis
   ends in ~200 ms of silence, too long a pause at every comma), cut at a clause boundary only
-  once a piece reaches ``long_chars``, and at any space past ``max_chars``.
-- **No one-word pieces**: every piece has at least ``min_words`` words, except the last when
-  the text ends sooner. A period after a common abbreviation (``Dr.``, ``e.g.``) or an
-  initial (``J.``, ``U.S.``) ends no sentence.
+  once a piece reaches ``long_chars``; never longer than ``max_chars`` (cut at the last space
+  within it, else inside the word).
+- **No one-word pieces**: a piece ends at a boundary only with at least ``min_words`` words
+  before it, so every piece has that many except the last (when the text ends sooner) and one
+  the length limit ended (its next word would not fit). A period after a common abbreviation
+  (``Dr.``, ``e.g.``) or an initial (``J.``, ``U.S.``) ends no sentence.
+
+Every cut depends only on the text before it and the character at it, so the pieces are the
+same however the text is split into deltas.
 """
 
 from __future__ import annotations
 
-import re
+from realtime_widgets.server.speech import CLOSERS, ends_sentence
 
 __all__ = ["ClauseSplitter", "clauses"]
 
-_SENTENCE_END = ".!?…"
 _CLAUSE_END = ",;:"
 _EN_DASH, _EM_DASH = "\u2013", "\u2014"
 _DASHES = ("-", "--", _EN_DASH, _EM_DASH)
-_CLOSERS = "\"')]}\u201d\u2019\u00bb"  # straight and curly closing quotes, brackets
-_OPENERS = "(\"'\u201c\u2018"
-_ABBREVIATIONS = frozenset(
-    {"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "cf", "no"}
-    | {"approx", "dept", "est", "fig", "inc", "ltd", "co"}
-)
-_INITIALS = re.compile(r"^(?:[A-Za-z]\.)+$")
 
 
 def _boundary(word: str) -> str | None:
     """What the word before a space ends: ``"sentence"``, ``"clause"`` or nothing."""
     if word in _DASHES or word.endswith((_EN_DASH, _EM_DASH)):
         return "clause"
-    bare = word.rstrip(_CLOSERS)
-    if not bare:
-        return None
-    if bare[-1] in _CLAUSE_END:
-        return "clause"
-    if bare[-1] in _SENTENCE_END:
-        period_only = bare.endswith(".") and not bare.endswith("..")
-        stem = bare[:-1].lower().lstrip(_OPENERS)
-        if period_only and (stem in _ABBREVIATIONS or _INITIALS.match(bare)):
-            return None
+    if ends_sentence(word):
         return "sentence"
+    bare = word.rstrip(CLOSERS)
+    if bare and bare[-1] in _CLAUSE_END:
+        return "clause"
     return None
 
 
@@ -69,8 +64,13 @@ class ClauseSplitter:
         long_chars: int = 120,
         max_chars: int = 250,
     ) -> None:
-        if min_words < 1:
-            raise ValueError(f"min_words must be at least 1, got {min_words}")
+        for name, value in (
+            ("min_words", min_words),
+            ("first_max_chars", first_max_chars),
+            ("max_chars", max_chars),
+        ):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
         self.min_words = min_words
         self.first_max_chars = first_max_chars
         self.long_chars = long_chars
@@ -81,15 +81,17 @@ class ClauseSplitter:
 
     def feed(self, delta: str) -> list[str]:
         """Add ``delta`` to the text; return the pieces it completed (maybe none)."""
+        if not self._buffer:
+            delta = delta.lstrip()  # a piece never starts with whitespace
         self._buffer += delta
         out: list[str] = []
         i = self._scanned
         while i < len(self._buffer):
-            if self._cuts_at(i):
-                piece = " ".join(self._buffer[:i].split())
-                self._buffer = self._buffer[i:].lstrip()
+            cut = self._cut_before(i)
+            if cut is not None:
+                out.append(" ".join(self._buffer[:cut].split()))
+                self._buffer = self._buffer[cut:].lstrip()
                 self._pieces += 1
-                out.append(piece)
                 i = 0
                 continue
             i += 1
@@ -103,25 +105,35 @@ class ClauseSplitter:
         self._buffer, self._scanned, self._pieces = "", 0, 0
         return [rest] if rest else []
 
-    def _cuts_at(self, i: int) -> bool:
-        """Whether to cut before ``self._buffer[i]`` (a whitespace character)."""
+    def _cut_before(self, i: int) -> int | None:
+        """Where to cut, now that ``self._buffer[i]`` is known (the buffer starts with a
+        word): before ``i`` (a boundary at this whitespace), before an earlier space or inside
+        the word (the character at ``i`` would make the piece too long), or nowhere yet."""
         text = self._buffer
         char = text[i]
-        if not char.isspace() or i == 0:
-            return False
+        if i == 0:
+            return None
+        if not char.isspace():
+            limit = self.max_chars if self._pieces else self.first_max_chars
+            if len(" ".join(text[: i + 1].split())) <= limit:
+                return None
+            space = next((j for j in range(i - 1, 0, -1) if text[j].isspace()), None)
+            if space is None:  # one word longer than a piece: cut inside it
+                return i
+            while text[space - 1].isspace():
+                space -= 1  # the start of the run of whitespace
+            return space
         if text[i - 1].isspace() and char != "\n":
-            return False  # judged at the run's first space (a line break is judged too)
-        piece = text[:i]
-        words = piece.split()
+            return None  # judged at the run's first space (a line break is judged too)
+        words = text[:i].split()
         if len(words) < self.min_words:
-            return False
+            return None
         kind = "sentence" if char == "\n" else _boundary(words[-1])
         if self._pieces == 0:
-            return kind is not None or len(piece.strip()) >= self.first_max_chars
-        if kind == "sentence":
-            return True
-        size = len(piece.strip())
-        return (kind == "clause" and size >= self.long_chars) or size >= self.max_chars
+            return i if kind is not None else None
+        if kind == "sentence" or (kind == "clause" and len(" ".join(words)) >= self.long_chars):
+            return i
+        return None
 
 
 def clauses(text: str, **limits: int) -> list[str]:

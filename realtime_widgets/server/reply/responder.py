@@ -36,6 +36,7 @@ from realtime_widgets.audio.resample import resample
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.images import ImageInfo
 from realtime_widgets.protocol.parts import FunctionTool, McpTool, SemanticVad, ServerVad
+from realtime_widgets.server.speech import ends_sentence
 from realtime_widgets.server.tts import Speech
 
 __all__ = [
@@ -147,16 +148,12 @@ def _value_for(schema: dict[str, Any], hint: str) -> Any:
     return text if len(text) >= schema.get("minLength", 0) else text.ljust(schema["minLength"], "x")
 
 
-# What ends a sentence, and what may close it after that (a quote, a bracket).
-_SENTENCE_ENDS = (".", "!", "?", "\u2026")
-_CLOSERS = "\"')]}\u201d\u2019\u00bb"
-
-
 def sentence(text: str) -> str:
     """``text`` stripped, ending as a sentence: a full stop is added only when it does not
-    already end with . ! ? or an ellipsis (a closing quote or bracket after them counts)."""
+    already end as one (:func:`~realtime_widgets.server.speech.ends_sentence`: . ! ? or an
+    ellipsis, a closing quote or bracket after them)."""
     text = text.strip()
-    if not text or text.rstrip(_CLOSERS).endswith(_SENTENCE_ENDS):
+    if not text or ends_sentence(text.split()[-1], last=True):
         return text
     return f"{text}."
 
