@@ -288,13 +288,21 @@ class SessionConnection:
     async def _work(self, worker: _Worker) -> None:
         """Compute a reply (:meth:`ConnectionHost.reply`) and hand it to the engine piece by
         piece, then its end; a responder's failure ends the response failed, and the session
-        goes on."""
+        goes on. Anything else raised here is a bug (the pipeline turns a responder's own
+        exceptions into ResponderError): it is logged and ends the response failed too, for a
+        worker that raised would take the connection's TaskGroup, and the session, down."""
         request = worker.request
         failure: ResponderError | None = None
         try:
             await self.server.reply(request, functools.partial(self._hand, worker))
         except ResponderError as exc:
             failure = exc
+        except Exception as exc:
+            log.exception("computing a reply failed; the response ends failed, the session goes on")
+            failure = ResponderError(
+                "server_error",
+                f"The local server failed while replying ({type(exc).__name__}: {exc}).",
+            )
         worker.finishing = True
         now = self.loop.time()
         try:

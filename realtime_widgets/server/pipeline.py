@@ -232,10 +232,16 @@ async def _speak_clauses(
 
 
 async def _wait(awaitable: Awaitable[Speech | None], wait_s: float) -> Speech | None:
+    """A :class:`SpeakingResponder`'s own speech: what it raises is the responder's failure
+    (the response ends failed and the session goes on), never the connection's."""
     try:
         return await asyncio.wait_for(awaitable, wait_s)
     except TimeoutError:
         raise _timeout(wait_s, "speech") from None
+    except ResponderError:
+        raise
+    except Exception as exc:
+        raise _failed(exc) from exc
 
 
 def _timeout(wait_s: float, what: str) -> ResponderError:
