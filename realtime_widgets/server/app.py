@@ -539,7 +539,10 @@ def _speech_choice(speech: bool | str | SpeechSynthesizer) -> SpeechChoice:
             f"speech must be True, False, one of {list(SPEECH_ENGINES)} or an object with "
             f"speak(text, voice, speed), got {type(speech).__name__}"
         )
-    return SpeechChoice(speech, f"speaking with {speech.description}")
+    # Any object with speak() will do (the docs say so): one without a description is named
+    # by its type.
+    name = getattr(speech, "description", None) or type(speech).__name__
+    return SpeechChoice(speech, f"speaking with {name}")
 
 
 def _bearer(headers: Headers) -> str | None:

@@ -322,6 +322,20 @@ def test_the_server_says_which_voice_speaks(piper: PiperSynthesizer) -> None:
         assert silent.speech_note == "speech is off: replies are sent as text only"
 
 
+class _Bare:
+    """A synthesiser with speak() only: no description (the docs say speak is enough)."""
+
+    def speak(self, text: str, voice: str, speed: float) -> Speech:
+        return Speech(np.zeros(240, np.int16), 24000, (0.0,))
+
+
+def test_a_synthesizer_without_a_description_is_named_by_its_type() -> None:
+    bare = _Bare()
+    server = LocalServer(speech=bare)
+    assert server.synthesizer is bare
+    assert server.speech_note == "speaking with _Bare"
+
+
 # ---- a reply over a real connection ---------------------------------------------------------
 
 
