@@ -76,7 +76,12 @@ from realtime_widgets.server.pipeline import Deliver, produce_pieces
 from realtime_widgets.server.reply.material import ReplyRequest
 from realtime_widgets.server.reply.responder import RESPONDERS, Responder
 from realtime_widgets.server.speech import Speech, SpeechSynthesizer
-from realtime_widgets.server.tts import SPEECH_ENGINES, SpeechChoice, choose_synthesizer
+from realtime_widgets.server.tts import (
+    SPEECH_ENGINES,
+    SpeechChoice,
+    check_speech_engine,
+    choose_synthesizer,
+)
 from realtime_widgets.server.vad import MODEL, Computed, TurnDetector, WindowBatch
 from realtime_widgets.server.whisper import TranscriberUnavailable, shared_whisper
 
@@ -127,8 +132,9 @@ class LocalServer:
     :data:`~.tts.SPEECH_ENGINES`: ``"auto"`` (or True, the default: Piper when the ``voice``
     extra is installed and its hashes check, else eSpeak NG, else text only), ``"piper"``,
     ``"espeak"`` (a named engine that cannot load raises :class:`SynthesisUnavailable`),
-    ``"off"`` (or False: text only); or any :class:`SpeechSynthesizer`. ``speech_note`` says
-    which voice speaks, or why none does.
+    ``"off"`` (or False: text only); or any :class:`SpeechSynthesizer`. An engine is loaded
+    when the server starts, off the event loop (until then ``synthesizer`` is None);
+    ``speech_note`` then says which voice speaks, or why none does.
     ``transcriber``: what hears the user's turns: ``"whisper"`` (the
     default: Whisper tiny.en, loaded once per process when the server starts, if the ``offline``
     extra is installed; else none, and each ``failed`` says how to get it), ``None`` (none), or
@@ -189,12 +195,18 @@ class LocalServer:
         )
         self._token = token
         self.dialect = dialect
+        # A voice engine is checked here and loaded when the server starts, off the loop
+        # (Piper reads and hashes 63 MB and renders a warm-up: ~0.6 s): constructing a server
+        # inside a running loop (``async with LocalServer()``) must not stall it.
         choice = _speech_choice(speech)
-        self.synthesizer: SpeechSynthesizer | None = choice.synthesizer
-        self._speak: Callable[[str, str, float], Speech] | None = (
-            None if choice.synthesizer is None else choice.synthesizer.speak
-        )
-        self.speech_note: str = choice.note
+        self._speech_engine: str | None = None
+        if isinstance(choice, str):
+            self._speech_engine = choice
+            choice = SpeechChoice(None, f"the voice ({choice}) is chosen when the server starts")
+        self.synthesizer: SpeechSynthesizer | None = None
+        self._speak: Callable[[str, str, float], Speech] | None = None
+        self.speech_note: str = ""
+        self._use_speech(choice)
         self._server: Server | None = None
         # Big frames are read, and events carrying images serialized, here (one thread: the
         # work holds the GIL in pieces, and a second thread would only compete with the loop).
@@ -244,7 +256,15 @@ class LocalServer:
     async def __aexit__(self, *exc: object) -> None:
         await self._close()
 
+    def _use_speech(self, choice: SpeechChoice) -> None:
+        self.synthesizer = choice.synthesizer
+        self._speak = None if choice.synthesizer is None else choice.synthesizer.speak
+        self.speech_note = choice.note
+
     async def _listen(self) -> None:
+        if self._speech_engine is not None:  # a named engine that cannot load raises here
+            self._use_speech(await asyncio.to_thread(choose_synthesizer, self._speech_engine))
+            self._speech_engine = None
         await asyncio.to_thread(MODEL.load)  # once per process, not at someone's first word
         if self._want_whisper and self.options.transcriber is None:
             await asyncio.to_thread(self._load_whisper)
@@ -527,13 +547,15 @@ class LocalServer:
         )
 
 
-def _speech_choice(speech: bool | str | SpeechSynthesizer) -> SpeechChoice:
-    """``LocalServer(speech=...)``: True/False are ``"auto"``/``"off"``; a synthesiser is used
-    as it is; a string is an engine name (a clear error names the allowed ones)."""
+def _speech_choice(speech: bool | str | SpeechSynthesizer) -> SpeechChoice | str:
+    """``LocalServer(speech=...)``, checked: True/False are ``"auto"``/``"off"``; a synthesiser
+    is used as it is; a string is an engine name (a clear error names the allowed ones),
+    returned as it is to be loaded when the server starts (``"off"`` is chosen at once)."""
     if isinstance(speech, bool):
-        return choose_synthesizer("auto" if speech else "off")
+        speech = "auto" if speech else "off"
     if isinstance(speech, str):
-        return choose_synthesizer(speech)
+        check_speech_engine(speech)
+        return choose_synthesizer(speech) if speech == "off" else speech
     if not callable(getattr(speech, "speak", None)):
         raise TypeError(
             f"speech must be True, False, one of {list(SPEECH_ENGINES)} or an object with "
