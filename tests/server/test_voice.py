@@ -390,6 +390,18 @@ async def test_the_voice_is_loaded_off_the_loop_when_the_server_starts(
         ticking.cancel()
 
 
+def test_serve_names_the_flag_when_the_voice_asked_for_cannot_load(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(tts._LOADERS, "piper", _unavailable)
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["serve", "--port", "0", "--transcriber", "none", "--speech", "piper"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --speech: Piper (piper-tts) is not installed: simulated" in err
+    assert "Traceback" not in err
+
+
 # ---- a reply over a real connection ---------------------------------------------------------
 
 
