@@ -184,6 +184,7 @@ class LocalServer:
         # Every session's Silero windows of one event-loop pass run as one batch (_vad_pass).
         self.vad_batch = WindowBatch()
         self._vad_done: asyncio.Future[None] | None = None
+        self._vad_busy = False  # a batch is out on the VAD thread: the next pass waits for it
         self.options = EngineOptions(
             limits=limits,
             pace=pace,
@@ -509,31 +510,62 @@ class LocalServer:
         """Wait for the shared VAD batch to run: once per event-loop pass, after every session
         that read audio in this pass has queued its windows (one ONNX call for all of them).
         The windows are taken on the loop, the network runs on the VAD thread, and the
-        probabilities are handed back on the loop: the model never runs on the event loop."""
+        probabilities are handed back on the loop: the model never runs on the event loop. One
+        batch is out at a time (a stream's next windows need the state its last ones left): a
+        pass asked for meanwhile runs once that one is back. Raises what the batch raised (its
+        windows are computed again by the next pass), or TimeoutError past
+        ``ServerLimits.vad_timeout_s``."""
+        loop = asyncio.get_running_loop()
         if self._vad_done is None:
-            self._vad_done = asyncio.get_running_loop().create_future()
-            asyncio.get_running_loop().call_soon(self._run_vad_batch)
-        # Shielded: a session that leaves while waiting must not cancel the others' wait.
-        await asyncio.shield(self._vad_done)
+            self._vad_done = loop.create_future()
+            if not self._vad_busy:
+                loop.call_soon(self._run_vad_batch)
+        # Shielded: a session that leaves (or stops waiting) must not cancel the others' wait.
+        await asyncio.wait_for(asyncio.shield(self._vad_done), self.limits.vad_timeout_s)
 
     def _run_vad_batch(self) -> None:
         done, self._vad_done = self._vad_done, None  # later windows make the next pass
-        assert done is not None
-        assert self._vad is not None
+        if done is None:
+            return
+        loop = asyncio.get_running_loop()
         batch = self.vad_batch
-        computing = asyncio.get_running_loop().run_in_executor(
-            self._vad, batch.compute, batch.take()
-        )
+        taken = batch.take()
+        try:
+            if self._vad is None:
+                raise RuntimeError("the local server is not listening")
+            computing = loop.run_in_executor(self._vad, batch.compute, taken)
+        except RuntimeError as exc:  # the VAD thread is shut down: the server is stopping
+            batch.restore(taken)
+            done.set_exception(exc)
+            return
+        self._vad_busy = True
 
         def delivered(computed: asyncio.Future[Computed]) -> None:
-            if done.cancelled():
-                return
+            self._vad_busy = False
+            failure: BaseException | None = None
             try:
-                batch.deliver(computed.result())
-            except Exception as exc:  # every waiting session answers it with a server_error
-                done.set_exception(exc)
+                result = computed.result()
+            except (Exception, asyncio.CancelledError) as exc:  # cancelled: a shutdown
+                # Every waiting session answers it with an error event; the windows go back
+                # in front of the queue, or their streams would wait for them for ever.
+                batch.restore(taken)
+                failure = (
+                    exc
+                    if isinstance(exc, Exception)
+                    else RuntimeError("the VAD pass was cancelled (the server is stopping)")
+                )
             else:
-                done.set_result(None)
+                try:
+                    batch.deliver(result)
+                except Exception as exc:
+                    failure = exc
+            if not done.done():
+                if failure is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(failure)
+            if self._vad_done is not None:  # sessions asked for a pass while this one ran
+                loop.call_soon(self._run_vad_batch)
 
         computing.add_done_callback(delivered)
 

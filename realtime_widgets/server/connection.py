@@ -229,6 +229,16 @@ class SessionConnection:
             if waited:
                 try:
                     await self.server.vad_pass()
+                except TimeoutError as exc:
+                    limit = self.server.limits.vad_timeout_s
+                    out = [
+                        self._server_error(
+                            exc,
+                            f"Turn detection did not answer within {limit:g} s "
+                            "(ServerLimits.vad_timeout_s); the session goes on, and its audio "
+                            "is decided when it answers.",
+                        )
+                    ]
                 except Exception as exc:
                     out = [self._server_error(exc)]
                 else:
@@ -254,12 +264,14 @@ class SessionConnection:
         except Exception as exc:
             return [self._server_error(exc)]
 
-    def _server_error(self, exc: Exception) -> dict[str, Any]:
-        log.exception("the local server failed in a session; the session goes on")
+    def _server_error(self, exc: Exception, message: str | None = None) -> dict[str, Any]:
+        """A server_error event for ``exc`` (logged), saying ``message`` or that it is a bug."""
+        log.error("the local server failed in a session; the session goes on", exc_info=exc)
         self.failures += 1
         detail = error_detail(
-            f"The local server failed ({type(exc).__name__}); the session goes on. This is a "
-            "bug in realtime_widgets: please report it with the server's log.",
+            message
+            or f"The local server failed ({type(exc).__name__}); the session goes on. This is "
+            "a bug in realtime_widgets: please report it with the server's log.",
             code="server_error",
             type_="server_error",
         )

@@ -100,6 +100,15 @@ class ServerLimits:
         20.0,
         "seconds of silence before the server pings, and then waits for the pong",
     )
+    # One pass of the shared Silero batch takes milliseconds, even for every session at once
+    # (~45 us a window, bench_server (b)); one that has not answered in this long means the VAD
+    # thread is wedged. The sessions waiting for it get an error event naming this limit and
+    # go on; their audio is decided when the pass answers.
+    vad_timeout_s: float = _limit(
+        10.0,
+        "seconds a session waits for the shared VAD pass; then an error event, and the session "
+        "goes on (its turns are decided when the pass answers)",
+    )
 
     # A Whisper call takes ~0.5 s on 2 cores, one at a time (the model uses both). A job that
     # has not finished in this long (a wedged or very slow recogniser) ends the turn's
