@@ -42,8 +42,10 @@ import json
 import logging
 import secrets
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlparse
@@ -214,10 +216,17 @@ class LocalServer:
         self._frames: ThreadPoolExecutor | None = None
         # Silero runs here, one batch at a time (a stream's windows are out in one batch only).
         self._vad: ThreadPoolExecutor | None = None
-        # Transcription jobs run here, one at a time and in order: the packaged Whisper uses one
-        # core (whisper.py says why), so the other stays with the event loop and Silero.
+        # Transcription jobs run here, one at a time: the packaged Whisper uses one core
+        # (whisper.py says why), so the other stays with the event loop and Silero. Each
+        # session's jobs wait in its own queue, and the sessions take turns (_next_transcription).
         self._ears: ThreadPoolExecutor | None = None
-        self._queued_transcriptions = 0  # server-wide, for ServerLimits.max_queued_transcriptions
+        self._ear_jobs: dict[object, deque[_EarJob]] = {}  # per session, in turn order
+        self._ear_running = False
+        # Jobs queued or running, until the thread has finished each (not when its wait timed
+        # out): per session (max_transcriptions_per_session) and server-wide (speculation
+        # is skipped past max_queued_transcriptions).
+        self._session_transcriptions: dict[object, int] = {}
+        self._queued_transcriptions = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -360,23 +369,95 @@ class LocalServer:
         """Why the server has no recogniser, when the packaged Whisper could not be loaded."""
         return self.options.transcriber_note
 
-    async def transcribe(self, request: TranscriptionRequest) -> TranscriptionResult:
-        """Run one transcription job on the recogniser thread. A speculative one is skipped
-        (a failure, never used) when ``max_queued_transcriptions`` jobs already wait."""
+    async def transcribe(
+        self, request: TranscriptionRequest, session: object = None
+    ) -> TranscriptionResult:
+        """Run one transcription job of ``session`` (any key: its connection) on the recogniser
+        thread; the sessions' jobs take turns. Failed at once when the session already has
+        ``max_transcriptions_per_session`` jobs queued or running; a speculative one is skipped
+        (a failure, never used) when ``max_queued_transcriptions`` jobs already wait. A job
+        counts until the thread has finished it; one whose wait ended (timed out, cancelled)
+        before it ran is dropped, never run."""
         transcriber = self.options.transcriber
         if transcriber is None or self._ears is None:
             return TranscriptionFailure("transcription_unavailable", "no recogniser")
+        cap = self.limits.max_transcriptions_per_session
+        if self._session_transcriptions.get(session, 0) >= cap:
+            return TranscriptionFailure(
+                "transcription_limit",
+                f"This session already has {cap} transcriptions queued or running on the local "
+                "server's recogniser (ServerLimits.max_transcriptions_per_session), so this "
+                "turn is not transcribed. Commit turns less often, or raise the limit.",
+            )
         if (
             request.speculative
             and self._queued_transcriptions >= self.limits.max_queued_transcriptions
         ):
             return TranscriptionFailure("busy", "the recogniser is busy")
+        result: asyncio.Future[TranscriptionResult] = asyncio.get_running_loop().create_future()
+        self._ear_jobs.setdefault(session, deque()).append(_EarJob(request, transcriber, result))
+        self._session_transcriptions[session] = self._session_transcriptions.get(session, 0) + 1
         self._queued_transcriptions += 1
-        try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._ears, run_transcriber, transcriber, request)
-        finally:
-            self._queued_transcriptions -= 1
+        self._next_transcription()
+        return await result
+
+    def _next_transcription(self) -> None:
+        """Hand the next job to the recogniser thread when it is free: the first job of the
+        session whose turn it is (that session then goes to the back of the line, and again
+        when its job is done)."""
+        while not self._ear_running and self._ear_jobs:
+            session = next(iter(self._ear_jobs))
+            jobs = self._ear_jobs.pop(session)
+            job = jobs.popleft()
+            if jobs:
+                self._ear_jobs[session] = jobs
+            if job.result.done():  # its wait ended before it ran: never run it
+                self._transcription_finished(session)
+                continue
+            try:
+                if self._ears is None:
+                    raise RuntimeError("the local server is not listening")
+                running = asyncio.get_running_loop().run_in_executor(
+                    self._ears, run_transcriber, job.transcriber, job.request
+                )
+            except RuntimeError:  # the recogniser thread is shut down: the server is stopping
+                self._transcription_finished(session)
+                job.result.set_result(
+                    TranscriptionFailure("transcription_unavailable", "the server is stopping")
+                )
+                continue
+            self._ear_running = True
+            running.add_done_callback(functools.partial(self._transcribed, session, job))
+
+    def _transcribed(
+        self, session: object, job: _EarJob, running: asyncio.Future[TranscriptionResult]
+    ) -> None:
+        """The recogniser thread has finished ``job`` (or it was cancelled before it ran)."""
+        self._ear_running = False
+        self._transcription_finished(session)
+        # Served: the session's other jobs go behind every session that waits, those that
+        # queued while this one ran included.
+        jobs = self._ear_jobs.pop(session, None)
+        if jobs:
+            self._ear_jobs[session] = jobs
+        if not job.result.done():
+            if running.cancelled():
+                job.result.set_result(
+                    TranscriptionFailure("transcription_unavailable", "the server is stopping")
+                )
+            elif (exc := running.exception()) is not None:
+                job.result.set_exception(exc)
+            else:
+                job.result.set_result(running.result())
+        self._next_transcription()
+
+    def _transcription_finished(self, session: object) -> None:
+        self._queued_transcriptions -= 1
+        left = self._session_transcriptions[session] - 1
+        if left:
+            self._session_transcriptions[session] = left
+        else:
+            del self._session_transcriptions[session]
 
     async def off_loop(self, fn: Callable[..., _T], *args: Any) -> _T:
         """``fn(*args)`` on the frame thread (:mod:`.frames`), awaited."""
@@ -577,6 +658,15 @@ class LocalServer:
         await produce_pieces(
             request, self.responder, self._speak, deliver, wait_s=self.limits.reply_wait_s
         )
+
+
+@dataclass(eq=False)
+class _EarJob:
+    """A transcription job waiting for the recogniser thread, and where its result goes."""
+
+    request: TranscriptionRequest
+    transcriber: Transcriber | HintedTranscriber
+    result: asyncio.Future[TranscriptionResult]
 
 
 def _speech_choice(speech: bool | str | SpeechSynthesizer) -> SpeechChoice | str:

@@ -63,7 +63,9 @@ class ConnectionHost(Protocol):
 
     async def reply(self, request: ReplyRequest, deliver: Deliver) -> None: ...
 
-    async def transcribe(self, request: TranscriptionRequest) -> TranscriptionResult: ...
+    async def transcribe(
+        self, request: TranscriptionRequest, session: object
+    ) -> TranscriptionResult: ...
 
 
 class LimitNamingProtocol(ServerProtocol):
@@ -330,7 +332,7 @@ class SessionConnection:
         events go out after everything sent before (the commit and the item's events)."""
         timeout = self.server.limits.transcription_timeout_s
         try:
-            result = await asyncio.wait_for(self.server.transcribe(request), timeout)
+            result = await asyncio.wait_for(self.server.transcribe(request, self), timeout)
         except TimeoutError:
             result = TranscriptionFailure(
                 "transcription_timeout",

@@ -117,9 +117,18 @@ class ServerLimits:
         30.0,
         "seconds a turn's transcription may take; then it is failed (transcription_timeout)",
     )
-    # Jobs waiting for the recogniser, server-wide. Past it, early (speculative) transcription
-    # is skipped and the turn is transcribed when it commits: the queue of work that may be
-    # wasted stays short when many sessions speak at once.
+    # One session's transcription jobs queued or running (until the recogniser thread has
+    # really finished each, even when its wait timed out). A turn takes one job, and its pause
+    # maybe one more (speculation): 4 is more than any speaker needs, and a client that commits
+    # every 100 ms cannot fill the recogniser's queue (the sessions are served in turn too).
+    max_transcriptions_per_session: int = _limit(
+        4,
+        "transcription jobs one session may have queued or running; past it, that turn's "
+        "transcription is failed (transcription_limit)",
+    )
+    # Jobs queued or running on the recogniser, server-wide. Past it, early (speculative)
+    # transcription is skipped and the turn is transcribed when it commits: the queue of work
+    # that may be wasted stays short when many sessions speak at once.
     max_queued_transcriptions: int = _limit(
         8,
         "transcriptions queued server-wide before early (speculative) ones are skipped",
