@@ -30,7 +30,7 @@ from realtime_widgets.server.reply.responder import (
 )
 from realtime_widgets.server.tts import Speech
 from tests.protocol.sdk_oracle import check_server_event
-from tests.waiting import MS
+from tests.waiting import MS, eventually_async
 
 TIMEOUT = 30_000 * MS
 
@@ -409,3 +409,34 @@ async def test_any_other_failure_of_a_reply_ends_it_failed_and_the_session_goes_
         done = (await until(ws, "response.done"))[-1]["response"]
     assert done["status"] == "completed"
     assert done["output"][0]["content"][0]["text"] == "Fine."
+
+
+@pytest.mark.asyncio
+async def test_a_sync_stream_stopped_mid_read_is_closed_once_its_thread_hands_it_back() -> None:
+    """The response takes no more while the thread is blocked in the stream's next(): the
+    stream cannot be closed then (a running generator), so it is closed when next() returns,
+    even while its responder still holds it (no garbage collection closes it then)."""
+    rec = Recorder(wanted=1)
+    gate, closed = threading.Event(), threading.Event()
+    streams: list[Iterator[str]] = []  # the responder keeps its streams
+
+    def respond(ctx: ReplyContext) -> Iterator[str]:
+        def stream() -> Iterator[str]:
+            try:
+                yield "This is clause one. "
+                assert gate.wait(TIMEOUT)  # a model slow to say more
+                yield "This is clause two. "
+                yield "never read."
+            finally:
+                closed.set()
+
+        streams.append(stream())
+        return streams[-1]
+
+    await produce_pieces(request(), respond, rec.speak, rec.deliver, wait_s=TIMEOUT)
+    assert rec.texts() == ["This is clause one."]
+    assert not closed.is_set()  # still inside next(), in its thread
+    gate.set()
+    await eventually_async(closed.is_set, timeout=5.0)
+    with pytest.raises(StopIteration):
+        next(streams[0])  # closed: it says no more
