@@ -110,7 +110,8 @@ class ServerLimits:
         "goes on (its turns are decided when the pass answers)",
     )
 
-    # A Whisper call takes ~0.5 s on 2 cores, one at a time (the model uses both). A job that
+    # A Whisper call takes ~0.5 s, one at a time, on one CPU thread (whisper.py: alone as fast
+    # as two, and faster in a busy server, as it leaves a core to the event loop). A job that
     # has not finished in this long (a wedged or very slow recogniser) ends the turn's
     # transcription `failed`, and a response waiting for it goes on without it.
     transcription_timeout_s: float = _limit(
