@@ -278,6 +278,12 @@ class LocalServer:
         await asyncio.to_thread(MODEL.load)  # once per process, not at someone's first word
         if self._want_whisper and self.options.transcriber is None:
             await asyncio.to_thread(self._load_whisper)
+        # A server started again begins with no job of its last run counted as queued or
+        # running (a thread that outlived that run's stop never reported back).
+        self._ear_jobs.clear()
+        self._session_transcriptions.clear()
+        self._queued_transcriptions = 0
+        self._ear_running = self._vad_busy = False
         self._frames = ThreadPoolExecutor(1, thread_name_prefix="realtime-frames")
         self._vad = ThreadPoolExecutor(1, thread_name_prefix="realtime-vad")
         self._ears = ThreadPoolExecutor(1, thread_name_prefix="realtime-ears")
@@ -452,12 +458,10 @@ class LocalServer:
         self._next_transcription()
 
     def _transcription_finished(self, session: object) -> None:
-        self._queued_transcriptions -= 1
-        left = self._session_transcriptions[session] - 1
-        if left:
+        self._queued_transcriptions = max(0, self._queued_transcriptions - 1)
+        left = self._session_transcriptions.pop(session, 0) - 1
+        if left > 0:
             self._session_transcriptions[session] = left
-        else:
-            del self._session_transcriptions[session]
 
     async def off_loop(self, fn: Callable[..., _T], *args: Any) -> _T:
         """``fn(*args)`` on the frame thread (:mod:`.frames`), awaited."""
