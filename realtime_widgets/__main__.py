@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # lazy: websockets and the server load only for a command that serves
     from realtime_widgets.server.app import LocalServer, TranscriberChoice
+    from realtime_widgets.server.speech import SynthesisUnavailable
     from realtime_widgets.server.whisper import TranscriberUnavailable, WhisperTranscriber
 
     transcriber: TranscriberChoice = "whisper"
@@ -125,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         speech="off" if args.no_speech else args.speech,
         transcriber=transcriber,
         limits=limits_from_arguments(args),
-    ).start()
+    )
+    try:
+        server.start()  # loads the voice: one asked for by name that cannot load raises
+    except SynthesisUnavailable as exc:
+        parser.error(f"argument --speech: {exc}")
     if not isinstance(responder, str):
         print(f"replies from {responder!r}", flush=True)
     # This process is the server's alone: what startup built (modules, the VAD network, the

@@ -42,8 +42,10 @@ import json
 import logging
 import secrets
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlparse
@@ -76,7 +78,12 @@ from realtime_widgets.server.pipeline import Deliver, produce_pieces
 from realtime_widgets.server.reply.material import ReplyRequest
 from realtime_widgets.server.reply.responder import RESPONDERS, Responder
 from realtime_widgets.server.speech import Speech, SpeechSynthesizer
-from realtime_widgets.server.tts import SPEECH_ENGINES, SpeechChoice, choose_synthesizer
+from realtime_widgets.server.tts import (
+    SPEECH_ENGINES,
+    SpeechChoice,
+    check_speech_engine,
+    choose_synthesizer,
+)
 from realtime_widgets.server.vad import MODEL, Computed, TurnDetector, WindowBatch
 from realtime_widgets.server.whisper import TranscriberUnavailable, shared_whisper
 
@@ -127,8 +134,9 @@ class LocalServer:
     :data:`~.tts.SPEECH_ENGINES`: ``"auto"`` (or True, the default: Piper when the ``voice``
     extra is installed and its hashes check, else eSpeak NG, else text only), ``"piper"``,
     ``"espeak"`` (a named engine that cannot load raises :class:`SynthesisUnavailable`),
-    ``"off"`` (or False: text only); or any :class:`SpeechSynthesizer`. ``speech_note`` says
-    which voice speaks, or why none does.
+    ``"off"`` (or False: text only); or any :class:`SpeechSynthesizer`. An engine is loaded
+    when the server starts, off the event loop (until then ``synthesizer`` is None);
+    ``speech_note`` then says which voice speaks, or why none does.
     ``transcriber``: what hears the user's turns: ``"whisper"`` (the
     default: Whisper tiny.en, loaded once per process when the server starts, if the ``offline``
     extra is installed; else none, and each ``failed`` says how to get it), ``None`` (none), or
@@ -178,6 +186,7 @@ class LocalServer:
         # Every session's Silero windows of one event-loop pass run as one batch (_vad_pass).
         self.vad_batch = WindowBatch()
         self._vad_done: asyncio.Future[None] | None = None
+        self._vad_busy = False  # a batch is out on the VAD thread: the next pass waits for it
         self.options = EngineOptions(
             limits=limits,
             pace=pace,
@@ -189,22 +198,35 @@ class LocalServer:
         )
         self._token = token
         self.dialect = dialect
+        # A voice engine is checked here and loaded when the server starts, off the loop
+        # (Piper reads and hashes 63 MB and renders a warm-up: ~0.6 s): constructing a server
+        # inside a running loop (``async with LocalServer()``) must not stall it.
         choice = _speech_choice(speech)
-        self.synthesizer: SpeechSynthesizer | None = choice.synthesizer
-        self._speak: Callable[[str, str, float], Speech] | None = (
-            None if choice.synthesizer is None else choice.synthesizer.speak
-        )
-        self.speech_note: str = choice.note
+        self._speech_engine: str | None = None
+        if isinstance(choice, str):
+            self._speech_engine = choice
+            choice = SpeechChoice(None, f"the voice ({choice}) is chosen when the server starts")
+        self.synthesizer: SpeechSynthesizer | None = None
+        self._speak: Callable[[str, str, float], Speech] | None = None
+        self.speech_note: str = ""
+        self._use_speech(choice)
         self._server: Server | None = None
         # Big frames are read, and events carrying images serialized, here (one thread: the
         # work holds the GIL in pieces, and a second thread would only compete with the loop).
         self._frames: ThreadPoolExecutor | None = None
         # Silero runs here, one batch at a time (a stream's windows are out in one batch only).
         self._vad: ThreadPoolExecutor | None = None
-        # Transcription jobs run here, one at a time and in order: the packaged Whisper uses one
-        # core (whisper.py says why), so the other stays with the event loop and Silero.
+        # Transcription jobs run here, one at a time: the packaged Whisper uses one core
+        # (whisper.py says why), so the other stays with the event loop and Silero. Each
+        # session's jobs wait in its own queue, and the sessions take turns (_next_transcription).
         self._ears: ThreadPoolExecutor | None = None
-        self._queued_transcriptions = 0  # server-wide, for ServerLimits.max_queued_transcriptions
+        self._ear_jobs: dict[object, deque[_EarJob]] = {}  # per session, in turn order
+        self._ear_running = False
+        # Jobs queued or running, until the thread has finished each (not when its wait timed
+        # out): per session (max_transcriptions_per_session) and server-wide (speculation
+        # is skipped past max_queued_transcriptions).
+        self._session_transcriptions: dict[object, int] = {}
+        self._queued_transcriptions = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -244,10 +266,24 @@ class LocalServer:
     async def __aexit__(self, *exc: object) -> None:
         await self._close()
 
+    def _use_speech(self, choice: SpeechChoice) -> None:
+        self.synthesizer = choice.synthesizer
+        self._speak = None if choice.synthesizer is None else choice.synthesizer.speak
+        self.speech_note = choice.note
+
     async def _listen(self) -> None:
+        if self._speech_engine is not None:  # a named engine that cannot load raises here
+            self._use_speech(await asyncio.to_thread(choose_synthesizer, self._speech_engine))
+            self._speech_engine = None
         await asyncio.to_thread(MODEL.load)  # once per process, not at someone's first word
         if self._want_whisper and self.options.transcriber is None:
             await asyncio.to_thread(self._load_whisper)
+        # A server started again begins with no job of its last run counted as queued or
+        # running (a thread that outlived that run's stop never reported back).
+        self._ear_jobs.clear()
+        self._session_transcriptions.clear()
+        self._queued_transcriptions = 0
+        self._ear_running = self._vad_busy = False
         self._frames = ThreadPoolExecutor(1, thread_name_prefix="realtime-frames")
         self._vad = ThreadPoolExecutor(1, thread_name_prefix="realtime-vad")
         self._ears = ThreadPoolExecutor(1, thread_name_prefix="realtime-ears")
@@ -339,23 +375,93 @@ class LocalServer:
         """Why the server has no recogniser, when the packaged Whisper could not be loaded."""
         return self.options.transcriber_note
 
-    async def transcribe(self, request: TranscriptionRequest) -> TranscriptionResult:
-        """Run one transcription job on the recogniser thread. A speculative one is skipped
-        (a failure, never used) when ``max_queued_transcriptions`` jobs already wait."""
+    async def transcribe(
+        self, request: TranscriptionRequest, session: object = None
+    ) -> TranscriptionResult:
+        """Run one transcription job of ``session`` (any key: its connection) on the recogniser
+        thread; the sessions' jobs take turns. Failed at once when the session already has
+        ``max_transcriptions_per_session`` jobs queued or running; a speculative one is skipped
+        (a failure, never used) when ``max_queued_transcriptions`` jobs already wait. A job
+        counts until the thread has finished it; one whose wait ended (timed out, cancelled)
+        before it ran is dropped, never run."""
         transcriber = self.options.transcriber
         if transcriber is None or self._ears is None:
             return TranscriptionFailure("transcription_unavailable", "no recogniser")
+        cap = self.limits.max_transcriptions_per_session
+        if self._session_transcriptions.get(session, 0) >= cap:
+            return TranscriptionFailure(
+                "transcription_limit",
+                f"This session already has {cap} transcriptions queued or running on the local "
+                "server's recogniser (ServerLimits.max_transcriptions_per_session), so this "
+                "turn is not transcribed. Commit turns less often, or raise the limit.",
+            )
         if (
             request.speculative
             and self._queued_transcriptions >= self.limits.max_queued_transcriptions
         ):
             return TranscriptionFailure("busy", "the recogniser is busy")
+        result: asyncio.Future[TranscriptionResult] = asyncio.get_running_loop().create_future()
+        self._ear_jobs.setdefault(session, deque()).append(_EarJob(request, transcriber, result))
+        self._session_transcriptions[session] = self._session_transcriptions.get(session, 0) + 1
         self._queued_transcriptions += 1
-        try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._ears, run_transcriber, transcriber, request)
-        finally:
-            self._queued_transcriptions -= 1
+        self._next_transcription()
+        return await result
+
+    def _next_transcription(self) -> None:
+        """Hand the next job to the recogniser thread when it is free: the first job of the
+        session whose turn it is (that session then goes to the back of the line, and again
+        when its job is done)."""
+        while not self._ear_running and self._ear_jobs:
+            session = next(iter(self._ear_jobs))
+            jobs = self._ear_jobs.pop(session)
+            job = jobs.popleft()
+            if jobs:
+                self._ear_jobs[session] = jobs
+            if job.result.done():  # its wait ended before it ran: never run it
+                self._transcription_finished(session)
+                continue
+            try:
+                if self._ears is None:
+                    raise RuntimeError("the local server is not listening")
+                running = asyncio.get_running_loop().run_in_executor(
+                    self._ears, run_transcriber, job.transcriber, job.request
+                )
+            except RuntimeError:  # the recogniser thread is shut down: the server is stopping
+                self._transcription_finished(session)
+                job.result.set_result(
+                    TranscriptionFailure("transcription_unavailable", "the server is stopping")
+                )
+                continue
+            self._ear_running = True
+            running.add_done_callback(functools.partial(self._transcribed, session, job))
+
+    def _transcribed(
+        self, session: object, job: _EarJob, running: asyncio.Future[TranscriptionResult]
+    ) -> None:
+        """The recogniser thread has finished ``job`` (or it was cancelled before it ran)."""
+        self._ear_running = False
+        self._transcription_finished(session)
+        # Served: the session's other jobs go behind every session that waits, those that
+        # queued while this one ran included.
+        jobs = self._ear_jobs.pop(session, None)
+        if jobs:
+            self._ear_jobs[session] = jobs
+        if not job.result.done():
+            if running.cancelled():
+                job.result.set_result(
+                    TranscriptionFailure("transcription_unavailable", "the server is stopping")
+                )
+            elif (exc := running.exception()) is not None:
+                job.result.set_exception(exc)
+            else:
+                job.result.set_result(running.result())
+        self._next_transcription()
+
+    def _transcription_finished(self, session: object) -> None:
+        self._queued_transcriptions = max(0, self._queued_transcriptions - 1)
+        left = self._session_transcriptions.pop(session, 0) - 1
+        if left > 0:
+            self._session_transcriptions[session] = left
 
     async def off_loop(self, fn: Callable[..., _T], *args: Any) -> _T:
         """``fn(*args)`` on the frame thread (:mod:`.frames`), awaited."""
@@ -489,31 +595,62 @@ class LocalServer:
         """Wait for the shared VAD batch to run: once per event-loop pass, after every session
         that read audio in this pass has queued its windows (one ONNX call for all of them).
         The windows are taken on the loop, the network runs on the VAD thread, and the
-        probabilities are handed back on the loop: the model never runs on the event loop."""
+        probabilities are handed back on the loop: the model never runs on the event loop. One
+        batch is out at a time (a stream's next windows need the state its last ones left): a
+        pass asked for meanwhile runs once that one is back. Raises what the batch raised (its
+        windows are computed again by the next pass), or TimeoutError past
+        ``ServerLimits.vad_timeout_s``."""
+        loop = asyncio.get_running_loop()
         if self._vad_done is None:
-            self._vad_done = asyncio.get_running_loop().create_future()
-            asyncio.get_running_loop().call_soon(self._run_vad_batch)
-        # Shielded: a session that leaves while waiting must not cancel the others' wait.
-        await asyncio.shield(self._vad_done)
+            self._vad_done = loop.create_future()
+            if not self._vad_busy:
+                loop.call_soon(self._run_vad_batch)
+        # Shielded: a session that leaves (or stops waiting) must not cancel the others' wait.
+        await asyncio.wait_for(asyncio.shield(self._vad_done), self.limits.vad_timeout_s)
 
     def _run_vad_batch(self) -> None:
         done, self._vad_done = self._vad_done, None  # later windows make the next pass
-        assert done is not None
-        assert self._vad is not None
+        if done is None:
+            return
+        loop = asyncio.get_running_loop()
         batch = self.vad_batch
-        computing = asyncio.get_running_loop().run_in_executor(
-            self._vad, batch.compute, batch.take()
-        )
+        taken = batch.take()
+        try:
+            if self._vad is None:
+                raise RuntimeError("the local server is not listening")
+            computing = loop.run_in_executor(self._vad, batch.compute, taken)
+        except RuntimeError as exc:  # the VAD thread is shut down: the server is stopping
+            batch.restore(taken)
+            done.set_exception(exc)
+            return
+        self._vad_busy = True
 
         def delivered(computed: asyncio.Future[Computed]) -> None:
-            if done.cancelled():
-                return
+            self._vad_busy = False
+            failure: BaseException | None = None
             try:
-                batch.deliver(computed.result())
-            except Exception as exc:  # every waiting session answers it with a server_error
-                done.set_exception(exc)
+                result = computed.result()
+            except (Exception, asyncio.CancelledError) as exc:  # cancelled: a shutdown
+                # Every waiting session answers it with an error event; the windows go back
+                # in front of the queue, or their streams would wait for them for ever.
+                batch.restore(taken)
+                failure = (
+                    exc
+                    if isinstance(exc, Exception)
+                    else RuntimeError("the VAD pass was cancelled (the server is stopping)")
+                )
             else:
-                done.set_result(None)
+                try:
+                    batch.deliver(result)
+                except Exception as exc:
+                    failure = exc
+            if not done.done():
+                if failure is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(failure)
+            if self._vad_done is not None:  # sessions asked for a pass while this one ran
+                loop.call_soon(self._run_vad_batch)
 
         computing.add_done_callback(delivered)
 
@@ -527,19 +664,33 @@ class LocalServer:
         )
 
 
-def _speech_choice(speech: bool | str | SpeechSynthesizer) -> SpeechChoice:
-    """``LocalServer(speech=...)``: True/False are ``"auto"``/``"off"``; a synthesiser is used
-    as it is; a string is an engine name (a clear error names the allowed ones)."""
+@dataclass(eq=False)
+class _EarJob:
+    """A transcription job waiting for the recogniser thread, and where its result goes."""
+
+    request: TranscriptionRequest
+    transcriber: Transcriber | HintedTranscriber
+    result: asyncio.Future[TranscriptionResult]
+
+
+def _speech_choice(speech: bool | str | SpeechSynthesizer) -> SpeechChoice | str:
+    """``LocalServer(speech=...)``, checked: True/False are ``"auto"``/``"off"``; a synthesiser
+    is used as it is; a string is an engine name (a clear error names the allowed ones),
+    returned as it is to be loaded when the server starts (``"off"`` is chosen at once)."""
     if isinstance(speech, bool):
-        return choose_synthesizer("auto" if speech else "off")
+        speech = "auto" if speech else "off"
     if isinstance(speech, str):
-        return choose_synthesizer(speech)
+        check_speech_engine(speech)
+        return choose_synthesizer(speech) if speech == "off" else speech
     if not callable(getattr(speech, "speak", None)):
         raise TypeError(
             f"speech must be True, False, one of {list(SPEECH_ENGINES)} or an object with "
             f"speak(text, voice, speed), got {type(speech).__name__}"
         )
-    return SpeechChoice(speech, f"speaking with {speech.description}")
+    # Any object with speak() will do (the docs say so): one without a description is named
+    # by its type.
+    name = getattr(speech, "description", None) or type(speech).__name__
+    return SpeechChoice(speech, f"speaking with {name}")
 
 
 def _bearer(headers: Headers) -> str | None:

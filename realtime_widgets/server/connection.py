@@ -63,7 +63,9 @@ class ConnectionHost(Protocol):
 
     async def reply(self, request: ReplyRequest, deliver: Deliver) -> None: ...
 
-    async def transcribe(self, request: TranscriptionRequest) -> TranscriptionResult: ...
+    async def transcribe(
+        self, request: TranscriptionRequest, session: object
+    ) -> TranscriptionResult: ...
 
 
 class LimitNamingProtocol(ServerProtocol):
@@ -229,6 +231,16 @@ class SessionConnection:
             if waited:
                 try:
                     await self.server.vad_pass()
+                except TimeoutError as exc:
+                    limit = self.server.limits.vad_timeout_s
+                    out = [
+                        self._server_error(
+                            exc,
+                            f"Turn detection did not answer within {limit:g} s "
+                            "(ServerLimits.vad_timeout_s); the session goes on, and its audio "
+                            "is decided when it answers.",
+                        )
+                    ]
                 except Exception as exc:
                     out = [self._server_error(exc)]
                 else:
@@ -254,12 +266,14 @@ class SessionConnection:
         except Exception as exc:
             return [self._server_error(exc)]
 
-    def _server_error(self, exc: Exception) -> dict[str, Any]:
-        log.exception("the local server failed in a session; the session goes on")
+    def _server_error(self, exc: Exception, message: str | None = None) -> dict[str, Any]:
+        """A server_error event for ``exc`` (logged), saying ``message`` or that it is a bug."""
+        log.error("the local server failed in a session; the session goes on", exc_info=exc)
         self.failures += 1
         detail = error_detail(
-            f"The local server failed ({type(exc).__name__}); the session goes on. This is a "
-            "bug in realtime_widgets: please report it with the server's log.",
+            message
+            or f"The local server failed ({type(exc).__name__}); the session goes on. This is "
+            "a bug in realtime_widgets: please report it with the server's log.",
             code="server_error",
             type_="server_error",
         )
@@ -288,13 +302,21 @@ class SessionConnection:
     async def _work(self, worker: _Worker) -> None:
         """Compute a reply (:meth:`ConnectionHost.reply`) and hand it to the engine piece by
         piece, then its end; a responder's failure ends the response failed, and the session
-        goes on."""
+        goes on. Anything else raised here is a bug (the pipeline turns a responder's own
+        exceptions into ResponderError): it is logged and ends the response failed too, for a
+        worker that raised would take the connection's TaskGroup, and the session, down."""
         request = worker.request
         failure: ResponderError | None = None
         try:
             await self.server.reply(request, functools.partial(self._hand, worker))
         except ResponderError as exc:
             failure = exc
+        except Exception as exc:
+            log.exception("computing a reply failed; the response ends failed, the session goes on")
+            failure = ResponderError(
+                "server_error",
+                f"The local server failed while replying ({type(exc).__name__}: {exc}).",
+            )
         worker.finishing = True
         now = self.loop.time()
         try:
@@ -310,7 +332,7 @@ class SessionConnection:
         events go out after everything sent before (the commit and the item's events)."""
         timeout = self.server.limits.transcription_timeout_s
         try:
-            result = await asyncio.wait_for(self.server.transcribe(request), timeout)
+            result = await asyncio.wait_for(self.server.transcribe(request, self), timeout)
         except TimeoutError:
             result = TranscriptionFailure(
                 "transcription_timeout",

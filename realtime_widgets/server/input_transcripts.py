@@ -8,7 +8,8 @@ runs each off the event loop (:func:`run_transcriber`) and hands the result back
 deltas and then ``completed`` (log probabilities when the session's ``include`` asks for them,
 the usage shape of the model the session named), or ``failed`` with a reason (no recogniser, a
 language it cannot hear, a recogniser that raised or timed out). The local server never invents
-a transcript. :func:`run_inline` runs the jobs at once, for sans-I/O tests and the VAD lab.
+a transcript. :func:`run_inline` runs the jobs at once, for sans-I/O callers (the engine
+tests' driver).
 
 **What the model hears.** In a Realtime session every committed turn is transcribed when the
 server has a recogniser, even with the session's input transcription off (then no transcription
@@ -436,7 +437,8 @@ def run_inline(
     engine: TranscribingEngine, transcriber: Transcriber | HintedTranscriber | None, now: float
 ) -> list[dict[str, Any]]:
     """Run an engine's transcription jobs at once, in this thread, until none is left (the
-    synchronous path for sans-I/O tests and the VAD lab): the events their results give."""
+    synchronous path for sans-I/O callers: the engine tests' ``Driver``, tests/server/conftest.py;
+    the VAD lab's engine has no recogniser, so no jobs): the events their results give."""
     out: list[dict[str, Any]] = []
     while True:
         requests = engine.take_transcriptions()

@@ -100,17 +100,36 @@ class ServerLimits:
         20.0,
         "seconds of silence before the server pings, and then waits for the pong",
     )
+    # One pass of the shared Silero batch takes milliseconds, even for every session at once
+    # (~45 us a window, bench_server (b)); one that has not answered in this long means the VAD
+    # thread is wedged. The sessions waiting for it get an error event naming this limit and
+    # go on; their audio is decided when the pass answers.
+    vad_timeout_s: float = _limit(
+        10.0,
+        "seconds a session waits for the shared VAD pass; then an error event, and the session "
+        "goes on (its turns are decided when the pass answers)",
+    )
 
-    # A Whisper call takes ~0.5 s on 2 cores, one at a time (the model uses both). A job that
+    # A Whisper call takes ~0.5 s, one at a time, on one CPU thread (whisper.py: alone as fast
+    # as two, and faster in a busy server, as it leaves a core to the event loop). A job that
     # has not finished in this long (a wedged or very slow recogniser) ends the turn's
     # transcription `failed`, and a response waiting for it goes on without it.
     transcription_timeout_s: float = _limit(
         30.0,
         "seconds a turn's transcription may take; then it is failed (transcription_timeout)",
     )
-    # Jobs waiting for the recogniser, server-wide. Past it, early (speculative) transcription
-    # is skipped and the turn is transcribed when it commits: the queue of work that may be
-    # wasted stays short when many sessions speak at once.
+    # One session's transcription jobs queued or running (until the recogniser thread has
+    # really finished each, even when its wait timed out). A turn takes one job, and its pause
+    # maybe one more (speculation): 4 is more than any speaker needs, and a client that commits
+    # every 100 ms cannot fill the recogniser's queue (the sessions are served in turn too).
+    max_transcriptions_per_session: int = _limit(
+        4,
+        "transcription jobs one session may have queued or running; past it, that turn's "
+        "transcription is failed (transcription_limit)",
+    )
+    # Jobs queued or running on the recogniser, server-wide. Past it, early (speculative)
+    # transcription is skipped and the turn is transcribed when it commits: the queue of work
+    # that may be wasted stays short when many sessions speak at once.
     max_queued_transcriptions: int = _limit(
         8,
         "transcriptions queued server-wide before early (speculative) ones are skipped",

@@ -126,13 +126,14 @@ async def _read(answer: object, queue: asyncio.Queue[_Queued], wait_s: float) ->
     FunctionCall if it ends with one, then the end; an exception goes on the queue too (the
     clauses before it are still spoken). The stream is closed however this ends."""
     splitter = ClauseSplitter()
+    reading: list[asyncio.Future[object]] = []  # a sync stream's next() in its thread
     try:
         if isinstance(answer, str):
             for clause in splitter.feed(answer) + splitter.flush():
                 queue.put_nowait(clause)
             queue.put_nowait(_END)
             return
-        async for chunk in _chunks(answer):
+        async for chunk in _chunks(answer, reading):
             if isinstance(chunk, FunctionCall):
                 for clause in splitter.flush():
                     queue.put_nowait(clause)
@@ -152,26 +153,39 @@ async def _read(answer: object, queue: asyncio.Queue[_Queued], wait_s: float) ->
     except Exception as exc:
         queue.put_nowait(exc)
     finally:
-        await _close(answer, wait_s)
+        await _close(answer, wait_s, reading)
 
 
-async def _chunks(answer: object) -> AsyncIterator[ReplyChunk]:
-    """The stream's chunks: an async iterator awaited, a sync one read in a thread."""
+async def _chunks(
+    answer: object, reading: list[asyncio.Future[object]]
+) -> AsyncIterator[ReplyChunk]:
+    """The stream's chunks: an async iterator awaited, a sync one read in a thread (the
+    next() in flight is in ``reading``: stopping the read does not stop the thread, and the
+    stream is closed when the thread hands it back, :func:`_close`)."""
     if isinstance(answer, AsyncIterator):
         async for chunk in answer:
             yield chunk
         return
     assert isinstance(answer, Iterator)
     done = object()
+    loop = asyncio.get_running_loop()
     while True:
-        chunk = await asyncio.to_thread(next, answer, done)
+        reading[:] = [loop.run_in_executor(None, next, answer, done)]
+        chunk = await asyncio.shield(reading[0])  # cancelled: the thread goes on, tracked
         if chunk is done:
             return
         yield chunk
 
 
-async def _close(answer: object, wait_s: float) -> None:
-    """Close the responder's stream (its ``finally`` runs: an HTTP response is released)."""
+async def _close(
+    answer: object, wait_s: float, reading: list[asyncio.Future[object]] | None = None
+) -> None:
+    """Close the responder's stream (its ``finally`` runs: an HTTP response is released). A
+    sync stream whose next() still runs in its thread cannot be closed yet (a running
+    generator refuses): it is closed as soon as that next() returns."""
+    if reading and not reading[0].done():
+        reading[0].add_done_callback(lambda read: _close_when_read(answer, read))
+        return
     try:
         aclose = getattr(answer, "aclose", None)
         if aclose is not None:
@@ -180,8 +194,19 @@ async def _close(answer: object, wait_s: float) -> None:
         close = getattr(answer, "close", None)
         if close is not None:
             close()
-    except ValueError:
-        pass  # a sync generator still running in its thread: it ends with its next chunk
+    except Exception:
+        log.warning("closing a responder's stream failed", exc_info=True)
+
+
+def _close_when_read(answer: object, read: asyncio.Future[object]) -> None:
+    """The thread has handed the sync stream back (what it read is not wanted): close it."""
+    if not read.cancelled() and read.exception() is not None:
+        return  # the stream raised: it has ended already (nobody waits for what it raised)
+    close = getattr(answer, "close", None)
+    if close is None:
+        return
+    try:
+        close()
     except Exception:
         log.warning("closing a responder's stream failed", exc_info=True)
 
@@ -232,10 +257,16 @@ async def _speak_clauses(
 
 
 async def _wait(awaitable: Awaitable[Speech | None], wait_s: float) -> Speech | None:
+    """A :class:`SpeakingResponder`'s own speech: what it raises is the responder's failure
+    (the response ends failed and the session goes on), never the connection's."""
     try:
         return await asyncio.wait_for(awaitable, wait_s)
     except TimeoutError:
         raise _timeout(wait_s, "speech") from None
+    except ResponderError:
+        raise
+    except Exception as exc:
+        raise _failed(exc) from exc
 
 
 def _timeout(wait_s: float, what: str) -> ResponderError:

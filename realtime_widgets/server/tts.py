@@ -45,6 +45,7 @@ __all__ = [
     "SpeechSynthesizer",
     "SynthesisUnavailable",
     "Synthesizer",
+    "check_speech_engine",
     "choose_synthesizer",
     "default_synthesizer",
     "shared_espeak",
@@ -199,6 +200,12 @@ class SpeechChoice:
     note: str
 
 
+def check_speech_engine(engine: object) -> None:
+    """ValueError naming the allowed values unless ``engine`` is one of :data:`SPEECH_ENGINES`."""
+    if engine not in SPEECH_ENGINES:
+        raise ValueError(f"speech must be one of {list(SPEECH_ENGINES)}, got {engine!r}")
+
+
 def choose_synthesizer(
     engine: str = "auto", *, loaders: Mapping[str, Loader] | None = None
 ) -> SpeechChoice:
@@ -208,8 +215,7 @@ def choose_synthesizer(
     replaces how an engine is loaded (by default :func:`~.piper_voice.shared_piper` and
     :func:`shared_espeak`): tests use it to load a tampered copy."""
     loaders = {**_LOADERS, **(loaders or {})}
-    if engine not in SPEECH_ENGINES:
-        raise ValueError(f"speech must be one of {list(SPEECH_ENGINES)}, got {engine!r}")
+    check_speech_engine(engine)
     if engine == "off":
         return SpeechChoice(None, "speech is off: replies are sent as text only")
     if engine != "auto":

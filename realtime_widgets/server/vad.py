@@ -229,9 +229,21 @@ class WindowBatch:
     def take(self) -> Windows:
         """The queued windows, handed out (the queue starts empty again): what :meth:`compute`
         runs. The local server takes them on its event loop, computes them on its VAD thread
-        and delivers them back on the loop, so the model never runs on the loop."""
+        and delivers them back on the loop, so the model never runs on the loop; when that
+        fails it gives them back (:meth:`restore`)."""
         queue, self._queue = self._queue, {}
         return queue
+
+    def restore(self, windows: Windows) -> None:
+        """Put windows :meth:`take` handed out back in front of the queue, each stream's in
+        order and before any it queued since: their computation failed, and each stream still
+        waits for them in order (its slots), so the next run computes them again. Computing
+        changed no stream's state, so the retry gives what the first run would have. Streams
+        closed meanwhile are left out."""
+        queue = {o: deque(w) for o, w in windows.items() if not o.closed}
+        for owner, later in self._queue.items():
+            queue.setdefault(owner, deque()).extend(later)
+        self._queue = queue
 
     def compute(self, queue: Windows) -> Computed:
         """Run the network over ``queue`` (pure: reads each stream's state, changes none), in

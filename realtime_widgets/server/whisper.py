@@ -227,7 +227,9 @@ class WhisperTranscriber:
             return Transcript("")
         pcm = resample(x.astype(np.float32) / 32768.0, MODEL_RATE, WHISPER_RATE)
         samples = np.asarray(pcm, dtype=np.float32)
-        with self._lock:  # one decode at a time per model (its threads are already all cores)
+        # One decode at a time per model: with the default one CPU thread a second decode at
+        # once would take the core left to the server's event loop and Silero (module docstring).
+        with self._lock:
             segments, _ = self._model.transcribe(
                 samples,
                 language=language,

@@ -30,7 +30,7 @@ from realtime_widgets.server.reply.responder import (
 )
 from realtime_widgets.server.tts import Speech
 from tests.protocol.sdk_oracle import check_server_event
-from tests.waiting import MS
+from tests.waiting import MS, eventually_async
 
 TIMEOUT = 30_000 * MS
 
@@ -340,3 +340,107 @@ async def test_a_spoken_reply_streams_clause_by_clause_with_the_servers_synthesi
         len(e["delta"]) * 3 // 4 for e in events if e["type"] == "response.output_audio.delta"
     )
     assert audio > 48000 * 3  # several seconds of speech, both sentences
+
+
+class _SpeechFailsOnce:
+    """A SpeakingResponder whose own speech() raises the first time (a user's bug)."""
+
+    def __init__(self) -> None:
+        self.speeches = 0
+
+    def __call__(self, ctx: ReplyContext) -> str:
+        return "My own voice."
+
+    def speech(self, ctx: ReplyContext, speed: float) -> Speech | None:
+        self.speeches += 1
+        if self.speeches == 1:
+            raise RuntimeError("no microphone in the responder")
+        return Speech(np.zeros(4800, np.int16), 24000, (0.0,))
+
+
+@pytest.mark.asyncio
+async def test_a_speaking_responders_failing_speech_ends_its_response_failed_not_the_session() -> (
+    None
+):
+    responder = _SpeechFailsOnce()
+    async with (
+        LocalServer(responder=responder, pace=0, speech=False, transcriber=None) as server,
+        session(server) as ws,
+    ):
+        await create(ws, ["audio"])
+        done = (await until(ws, "response.done"))[-1]["response"]
+        assert done["status"] == "failed"
+        assert done["status_details"]["error"] == {
+            "type": "server_error",
+            "code": "responder_error",
+            "message": "The responder failed: RuntimeError: no microphone in the responder",
+        }
+        await create(ws, ["audio"])  # the session goes on: its own audio this time
+        events = await until(ws, "response.done")
+    assert events[-1]["response"]["status"] == "completed"
+    assert any(e["type"] == "response.output_audio.delta" for e in events)
+    assert responder.speeches == 2
+
+
+class _ReplyFailsOnce(LocalServer):
+    """A server whose reply machinery itself fails once with something that is no
+    ResponderError (the connection's backstop)."""
+
+    failed = False
+
+    async def reply(self, request: ReplyRequest, deliver: Any) -> None:
+        if not self.failed:
+            self.failed = True
+            raise KeyError("a bug in the reply pipeline")
+        await super().reply(request, deliver)
+
+
+@pytest.mark.asyncio
+async def test_any_other_failure_of_a_reply_ends_it_failed_and_the_session_goes_on() -> None:
+    async with (
+        _ReplyFailsOnce(
+            responder=lambda ctx: "Fine.", pace=0, speech=False, transcriber=None
+        ) as server,
+        session(server) as ws,
+    ):
+        await create(ws, ["text"])
+        done = (await until(ws, "response.done"))[-1]["response"]
+        assert done["status"] == "failed"
+        error = done["status_details"]["error"]
+        assert (error["type"], error["code"]) == ("server_error", "server_error")
+        assert "KeyError" in error["message"]
+        await create(ws, ["text"])
+        done = (await until(ws, "response.done"))[-1]["response"]
+    assert done["status"] == "completed"
+    assert done["output"][0]["content"][0]["text"] == "Fine."
+
+
+@pytest.mark.asyncio
+async def test_a_sync_stream_stopped_mid_read_is_closed_once_its_thread_hands_it_back() -> None:
+    """The response takes no more while the thread is blocked in the stream's next(): the
+    stream cannot be closed then (a running generator), so it is closed when next() returns,
+    even while its responder still holds it (no garbage collection closes it then)."""
+    rec = Recorder(wanted=1)
+    gate, closed = threading.Event(), threading.Event()
+    streams: list[Iterator[str]] = []  # the responder keeps its streams
+
+    def respond(ctx: ReplyContext) -> Iterator[str]:
+        def stream() -> Iterator[str]:
+            try:
+                yield "This is clause one. "
+                assert gate.wait(TIMEOUT)  # a model slow to say more
+                yield "This is clause two. "
+                yield "never read."
+            finally:
+                closed.set()
+
+        streams.append(stream())
+        return streams[-1]
+
+    await produce_pieces(request(), respond, rec.speak, rec.deliver, wait_s=TIMEOUT)
+    assert rec.texts() == ["This is clause one."]
+    assert not closed.is_set()  # still inside next(), in its thread
+    gate.set()
+    await eventually_async(closed.is_set, timeout=5.0)
+    with pytest.raises(StopIteration):
+        next(streams[0])  # closed: it says no more

@@ -26,7 +26,7 @@ import pytest
 import websockets
 
 from realtime_widgets.__main__ import main as cli_main
-from realtime_widgets.server import piper_voice
+from realtime_widgets.server import piper_voice, tts
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.piper_voice import (
     CONFIG_SHA256,
@@ -373,16 +373,95 @@ def test_the_engine_choice_names_the_allowed_values(capsys: pytest.CaptureFixtur
     assert "argument --speech: invalid choice: 'festival'" in capsys.readouterr().err
 
 
-def test_the_server_says_which_voice_speaks(piper: PiperSynthesizer) -> None:
-    assert LocalServer().synthesizer is piper
-    assert LocalServer().speech_note == f"speaking with {piper.description}"
-    espeak = LocalServer(speech="espeak")
-    assert espeak.synthesizer is shared_espeak()
-    assert espeak.speech_note == "speaking with eSpeak NG (the fallback voice: clear but robotic)"
+@pytest.mark.asyncio
+async def test_the_server_says_which_voice_speaks(piper: PiperSynthesizer) -> None:
+    # A named engine is loaded when the server starts (off the loop); "off" is known at once.
+    async with LocalServer(transcriber=None) as server:
+        assert server.synthesizer is piper
+        assert server.speech_note == f"speaking with {piper.description}"
+    async with LocalServer(speech="espeak", transcriber=None) as espeak:
+        assert espeak.synthesizer is shared_espeak()
+        assert espeak.speech_note == (
+            "speaking with eSpeak NG (the fallback voice: clear but robotic)"
+        )
     for off in (False, "off"):
         silent = LocalServer(speech=off)
         assert silent.synthesizer is None
         assert silent.speech_note == "speech is off: replies are sent as text only"
+
+
+class _Bare:
+    """A synthesiser with speak() only: no description (the docs say speak is enough)."""
+
+    def speak(self, text: str, voice: str, speed: float) -> Speech:
+        return Speech(np.zeros(240, np.int16), 24000, (0.0,))
+
+
+def test_a_synthesizer_without_a_description_is_named_by_its_type() -> None:
+    bare = _Bare()
+    server = LocalServer(speech=bare)
+    assert server.synthesizer is bare
+    assert server.speech_note == "speaking with _Bare"
+
+
+@pytest.mark.asyncio
+async def test_the_voice_is_loaded_off_the_loop_when_the_server_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Constructing a LocalServer inside a running loop loads no voice; starting it loads the
+    voice on another thread while the loop goes on ticking (Piper's load stalled it ~0.6 s)."""
+    loop_thread = threading.get_ident()
+    calls: list[int] = []  # the thread of each call of the Piper loader
+    loading, ticked = threading.Event(), threading.Event()
+
+    class Loaded(_Bare):
+        description = "a test voice"
+
+    def load_piper() -> _Bare:
+        calls.append(threading.get_ident())
+        if threading.get_ident() != loop_thread:  # on the loop this would wait for ever
+            loading.set()
+            assert ticked.wait(TIMEOUT), "the loop did not tick while the voice loaded"
+        return Loaded()
+
+    monkeypatch.setitem(tts._LOADERS, "piper", load_piper)
+    ticks = 0
+
+    async def ticker() -> None:  # a 10 ms ticker: it counts its ticks while the voice loads
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            if loading.is_set():
+                ticks += 1
+                if ticks == 3:
+                    ticked.set()
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        server = LocalServer(transcriber=None)
+        assert calls == []  # constructing it loads nothing
+        assert server.synthesizer is None
+        assert server.speech_note == "the voice (auto) is chosen when the server starts"
+        async with server:
+            assert len(calls) == 1
+            assert calls[0] != loop_thread
+            assert ticks >= 3
+            assert isinstance(server.synthesizer, Loaded)
+            assert server.speech_note == "speaking with a test voice"
+    finally:
+        ticking.cancel()
+
+
+def test_serve_names_the_flag_when_the_voice_asked_for_cannot_load(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(tts._LOADERS, "piper", _unavailable)
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["serve", "--port", "0", "--transcriber", "none", "--speech", "piper"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --speech: Piper (piper-tts) is not installed: simulated" in err
+    assert "Traceback" not in err
 
 
 # ---- a reply over a real connection ---------------------------------------------------------
