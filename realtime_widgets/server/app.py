@@ -78,6 +78,7 @@ from realtime_widgets.server.pipeline import Deliver, produce_pieces
 from realtime_widgets.server.reply.material import ReplyRequest
 from realtime_widgets.server.reply.responder import RESPONDERS, Responder
 from realtime_widgets.server.speech import Speech, SpeechSynthesizer
+from realtime_widgets.server.threads import background_pool
 from realtime_widgets.server.tts import (
     SPEECH_ENGINES,
     SpeechChoice,
@@ -220,6 +221,7 @@ class LocalServer:
         # (whisper.py says why), so the other stays with the event loop and Silero. Each
         # session's jobs wait in its own queue, and the sessions take turns (_next_transcription).
         self._ears: ThreadPoolExecutor | None = None
+        self._voice: ThreadPoolExecutor | None = None  # speech synthesis (.threads)
         self._ear_jobs: dict[object, deque[_EarJob]] = {}  # per session, in turn order
         self._ear_running = False
         # Jobs queued or running, until the thread has finished each (not when its wait timed
@@ -272,12 +274,26 @@ class LocalServer:
         self.speech_note = choice.note
 
     async def _listen(self) -> None:
-        if self._speech_engine is not None:  # a named engine that cannot load raises here
-            self._use_speech(await asyncio.to_thread(choose_synthesizer, self._speech_engine))
-            self._speech_engine = None
-        await asyncio.to_thread(MODEL.load)  # once per process, not at someone's first word
-        if self._want_whisper and self.options.transcriber is None:
-            await asyncio.to_thread(self._load_whisper)
+        loop = asyncio.get_running_loop()
+        # Whisper and Piper run on threads below the event loop's priority (.threads), and
+        # load there too: a model's own worker threads take the priority of the thread that
+        # made them.
+        self._ears = ears = background_pool(1, "realtime-ears")
+        self._voice = voice = background_pool(2, "realtime-voice")
+        try:
+            if self._speech_engine is not None:  # a named engine that cannot load raises here
+                self._use_speech(
+                    await loop.run_in_executor(voice, choose_synthesizer, self._speech_engine)
+                )
+                self._speech_engine = None
+            await asyncio.to_thread(MODEL.load)  # once per process, not at someone's first word
+            if self._want_whisper and self.options.transcriber is None:
+                await loop.run_in_executor(ears, self._load_whisper)
+        except BaseException:
+            for pool in (ears, voice):
+                pool.shutdown(wait=False, cancel_futures=True)
+            self._ears = self._voice = None
+            raise
         # A server started again begins with no job of its last run counted as queued or
         # running (a thread that outlived that run's stop never reported back).
         self._ear_jobs.clear()
@@ -286,7 +302,6 @@ class LocalServer:
         self._ear_running = self._vad_busy = False
         self._frames = ThreadPoolExecutor(1, thread_name_prefix="realtime-frames")
         self._vad = ThreadPoolExecutor(1, thread_name_prefix="realtime-vad")
-        self._ears = ThreadPoolExecutor(1, thread_name_prefix="realtime-ears")
         self._server = await serve(
             self._handle,
             self.host,
@@ -318,14 +333,14 @@ class LocalServer:
         finally:
             # Every connection is closed: nothing more is queued on the server's threads. A
             # transcription still running is not waited for past the deadline.
-            for pool in (self._frames, self._vad, self._ears):
+            for pool in (self._frames, self._vad, self._ears, self._voice):
                 if pool is not None:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(
                             asyncio.to_thread(pool.shutdown, True, cancel_futures=True),
                             CLOSE_TIMEOUT_S,
                         )
-            self._frames = self._vad = self._ears = None
+            self._frames = self._vad = self._ears = self._voice = None
 
     async def _close_connections(self, server: Server) -> None:
         server.close()
@@ -660,7 +675,12 @@ class LocalServer:
         (:mod:`.pipeline`). Raises :class:`~.reply.responder.ResponderError` when the reply
         cannot go on."""
         await produce_pieces(
-            request, self.responder, self._speak, deliver, wait_s=self.limits.reply_wait_s
+            request,
+            self.responder,
+            self._speak,
+            deliver,
+            wait_s=self.limits.reply_wait_s,
+            speak_on=self._voice,
         )
 
 

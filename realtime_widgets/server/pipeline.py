@@ -24,6 +24,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import Executor
 from typing import Any
 
 from realtime_widgets.server.reply.clauses import ClauseSplitter
@@ -60,9 +61,12 @@ async def produce_pieces(
     deliver: Deliver,
     *,
     wait_s: float,
+    speak_on: Executor | None = None,
 ) -> None:
     """Compute ``request``'s reply and hand it to ``deliver`` piece by piece (see the module
-    docstring). Raises :class:`ResponderError` when it cannot go on."""
+    docstring). Raises :class:`ResponderError` when it cannot go on. ``speak_on``: the pool the
+    clauses are spoken on (the server's, below the event loop's priority; None: asyncio's
+    default pool)."""
     try:
         answer = await _answer(responder, request, wait_s)
     except ResponderError:
@@ -92,7 +96,7 @@ async def produce_pieces(
     async with asyncio.TaskGroup() as group:
         reader = group.create_task(_read(answer, queue, wait_s))
         try:
-            problem = await _speak_clauses(request, queue, speak, deliver, wait_s)
+            problem = await _speak_clauses(request, queue, speak, deliver, wait_s, speak_on)
         finally:
             reader.cancel()
     if problem is not None:
@@ -217,6 +221,7 @@ async def _speak_clauses(
     speak: Speak | None,
     deliver: Deliver,
     wait_s: float,
+    speak_on: Executor | None = None,
 ) -> ResponderError | None:
     """Speak each clause from ``queue`` and deliver it, until the end, a FunctionCall, a
     failure (returned, not raised: the caller raises it out of its task group) or a response
@@ -240,7 +245,10 @@ async def _speak_clauses(
         if audio and speak is not None:
             try:
                 speech = await asyncio.wait_for(
-                    asyncio.to_thread(speak, queued, request.voice, request.speed), wait_s
+                    asyncio.get_running_loop().run_in_executor(
+                        speak_on, speak, queued, request.voice, request.speed
+                    ),
+                    wait_s,
                 )
             except TimeoutError:
                 return _timeout(wait_s, "speech")
