@@ -21,9 +21,9 @@ PACKAGE = Path(__file__).parents[1] / "realtime_widgets"
 HEAVY = ("websockets", "ipywidgets", "anywidget", "asyncio", "traitlets")
 WIDGET_LIBS = ("ipywidgets", "anywidget", "traitlets", "realtime_widgets.widgets")
 # The server's modules that must stay sans-I/O (everything but the websockets layer: app.py,
-# connection.py and pipeline.py, a reply computed off the loop), subpackages included
-# ("reply.material").
-_IO_MODULES = ("__init__", "app", "connection", "pipeline")
+# connection.py, pipeline.py, a reply computed off the loop, and threads.py, the pools the
+# models run on), subpackages included ("reply.material").
+_IO_MODULES = ("__init__", "app", "connection", "pipeline", "threads")
 ENGINE_MODULES = sorted(
     ".".join(p.relative_to(PACKAGE / "server").with_suffix("").parts)
     for p in (PACKAGE / "server").rglob("*.py")
@@ -87,6 +87,7 @@ def test_the_engine_modules_import_no_io_at_top_level() -> None:
     assert "websockets.asyncio.server" in top_level_imports(PACKAGE / "server" / "app.py")
     assert "websockets.asyncio.server" in top_level_imports(PACKAGE / "server" / "connection.py")
     assert "asyncio" in top_level_imports(PACKAGE / "server" / "pipeline.py")
+    assert "concurrent.futures" in top_level_imports(PACKAGE / "server" / "threads.py")
 
 
 def test_the_server_loads_neither_the_client_nor_the_widgets() -> None:

@@ -17,6 +17,7 @@ from typing import Protocol
 from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.errors import RealtimeWidgetsError
+from realtime_widgets.protocol.parts import BUILTIN_VOICES
 
 __all__ = [
     "CLOSERS",
@@ -30,19 +31,9 @@ __all__ = [
     "word_starts_estimate",
 ]
 
-# The built-in voice names of the Realtime API: every offline voice answers to each of them.
-OPENAI_VOICES = (
-    "alloy",
-    "ash",
-    "ballad",
-    "coral",
-    "echo",
-    "sage",
-    "shimmer",
-    "verse",
-    "marin",
-    "cedar",
-)
+# The built-in voice names of the Realtime API (protocol.parts' one list): every offline voice
+# answers to each of them.
+OPENAI_VOICES: tuple[str, ...] = BUILTIN_VOICES
 SPEED_RANGE = (0.25, 1.5)  # the Realtime API's audio.output.speed bounds
 
 

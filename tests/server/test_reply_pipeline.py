@@ -6,7 +6,6 @@ response stops (and closes) the responder's stream."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -14,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import websockets
 from websockets.asyncio.client import ClientConnection
 
 from realtime_widgets.protocol.config import SessionConfig
@@ -29,7 +27,7 @@ from realtime_widgets.server.reply.responder import (
     ResponderError,
 )
 from realtime_widgets.server.tts import Speech
-from tests.protocol.sdk_oracle import check_server_event
+from tests.server.sockets import recv, session
 from tests.waiting import MS, eventually_async
 
 TIMEOUT = 30_000 * MS
@@ -189,19 +187,6 @@ async def test_failures_are_responder_errors_after_what_was_said() -> None:
 
 
 # ---- over a real connection ---------------------------------------------------------------
-
-
-async def recv(ws: ClientConnection) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-    check_server_event(event)  # nothing OpenAI would not send
-    return event
-
-
-@contextlib.asynccontextmanager
-async def session(server: LocalServer) -> AsyncIterator[ClientConnection]:
-    async with websockets.connect(server.url, compression=None) as ws:
-        assert (await recv(ws))["type"] == "session.created"
-        yield ws
 
 
 async def create(ws: ClientConnection, modalities: list[str]) -> None:

@@ -4,14 +4,11 @@ on; a session whose own loop dies anyway is logged and closed 1011 with a reason
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import inspect
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
@@ -25,24 +22,11 @@ from realtime_widgets.server.engine import SessionEngine
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.responses import Responses
 from realtime_widgets.server.vad import SpeechProbability
-from tests.protocol.sdk_oracle import check_server_event
+from tests.server.sockets import recv, session
 from tests.speech import Clip
 from tests.waiting import MS, eventually_async
 
 TIMEOUT = 30_000 * MS
-
-
-async def recv(ws: ClientConnection) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-    check_server_event(event)  # nothing OpenAI would not send
-    return event
-
-
-@contextlib.asynccontextmanager
-async def session(server: LocalServer) -> AsyncIterator[ClientConnection]:
-    async with websockets.connect(server.url, compression=None) as ws:
-        assert (await recv(ws))["type"] == "session.created"
-        yield ws
 
 
 async def text_turn(ws: ClientConnection) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ sessions in turn."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import json
@@ -21,7 +20,7 @@ from websockets.asyncio.client import ClientConnection
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.input_transcripts import Transcript
 from realtime_widgets.server.limits import ServerLimits
-from tests.protocol.sdk_oracle import check_server_event
+from tests.server.sockets import recv
 from tests.waiting import MS, eventually_async
 
 TIMEOUT = 30_000 * MS
@@ -42,12 +41,6 @@ class GatedEars:
         assert self.gate.wait(TIMEOUT)
         self.finished += 1
         return Transcript(f"{len(audio)} samples")
-
-
-async def recv(ws: ClientConnection) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-    check_server_event(event)  # nothing OpenAI would not send
-    return event
 
 
 @contextlib.asynccontextmanager
