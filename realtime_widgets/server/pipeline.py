@@ -28,7 +28,12 @@ from concurrent.futures import Executor
 from typing import Any
 
 from realtime_widgets.server.reply.clauses import ClauseSplitter
-from realtime_widgets.server.reply.material import NO_SYNTHESISER, ReplyPiece, ReplyRequest
+from realtime_widgets.server.reply.material import (
+    NO_SYNTHESISER,
+    ReplyPiece,
+    ReplyRequest,
+    speaks_for_itself,
+)
 from realtime_widgets.server.reply.responder import (
     FunctionCall,
     ReplyChunk,
@@ -78,7 +83,7 @@ async def produce_pieces(
     if isinstance(answer, FunctionCall):
         await deliver(answer)
         return
-    if isinstance(answer, str) and _speaks_for_itself(responder, request):
+    if isinstance(answer, str) and speaks_for_itself(responder, request, answer):
         assert isinstance(responder, SpeakingResponder)
         own = await _wait(
             asyncio.to_thread(responder.speech, request.context, request.speed), wait_s
@@ -119,10 +124,6 @@ async def _answer(responder: Callable[..., Any], request: ReplyRequest, wait_s: 
 
 def _is_stream(value: object) -> bool:
     return isinstance(value, AsyncIterator | Iterator)
-
-
-def _speaks_for_itself(responder: object, request: ReplyRequest) -> bool:
-    return isinstance(responder, SpeakingResponder) and "audio" in request.modalities
 
 
 async def _read(answer: object, queue: asyncio.Queue[_Queued], wait_s: float) -> None:

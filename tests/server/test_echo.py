@@ -238,3 +238,20 @@ def test_responder_names_are_checked_and_local_stays_the_default() -> None:
         LocalServer(responder="parrot")
     with pytest.raises(SystemExit):
         cli_main(["serve", "--responder", "parrot"])
+
+
+def test_the_sans_io_path_echoes_like_the_server(driver: Any) -> None:
+    """produce_reply_sync (the engine tests' and the VAD lab's path) uses a SpeakingResponder's
+    own audio, as the server's pipeline does: the echo is the committed turn, not a voice."""
+    driver.responder = EchoResponder()
+    update = {"type": "realtime", "audio": {"input": {"turn_detection": None}}}
+    driver.send({"type": "session.update", "session": update})
+    turn = (np.sin(np.arange(24_000) * 2 * np.pi * 220 / 24_000) * 8_000).astype(np.int16)
+    driver.send({"type": "input_audio_buffer.append", "audio": b64(turn)})
+    driver.send({"type": "input_audio_buffer.commit"})
+    driver.send({"type": "response.create"})
+    driver.advance(5.0)
+    audio = b"".join(base64.b64decode(e["delta"]) for e in driver.of("response.output_audio.delta"))
+    assert np.array_equal(np.frombuffer(audio, np.int16), turn)
+    transcript = driver.of("response.output_audio_transcript.done")[-1]["transcript"]
+    assert transcript == "echo of your 1.0 s of audio"

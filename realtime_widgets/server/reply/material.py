@@ -100,8 +100,16 @@ def produce_reply_sync(
     responder: Callable[[ReplyContext], Any],
     speak: Callable[[str, str, float], Speech] | None,
 ) -> ReplyMaterial:
-    """Run a synchronous responder and synthesise speech (used by tests and the VAD lab)."""
-    return speak_reply(request, checked_value(responder(request.context)), speak)
+    """Run a synchronous responder and make its speech, as the server does in one piece: a
+    :class:`~.responder.SpeakingResponder`'s own audio, else synthesised (used by tests and
+    the VAD lab)."""
+    value = checked_value(responder(request.context))
+    if speaks_for_itself(responder, request, value):
+        assert isinstance(responder, SpeakingResponder)
+        own = responder.speech(request.context, request.speed)
+        if own is not None:
+            return ReplyMaterial(value, own)
+    return speak_reply(request, value, speak)
 
 
 def speak_reply(
