@@ -224,11 +224,10 @@ class LocalServer:
         self._voice: ThreadPoolExecutor | None = None  # speech synthesis (.threads)
         self._ear_jobs: dict[object, deque[_EarJob]] = {}  # per session, in turn order
         self._ear_running = False
-        # Jobs queued or running, until the thread has finished each (not when its wait timed
-        # out): per session (max_transcriptions_per_session) and server-wide (speculation
-        # is skipped past max_queued_transcriptions).
+        # Jobs queued or running per session, until the thread has finished each (not when its
+        # wait timed out): capped by max_transcriptions_per_session; their sum is the server's
+        # queue (speculation is skipped past max_queued_transcriptions).
         self._session_transcriptions: dict[object, int] = {}
-        self._queued_transcriptions = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -298,7 +297,6 @@ class LocalServer:
         # running (a thread that outlived that run's stop never reported back).
         self._ear_jobs.clear()
         self._session_transcriptions.clear()
-        self._queued_transcriptions = 0
         self._ear_running = self._vad_busy = False
         self._frames = ThreadPoolExecutor(1, thread_name_prefix="realtime-frames")
         self._vad = ThreadPoolExecutor(1, thread_name_prefix="realtime-vad")
@@ -412,13 +410,12 @@ class LocalServer:
             )
         if (
             request.speculative
-            and self._queued_transcriptions >= self.limits.max_queued_transcriptions
+            and sum(self._session_transcriptions.values()) >= self.limits.max_queued_transcriptions
         ):
             return TranscriptionFailure("busy", "the recogniser is busy")
         result: asyncio.Future[TranscriptionResult] = asyncio.get_running_loop().create_future()
         self._ear_jobs.setdefault(session, deque()).append(_EarJob(request, transcriber, result))
         self._session_transcriptions[session] = self._session_transcriptions.get(session, 0) + 1
-        self._queued_transcriptions += 1
         self._next_transcription()
         return await result
 
@@ -473,7 +470,6 @@ class LocalServer:
         self._next_transcription()
 
     def _transcription_finished(self, session: object) -> None:
-        self._queued_transcriptions = max(0, self._queued_transcriptions - 1)
         left = self._session_transcriptions.pop(session, 0) - 1
         if left > 0:
             self._session_transcriptions[session] = left
