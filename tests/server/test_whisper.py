@@ -42,7 +42,7 @@ from realtime_widgets.server.whisper import (
 from tests.protocol.sdk_oracle import check_server_event
 from tests.speech import b64
 
-from .conftest import Driver
+from .conftest import Counting, Driver
 
 HARVARD = Path("/usr/share/codec2/raw/speech_orig_16k.wav")
 SENTENCES = [
@@ -332,15 +332,6 @@ def test_tiny_en_asked_for_french_fails_saying_it_is_english_only(
 
 
 # ---- speculation (sans-I/O, a fake recogniser counting its calls) -------------------------------
-
-
-class Counting:
-    def __init__(self) -> None:
-        self.heard: list[int] = []
-
-    def __call__(self, audio: np.ndarray) -> str:
-        self.heard.append(len(audio))
-        return f"call {len(self.heard)}"
 
 
 def _vad_driver(transcriber: Any) -> Driver:
