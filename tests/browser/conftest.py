@@ -277,13 +277,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory, mic_clip: tuple[Clip, Path]) -
             process.wait(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def browser(mic_clip: tuple[Clip, Path]) -> Iterator[Any]:
-    """Headless Debian Chromium with the fake microphone playing the clip once.
+def launch_browser(wav: Path) -> Iterator[Any]:
+    """Headless Debian Chromium with the fake microphone playing ``wav`` once: the body of a
+    module-scoped ``browser`` fixture (``yield from launch_browser(wav)``).
 
     Module-scoped: Playwright's sync API holds a running asyncio loop on the main thread for
     as long as it is open, which would break every asyncio test that ran after it."""
-    _, wav = mic_clip
     with playwright_sync.sync_playwright() as p:
         chromium = p.chromium.launch(
             executable_path=chromium_path(),
@@ -295,6 +294,13 @@ def browser(mic_clip: tuple[Clip, Path]) -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser(mic_clip: tuple[Clip, Path]) -> Iterator[Any]:
+    """Headless Debian Chromium with the fake microphone playing the clip once."""
+    _, wav = mic_clip
+    yield from launch_browser(wav)
 
 
 ARTIFACTS = REPO / "tests" / "browser" / "artifacts"  # screenshots a person opens and checks
