@@ -33,10 +33,9 @@ import numpy as np
 
 from benchmarks import bench_ears
 from benchmarks.bench_server import (
-    LEVEL_SECONDS,
     cap_args,
     chunks_b64,
-    run_level,
+    measure_level,
     speech_clip,
     start_server,
     stop_server,
@@ -156,8 +155,6 @@ def first_audio_delta() -> None:
 
 
 def capacity(transcribe: bool, appends: list[str]) -> int:
-    import psutil
-
     args = [*cap_args(max(LEVELS)), "--transcriber", "whisper" if transcribe else "none"]
     setup = None
     if transcribe:
@@ -170,12 +167,7 @@ def capacity(transcribe: bool, appends: list[str]) -> int:
     best = 0
     try:
         for n in LEVELS:
-            server = psutil.Process(proc.pid)
-            cpu0, t0 = sum(server.cpu_times()[:2]), time.perf_counter()
-            lat = sorted(asyncio.run(run_level(url, n, LEVEL_SECONDS, appends, setup=setup)))
-            cpu = (sum(server.cpu_times()[:2]) - cpu0) / (time.perf_counter() - t0)
-            p50 = statistics.median(lat) * 1000
-            p99 = lat[int(len(lat) * 0.99) - 1] * 1000
+            _, p50, p99, cpu = measure_level(proc.pid, url, n, appends, setup=setup)
             ok = p99 < 50
             best = n if ok else best
             print(

@@ -131,22 +131,31 @@ async def run_level(
     return latencies
 
 
-def bench_concurrency() -> None:
+def measure_level(
+    pid: int, url: str, n: int, appends: list[str], setup: str | None = None
+) -> tuple[list[float], float, float, float]:
+    """One level of the capacity figure (a): ``n`` sessions for ``LEVEL_SECONDS`` against the
+    server process ``pid``. The sorted probe round trips (s), their p50 and p99 (ms), and the
+    server's CPU over the level (in cores)."""
     import psutil
 
+    server = psutil.Process(pid)
+    cpu0, t0 = sum(server.cpu_times()[:2]), time.perf_counter()
+    lat = sorted(asyncio.run(run_level(url, n, LEVEL_SECONDS, appends, setup=setup)))
+    cpu = (sum(server.cpu_times()[:2]) - cpu0) / (time.perf_counter() - t0)
+    return lat, statistics.median(lat) * 1000, lat[int(len(lat) * 0.99) - 1] * 1000, cpu
+
+
+def bench_concurrency() -> None:
     clip, _ = speech_clip()
     appends = chunks_b64(clip)
     proc, url = start_server(*cap_args(max(LEVELS)))  # the session cap above every level
     try:
         best = 0
         for n in LEVELS:
-            server = psutil.Process(proc.pid)
-            cpu0, t0 = sum(server.cpu_times()[:2]), time.perf_counter()
-            lat = sorted(asyncio.run(run_level(url, n, LEVEL_SECONDS, appends)))
+            lat, p50, p99, cpu = measure_level(proc.pid, url, n, appends)
             # Server CPU per session: what latency hides on a loaded machine.
-            cpu_share = (sum(server.cpu_times()[:2]) - cpu0) / (time.perf_counter() - t0) / n
-            p50 = statistics.median(lat) * 1000
-            p99 = lat[int(len(lat) * 0.99) - 1] * 1000
+            cpu_share = cpu / n
             ok = p99 < 50
             best = n if ok else best
             print(
