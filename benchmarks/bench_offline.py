@@ -27,7 +27,6 @@ import json
 import os
 import statistics
 import time
-from typing import Any
 
 import numpy as np
 
@@ -35,7 +34,9 @@ from benchmarks import bench_ears
 from benchmarks.bench_server import (
     cap_args,
     chunks_b64,
+    first_audio_once,
     measure_level,
+    recv_event,
     speech_clip,
     start_server,
     stop_server,
@@ -111,22 +112,11 @@ def committed_to_completed() -> None:
 async def first_audio(server: LocalServer) -> list[float]:
     import websockets
 
-    async def recv(ws: Any) -> dict[str, Any]:
-        event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 60))
-        return event
-
     out: list[float] = []
     async with websockets.connect(server.url, compression=None) as ws:
-        assert (await recv(ws))["type"] == "session.created"
+        assert (await recv_event(ws))["type"] == "session.created"
         for _ in range(RUNS + 1):  # the first run warms up
-            t0 = time.perf_counter()
-            await ws.send(json.dumps({"type": "response.create"}))
-            while (await recv(ws))["type"] != "response.output_audio.delta":
-                pass
-            out.append((time.perf_counter() - t0) * 1000)
-            await ws.send(json.dumps({"type": "response.cancel"}))
-            while (await recv(ws))["type"] != "response.done":
-                pass
+            out.append(await first_audio_once(ws, {"type": "response.create"}))
             await asyncio.sleep(1.5)  # the clause being spoken when cancelled finishes
     return out[1:]
 

@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -129,6 +130,26 @@ async def run_level(
 
     await asyncio.gather(*(session(k) for k in range(n)))
     return latencies
+
+
+async def recv_event(ws: Any) -> dict[str, Any]:
+    """The next server event (60 s at most)."""
+    event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 60))
+    return event
+
+
+async def first_audio_once(ws: Any, create: dict[str, Any]) -> float:
+    """Milliseconds from sending ``create`` (a response.create) to its first audio delta; the
+    response is then cancelled and read to its response.done."""
+    t0 = time.perf_counter()
+    await ws.send(json.dumps(create))
+    while (await recv_event(ws))["type"] != "response.output_audio.delta":
+        pass
+    ms = (time.perf_counter() - t0) * 1000
+    await ws.send(json.dumps({"type": "response.cancel"}))
+    while (await recv_event(ws))["type"] != "response.done":
+        pass
+    return ms
 
 
 def measure_level(
