@@ -14,15 +14,14 @@ bench_first_audio`` measures the "before" figure on the same machine.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
+from benchmarks.bench_server import first_audio_once, recv_event
 from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import resample
 from realtime_widgets.server.app import LocalServer
@@ -31,6 +30,7 @@ from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_sy
 RUNS = int(os.environ.get("BENCH_FIRST_AUDIO_RUNS", "15"))
 GOAL_MS = 200.0
 PAUSE_S = 2.0  # between runs
+AUDIO_RESPONSE = {"type": "response.create", "response": {"output_modalities": ["audio"]}}
 REPLY = (
     "You spoke for 3.2 seconds. This local server has no language model, so it cannot tell "
     "what you meant, but it heard you clearly. Turn detection is server VAD, threshold 0.5, "
@@ -91,32 +91,17 @@ def render_ms(speak: Speak, text: str, runs: int = 5) -> float:
 async def first_audio_ms(speak: Speak, runs: int) -> tuple[list[float], list[float]]:
     import websockets
 
-    async def recv(ws: Any) -> dict[str, Any]:
-        event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 60))
-        return event
-
     async with LocalServer(responder=lambda ctx: REPLY) as server:
         server._speak = speak  # the synthesiser under test (LocalServer picks its default)
         async with websockets.connect(server.url, compression=None) as ws:
-            assert (await recv(ws))["type"] == "session.created"
+            assert (await recv_event(ws))["type"] == "session.created"
             out: list[float] = []
             renders: list[float] = []  # the first clause rendered just before, same load
             for _ in range(runs + 1):  # the first run warms up
                 t0 = time.perf_counter()
                 await asyncio.to_thread(speak, FIRST_CLAUSE, "marin", 1.0)
                 renders.append((time.perf_counter() - t0) * 1000)
-                t0 = time.perf_counter()
-                await ws.send(
-                    json.dumps(
-                        {"type": "response.create", "response": {"output_modalities": ["audio"]}}
-                    )
-                )
-                while (await recv(ws))["type"] != "response.output_audio.delta":
-                    pass
-                out.append((time.perf_counter() - t0) * 1000)
-                await ws.send(json.dumps({"type": "response.cancel"}))
-                while (await recv(ws))["type"] != "response.done":
-                    pass
+                out.append(await first_audio_once(ws, AUDIO_RESPONSE))
                 # A cancelled reply's clause still being spoken finishes in its thread (it
                 # cannot be interrupted): let it, so each run starts on a quiet machine.
                 await asyncio.sleep(PAUSE_S)

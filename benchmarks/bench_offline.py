@@ -27,16 +27,16 @@ import json
 import os
 import statistics
 import time
-from typing import Any
 
 import numpy as np
 
 from benchmarks import bench_ears
 from benchmarks.bench_server import (
-    LEVEL_SECONDS,
     cap_args,
     chunks_b64,
-    run_level,
+    first_audio_once,
+    measure_level,
+    recv_event,
     speech_clip,
     start_server,
     stop_server,
@@ -112,22 +112,11 @@ def committed_to_completed() -> None:
 async def first_audio(server: LocalServer) -> list[float]:
     import websockets
 
-    async def recv(ws: Any) -> dict[str, Any]:
-        event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 60))
-        return event
-
     out: list[float] = []
     async with websockets.connect(server.url, compression=None) as ws:
-        assert (await recv(ws))["type"] == "session.created"
+        assert (await recv_event(ws))["type"] == "session.created"
         for _ in range(RUNS + 1):  # the first run warms up
-            t0 = time.perf_counter()
-            await ws.send(json.dumps({"type": "response.create"}))
-            while (await recv(ws))["type"] != "response.output_audio.delta":
-                pass
-            out.append((time.perf_counter() - t0) * 1000)
-            await ws.send(json.dumps({"type": "response.cancel"}))
-            while (await recv(ws))["type"] != "response.done":
-                pass
+            out.append(await first_audio_once(ws, {"type": "response.create"}))
             await asyncio.sleep(1.5)  # the clause being spoken when cancelled finishes
     return out[1:]
 
@@ -156,8 +145,6 @@ def first_audio_delta() -> None:
 
 
 def capacity(transcribe: bool, appends: list[str]) -> int:
-    import psutil
-
     args = [*cap_args(max(LEVELS)), "--transcriber", "whisper" if transcribe else "none"]
     setup = None
     if transcribe:
@@ -170,12 +157,7 @@ def capacity(transcribe: bool, appends: list[str]) -> int:
     best = 0
     try:
         for n in LEVELS:
-            server = psutil.Process(proc.pid)
-            cpu0, t0 = sum(server.cpu_times()[:2]), time.perf_counter()
-            lat = sorted(asyncio.run(run_level(url, n, LEVEL_SECONDS, appends, setup=setup)))
-            cpu = (sum(server.cpu_times()[:2]) - cpu0) / (time.perf_counter() - t0)
-            p50 = statistics.median(lat) * 1000
-            p99 = lat[int(len(lat) * 0.99) - 1] * 1000
+            _, p50, p99, cpu = measure_level(proc.pid, url, n, appends, setup=setup)
             ok = p99 < 50
             best = n if ok else best
             print(

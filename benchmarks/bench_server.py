@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -131,22 +132,51 @@ async def run_level(
     return latencies
 
 
-def bench_concurrency() -> None:
+async def recv_event(ws: Any) -> dict[str, Any]:
+    """The next server event (60 s at most)."""
+    event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 60))
+    return event
+
+
+async def first_audio_once(ws: Any, create: dict[str, Any]) -> float:
+    """Milliseconds from sending ``create`` (a response.create) to its first audio delta; the
+    response is then cancelled and read to its response.done."""
+    t0 = time.perf_counter()
+    await ws.send(json.dumps(create))
+    while (await recv_event(ws))["type"] != "response.output_audio.delta":
+        pass
+    ms = (time.perf_counter() - t0) * 1000
+    await ws.send(json.dumps({"type": "response.cancel"}))
+    while (await recv_event(ws))["type"] != "response.done":
+        pass
+    return ms
+
+
+def measure_level(
+    pid: int, url: str, n: int, appends: list[str], setup: str | None = None
+) -> tuple[list[float], float, float, float]:
+    """One level of the capacity figure (a): ``n`` sessions for ``LEVEL_SECONDS`` against the
+    server process ``pid``. The sorted probe round trips (s), their p50 and p99 (ms), and the
+    server's CPU over the level (in cores)."""
     import psutil
 
+    server = psutil.Process(pid)
+    cpu0, t0 = sum(server.cpu_times()[:2]), time.perf_counter()
+    lat = sorted(asyncio.run(run_level(url, n, LEVEL_SECONDS, appends, setup=setup)))
+    cpu = (sum(server.cpu_times()[:2]) - cpu0) / (time.perf_counter() - t0)
+    return lat, statistics.median(lat) * 1000, lat[int(len(lat) * 0.99) - 1] * 1000, cpu
+
+
+def bench_concurrency() -> None:
     clip, _ = speech_clip()
     appends = chunks_b64(clip)
     proc, url = start_server(*cap_args(max(LEVELS)))  # the session cap above every level
     try:
         best = 0
         for n in LEVELS:
-            server = psutil.Process(proc.pid)
-            cpu0, t0 = sum(server.cpu_times()[:2]), time.perf_counter()
-            lat = sorted(asyncio.run(run_level(url, n, LEVEL_SECONDS, appends)))
+            lat, p50, p99, cpu = measure_level(proc.pid, url, n, appends)
             # Server CPU per session: what latency hides on a loaded machine.
-            cpu_share = (sum(server.cpu_times()[:2]) - cpu0) / (time.perf_counter() - t0) / n
-            p50 = statistics.median(lat) * 1000
-            p99 = lat[int(len(lat) * 0.99) - 1] * 1000
+            cpu_share = cpu / n
             ok = p99 < 50
             best = n if ok else best
             print(

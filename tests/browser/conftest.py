@@ -14,6 +14,7 @@ A missing Chromium fails the tests (``make test`` installs it when run as root);
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import shutil
@@ -277,13 +278,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory, mic_clip: tuple[Clip, Path]) -
             process.wait(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def browser(mic_clip: tuple[Clip, Path]) -> Iterator[Any]:
-    """Headless Debian Chromium with the fake microphone playing the clip once.
+def launch_browser(wav: Path) -> Iterator[Any]:
+    """Headless Debian Chromium with the fake microphone playing ``wav`` once: the body of a
+    module-scoped ``browser`` fixture (``yield from launch_browser(wav)``).
 
     Module-scoped: Playwright's sync API holds a running asyncio loop on the main thread for
     as long as it is open, which would break every asyncio test that ran after it."""
-    _, wav = mic_clip
     with playwright_sync.sync_playwright() as p:
         chromium = p.chromium.launch(
             executable_path=chromium_path(),
@@ -297,10 +297,22 @@ def browser(mic_clip: tuple[Clip, Path]) -> Iterator[Any]:
             chromium.close()
 
 
+@pytest.fixture(scope="module")
+def browser(mic_clip: tuple[Clip, Path]) -> Iterator[Any]:
+    """Headless Debian Chromium with the fake microphone playing the clip once."""
+    _, wav = mic_clip
+    yield from launch_browser(wav)
+
+
 ARTIFACTS = REPO / "tests" / "browser" / "artifacts"  # screenshots a person opens and checks
 
 
-def _open_page(browser: Any, request: pytest.FixtureRequest, width: int, height: int) -> Any:
+@contextlib.contextmanager
+def _opened_page(
+    browser: Any, request: pytest.FixtureRequest, width: int, height: int
+) -> Iterator[Any]:
+    """A page of ``width`` x ``height`` in the shared browser; a full-page screenshot when it
+    closes."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.set_default_timeout(120_000)
@@ -311,34 +323,27 @@ def _open_page(browser: Any, request: pytest.FixtureRequest, width: int, height:
     # frontends' own errors (e.g. Notebook 7 settings schema lookups) are not ours to assert on.
     page.widget_errors = lambda: [e for e in errors if "blob:" in e or "anywidget" in e]
     ARTIFACTS.mkdir(exist_ok=True)
-    return page
-
-
-def _close_page(page: Any, request: pytest.FixtureRequest) -> None:
     try:
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        yield page
     finally:
-        page.context.close()
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        finally:
+            page.context.close()
 
 
 @pytest.fixture
 def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A tall page (1600x1400) in the shared browser; a full-page screenshot when it closes."""
-    opened = _open_page(browser, request, 1600, 1400)
-    try:
+    with _opened_page(browser, request, 1600, 1400) as opened:
         yield opened
-    finally:
-        _close_page(opened, request)
 
 
 @pytest.fixture
 def small_page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A 1366x768 page: the window size the README promises the console fits."""
-    opened = _open_page(browser, request, 1366, 768)
-    try:
+    with _opened_page(browser, request, 1366, 768) as opened:
         yield opened
-    finally:
-        _close_page(opened, request)
 
 
 @pytest.fixture(autouse=True)

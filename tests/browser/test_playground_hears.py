@@ -35,10 +35,8 @@ import pytest
 from realtime_widgets.audio.wav import read_wav, write_wav
 from tests.browser.conftest import (
     ARTIFACTS,
-    CHROMIUM_FLAGS,
     Lab,
-    chromium_path,
-    playwright_sync,
+    launch_browser,
     run_notebook,
 )
 from tests.server.test_whisper import HARVARD, SENTENCES, wer, words
@@ -83,17 +81,7 @@ def harvard_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def browser(harvard_wav: Path) -> Iterator[Any]:
     """The conftest's browser, its fake microphone playing the recording once."""
-    with playwright_sync.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=chromium_path(),
-            headless=True,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={harvard_wav}%noloop"],
-            timeout=180_000,
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from launch_browser(harvard_wav)
 
 
 def quoted(reply: str) -> str | None:

@@ -17,7 +17,18 @@ from realtime_widgets.server.reply.responder import LocalResponder
 from realtime_widgets.server.tts import Synthesizer
 from tests.speech import Clip, b64, make_clip
 
-__all__ = ["Clip", "Driver", "b64", "make_clip"]
+__all__ = ["Clip", "Counting", "Driver", "b64", "make_clip"]
+
+
+class Counting:
+    """A recogniser that answers 'call N' and keeps the length of each audio it heard."""
+
+    def __init__(self) -> None:
+        self.heard: list[int] = []
+
+    def __call__(self, audio: np.ndarray) -> str:
+        self.heard.append(len(audio))
+        return f"call {len(self.heard)}"
 
 
 @dataclass

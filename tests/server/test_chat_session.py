@@ -8,23 +8,21 @@ tested without a server in test_chat_responder.py."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-import websockets
 from websockets.asyncio.client import ClientConnection
 
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.reply.chat import ChatResponder
-from tests.protocol.sdk_oracle import check_server_event
+from tests.server import sockets
 from tests.server.chat_endpoint import ChatEndpoint, Reply, dead_url, text_chunks, tool_chunks
+from tests.server.sockets import recv
 from tests.waiting import MS
 
-TIMEOUT = 30_000 * MS
 TEXT = "Hello from the chat endpoint."
 WEATHER = {
     "type": "function",
@@ -44,12 +42,6 @@ def endpoint() -> Iterator[ChatEndpoint]:
         yield e
 
 
-async def recv(ws: ClientConnection) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-    check_server_event(event)  # nothing OpenAI would not send
-    return event
-
-
 async def send(ws: ClientConnection, event: dict[str, Any]) -> None:
     await ws.send(json.dumps(event))
 
@@ -62,9 +54,8 @@ async def session(
     with ``update`` applied to its config."""
     async with (
         LocalServer(responder=responder, pace=0, speech=speech) as server,
-        websockets.connect(server.url, compression=None) as ws,
+        sockets.session(server) as ws,
     ):
-        assert (await recv(ws))["type"] == "session.created"
         if update:
             await send(ws, {"type": "session.update", "session": {"type": "realtime", **update}})
             assert (await recv(ws))["type"] == "session.updated"

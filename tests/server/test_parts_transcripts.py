@@ -21,6 +21,7 @@ from realtime_widgets.server.input_transcripts import (
 )
 from realtime_widgets.server.outcomes import Step, TranscriptReady
 
+from .conftest import Counting
 from .parts import RecordingEmitter, kinds, tone
 
 
@@ -30,17 +31,6 @@ def run_jobs(part: InputTranscripts, transcriber: Any) -> list[Step]:
     for request in part.take():
         out += part.ready(request, run_transcriber(transcriber, request))
     return out
-
-
-class Counting:
-    """A recogniser that answers 'call N' and keeps the length of each audio it heard."""
-
-    def __init__(self) -> None:
-        self.heard: list[int] = []
-
-    def __call__(self, audio: np.ndarray) -> str:
-        self.heard.append(len(audio))
-        return f"call {len(self.heard)}"
 
 
 def test_no_transcription_configured_means_no_events_nor_jobs() -> None:

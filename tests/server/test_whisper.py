@@ -42,7 +42,7 @@ from realtime_widgets.server.whisper import (
 from tests.protocol.sdk_oracle import check_server_event
 from tests.speech import b64
 
-from .conftest import Driver
+from .conftest import Counting, Driver
 
 HARVARD = Path("/usr/share/codec2/raw/speech_orig_16k.wav")
 SENTENCES = [
@@ -103,8 +103,11 @@ def silence(ms: int) -> np.ndarray:
     return np.zeros(ms * 24, dtype=np.int16)
 
 
-def update(**input_: Any) -> str:
-    session = {"type": "realtime", "audio": {"input": input_}}
+def update(*, kind: str = "realtime", include: list[str] | None = None, **input_: Any) -> str:
+    """A ``session.update`` of a ``kind`` session's input audio (and its ``include``)."""
+    session: dict[str, Any] = {"type": kind, "audio": {"input": input_}}
+    if include is not None:
+        session["include"] = include
     return json.dumps({"type": "session.update", "session": session})
 
 
@@ -240,19 +243,11 @@ def test_logprobs_and_token_usage_for_a_gpt_4o_transcribe_session(
 ) -> None:
     d = _manual_driver(whisper)
     d.send(
-        {
-            "type": "session.update",
-            "session": {
-                "type": "realtime",
-                "include": [LOGPROBS],
-                "audio": {
-                    "input": {
-                        "turn_detection": None,
-                        "transcription": {"model": "gpt-4o-transcribe", "language": "en"},
-                    }
-                },
-            },
-        }
+        update(
+            include=[LOGPROBS],
+            turn_detection=None,
+            transcription={"model": "gpt-4o-transcribe", "language": "en"},
+        )
     )
     out = _commit(d, sentence(harvard, 1))
     deltas = d.of("conversation.item.input_audio_transcription.delta", out)
@@ -280,18 +275,11 @@ def test_whisper_1_gets_duration_usage_and_a_prompt_is_used(
 ) -> None:
     d = _manual_driver(whisper, "transcription")
     d.send(
-        {
-            "type": "session.update",
-            "session": {
-                "type": "transcription",
-                "audio": {
-                    "input": {
-                        "turn_detection": None,
-                        "transcription": {"model": "whisper-1", "prompt": "birch canoe"},
-                    }
-                },
-            },
-        }
+        update(
+            kind="transcription",
+            turn_detection=None,
+            transcription={"model": "whisper-1", "prompt": "birch canoe"},
+        )
     )
     out = _commit(d, sentence(harvard, 0))
     (completed,) = d.of("conversation.item.input_audio_transcription.completed", out)
@@ -306,20 +294,7 @@ def test_tiny_en_asked_for_french_fails_saying_it_is_english_only(
     whisper: WhisperTranscriber,
 ) -> None:
     d = _manual_driver(whisper)
-    d.send(
-        {
-            "type": "session.update",
-            "session": {
-                "type": "realtime",
-                "audio": {
-                    "input": {
-                        "turn_detection": None,
-                        "transcription": {"model": "whisper-1", "language": "fr"},
-                    }
-                },
-            },
-        }
-    )
+    d.send(update(turn_detection=None, transcription={"model": "whisper-1", "language": "fr"}))
     out = _commit(d, silence(500))
     (failed,) = d.of("conversation.item.input_audio_transcription.failed", out)
     assert failed["error"]["code"] == "unsupported_language"
@@ -332,15 +307,6 @@ def test_tiny_en_asked_for_french_fails_saying_it_is_english_only(
 
 
 # ---- speculation (sans-I/O, a fake recogniser counting its calls) -------------------------------
-
-
-class Counting:
-    def __init__(self) -> None:
-        self.heard: list[int] = []
-
-    def __call__(self, audio: np.ndarray) -> str:
-        self.heard.append(len(audio))
-        return f"call {len(self.heard)}"
 
 
 def _vad_driver(transcriber: Any) -> Driver:
