@@ -77,7 +77,7 @@ from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.pipeline import Deliver, produce_pieces
 from realtime_widgets.server.reply.material import ReplyRequest
 from realtime_widgets.server.reply.responder import RESPONDERS, Responder
-from realtime_widgets.server.speech import Speech, SpeechSynthesizer
+from realtime_widgets.server.speech import SpeechSynthesizer
 from realtime_widgets.server.threads import background_pool
 from realtime_widgets.server.tts import (
     SPEECH_ENGINES,
@@ -208,7 +208,6 @@ class LocalServer:
             self._speech_engine = choice
             choice = SpeechChoice(None, f"the voice ({choice}) is chosen when the server starts")
         self.synthesizer: SpeechSynthesizer | None = None
-        self._speak: Callable[[str, str, float], Speech] | None = None
         self.speech_note: str = ""
         self._use_speech(choice)
         self._server: Server | None = None
@@ -269,7 +268,6 @@ class LocalServer:
 
     def _use_speech(self, choice: SpeechChoice) -> None:
         self.synthesizer = choice.synthesizer
-        self._speak = None if choice.synthesizer is None else choice.synthesizer.speak
         self.speech_note = choice.note
 
     async def _listen(self) -> None:
@@ -673,7 +671,7 @@ class LocalServer:
         await produce_pieces(
             request,
             self.responder,
-            self._speak,
+            None if self.synthesizer is None else self.synthesizer.speak,
             deliver,
             wait_s=self.limits.reply_wait_s,
             speak_on=self._voice,
