@@ -15,10 +15,10 @@ from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import Resampler
 from realtime_widgets.errors import AudioFormatError
 
-__all__ = ["FORMAT_RATES", "InputEncoder", "bytes_per_ms", "decode", "encode"]
+__all__ = ["BYTES_PER_SAMPLE", "FORMAT_RATES", "InputEncoder", "bytes_per_ms", "decode", "encode"]
 
 FORMAT_RATES: dict[str, int] = {"audio/pcm": MODEL_RATE, "audio/pcmu": 8000, "audio/pcma": 8000}
-_BYTES_PER_SAMPLE = {"audio/pcm": 2, "audio/pcmu": 1, "audio/pcma": 1}
+BYTES_PER_SAMPLE = {"audio/pcm": 2, "audio/pcmu": 1, "audio/pcma": 1}
 
 
 def _check(fmt: str) -> None:
@@ -31,7 +31,7 @@ def _check(fmt: str) -> None:
 def bytes_per_ms(fmt: str) -> float:
     """Bytes of one millisecond of audio in a wire format (48 for pcm, 8 for G.711)."""
     _check(fmt)
-    return FORMAT_RATES[fmt] * _BYTES_PER_SAMPLE[fmt] / 1000
+    return FORMAT_RATES[fmt] * BYTES_PER_SAMPLE[fmt] / 1000
 
 
 def encode(samples: npt.ArrayLike, fmt: str) -> bytes:

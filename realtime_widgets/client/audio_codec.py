@@ -44,19 +44,23 @@ class InputFrames:
             if encoder is None or encoder.fmt != fmt:
                 encoder = self._encoders[rate] = InputEncoder(fmt, rate)
             out = encoder.encode(x)
-        return [out[i : i + limit] for i in range(0, len(out), limit)]
+        return _split(out, limit)
 
     def flush(self, limit: int) -> list[bytes]:
         """What the resamplers' filters still hold, in pieces of at most ``limit`` bytes."""
         pieces: list[bytes] = []
         for encoder in self._encoders.values():
-            tail = encoder.flush()
-            pieces.extend(tail[i : i + limit] for i in range(0, len(tail), limit))
+            pieces.extend(_split(encoder.flush(), limit))
         return pieces
 
     def reset(self) -> None:
         """Forget every encoder (the input format changed; flush first)."""
         self._encoders.clear()
+
+
+def _split(data: bytes, limit: int) -> list[bytes]:
+    """``data`` in pieces of at most ``limit`` bytes (none when empty)."""
+    return [data[i : i + limit] for i in range(0, len(data), limit)]
 
 
 class OutputDecoder:

@@ -19,8 +19,9 @@ Items: :class:`Delivered` (an event and the waiters it matched), a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -68,28 +69,25 @@ def dispatch(listeners: _Listeners, items: Iterable[Dispatch]) -> None:
         if type(item) is Delivered:
             _deliver(listeners, item)
         elif type(item) is HistoryEntry:
-            for history_listener in list(listeners.history):
-                try:
-                    history_listener(item)
-                except Exception:
-                    log.exception("history listener failed")
+            _call_each(listeners.history, "history listener", item)
         elif type(item) is OutputAudio:
-            for output_tap in list(listeners.output_taps):
-                try:
-                    output_tap(item.item_id, item.samples)
-                except Exception:
-                    log.exception("output audio tap failed")
+            _call_each(listeners.output_taps, "output audio tap", item.item_id, item.samples)
         elif type(item) is InputAudio:
-            for input_tap in list(listeners.audio_taps):
-                try:
-                    input_tap(item.samples, item.rate)
-                except Exception:
-                    log.exception("audio tap failed")
+            _call_each(listeners.audio_taps, "audio tap", item.samples, item.rate)
         elif isinstance(item, PendingUpdate) and item.on_done is not None:
             try:
                 item.on_done(item)
             except Exception:
                 log.exception("update callback failed")
+
+
+def _call_each(fns: Iterable[Callable[..., Any]], what: str, *args: Any) -> None:
+    # A copy: a listener may remove itself.
+    for fn in list(fns):
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("%s failed", what)
 
 
 def _deliver(listeners: _Listeners, item: Delivered) -> None:

@@ -26,10 +26,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from realtime_widgets.audio.formats import FORMAT_RATES
+from realtime_widgets.audio.formats import BYTES_PER_SAMPLE, FORMAT_RATES
 from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.client.latency import ToolkitLatency
 from realtime_widgets.client.session import HistoryEntry, RealtimeSession
+from realtime_widgets.protocol.state import base64_decoded_size
 from realtime_widgets.widgets.browser_messages import on_session_loop, read_on_session_loop
 from realtime_widgets.widgets.microphone import Microphone
 from realtime_widgets.widgets.speaker import Speaker
@@ -38,7 +39,6 @@ __all__ = ["PING_EVERY_S", "LatencyProbe"]
 
 PING_EVERY_S = 0.5  # clock pings while audio flows (a ping is ~60 bytes each way)
 _BYTES = re.compile(r"<(\d+) bytes>")
-_BYTES_PER_SAMPLE = {"audio/pcm": 2, "audio/pcmu": 1, "audio/pcma": 1}
 
 
 class LatencyProbe:
@@ -140,9 +140,9 @@ class LatencyProbe:
         if found is not None:
             size = int(found.group(1))
         else:  # a short append keeps its base64
-            size = len(audio or "") * 3 // 4 - str(audio or "").count("=")
+            size = base64_decoded_size(audio if isinstance(audio, str) else "")
         fmt = self.session.requested.input_audio_format.type
-        samples = size // _BYTES_PER_SAMPLE[fmt] * MODEL_RATE // FORMAT_RATES[fmt]
+        samples = size // BYTES_PER_SAMPLE[fmt] * MODEL_RATE // FORMAT_RATES[fmt]
         self.core.append_sent(sent, samples)
 
     def _on_output(self, item_id: str, samples: Any) -> None:

@@ -217,7 +217,7 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
             values = {name: control.value for name, control in self.controls.items()}
             config = TranscriptionConfig(**values)
         except (ConfigError, ValueError) as exc:
-            self.error.value = f"<span style='color:#b00020'>{_escape(str(exc))}</span>"
+            self.error.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
             return
         self.apply(config)
 
@@ -252,15 +252,15 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
         turns = td.type if td is not None else "manual commit"
         logprobs = ", logprobs" if effective.logprobs else ""
         self.status.value = (
-            f"<b>{_escape(self.session.endpoint.display)}</b> &middot; transcription "
-            f"{_escape(model)} &middot; {_escape(turns)}{logprobs}"
+            f"<b>{html.escape(self.session.endpoint.display)}</b> &middot; transcription "
+            f"{html.escape(model)} &middot; {html.escape(turns)}{logprobs}"
         )
 
     def _on_error(self, event: ServerEvent) -> None:
         if isinstance(event, ev.ErrorEvent):
             where = f" ({event.error.param})" if event.error.param else ""
             self.error.value = (
-                f"<span style='color:#b00020'>{_escape(event.error.message)}{where}</span>"
+                f"<span style='color:#b00020'>{html.escape(event.error.message)}{where}</span>"
             )
 
     def close(self) -> None:
@@ -278,7 +278,3 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
         if getattr(self, "server", None) is not None:
             self.server.stop()
             self.server = None
-
-
-def _escape(text: str) -> str:
-    return html.escape(text)
