@@ -14,16 +14,36 @@ with its time ``b``, the answer arrives at ``k1``. Then ``b - (k0 + k1) / 2`` is
 exact to within half the round trip; the estimate uses the sample with the shortest round trip
 and reports that half-round-trip as its uncertainty. Nothing here does I/O: the widgets'
 :class:`~realtime_widgets.widgets.latency.LatencyProbe` feeds it.
+
+Both paths meet in :func:`stop_to_sound`: per turn, from the moment the person stopped speaking
+to the first sample of the reply played by the speaker, in segments (see its docstring).
 """
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["MAX_RECORDS", "ClockOffset", "Played", "ToolkitLatency", "percentile"]
+from realtime_widgets.audio.rate import MODEL_RATE
+
+if TYPE_CHECKING:
+    from realtime_widgets.client.metrics import TurnTiming
+
+__all__ = [
+    "MAX_RECORDS",
+    "SEGMENTS",
+    "ClockOffset",
+    "Played",
+    "ToolkitLatency",
+    "percentile",
+    "stop_to_sound",
+]
+
+# The segments of "you stopped -> first sound", in order (see stop_to_sound).
+SEGMENTS = ("vad_wait", "mic", "uplink", "server", "to_browser", "playout")
 
 MAX_RECORDS = 4000  # per path: ~3 minutes of 40 ms chunks; older records are dropped
 
@@ -114,6 +134,11 @@ class ToolkitLatency:
         self.items: dict[str, Played] = {}
         self._handed: dict[str, float] = {}  # first samples handed over before the delta's stamp
         self._order: deque[str] = deque()
+        # (cumulative 24 kHz samples sent, when that append left): the input timeline
+        self.appends: deque[tuple[int, float]] = deque(maxlen=MAX_RECORDS)
+        # (when, samples sent by then): each connection's input timeline starts at 0 there
+        self.origins: deque[tuple[float, int]] = deque([(float("-inf"), 0)], maxlen=64)
+        self.commits: deque[float] = deque(maxlen=256)  # input_audio_buffer.commit sent
 
     # ---- microphone -> append -------------------------------------------------------------------
 
@@ -128,6 +153,7 @@ class ToolkitLatency:
         """An ``input_audio_buffer.append`` left the kernel carrying ``samples`` (24 kHz)."""
         self._sent_samples += samples
         self._last_sent_s = sent_s
+        self.appends.append((self._sent_samples, sent_s))
         # A chunk is out once the appends have carried its last sample (the session's encoders
         # may regroup samples; counting them keeps the match exact for PCM).
         while self._waiting and self._waiting[0].end_sample <= self._sent_samples:
@@ -144,6 +170,47 @@ class ToolkitLatency:
             "in_kernel": (chunk.sent_s - chunk.received_s) * 1000,
             "total": (chunk.sent_s - captured_s) * 1000,
         }
+
+    def connected(self, at_s: float) -> None:
+        """A connection began (``session.created``): its server counts input audio from 0,
+        from the samples sent so far."""
+        self.origins.append((at_s, self._sent_samples))
+
+    def commit_sent(self, at_s: float) -> None:
+        """An ``input_audio_buffer.commit`` left the kernel (push-to-talk's end of a turn)."""
+        self.commits.append(at_s)
+
+    def origin(self, at_s: float) -> int:
+        """Samples sent before the connection current at ``at_s`` began."""
+        return next((n for t, n in reversed(self.origins) if t <= at_s), 0)
+
+    def sample_sent(self, sample: int) -> float | None:
+        """When the append carrying ``sample`` (1-based, cumulative 24 kHz) left the kernel."""
+        i = bisect.bisect_left(self.appends, (sample, float("-inf")))
+        if i == len(self.appends) or (i == 0 and sample <= 0):
+            return None
+        return self.appends[i][1]
+
+    def sample_captured(self, sample: int) -> float | None:
+        """When ``sample`` (1-based, cumulative 24 kHz) was captured, on the kernel's clock: its
+        chunk's stamp (the chunk's last sample reached the page) less the samples after it,
+        captured in real time. None without a clock or a chunk holding it."""
+        if not self.mic_clock.known:
+            return None
+        i = bisect.bisect_left(self.chunks, sample, key=lambda c: c.end_sample)  # in order
+        if i == len(self.chunks) or (i == 0 and len(self.chunks) == MAX_RECORDS):
+            return None  # not captured yet, or older than the records kept
+        later = self.chunks[i]
+        if later.end_sample - sample > MODEL_RATE // 5:
+            return None  # no chunk of the microphone's holds it (audio streamed from a file)
+        captured = self.mic_clock.to_kernel(later.captured_ms)
+        return captured - (later.end_sample - sample) / MODEL_RATE
+
+    def played_for(self, response_id: str | None) -> Played | None:
+        """The response's first audio item (None if none was seen)."""
+        if response_id is None:
+            return None
+        return next((p for p in self.items.values() if p.response_id == response_id), None)
 
     # ---- delta -> played ------------------------------------------------------------------------
 
@@ -235,3 +302,88 @@ class ToolkitLatency:
                 self.speaker_clock.uncertainty_ms if self.speaker_clock.known else None
             ),
         }
+
+
+def stop_to_sound(turn: TurnTiming, toolkit: ToolkitLatency | None = None) -> dict[str, Any] | None:
+    """One turn's "you stopped -> first sound", in ms, split into segments laid end to end on
+    the kernel's monotonic clock (each starts where the one before ends), or None for a turn
+    no one spoke (a typed message).
+
+    A turn ended by the server's VAD (``start: "speech_stopped"``):
+
+    - ``vad_wait``: the person stops speaking -> the end of the silence the VAD waits for is
+      captured. ``speech_stopped.audio_end_ms`` is where the server decided, on the input
+      timeline (ms of audio appended since the connection began), and *includes* the
+      ``silence_duration_ms`` it waited (OpenAI documents it; the local server does the same),
+      so the speech ended ``silence_duration_ms`` earlier: this segment is exactly the
+      ``silence_duration_ms`` in effect (a live microphone captures in real time). None for
+      ``semantic_vad``, whose wait is not reported.
+    - ``mic``: the sample at ``audio_end_ms`` is captured (the browser's stamp on its chunk,
+      mapped to the kernel's clock) -> the ``input_audio_buffer.append`` carrying it leaves the
+      kernel (toolkit: worklet, comm, encoding).
+    - ``uplink``: that append leaves -> ``speech_stopped`` arrives (the network both ways and
+      the server's decision on that audio).
+    - ``server``: ``speech_stopped`` arrives -> the reply's first ``output_audio.delta``
+      arrives (the server's own time to first audio; commit and response.created included).
+    - ``to_browser``: the first delta arrives -> its first samples reach the page (toolkit:
+      decoding, the comm).
+    - ``playout``: they reach the page -> the speaker's worklet outputs the first sample
+      (toolkit: the player's buffering, through ``getOutputTimestamp()``).
+
+    A turn ended by a commit (push-to-talk, ``start: "commit"``): ``vad_wait`` is 0 and there
+    is no ``mic`` part; ``uplink`` runs from the ``input_audio_buffer.commit`` sent to
+    ``committed`` arriving, ``server`` from there to the first delta, the rest as above.
+
+    ``total_ms`` is the first sample played minus the moment the person stopped (equal to
+    the segments' sum), or None while any segment is unknown (no browser measured it, or no
+    audio has played yet); ``known_ms`` sums the segments known so far. Without ``toolkit``
+    only the server's parts are known. The values are as good as the clocks' offsets
+    (:attr:`ClockOffset.uncertainty_ms`), so a toolkit segment may come out a little negative.
+    """
+    played = toolkit.played_for(turn.response_id) if toolkit is not None else None
+    first_audio = played.delta_s if played is not None else turn.first_audio
+    arrived = played_at = None
+    clock = toolkit.speaker_clock if toolkit is not None else None
+    if clock is not None and clock.known and played is not None and played.played_ms is not None:
+        assert played.arrived_ms is not None  # reported together (ToolkitLatency.played)
+        arrived, played_at = clock.to_kernel(played.arrived_ms), clock.to_kernel(played.played_ms)
+
+    def gap(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else (b - a) * 1000
+
+    ms: dict[str, float | None]
+    if turn.speech_stopped is not None:
+        start = "speech_stopped"
+        vad_ms = turn.vad_wait_ms
+        captured = sent = None
+        if toolkit is not None and turn.audio_end_ms is not None:
+            sample = toolkit.origin(turn.speech_stopped) + turn.audio_end_ms * MODEL_RATE // 1000
+            captured, sent = toolkit.sample_captured(sample), toolkit.sample_sent(sample)
+        stopped = None if captured is None or vad_ms is None else captured - vad_ms / 1000
+        ms = {
+            "vad_wait": vad_ms,
+            "mic": gap(captured, sent),
+            "uplink": gap(sent, turn.speech_stopped),
+            "server": gap(turn.speech_stopped, first_audio),
+        }
+    elif turn.committed is not None:
+        start = "commit"
+        commits = [t for t in (toolkit.commits if toolkit else ()) if t <= turn.committed]
+        stopped = commits[-1] if commits else None
+        ms = {
+            "vad_wait": 0.0,
+            "uplink": gap(stopped, turn.committed),
+            "server": gap(turn.committed, first_audio),
+        }
+    else:
+        return None
+    ms["to_browser"] = gap(first_audio, arrived)
+    ms["playout"] = gap(arrived, played_at)
+    complete = all(v is not None for v in ms.values()) and stopped is not None
+    total = gap(stopped, played_at) if complete else None
+    return {
+        "start": start,
+        "segments": {k: None if v is None else round(v, 1) for k, v in ms.items()},
+        "total_ms": None if total is None else round(total, 1),
+        "known_ms": round(sum(v for v in ms.values() if v is not None), 1),
+    }

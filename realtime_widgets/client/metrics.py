@@ -1,17 +1,24 @@
 """Per-turn latency and cost.
 
 A turn's timeline (monotonic seconds): speech stopped -> committed -> response.created ->
-first audio (or text) delta -> response.done. Costs come from ``response.done`` usage and an
-editable price table (US dollars per 1M tokens); the local server's usage is labelled as an
-estimate and so are the costs computed from it.
+first audio (or text) delta -> response.done. Each turn also keeps what the server's turn
+detection said of it: ``audio_end_ms`` of ``speech_stopped`` and the ``server_vad``
+``silence_duration_ms`` in effect (from the last ``session.created`` / ``session.updated``), so
+:func:`realtime_widgets.client.latency.stop_to_sound` can date the moment the person stopped
+speaking. Costs come from ``response.done`` usage and an editable price table (US dollars per
+1M tokens); the local server's usage is labelled as an estimate and so are the costs computed
+from it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import ServerEvent
+from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 
 __all__ = ["PRICES", "Metrics", "TurnTiming", "cost_of"]
 
@@ -71,6 +78,22 @@ class TurnTiming:
     response_done: float | None = None
     response_id: str | None = None
     status: str | None = None
+    first_audio: float | None = None  # the first response.output_audio.delta
+    audio_end_ms: int | None = None  # speech_stopped's, on the connection's input timeline
+    turn_detection: str | None = None  # "server_vad" / "semantic_vad" when speech stopped
+    silence_ms: int | None = None  # server_vad's silence_duration_ms then
+
+    @property
+    def vad_wait_ms(self) -> float | None:
+        """How long the server's VAD waited in silence before it said ``speech_stopped``:
+        ``silence_duration_ms`` for ``server_vad`` (its ``audio_end_ms`` includes it, as
+        OpenAI documents and the local server does); 0 for a turn ended by a commit; None for
+        ``semantic_vad``, whose wait depends on what was said and is not reported."""
+        if self.speech_stopped is None:
+            return 0.0 if self.committed is not None else None
+        if self.turn_detection == "server_vad" and self.silence_ms is not None:
+            return float(self.silence_ms)
+        return None
 
     def breakdown_ms(self) -> dict[str, float | None]:
         """Milliseconds of each step: what a latency bar chart shows."""
@@ -94,6 +117,8 @@ class Metrics:
 
     turns: list[TurnTiming] = field(default_factory=list)
     _by_response: dict[str, TurnTiming] = field(default_factory=dict)
+    # (type, silence_duration_ms) of the turn detection the server last reported
+    _detection: tuple[str | None, int | None] = (None, None)
 
     def _current(self) -> TurnTiming:
         if not self.turns or self.turns[-1].response_done is not None:
@@ -104,11 +129,18 @@ class Metrics:
         """Note the time of the steps of a turn this event marks."""
         if isinstance(event, _DELTAS):  # the most frequent events first
             found = self._by_response.get(event.response_id)
-            if found is not None and found.first_delta is None:
-                found.first_delta = now
+            if found is not None:
+                if found.first_delta is None:
+                    found.first_delta = now
+                if found.first_audio is None and isinstance(event, ev.ResponseOutputAudioDelta):
+                    found.first_audio = now
         elif isinstance(event, ev.SpeechStopped):
             turn = self._current()
             turn.speech_stopped, turn.item_id = now, event.item_id
+            turn.audio_end_ms = event.audio_end_ms
+            turn.turn_detection, turn.silence_ms = self._detection
+        elif isinstance(event, ev.SessionCreated | ev.SessionUpdated):
+            self._detection = _detection(event.session)
         elif isinstance(event, ev.InputAudioBufferCommitted):
             self._current().committed = now
         elif isinstance(event, ev.ResponseCreated):
@@ -125,6 +157,20 @@ class Metrics:
         turn = self._by_response.get(response_id)
         if turn is not None and turn.response_done is None:
             turn.response_done, turn.status = now, "interrupted"
+
+
+def _detection(session: dict[str, Any]) -> tuple[str | None, int | None]:
+    """The turn detection type and ``server_vad`` silence a server reported; (None, None) for
+    none, or for a report that does not read as a realtime session (a transcription session)."""
+    try:
+        td = SessionConfig.from_session(session).turn_detection
+    except Exception:  # never let the metrics stop the session reading its events
+        return None, None
+    if isinstance(td, ServerVad):
+        return td.type, td.silence_duration_ms
+    if isinstance(td, SemanticVad):
+        return td.type, None
+    return None, None
 
 
 _DELTAS = (

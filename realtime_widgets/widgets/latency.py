@@ -4,7 +4,8 @@ Attach it to a session's Microphone and Speaker (the Playground does)::
 
     probe = LatencyProbe(session, microphone, speaker)
     probe.summary()        # medians / p90 of capture -> append and delta -> first sample played
-    probe.per_turn()       # each turn: the server's part and the toolkit's parts, in ms
+    probe.per_turn()       # each turn: the server's part and the toolkit's parts, in ms,
+                           # and "you stopped -> first sound" in segments (stop_to_sound)
 
 It listens through public hooks only: the widgets' message listeners (the browser's stamps
 and its answers to clock pings), ``session.on_history`` (when each append left the kernel,
@@ -28,7 +29,7 @@ from typing import Any
 
 from realtime_widgets.audio.formats import BYTES_PER_SAMPLE, FORMAT_RATES
 from realtime_widgets.audio.rate import MODEL_RATE
-from realtime_widgets.client.latency import ToolkitLatency
+from realtime_widgets.client.latency import ToolkitLatency, stop_to_sound
 from realtime_widgets.client.session import HistoryEntry, RealtimeSession
 from realtime_widgets.protocol.state import base64_decoded_size
 from realtime_widgets.widgets.browser_messages import on_session_loop, read_on_session_loop
@@ -132,6 +133,12 @@ class LatencyProbe:
         if entry.direction == "in" and entry.type == "response.output_audio.delta":
             self._on_delta(entry.data, at)  # stamped when the frame arrived, before decoding
             return
+        if entry.direction == "in" and entry.type == "session.created":
+            self.core.connected(at)  # the server's input timeline starts again at 0
+            return
+        if entry.direction == "out" and entry.type == "input_audio_buffer.commit":
+            self.core.commit_sent(at)
+            return
         if entry.direction != "out" or entry.type != "input_audio_buffer.append":
             return
         sent = at
@@ -166,16 +173,23 @@ class LatencyProbe:
         """Medians / p90 of both paths (ms) and the clock offsets' uncertainty."""
         return read_on_session_loop(self.session, self.core.summary)
 
-    def per_turn(self) -> list[dict[str, float | None]]:
+    def per_turn(self, last: int | None = None) -> list[dict[str, Any]]:
         """For each turn of ``session.metrics``: the server's part (speech stopped -> first
         delta), the toolkit's input part (median capture -> append of the chunks sent during
-        the turn's speech) and output part (first delta -> first sample played), in ms."""
-        return read_on_session_loop(self.session, self._per_turn)
+        the turn's speech) and output part (first delta -> first sample played), in ms; and
+        ``stop_to_sound``, "you stopped -> first sound" in segments
+        (:func:`~realtime_widgets.client.latency.stop_to_sound`). ``last``: only the last
+        turns."""
+        return read_on_session_loop(self.session, lambda: self._per_turn(last))
 
-    def _per_turn(self) -> list[dict[str, float | None]]:
-        rows: list[dict[str, float | None]] = []
+    def _per_turn(self, last: int | None = None) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        turns = self.session.metrics.turns
+        first = 0 if last is None else max(0, len(turns) - last)
         previous = 0.0
-        for turn in self.session.metrics.turns:
+        if first:
+            previous = turns[first - 1].first_delta or 0.0
+        for turn in turns[first:]:
             end = turn.speech_stopped or turn.committed
             mic = self.core.mic_totals(previous, end if end is not None else float("inf"))
             out = self.core.for_response(turn.response_id) if turn.response_id else None
@@ -185,6 +199,7 @@ class LatencyProbe:
                     "server": server,
                     "toolkit_in": round(statistics.median(mic), 1) if mic else None,
                     "toolkit_out": round(out["total"], 1) if out else None,
+                    "stop_to_sound": stop_to_sound(turn, self.core),
                 }
             )
             previous = turn.first_delta or previous

@@ -1,10 +1,22 @@
-// MetricsView: latency bars per turn, tokens and cost (labelled when the local server
-// estimated them), expiry countdown, connection status.
+// MetricsView: per turn, "you stopped -> first sound" as a bar of segments on one time axis
+// (shared by every row) with a legend, its total and parts in words under the bar; tokens and
+// cost (labelled when the local server estimated them), expiry countdown, connection status.
 
+/** The segments of "you stopped -> first sound" (client/latency.py, `SEGMENTS`). @typedef {"vad_wait" | "mic" | "uplink" | "server" | "to_browser" | "playout"} Segment */
+/**
+ * One turn's "you stopped -> first sound" (client/latency.py, `stop_to_sound`): segments in ms
+ * (null: not measured; absent: not part of such a turn), the total once every segment is known.
+ * @typedef {object} StopToSound
+ * @property {"speech_stopped" | "commit"} start what ended the turn: the server's VAD or a commit
+ * @property {Partial<Record<Segment, number | null>>} segments
+ * @property {number | null} total_ms
+ * @property {number} known_ms the known segments' sum
+ */
 /**
  * One turn's steps in ms, null where a step did not happen (client/metrics.py, `breakdown_ms`),
- * and how the turn ended.
+ * how the turn ended, and "you stopped -> first sound" (null for a typed turn).
  * @typedef {object} TurnMs
+ * @property {number} [n] the turn's number in the session
  * @property {number | null} commit
  * @property {number | null} to_response
  * @property {number | null} first_delta
@@ -13,8 +25,8 @@
  * @property {string | null} [status] "interrupted": the connection dropped during the reply
  * @property {number | null} [toolkit_in] ms the browser and kernel added before the append
  * @property {number | null} [toolkit_out] ms they added between the first delta and the sound
+ * @property {StopToSound | null} [stop_to_sound]
  */
-/** The steps drawn as bar segments. @typedef {"toolkit_in" | "commit" | "to_response" | "first_delta" | "toolkit_out" | "generation"} Step */
 /**
  * The synced `data` (metrics.py, `MetricsView.refresh`); `{}` before the first refresh.
  * @typedef {object} MetricsData
@@ -31,25 +43,110 @@
 /** @typedef {{ data: MetricsData }} MetricsModel */
 
 /**
- * [step, colour]; toolkit_in / toolkit_out: what the browser and kernel add (LatencyProbe),
- * around the server's.
- * @type {[Step, string][]}
+ * [segment, legend name, short name in a row's words, colour, what it covers (tooltip)], in the
+ * order they happen.
+ * @type {[Segment, string, string, string, string][]}
  */
-const STEPS = [["toolkit_in", "#e67e22"], ["commit", "#8e44ad"], ["to_response", "#2980b9"], ["first_delta", "#27ae60"], ["toolkit_out", "#d35400"], ["generation", "#bdc3c7"]];
+export const SEGMENTS = [
+  ["vad_wait", "VAD silence wait", "VAD", "#8e44ad", "the silence the server's VAD waits for before it says speech stopped (silence_duration_ms)"],
+  ["mic", "mic → sent", "mic", "#f39c12", "toolkit: the end of that silence captured by the browser -> its audio sent by the kernel"],
+  ["uplink", "network + VAD decision", "network", "#95a5a6", "the audio (or the commit) sent -> the server's speech_stopped (or committed) received"],
+  ["server", "server → first audio", "server", "#2980b9", "speech_stopped (or committed) received -> the reply's first audio delta received"],
+  ["to_browser", "kernel → page", "to page", "#16a085", "toolkit: the first audio delta received -> its samples in the page"],
+  ["playout", "playout buffer", "playout", "#c0392b", "toolkit: the samples in the page -> the first one played by the speaker"],
+];
+
+/** @param {number} ms @returns {string} */
+const whole = (ms) => String(Math.round(ms));
 
 /**
- * The label of one turn: the server's part and, when measured, the toolkit's; or why it has
- * no latency (a reply cut by a lost connection).
+ * The time axis shared by every row: a round top at or above `maxMs` (at least 100 ms), split
+ * into 3 to 6 round steps.
+ * @param {number} maxMs @returns {{ scale: number, ticks: number[] }}
+ */
+export function niceScale(maxMs) {
+  const top = Math.max(100, maxMs);
+  const raw = top / 4;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * pow).find((s) => s >= raw) || 10 * pow;
+  const scale = Math.ceil(top / step - 1e-9) * step;
+  const ticks = [];
+  for (let i = 0; i * step <= scale + 1e-9; i++) ticks.push(Math.round(i * step * 100) / 100);
+  return { scale, ticks };
+}
+
+/**
+ * The drawn length of a turn's bar: its known segments, negative ones (a clock's uncertainty)
+ * as zero.
+ * @param {Partial<TurnMs>} turn @returns {number}
+ */
+export function barMs(turn) {
+  const segs = (turn.stop_to_sound && turn.stop_to_sound.segments) || {};
+  return SEGMENTS.reduce((sum, [key]) => sum + Math.max(0, segs[key] || 0), 0);
+}
+
+/**
+ * Bar segments laid end to end, as percentages of `scaleMs`, skipping unknown ones.
+ * @param {StopToSound | null | undefined} stop @param {number} scaleMs
+ * @returns {{ key: Segment, left: number, width: number, color: string, ms: number, name: string }[]}
+ */
+export function segments(stop, scaleMs) {
+  if (!stop) return [];
+  let x = 0;
+  const out = [];
+  for (const [key, name, , color] of SEGMENTS) {
+    const ms = stop.segments[key];
+    if (ms == null) continue;
+    const width = (Math.max(0, ms) / scaleMs) * 100;
+    out.push({ key, left: x, width, color, ms, name });
+    x += width;
+  }
+  return out;
+}
+
+/**
+ * The short visible words of a turn: "you stopped → first sound N ms" (or at least N while a
+ * part is not measured), or what the turn was instead.
+ * @param {Partial<TurnMs>} turn @returns {string}
+ */
+export function turnTotal(turn) {
+  if (turn.status === "interrupted") return "reply interrupted by a lost connection";
+  const stop = turn.stop_to_sound;
+  if (!stop) {
+    if (turn.first_delta == null) return "typed turn";
+    const played = turn.toolkit_out != null ? ` + playback ${whole(turn.toolkit_out)} ms` : "";
+    return `typed turn: reply began ${whole(turn.first_delta)} ms after response.created${played}`;
+  }
+  if (stop.total_ms != null) return `you stopped → first sound ${whole(stop.total_ms)} ms`;
+  return `you stopped → first sound ≥ ${whole(stop.known_ms)} ms`;
+}
+
+/**
+ * The parts of a turn in words ("VAD 500 + mic 28 + ... ms"), and what is not measured.
+ * @param {Partial<TurnMs>} turn @returns {string}
+ */
+export function turnParts(turn) {
+  const stop = turn.stop_to_sound;
+  if (!stop || turn.status === "interrupted") return "";
+  const known = [];
+  const missing = [];
+  for (const [key, , short] of SEGMENTS) {
+    if (!(key in stop.segments)) continue;
+    const ms = stop.segments[key];
+    if (ms == null) missing.push(key === "vad_wait" ? "VAD wait (semantic VAD does not report it)" : short);
+    else known.push(`${short} ${whole(ms)}`);
+  }
+  const words = known.length ? `${known.join(" + ")} ms` : "";
+  return missing.length ? `${words}${words ? "; " : ""}not measured: ${missing.join(", ")}` : words;
+}
+
+/**
+ * A turn's whole label: its total and its parts.
  * @param {Partial<TurnMs>} turn @returns {string}
  */
 export function turnLabel(turn) {
-  if (turn.status === "interrupted") return "reply interrupted by a lost connection";
-  if (turn.total_to_first_delta == null) return "";
-  const server = `server ${turn.total_to_first_delta} ms to first audio`;
-  const parts = [];
-  if (turn.toolkit_in != null) parts.push(`mic ${turn.toolkit_in}`);
-  if (turn.toolkit_out != null) parts.push(`playback ${turn.toolkit_out}`);
-  return parts.length ? `${server} + toolkit ${parts.join(" + ")} ms` : server;
+  const parts = turnParts(turn);
+  return parts ? `${turnTotal(turn)} (${parts})` : turnTotal(turn);
 }
 
 /**
@@ -72,74 +169,105 @@ export function countdown(expiresAt, nowMs) {
   return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
 }
 
+const NAME_PX = 48; // the "turn N" column, and the axis' unit beside it
+
 /**
- * Bar segments (x, width, color) for one turn, scaled so `scaleMs` fills `width` pixels.
- * @param {Partial<TurnMs>} turn @param {number} scaleMs @param {number} width
- * @returns {{ key: Step, x: number, w: number, color: string, ms: number }[]}
+ * @param {string} tag @param {string} className @param {string} css @param {string} [text]
+ * @returns {HTMLElement}
  */
-export function segments(turn, scaleMs, width) {
-  let x = 0;
-  const out = [];
-  for (const [key, color] of STEPS) {
-    const ms = turn[key];
-    if (ms == null) continue;
-    const w = Math.max(1, (ms / scaleMs) * width);
-    out.push({ key, x, w, color, ms });
-    x += w;
+function el(tag, className, css, text) {
+  const node = document.createElement(tag);
+  node.className = className;
+  node.style.cssText = css;
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+/** The legend: one swatch and name per segment. @returns {HTMLElement} */
+function legend() {
+  const box = el("div", "rw-latency-legend", "display:flex;flex-wrap:wrap;gap:2px 12px;margin:2px 0 4px 0");
+  for (const [, name, , color, what] of SEGMENTS) {
+    const item = el("span", "rw-legend-item", "display:inline-flex;align-items:center;gap:4px;white-space:nowrap");
+    item.title = what;
+    item.appendChild(el("span", "rw-legend-swatch", `display:inline-block;width:10px;height:10px;background:${color}`));
+    item.appendChild(el("span", "rw-legend-name", "", name));
+    box.appendChild(item);
   }
-  return out;
+  return box;
+}
+
+/** The time axis: ticks and their ms labels, kept inside the track. @param {number[]} ticks @param {number} scale @returns {HTMLElement} */
+function axis(ticks, scale) {
+  const row = el("div", "rw-latency-axis", `display:grid;grid-template-columns:${NAME_PX}px minmax(0,1fr);align-items:end`);
+  row.appendChild(el("span", "rw-axis-unit", "color:#666", "ms"));
+  const track = el("div", "rw-axis-track", "position:relative;height:16px;border-bottom:1px solid #999");
+  ticks.forEach((ms, i) => {
+    const at = (ms / scale) * 100;
+    track.appendChild(el("span", "rw-axis-tick", `position:absolute;left:${at}%;bottom:0;width:1px;height:4px;background:#999`));
+    const shift = i === 0 ? "0" : i === ticks.length - 1 ? "-100%" : "-50%";
+    track.appendChild(el("span", "rw-axis-label", `position:absolute;left:${at}%;bottom:4px;transform:translateX(${shift});white-space:nowrap;color:#555;line-height:12px`, String(ms)));
+  });
+  row.appendChild(track);
+  return row;
+}
+
+/** One turn: its name, its bar on the shared scale, its words under the bar (wrapping, never cut). @param {Partial<TurnMs>} turn @param {number[]} ticks @param {number} scale @returns {HTMLElement} */
+function turnRow(turn, ticks, scale) {
+  const row = el("div", "rw-turn", `display:grid;grid-template-columns:${NAME_PX}px minmax(0,1fr);row-gap:1px;margin:4px 0`);
+  row.appendChild(el("span", "rw-turn-name", "color:#555;line-height:12px", turn.n != null ? `turn ${turn.n}` : ""));
+  const bar = el("div", "rw-turn-bar", "position:relative;height:12px;background:#f3f3f3;overflow:hidden");
+  for (const ms of ticks.slice(1, -1)) {
+    bar.appendChild(el("span", "rw-turn-grid", `position:absolute;left:${(ms / scale) * 100}%;top:0;width:1px;height:12px;background:#ddd`));
+  }
+  for (const s of segments(turn.stop_to_sound, scale)) {
+    const seg = el("span", "rw-seg", `position:absolute;left:${s.left}%;width:${s.width}%;height:12px;background:${s.color}`);
+    seg.dataset.key = s.key;
+    seg.title = `${s.name}: ${whole(s.ms)} ms`;
+    bar.appendChild(seg);
+  }
+  row.appendChild(bar);
+  const label = el("div", "rw-turn-label", "grid-column:2;white-space:normal;overflow-wrap:anywhere;line-height:15px");
+  label.appendChild(el("span", "rw-turn-total", "font-weight:600", turnTotal(turn)));
+  const parts = turnParts(turn);
+  if (parts) label.appendChild(el("span", "rw-turn-parts", "color:#555", ` (${parts})`));
+  label.title = turnLabel(turn);
+  row.appendChild(label);
+  return row;
 }
 
 /** @param {import("@anywidget/types").RenderProps<MetricsModel>} props */
-function render({ model, el }) {
-  const box = document.createElement("div");
-  box.className = "rw-metrics";
-  box.style.font = "12px system-ui";
-  el.appendChild(box);
-  function draw() {
+function render({ model, el: root }) {
+  const box = el("div", "rw-metrics", "font:12px system-ui;box-sizing:border-box;padding:2px 6px 2px 2px;overflow-wrap:anywhere");
+  root.appendChild(box);
+  const head = el("div", "rw-metrics-head", "");
+  /** The status line (redrawn each second for the expiry countdown). */
+  function status() {
     /** @type {MetricsData} */
     const d = model.get("data") || {};
     const usage = d.usage || {};
     const cost = d.cost == null ? "n/a" : `$${d.cost.toFixed(4)}${d.estimate ? " (local estimate)" : ""}`;
     const left = countdown(d.expires_at, Date.now());
-    box.replaceChildren();
-    const head = document.createElement("div");
     head.textContent = `${d.status || ""} ${d.endpoint || ""}${d.reconnects ? `, ${d.reconnects} reconnects` : ""}${left ? `, expires in ${left}` : ""} | tokens in ${usage.input_tokens || 0} out ${usage.output_tokens || 0} | ${cost}`;
-    box.appendChild(head);
+  }
+  function draw() {
+    /** @type {MetricsData} */
+    const d = model.get("data") || {};
+    status();
+    box.replaceChildren(head);
     const note = estimateNote(d);
-    if (note) {
-      const line = document.createElement("div");
-      line.className = "rw-usage-note";
-      line.style.cssText = "color:#8a6d3b;margin:2px 0";
-      line.textContent = note;
-      box.appendChild(line);
-    }
+    if (note) box.appendChild(el("div", "rw-usage-note", "color:#8a6d3b;margin:2px 0", note));
     const turns = d.turns || [];
-    const scale = Math.max(1000, ...turns.map((t) => STEPS.reduce((sum, [key]) => sum + (t[key] || 0), 0)));
-    // The bars take what the box leaves beside their label (it may sit in a narrow column).
-    // The label beside the bar needs ~330 px ("server N ms to first audio + toolkit ..."):
-    // the bar takes the rest, and a label that still does not fit ends in "..." (full in its title).
-    const barWidth = Math.max(100, Math.min(400, (box.clientWidth || 560) - 340));
-    for (const turn of turns) {
-      const row = document.createElement("div");
-      row.style.cssText = "position:relative;height:14px;margin:2px 0;background:#f7f7f7";
-      for (const s of segments(turn, scale, barWidth)) {
-        const seg = document.createElement("span");
-        seg.title = `${s.key}: ${s.ms} ms`;
-        seg.style.cssText = `position:absolute;left:${s.x}px;width:${s.w}px;height:14px;background:${s.color}`;
-        row.appendChild(seg);
-      }
-      const label = document.createElement("span");
-      label.style.cssText = `position:absolute;left:${barWidth + 8}px;right:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis`;
-      label.className = "rw-turn-label";
-      label.textContent = turnLabel(turn);
-      label.title = label.textContent;
-      row.appendChild(label);
-      box.appendChild(row);
-    }
+    if (!turns.length) return;
+    const chart = el("div", "rw-latency", "margin-top:6px");
+    chart.appendChild(el("div", "rw-latency-title", "font-weight:600", "Per turn: you stopped → first sound"));
+    chart.appendChild(legend());
+    const { scale, ticks } = niceScale(Math.max(0, ...turns.map(barMs)));
+    chart.appendChild(axis(ticks, scale));
+    for (const turn of turns) chart.appendChild(turnRow(turn, ticks, scale));
+    box.appendChild(chart);
   }
   model.on("change:data", draw);
-  const timer = setInterval(draw, 1000); // the expiry countdown
+  const timer = setInterval(status, 1000); // the expiry countdown
   draw();
   return () => clearInterval(timer);
 }

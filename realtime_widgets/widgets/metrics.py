@@ -3,9 +3,13 @@
 Against a :class:`~realtime_widgets.server.app.LocalServer` of this process the usage and cost
 are labelled as the local server's estimates (:func:`estimate_note`), under the figures.
 
-With a :class:`~realtime_widgets.widgets.latency.LatencyProbe` as ``latency`` (the Playground
-sets one), each turn also shows the toolkit's part: microphone capture -> append sent, and
-first delta -> first sample played, measured in the browser.
+Each spoken turn shows "you stopped -> first sound" as a bar of segments on one time axis
+shared by every row, with a legend naming them (VAD silence wait, microphone, network and VAD
+decision, server, kernel -> page, playout; see
+:func:`~realtime_widgets.client.latency.stop_to_sound`), and under the bar its total and parts
+in words. Without a :class:`~realtime_widgets.widgets.latency.LatencyProbe` as ``latency`` only
+the server's parts are known; with one (the Playground sets one) the toolkit's parts, measured
+in the browser, complete the total.
 
 The numbers live in one synced ``data`` trait, refreshed at most twice a second and at each
 response's end; the browser draws the latency bars and counts the expiry down by itself.
@@ -20,6 +24,7 @@ from typing import Any
 import anywidget
 import traitlets as t
 
+from realtime_widgets.client.latency import stop_to_sound
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
@@ -28,6 +33,7 @@ from realtime_widgets.widgets.listening import Listening
 __all__ = ["MetricsView", "estimate_note"]
 
 REFRESH_S = 0.5
+SHOWN_TURNS = 8  # the latest turns drawn
 
 
 def estimate_note() -> str:
@@ -98,10 +104,19 @@ class MetricsView(Listening, anywidget.AnyWidget):
         }
 
     def _turns(self) -> list[dict[str, Any]]:
+        timings = self.session.metrics.turns
+        first = max(0, len(timings) - SHOWN_TURNS)
         turns: list[dict[str, Any]] = [
-            {**turn.breakdown_ms(), "status": turn.status} for turn in self.session.metrics.turns
+            {
+                **turn.breakdown_ms(),
+                "n": n,
+                "status": turn.status,
+                "stop_to_sound": stop_to_sound(turn),  # the server's parts only
+            }
+            for n, turn in enumerate(timings[first:], start=first + 1)
         ]
         if self._latency is not None:  # the server's part and the toolkit's, per turn
-            for turn, parts in zip(turns, self._latency.per_turn(), strict=False):
+            for turn, parts in zip(turns, self._latency.per_turn(len(turns)), strict=False):
                 turn["toolkit_in"], turn["toolkit_out"] = parts["toolkit_in"], parts["toolkit_out"]
-        return turns[-8:]
+                turn["stop_to_sound"] = parts["stop_to_sound"]
+        return turns

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from realtime_widgets.client.latency import MAX_RECORDS, ClockOffset, ToolkitLatency, percentile
+from realtime_widgets.client.latency import (
+    MAX_RECORDS,
+    ClockOffset,
+    ToolkitLatency,
+    percentile,
+    stop_to_sound,
+)
+from realtime_widgets.client.metrics import Metrics
+from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.events import ServerEvent, parse_server_event
+from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 
 OFFSET_MS = 123_456.0  # the browser's clock minus the kernel's, in these tests
 
@@ -90,3 +102,152 @@ def test_percentile() -> None:
     assert percentile([], 0.5) is None
     assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
     assert percentile([0.0, 10.0], 0.9) == pytest.approx(9.0)
+
+
+# ---- "you stopped -> first sound" ---------------------------------------------------------------
+
+CHUNK = 960  # 40 ms chunks from the microphone, captured in real time
+SILENCE_MS = 500
+T0 = 100.0  # the microphone's first sample, on the kernel's clock
+SPEECH_MS = 2370  # the person stops speaking 2.37 s into the audio
+
+
+def _event(kind: str, **fields: object) -> ServerEvent:
+    return parse_server_event(json.dumps({"type": kind, "event_id": f"ev_{kind}", **fields}))
+
+
+def _session(config: SessionConfig) -> ServerEvent:
+    return _event("session.updated", session=config.to_session())
+
+
+def _response(kind: str, rid: str) -> ServerEvent:
+    return _event(kind, response={"id": rid, "object": "realtime.response", "status": "completed"})
+
+
+def _delta(kind: str, rid: str, item: str, **fields: object) -> ServerEvent:
+    return _event(kind, response_id=rid, item_id=item, output_index=0, content_index=0, **fields)
+
+
+def _spoken_turn(
+    lat: ToolkitLatency, metrics: Metrics, origin_s: float = T0, n: int = 1
+) -> tuple[float, float]:
+    """A synthetic turn whose timings are known: the microphone streams 3.2 s from
+    ``origin_s`` (on the server's input timeline, from 0), speech for ``SPEECH_MS``, then
+    silence; the server says speech_stopped 60 ms after the append carrying the end of its
+    500 ms of silence left, and its first audio 400 ms after that; the page gets it 12 ms
+    later and plays it 45 ms after that. Returns (the person stopped, the first sample
+    played), in kernel seconds, as the person and the speaker would see them."""
+    audio_end_ms = SPEECH_MS + SILENCE_MS
+    base = lat._sent_samples
+    for k in range(1, 81):
+        captured = origin_s + k * CHUNK / 24000  # the chunk's last sample reached the page
+        lat.mic_chunk(captured * 1000 + OFFSET_MS, captured + 0.015, base + k * CHUNK)
+        lat.append_sent(captured + 0.018, CHUNK)
+    # the append carrying sample audio_end_ms * 24 is the one of the chunk holding it
+    holding = -(-audio_end_ms * 24 // CHUNK)
+    stopped = origin_s + holding * CHUNK / 24000 + 0.018 + 0.060
+    item, rid = f"item_a{n}", f"resp_{n}"
+    metrics.observe(
+        _event("input_audio_buffer.speech_stopped", audio_end_ms=audio_end_ms, item_id=f"u{n}"),
+        stopped,
+    )
+    metrics.observe(_event("input_audio_buffer.committed", item_id=f"u{n}"), stopped + 0.010)
+    metrics.observe(_response("response.created", rid), stopped + 0.020)
+    # a transcript delta comes before the audio: "first sound" waits for the audio
+    metrics.observe(
+        _delta("response.output_audio_transcript.delta", rid, item, delta="Hi"), stopped + 0.3
+    )
+    first_audio = stopped + 0.400
+    metrics.observe(_delta("response.output_audio.delta", rid, item, delta="AAAA"), first_audio)
+    lat.first_delta(item, rid, first_audio)
+    arrived = first_audio + 0.012
+    played = arrived + 0.045
+    lat.played(item, arrived * 1000 + OFFSET_MS, played * 1000 + OFFSET_MS)
+    metrics.observe(_response("response.done", rid), played + 1.0)
+    return origin_s + SPEECH_MS / 1000, played
+
+
+def test_you_stopped_to_first_sound_matches_the_synthetic_sessions_timings() -> None:
+    lat, metrics = _synced(), Metrics()
+    metrics.observe(_session(SessionConfig(turn_detection=ServerVad(silence_duration_ms=500))), 1)
+    person_stopped, first_sound = _spoken_turn(lat, metrics)
+    turn = metrics.turns[-1]
+    assert turn.silence_ms == SILENCE_MS
+    assert turn.first_audio is not None
+    assert turn.first_delta is not None
+    assert turn.first_audio > turn.first_delta
+    result = stop_to_sound(turn, lat)
+    assert result is not None
+    assert result["start"] == "speech_stopped"
+    # "you stopped -> first sound", measured independently: the synthetic person's stop and
+    # the first sample the synthetic speaker played.
+    assert result["total_ms"] == pytest.approx((first_sound - person_stopped) * 1000, abs=0.1)
+    assert result["segments"] == pytest.approx(
+        {
+            "vad_wait": 500.0,  # the session's silence_duration_ms
+            # the sample at audio_end_ms (2870 ms) is 10 ms before its chunk's end: captured
+            # 10 ms before the chunk's stamp, sent 18 ms after it
+            "mic": 28.0,
+            "uplink": 60.0,
+            "server": 400.0,  # speech_stopped -> the first *audio* delta
+            "to_browser": 12.0,
+            "playout": 45.0,
+        },
+        abs=0.1,
+    )
+    assert result["known_ms"] == pytest.approx(result["total_ms"], abs=0.1)
+    # Without the browser's stamps only the server's parts are known, and there is no total.
+    alone = stop_to_sound(turn)
+    assert alone is not None
+    assert alone["total_ms"] is None
+    assert alone["segments"]["vad_wait"] == 500.0
+    assert alone["segments"]["server"] == pytest.approx(400.0, abs=0.1)
+    assert alone["segments"]["mic"] is None
+    assert alone["segments"]["playout"] is None
+    assert alone["known_ms"] == pytest.approx(900.0, abs=0.1)
+
+
+def test_after_a_reconnect_the_servers_input_timeline_starts_again() -> None:
+    lat, metrics = _synced(), Metrics()
+    metrics.observe(_session(SessionConfig(turn_detection=ServerVad(silence_duration_ms=500))), 1)
+    _spoken_turn(lat, metrics)
+    lat.connected(T0 + 9.0)  # a new connection: its audio_end_ms count from 0 again
+    person_stopped, first_sound = _spoken_turn(lat, metrics, origin_s=T0 + 10.0, n=2)
+    result = stop_to_sound(metrics.turns[-1], lat)
+    assert result is not None
+    assert result["total_ms"] == pytest.approx((first_sound - person_stopped) * 1000, abs=0.1)
+    assert result["segments"]["mic"] == pytest.approx(28.0, abs=0.1)
+
+
+def test_push_to_talk_counts_from_the_commit_and_semantic_vad_has_no_total() -> None:
+    lat, metrics = _synced(), Metrics()
+    metrics.observe(_session(SessionConfig(turn_detection=None)), 1)
+    lat.commit_sent(50.0)  # the button released
+    metrics.observe(_event("input_audio_buffer.committed", item_id="item_u"), 50.030)
+    metrics.observe(_response("response.created", "resp_1"), 50.040)
+    metrics.observe(_delta("response.output_audio.delta", "resp_1", "item_a", delta="AA"), 50.35)
+    lat.first_delta("item_a", "resp_1", 50.350)
+    lat.played("item_a", 50.360 * 1000 + OFFSET_MS, 50.400 * 1000 + OFFSET_MS)
+    result = stop_to_sound(metrics.turns[-1], lat)
+    assert result == {
+        "start": "commit",
+        "segments": pytest.approx(
+            {"vad_wait": 0.0, "uplink": 30.0, "server": 320.0, "to_browser": 10.0, "playout": 40.0}
+        ),
+        "total_ms": pytest.approx(400.0),
+        "known_ms": pytest.approx(400.0),
+    }
+    metrics.turns[-1].response_done = 51.0
+    # semantic_vad waits as long as it judges: no silence_duration_ms, so no "you stopped"
+    metrics.observe(_session(SessionConfig(turn_detection=SemanticVad())), 52)
+    metrics.observe(
+        _event("input_audio_buffer.speech_stopped", audio_end_ms=900, item_id="u2"), 53.0
+    )
+    semantic = stop_to_sound(metrics.turns[-1], lat)
+    assert semantic is not None
+    assert semantic["segments"]["vad_wait"] is None
+    assert semantic["total_ms"] is None
+    # a typed turn has no "you stopped"
+    typed = Metrics()
+    typed.observe(_response("response.created", "resp_9"), 1.0)
+    assert stop_to_sound(typed.turns[-1], lat) is None

@@ -1,6 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { countdown, estimateNote, segments, turnLabel } from "../../realtime_widgets/widgets/metrics.js";
+import { SEGMENTS, barMs, countdown, estimateNote, niceScale, segments, turnLabel, turnParts, turnTotal } from "../../realtime_widgets/widgets/metrics.js";
+
+/** A VAD turn measured end to end (client/latency.py, stop_to_sound). */
+const MEASURED = {
+  n: 2,
+  status: "completed",
+  first_delta: 300,
+  stop_to_sound: {
+    start: "speech_stopped",
+    segments: { vad_wait: 500, mic: 28.4, uplink: 60, server: 400, to_browser: 12, playout: 45 },
+    total_ms: 1045.4,
+    known_ms: 1045.4,
+  },
+};
 
 test("countdown formats m:ss and stops at zero", () => {
   assert.equal(countdown(1000, 1000 * 1000 - 125000), "2:05");
@@ -8,24 +21,55 @@ test("countdown formats m:ss and stops at zero", () => {
   assert.equal(countdown(null, 0), "");
 });
 
-test("latency segments are laid end to end, scaled, skipping unknown steps", () => {
-  const segs = segments({ commit: 100, to_response: null, first_delta: 300, generation: 600 }, 1000, 400);
-  assert.deepEqual(segs.map((s) => [s.key, s.x, s.w]), [["commit", 0, 40], ["first_delta", 40, 120], ["generation", 160, 240]]);
+test("the axis is round, starts at 0 and covers the longest bar", () => {
+  assert.deepEqual(niceScale(1045.4), { scale: 1500, ticks: [0, 500, 1000, 1500] });
+  assert.deepEqual(niceScale(1000), { scale: 1000, ticks: [0, 250, 500, 750, 1000] });
+  assert.deepEqual(niceScale(0), { scale: 100, ticks: [0, 25, 50, 75, 100] });
+  assert.deepEqual(niceScale(5200), { scale: 6000, ticks: [0, 2000, 4000, 6000] });
+  for (const max of [1, 99, 333, 2049, 17_000]) {
+    const { scale, ticks } = niceScale(max);
+    assert.ok(scale >= max && ticks.length >= 3 && ticks.length <= 6, `${max}: ${ticks}`);
+    assert.equal(ticks[ticks.length - 1], scale);
+  }
 });
 
-test("a turn cut by a lost connection says so instead of a latency", () => {
-  assert.equal(turnLabel({ status: "interrupted", total_to_first_delta: 320 }), "reply interrupted by a lost connection");
-  assert.equal(turnLabel({ status: "completed", total_to_first_delta: 320 }), "server 320 ms to first audio");
-  assert.equal(turnLabel({ status: null, total_to_first_delta: null }), "");
+test("segments are laid end to end on the shared scale, in percent, skipping unknown ones", () => {
+  const stop = { start: "speech_stopped", segments: { vad_wait: 500, mic: null, uplink: -5, server: 250 }, total_ms: null, known_ms: 745 };
+  const segs = segments(/** @type {any} */ (stop), 1000);
+  assert.deepEqual(segs.map((s) => [s.key, s.left, s.width]), [["vad_wait", 0, 50], ["uplink", 50, 0], ["server", 50, 25]]);
+  assert.equal(segments(null, 1000).length, 0);
+  assert.equal(barMs(MEASURED), 1045.4);
+  assert.equal(barMs({ stop_to_sound: /** @type {any} */ (stop) }), 750); // a negative part draws as 0
 });
 
-test("a turn's label splits the server's latency from the toolkit's", () => {
-  assert.equal(turnLabel({ total_to_first_delta: 420 }), "server 420 ms to first audio");
-  assert.equal(turnLabel({ total_to_first_delta: 420, toolkit_in: 31.5, toolkit_out: 48 }),
-    "server 420 ms to first audio + toolkit mic 31.5 + playback 48 ms");
-  assert.equal(turnLabel({ total_to_first_delta: null, toolkit_in: 3 }), "");
-  const segs = segments({ toolkit_in: 50, commit: 100, first_delta: 300, toolkit_out: 50 }, 1000, 1000);
-  assert.deepEqual(segs.map((s) => [s.key, s.x]), [["toolkit_in", 0], ["commit", 50], ["first_delta", 150], ["toolkit_out", 450]]);
+test("every segment has a legend name and a colour of its own", () => {
+  assert.deepEqual(SEGMENTS.map(([key]) => key), ["vad_wait", "mic", "uplink", "server", "to_browser", "playout"]);
+  assert.equal(new Set(SEGMENTS.map(([, , , color]) => color)).size, SEGMENTS.length);
+  assert.ok(SEGMENTS.every(([, name, short, , what]) => name && short && what));
+});
+
+test("a measured turn reads you stopped -> first sound, then its parts", () => {
+  assert.equal(turnTotal(MEASURED), "you stopped → first sound 1045 ms");
+  assert.equal(turnParts(MEASURED), "VAD 500 + mic 28 + network 60 + server 400 + to page 12 + playout 45 ms");
+  assert.equal(turnLabel(MEASURED), `${turnTotal(MEASURED)} (${turnParts(MEASURED)})`);
+});
+
+test("a turn not fully measured gives a lower bound and names what is missing", () => {
+  const partial = { stop_to_sound: { start: "speech_stopped", segments: { vad_wait: 500, mic: null, uplink: null, server: 400, to_browser: null, playout: null }, total_ms: null, known_ms: 900 } };
+  assert.equal(turnTotal(/** @type {any} */ (partial)), "you stopped → first sound ≥ 900 ms");
+  assert.equal(turnParts(/** @type {any} */ (partial)), "VAD 500 + server 400 ms; not measured: mic, network, to page, playout");
+  const semantic = { stop_to_sound: { start: "speech_stopped", segments: { vad_wait: null, server: 400 }, total_ms: null, known_ms: 400 } };
+  assert.match(turnParts(/** @type {any} */ (semantic)), /not measured: VAD wait \(semantic VAD does not report it\)/);
+  const commit = { stop_to_sound: { start: "commit", segments: { vad_wait: 0, uplink: 30, server: 320, to_browser: 10, playout: 40 }, total_ms: 400, known_ms: 400 } };
+  assert.equal(turnParts(/** @type {any} */ (commit)), "VAD 0 + network 30 + server 320 + to page 10 + playout 40 ms");
+});
+
+test("a typed turn and a turn cut by a lost connection say so", () => {
+  assert.equal(turnTotal({ status: "interrupted", stop_to_sound: MEASURED.stop_to_sound }), "reply interrupted by a lost connection");
+  assert.equal(turnParts({ status: "interrupted", stop_to_sound: MEASURED.stop_to_sound }), "");
+  assert.equal(turnLabel({ stop_to_sound: null, first_delta: 320 }), "typed turn: reply began 320 ms after response.created");
+  assert.equal(turnLabel({ stop_to_sound: null, first_delta: 320, toolkit_out: 48 }), "typed turn: reply began 320 ms after response.created + playback 48 ms");
+  assert.equal(turnLabel({ stop_to_sound: null, first_delta: null }), "typed turn");
 });
 
 test("the local server's usage is labelled an estimate, and only then", () => {

@@ -48,9 +48,11 @@ def test_probe_measures_both_paths_and_metrics_show_the_toolkit_part(
         metrics.latency = probe
         turn = three_turns.samples[: int((three_turns.truth[0][1] + 900) * 24)]
         turn = np.concatenate([turn, np.zeros(24000, np.int16)])
+        fed: list[tuple[int, float]] = []  # (chunk's end sample, kernel time it was captured)
         for seq, i in enumerate(range(0, len(turn), 960), start=1):
             # captured 30 ms before it reaches the kernel
             content = {"type": "audio", "seq": seq, "rate": 24000, "t": browser_now(0.030)}
+            fed.append((min(i + 960, len(turn)), (content["t"] - OFFSET_MS) / 1000))
             mic._on_browser(mic, content, [turn[i : i + 960].tobytes()])
             answer_pings(mic)
             time.sleep(0.002)
@@ -90,6 +92,24 @@ def test_probe_measures_both_paths_and_metrics_show_the_toolkit_part(
         shown = metrics.data["turns"][0]
         assert shown["toolkit_out"] == rows[0]["toolkit_out"]
         assert shown["toolkit_in"] == rows[0]["toolkit_in"]
+        # "you stopped -> first sound": the VAD waited the session's silence, and the total
+        # is, within the clocks' uncertainty, the first sample played minus the moment the
+        # person stopped: silence_duration_ms before the sample at speech_stopped's
+        # audio_end_ms was captured (found here from the chunks as this test fed them).
+        silence = session.effective.turn_detection.silence_duration_ms  # type: ignore[union-attr]
+        stopped_event = next(e for e in session.events if e.type.endswith("speech_stopped"))
+        sample = stopped_event.data["audio_end_ms"] * 24
+        end, captured = next((end, t) for end, t in fed if end >= sample)
+        person_stopped = captured - (end - sample) / 24000 - silence / 1000
+        played_kernel = delta_s + 0.050
+        stop = rows[0]["stop_to_sound"]
+        assert stop["segments"]["vad_wait"] == silence
+        clocks = clock + summary["speaker_clock_uncertainty_ms"]
+        assert stop["total_ms"] == pytest.approx(
+            (played_kernel - person_stopped) * 1000, abs=clocks + 2
+        )
+        assert stop["total_ms"] == pytest.approx(sum(stop["segments"].values()), abs=0.5)
+        assert shown["stop_to_sound"] == stop
         probe.close()
     finally:
         session.close()
