@@ -105,6 +105,15 @@ export function segments(stop, scaleMs) {
 }
 
 /**
+ * The reply ended (response.done) without any audio: the turn has no first sound to wait for.
+ * @param {Partial<TurnMs>} turn @returns {boolean}
+ */
+export function noReplyAudio(turn) {
+  const stop = turn.stop_to_sound;
+  return !!stop && stop.total_ms == null && stop.segments.server == null && !!turn.status && turn.status !== "in_progress";
+}
+
+/**
  * The short visible words of a turn: "you stopped → first sound N ms" (or at least N while a
  * part is not measured), or what the turn was instead.
  * @param {Partial<TurnMs>} turn @returns {string}
@@ -118,6 +127,7 @@ export function turnTotal(turn) {
     return `typed turn: reply began ${whole(turn.first_delta)} ms after response.created${played}`;
   }
   if (stop.total_ms != null) return `you stopped → first sound ${whole(stop.total_ms)} ms`;
+  if (noReplyAudio(turn)) return `you stopped → no reply audio (reply ${turn.status})`;
   return `you stopped → first sound ≥ ${whole(stop.known_ms)} ms`;
 }
 
@@ -130,9 +140,11 @@ export function turnParts(turn) {
   if (!stop || turn.status === "interrupted") return "";
   const known = [];
   const missing = [];
+  const silent = noReplyAudio(turn); // nothing after the server's part was ever to be measured
   for (const [key, , short] of SEGMENTS) {
     if (!(key in stop.segments)) continue;
     const ms = stop.segments[key];
+    if (ms == null && silent && key !== "vad_wait") continue;
     if (ms == null) missing.push(key === "vad_wait" ? "VAD wait (semantic VAD does not report it)" : short);
     else known.push(`${short} ${whole(ms)}`);
   }
@@ -196,16 +208,26 @@ function legend() {
   return box;
 }
 
-/** The time axis: ticks and their ms labels, kept inside the track. @param {number[]} ticks @param {number} scale @returns {HTMLElement} */
+/**
+ * An axis label: ms, or seconds once the axis reaches 10 s.
+ * @param {number} ms @param {number} scale @returns {string}
+ */
+export function tickLabel(ms, scale) {
+  return scale >= 10000 ? String(Math.round(ms / 10) / 100) : String(ms);
+}
+
+/** The time axis: ticks and their labels, kept inside the track. @param {number[]} ticks @param {number} scale @returns {HTMLElement} */
 function axis(ticks, scale) {
   const row = el("div", "rw-latency-axis", `display:grid;grid-template-columns:${NAME_PX}px minmax(0,1fr);align-items:end`);
-  row.appendChild(el("span", "rw-axis-unit", "color:#666", "ms"));
+  row.appendChild(el("span", "rw-axis-unit", "color:#666", scale >= 10000 ? "s" : "ms"));
   const track = el("div", "rw-axis-track", "position:relative;height:16px;border-bottom:1px solid #999");
   ticks.forEach((ms, i) => {
     const at = (ms / scale) * 100;
     track.appendChild(el("span", "rw-axis-tick", `position:absolute;left:${at}%;bottom:0;width:1px;height:4px;background:#999`));
     const shift = i === 0 ? "0" : i === ticks.length - 1 ? "-100%" : "-50%";
-    track.appendChild(el("span", "rw-axis-label", `position:absolute;left:${at}%;bottom:4px;transform:translateX(${shift});white-space:nowrap;color:#555;line-height:12px`, String(ms)));
+    const label = el("span", "rw-axis-label", `position:absolute;left:${at}%;bottom:4px;transform:translateX(${shift});white-space:nowrap;color:#555;line-height:12px`, tickLabel(ms, scale));
+    label.dataset.ms = String(ms);
+    track.appendChild(label);
   });
   row.appendChild(track);
   return row;
@@ -259,10 +281,13 @@ function render({ model, el: root }) {
     const turns = d.turns || [];
     if (!turns.length) return;
     const chart = el("div", "rw-latency", "margin-top:6px");
-    chart.appendChild(el("div", "rw-latency-title", "font-weight:600", "Per turn: you stopped → first sound"));
-    chart.appendChild(legend());
+    // The title, legend and axis stay in sight while the rows scroll under them (the tab is short).
+    const key = el("div", "rw-latency-key", "position:sticky;top:0;z-index:1;background:#fff;padding-bottom:1px");
+    key.appendChild(el("div", "rw-latency-title", "font-weight:600", "Per turn: you stopped → first sound"));
+    key.appendChild(legend());
     const { scale, ticks } = niceScale(Math.max(0, ...turns.map(barMs)));
-    chart.appendChild(axis(ticks, scale));
+    key.appendChild(axis(ticks, scale));
+    chart.appendChild(key);
     for (const turn of turns) chart.appendChild(turnRow(turn, ticks, scale));
     box.appendChild(chart);
   }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SEGMENTS, barMs, countdown, estimateNote, niceScale, segments, turnLabel, turnParts, turnTotal } from "../../realtime_widgets/widgets/metrics.js";
+import { SEGMENTS, barMs, countdown, estimateNote, niceScale, segments, tickLabel, turnLabel, turnParts, turnTotal } from "../../realtime_widgets/widgets/metrics.js";
 
 /** A VAD turn measured end to end (client/latency.py, stop_to_sound). */
 const MEASURED = {
@@ -33,6 +33,11 @@ test("the axis is round, starts at 0 and covers the longest bar", () => {
   }
 });
 
+test("axis labels are ms, or seconds once the axis reaches 10 s", () => {
+  assert.deepEqual([0, 500, 1500].map((ms) => tickLabel(ms, 1500)), ["0", "500", "1500"]);
+  assert.deepEqual([0, 2500, 10000].map((ms) => tickLabel(ms, 10000)), ["0", "2.5", "10"]);
+});
+
 test("segments are laid end to end on the shared scale, in percent, skipping unknown ones", () => {
   const stop = { start: "speech_stopped", segments: { vad_wait: 500, mic: null, uplink: -5, server: 250 }, total_ms: null, known_ms: 745 };
   const segs = segments(/** @type {any} */ (stop), 1000);
@@ -62,6 +67,16 @@ test("a turn not fully measured gives a lower bound and names what is missing", 
   assert.match(turnParts(/** @type {any} */ (semantic)), /not measured: VAD wait \(semantic VAD does not report it\)/);
   const commit = { stop_to_sound: { start: "commit", segments: { vad_wait: 0, uplink: 30, server: 320, to_browser: 10, playout: 40 }, total_ms: 400, known_ms: 400 } };
   assert.equal(turnParts(/** @type {any} */ (commit)), "VAD 0 + network 30 + server 320 + to page 10 + playout 40 ms");
+});
+
+test("a reply that ended with no audio says so, not that its parts are unmeasured", () => {
+  const stop = { start: "speech_stopped", segments: { vad_wait: 500, mic: 77, uplink: 4, server: null, to_browser: null, playout: null }, total_ms: null, known_ms: 581 };
+  const cancelled = /** @type {any} */ ({ status: "cancelled", stop_to_sound: stop });
+  assert.equal(turnTotal(cancelled), "you stopped → no reply audio (reply cancelled)");
+  assert.equal(turnParts(cancelled), "VAD 500 + mic 77 + network 4 ms");
+  const waiting = /** @type {any} */ ({ status: null, stop_to_sound: stop });
+  assert.equal(turnTotal(waiting), "you stopped → first sound ≥ 581 ms");
+  assert.match(turnParts(waiting), /not measured: server, to page, playout$/);
 });
 
 test("a typed turn and a turn cut by a lost connection say so", () => {
