@@ -91,11 +91,13 @@ def test_presets_echo_and_toolkit_latency_in_jupyterlab(browser: Any, lab: Lab) 
             column = bar.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][1]")
             bar_box, column_box = bar.bounding_box(), column.bounding_box()
             assert bar_box["x"] + bar_box["width"] <= column_box["x"] + column_box["width"] + 1
-            # The metrics redraw each second: scroll to the label in one step, in the page.
+            # The metrics redraw as the kernel measures: scroll to the label in one step, in
+            # the page. A turn measured end to end: its total and the toolkit's parts in words.
             page.wait_for_function(
                 """() => {
                   const label = [...document.querySelectorAll('.rw-turn-label')]
-                    .find((el) => /toolkit mic .* playback/.test(el.textContent));
+                    .find((el) => /^you stopped → first sound \\d+ ms \\(.*mic -?\\d+ .*playout -?\\d+ ms\\)$/
+                      .test(el.textContent));
                   if (label) label.scrollIntoView({ block: 'center' });
                   return !!label;
                 }""",

@@ -46,7 +46,12 @@ LAYOUT = """
   }
   const scroller = box.parentElement;
   if (scroller.scrollWidth > scroller.clientWidth + 1) bad.push(`scrolls ${scroller.scrollWidth}>${scroller.clientWidth}`);
-  return { bad, width: box.getBoundingClientRect().width };
+  return {
+    bad,
+    width: box.getBoundingClientRect().width,
+    legend: box.querySelectorAll('.rw-legend-item').length,
+    axis: box.querySelectorAll('.rw-axis-label').length,
+  };
 }
 """
 
@@ -87,21 +92,34 @@ def test_the_metrics_tab_shows_each_turn_from_you_stopped_to_first_sound(
         page.evaluate("() => window.jupyterapp.shell.activateById('filebrowser')")
         page.locator("#filebrowser").wait_for(state="visible")
         page.get_by_role("button", name="Start microphone").first.click()
-        # A spoken turn measured end to end: the person's stop to the first sample played.
+        # A spoken turn whose reply played: its first sample reported by the page.
         n = kernel.wait(
             "next((i + 1 for i, t in enumerate(playground.latency.per_turn()) "
-            "if (t['stop_to_sound'] or {}).get('total_ms') is not None), None)",
+            "if t['toolkit_out'] is not None), None)",
             timeout=400,
         )
         kernel.eval("playground.parts['microphone'].stop()")
+        # ... and shown with its playback part, as a person reads it after the reply began
         page.wait_for_function(
-            "(n) => document.querySelectorAll('.rw-metrics .rw-turn-label').length >= n", arg=n
+            """(n) => {
+              const label = document.querySelectorAll('.rw-metrics .rw-turn-label')[n - 1];
+              return !!label && /(playback|playout) \\d/.test(label.textContent);
+            }""",
+            arg=n,
         )
 
         # -- every label, legend name and axis label fits the ~530 px tab, nothing is cut
         layout = page.evaluate(LAYOUT)
         assert not layout["bad"], layout
         assert 400 < layout["width"] < 700, layout  # the tab beside the settings column
+        assert layout["legend"] == 6, layout
+        assert layout["axis"] >= 3, layout
+
+        # -- measured end to end: the person's stop to the first sample played
+        kernel.wait(
+            f"playground.latency.per_turn()[{n - 1}]['stop_to_sound']['total_ms'] is not None",
+            timeout=120,
+        )
 
         # -- the turn's row: "you stopped -> first sound", as the kernel computes it
         page.wait_for_function(
