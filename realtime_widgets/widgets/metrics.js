@@ -233,8 +233,13 @@ function axis(ticks, scale) {
   return row;
 }
 
-/** One turn: its name, its bar on the shared scale, its words under the bar (wrapping, never cut). @param {Partial<TurnMs>} turn @param {number[]} ticks @param {number} scale @returns {HTMLElement} */
-function turnRow(turn, ticks, scale) {
+/**
+ * One turn: its name, its bar on the shared scale (when any turn has one), its words under the
+ * bar (wrapping, never cut).
+ * @param {Partial<TurnMs>} turn @param {number[]} ticks @param {number} scale @param {boolean} bars
+ * @returns {HTMLElement}
+ */
+function turnRow(turn, ticks, scale, bars) {
   const row = el("div", "rw-turn", `display:grid;grid-template-columns:${NAME_PX}px minmax(0,1fr);row-gap:1px;margin:4px 0`);
   row.appendChild(el("span", "rw-turn-name", "color:#555;line-height:12px", turn.n != null ? `turn ${turn.n}` : ""));
   const bar = el("div", "rw-turn-bar", "position:relative;height:12px;background:#f3f3f3;overflow:hidden");
@@ -247,7 +252,7 @@ function turnRow(turn, ticks, scale) {
     seg.title = `${s.name}: ${whole(s.ms)} ms`;
     bar.appendChild(seg);
   }
-  row.appendChild(bar);
+  if (bars) row.appendChild(bar);
   const label = el("div", "rw-turn-label", "grid-column:2;white-space:normal;overflow-wrap:anywhere;line-height:15px");
   label.appendChild(el("span", "rw-turn-total", "font-weight:600", turnTotal(turn)));
   const parts = turnParts(turn);
@@ -283,12 +288,15 @@ function render({ model, el: root }) {
     const chart = el("div", "rw-latency", "margin-top:6px");
     // The title, legend and axis stay in sight while the rows scroll under them (the tab is short).
     const key = el("div", "rw-latency-key", "position:sticky;top:0;z-index:1;background:#fff;padding-bottom:1px");
-    key.appendChild(el("div", "rw-latency-title", "font-weight:600", "Per turn: you stopped → first sound"));
-    key.appendChild(legend());
+    const spoken = turns.some((t) => t.stop_to_sound);
+    key.appendChild(el("div", "rw-latency-title", "font-weight:600", spoken ? "Per turn: you stopped → first sound" : "Per turn"));
     const { scale, ticks } = niceScale(Math.max(0, ...turns.map(barMs)));
-    key.appendChild(axis(ticks, scale));
+    if (spoken) { // typed turns only: no bars, so no legend or axis to read them by
+      key.appendChild(legend());
+      key.appendChild(axis(ticks, scale));
+    }
     chart.appendChild(key);
-    for (const turn of turns) chart.appendChild(turnRow(turn, ticks, scale));
+    for (const turn of turns) chart.appendChild(turnRow(turn, ticks, scale, spoken));
     box.appendChild(chart);
   }
   model.on("change:data", draw);

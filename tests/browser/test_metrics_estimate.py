@@ -46,6 +46,11 @@ def test_the_metrics_label_the_local_usage_an_estimate(small_page: Any, lab: Lab
     head = box.locator("div").first.text_content() or ""
     assert "tokens in " in head
     assert "tokens in 0 out 0" not in head  # the turn's usage is shown, estimated
+    # The typed turn's row says what it was, whole (no "you stopped": no one spoke).
+    turn = box.locator(".rw-turn-label").first
+    turn.wait_for()
+    assert (turn.text_content() or "").startswith("typed turn: reply began "), turn.text_content()
+    assert turn.evaluate("(e) => e.scrollWidth <= e.clientWidth + 1")
     box.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "metrics_local_estimate_1366x768.png"))
     kernel = lab.kernel_for(NOTEBOOK)
