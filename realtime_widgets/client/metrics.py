@@ -19,6 +19,7 @@ from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
+from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 
 __all__ = ["PRICES", "Metrics", "TurnTiming", "cost_of"]
 
@@ -160,10 +161,11 @@ class Metrics:
 
 
 def _detection(session: dict[str, Any]) -> tuple[str | None, int | None]:
-    """The turn detection type and ``server_vad`` silence a server reported; (None, None) for
-    none, or for a report that does not read as a realtime session (a transcription session)."""
+    """The turn detection type and ``server_vad`` silence a server reported (a realtime or a
+    transcription session); (None, None) for none, or for a report that does not read."""
+    model = TranscriptionConfig if session.get("type") == "transcription" else SessionConfig
     try:
-        td = SessionConfig.from_session(session).turn_detection
+        td = model.from_session(session).turn_detection
     except Exception:  # never let the metrics stop the session reading its events
         return None, None
     if isinstance(td, ServerVad):

@@ -17,6 +17,7 @@ from realtime_widgets.client.metrics import Metrics
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import ServerEvent, parse_server_event
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
+from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 
 OFFSET_MS = 123_456.0  # the browser's clock minus the kernel's, in these tests
 
@@ -251,3 +252,65 @@ def test_push_to_talk_counts_from_the_commit_and_semantic_vad_has_no_total() -> 
     typed = Metrics()
     typed.observe(_response("response.created", "resp_9"), 1.0)
     assert stop_to_sound(typed.turns[-1], lat) is None
+
+
+def test_the_silence_comes_from_openais_session_report_ga_and_beta_alike() -> None:
+    metrics = Metrics()
+    # session.created as OpenAI sends it (GA): extra fields, nulls, the VAD nested in audio.input
+    openai_ga = {
+        "type": "realtime",
+        "object": "realtime.session",
+        "id": "sess_C9",
+        "model": "gpt-realtime",
+        "output_modalities": ["audio"],
+        "instructions": "",
+        "tools": [],
+        "tool_choice": "auto",
+        "max_output_tokens": "inf",
+        "tracing": None,
+        "prompt": None,
+        "expires_at": 1_760_000_000,
+        "audio": {
+            "input": {
+                "format": {"type": "audio/pcm", "rate": 24000},
+                "transcription": None,
+                "noise_reduction": None,
+                "turn_detection": {
+                    "type": "server_vad",
+                    "threshold": 0.5,
+                    "prefix_padding_ms": 300,
+                    "silence_duration_ms": 200,
+                    "idle_timeout_ms": None,
+                    "create_response": True,
+                    "interrupt_response": True,
+                },
+            },
+            "output": {
+                "format": {"type": "audio/pcm", "rate": 24000},
+                "voice": "marin",
+                "speed": 1,
+            },
+        },
+        "include": None,
+    }
+    metrics.observe(_event("session.created", session=openai_ga), 1.0)
+    metrics.observe(_event("input_audio_buffer.speech_stopped", audio_end_ms=900, item_id="u"), 2)
+    assert metrics.turns[-1].vad_wait_ms == 200.0
+    metrics.turns[-1].response_done = 3.0
+    beta = {"modalities": ["audio", "text"], "turn_detection": {"type": "server_vad",
+            "silence_duration_ms": 650}}  # fmt: skip
+    metrics.observe(_event("session.updated", session=beta), 4.0)
+    metrics.observe(_event("input_audio_buffer.speech_stopped", audio_end_ms=990, item_id="v"), 5)
+    assert metrics.turns[-1].vad_wait_ms == 650.0
+    # A transcription session's report is read as one; a report that does not read leaves no
+    # silence known, and never stops the metrics.
+    metrics.turns[-1].response_done = 6.0
+    transcription = TranscriptionConfig(turn_detection=ServerVad(silence_duration_ms=300))
+    metrics.observe(_event("session.updated", session=transcription.to_session()), 7.0)
+    metrics.observe(_event("input_audio_buffer.speech_stopped", audio_end_ms=999, item_id="w"), 8)
+    assert metrics.turns[-1].vad_wait_ms == 300.0
+    metrics.turns[-1].response_done = 9.0
+    unreadable = {"audio": {"input": {"turn_detection": {"type": "quantum_vad"}}}}
+    metrics.observe(_event("session.updated", session=unreadable), 10.0)
+    metrics.observe(_event("input_audio_buffer.speech_stopped", audio_end_ms=999, item_id="x"), 11)
+    assert metrics.turns[-1].vad_wait_ms is None
