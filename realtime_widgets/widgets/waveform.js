@@ -192,7 +192,7 @@ function render({ model, el }) {
   const spans = new Map();
   let binsPerPx = 2; // zoom
   let dirty = true;
-  let nowMs = 0; // the session clock when the last message left the kernel
+  let nowMs = 0; // the session clock when the last message left the kernel (for tools and tests)
   const wrap = document.createElement("div");
   wrap.className = "rw-waveform";
   const bar = document.createElement("div");
@@ -317,7 +317,7 @@ function render({ model, el }) {
       const binMs = model.get("bin_ms");
       const plot = Math.max(1, width - GUTTER);
       const latest = Math.max(tracks.in.length, tracks.out.length);
-      if (!model.get("paused")) end = Math.max(latest, Math.ceil(nowMs / binMs));
+      if (!model.get("paused")) end = latest; // the later lane's end: queued reply audio included
       const from = Math.max(0, end - plot * binsPerPx);
       const to = from + plot * binsPerPx;
       const xOf = (/** @type {number} */ ms) => GUTTER + (ms / binMs - from) / binsPerPx;

@@ -47,7 +47,7 @@ def test_envelopes_and_vad_markers_of_a_spoken_turn(three_turns: Clip) -> None:
         assert out_envs
         # The reply sits on the session clock where its first delta arrived (it plays then).
         first_delta = next(e.t for e in s.events if e.type == "response.output_audio.delta")
-        assert abs(out_envs[0]["start"] * 10 - first_delta * 1000) <= 60
+        assert abs(out_envs[0]["start"] * 10 - first_delta * 1000) <= 200
         # The turn's markers sit where the speech they mark was drawn.
         in_start = min(i["start"] for i in envs if i["track"] == "in") * 10
         markers = {i["kind"]: i["ms"] for i in items if i["type"] == "marker"}
