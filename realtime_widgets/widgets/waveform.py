@@ -81,7 +81,9 @@ def typed_label(text: str, limit: int = TYPED_CHARS) -> str:
 
 def _session_clock(session: RealtimeSession) -> Callable[[], float]:
     def elapsed() -> float:
-        return session.elapsed
+        # a replay's clock is the recording's: at any speed (0: at once) it draws as recorded
+        replay_t = getattr(session, "replay_t", None)
+        return replay_t if session.replaying and replay_t is not None else session.elapsed
 
     return elapsed
 
@@ -164,8 +166,9 @@ class _History:
 class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
     """The session's audio and turn markers on the session clock (see the module docstring).
 
-    ``clock`` (seconds; default the session's ``elapsed``, or time since the widget was made
-    when there is no session) is the session clock; tests pass their own."""
+    ``clock`` (seconds; default the session's ``elapsed``, a replay's recorded time, or time
+    since the widget was made when there is no session) is the session clock; tests pass
+    their own."""
 
     _esm = Path(__file__).with_name("waveform.js")
     bin_ms = t.Int(BIN_MS).tag(sync=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import wave as wave_module
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -277,3 +280,41 @@ def test_a_typed_label_keeps_whole_first_words() -> None:
     assert waveform.typed_label("a" * 50) == "typed: " + "a" * 40 + "\u2026"
     assert waveform.typed_label("one, two three", limit=9) == "typed: one, two\u2026"
     assert waveform.typed_label("one, two three", limit=6) == "typed: one\u2026"
+
+
+def test_a_replay_at_once_draws_on_the_recording_clock(tmp_path: Path) -> None:
+    """A replay (here at once: speed 0) places replies and markers at their recorded times."""
+    audio = base64.b64encode(np.full(12000, 3000, "<i2").tobytes()).decode()  # 0.5 s
+
+    def delta(item: str) -> dict[str, object]:
+        return {
+            "type": "response.output_audio.delta",
+            "event_id": f"e_{item}",
+            "response_id": "r",
+            "item_id": item,
+            "output_index": 0,
+            "content_index": 0,
+            "delta": audio,
+        }
+
+    rows = [
+        {
+            "t": 2.5,
+            "dir": "in",
+            "event": {"type": "response.created", "event_id": "e0", "response": {"id": "r"}},
+        },
+        {"t": 3.0, "dir": "in", "event": delta("a")},
+        {"t": 8.0, "dir": "in", "event": delta("b")},
+    ]
+    path = tmp_path / "run.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    replayed = RealtimeSession.replay(path, speed=0)
+    try:
+        wave = Waveform(replayed)
+        replayed.play()
+        eventually(lambda: len(sent_items(wave)) == 3, 10)  # (sent in batches)
+        items = sent_items(wave)
+    finally:
+        replayed.close()
+    assert [i["start"] for i in items if i["type"] == "env"] == [300, 800]
+    assert [i["ms"] for i in items if i["type"] == "marker"] == [2500.0]
