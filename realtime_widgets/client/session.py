@@ -134,6 +134,7 @@ class RealtimeSession(SessionTransport):
         )
         self.prices = prices if prices is not None else PRICES
         self._replay: tuple[Path, float] | None = None
+        self.replay_t: float | None = None  # a replay's recorded time of the row playing (s)
         self.audio_stream = AudioStream(
             send=self._send_chunk,
             failed=self._stream_failed,
@@ -467,6 +468,7 @@ class RealtimeSession(SessionTransport):
                 delay = row.t / speed - (time.monotonic() - start)
                 if delay > 0:
                     await asyncio.sleep(delay)
+            self.replay_t = row.t  # the recording's clock (the waveform draws on it)
             self.core.replayed(row.direction, row.t, row.event, row.raw)
             self.core.take_tool_batches()  # a replay runs no tool: what was sent is in it
             self.dispatch()  # as live: the listeners run on the I/O loop after each row

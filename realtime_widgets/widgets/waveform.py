@@ -1,14 +1,17 @@
-"""Waveform: input and output audio on one timeline, with the turn-detection markers.
+"""Waveform: input and output audio on one session clock, with the turn markers.
 
 The kernel computes 10 ms min/max envelopes of all audio sent (every append: microphone, file,
-``append_audio``) and received, and sends them as binary batches about 20 times a second. VAD
-markers (speech started/stopped, committed, idle timeout), response spans and truncation points
-come from the session's events, on the input-audio timeline. The browser draws with canvas and
-requestAnimationFrame; it scrolls live, can be paused and zoomed, and a replayed recording
-renders whole.
-
-Output audio is placed where it would be heard: from the later of where the previous reply
-ended and the input position when its first delta arrived.
+``append_audio``) and received, and sends them as binary batches about 20 times a second. Both
+lanes and every marker sit on ONE clock, the session's (``RealtimeSession.elapsed``, wall time
+since the session was made; :class:`~realtime_widgets.audio.conversation.ConversationTimeline`
+places the audio): the user's audio where it was sent, the assistant's where it played or would
+play, gaps (typed turns, pauses) kept. VAD markers (speech started/stopped, idle timeout) map
+the server's input-audio times onto that clock; committed, reply and typed turns sit at the time
+of their event; a cut (``conversation.item.truncated``) sits where the reply was heard to, and
+the reply's audio received past it is sent as a ``dropped`` span, drawn faded and hatched.
+The browser draws with canvas and requestAnimationFrame; it scrolls live, can be paused and
+zoomed, and a replayed recording renders whole. Its ``⤓ WAV`` button downloads
+:meth:`Waveform.conversation_wav`: the conversation as a stereo WAV on the same clock.
 
 A view shown late (a second display, a reopened notebook, a page reload) draws the live
 batches at once and asks for the history (``hello``); it gets one ``snapshot`` addressed to its
@@ -26,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +39,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
+from realtime_widgets.audio.conversation import ConversationTimeline
 from realtime_widgets.audio.envelope import EnvelopeBuilder
 from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.audio.rate import MODEL_RATE
@@ -59,6 +65,59 @@ HISTORY_BYTES = 8 * 2**20
 MAX_MARKERS = 20_000  # ~200 bytes each in memory
 
 
+TYPED_CHARS = 40  # a typed turn's label keeps its first words up to this many characters
+
+
+def typed_label(text: str, limit: int = TYPED_CHARS) -> str:
+    """``typed: <first words>`` of a typed message (whole words, ``...`` when cut)."""
+    words = " ".join(text.split())
+    if len(words) > limit:
+        cut = words[:limit]
+        if words[limit] != " " and " " in cut:  # a word cut in two: leave it out
+            cut = cut.rsplit(" ", 1)[0]
+        words = cut.rstrip(",.;:!? ") + "\u2026"
+    return f"typed: {words}"
+
+
+def _session_clock(session: RealtimeSession) -> Callable[[], float]:
+    def elapsed() -> float:
+        # a replay's clock is the recording's: at any speed (0: at once) it draws as recorded
+        replay_t = getattr(session, "replay_t", None)
+        return replay_t if session.replaying and replay_t is not None else session.elapsed
+
+    return elapsed
+
+
+def _own_clock() -> Callable[[], float]:
+    t0 = time.monotonic()
+
+    def elapsed() -> float:
+        return time.monotonic() - t0
+
+    return elapsed
+
+
+class _Lane:
+    """A lane's envelope builder: bins continue while the audio is contiguous on the clock,
+    and start afresh at the bin of a new position after a gap."""
+
+    def __init__(self) -> None:
+        self.builder = EnvelopeBuilder(BIN_MS, MODEL_RATE)
+        self.origin = 0  # the bin where the builder's run started
+        self.next_ms: float | None = None
+        self.key: str | None = None  # the output item of the run
+
+    def add(self, start_ms: float, samples: Int16Array, key: str | None = None) -> tuple[int, Any]:
+        if self.next_ms is None or abs(start_ms - self.next_ms) > 1e-6 or key != self.key:
+            self.builder = EnvelopeBuilder(BIN_MS, MODEL_RATE)
+            self.origin = round(start_ms / BIN_MS)
+            self.key = key
+        first = self.origin + self.builder.bins_emitted
+        bins = self.builder.add(samples)
+        self.next_ms = start_ms + len(samples) * 1000 / MODEL_RATE
+        return first, bins
+
+
 class _History:
     """Each track's bins as contiguous runs ``[start, bytearray]``, and the markers."""
 
@@ -68,7 +127,7 @@ class _History:
         self.bytes = 0
 
     def add(self, header: dict[str, Any], data: bytes | None) -> None:
-        if header["type"] != "env" or data is None:
+        if header["type"] != "env" or data is None:  # markers and dropped spans
             self.markers.append(header)
             return
         runs, start = self.runs[header["track"]], int(header["start"])
@@ -105,22 +164,35 @@ class _History:
 
 
 class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
-    """The session's audio and turn markers (see the module docstring)."""
+    """The session's audio and turn markers on the session clock (see the module docstring).
+
+    ``clock`` (seconds; default the session's ``elapsed``, a replay's recorded time, or time
+    since the widget was made when there is no session) is the session clock; tests pass
+    their own."""
 
     _esm = Path(__file__).with_name("waveform.js")
     bin_ms = t.Int(BIN_MS).tag(sync=True)
     height = t.Int(140).tag(sync=True)
     paused = t.Bool(False).tag(sync=True)
 
-    def __init__(self, session: RealtimeSession | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        session: RealtimeSession | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.session = session
-        self._in = EnvelopeBuilder(BIN_MS, MODEL_RATE)
-        self._out = EnvelopeBuilder(BIN_MS, MODEL_RATE)
-        self.in_bins = 0
-        self.out_bins = 0  # position (in bins) where the next output bins go
-        self._out_item: str | None = None
-        self._item_start: dict[str, int] = {}  # output item -> its first bin
+        if clock is None:
+            clock = _session_clock(session) if session is not None else _own_clock()
+        self._clock = clock
+        self.timeline = ConversationTimeline()
+        self._in = _Lane()
+        self._out = _Lane()
+        self.in_bins = 0  # where the input lane ends (bins on the clock)
+        self.out_bins = 0  # where the output lane ends
+        self._dropped_ids: dict[str, int] = {}  # cut item -> its dropped span's id
         self._pending: list[tuple[dict[str, Any], list[bytes]]] = []
         self._armed = False
         self.messages_sent = 0
@@ -137,44 +209,66 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
                 session.on("*", self._on_event),
             )
 
+    def now_ms(self) -> float:
+        """The session clock now, in ms."""
+        return self._clock() * 1000
+
     # ---- audio ----------------------------------------------------------------------------------
 
     def add_input(self, samples: Int16Array, rate: int = MODEL_RATE) -> None:
-        """Input audio (int16 at ``rate``) onto the timeline (from any thread)."""
+        """Input audio (int16 at ``rate``) onto the timeline, sent now (from any thread)."""
         on_session_loop(self.session, self._add_input, samples, rate)
 
     def _add_input(self, samples: Int16Array, rate: int) -> None:
-        bins = self._in.add(to_model_rate(samples, rate))
-        start = self.in_bins
-        self.in_bins += len(bins)
+        x = to_model_rate(samples, rate)
+        at = self.timeline.add_input(x, self.now_ms())
+        start, bins = self._in.add(at, x)
+        self.in_bins = max(self.in_bins, start + len(bins))
         self._queue({"type": "env", "track": "in", "start": start}, bins)
 
     def add_output(self, samples: Int16Array, item_id: str) -> None:
-        """An output item's audio (24 kHz int16) onto the timeline (from any thread)."""
+        """An output item's audio (24 kHz int16), received now (from any thread)."""
         on_session_loop(self.session, self._add_output, samples, item_id)
 
     def _add_output(self, samples: Int16Array, item_id: str) -> None:
-        if item_id != self._out_item:
-            self._out_item = item_id
-            self._out = EnvelopeBuilder(BIN_MS, MODEL_RATE)
-            self.out_bins = max(self.out_bins, self.in_bins)
-            self._item_start[item_id] = self.out_bins
-        bins = self._out.add(samples)
-        start = self.out_bins
-        self.out_bins += len(bins)
+        at = self.timeline.add_output(item_id, samples, self.now_ms())
+        start, bins = self._out.add(at, samples, item_id)
+        self.out_bins = max(self.out_bins, start + len(bins))
         self._queue({"type": "env", "track": "out", "start": start}, bins)
+        if item_id in self._dropped_ids:  # a cut item's audio still in flight: dropped too
+            self._dropped(item_id)
 
     def _queue(self, header: dict[str, Any], bins: Int16Array) -> None:
         if len(bins):
             self._post(header, [np.ascontiguousarray(bins, dtype="<i2").tobytes()])
 
-    def marker(self, kind: str, ms: float, label: str = "") -> None:
-        """A marker at ``ms`` on the input timeline (from any thread)."""
-        on_session_loop(self.session, self._marker, kind, ms, label)
+    def marker(self, kind: str, ms: float, label: str = "", short: str = "") -> None:
+        """A marker at ``ms`` on the session clock (from any thread); ``short`` is the label
+        shown where the whole one does not fit."""
+        on_session_loop(self.session, self._marker, kind, ms, label, short)
 
-    def _marker(self, kind: str, ms: float, label: str) -> None:
+    def _marker(self, kind: str, ms: float, label: str, short: str = "") -> None:
         marker = {"type": "marker", "id": next(self._marker_ids), "kind": kind, "ms": float(ms)}
-        self._post({**marker, "label": label}, [])
+        self._post({**marker, "label": label, **({"short": short} if short else {})}, [])
+
+    def _dropped(self, item_id: str) -> None:
+        """The cut item's dropped span (received, never heard), sent again as it grows."""
+        span = self.timeline.dropped(item_id)
+        if span is None:
+            return
+        span_id = self._dropped_ids.get(item_id) or next(self._marker_ids)
+        self._dropped_ids[item_id] = span_id
+        self._post(
+            {
+                "type": "span",
+                "id": span_id,
+                "kind": "dropped",
+                "item": item_id,
+                "from_ms": span[0],
+                "to_ms": span[1],
+            },
+            [],
+        )
 
     def _post(self, message: dict[str, Any], buffers: list[bytes]) -> None:
         self._pending.append((message, buffers))
@@ -196,7 +290,15 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
         headers = [m for m, _ in batch]
         buffers = [b for _, bs in batch for b in bs]
         self.messages_sent += 1
-        self.send({"type": "batch", "items": headers}, buffers)
+        self.send({"type": "batch", "items": headers, "now_ms": self.now_ms()}, buffers)
+
+    # ---- the recording ------------------------------------------------------------------------
+
+    def conversation_wav(self) -> bytes:
+        """The conversation as a stereo 16-bit WAV at 24 kHz on the session clock: the user
+        left, where it was sent; the assistant right, where it played, cut where it was cut;
+        silence in the gaps (the last ``timeline.keep_s`` seconds at most)."""
+        return read_on_session_loop(self.session, self.timeline.wav)
 
     # ---- views shown late -----------------------------------------------------------------------
 
@@ -208,35 +310,47 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
     def handle_browser(
         self, content: dict[str, Any], buffers: list[bytes], received: float
     ) -> None:
-        """A view shown late says ``hello`` (on the session loop): it gets the history."""
-        if content.get("type") != "hello" or not isinstance(content.get("view"), str):
+        """A view shown late says ``hello`` (on the session loop): it gets the history. The
+        ``⤓ WAV`` button says ``wav``: that view gets :meth:`conversation_wav` as a buffer."""
+        kind, view = content.get("type"), content.get("view")
+        if not isinstance(view, str):
             return
-        message, data = self._history.message()
-        self.send({**message, "view": content["view"]}, data)
+        if kind == "hello":
+            message, data = self._history.message()
+            self.send({**message, "view": view, "now_ms": self.now_ms()}, data)
+        elif kind == "wav":
+            self.send({"type": "wav", "view": view}, [self.timeline.wav()])
 
     # ---- events -> markers and output audio ---------------------------------------------------
 
     def _on_event(self, event: ServerEvent) -> None:
-        now_ms = self.in_bins * BIN_MS
+        now_ms = self.now_ms()
+        clock = self.timeline
         if isinstance(event, ev.SpeechStarted):
-            self._marker("speech_started", event.audio_start_ms, "speech")
+            self._marker("speech_started", clock.input_ms(event.audio_start_ms), "speech")
         elif isinstance(event, ev.SpeechStopped):
-            self._marker("speech_stopped", event.audio_end_ms, "end")
+            self._marker("speech_stopped", clock.input_ms(event.audio_end_ms), "end")
         elif isinstance(event, ev.InputAudioBufferCommitted):
             self._marker("committed", now_ms, "commit")
         elif isinstance(event, ev.InputAudioBufferTimeoutTriggered):
-            self._marker("timeout", event.audio_end_ms, "idle timeout")
+            self._marker("timeout", clock.input_ms(event.audio_end_ms), "idle timeout")
+        elif isinstance(event, ev.ConversationItemAdded):
+            item = event.item
+            text = " ".join(p.text or "" for p in item.content if p.type == "input_text" and p.text)
+            if item.role == "user" and text.strip():
+                self._marker("typed", now_ms, typed_label(text), "typed")
         elif isinstance(event, ev.ResponseCreated):
             self._marker("response_start", now_ms, "reply")
         elif isinstance(event, ev.ResponseDone):
-            self._marker(
-                "response_done", max(now_ms, self.out_bins * BIN_MS), event.response.status
-            )
+            status = event.response.status
+            at = now_ms
+            if status == "completed":  # where its audio ends playing (it may still be queued)
+                spans = [clock.item_span(i.id) for i in event.response.output if i.id]
+                at = max([now_ms, *(s[1] for s in spans if s is not None)])
+            self._marker("response_done", at, status)
         elif isinstance(event, ev.ConversationItemTruncated):
-            start = self._item_start.get(event.item_id)
-            if start is not None:
-                self._marker(
-                    "truncated",
-                    start * BIN_MS + event.audio_end_ms,
-                    f"cut at {event.audio_end_ms / 1000:.1f} s",
-                )
+            cut = clock.truncate(event.item_id, event.audio_end_ms)
+            if cut is not None:
+                self._marker("truncated", cut[0], f"cut at {event.audio_end_ms / 1000:.1f} s")
+                self._dropped_ids.setdefault(event.item_id, 0)
+                self._dropped(event.item_id)

@@ -547,7 +547,9 @@ def test_a_waveform_shown_late_draws_the_whole_conversation(console: Any, lab: L
                  return [blue.map((n, x) => (n >= 6 ? x : -1)).filter((x) => x >= 0), c.width]; }"""
         )
         assert len(columns) > 40, columns
-        speech_at = lab.mic.truth[0][0] / 1000 / recorded_s * width  # where the first word is
+        # where the first word is, right of the lanes' name gutter
+        gutter = page.evaluate("() => document.querySelectorAll('.rw-waveform')[1].rwLayout.gutter")
+        speech_at = gutter + lab.mic.truth[0][0] / 1000 / recorded_s * (width - gutter)
         assert abs(columns[0] - speech_at) < 0.05 * width, (columns[:5], speech_at)
         assert not page.widget_errors(), page.page_errors
     finally:

@@ -76,3 +76,41 @@ test("a view draws live batches at once, and a snapshot that overlaps them fills
   applyItems(tracks, markers, seen, [{ type: "marker", id: 3, kind: "committed", ms: 40, label: "commit" }], []);
   assert.deepEqual(markers.map((m) => m.id), [1, 2, 3]);
 });
+
+import { droppedColumns } from "../../realtime_widgets/widgets/waveform.js";
+
+test("a typed turn's long label gives way to its short tag where it does not fit", () => {
+  const labels = [
+    { x: 100, width: 30 }, { x: 105, width: 30 }, // two labels already fill rows 0-1 there
+    { x: 108, width: 200, short: 40 }, // "typed: ..." cannot fit whole before the edge at 300
+  ];
+  const placed = layoutLabels(labels, 300, 3);
+  assert.deepEqual(placed[2], { left: 111, row: 2, short: true });
+  // with room, the whole label is shown
+  assert.equal(layoutLabels([{ x: 10, width: 200, short: 40 }], 800, 3)[0].short, false);
+});
+
+test("labels never start in the lanes' name gutter", () => {
+  const [p] = layoutLabels([{ x: 70, width: 50 }], 100, 3, 3, 62);
+  assert.equal(p.row, -1); // it fits neither right (past the edge) nor left (in the gutter)
+  const [q] = layoutLabels([{ x: 70, width: 20 }], 100, 3, 3, 62);
+  assert.deepEqual(q, { left: 73, row: 0, short: false });
+});
+
+test("the columns of a cut reply's dropped audio are marked, the heard ones not", () => {
+  // bins 0-100 over 10 columns (10 bins each, 10 ms bins): dropped from 400 ms to 700 ms
+  const gone = droppedColumns([{ from_ms: 400, to_ms: 700 }], 10, 0, 100, 10);
+  assert.deepEqual(Array.from(gone), [0, 0, 0, 0, 1, 1, 1, 0, 0, 0]);
+});
+
+test("a dropped span grows under its id; a marker's short label comes along", () => {
+  const tracks = { in: makeTrack(), out: makeTrack() };
+  const markers = [];
+  const spans = new Map();
+  const span = (to) => ({ type: "span", id: 7, kind: "dropped", item: "a", from_ms: 100, to_ms: to });
+  applyItems(tracks, markers, new Set(), [span(300), { type: "marker", id: 8, kind: "typed", ms: 50, label: "typed: hi", short: "typed" }], [], spans);
+  applyItems(tracks, markers, new Set(), [span(500)], [], spans);
+  applyItems(tracks, markers, new Set(), [span(300)], [], spans); // an older copy (a snapshot) does not shrink it
+  assert.deepEqual([...spans.values()].map((s) => s.to_ms), [500]);
+  assert.equal(markers[0].short, "typed");
+});

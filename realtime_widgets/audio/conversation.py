@@ -1,0 +1,238 @@
+"""One session clock for both sides of a conversation, and its stereo WAV.
+
+Positions are milliseconds on the session's clock (``RealtimeSession.elapsed``: wall time since
+the session was made), whatever the audio: the user's audio sits where it was sent, the
+assistant's where it played (or would play), pauses and typed turns stay gaps, and a marker sits
+at the time of its event. Nothing here reads a clock: every call says what time it is
+(``now_ms``), so the placement is a pure function of what arrived when.
+
+- **Input** (the user's audio, as appended): a chunk that arrives within ``join_ms`` of where the
+  previous one ended continues it (a microphone's chunks come in bursts and a little late);
+  after a longer pause it starts where the wall clock says it was captured, ``now - duration``
+  (never before the previous chunk's end, nor before 0). The server's input-audio times
+  (``audio_start_ms`` of speech started, ...) count the appended audio, so :meth:`input_ms`
+  maps them onto the clock through the segments placed.
+- **Output** (the assistant's audio, per item): a delta plays after the audio queued before it
+  and not before it arrived: ``start = max(end of the output queued, now)``. A truncation (the
+  user barged in) cuts the item at ``audio_end_ms`` of its own audio: what came after was
+  received but never heard (*dropped*), and the queue ends at the cut; audio of a cut item
+  still in flight is dropped too.
+
+:meth:`ConversationTimeline.wav` writes the last ``keep_s`` seconds of the clock as a stereo
+16-bit WAV at 24 kHz: the user left, the assistant right (cut where it was cut), silence in gaps.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import wave
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from realtime_widgets.audio.pcm import Int16Array, as_int16
+from realtime_widgets.audio.rate import MODEL_RATE
+
+__all__ = ["JOIN_MS", "KEEP_S", "ConversationTimeline", "Segments"]
+
+JOIN_MS = 250.0  # input arriving this soon after the previous chunk's end continues it
+KEEP_S = 600.0  # the audio kept per side (and the longest WAV): 10 min, ~29 MB per side
+
+
+class Segments:
+    """Where a stream's own audio time (ms from its first sample) sits on the clock: runs of
+    ``[audio_ms, clock_ms, ms]``, contiguous audio in one run."""
+
+    def __init__(self) -> None:
+        self.runs: list[list[float]] = []
+        self.audio_ms = 0.0  # the stream's length so far
+
+    @property
+    def end(self) -> float:
+        """Where the stream's last audio ends on the clock (0 before any)."""
+        if not self.runs:
+            return 0.0
+        _, clock, ms = self.runs[-1]
+        return clock + ms
+
+    def place(self, clock_ms: float, ms: float) -> None:
+        """The next ``ms`` of the stream sit at ``clock_ms``."""
+        if self.runs and abs(self.end - clock_ms) < 1e-6:
+            self.runs[-1][2] += ms
+        else:
+            self.runs.append([self.audio_ms, clock_ms, ms])
+        self.audio_ms += ms
+
+    def to_clock(self, audio_ms: float) -> float:
+        """The clock time of the stream's ``audio_ms`` (past its end: where it would be)."""
+        if not self.runs:
+            return audio_ms
+        i = max(0, bisect.bisect_right([r[0] for r in self.runs], audio_ms) - 1)
+        start, clock, _ = self.runs[i]
+        return clock + (audio_ms - start)
+
+    def trim(self, before_audio_ms: float) -> None:
+        """Forget the runs that end before ``before_audio_ms`` (bounded memory)."""
+        while len(self.runs) > 1 and self.runs[1][0] <= before_audio_ms:
+            self.runs.pop(0)
+
+
+@dataclass
+class _Item:
+    segments: Segments = field(default_factory=Segments)
+    heard_ms: float | None = None  # the cut, in the item's own audio ms (None: not cut)
+
+    @property
+    def start(self) -> float:
+        return self.segments.runs[0][1] if self.segments.runs else 0.0
+
+    @property
+    def heard_end(self) -> float:
+        """Where what was heard of the item ends on the clock."""
+        if self.heard_ms is None:
+            return self.segments.end
+        return min(self.segments.to_clock(self.heard_ms), self.segments.end)
+
+
+class ConversationTimeline:
+    """Both sides of a conversation on one clock (see the module docstring). Not thread-safe:
+    one owner (the session loop) calls it."""
+
+    def __init__(
+        self, *, keep_s: float = KEEP_S, join_ms: float = JOIN_MS, rate: int = MODEL_RATE
+    ) -> None:
+        if keep_s <= 0:
+            raise ValueError(f"keep_s must be > 0 seconds, got {keep_s!r}")
+        if join_ms < 0:
+            raise ValueError(f"join_ms must be >= 0, got {join_ms!r}")
+        self.keep_s = float(keep_s)
+        self.join_ms = float(join_ms)
+        self.rate = int(rate)
+        self.input = Segments()
+        self.items: dict[str, _Item] = {}
+        self.output_end = 0.0  # where the queued output ends (the next delta plays from here)
+        self._in_chunks: deque[tuple[float, Int16Array]] = deque()
+        self._out_chunks: deque[tuple[str, float, Int16Array]] = deque()
+        self._kept = {"in": 0, "out": 0}  # samples held per side
+
+    def _ms(self, samples: Int16Array) -> float:
+        return len(samples) * 1000 / self.rate
+
+    # ---- placing ------------------------------------------------------------------------------
+
+    def add_input(self, samples: npt.ArrayLike, now_ms: float) -> float:
+        """The user's audio (int16 at ``rate``), sent at ``now_ms``; returns where it starts."""
+        x = as_int16(samples)
+        ms = self._ms(x)
+        end = self.input.end
+        start = end if now_ms - ms - end < self.join_ms else max(end, now_ms - ms, 0.0)
+        self.input.place(start, ms)
+        self._keep("in", x)
+        self._in_chunks.append((start, x))
+        return start
+
+    def input_ms(self, audio_ms: float) -> float:
+        """The clock time of the server's input-audio time ``audio_ms`` (speech started, ...)."""
+        return self.input.to_clock(audio_ms)
+
+    def add_output(self, item_id: str, samples: npt.ArrayLike, now_ms: float) -> float:
+        """The assistant's audio of ``item_id`` (int16 at ``rate``), received at ``now_ms``;
+        returns where it plays (after the cut of a cut item: where it would have played)."""
+        x = as_int16(samples)
+        ms = self._ms(x)
+        item = self.items.setdefault(item_id, _Item())
+        if item.heard_ms is not None:  # cut already: in flight, never played
+            start = item.segments.end
+        else:
+            start = max(self.output_end, now_ms)
+            self.output_end = start + ms
+        item.segments.place(start, ms)
+        self._keep("out", x)
+        self._out_chunks.append((item_id, start, x))
+        return start
+
+    def output_ms(self, item_id: str, audio_ms: float) -> float | None:
+        """The clock time of ``audio_ms`` into the item's audio (None: no audio of it)."""
+        item = self.items.get(item_id)
+        if item is None or not item.segments.runs:
+            return None
+        return item.segments.to_clock(audio_ms)
+
+    def item_span(self, item_id: str) -> tuple[float, float] | None:
+        """Where the item's received audio starts and ends on the clock."""
+        item = self.items.get(item_id)
+        if item is None or not item.segments.runs:
+            return None
+        return item.start, item.segments.end
+
+    def truncate(self, item_id: str, audio_end_ms: float) -> tuple[float, float] | None:
+        """The item was heard up to ``audio_end_ms`` of its audio: returns (heard end, received
+        end) on the clock, the dropped span between them (None: no audio of the item)."""
+        item = self.items.get(item_id)
+        if item is None or not item.segments.runs:
+            return None
+        item.heard_ms = max(0.0, float(audio_end_ms))
+        heard = item.heard_end
+        self.output_end = min(self.output_end, max(heard, item.start))  # the player was flushed
+        return heard, item.segments.end
+
+    def dropped(self, item_id: str) -> tuple[float, float] | None:
+        """The item's dropped span on the clock (None: not cut, or nothing dropped)."""
+        item = self.items.get(item_id)
+        if item is None or item.heard_ms is None:
+            return None
+        heard, end = item.heard_end, item.segments.end
+        return (heard, end) if end > heard else None
+
+    # ---- the recording ------------------------------------------------------------------------
+
+    def _keep(self, side: str, x: Int16Array) -> None:
+        self._kept[side] += len(x)
+        limit = int(self.keep_s * self.rate)
+        chunks: deque[tuple[float, Int16Array]] | deque[tuple[str, float, Int16Array]]
+        chunks = self._in_chunks if side == "in" else self._out_chunks
+        while chunks and self._kept[side] - len(chunks[0][-1]) >= limit:
+            self._kept[side] -= len(chunks.popleft()[-1])
+        if side == "in":
+            self.input.trim(self.input.audio_ms - self._kept["in"] * 1000 / self.rate)
+
+    def stereo(self) -> tuple[Int16Array, float]:
+        """``(frames, start_ms)``: int16 of shape (n, 2), the user left and the assistant right,
+        from ``start_ms`` on the clock (0, or later when more than ``keep_s`` went by) to the
+        end of the later side; the assistant's items stop where they were cut."""
+        ends = [self.input.end, *(it.heard_end for it in self.items.values() if it.segments.runs)]
+        end_ms = max(ends, default=0.0)
+        start_ms = max(0.0, end_ms - self.keep_s * 1000)
+        per_ms = self.rate / 1000
+        origin = round(start_ms * per_ms)
+        frames = np.zeros((max(0, round(end_ms * per_ms) - origin), 2), dtype=np.int16)
+
+        def put(channel: int, at_ms: float, x: Int16Array, stop_ms: float | None = None) -> None:
+            a = round(at_ms * per_ms) - origin
+            b = a + len(x)
+            if stop_ms is not None:
+                b = min(b, round(stop_ms * per_ms) - origin)
+            lo, hi = max(a, 0), min(b, len(frames))
+            if hi > lo:
+                frames[lo:hi, channel] = x[lo - a : hi - a]
+
+        for at, x in self._in_chunks:
+            put(0, at, x)
+        for item_id, at, x in self._out_chunks:
+            item = self.items[item_id]
+            put(1, at, x, item.heard_end if item.heard_ms is not None else None)
+        return frames, start_ms
+
+    def wav(self) -> bytes:
+        """The conversation as a stereo 16-bit PCM WAV (see :meth:`stereo`)."""
+        frames, _ = self.stereo()
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as w:
+            w.setnchannels(2)
+            w.setsampwidth(2)
+            w.setframerate(self.rate)
+            w.writeframes(np.ascontiguousarray(frames, dtype="<i2").tobytes())
+        return buffer.getvalue()
