@@ -63,6 +63,45 @@ def test_ops_place_turns_by_previous_item_and_stream_deltas() -> None:
     assert confidence(-0.7) == np.exp(-0.7)
 
 
+def test_every_row_ends_with_words_or_says_why_and_hearing_clears_at_the_turn_end() -> None:
+    view = TranscriptionView()
+    session = TranscriptionConfig().to_session_update()["session"]
+    _feed(
+        view,
+        {"type": "session.created", "session": {**session, "id": "s1"}},
+        {"type": "input_audio_buffer.speech_started", "audio_start_ms": 100, "item_id": "t1"},
+        {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 900, "item_id": "t1"},
+        {"type": "input_audio_buffer.committed", "previous_item_id": None, "item_id": "t1"},
+        {"type": "conversation.item.input_audio_transcription.completed", "item_id": "t1",
+         "content_index": 0, "transcript": "  "},
+        {"type": "input_audio_buffer.speech_started", "audio_start_ms": 1500, "item_id": "t2"},
+        {"type": "input_audio_buffer.cleared"},
+    )  # fmt: skip
+    assert view.transcribing is True
+    ops = _ops(view)
+    assert [o["op"] for o in ops] == ["speaking", "quiet", "turn", "done", "speaking", "quiet"]
+    assert ops[2]["note"] == "transcribing..."
+    assert (ops[3]["state"], ops[3]["text"].strip(), ops[3]["note"]) == ("done", "", "no speech found")
+    assert view.snapshot[0]["note"] == "no speech found"
+    # Transcription switched off: a turn says so instead of "transcribing..." for ever.
+    off = TranscriptionConfig(transcription=None).to_session_update()["session"]
+    _feed(
+        view,
+        {"type": "session.updated", "session": {**off, "id": "s1"}},
+        {"type": "input_audio_buffer.committed", "previous_item_id": "t1", "item_id": "t3"},
+    )  # fmt: skip
+    assert view.transcribing is False
+    assert _ops(view)[-1]["note"] == "no transcript: transcription is off"
+    assert view.snapshot[-1]["note"] == "no transcript: transcription is off"
+    # A failure says why.
+    _feed(
+        view,
+        {"type": "conversation.item.input_audio_transcription.failed", "item_id": "t3",
+         "content_index": 0, "error": {"type": "transcription_error", "message": "too loud"}},
+    )  # fmt: skip
+    assert view.snapshot[-1]["note"] == "no transcript: too loud"
+
+
 def test_a_live_transcription_session_streams_into_the_view(three_turns: Clip) -> None:
     from realtime_widgets.server.app import LocalServer
 
