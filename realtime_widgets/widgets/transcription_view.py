@@ -36,13 +36,18 @@ from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState, ItemState
 from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.server.input_transcripts import Transcriber
-from realtime_widgets.widgets.controls import FieldControl, build_controls, leaves
+from realtime_widgets.widgets.controls import FieldControl, SectionControl, build_controls, leaves
 from realtime_widgets.widgets.listening import Listening
 from realtime_widgets.widgets.microphone import Microphone
 from realtime_widgets.widgets.streamed_view import StreamedView
 from realtime_widgets.widgets.waveform import Waveform
 
 __all__ = ["TranscriptionPlayground", "TranscriptionView", "transcription_endpoint"]
+
+
+# Turn-detection settings about replies: a transcription session has none, so the console does
+# not offer them (the server would accept them and nothing would change).
+NOT_FOR_TRANSCRIPTION = ("turn_detection.create_response", "turn_detection.interrupt_response")
 
 
 def transcription_endpoint(endpoint: Endpoint) -> Endpoint:
@@ -212,6 +217,9 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
         self.controls: dict[str, FieldControl] = {
             c.path: c for c in build_controls(TranscriptionConfig)
         }
+        turns = self.controls["turn_detection"]
+        if isinstance(turns, SectionControl):
+            turns.omit(*NOT_FOR_TRANSCRIPTION)
         for name, control in self.controls.items():
             control.set(getattr(self.requested, name))
             for leaf in leaves(control.box):
@@ -220,7 +228,7 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
         self.error = w.HTML(layout=w.Layout(min_height="22px"))
         self.transcript = TranscriptionView(session)
         self.microphone = Microphone(session)
-        self.waveform = Waveform(session)
+        self.waveform = Waveform(session, show_output=False)  # no replies: no assistant lane
         # As tall as its rows: a height-capped flex column squeezes nested rows over each other.
         settings = w.VBox(
             [c.box for c in self.controls.values()],

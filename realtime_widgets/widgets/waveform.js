@@ -11,7 +11,7 @@
  * so far as contiguous runs, and the markers.
  * @typedef {{ type: "snapshot", view: string, items: (EnvItem | Marker)[] }} Snapshot
  */
-/** The synced state (waveform.py). @typedef {{ bin_ms: number, height: number, paused: boolean }} WaveformModel */
+/** The synced state (waveform.py). @typedef {{ bin_ms: number, height: number, paused: boolean, show_output: boolean }} WaveformModel */
 
 /**
  * Apply a batch or a snapshot to a view's tracks and markers. Bins sit at absolute positions and
@@ -242,9 +242,11 @@ function render({ model, el }) {
       const from = Math.max(0, end - width * binsPerPx);
       const to = from + width * binsPerPx;
       const top = LABEL_ROWS * ROW_PX; // the label rows sit above the audio
-      const lane = (h - top) / 2;
+      const both = model.get("show_output") !== false; // no assistant lane: "you" takes it all
+      const lane = (h - top) / (both ? 2 : 1);
       /** @type {["in" | "out", string, number][]} */
-      const lanes = [["in", "#3498db", top + lane * 0.5], ["out", "#7f8c8d", top + lane * 1.5]];
+      const lanes = [["in", "#3498db", top + lane * 0.5]];
+      if (both) lanes.push(["out", "#7f8c8d", top + lane * 1.5]);
       for (const [name, color, mid] of lanes) {
         const cols = columnsOf(tracks[name], from, to, width);
         g.fillStyle = color;
@@ -257,7 +259,7 @@ function render({ model, el }) {
       g.fillStyle = "#999";
       g.font = "10px system-ui,sans-serif";
       g.fillText("you", 2, top + 10);
-      g.fillText("assistant", 2, top + lane + 10);
+      if (both) g.fillText("assistant", 2, top + lane + 10);
       const binMs = model.get("bin_ms");
       /** @type {(Marker & { x: number })[]} */
       const visible = [];

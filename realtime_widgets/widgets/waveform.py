@@ -111,6 +111,7 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
     bin_ms = t.Int(BIN_MS).tag(sync=True)
     height = t.Int(140).tag(sync=True)
     paused = t.Bool(False).tag(sync=True)
+    show_output = t.Bool(True).tag(sync=True)  # the assistant lane (transcription: none)
 
     def __init__(self, session: RealtimeSession | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -121,6 +122,7 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
         self.out_bins = 0  # position (in bins) where the next output bins go
         self._out_item: str | None = None
         self._item_start: dict[str, int] = {}  # output item -> its first bin
+        self._turn_end: dict[str, float] = {}  # input item -> speech_stopped's audio_end_ms
         self._pending: list[tuple[dict[str, Any], list[bytes]]] = []
         self._armed = False
         self.messages_sent = 0
@@ -222,8 +224,9 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
             self._marker("speech_started", event.audio_start_ms, "speech")
         elif isinstance(event, ev.SpeechStopped):
             self._marker("speech_stopped", event.audio_end_ms, "end")
-        elif isinstance(event, ev.InputAudioBufferCommitted):
-            self._marker("committed", now_ms, "commit")
+            self._turn_end[event.item_id] = event.audio_end_ms
+        elif isinstance(event, ev.InputAudioBufferCommitted):  # at its turn's end, if VAD's
+            self._marker("committed", self._turn_end.pop(event.item_id, now_ms), "commit")
         elif isinstance(event, ev.InputAudioBufferTimeoutTriggered):
             self._marker("timeout", event.audio_end_ms, "idle timeout")
         elif isinstance(event, ev.ResponseCreated):
