@@ -120,11 +120,8 @@ class VadLab(w.VBox):  # type: ignore[misc]
         right = w.VBox(
             [self.measures, self.status], layout=w.Layout(flex="1 1 300px", min_width="0")
         )
-        columns = w.HBox([controls, right], layout=w.Layout(flex_flow="row wrap", width="100%"))
-        super().__init__(
-            [title, self.view, columns, self.progress, self.heatmap, note],
-            layout=w.Layout(width="100%", max_width="100%"),
-        )
+        columns = w.HBox([controls, right], layout=w.Layout(flex_flow="row wrap"))
+        super().__init__([title, self.view, columns, self.progress, self.heatmap, note])
         self.add_class("rw-vadlab")
         self.recompute()
 
@@ -285,7 +282,7 @@ def _measures_html(m: Measures | None) -> str:
         ("cut by speech", m.interrupted, "replies cancelled because speech started (barge-in)"),
     ]
     rows = "".join(
-        f"<tr><td style='padding:1px 8px;color:#555'>{k}</td><td style='padding:1px 8px'>"
+        f"<tr><td style='padding:1px 8px;color:#555'>{k}</td><td style='padding:1px 8px;white-space:nowrap'>"
         f"<b>{v}</b></td><td style='padding:1px 8px;color:#888'>{why}</td></tr>"
         for k, v, why in cells
     )

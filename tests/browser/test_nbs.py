@@ -32,12 +32,17 @@ OVERFLOW = """() => [...document.querySelectorAll('.jp-OutputArea-output')]
   .map((area) => {
     const box = area.getBoundingClientRect();
     let right = box.right;
+    const scrollers = [];  // elements inside with a sideways scrollbar of their own
     for (const n of area.querySelectorAll('*')) {
       const r = n.getBoundingClientRect();
-      if (r.width > 0 && getComputedStyle(n).visibility !== 'hidden') right = Math.max(right, r.right);
+      const style = getComputedStyle(n);
+      if (r.width > 0 && style.visibility !== 'hidden') right = Math.max(right, r.right);
+      if (['auto', 'scroll'].includes(style.overflowX) && n.scrollWidth > n.clientWidth + 1) {
+        scrollers.push([String(n.className).slice(0, 60), n.scrollWidth - n.clientWidth]);
+      }
     }
     return { past: Math.round(right - box.right), scroll: area.scrollWidth - area.clientWidth,
-             width: Math.round(box.width) };
+             scrollers, width: Math.round(box.width) };
   })"""
 
 
@@ -49,12 +54,12 @@ ALL_RUN = """() => { const panel = window.jupyterapp.shell.currentWidget;
     .every((c) => c.model.executionCount !== null); }"""
 
 
-def fit(page: Any) -> list[dict[str, int]]:
+def fit(page: Any) -> list[dict[str, Any]]:
     """Measure every lab in view (each scrolled in first: offscreen cells are not laid out)."""
     areas = page.locator(".jp-OutputArea-output", has=page.locator("b", has_text="VAD lab"))
     for i in range(areas.count()):
         areas.nth(i).scroll_into_view_if_needed()
-    result: list[dict[str, int]] = page.evaluate(OVERFLOW)
+    result: list[dict[str, Any]] = page.evaluate(OVERFLOW)
     return result
 
 
@@ -86,6 +91,7 @@ def test_vad_lab_notebook_reads_true_and_fits_1366x768(small_page: Any, lab: Lab
         for one in labs:
             assert one["past"] <= 1, (state, labs)
             assert one["scroll"] <= 1, (state, labs)
+            assert one["scrollers"] == [], (state, labs)
     # -- a lab per cell: the first, the sweep's and the tuned one (at least)
     for state, labs in measured.items():
         assert len(labs) >= 3, (state, labs)

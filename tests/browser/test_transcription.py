@@ -156,9 +156,11 @@ def test_transcription_notebook_at_1366x768(small_page: Any, lab: Lab) -> None:
             assert text.strip() or (note and note != "transcribing..."), spoken
             assert state in ("done", "failed")
         assert any(text.strip() for _, text, _ in spoken[before:]), spoken  # Whisper heard it
-        page.wait_for_function(
-            """(n) => document.querySelectorAll('.rw-transcription .rw-turn').length === n""",
-            arg=len(spoken),
+        page.wait_for_function(  # the page catches up with the kernel's rows
+            """(texts) => { const shown = [...document.querySelectorAll(
+                 '.rw-transcription .rw-turn .rw-turn-text')].map((n) => n.textContent);
+                 return JSON.stringify(shown) === JSON.stringify(texts); }""",
+            arg=[text for _, text, _ in spoken],
             timeout=120_000,
         )
         shown = page.evaluate(
