@@ -55,6 +55,10 @@ class ABTest(w.VBox):  # type: ignore[misc]
         self.names = names
         self.tail_ms = tail_ms
         self.sessions: tuple[RealtimeSession, RealtimeSession] | None = None
+        # What the last run's sessions recorded, kept when they close (stop()).
+        self._kept_rows: list[dict[str, Any]] = []
+        self._kept_transcripts: dict[str, list[tuple[str, str]]] = {}
+        self._kept_events: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.status = w.HTML()
         self.diff = w.HTML(self._diff_html())
         self.columns = w.HBox()
@@ -158,9 +162,25 @@ class ABTest(w.VBox):  # type: ignore[misc]
 
     # ---- results ----------------------------------------------------------------------------
 
+    def transcripts(self) -> dict[str, list[tuple[str, str]]]:
+        """Per side, the conversation as ``(role, text)`` lines (kept after :meth:`stop`)."""
+        if self.sessions is None:
+            return dict(self._kept_transcripts)
+        return {
+            name: session.state.transcript()
+            for name, session in zip(self.names, self.sessions, strict=True)
+        }
+
+    def events(self, side: str) -> list[tuple[str, dict[str, Any]]]:
+        """``(type, data)`` of each event ``side`` received, in order (kept after :meth:`stop`)."""
+        if self.sessions is None:
+            return list(self._kept_events.get(side, []))
+        session = self.sessions[self.names.index(side)]
+        return [(e.type, e.data) for e in session.events if e.direction == "in"]
+
     def _rows(self) -> list[dict[str, Any]]:
         if self.sessions is None:
-            return []
+            return list(self._kept_rows)
         rows = []
         for name, session in zip(self.names, self.sessions, strict=True):
             events = [e for e in session.events if e.direction == "in"]
@@ -204,8 +224,12 @@ class ABTest(w.VBox):  # type: ignore[misc]
         return pd.DataFrame(rows).set_index("side")
 
     def stop(self) -> None:
-        """Close both sessions; the widgets keep showing what happened."""
+        """Close both sessions; the widgets keep showing what happened, and
+        :meth:`summary`, :meth:`transcripts` and :meth:`events` keep answering."""
         if self.sessions is not None:
+            self._kept_rows = self._rows()
+            self._kept_transcripts = self.transcripts()
+            self._kept_events = {name: self.events(name) for name in self.names}
             for session in self.sessions:
                 session.close()
             self.sessions = None

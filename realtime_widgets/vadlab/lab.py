@@ -85,7 +85,8 @@ class VadLab(w.VBox):  # type: ignore[misc]
         self.control.set(base.turn_detection)
         self.reply = w.IntSlider(
             value=reply_ms, min=0, max=10000, step=250, description="reply length ms",
-            style={"description_width": "180px"}, continuous_update=False,
+            style={"description_width": "130px"}, continuous_update=False,
+            layout=w.Layout(width="95%"),
             tooltip="How long each would-be reply lasts (the local lab cannot know; it matters "
             "for idle timeouts and for speech that interrupts a reply)",
         )  # fmt: skip
@@ -111,11 +112,17 @@ class VadLab(w.VBox):  # type: ignore[misc]
             + (f"<br><i>{html.escape(self.clip.description)}</i>" if self.clip.description else "")
         )
         note = w.HTML(f"<div style='color:#666;font-size:12px'>{HONESTY}</div>")
-        controls = w.VBox([self.control.box, self.reply], layout=w.Layout(width="38%"))
-        right = w.VBox([self.measures, self.status], layout=w.Layout(width="60%"))
-        super().__init__(
-            [title, self.view, w.HBox([controls, right]), self.progress, self.heatmap, note]
+        # Two columns that share the width and wrap under each other when it is short: at
+        # 1366x768 in Lab (file browser open or not) nothing scrolls sideways.
+        controls = w.VBox(
+            [self.control.box, self.reply], layout=w.Layout(flex="1 1 340px", min_width="0")
         )
+        right = w.VBox(
+            [self.measures, self.status], layout=w.Layout(flex="1 1 300px", min_width="0")
+        )
+        columns = w.HBox([controls, right], layout=w.Layout(flex_flow="row wrap"))
+        super().__init__([title, self.view, columns, self.progress, self.heatmap, note])
+        self.add_class("rw-vadlab")
         self.recompute()
 
     # ---- settings -> result ---------------------------------------------------------------
@@ -275,7 +282,8 @@ def _measures_html(m: Measures | None) -> str:
         ("cut by speech", m.interrupted, "replies cancelled because speech started (barge-in)"),
     ]
     rows = "".join(
-        f"<tr><td style='padding:1px 8px;color:#555'>{k}</td><td style='padding:1px 8px'>"
+        f"<tr><td style='padding:1px 8px;color:#555'>{k}</td>"
+        f"<td style='padding:1px 8px;white-space:nowrap'>"
         f"<b>{v}</b></td><td style='padding:1px 8px;color:#888'>{why}</td></tr>"
         for k, v, why in cells
     )

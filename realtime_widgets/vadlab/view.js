@@ -88,7 +88,8 @@ function render({ model, el }) {
   const box = document.createElement("div");
   box.style.cssText = "font:12px system-ui;position:relative";
   const canvas = document.createElement("canvas");
-  canvas.style.cssText = "width:100%;display:block;border:1px solid #ddd";
+  // border-box: the border inside the 100%, or the lab is 2 px wider than its cell and scrolls
+  canvas.style.cssText = "width:100%;box-sizing:border-box;display:block;border:1px solid #ddd";
   const legend = document.createElement("div");
   legend.style.cssText = "display:flex;gap:12px;flex-wrap:wrap;margin-top:4px;color:#444";
   for (const [name, color] of [["labelled turn", COLORS.truth], ["detected speech", COLORS.turn], ["commit", COLORS.commit], ["idle timeout", COLORS.timeout], ["would-be reply", COLORS.reply], ["reply cut by speech", COLORS.cancelled]]) {
@@ -104,7 +105,7 @@ function render({ model, el }) {
   let hits = [];
 
   function draw() {
-    const width = Math.max(300, el.clientWidth || 900);
+    const width = Math.max(300, (el.clientWidth || 902) - 2); // inside the canvas border
     const height = model.get("height");
     const dpr = window.devicePixelRatio || 1;
     canvas.width = width * dpr; canvas.height = height * dpr;

@@ -444,6 +444,13 @@ class SectionControl(FieldControl):
         super().__init__(path, box, self._read_section, self._write_section, info.description)
         self.toggle.observe(lambda _: self._show(), "value")
 
+    def omit(self, *paths: str) -> None:
+        """Leave out the fields at these dotted paths: settings that do not apply to this kind
+        of session (a transcription session's ``turn_detection.create_response``) are neither
+        shown nor read."""
+        self.inner = [c for c in self.inner if c.path not in paths]
+        self.body.children = [c.box for c in self.inner]
+
     def _show(self) -> None:
         self.body.layout.display = None if (self.toggle.value or not self.optional) else "none"
 

@@ -35,6 +35,10 @@ export function applyOp(turns, op) {
     turns.speaking = op.id;
     return { kind: "speaking", id: op.id };
   }
+  if (op.op === "quiet") { // the turn ended (speech_stopped) or its audio was cleared
+    turns.speaking = null;
+    return { kind: "quiet" };
+  }
   if (op.op === "turn") {
     if (turns.speaking === op.id) turns.speaking = null;
     const turn = {

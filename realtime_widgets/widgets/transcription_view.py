@@ -36,13 +36,18 @@ from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.state import ConversationState, ItemState
 from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.server.input_transcripts import Transcriber
-from realtime_widgets.widgets.controls import FieldControl, build_controls, leaves
+from realtime_widgets.widgets.controls import FieldControl, SectionControl, build_controls, leaves
 from realtime_widgets.widgets.listening import Listening
 from realtime_widgets.widgets.microphone import Microphone
 from realtime_widgets.widgets.streamed_view import StreamedView
 from realtime_widgets.widgets.waveform import Waveform
 
 __all__ = ["TranscriptionPlayground", "TranscriptionView", "transcription_endpoint"]
+
+
+# Turn-detection settings about replies: a transcription session has none, so the console does
+# not offer them (the server would accept them and nothing would change).
+NOT_FOR_TRANSCRIPTION = ("turn_detection.create_response", "turn_detection.interrupt_response")
 
 
 def transcription_endpoint(endpoint: Endpoint) -> Endpoint:
@@ -64,22 +69,40 @@ def _tokens(item: ItemState) -> list[list[Any]] | None:
     return [[lp.token, round(lp.logprob, 4)] for lp in item.logprobs]
 
 
-def _note(item: ItemState) -> str:
+def transcribing(session: dict[str, Any]) -> bool | None:
+    """Whether a session (``session.created``/``updated``'s ``session``) transcribes its turns:
+    None when not known yet (no session reported, or not a transcription session)."""
+    if session.get("type") != "transcription":
+        return None
+    try:
+        return TranscriptionConfig.from_session(session).transcription is not None
+    except (ConfigError, ValueError):
+        return None
+
+
+def _note(item: ItemState, transcribing: bool | None = None) -> str:
+    """Why a turn has no words (or that they are still coming): every row either ends with the
+    words heard or says why there are none."""
     if item.transcript_state == "failed":
-        return f"no transcript: {item.transcript_error}"
+        return f"no transcript: {item.transcript_error or 'transcription failed'}"
+    if item.transcript_state == "done" and not item.text.strip():
+        return "no speech found"
     if item.transcript_state in ("none", "pending"):
+        if transcribing is False:
+            return "no transcript: transcription is off"
         return "transcribing..."
     return ""
 
 
-def turn_row(item: ItemState) -> dict[str, Any]:
-    """One turn as the view shows it (the snapshot's rows and the ``turn``/``done`` ops)."""
+def turn_row(item: ItemState, transcribing: bool | None = None) -> dict[str, Any]:
+    """One turn as the view shows it (the snapshot's rows and the ``turn``/``done`` ops).
+    ``transcribing``: whether the session transcribes turns (None: not known)."""
     return {
         "id": item.id,
         "text": item.text,
         "tokens": _tokens(item),
         "state": item.transcript_state,
-        "note": _note(item),
+        "note": _note(item, transcribing),
         "start_ms": item.audio_start_ms,
         "end_ms": item.audio_end_ms,
     }
@@ -99,11 +122,24 @@ class TranscriptionView(StreamedView, Listening, anywidget.AnyWidget):
         if session is not None:
             self._listen(session.on("*", self.observe_event))
 
+    @property
+    def transcribing(self) -> bool | None:
+        """Whether the session transcribes its turns, as the server last reported it."""
+        return transcribing(self.state.session)
+
+    def _row(self, item: ItemState) -> dict[str, Any]:
+        return turn_row(item, self.transcribing)
+
     def _closes(self, event: ServerEvent) -> bool:
-        return isinstance(event, ev.InputTranscriptionCompleted | ev.InputTranscriptionFailed)
+        return isinstance(
+            event,
+            ev.InputTranscriptionCompleted
+            | ev.InputTranscriptionFailed
+            | ev.InputAudioBufferCommitted,
+        )
 
     def _snapshot_rows(self) -> list[dict[str, Any]]:
-        return [turn_row(i) for i in self._turns()]
+        return [self._row(i) for i in self._turns()]
 
     def _turns(self) -> list[ItemState]:
         return [i for i in self.state.ordered_items() if i.role == "user"]
@@ -113,7 +149,7 @@ class TranscriptionView(StreamedView, Listening, anywidget.AnyWidget):
         index = order.index(item_id) if item_id in order else len(order)
         after = order[index - 1] if index > 0 else None
         self._known.add(item_id)
-        return {"op": "turn", "after": after, **turn_row(self.state.items[item_id])}
+        return {"op": "turn", "after": after, **self._row(self.state.items[item_id])}
 
     def _ops(self, event: ServerEvent) -> list[dict[str, Any]]:
         items = self.state.items
@@ -140,9 +176,13 @@ class TranscriptionView(StreamedView, Listening, anywidget.AnyWidget):
                 return []
             if item.id not in self._known:
                 return [self._place(item.id)]
-            return [{"op": "done", **turn_row(item)}]
+            return [{"op": "done", **self._row(item)}]
         if isinstance(event, ev.SpeechStarted):
             return [{"op": "speaking", "id": event.item_id, "start_ms": event.audio_start_ms}]
+        if isinstance(event, ev.SpeechStopped | ev.InputAudioBufferCleared):
+            # The turn ended (or was thrown away): nobody is being heard any more. Its row
+            # comes with ``committed``, which follows ``speech_stopped``.
+            return [{"op": "quiet"}]
         return []
 
 
@@ -177,6 +217,9 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
         self.controls: dict[str, FieldControl] = {
             c.path: c for c in build_controls(TranscriptionConfig)
         }
+        turns = self.controls["turn_detection"]
+        if isinstance(turns, SectionControl):
+            turns.omit(*NOT_FOR_TRANSCRIPTION)
         for name, control in self.controls.items():
             control.set(getattr(self.requested, name))
             for leaf in leaves(control.box):
@@ -185,7 +228,7 @@ class TranscriptionPlayground(w.VBox):  # type: ignore[misc]
         self.error = w.HTML(layout=w.Layout(min_height="22px"))
         self.transcript = TranscriptionView(session)
         self.microphone = Microphone(session)
-        self.waveform = Waveform(session)
+        self.waveform = Waveform(session, show_output=False)  # no replies: no assistant lane
         # As tall as its rows: a height-capped flex column squeezes nested rows over each other.
         settings = w.VBox(
             [c.box for c in self.controls.values()],

@@ -17,7 +17,7 @@
  * The conversation's stereo WAV (one buffer), asked for with `{ type: "wav", view }`.
  * @typedef {{ type: "wav", view: string }} Wav
  */
-/** The synced state (waveform.py). @typedef {{ bin_ms: number, height: number, paused: boolean }} WaveformModel */
+/** The synced state (waveform.py). @typedef {{ bin_ms: number, height: number, paused: boolean, show_output: boolean }} WaveformModel */
 
 /**
  * Apply a batch or a snapshot to a view's tracks and markers. Bins sit at absolute positions and
@@ -322,11 +322,13 @@ function render({ model, el }) {
       const to = from + plot * binsPerPx;
       const xOf = (/** @type {number} */ ms) => GUTTER + (ms / binMs - from) / binsPerPx;
       const top = LABEL_ROWS * ROW_PX; // the label rows sit above the audio
-      const lane = (h - top) / 2;
+      const both = model.get("show_output") !== false; // no assistant lane: "you" takes it all
+      const lane = (h - top) / (both ? 2 : 1);
       const dropped = [...spans.values()];
       const gone = droppedColumns(dropped, binMs, from, to, plot);
       /** @type {["in" | "out", number][]} */
-      const lanes = [["in", top], ["out", top + lane]];
+      const lanes = [["in", top]];
+      if (both) lanes.push(["out", top + lane]);
       for (const [name, y0] of lanes) {
         const mid = y0 + lane / 2;
         const cols = columnsOf(tracks[name], from, to, plot);
@@ -350,9 +352,11 @@ function render({ model, el }) {
       g.font = "11px system-ui,sans-serif";
       g.textBaseline = "middle";
       g.fillText("you", 6, top + lane / 2);
-      g.fillText("assistant", 6, top + lane * 1.5);
-      g.fillStyle = "#ddd";
-      g.fillRect(GUTTER - 2, top + lane, width - GUTTER + 2, 1);
+      if (both) {
+        g.fillText("assistant", 6, top + lane * 1.5);
+        g.fillStyle = "#ddd";
+        g.fillRect(GUTTER - 2, top + lane, width - GUTTER + 2, 1);
+      }
       /** @type {(Marker & { x: number })[]} */
       const visible = [];
       for (const m of markers) {

@@ -174,6 +174,7 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
     bin_ms = t.Int(BIN_MS).tag(sync=True)
     height = t.Int(140).tag(sync=True)
     paused = t.Bool(False).tag(sync=True)
+    show_output = t.Bool(True).tag(sync=True)  # the assistant lane (transcription: none)
 
     def __init__(
         self,
@@ -193,6 +194,7 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
         self.in_bins = 0  # where the input lane ends (bins on the clock)
         self.out_bins = 0  # where the output lane ends
         self._dropped_ids: dict[str, int] = {}  # cut item -> its dropped span's id
+        self._turn_end: dict[str, float] = {}  # input item -> its speech_stopped on the clock
         self._pending: list[tuple[dict[str, Any], list[bytes]]] = []
         self._armed = False
         self.messages_sent = 0
@@ -329,9 +331,11 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
         if isinstance(event, ev.SpeechStarted):
             self._marker("speech_started", clock.input_ms(event.audio_start_ms), "speech")
         elif isinstance(event, ev.SpeechStopped):
-            self._marker("speech_stopped", clock.input_ms(event.audio_end_ms), "end")
-        elif isinstance(event, ev.InputAudioBufferCommitted):
-            self._marker("committed", now_ms, "commit")
+            end_ms = clock.input_ms(event.audio_end_ms)
+            self._marker("speech_stopped", end_ms, "end")
+            self._turn_end[event.item_id] = end_ms
+        elif isinstance(event, ev.InputAudioBufferCommitted):  # at its turn's end, if VAD's
+            self._marker("committed", self._turn_end.pop(event.item_id, now_ms), "commit")
         elif isinstance(event, ev.InputAudioBufferTimeoutTriggered):
             self._marker("timeout", clock.input_ms(event.audio_end_ms), "idle timeout")
         elif isinstance(event, ev.ConversationItemAdded):

@@ -56,3 +56,22 @@ test("a snapshot re-renders the same turns in order", () => {
   assert.deepEqual(t.order, ["a", "b"]);
   assert.equal(t.turns.get("b").tokens[0][1], -0.2);
 });
+
+test("hearing speech clears when the turn ends (speech_stopped), even before its row exists", () => {
+  const t = emptyTurns();
+  applyOp(t, { op: "speaking", id: "t1", start_ms: 100 });
+  assert.deepEqual(applyOp(t, { op: "quiet" }), { kind: "quiet" });
+  assert.equal(t.speaking, null);
+  assert.deepEqual(t.order, []); // the row comes with committed
+  applyOp(t, { op: "speaking", id: "t2", start_ms: 3000 });
+  applyOp(t, { op: "turn", id: "t1", after: null, text: "" }); // an earlier turn's row
+  assert.equal(t.speaking, "t2"); // still hearing the later turn
+});
+
+test("a turn with no words keeps the reason the kernel gives", () => {
+  const t = emptyTurns();
+  applyOp(t, { op: "turn", id: "t1", after: null, text: "", state: "none", note: "transcribing..." });
+  applyOp(t, { op: "done", id: "t1", text: "", tokens: null, state: "done", note: "no speech found" });
+  assert.equal(t.turns.get("t1").note, "no speech found");
+  assert.equal(t.turns.get("t1").state, "done");
+});

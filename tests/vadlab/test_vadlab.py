@@ -200,6 +200,23 @@ def test_bad_sweeps_name_the_field_and_run_nothing(
         lab.sweep(measure="speed", threshold=[0.5])
 
 
+def test_labs_are_separate_and_fit_their_column(clips: dict[str, LabClip]) -> None:
+    first, second = VadLab(clips["pauses"]), VadLab(clips["pauses"])
+    second.set(silence_duration_ms=700, threshold=0.3)
+    # One lab's change leaves another's view as its own cell left it.
+    assert first.view.threshold == 0.5
+    assert first.result is not None
+    assert first.result.measures is not None
+    assert first.result.measures.cutoffs == 1
+    assert second.view.threshold == 0.3
+    # Columns that share the width and wrap: no fixed percentages that overflow a narrow cell.
+    assert "rw-vadlab" in first._dom_classes
+    columns = first.children[2]
+    assert columns.layout.flex_flow == "row wrap"
+    assert all(c.layout.min_width == "0" and c.layout.width is None for c in columns.children)
+    assert first.reply.layout.width == "95%"
+
+
 def test_controls_recompute_the_view(clips: dict[str, LabClip]) -> None:
     lab = VadLab(clips["pauses"])
     assert lab.view.clip_ms == pytest.approx(clips["pauses"].duration_ms)
@@ -317,6 +334,14 @@ def test_ab_test_feeds_the_same_audio_to_two_local_sessions(clips: dict[str, Lab
         )
         assert summary.loc["A", "output_tokens"] > 0
         assert len(ab.columns.children) == 2
+        events = ab.events("A")
+        transcripts = ab.transcripts()
     assert ab.sessions is None
+    # The results outlive the sessions: the notebook prints them after stop().
+    assert ab.events("A") == events
+    assert [kind for kind, _ in events].count("input_audio_buffer.speech_started") == 3
+    assert ab.transcripts() == transcripts
+    assert [role for role, _ in transcripts["B"]] == ["user", "assistant"]
+    assert ab.summary().loc["B", "turns"] == 1
     with pytest.raises(ConfigError, match="speed"):
         ABTest(clips["quick_replies"], a, b).run(speed=0)

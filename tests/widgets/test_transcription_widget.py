@@ -13,12 +13,14 @@ from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.protocol.events import parse_server_event
 from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 from realtime_widgets.server.input_transcripts import Transcript
+from realtime_widgets.widgets.controls import leaves
 from realtime_widgets.widgets.transcription_view import (
     TranscriptionPlayground,
     TranscriptionView,
     confidence,
     transcription_endpoint,
 )
+from realtime_widgets.widgets.waveform import Waveform
 from tests.protocol.sdk_oracle import check_transcription_update
 from tests.speech import Clip
 from tests.waiting import eventually
@@ -61,6 +63,49 @@ def test_ops_place_turns_by_previous_item_and_stream_deltas() -> None:
     assert ops[5]["note"] == "no transcript: no model"
     assert [r["id"] for r in view.snapshot] == ["t1", "t2"]
     assert confidence(-0.7) == np.exp(-0.7)
+
+
+def test_every_row_ends_with_words_or_says_why_and_hearing_clears_at_the_turn_end() -> None:
+    view = TranscriptionView()
+    session = TranscriptionConfig().to_session_update()["session"]
+    _feed(
+        view,
+        {"type": "session.created", "session": {**session, "id": "s1"}},
+        {"type": "input_audio_buffer.speech_started", "audio_start_ms": 100, "item_id": "t1"},
+        {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 900, "item_id": "t1"},
+        {"type": "input_audio_buffer.committed", "previous_item_id": None, "item_id": "t1"},
+        {"type": "conversation.item.input_audio_transcription.completed", "item_id": "t1",
+         "content_index": 0, "transcript": "  "},
+        {"type": "input_audio_buffer.speech_started", "audio_start_ms": 1500, "item_id": "t2"},
+        {"type": "input_audio_buffer.cleared"},
+    )  # fmt: skip
+    assert view.transcribing is True
+    ops = _ops(view)
+    assert [o["op"] for o in ops] == ["speaking", "quiet", "turn", "done", "speaking", "quiet"]
+    assert ops[2]["note"] == "transcribing..."
+    assert (ops[3]["state"], ops[3]["text"].strip(), ops[3]["note"]) == (
+        "done",
+        "",
+        "no speech found",
+    )
+    assert view.snapshot[0]["note"] == "no speech found"
+    # Transcription switched off: a turn says so instead of "transcribing..." for ever.
+    off = TranscriptionConfig(transcription=None).to_session_update()["session"]
+    _feed(
+        view,
+        {"type": "session.updated", "session": {**off, "id": "s1"}},
+        {"type": "input_audio_buffer.committed", "previous_item_id": "t1", "item_id": "t3"},
+    )  # fmt: skip
+    assert view.transcribing is False
+    assert _ops(view)[-1]["note"] == "no transcript: transcription is off"
+    assert view.snapshot[-1]["note"] == "no transcript: transcription is off"
+    # A failure says why.
+    _feed(
+        view,
+        {"type": "conversation.item.input_audio_transcription.failed", "item_id": "t3",
+         "content_index": 0, "error": {"type": "transcription_error", "message": "too loud"}},
+    )  # fmt: skip
+    assert view.snapshot[-1]["note"] == "no transcript: too loud"
 
 
 def test_a_live_transcription_session_streams_into_the_view(three_turns: Clip) -> None:
@@ -127,3 +172,46 @@ def test_playground_sends_generated_settings_and_shows_the_effect(three_turns: C
     finally:
         playground.close()
     assert not s.connected
+
+
+def test_playground_offers_no_reply_settings_and_no_assistant_lane() -> None:
+    playground = TranscriptionPlayground(transcriber=None, connect=False)
+    try:
+        section = playground.controls["turn_detection"]
+        paths = [c.path for c in section.inner]  # type: ignore[attr-defined]
+        assert "turn_detection.silence_duration_ms" in paths
+        assert "turn_detection.create_response" not in paths
+        assert "turn_detection.interrupt_response" not in paths
+        labels = [getattr(leaf, "description", "") for leaf in leaves(playground)]
+        assert "create response" not in labels
+        assert "interrupt response" not in labels
+        assert "silence duration ms" in labels
+        assert playground.waveform.show_output is False
+        # A change still goes out (the section reads the fields it shows).
+        assert playground.controls["turn_detection"].value["silence_duration_ms"] == 500
+    finally:
+        playground.close()
+
+
+def test_each_commit_marker_sits_at_its_turns_end() -> None:
+    now = [7.0]  # the session clock (s): the whole 7 s clip has just been sent, at once
+    wave = Waveform(clock=lambda: now[0])
+    wave._add_input(np.zeros(24000 * 7, np.int16), 24000)
+    for raw in (
+        {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 2600, "item_id": "t1"},
+        {"type": "input_audio_buffer.committed", "previous_item_id": None, "item_id": "t1"},
+        {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 5900, "item_id": "t2"},
+        {"type": "input_audio_buffer.committed", "previous_item_id": "t1", "item_id": "t2"},
+        {"type": "input_audio_buffer.committed", "previous_item_id": "t2", "item_id": "t3"},
+    ):
+        wave._on_event(parse_server_event({"event_id": "e", **raw}))
+    markers = [
+        (item["kind"], item["ms"])
+        for content, _ in wave.comm.custom()  # type: ignore[attr-defined]
+        for item in content.get("items", [])
+        if item["type"] == "marker"
+    ]
+    commits = [ms for kind, ms in markers if kind == "committed"]
+    # VAD turns commit where they ended; a manual commit (no speech_stopped) when it happened.
+    assert commits == [2600, 5900, 7000]
+    wave.close()
