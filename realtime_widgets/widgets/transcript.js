@@ -339,6 +339,9 @@ function render({ model, el }) {
 
   /** @param {Change} change */
   function patch(change) {
+    // Follow the conversation only while the view is at its end: a person who scrolled up to
+    // read, or who has an item's menu open, is not pulled away by the next delta.
+    const follow = !openMenu && box.scrollHeight - box.scrollTop - box.clientHeight < 24;
     const node = change.kind === "none" || change.kind === "clear" ? undefined : nodes.get(change.id);
     if (change.kind === "insert") {
       const wrap = make(change.id);
@@ -362,7 +365,7 @@ function render({ model, el }) {
       redraw();
     }
     showEmpty();
-    box.scrollTop = box.scrollHeight;
+    if (follow) box.scrollTop = box.scrollHeight;
   }
 
   /** The kernel's answer to the menu: an item's audio (one WAV buffer) or an error. */
