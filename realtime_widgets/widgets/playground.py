@@ -283,11 +283,14 @@ class Playground(w.VBox):  # type: ignore[misc]
         else:
             self.config = old.requested
         endpoint = old.endpoint
+        name = getattr(self.parts.get("presets"), "name", None)  # a loaded preset's, kept
         self.close_session()
         record = self.connection.record.value.strip() or None
         session = RealtimeSession(self.config, endpoint=endpoint, record=record)
         session.connect()
         self._bind(session)
+        if isinstance(name, str):
+            self.parts["presets"].name = name
         status = f"new conversation on {endpoint.display}"
         self.connection.status.value = html.escape(status)
         return session

@@ -100,6 +100,7 @@ def test_new_conversation_is_a_fresh_session_with_the_same_settings_and_connecti
         transcript = play.parts["transcript"]
         assert transcript.restartable is True  # type: ignore[attr-defined]
         play.parts["panel"].controls["speed"].widget.value = 1.3  # type: ignore[attr-defined]
+        play.parts["presets"].name = "pirate crew"  # type: ignore[attr-defined]
         mark = old.mark()
         old.send_text("remember this")
         old.wait_for("response.done", timeout=60, since=mark)
@@ -116,6 +117,7 @@ def test_new_conversation_is_a_fresh_session_with_the_same_settings_and_connecti
         assert play.parts["transcript"] is not transcript
         assert play.parts["transcript"].snapshot == []  # type: ignore[attr-defined]
         assert new.state.items == {}
+        assert play.parts["presets"].name == "pirate crew"  # type: ignore[attr-defined]
         assert "new conversation on" in play.connection.status.value
     finally:
         play.close_session()
