@@ -9,11 +9,19 @@ NPM_STAMP := node_modules/.installed
 
 .PHONY: demo test lint typecheck jscheck pytest bench install system clean
 
+# Says what it installs and shows pip's progress (a first install takes a few minutes).
+EXTRAS := lab,test,dev,offline,chat
 $(STAMP): pyproject.toml
+	@echo "==> [1/3] Python environment in $(VENV)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[lab,test,dev,offline,chat]'
+	@echo "==> [2/3] Upgrading pip"
+	$(BIN)/python -m pip install --progress-bar on --upgrade pip
+	@echo "==> [3/3] Installing realtime_widgets and its extras [$(EXTRAS)]: JupyterLab, the test"
+	@echo "    and dev tools, offline speech, chat (a first install takes 2-3 minutes; pip's"
+	@echo "    progress follows)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[$(EXTRAS)]'
 	touch $(STAMP)
+	@echo "==> Installed into $(VENV)"
 
 install: $(STAMP)
 

@@ -44,6 +44,13 @@ from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["ConfigPanel"]
 
+# The export box holds code: never soft-wrapped (a line broken at the box's edge reads as two),
+# monospace, a long line scrolls sideways.
+_EXPORT_CSS = (
+    ".rw-export-code textarea{white-space:pre;overflow-wrap:normal;overflow-x:auto;"
+    "font-family:var(--jp-code-font-family,monospace);font-size:12px}"
+)
+
 
 class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
     """The session's parameters as controls, grouped; see the module docstring."""
@@ -77,10 +84,13 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         self.export_target = w.Dropdown(options=list(EXPORT_TARGETS), description="export as")
         self.export_code = w.Textarea(layout=w.Layout(width="95%", height="180px"), disabled=True)
         self.export_code.add_class("rw-export-code")
+        self.export_style = w.HTML(f"<style>{_EXPORT_CSS}</style>", layout=w.Layout(display="none"))
         self.copy = CopyButton()
         self.export_target.observe(lambda _: self._refresh_export(), "value")
         self.status = w.HTML()
-        export = w.VBox([w.HBox([self.export_target, self.copy]), self.export_code])
+        export = w.VBox(
+            [w.HBox([self.export_target, self.copy]), self.export_code, self.export_style]
+        )
         super().__init__([self.status, self.accordion, export])
         self._show(self.config)
         self._refresh_export()  # the box holds the config's code from the first render

@@ -30,6 +30,7 @@ from realtime_widgets.client.auth import Endpoint, Secret
 from realtime_widgets.client.session import RealtimeSession, local_server
 from realtime_widgets.errors import RealtimeWidgetsError
 from realtime_widgets.protocol.config import MODELS, SessionConfig
+from realtime_widgets.widgets.browser_messages import read_on_session_loop
 from realtime_widgets.widgets.conversation import ConversationBar
 from realtime_widgets.widgets.eventlog import EventLog
 from realtime_widgets.widgets.key_field import KeyField
@@ -269,6 +270,31 @@ class Playground(w.VBox):  # type: ignore[misc]
         form.status.value = html.escape(f"connected to {endpoint.display}{replies}")
         return session
 
+    def new_conversation(self) -> RealtimeSession:
+        """A fresh session (a new conversation: empty, with a new session id) with the
+        settings the panel holds now, on the same connection, as OpenAI's playground's *New
+        conversation* does: the old session closes and the parts are rebuilt."""
+        old = self.session
+        if old is None or old.replaying:
+            raise RealtimeWidgetsError("no live session to start afresh: connect first")
+        panel = self.parts.get("panel")
+        if isinstance(panel, ConfigPanel):
+            self.config = read_on_session_loop(old, lambda: panel.config)
+        else:
+            self.config = old.requested
+        endpoint = old.endpoint
+        name = getattr(self.parts.get("presets"), "name", None)  # a loaded preset's, kept
+        self.close_session()
+        record = self.connection.record.value.strip() or None
+        session = RealtimeSession(self.config, endpoint=endpoint, record=record)
+        session.connect()
+        self._bind(session)
+        if isinstance(name, str):
+            self.parts["presets"].name = name
+        status = f"new conversation on {endpoint.display}"
+        self.connection.status.value = html.escape(status)
+        return session
+
     def replay(self, path: str | Path, speed: float = 1.0) -> RealtimeSession:
         """Show a recorded session in the same widgets, at ``speed`` (0: at once)."""
         self.close_session()
@@ -293,6 +319,9 @@ class Playground(w.VBox):  # type: ignore[misc]
             "events": EventLog(session, height="100%"),
         }
         self.parts["presets"] = w.HTML() if session.replaying else PresetBar(self.parts["panel"])
+        self.parts["transcript"].on_new_conversation(
+            None if session.replaying else self.new_conversation
+        )
         self.latency = LatencyProbe(session, self.parts["microphone"], self.parts["speaker"])
         self.parts["metrics"].latency = self.latency
         upload = w.FileUpload(

@@ -8,12 +8,11 @@ export function looksLikeShare(text) {
   return /^rw\d+\.[A-Za-z0-9_-]+$/.test(text.trim());
 }
 
-/** What the paste box's Load button may send: JSON or a share string, else null.
+/** What the paste box's Load button sends: its text, trimmed. The kernel judges it, and says
+ * what is wrong: an empty box, or text that is not a share string (rw1....) nor preset JSON.
  * @param {string} text */
 export function pasted(text) {
-  const value = text.trim();
-  if (!value) return null;
-  return value.startsWith("{") || looksLikeShare(value) ? value : null;
+  return text.trim();
 }
 
 /** @param {string} tag @param {Record<string, string>} attrs @param {string} [text] */
@@ -31,6 +30,7 @@ function make(tag, attrs = {}, text = "") {
  * @property {string} share the current configuration's share string
  * @property {string} status what the last action did, or why it was refused
  * @property {string} error_field the field the last refusal names ("" when none)
+ * @property {string} name the preset's name (a loaded one's): what a save or a share carries
  */
 /** The kernel's messages: a preset file to download, a share string to copy. @typedef {{ type: "file", filename: string, text: string } | { type: "share", text: string }} KernelMsg */
 
@@ -81,10 +81,18 @@ function render({ model, el }) {
   };
   const showShare = () => {
     if (document.activeElement !== share) share.value = model.get("share");
+    share.title = `share string of '${model.get("name")}'`;
+  };
+  // The preset shown: the name of the one loaded, when it is a built-in.
+  const showName = () => {
+    const name = model.get("name");
+    if (model.get("presets").some((p) => p.name === name)) select.value = name;
   };
   fill();
   showStatus();
   showShare();
+  showName();
+  model.on("change:name", () => { showShare(); showName(); });
   model.on("change:presets", fill);
   model.on("change:status", showStatus);
   model.on("change:error_field", showStatus);
@@ -98,15 +106,7 @@ function render({ model, el }) {
     if (chosen) model.send({ type: "load", text: await chosen.text() });
     file.value = "";
   });
-  load.addEventListener("click", () => {
-    const text = pasted(share.value);
-    if (text === null) {
-      status.textContent = "paste a share string (rw1....) or preset JSON first";
-      status.style.color = "#c0392b";
-      return;
-    }
-    model.send({ type: "load", text });
-  });
+  load.addEventListener("click", () => model.send({ type: "load", text: pasted(share.value) }));
   copy.addEventListener("click", () => model.send({ type: "share" }));
 
   model.on("msg:custom", async (/** @type {KernelMsg} */ msg) => {

@@ -4,7 +4,9 @@ The logic lives in :mod:`realtime_widgets.protocol.presets`; this widget applies
 :class:`~realtime_widgets.widgets.panel.ConfigPanel` (which shows them and sends one
 ``session.update``), or straight to a session when there is no panel. In the browser: pick a
 built-in and Apply, Save .json (a download), Load .json (a file picker), Copy the share string,
-or paste one and Load. Every refusal names the field (``config.turn_detection.threshold``).
+or paste one and Load. Every refusal names the field (``config.turn_detection.threshold``); it
+stays up until the next action that succeeds or until the settings change. A loaded preset's
+name becomes the bar's: the share string and the saved file carry it on.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.errors import ConfigError, ServerError
 from realtime_widgets.protocol import presets
 from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.presets import SHARE_PREFIX
 from realtime_widgets.protocol.redaction import keep_secrets
 from realtime_widgets.widgets.panel import ConfigPanel
 
@@ -41,6 +44,7 @@ class PresetBar(anywidget.AnyWidget):
     share = t.Unicode("", help="the current configuration's share string").tag(sync=True)
     status = t.Unicode("", help="what the last action did, or why it was refused").tag(sync=True)
     error_field = t.Unicode("", help="the field the last refusal names").tag(sync=True)
+    name = t.Unicode("my preset", help="the preset's name: a save's and a share's").tag(sync=True)
 
     def __init__(
         self,
@@ -56,6 +60,7 @@ class PresetBar(anywidget.AnyWidget):
         self.session = session if session is not None else (panel.session if panel else None)
         self.name = name
         self._config = SessionConfig()
+        self._refused_with: SessionConfig | None = None  # the settings when it last refused
         self._removers: list[Callable[[], None]] = []
         if self.session is not None:
             for kind in ("session.created", "session.updated"):
@@ -78,12 +83,16 @@ class PresetBar(anywidget.AnyWidget):
         return presets.to_share_string(self.config, self.name)
 
     def refresh(self) -> None:
-        """Update the share string shown (called on every session.updated)."""
+        """Update the share string shown (called on every session.updated); a refusal shown
+        goes once the settings are no longer those it was made on (the user changed one)."""
         try:
             self.share = self.share_string()
         except ConfigError as exc:
             self.share = ""
             self._refused(exc)
+            return
+        if self._refused_with is not None and self.config != self._refused_with:
+            self._done("")
 
     # ---- actions --------------------------------------------------------------------------------
 
@@ -103,10 +112,14 @@ class PresetBar(anywidget.AnyWidget):
 
         A preset carries no secrets: an MCP tool naming the same server as one in the current
         settings keeps that tool's authorization (the status says so, or that there is none)."""
-        preset = presets.load(text)
+        preset = presets.load(_pasted(text))
         label = f"loaded {preset.name!r}" if preset.name else "loaded the preset"
         config, notes = keep_secrets(preset.config, self.config)
-        return self._use(config, "; ".join([label, *notes]))
+        used = self._use(config, "; ".join([label, *notes]))
+        if preset.name:
+            self.name = preset.name  # what a save or a share of these settings is called
+            self.refresh()
+        return used
 
     def save(self, path: str | Path, description: str = "") -> Path:
         """Write the current configuration as a preset file; load it back with ``load_text``."""
@@ -121,8 +134,7 @@ class PresetBar(anywidget.AnyWidget):
         else:
             self._config = config
         note = f" (kept the live session's {', '.join(kept)})" if kept else ""
-        self.status = label + note
-        self.error_field = ""
+        self._done(label + note)
         self.refresh()
         return config
 
@@ -147,8 +159,15 @@ class PresetBar(anywidget.AnyWidget):
         return config, kept
 
     def _refused(self, exc: ConfigError) -> None:
+        self._refused_with = self.config
         self.error_field = exc.field
         self.status = f"refused: {exc}"
+
+    def _done(self, status: str) -> None:
+        """An action succeeded (or the settings changed): its status replaces any refusal."""
+        self._refused_with = None
+        self.error_field = ""
+        self.status = status
 
     # ---- the browser ----------------------------------------------------------------------------
 
@@ -167,14 +186,17 @@ class PresetBar(anywidget.AnyWidget):
                         "text": presets.to_json(self.config, self.name),
                     }
                 )
-                self.status = f"saved {_filename(self.name)}"
+                self._done(f"saved {_filename(self.name)}")
             elif kind == "share":
                 self.refresh()
-                self.send({"type": "share", "text": self.share})
+                if self.share:
+                    self.send({"type": "share", "text": self.share})
+                    self._done(f"the share string of {self.name!r} is in the box")
         except ConfigError as exc:
             self._refused(exc)
         except ServerError as exc:  # no panel: the session's own update was refused
-            self.error_field = exc.config_field or ""
+            self._refused_with = self.config
+            self.error_field = exc.config_field or "preset"
             self.status = f"refused by the server: {exc.message}"
 
     def close(self) -> None:
@@ -182,6 +204,29 @@ class PresetBar(anywidget.AnyWidget):
             remove()
         self._removers = []
         super().close()
+
+
+def _pasted(text: str) -> str:
+    """The share box's text, or a refusal saying what it is not: an empty box, or text that
+    is neither a share string (``rw1.`` ...) nor preset JSON."""
+    text = text.strip()
+    allowed = f"a share string ({SHARE_PREFIX}...) or preset JSON ({{...}})"
+    if not text:
+        raise ConfigError.single(
+            "share string",
+            f"the share box is empty: paste a share string ({SHARE_PREFIX}...) or preset JSON",
+            allowed=allowed,
+        )
+    if text[:1] not in ("{", "[") and not text.startswith("rw"):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ConfigError.single(
+            "share string",
+            f"not a share string: {shown!r}; a share string looks like {SHARE_PREFIX}eNq... "
+            "(Copy share string makes one), preset JSON starts with '{'",
+            allowed=allowed,
+            value=text,
+        )
+    return text
 
 
 def _builtins() -> list[presets.Preset]:

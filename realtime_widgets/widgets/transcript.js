@@ -1,6 +1,8 @@
-// TranscriptView: applies small operations (item, delta, text, remove) to the conversation.
-// Each row has a menu (play the item's audio, delete the item). The pure helpers below are
-// named exports so `node --test` can test them; only render() touches the DOM.
+// TranscriptView: applies small operations (item, delta, text, remove, clear) to the conversation.
+// Each row has a menu (play the item's audio, delete the item), opened where it is whole in
+// sight; a toolbar above the rows: New conversation, Clear transcript, download as text / JSON
+// (files the kernel makes, saved as a Blob download). The pure helpers below are named exports
+// so `node --test` can test them; only render() touches the DOM.
 
 /**
  * @typedef {{ src: string | null, caption: string }} Thumb an image the user sent: a preview (or none) and what it is
@@ -14,17 +16,20 @@
  * @typedef {{ op: "delta", id: string, text: string }} DeltaOp
  * @typedef {{ op: "text", id: string, role: string, type: string, text: string, note?: string, audio?: boolean, images?: Thumb[] }} TextOp
  * @typedef {{ op: "remove", id: string }} RemoveOp
- * @typedef {ItemOp | DeltaOp | TextOp | RemoveOp} Op
+ * @typedef {{ op: "clear" }} ClearOp Clear transcript: the view empties (the server's conversation stays)
+ * @typedef {ItemOp | DeltaOp | TextOp | RemoveOp | ClearOp} Op
  */
 /**
- * The kernel's answers to the item menu: the item's audio (one WAV buffer), or why not.
+ * The kernel's answers to the item menu: the item's audio (one WAV buffer), or why not; to the
+ * toolbar: a file to save (transcript.txt / .json), or a notice (a new conversation failed).
  * @typedef {{ op: "audio", id: string, mime?: string, error?: string } | { op: "error", id: string, error: string }} Reply
+ * @typedef {{ op: "file", filename: string, mime: string, text: string } | { op: "notice", error: string }} ToolbarReply
  */
 /**
  * What applying an operation changed, for the view to patch.
- * @typedef {{ kind: "insert", id: string, index: number } | { kind: "append", id: string, text: string } | { kind: "replace", id: string } | { kind: "remove", id: string } | { kind: "none" }} Change
+ * @typedef {{ kind: "insert", id: string, index: number } | { kind: "append", id: string, text: string } | { kind: "replace", id: string } | { kind: "remove", id: string } | { kind: "clear" } | { kind: "none" }} Change
  */
-/** The synced state (transcript.py). @typedef {{ snapshot: Row[], height: string }} TranscriptModel */
+/** The synced state (transcript.py). @typedef {{ snapshot: Row[], height: string, restartable: boolean }} TranscriptModel */
 
 /** @returns {Conversation} */
 export function emptyConversation() {
@@ -64,6 +69,11 @@ export function applyOp(conv, op) {
     if (op.images !== undefined) row.images = op.images;
     return { kind: "replace", id: op.id };
   }
+  if (op.op === "clear") {
+    conv.rows.clear();
+    conv.order.length = 0;
+    return { kind: "clear" };
+  }
   if (op.op === "remove") {
     conv.rows.delete(op.id);
     const i = conv.order.indexOf(op.id);
@@ -100,6 +110,26 @@ function showThumbs(box, images) {
   }
 }
 
+/**
+ * Where the item menu opens: below its button when it fits there inside what is in sight (the
+ * scroll box within the window), else above the button; when neither side of the box has room
+ * (a box shorter than the menu), over the box, fixed in the window (below the button, or above
+ * it when the window has no room below). `top`: px from the row's top, or from the window's
+ * top when fixed.
+ * @param {{ top: number, bottom: number }} button the menu button's box (viewport px)
+ * @param {number} rowTop the row's top (viewport px)
+ * @param {number} menuHeight
+ * @param {{ top: number, bottom: number }} sight what is in sight: the scroll box within the window
+ * @param {number} windowHeight
+ * @returns {{ mode: "below" | "above" | "fixed", top: number }}
+ */
+export function menuPlace(button, rowTop, menuHeight, sight, windowHeight) {
+  if (sight.bottom - button.bottom >= menuHeight) return { mode: "below", top: button.bottom - rowTop };
+  if (button.top - sight.top >= menuHeight) return { mode: "above", top: button.top - rowTop - menuHeight };
+  const top = windowHeight - button.bottom >= menuHeight ? button.bottom : Math.max(0, button.top - menuHeight);
+  return { mode: "fixed", top };
+}
+
 /** @param {Row[]} rows @returns {Conversation} */
 export function fromSnapshot(rows) {
   const conv = emptyConversation();
@@ -131,18 +161,81 @@ function dotsIcon() {
 /** @type {Record<string, string>} */
 const BG = { user: "#eef5ff", assistant: "#f3f3f3" };
 
+/**
+ * The toolbar above the rows: New conversation (when the kernel has a hook for it), Clear
+ * transcript, and the downloads; `save` saves a file the kernel made, `say` shows a notice.
+ * @param {import("@anywidget/types").AnyModel<TranscriptModel>} model
+ */
+function toolbar(model) {
+  const bar = document.createElement("div");
+  bar.className = "rw-transcript-tools";
+  bar.setAttribute("role", "toolbar");
+  bar.style.cssText = "display:flex;flex-wrap:wrap;gap:4px;align-items:center;padding:2px 4px;border-bottom:1px solid #eee;font:12px system-ui,sans-serif;flex:0 0 auto";
+  /** @param {string} cls @param {string} text @param {string} title @param {() => void} click */
+  const button = (cls, text, title, click) => {
+    const b = document.createElement("button");
+    b.className = cls;
+    b.textContent = text;
+    b.title = title;
+    b.style.cssText = "font:12px system-ui,sans-serif;padding:1px 6px;cursor:pointer";
+    b.addEventListener("click", click);
+    return b;
+  };
+  const restart = button("rw-new-conversation", "New conversation",
+    "start a fresh session with the same settings and connection (this conversation ends)",
+    () => { say("starting a new conversation...", false); model.send({ type: "new" }); });
+  const clear = button("rw-clear-transcript", "Clear transcript",
+    "empty this view only: the server's conversation is unchanged (the model still remembers it; New conversation starts afresh)",
+    () => model.send({ type: "clear" }));
+  const text = button("rw-download-text", "Download .txt",
+    "download the transcript shown as text: speaker and time per turn", () => model.send({ type: "download", format: "text" }));
+  const json = button("rw-download-json", "Download .json",
+    "download the transcript shown as JSON: the items as the session holds them", () => model.send({ type: "download", format: "json" }));
+  const notice = document.createElement("span");
+  notice.className = "rw-transcript-notice";
+  notice.style.cssText = "margin-left:4px";
+  bar.append(restart, clear, text, json, notice);
+  /** @type {string[]} */
+  const urls = [];
+  /** @param {string} message @param {boolean} [error] */
+  function say(message, error = true) { notice.textContent = message; notice.style.color = error ? "#c0392b" : "#555"; }
+  function showRestart() { restart.style.display = model.get("restartable") ? "" : "none"; }
+  showRestart();
+  return {
+    bar,
+    say,
+    showRestart,
+    /** @param {string} filename @param {string} mime @param {string} body */
+    save(filename, mime, body) {
+      const link = document.createElement("a");
+      link.download = filename;
+      link.href = URL.createObjectURL(new Blob([body], { type: mime }));
+      urls.push(link.href);
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    },
+    close() { for (const url of urls) URL.revokeObjectURL(url); },
+  };
+}
+
 /** @param {import("@anywidget/types").RenderProps<TranscriptModel>} props */
 function render({ model, el }) {
   const box = document.createElement("div");
   box.className = "rw-transcript";
   const fill = model.get("height") === "100%";
-  box.style.cssText = `overflow-y:auto;${fill ? "height:100%" : `max-height:${model.get("height")}`};box-sizing:border-box;font:13px/1.45 system-ui,sans-serif;padding:4px`;
+  box.style.cssText = `overflow-y:auto;${fill ? "flex:1 1 0;min-height:0" : `max-height:${model.get("height")}`};box-sizing:border-box;font:13px/1.45 system-ui,sans-serif;padding:4px`;
   if (fill) { el.style.height = "100%"; el.style.minHeight = "0"; }
+  const frame = document.createElement("div");
+  frame.className = "rw-transcript-frame";
+  frame.style.cssText = `display:flex;flex-direction:column;${fill ? "height:100%;min-height:0" : ""}`;
+  const tools = toolbar(model);
+  frame.append(tools.bar, box);
   const empty = document.createElement("div");
   empty.className = "rw-transcript-empty";
   empty.style.cssText = "color:#888;padding:8px";
   empty.textContent = "No conversation yet: speak, stream a WAV file or type a message.";
-  el.appendChild(box);
+  el.appendChild(frame);
   /** @type {Map<string, {wrap: HTMLElement, text: HTMLElement, note: HTMLElement, thumbs: HTMLElement, menu: HTMLElement, play: HTMLButtonElement, player: HTMLElement}>} */
   const nodes = new Map();
   /** @type {string[]} blob: URLs to revoke */
@@ -152,6 +245,30 @@ function render({ model, el }) {
   let openMenu = null;
 
   function closeMenu() { if (openMenu) { openMenu.style.display = "none"; openMenu = null; } }
+
+  /** Open `menu` (of the row `wrap`, under the button `more`) where it is whole in sight.
+   * @param {HTMLElement} menu @param {HTMLElement} wrap @param {HTMLElement} more */
+  function showMenu(menu, wrap, more) {
+    menu.style.position = "absolute";
+    menu.style.visibility = "hidden";
+    menu.style.display = "block";
+    const b = more.getBoundingClientRect();
+    const sight = box.getBoundingClientRect();
+    const place = menuPlace(b, wrap.getBoundingClientRect().top, menu.offsetHeight,
+      { top: Math.max(sight.top, 0), bottom: Math.min(sight.bottom, window.innerHeight) }, window.innerHeight);
+    menu.dataset.place = place.mode;
+    if (place.mode === "fixed") {
+      menu.style.position = "fixed";
+      menu.style.right = "auto";
+      menu.style.left = `${Math.max(0, b.right - menu.offsetWidth)}px`;
+    } else {
+      menu.style.left = "auto";
+      menu.style.right = "4px";
+    }
+    menu.style.top = `${place.top}px`;
+    menu.style.visibility = "";
+    openMenu = menu;
+  }
 
   /** @param {string} id */
   function make(id) {
@@ -200,7 +317,7 @@ function render({ model, el }) {
       e.stopPropagation();
       const wasOpen = openMenu === menu;
       closeMenu();
-      if (!wasOpen) { menu.style.display = "block"; openMenu = menu; }
+      if (!wasOpen) showMenu(menu, wrap, more);
     });
     play.addEventListener("click", () => { closeMenu(); player.textContent = "loading audio..."; model.send({ type: "audio", id }); });
     del.addEventListener("click", () => { closeMenu(); note.textContent = " (deleting...)"; model.send({ type: "delete", id }); });
@@ -222,7 +339,10 @@ function render({ model, el }) {
 
   /** @param {Change} change */
   function patch(change) {
-    const node = change.kind === "none" ? undefined : nodes.get(change.id);
+    // Follow the conversation only while the view is at its end: a person who scrolled up to
+    // read, or who has an item's menu open, is not pulled away by the next delta.
+    const follow = !openMenu && box.scrollHeight - box.scrollTop - box.clientHeight < 24;
+    const node = change.kind === "none" || change.kind === "clear" ? undefined : nodes.get(change.id);
     if (change.kind === "insert") {
       const wrap = make(change.id);
       const next = conv.order[change.index + 1];
@@ -240,9 +360,12 @@ function render({ model, el }) {
     } else if (change.kind === "remove" && node) {
       node.wrap.remove();
       nodes.delete(change.id);
+    } else if (change.kind === "clear") {
+      closeMenu();
+      redraw();
     }
     showEmpty();
-    box.scrollTop = box.scrollHeight;
+    if (follow) box.scrollTop = box.scrollHeight;
   }
 
   /** The kernel's answer to the menu: an item's audio (one WAV buffer) or an error. */
@@ -271,9 +394,11 @@ function render({ model, el }) {
   }
 
   redraw();
-  /** @param {Op | Reply} msg @param {(DataView | ArrayBuffer)[]} buffers */
+  /** @param {Op | Reply | ToolbarReply} msg @param {(DataView | ArrayBuffer)[]} buffers */
   const onCustom = (msg, buffers) => {
     if (msg.op === "audio" || msg.op === "error") onReply(msg, buffers);
+    else if (msg.op === "file") tools.save(msg.filename, msg.mime, msg.text);
+    else if (msg.op === "notice") tools.say(msg.error);
     else patch(applyOp(conv, msg));
   };
   const onSnapshot = () => {
@@ -285,13 +410,19 @@ function render({ model, el }) {
     }
   };
   const onDocClick = () => closeMenu();
+  const onScroll = () => { if (openMenu && openMenu.style.position === "fixed") closeMenu(); };
   model.on("msg:custom", onCustom);
   model.on("change:snapshot", onSnapshot);
+  model.on("change:restartable", tools.showRestart);
   document.addEventListener("click", onDocClick);
+  document.addEventListener("scroll", onScroll, true); // a fixed menu would stay behind its row
   return () => {
     model.off("msg:custom", onCustom);
     model.off("change:snapshot", onSnapshot);
+    model.off("change:restartable", tools.showRestart);
     document.removeEventListener("click", onDocClick);
+    document.removeEventListener("scroll", onScroll, true);
+    tools.close();
     for (const url of urls) URL.revokeObjectURL(url);
   };
 }

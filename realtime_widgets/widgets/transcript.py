@@ -9,10 +9,21 @@ by :class:`ItemAudio`), which comes back as one WAV buffer and plays in an ``<au
 the row; *Delete* sends ``conversation.item.delete`` and the row goes when the server confirms.
 The menu's messages hop to the session loop, where the view's state lives
 (:mod:`~realtime_widgets.widgets.browser_messages`).
+
+A toolbar above the rows: *New conversation* (a fresh session with the same settings and
+connection, when the view has a hook for it: the Playground's), *Clear transcript* (empties this
+view only: the server's conversation, which the model still remembers, is unchanged), and
+*Download* the rows shown as ``transcript.txt`` (speaker and time per turn) or
+``transcript.json`` (the items as the session holds them, secrets dropped). The files are made
+here and handed to the browser, which saves them (a Blob download).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +33,13 @@ import traitlets as t
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
+from realtime_widgets.protocol.redaction import redact
 from realtime_widgets.protocol.state import ConversationState, ItemState
-from realtime_widgets.widgets.browser_messages import BrowserMessages
+from realtime_widgets.widgets.browser_messages import (
+    BrowserMessages,
+    on_session_loop,
+    read_on_session_loop,
+)
 from realtime_widgets.widgets.item_audio import ItemAudio
 from realtime_widgets.widgets.listening import Listening
 from realtime_widgets.widgets.streamed_view import StreamedView
@@ -111,12 +127,36 @@ def _first_clause(message: str) -> str:
     return head[:1].lower() + head[1:] if head[:2] != head[:2].upper() else head
 
 
+# How each role is named in the view and in transcript.txt (transcript.js has the same labels).
+LABELS = {
+    "user": "You",
+    "assistant": "Assistant",
+    "system": "System",
+    "function_call": "Tool call",
+    "function_call_output": "Tool output",
+}
+# ItemState fields transcript.json leaves out: the pieces of a text it gives whole, bookkeeping.
+_NOT_SAVED = ("chunks", "arguments_chunks", "kept_chars")
+TRANSCRIPT_FORMAT = "realtime_widgets.transcript"
+
+
+def _clock(seconds: float | None) -> str:
+    return "--:--:--" if seconds is None else time.strftime("%H:%M:%S", time.localtime(seconds))
+
+
+def _iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(seconds))
+
+
 class TranscriptView(StreamedView, BrowserMessages, Listening, anywidget.AnyWidget):
     """The conversation of a session (or of a :class:`ConversationState` fed by hand)."""
 
     _esm = Path(__file__).with_name("transcript.js")
     snapshot = t.List(t.Dict()).tag(sync=True)
     height = t.Unicode("320px").tag(sync=True)
+    restartable = t.Bool(False, help="whether the toolbar offers New conversation").tag(sync=True)
 
     def __init__(self, session: RealtimeSession | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -127,17 +167,47 @@ class TranscriptView(StreamedView, BrowserMessages, Listening, anywidget.AnyWidg
         self.deletes_requested: list[str] = []
         self._start_stream()
         self._interrupted: set[str] = set()  # items of replies cut by a lost connection
+        self._cleared: set[str] = set()  # items Clear transcript took out of the view
+        self._seen: dict[str, float] = {}  # item id -> when the view first had it (epoch s)
+        self._new_conversation: Callable[[], Any] | None = None
         self._receive_browser_messages()
         if session is not None:
             self._listen(session.on("*", self.observe_event))
 
-    # ---- browser -> kernel: the item menu ----------------------------------------------------
+    # ---- browser -> kernel: the toolbar and the item menu ----------------------------------------
+
+    def on_new_conversation(self, callback: Callable[[], Any] | None) -> None:
+        """What the toolbar's *New conversation* calls (on the kernel's thread, as a button's
+        click is): the Playground's ``new_conversation``. None hides the button."""
+        self._new_conversation = callback
+        self.restartable = callback is not None
+
+    def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+        if content.get("type") == "new":
+            # Not on the session loop: a new conversation closes this session (and this view).
+            self._start_new_conversation()
+            return
+        super()._on_browser(widget, content, buffers)
+
+    def _start_new_conversation(self) -> None:
+        callback = self._new_conversation
+        if callback is None:
+            return
+        try:
+            callback()
+        except Exception as exc:  # shown in the toolbar, never raised into the browser's click
+            self.send({"op": "notice", "error": f"new conversation failed: {exc}"})
 
     def handle_browser(
         self, content: dict[str, Any], buffers: list[bytes], received: float
     ) -> None:
-        """The item menu's requests (on the session loop): play an item, delete one."""
+        """The toolbar's and the item menu's requests (on the session loop): clear the view,
+        download the transcript, play an item, delete one."""
         kind, item_id = content.get("type"), content.get("id")
+        if kind == "clear":
+            self._clear()
+        elif kind == "download":
+            self._download(str(content.get("format")))
         if not isinstance(item_id, str):
             return
         if kind == "audio":
@@ -148,6 +218,89 @@ class TranscriptView(StreamedView, BrowserMessages, Listening, anywidget.AnyWidg
                 self.send({"op": "audio", "id": item_id, "mime": "audio/wav"}, [wav])
         elif kind == "delete":
             self.delete(item_id)
+
+    # ---- the toolbar: clear, download ------------------------------------------------------------
+
+    def clear(self) -> None:
+        """Empty the view. Only the view: the server's conversation is unchanged (the model
+        still remembers it; *New conversation* starts a fresh one). Items that come later show."""
+        on_session_loop(self.session, self._clear)
+
+    def _clear(self) -> None:
+        self._cleared.update(self.state.items)
+        self.messages_sent += 1
+        self.send({"op": "clear"})
+        self.snapshot = self._snapshot_rows()
+
+    def _shown(self) -> list[ItemState]:
+        return [i for i in self.state.ordered_items() if i.id not in self._cleared]
+
+    def transcript_text(self) -> str:
+        """``transcript.txt``: the rows shown, one turn a line, with the speaker and the time
+        the view got it; each text is the final one (typed, transcribed, the reply's text or
+        transcript), with its note (cut off, truncated, no transcript)."""
+        return read_on_session_loop(self.session, self._text_file)
+
+    def transcript_json(self) -> str:
+        """``transcript.json``: the rows shown, as the session holds the items (every
+        ItemState field, texts whole, secrets dropped), with each row's note and time."""
+        return read_on_session_loop(self.session, self._json_file)
+
+    def _about(self) -> tuple[str | None, str | None]:
+        session = self.session
+        if session is None:
+            return None, None
+        return session.session_id, (session.effective or session.requested).model
+
+    def _text_file(self) -> str:
+        session_id, model = self._about()
+        head = "Transcript" + (f" of session {session_id}" if session_id else "")
+        head += f", model {model}" if model else ""
+        lines = [f"{head}, saved {time.strftime('%Y-%m-%d %H:%M:%S')}", ""]
+        for item in self._shown():
+            row = self._row(item)
+            who = LABELS.get(row["role"], row["role"])
+            images = [f"[image: {i['caption']}]" for i in row.get("images", [])]
+            said = " ".join(p for p in (row["text"], *images, row["note"]) if p) or "(no text)"
+            said = said.replace("\n", "\n    ")  # a turn's later lines, indented under it
+            lines.append(f"[{_clock(self._seen.get(item.id))}] {who}: {said}")
+        return "\n".join(lines) + "\n"
+
+    def _json_file(self) -> str:
+        session_id, model = self._about()
+        data = {
+            "format": TRANSCRIPT_FORMAT,
+            "version": 1,
+            "session_id": session_id,
+            "model": model,
+            "saved_at": _iso(time.time()),
+            "items": [self._item_json(i) for i in self._shown()],
+        }
+        return json.dumps(redact(data), indent=2, ensure_ascii=False) + "\n"
+
+    def _item_json(self, item: ItemState) -> dict[str, Any]:
+        saved: dict[str, Any] = {
+            f.name: getattr(item, f.name)
+            for f in dataclasses.fields(item)
+            if f.name not in _NOT_SAVED
+        }
+        saved["logprobs"] = [p.model_dump(mode="json") for p in item.logprobs]
+        saved["text"] = item.text
+        saved["arguments"] = item.arguments
+        saved["note"] = self._row(item)["note"]
+        saved["seen_at"] = _iso(self._seen.get(item.id))
+        return saved
+
+    def _download(self, kind: str) -> None:
+        if kind == "json":
+            name, mime, text = "transcript.json", "application/json", self._json_file()
+        elif kind == "text":
+            name, mime, text = "transcript.txt", "text/plain", self._text_file()
+        else:
+            return
+        self.send({"op": "file", "filename": name, "mime": mime, "text": text})
+
+    # ---- the item menu ---------------------------------------------------------------------------
 
     def delete(self, item_id: str) -> None:
         """Ask the server to delete the item (``conversation.item.delete``); the row goes when
@@ -169,7 +322,7 @@ class TranscriptView(StreamedView, BrowserMessages, Listening, anywidget.AnyWidg
         return isinstance(event, ev.ResponseDone)
 
     def _snapshot_rows(self) -> list[dict[str, Any]]:
-        return [self._row(i) for i in self.state.ordered_items()]
+        return [self._row(i) for i in self._shown()]
 
     def _transcribing(self) -> bool | None:
         session = self.session
@@ -184,12 +337,17 @@ class TranscriptView(StreamedView, BrowserMessages, Listening, anywidget.AnyWidg
         return _row(item, self._transcribing(), item.id in self._interrupted, ended)
 
     def _place(self, item_id: str) -> dict[str, Any]:
-        order = [i.id for i in self.state.ordered_items()]
+        self._seen.setdefault(item_id, time.time())
+        order = [i.id for i in self._shown()]
         index = order.index(item_id) if item_id in order else len(order)
         after = order[index - 1] if index > 0 else None
         return {"op": "item", "after": after, **self._row(self.state.items[item_id])}
 
     def _ops(self, event: ServerEvent) -> list[dict[str, Any]]:
+        # Items Clear transcript took out of the view stay out of it.
+        return [op for op in self._item_ops(event) if op.get("id") not in self._cleared]
+
+    def _item_ops(self, event: ServerEvent) -> list[dict[str, Any]]:
         items = self.state.items
         if isinstance(
             event, ev.ConversationItemAdded | ev.ConversationItemDone | ev.ResponseOutputItemAdded

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyOp, emptyConversation, fromSnapshot } from "../../realtime_widgets/widgets/transcript.js";
+import { applyOp, emptyConversation, fromSnapshot, menuPlace } from "../../realtime_widgets/widgets/transcript.js";
 
 test("items are placed after their previous item, not by arrival", () => {
   const c = emptyConversation();
@@ -53,4 +53,27 @@ test("an item's images travel with it and are replaced by a later text op", () =
   assert.deepEqual(c.rows.get("u1").images, [thumb]); // an op without images keeps them
   applyOp(c, { op: "text", id: "u1", role: "user", type: "message", text: "look", images: [] });
   assert.deepEqual(c.rows.get("u1").images, []);
+});
+
+test("clear empties the view's conversation; later items start it again", () => {
+  const c = emptyConversation();
+  applyOp(c, { op: "item", id: "u1", role: "user", type: "message", text: "hi", after: null });
+  applyOp(c, { op: "item", id: "a1", role: "assistant", type: "message", text: "hello", after: "u1" });
+  assert.deepEqual(applyOp(c, { op: "clear" }), { kind: "clear" });
+  assert.deepEqual(c.order, []);
+  assert.equal(c.rows.size, 0);
+  applyOp(c, { op: "item", id: "u2", role: "user", type: "message", text: "again", after: "a1" });
+  assert.deepEqual(c.order, ["u2"]);
+});
+
+test("the item menu opens below its button, above it on the last row, fixed in a short box", () => {
+  const sight = { top: 100, bottom: 400 };
+  // room below: below the button, from the row's top
+  assert.deepEqual(menuPlace({ top: 150, bottom: 170 }, 147, 50, sight, 768), { mode: "below", top: 23 });
+  // the last row at the box's bottom edge (the defect: "Delete" was cut off): above
+  assert.deepEqual(menuPlace({ top: 370, bottom: 390 }, 367, 50, sight, 768), { mode: "above", top: -47 });
+  // a box shorter than the menu: over the box, fixed in the window, below when the window has room
+  const short = { top: 100, bottom: 140 };
+  assert.deepEqual(menuPlace({ top: 105, bottom: 125 }, 102, 50, short, 768), { mode: "fixed", top: 125 });
+  assert.deepEqual(menuPlace({ top: 740, bottom: 760 }, 737, 50, { top: 730, bottom: 768 }, 768), { mode: "fixed", top: 690 });
 });

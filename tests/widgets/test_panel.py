@@ -230,3 +230,22 @@ def test_the_panel_syncs_state_changes_after_creation() -> None:
     panel.layout = w.Layout(flex="0 0 auto")
     panel.add_class("rw-settings-panel")
     assert "rw-settings-panel" in panel._dom_classes
+
+
+def test_the_export_box_shows_code_unwrapped_in_monospace() -> None:
+    """Issue 23: the box soft-wrapped code at ~45 columns, breaking the dict mid-line. Its
+    style rule (shown with the panel) turns soft wrap off: a long line scrolls sideways."""
+    panel = ConfigPanel()
+    export = panel.children[-1]
+    assert panel.export_code in export.children
+    assert panel.export_style in export.children
+    assert panel.export_style.layout.display == "none"  # a style, nothing to see
+    rule = panel.export_style.value
+    assert rule.startswith("<style>.rw-export-code textarea{")
+    assert rule.endswith("}</style>")
+    declarations = dict(d.split(":", 1) for d in rule[rule.index("{") + 1 : -9].split(";"))
+    assert declarations["white-space"] == "pre"
+    assert declarations["overflow-x"] == "auto"
+    assert declarations["overflow-wrap"] == "normal"
+    assert "monospace" in declarations["font-family"]
+    assert "rw-export-code" in panel.export_code._dom_classes

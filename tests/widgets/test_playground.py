@@ -87,3 +87,39 @@ def test_the_key_is_never_in_widget_state_or_a_saved_notebook(
     field._on_browser(field, {"type": "key", "value": ""}, [])
     assert field.secret is None
     assert not field.has_key
+
+
+def test_new_conversation_is_a_fresh_session_with_the_same_settings_and_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    play = rw.Playground()
+    try:
+        old = play.session
+        assert old is not None
+        transcript = play.parts["transcript"]
+        assert transcript.restartable is True  # type: ignore[attr-defined]
+        play.parts["panel"].controls["speed"].widget.value = 1.3  # type: ignore[attr-defined]
+        play.parts["presets"].name = "pirate crew"  # type: ignore[attr-defined]
+        mark = old.mark()
+        old.send_text("remember this")
+        old.wait_for("response.done", timeout=60, since=mark)
+        # The toolbar's button (the browser's message, on the kernel's thread).
+        transcript._on_browser(transcript, {"type": "new"}, [])
+        new = play.session
+        assert new is not None
+        assert new is not old
+        assert not old.connected
+        assert new.connected
+        assert new.endpoint == old.endpoint
+        assert new.requested.speed == 1.3  # the settings the panel held
+        assert new.requested == play.parts["panel"].config  # type: ignore[attr-defined]
+        assert play.parts["transcript"] is not transcript
+        assert play.parts["transcript"].snapshot == []  # type: ignore[attr-defined]
+        assert new.state.items == {}
+        assert play.parts["presets"].name == "pirate crew"  # type: ignore[attr-defined]
+        assert "new conversation on" in play.connection.status.value
+    finally:
+        play.close_session()
+    with pytest.raises(rw.RealtimeWidgetsError, match="connect first"):
+        play.new_conversation()

@@ -47,8 +47,11 @@ def test_a_share_string_and_a_file_load_a_whole_configuration(tmp_path: Path) ->
     bar.load_text(to_share_string(wanted, "friend's"))
     assert panel.config == wanted  # voice and speed back at their defaults: a whole config
     assert bar.status == 'loaded "friend\'s"'
+    # The loaded preset's name is kept (issue 23: it was lost): a save and a share carry it.
+    assert bar.name == "friend's"
+    assert load(bar.share).name == "friend's"
     path = bar.save(tmp_path / "mine.json")
-    assert json.loads(path.read_text())["name"] == "mine"
+    assert json.loads(path.read_text())["name"] == "friend's"
     panel.load(SessionConfig())
     bar._on_browser(bar, {"type": "load", "text": path.read_text()}, [])
     assert panel.config == wanted
@@ -190,4 +193,72 @@ def test_presets_applied_back_to_back_on_a_live_session_both_hold(
         assert panel.config.output_modalities == ["text"]
         assert load(bar.share).config == panel.config
     finally:
+        session.close()
+
+
+def test_a_loaded_share_strings_name_is_shown_and_kept() -> None:
+    panel = ConfigPanel(config=SessionConfig())
+    bar = PresetBar(panel)
+    assert bar.name == "my preset"
+    wanted = SessionConfig(instructions="Be a pirate.")
+    bar._on_browser(bar, {"type": "load", "text": to_share_string(wanted, "pirate")}, [])
+    assert bar.status == "loaded 'pirate'"
+    assert bar.get_state()["name"] == "pirate"  # synced: the bar shows it
+    assert load(bar.share).name == "pirate"
+    sent: list[dict[str, object]] = []
+    bar.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    bar._on_browser(bar, {"type": "save"}, [])
+    assert sent[0]["filename"] == "pirate.json"
+    # A preset without a name leaves the bar's name as it was.
+    bar.load_text(to_share_string(SessionConfig()))
+    assert (bar.name, bar.status) == ("pirate", "loaded the preset")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("hello world", "not a share string: 'hello world'; a share string looks like rw1.eNq"),
+        ("x" * 60, "not a share string: '" + "x" * 37 + "...'"),
+        ("   ", "the share box is empty: paste a share string (rw1....) or preset JSON"),
+    ],
+)
+def test_junk_in_the_share_box_is_named_as_such_not_as_an_empty_box(text: str, said: str) -> None:
+    panel = ConfigPanel(config=SessionConfig(voice="ash"))
+    bar = PresetBar(panel)
+    bar._on_browser(bar, {"type": "load", "text": text}, [])
+    assert bar.error_field == "share string"
+    assert bar.status.startswith(f"refused: {said}")
+    assert panel.config == SessionConfig(voice="ash")
+
+
+def test_a_refusal_clears_on_the_next_success() -> None:
+    bar = PresetBar(ConfigPanel(config=SessionConfig()))
+    bar.send = lambda content, buffers=None: None  # type: ignore[method-assign]
+    for action in ({"type": "save"}, {"type": "share"}, {"type": "apply", "name": "text only"}):
+        bar._on_browser(bar, {"type": "load", "text": "junk"}, [])
+        assert bar.error_field == "share string"
+        bar._on_browser(bar, action, [])
+        assert bar.error_field == "", action
+        assert not bar.status.startswith("refused"), action
+
+
+def test_a_refusal_clears_when_the_user_changes_a_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    session = RealtimeSession(SessionConfig()).connect()
+    try:
+        panel = ConfigPanel(session)
+        bar = PresetBar(panel)
+        bar._on_browser(bar, {"type": "apply", "name": "karaoke"}, [])
+        assert bar.error_field == "preset"
+        # A session.updated of the same settings (e.g. an earlier action's, late) keeps it ...
+        bar.refresh()
+        assert bar.error_field == "preset"
+        # ... a setting the user changes does.
+        panel.controls["speed"].widget.value = 1.2
+        eventually(lambda: session.effective is not None and session.effective.speed == 1.2)
+        eventually(lambda: bar.error_field == "" and bar.status == "")
+    finally:
+        bar.close()
         session.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -247,3 +249,170 @@ def test_the_note_is_the_same_whichever_comes_first_truncate_or_done() -> None:
         ops = _feed(TranscriptView(), *_reply_cut(details, 900, truncated_first=first))
         last = [op for op in ops if op.get("id") == "a"][-1]
         assert last["note"] == "(cut off when you spoke, 0.9 s heard)"
+
+
+# ---- the toolbar: clear, download, new conversation ----------------------------------------
+
+
+def _typed(item_id: str, text: str, after: str | None) -> dict[str, object]:
+    return {
+        "type": "conversation.item.added",
+        "previous_item_id": after,
+        "item": {
+            "id": item_id,
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": text}],
+        },
+    }
+
+
+def _spoken(item_id: str, after: str | None) -> dict[str, object]:
+    return {
+        "type": "conversation.item.added",
+        "previous_item_id": after,
+        "item": {
+            "id": item_id,
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_audio", "transcript": None}],
+        },
+    }
+
+
+def _files(view: TranscriptView) -> dict[str, dict[str, object]]:
+    """The files the view handed the browser to save, by name (the newest of each)."""
+    return {op["filename"]: op for op, _ in view.comm.custom() if op.get("op") == "file"}
+
+
+def test_clear_empties_the_view_not_the_conversation_and_later_items_show() -> None:
+    view = TranscriptView()
+    _feed(view, _typed("u1", "first", None), *_reply_cut({"type": "completed"}))
+    assert [r["id"] for r in view.snapshot] == ["u1", "a"]
+    view.handle_browser({"type": "clear"}, [], 0.0)
+    assert view.comm.custom()[-1][0] == {"op": "clear"}
+    assert view.snapshot == []
+    assert set(view.state.items) == {"u1", "a"}  # the session still holds them
+    # A late event for a cleared item does not bring it back; a new item shows.
+    late = _feed(
+        view,
+        {
+            "type": "response.output_audio_transcript.delta",
+            "response_id": "r",
+            "item_id": "a",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": " more",
+        },
+        _typed("u2", "second", "a"),
+    )
+    assert [op["op"] for op in late] == ["item"]
+    assert late[0]["id"] == "u2"
+    assert [r["id"] for r in view._snapshot_rows()] == ["u2"]  # the next snapshot's rows
+    assert view.transcript_text().count(": ") == 1
+    assert [i["id"] for i in json.loads(view.transcript_json())["items"]] == ["u2"]
+
+
+def test_the_text_download_has_speaker_time_and_final_texts_with_their_notes() -> None:
+    view = TranscriptView()
+    events = _reply_cut({"type": "cancelled", "reason": "turn_detected"}, 1700)
+    _feed(view, _typed("u1", "what is the weather", None), _spoken("u2", "u1"), *events)
+    _feed(
+        view,
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": "u2",
+            "content_index": 0,
+            "transcript": "and tomorrow?",
+        },
+    )
+    view.handle_browser({"type": "download", "format": "text"}, [], 0.0)
+    file = _files(view)["transcript.txt"]
+    assert file["mime"] == "text/plain"
+    assert file["text"] == view.transcript_text()
+    lines = str(file["text"]).splitlines()
+    assert lines[0].startswith("Transcript, saved ")
+    turns = [re.sub(r"^\[\d\d:\d\d:\d\d\] ", "[t] ", line) for line in lines[2:]]
+    assert turns == [
+        "[t] You: what is the weather",
+        "[t] You: and tomorrow?",  # the transcript that came later, not "(awaiting transcript)"
+        "[t] Assistant: You said: (cut off when you spoke, 1.7 s heard)",
+    ]
+
+
+def test_the_json_download_holds_the_items_as_the_session_does() -> None:
+    view = TranscriptView()
+    _feed(view, _typed("u1", "hello", None), *_reply_cut({"type": "completed"}, 800))
+    view.handle_browser({"type": "download", "format": "json"}, [], 0.0)
+    file = _files(view)["transcript.json"]
+    assert file["mime"] == "application/json"
+    data = json.loads(str(file["text"]))
+    assert data["format"] == "realtime_widgets.transcript"
+    items = {i["id"]: i for i in data["items"]}
+    assert list(items) == ["u1", "a"]
+    assert items["u1"]["role"] == "user"
+    assert items["u1"]["text"] == "hello"
+    assert items["u1"]["content_types"] == ["input_text"]
+    assert items["a"]["text"] == "You said:"
+    assert items["a"]["truncated_at_ms"] == 800
+    assert items["a"]["response_id"] == "r"
+    assert items["a"]["note"] == "(truncated at 0.8 s)"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", items["a"]["seen_at"])
+    assert "chunks" not in items["a"]  # the text is given whole
+    view.handle_browser({"type": "download", "format": "pdf"}, [], 0.0)  # unknown: nothing
+    assert set(_files(view)) == {"transcript.json"}
+
+
+def test_downloads_of_a_live_session_name_it_and_carry_no_secret(
+    server: LocalServer,
+) -> None:
+    from tests.protocol.test_secrets import assert_secret_free
+
+    s = RealtimeSession(
+        SessionConfig(output_modalities=["text"]),
+        endpoint=Endpoint.local(server.url, "m"),
+        api_key="sk-secret-key-0123456789",
+    )
+    s.connect()
+    try:
+        view = TranscriptView(s)
+        for text in ("first message", "second message"):
+            mark = s.mark()
+            s.send_text(text)
+            s.wait_for("response.done", since=mark)
+        text, data = view.transcript_text(), json.loads(view.transcript_json())
+        assert text.startswith("Transcript, model m, saved ")  # GA events carry no session id
+        assert (data["session_id"], data["model"]) == (s.session_id, "m")
+        assert [(i["role"], i["text"][:10]) for i in data["items"]] == [
+            ("user", "first mess"),
+            ("assistant", "You said: "),
+            ("user", "second mes"),
+            ("assistant", "You said: "),
+        ]
+        for body in (text, view.transcript_json()):
+            assert "sk-secret-key" not in body
+            assert_secret_free(body)
+    finally:
+        s.close()
+
+
+def test_new_conversation_is_offered_only_with_a_hook_and_runs_on_the_callers_thread() -> None:
+    view = TranscriptView()
+    assert view.restartable is False
+    calls: list[str] = []
+    view.on_new_conversation(lambda: calls.append(threading.current_thread().name))
+    assert view.restartable is True
+    view._on_browser(view, {"type": "new"}, [])
+    assert calls == [threading.current_thread().name]
+
+    def broken() -> None:
+        raise RuntimeError("the server went away")
+
+    view.on_new_conversation(broken)
+    view._on_browser(view, {"type": "new"}, [])
+    assert view.comm.custom()[-1][0] == {
+        "op": "notice",
+        "error": "new conversation failed: the server went away",
+    }
+    view.on_new_conversation(None)
+    assert view.restartable is False
