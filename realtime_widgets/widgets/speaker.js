@@ -247,11 +247,12 @@ registerProcessor("rw-ring-player", RingPlayer);
  * @returns {{ text: string, title: string }} */
 export function statusLine(state, queuedMs, underruns, prebufferMs, jitterMs) {
   const plural = underruns === 1 ? "" : "s";
+  // (in seconds: "speaker: 300 ms queued" is 149 px in 12px system-ui, "0.3 s" fits)
   const text = state !== "running"
-    ? `speaker ${state}: click`
+    ? `sound ${state}: click`
     : underruns
       ? `speaker: ${underruns} underrun${plural}`
-      : `speaker: ${queuedMs} ms queued`;
+      : `speaker: ${(queuedMs / 1000).toFixed(1)} s queued`;
   const title = `speaker ${state} \u00b7 ${queuedMs} ms queued \u00b7 ${underruns} underrun${plural}`
     + ` \u00b7 jitter prebuffer ${prebufferMs} ms (latest chunks up to ${jitterMs} ms late)`
     + (state === "running" ? "" : " \u00b7 click to enable sound if your browser blocks it");
