@@ -29,7 +29,7 @@ transcription_view   TranscriptionView, TranscriptionPlayground (transcription s
 eventlog, metrics    EventLog (batched history rows), MetricsView (latency, usage, cost)
 conversation         ConversationBar (text and manual turn controls)
 mcp_approvals        McpApprovals; key_field: KeyField; copy_button: CopyButton
-playground, docs     Playground and Connection (the whole console); field documentation
+playground, docs     Playground, Connection, FullScreenButton (the whole console); field docs
 ==================== ===========================================================================
 """
 

@@ -10,10 +10,13 @@ The chat URL is a field like any other, synced and saved with the notebook (the 
 it): the status line shows it without user:password@ or a query, and says so when it carries
 them (a key belongs in the key field). Status lines are text, escaped before they are shown.
 
-Laid out as a console that fits a 1366x768 window: the connection form on one line; below it,
-the settings on the left (their own scroll; ``settings`` is a column that takes more rows), and
-on the right the conversation (audio controls, waveform, transcript, text bar) above the
-metrics / events tabs.
+Laid out as a console that fits a 1366x768 window, JupyterLab's file browser open or closed:
+the connection form on a line (two when narrow) with a *Full screen* button at its end; below
+it, the settings on the left (their own scroll; ``settings`` is a column that takes more rows),
+and on the right the conversation (audio controls, waveform, transcript, text bar) above the
+metrics / events tabs. Nothing scrolls sideways. *Full screen* makes the same playground fill
+the screen (its widgets keep running; Escape or the button returns); the first time it is
+shown, the playground scrolls itself into view (Run All leaves the notebook at its last cell).
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import anywidget
 import ipywidgets as w
+import traitlets as t
 
 from realtime_widgets.client.auth import Endpoint, Secret
 from realtime_widgets.client.session import RealtimeSession, local_server
@@ -43,12 +48,16 @@ from realtime_widgets.widgets.speaker import Speaker
 from realtime_widgets.widgets.transcript import TranscriptView
 from realtime_widgets.widgets.waveform import Waveform
 
-__all__ = ["Connection", "Playground"]
+__all__ = ["Connection", "FullScreenButton", "Playground"]
 
 TARGETS = ("Local server (no key)", "OpenAI", "Azure OpenAI", "Replay a recording")
-# The console's height: the window's, less JupyterLab's bars and the connection line, within
-# bounds (a 768 px window leaves ~540 px; a 1080 px one ~850 px).
-BODY_HEIGHT = "clamp(500px, calc(100vh - 230px), 900px)"
+# The console's height: the window's, less JupyterLab's bars (~120 px) and the connection form
+# (two lines when narrow), within bounds: a 768 px window leaves 568 px, a 1080 px one 880 px.
+BODY_HEIGHT = "clamp(500px, calc(100vh - 200px), 900px)"
+# The metrics / events tabs' share of the console's height (the transcript takes the rest):
+# ~142 px at 1366x768, ~220 px at 1920x1080.
+TABS_HEIGHT = "25%"
+TABS_MIN_HEIGHT = "140px"
 _FORM = {"description_width": "initial"}
 # Who answers on the local server: the honest report, the user's own audio played back, or a
 # Chat Completions endpoint (Ollama, llama.cpp, vLLM, LM Studio, OpenAI) as its model.
@@ -228,6 +237,15 @@ class Connection(w.VBox):  # type: ignore[misc]
         super().close()
 
 
+class FullScreenButton(anywidget.AnyWidget):
+    """The playground's *Full screen* toggle (playground.js): the playground it sits in fills
+    the screen, the same widgets running (Escape or the button returns). With ``scroll_on_show``
+    the playground also scrolls itself into view the first time it is shown."""
+
+    _esm = Path(__file__).with_name("playground.js")
+    scroll_on_show = t.Bool(True).tag(sync=True)
+
+
 class Playground(w.VBox):  # type: ignore[misc]
     """Every part of the toolkit, bound to one session (see the module docstring)."""
 
@@ -241,6 +259,9 @@ class Playground(w.VBox):  # type: ignore[misc]
         self.latency: LatencyProbe | None = None
         self.parts: dict[str, w.Widget] = {}
         self.body = w.VBox()
+        self.body.add_class("rw-body")
+        self.full_screen = FullScreenButton(layout=w.Layout(margin="0 0 0 auto"))
+        self.connection.line.children = (*self.connection.line.children, self.full_screen)
         super().__init__([self.connection, self.body], layout=w.Layout(width="100%"))
         self.add_class("rw-playground")
         if connect and self.connection.target.value == TARGETS[0]:
@@ -333,51 +354,53 @@ class Playground(w.VBox):  # type: ignore[misc]
         upload.observe(lambda change: self._upload(change["new"]), "value")
         self.parts["upload"] = upload
         p = self.parts
-        p["speaker"].layout = w.Layout(flex="1 1 auto", width="auto")
+        # The column's parts stretch to its width (no ``width: 100%``: with each widget's 2 px
+        # margins that was 4 px wider than the column, a horizontal scrollbar). The speaker's
+        # one-line status may shrink (min_width 0) rather than push the row wider.
+        p["speaker"].layout = w.Layout(flex="1 1 auto", width="auto", min_width="0")
         audio = w.HBox(
             [p["microphone"], upload, p["speaker"]],
-            layout=w.Layout(width="100%", align_items="center", flex="0 0 auto"),
+            layout=w.Layout(align_items="center", flex="0 0 auto"),
         )
-        p["waveform"].layout = w.Layout(flex="0 0 auto", width="100%")
-        p["conversation"].layout = w.Layout(flex="0 0 auto", width="100%")
+        p["waveform"].layout = w.Layout(flex="0 0 auto")
+        p["conversation"].layout = w.Layout(flex="0 0 auto")
         p["transcript"].layout = w.Layout(
             flex="1 1 0",
             min_height="60px",
-            width="100%",
             border="1px solid #e0e0e0",
-            margin="4px 0 2px 0",
+            margin="4px 2px 2px 2px",
         )
         conversation = w.VBox(
             [audio, p["waveform"], p["transcript"], p["conversation"]],
-            layout=w.Layout(flex="1 1 0", min_height="0", width="100%"),
+            layout=w.Layout(flex="1 1 0", min_height="0"),
         )
         p["metrics"].layout = w.Layout(height="100%", overflow="hidden auto")
         p["events"].layout = w.Layout(height="100%")
         tabs = w.Tab(
             children=[p["metrics"], p["events"]],
             titles=["Metrics", "Events"],
-            layout=w.Layout(height="34%", min_height="150px", flex="0 0 auto", width="100%"),
+            layout=w.Layout(height=TABS_HEIGHT, min_height=TABS_MIN_HEIGHT, flex="0 0 auto"),
         )
         tabs.add_class("rw-tabs")
         right = w.VBox(
             [conversation, tabs],
-            layout=w.Layout(width="60%", height="100%", padding="0 0 0 8px"),
+            layout=w.Layout(flex="1 1 0", min_width="0", height="100%", padding="0 0 0 8px"),
         )
         right.add_class("rw-console-right")
-        p["panel"].layout = w.Layout(flex="0 0 auto", width="100%")
-        p["presets"].layout = w.Layout(flex="0 0 auto", width="100%")
+        p["panel"].layout = w.Layout(flex="0 0 auto")
+        p["presets"].layout = w.Layout(flex="0 0 auto")
         # The settings column scrolls on its own: presets above the panel.
         self.settings = w.VBox(
             [p["presets"], p["panel"]],
             layout=w.Layout(width="40%", height="100%", overflow="hidden auto", flex="0 0 auto"),
         )
         self.settings.add_class("rw-settings")
-        self.body.children = [
-            w.HBox(
-                [self.settings, right],
-                layout=w.Layout(width="100%", height=BODY_HEIGHT, align_items="stretch"),
-            )
-        ]
+        console = w.HBox(
+            [self.settings, right],
+            layout=w.Layout(height=BODY_HEIGHT, align_items="stretch"),
+        )
+        console.add_class("rw-console-body")
+        self.body.children = [console]
 
     def _upload(self, files: Any) -> None:
         for file in files or ():

@@ -41,25 +41,30 @@ function render({ model, el }) {
     "display:flex;flex-direction:column;gap:4px;font:12px sans-serif;padding:4px 0;max-width:100%;box-sizing:border-box;";
   const row1 = make("div");
   const row2 = make("div");
-  // Wraps in a narrow settings column instead of spilling into its neighbour.
+  // Two lines in the narrowest settings column (~370 px: 1366x768 with Lab's file browser open):
+  // the list and the share box shrink first, the buttons keep their one-line labels. Wraps
+  // instead of spilling into the neighbour column when narrower still.
   for (const row of [row1, row2]) row.style.cssText = "display:flex;flex-wrap:wrap;gap:4px;align-items:center;";
+  const compact = "flex:0 0 auto;white-space:nowrap;padding:1px 6px;font:inherit;";
 
   const select = /** @type {HTMLSelectElement} */ (make("select", { "aria-label": "preset" }));
-  select.style.cssText = "flex:1 1 12em;min-width:0;";
+  select.style.cssText = "flex:1 1 7em;min-width:6em;font:inherit;";
   const apply = make("button", { class: "rw-apply", title: "apply this preset over the current settings" }, "Apply");
   const save = make("button", { class: "rw-save", title: "download the current settings as a .json preset" }, "Save .json");
   const open = make("button", { class: "rw-open", title: "load a .json preset file" }, "Load .json");
   const file = /** @type {HTMLInputElement} */ (make("input", { type: "file", accept: ".json,application/json" }));
   file.style.display = "none";
+  for (const b of [apply, save, open]) b.style.cssText = compact;
   row1.append(make("span", {}, "preset"), select, apply, save, open, file);
 
   const share = /** @type {HTMLInputElement} */ (make("input", {
     class: "rw-share", "aria-label": "share string",
     placeholder: "paste a share string (rw1....) or preset JSON",
   }));
-  share.style.cssText = "flex:1 1 14em;min-width:0;font-family:monospace;";
+  share.style.cssText = "flex:1 1 9em;min-width:9em;font-family:monospace;box-sizing:border-box;";
   const copy = make("button", { class: "rw-copy-share", title: "copy the current settings as a share string" }, "Copy share string");
   const load = make("button", { class: "rw-load-share", title: "load the pasted share string" }, "Load");
+  for (const b of [copy, load]) b.style.cssText = compact;
   row2.append(share, copy, load);
   const status = make("div", { class: "rw-status" });
   status.style.cssText = "min-height:1.2em;color:#555;";

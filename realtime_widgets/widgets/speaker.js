@@ -238,6 +238,27 @@ class RingPlayer extends AudioWorkletProcessor {
 registerProcessor("rw-ring-player", RingPlayer);
 `;
 
+
+/** The speaker's status: one short line (it shares a row with the microphone and the WAV
+ * upload: ~150 px with JupyterLab's file browser open), the full detail in its tooltip.
+ * @param {string} state the AudioContext's state @param {number} queuedMs audio waiting to play
+ * @param {number} underruns mid-item starvations @param {number} prebufferMs the jitter prebuffer
+ * @param {number} jitterMs the latest chunks' lateness
+ * @returns {{ text: string, title: string }} */
+export function statusLine(state, queuedMs, underruns, prebufferMs, jitterMs) {
+  const plural = underruns === 1 ? "" : "s";
+  // (in seconds: "speaker: 300 ms queued" is 149 px in 12px system-ui, "0.3 s" fits)
+  const text = state !== "running"
+    ? `sound ${state}: click`
+    : underruns
+      ? `speaker: ${underruns} underrun${plural}`
+      : `speaker: ${(queuedMs / 1000).toFixed(1)} s queued`;
+  const title = `speaker ${state} \u00b7 ${queuedMs} ms queued \u00b7 ${underruns} underrun${plural}`
+    + ` \u00b7 jitter prebuffer ${prebufferMs} ms (latest chunks up to ${jitterMs} ms late)`
+    + (state === "running" ? "" : " \u00b7 click to enable sound if your browser blocks it");
+  return { text, title };
+}
+
 /**
  * performance.now() at which the sample rendered at context `frame` reaches the output:
  * through getOutputTimestamp() (the hardware's clock), else from currentTime plus the
@@ -280,8 +301,8 @@ function makePlayer(model) {
   let lastItem = null;
   /** @type {Set<HTMLElement>} status lines of the views shown */
   const views = new Set();
-  let text = "speaker: waiting for audio";
-  let title = "click to enable sound if your browser blocks it";
+  let text = "speaker: waiting";
+  let title = "speaker: waiting for audio \u00b7 click to enable sound if your browser blocks it";
   /** @param {string} t @param {string} [tip] */
   const show = (t, tip = title) => {
     if (t === text && tip === title) return; // ten reports a second: touch the DOM on change only
@@ -362,8 +383,8 @@ function makePlayer(model) {
         model.set("clock_burst_ms", ahead);
         model.save_changes();
       }
-      show(`speaker ${context.state} \u00b7 ${Math.round((m.queued / context.sampleRate) * 1000)} ms queued \u00b7 ${m.underruns} underrun${m.underruns === 1 ? "" : "s"}`,
-        `jitter prebuffer ${prebuffer} ms (latest chunks up to ${jitter} ms late)`);
+      const line = statusLine(context.state, Math.round((m.queued / context.sampleRate) * 1000), m.underruns, prebuffer, jitter);
+      show(line.text, line.title);
     } else if (m.type === "started") {
       // The toolkit-latency probe: when the item's first chunk reached the page, and when its
       // first sample reaches the output.
@@ -437,7 +458,8 @@ function initialize({ model }) {
 function render({ model, el }) {
   const status = document.createElement("div");
   status.className = "rw-speaker";
-  status.style.font = "12px system-ui";
+  // One line whatever the width: the tooltip has the detail (statusLine).
+  status.style.cssText = "font:12px system-ui;white-space:nowrap;overflow:hidden;text-overflow:ellipsis";
   el.appendChild(status);
   const player = PLAYERS.get(model.get("player_key"));
   if (!player) { status.textContent = "speaker: not initialised (anywidget >= 0.9 needed)"; return () => status.remove(); }

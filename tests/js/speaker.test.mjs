@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { makeUpsampler, int16ToFloat } from "../../realtime_widgets/widgets/speaker.js";
+import { makeUpsampler, int16ToFloat, statusLine } from "../../realtime_widgets/widgets/speaker.js";
 
 function tone(freq, rate, seconds) {
   const n = Math.round(rate * seconds);
@@ -200,4 +200,22 @@ test("a strictly real-time stream keeps the 40 ms floor when it arrives on time"
   for (let k = 0; k < 10; k++) jitter.add(0);
   assert.equal(jitter.trusted(), true);
   assert.equal((jitter.target() / 24000) * 1000, 40);
+});
+
+test("the speaker's status is one short line; the tooltip has every figure", () => {
+  const quiet = statusLine("running", 120, 0, 300, 40);
+  assert.equal(quiet.text, "speaker: 0.1 s queued");
+  assert.equal(
+    quiet.title,
+    "speaker running \u00b7 120 ms queued \u00b7 0 underruns \u00b7 jitter prebuffer 300 ms (latest chunks up to 40 ms late)",
+  );
+  assert.equal(statusLine("running", 80, 1, 300, 0).text, "speaker: 1 underrun");
+  assert.equal(statusLine("running", 80, 3, 300, 0).text, "speaker: 3 underruns");
+  const suspended = statusLine("suspended", 0, 0, 300, 0);
+  assert.equal(suspended.text, "sound suspended: click");
+  assert.match(suspended.title, /click to enable sound/);
+  // The old line was 44 characters and wrapped to three lines beside the microphone; ~22
+  // characters fit its ~147 px with the file browser open.
+  for (const line of [quiet, statusLine("running", 1234, 12, 500, 480), suspended])
+    assert.ok(line.text.length <= 22, line.text);
 });
