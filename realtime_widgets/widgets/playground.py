@@ -277,14 +277,29 @@ class Playground(w.VBox):  # type: ignore[misc]
             said = html.escape(f"{type(exc).__name__}: {exc}")
             self.connection.status.value = f"<span style='color:#c0392b'>{said}</span>"
 
+    def _keep_settings(self) -> str | None:
+        """Before the parts are rebuilt: take the settings the panel holds now into
+        ``self.config`` (a preset applied, a slider moved: a reconnect must not drop them), and
+        return a loaded preset's name."""
+        old = self.session
+        panel = self.parts.get("panel")
+        if old is not None and not old.replaying and isinstance(panel, ConfigPanel):
+            self.config = read_on_session_loop(old, lambda: panel.config)
+        name = getattr(self.parts.get("presets"), "name", None)
+        return name if isinstance(name, str) else None
+
     def connect(self) -> RealtimeSession:
-        """(Re)connect with the Connection form's choices and rebuild the parts."""
+        """(Re)connect with the Connection form's choices and rebuild the parts, with the
+        settings the panel holds now."""
+        name = self._keep_settings()
         self.close_session()
         endpoint = self.connection.endpoint()
         record = self.connection.record.value.strip() or None
         session = RealtimeSession(self.config, endpoint=endpoint, record=record)
         session.connect()
         self._bind(session)
+        if name:
+            self.parts["presets"].name = name
         form = self.connection
         chat = form.target.value == TARGETS[0] and form.responder.value == "chat"
         replies = f", replies from {form.chat_settings}" if chat else ""
@@ -298,19 +313,14 @@ class Playground(w.VBox):  # type: ignore[misc]
         old = self.session
         if old is None or old.replaying:
             raise RealtimeWidgetsError("no live session to start afresh: connect first")
-        panel = self.parts.get("panel")
-        if isinstance(panel, ConfigPanel):
-            self.config = read_on_session_loop(old, lambda: panel.config)
-        else:
-            self.config = old.requested
+        name = self._keep_settings()  # the panel's settings, a loaded preset's name
         endpoint = old.endpoint
-        name = getattr(self.parts.get("presets"), "name", None)  # a loaded preset's, kept
         self.close_session()
         record = self.connection.record.value.strip() or None
         session = RealtimeSession(self.config, endpoint=endpoint, record=record)
         session.connect()
         self._bind(session)
-        if isinstance(name, str):
+        if name:
             self.parts["presets"].name = name
         status = f"new conversation on {endpoint.display}"
         self.connection.status.value = html.escape(status)

@@ -123,3 +123,21 @@ def test_new_conversation_is_a_fresh_session_with_the_same_settings_and_connecti
         play.close_session()
     with pytest.raises(rw.RealtimeWidgetsError, match="connect first"):
         play.new_conversation()
+
+
+def test_reconnecting_keeps_the_settings_the_panel_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connect again (e.g. to another responder) after a preset or a slider changed the panel:
+    the new session starts with the panel's settings, not the ones the playground was made with
+    (a preset's silence of 200 ms was dropped on reconnect)."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    play = rw.Playground()
+    try:
+        play.parts["panel"].controls["speed"].widget.value = 1.3  # type: ignore[attr-defined]
+        play.parts["presets"].name = "fast talker"  # type: ignore[attr-defined]
+        play.connection.responder.value = "echo"
+        new = play.connect()
+        assert new.requested.speed == 1.3
+        assert play.parts["panel"].controls["speed"].widget.value == 1.3  # type: ignore[attr-defined]
+        assert play.parts["presets"].name == "fast talker"  # type: ignore[attr-defined]
+    finally:
+        play.close_session()
