@@ -570,48 +570,125 @@ class OptionalControl(FieldControl):
         self._enable_inner(value is not None and self.reason is None)
 
 
+def _param_fields(schema: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
+    """A parameter's schema as the form's fields: (type shown, description, enum text, the
+    keys the form does not show: ``items``, ``minimum``, ... kept as they were)."""
+    extra = dict(schema)
+    kind = extra.pop("type", "string")
+    shown = kind if isinstance(kind, str) and kind in PARAM_TYPES else AS_IN_JSON
+    if shown == AS_IN_JSON:
+        extra["type"] = kind
+    enum = extra.pop("enum", None) if kind == "string" else None
+    description = str(extra.pop("description", "") or "")
+    enum_text = ", ".join(str(v) for v in enum) if isinstance(enum, list) else ""
+    return shown, description, enum_text, extra
+
+
+def _param_schema(kind: str, description: str, enum: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """The form's fields of a parameter as its JSON schema (:func:`_param_fields` reversed)."""
+    schema: dict[str, Any] = {}
+    if kind != AS_IN_JSON:
+        schema["type"] = kind
+    if description.strip():
+        schema["description"] = description.strip()
+    schema.update(extra)
+    values = [v.strip() for v in enum.split(",") if v.strip()]
+    if kind == "string" and values:
+        schema["enum"] = values
+    return schema
+
+
+def _tool_parts(
+    tool: dict[str, Any],
+) -> tuple[list[tuple[str, dict[str, Any], bool]], dict[str, Any], dict[str, Any]]:
+    """A function tool's parameters as (name, schema, required) rows, the other keys of its
+    ``parameters`` and of the tool itself (kept as they were)."""
+    params = dict(tool.get("parameters") or {"type": "object", "properties": {}})
+    props = params.pop("properties", {}) or {}
+    required = set(params.pop("required", []) or [])
+    params.pop("type", None)
+    extra = {
+        k: v for k, v in tool.items() if k not in ("type", "name", "description", "parameters")
+    }
+    rows = [(str(n), s if isinstance(s, dict) else {}, n in required) for n, s in props.items()]
+    return rows, params, extra
+
+
+def _tool_dict(
+    name: str,
+    description: str,
+    rows: list[tuple[str, dict[str, Any], bool]],
+    params_extra: dict[str, Any],
+    tool_extra: dict[str, Any],
+) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    for row_name, schema, needed in rows:
+        if not row_name.strip():
+            continue  # a row not named yet: nothing to send
+        props[row_name.strip()] = schema
+        if needed:
+            required.append(row_name.strip())
+    parameters: dict[str, Any] = {**params_extra, "type": "object", "properties": props}
+    if required:
+        parameters["required"] = required
+    tool: dict[str, Any] = {"type": "function", "name": name.strip()}
+    if description.strip():
+        tool["description"] = description.strip()
+    tool["parameters"] = parameters
+    tool.update(tool_extra)
+    return tool
+
+
+def _tidy(tool: dict[str, Any]) -> dict[str, Any]:
+    """A tool as the form would write it back (to compare the form with JSON)."""
+    if tool.get("type") != "function":
+        return tool
+    rows, params_extra, tool_extra = _tool_parts(tool)
+    tidy = [(n, _param_schema(*_param_fields(s)), r) for n, s, r in rows]
+    name, description = str(tool.get("name", "")), str(tool.get("description") or "")
+    return _tool_dict(name, description, tidy, params_extra, tool_extra)
+
+
 class _ParamRow:
     """One parameter of a function tool's form: its widgets, and the schema keys the form does
     not show (``items``, ``minimum``, ...), kept as they were."""
 
     def __init__(self, name: str, schema: dict[str, Any], required: bool) -> None:
-        extra = dict(schema)
-        kind = extra.pop("type", "string")
-        shown = kind if kind in PARAM_TYPES else AS_IN_JSON
-        if shown == AS_IN_JSON:
-            extra["type"] = kind
-        enum = extra.pop("enum", None) if kind == "string" else None
-        self.extra = extra
+        shown, description, enum, self.extra = _param_fields(schema)
         self.name = w.Text(
             value=name,
             placeholder="parameter name",
             continuous_update=False,
-            layout=w.Layout(flex="1 1 auto", width="auto"),
+            layout=w.Layout(flex="1 1 0%", width="auto", min_width="60px"),
         )
         self.name.tooltip = "the parameter's name (a key of the arguments object)"
         self.kind = w.Dropdown(
             options=[*PARAM_TYPES, *([AS_IN_JSON] if shown == AS_IN_JSON else [])],
             value=shown,
-            layout=w.Layout(width="92px", flex="0 0 auto"),
+            layout=w.Layout(width="86px", flex="0 0 86px"),
         )
         self.kind.tooltip = "the parameter's JSON Schema type"
         self.required = w.Checkbox(
-            value=required, description="required", indent=False, layout=w.Layout(width="auto")
+            value=required,
+            description="required",
+            indent=False,
+            layout=w.Layout(width="82px", flex="0 0 82px"),
         )
         self.remove = w.Button(
             description="", icon="trash", tooltip="remove this parameter", layout=_icon()
         )
         self.description = w.Text(
-            value=str(extra.pop("description", "") or ""),
+            value=description,
             placeholder="description",
             continuous_update=False,
-            layout=w.Layout(flex="2 1 auto", width="auto"),
+            layout=w.Layout(flex="3 1 0%", width="auto", min_width="60px"),
         )
         self.enum = w.Text(
-            value=", ".join(str(v) for v in enum or ()),
+            value=enum,
             placeholder="enum: a, b, c",
             continuous_update=False,
-            layout=w.Layout(flex="1 1 auto", width="auto"),
+            layout=w.Layout(flex="2 1 0%", width="auto", min_width="60px"),
         )
         self.enum.tooltip = "the allowed values, separated by commas (strings only)"
         self.kind.observe(lambda _: self._show_enum(), "value")
@@ -629,16 +706,7 @@ class _ParamRow:
         self.enum.layout.display = None if self.kind.value == "string" else "none"
 
     def schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {}
-        if self.kind.value != AS_IN_JSON:
-            schema["type"] = self.kind.value
-        if self.description.value.strip():
-            schema["description"] = self.description.value.strip()
-        schema.update(self.extra)
-        enum = [v.strip() for v in self.enum.value.split(",") if v.strip()]
-        if self.kind.value == "string" and enum:
-            schema["enum"] = enum
-        return schema
+        return _param_schema(self.kind.value, self.description.value, self.enum.value, self.extra)
 
     def watch(self, callback: Callable[[], None]) -> None:
         for leaf in (self.name, self.kind, self.required, self.description, self.enum):
@@ -649,21 +717,14 @@ class _ToolForm:
     """One function tool's form: name, description, parameters."""
 
     def __init__(self, tool: dict[str, Any]) -> None:
-        params = dict(tool.get("parameters") or {"type": "object", "properties": {}})
-        props = params.pop("properties", {}) or {}
-        required = set(params.pop("required", []) or [])
-        params.pop("type", None)
-        self.params_extra = params  # additionalProperties, strict, ...: kept as they were
-        self.tool_extra = {
-            k: v for k, v in tool.items() if k not in ("type", "name", "description", "parameters")
-        }
+        rows, self.params_extra, self.tool_extra = _tool_parts(tool)
         self.name = w.Text(
             value=str(tool.get("name", "")),
             description="name",
             placeholder="get_weather",
             continuous_update=False,
             style=_FORM_LABEL,
-            layout=w.Layout(flex="1 1 auto", width="auto"),
+            layout=w.Layout(flex="1 1 0%", width="auto", min_width="120px"),
         )
         self.name.tooltip = "the function's name: letters, digits, _ and -, at most 64"
         self.remove = w.Button(
@@ -677,10 +738,7 @@ class _ToolForm:
             style=_FORM_LABEL,
             layout=w.Layout(width="100%", height="48px"),
         )
-        self.rows = [
-            _ParamRow(str(n), s if isinstance(s, dict) else {}, n in required)
-            for n, s in props.items()
-        ]
+        self.rows = [_ParamRow(n, schema, required) for n, schema, required in rows]
         self.add_param = w.Button(
             description="parameter",
             icon="plus",
@@ -701,24 +759,10 @@ class _ToolForm:
         self.box.add_class("rw-tool-form")
 
     def tool(self) -> dict[str, Any]:
-        props: dict[str, Any] = {}
-        required: list[str] = []
-        for row in self.rows:
-            name = row.name.value.strip()
-            if not name:
-                continue  # a row not named yet: nothing to send
-            props[name] = row.schema()
-            if row.required.value:
-                required.append(name)
-        parameters: dict[str, Any] = {**self.params_extra, "type": "object", "properties": props}
-        if required:
-            parameters["required"] = required
-        tool: dict[str, Any] = {"type": "function", "name": self.name.value.strip()}
-        if self.description.value.strip():
-            tool["description"] = self.description.value.strip()
-        tool["parameters"] = parameters
-        tool.update(self.tool_extra)
-        return tool
+        rows = [(r.name.value, r.schema(), bool(r.required.value)) for r in self.rows]
+        return _tool_dict(
+            self.name.value, self.description.value, rows, self.params_extra, self.tool_extra
+        )
 
 
 def _icon() -> w.Layout:
@@ -726,15 +770,10 @@ def _icon() -> w.Layout:
 
 
 def _row() -> w.Layout:
-    return w.Layout(width="100%", align_items="center")
+    return w.Layout(width="100%", align_items="center", overflow="hidden")
 
 
 _FORM_LABEL = {"description_width": "78px"}
-
-
-def _tidy(tool: dict[str, Any]) -> dict[str, Any]:
-    """A function tool as the form would write it back (to compare forms with JSON)."""
-    return _ToolForm(tool).tool() if tool.get("type") == "function" else tool
 
 
 class ToolsControl(FieldControl):

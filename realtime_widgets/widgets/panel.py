@@ -259,6 +259,11 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
             for path in list(self._refused):
                 if _at(self.config, path) == _at(effective, path):
                     del self._refused[path]
+            answered = {p.split(".")[0] for p in sent} - {p.split(".")[0] for p in self._pending}
+            if answered:  # held while pending: now the server's values
+                others = frozenset(self.controls) - answered
+                self._show(effective, hold=others)
+                return
         self._refresh_states()
 
     # ---- showing ---------------------------------------------------------------------------
@@ -279,10 +284,17 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         else:
             control.error(message)
 
-    def _show(self, config: SessionConfig, keep: str | None = None) -> None:
+    def _show(
+        self, config: SessionConfig, keep: str | None = None, hold: frozenset[str] = frozenset()
+    ) -> None:
+        """Show ``config`` in the controls, except ``keep`` (the control a person just set)
+        and ``hold`` (fields with a change not yet confirmed: the server's older value must
+        not undo what a person typed meanwhile; :meth:`_settle` shows them once answered)."""
         self._applying = True
         try:
             for path, control in self.controls.items():
+                if path in hold:
+                    continue
                 if path != keep:
                     control.set(getattr(config, path))
                 elif isinstance(control, SectionControl):
@@ -334,11 +346,14 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
 
     def state_of(self, path: str) -> tuple[str, str] | None:
         """(state, detail) of the control at ``path``: applied, pending, refused or unsent
-        (module docstring); None for a variant field the section's type does not have."""
+        (module docstring); None for a variant field the section's type does not have, or a
+        field the GA API has not."""
         head = path.split(".")[0]
         variants = getattr(self._find(path), "variants", None)
         if variants is not None and _at(self.config, f"{head}.type") not in variants:
             return None
+        if SessionConfig.PARAMS[head].ga is None:
+            return None  # not a GA parameter (temperature): nothing a GA server applies
         pending = [p for p in self._pending if _related(p, path)]
         if pending:
             sent = any(p in self._in_flight for p in pending)
@@ -425,7 +440,9 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         if effective.model != self.config.model:
             self.config = self.config.with_changes(model=effective.model)  # fixed by the server
             self._refresh_export()
-        self._show(effective)  # the controls show what the server applied (and the marks)
+        # The controls show what the server applied (and the marks), but not over a change
+        # still on its way.
+        self._show(effective, hold=frozenset(p.split(".")[0] for p in self._pending))
         for name in SessionConfig.model_fields:
             control = self.controls[name]
             asked, got = getattr(self.config, name), getattr(effective, name)

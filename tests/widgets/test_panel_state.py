@@ -61,9 +61,9 @@ def test_the_transcription_section_says_it_is_on() -> None:
     panel = ConfigPanel(config=playground_config())
     titles = [panel.accordion.get_title(i) for i in range(len(panel.accordion.children))]
     assert titles[2] == "Transcription: on (gpt-4o-mini-transcribe)"
-    assert panel.controls["transcription"].toggle.value is True
+    assert panel.controls["transcription"].toggle.value is True  # type: ignore[attr-defined]
     assert ConfigPanel(config=SessionConfig()).accordion.get_title(2) == "Transcription"
-    panel.controls["transcription"].toggle.value = False  # switched off by a person
+    panel.controls["transcription"].toggle.value = False  # type: ignore[attr-defined]
     assert panel.config.transcription is None
     assert panel.accordion.get_title(2) == "Transcription"
 
@@ -300,3 +300,22 @@ def test_broken_json_keeps_what_was_typed_and_names_the_field() -> None:
     assert "name" in tools.status.value
     assert tools._forms[0].name.value == "get weather"
     assert panel.config.tools[0].name == "get_weather"  # type: ignore[union-attr]
+
+
+def test_showing_the_same_tools_again_keeps_the_form_as_it_is() -> None:
+    """A session.updated redraws the panel: a form that already shows the tools is left alone
+    (no widgets made or lost; a person may be typing in it)."""
+    from ipywidgets.widgets.widget import _instances  # every open widget
+
+    panel = ConfigPanel(config=SessionConfig(tools=[WEATHER]))
+    tools = panel.controls["tools"]
+    assert isinstance(tools, ToolsControl)
+    form = tools._forms[0]
+    count = len(_instances)
+    panel._show(SessionConfig(tools=[WEATHER]))
+    panel._show(SessionConfig(tools=[WEATHER]))
+    assert tools._forms[0] is form
+    assert len(_instances) == count
+    changed = {**WEATHER, "description": "Changed elsewhere"}
+    panel._show(SessionConfig(tools=[changed]))
+    assert tools._forms[0].description.value == "Changed elsewhere"
