@@ -27,13 +27,13 @@ from typing import Any
 
 import pytest
 
-from realtime_widgets.widgets.panel import LOCK_HINTS
 from tests.browser.conftest import ARTIFACTS, Lab, run_notebook
 from tests.browser.test_playground import open_section, set_slider
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 NOTEBOOK = "panel_state.ipynb"
+VOICE_HINT = "locks once the model has spoken: choose it before the first reply"
 REFUSAL = "Unsupported parameter: 'session.reasoning' is not supported with this model."
 CELLS = [
     f"""import realtime_widgets as rw
@@ -115,7 +115,7 @@ def test_the_panel_shows_what_the_server_applied(small_page: Any, lab: Lab) -> N
             ".lm-TabBar-tab, .jupyter-widget-Collapse-header, .p-Collapse-header",
             has_text="Transcription: on (gpt-4o-mini-transcribe)",
         ).first.wait_for(timeout=60_000)
-        hint = page.get_by_text(LOCK_HINTS["until_assistant_audio"]).first
+        hint = page.get_by_text(VOICE_HINT).first
         hint.wait_for(timeout=60_000)
         assert hint.is_visible()
         page.wait_for_function(
@@ -259,7 +259,7 @@ def test_the_panel_shows_what_the_server_applied(small_page: Any, lab: Lab) -> N
         assert reason == "voice cannot change once the assistant has spoken"
         open_section(page, "Model & voice")
         page.get_by_text(reason, exact=True).first.wait_for(timeout=120_000)
-        assert not page.get_by_text(LOCK_HINTS["until_assistant_audio"]).first.is_visible()
+        assert not page.get_by_text(VOICE_HINT).first.is_visible()
         assert not page.widget_errors(), page.page_errors
     finally:
         kernel.close()
