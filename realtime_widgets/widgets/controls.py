@@ -789,7 +789,8 @@ class ToolsControl(FieldControl):
         json_control = _json(path, name, info)
         self.json: w.Textarea = json_control.widget
         self.json.description = "JSON"
-        self.json.layout.height = "120px"
+        self.json.style.description_width = "40px"
+        self.json.layout = w.Layout(width="100%", height="140px")
         self.run: Callable[..., None] = lambda fn, *args: fn(*args)
         self._forms: list[_ToolForm] = []
         self._others: list[Any] = []  # the non-function tools, as the JSON has them

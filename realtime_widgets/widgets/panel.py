@@ -442,11 +442,13 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
             self._refresh_export()
         # The controls show what the server applied (and the marks), but not over a change
         # still on its way.
-        self._show(effective, hold=frozenset(p.split(".")[0] for p in self._pending))
+        held = frozenset(p.split(".")[0] for p in self._pending)
+        self._show(effective, hold=held)
         for name in SessionConfig.model_fields:
             control = self.controls[name]
             asked, got = getattr(self.config, name), getattr(effective, name)
-            if name in self.config.model_fields_set and asked != got and control.reason is None:
+            differs = name in self.config.model_fields_set and asked != got and name not in held
+            if differs and control.reason is None:
                 control.note(
                     f"<span style='color:#b9770e'>requested {_short(asked)}; the server has "
                     f"{_short(got)}</span>"

@@ -16,7 +16,7 @@ server). In the page, as a person would:
   voice control then says why it is locked.
 
 Screenshots: tests/browser/artifacts/panel_state_1366x768.png (the summary and turn detection
-applied), panel_state_turn_detection_1366x768.png, panel_state_refused_1366x768.png,
+applied), panel_state_voice_hint_1366x768.png, panel_state_refused_1366x768.png,
 panel_state_tools_1366x768.png.
 """
 
@@ -118,6 +118,7 @@ def test_the_panel_shows_what_the_server_applied(small_page: Any, lab: Lab) -> N
         hint = page.get_by_text(VOICE_HINT).first
         hint.wait_for(timeout=60_000)
         assert hint.is_visible()
+        shoot(page, "panel_state_voice_hint_1366x768.png")
         page.wait_for_function(
             "() => document.querySelector('.rw-panel-summary').innerText.includes('all applied')",
             timeout=120_000,
@@ -160,10 +161,8 @@ def test_the_panel_shows_what_the_server_applied(small_page: Any, lab: Lab) -> N
             " document.querySelector('.rw-settings').scrollTop = 0; }"
         )
         assert page.locator(".rw-panel-summary").first.is_visible()
-        shoot(page, "panel_state_1366x768.png")
-        threshold.scroll_into_view_if_needed()
         assert threshold.is_visible()
-        shoot(page, "panel_state_turn_detection_1366x768.png")
+        shoot(page, "panel_state_1366x768.png")
 
         # -- a change the server refuses: the mark and the summary say why
         open_section(page, "Limits & tracing")
