@@ -319,3 +319,39 @@ def test_showing_the_same_tools_again_keeps_the_form_as_it_is() -> None:
     changed = {**WEATHER, "description": "Changed elsewhere"}
     panel._show(SessionConfig(tools=[changed]))
     assert tools._forms[0].description.value == "Changed elsewhere"
+
+
+def test_the_tool_forms_edits_run_on_the_session_loop(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    session = RealtimeSession(
+        SessionConfig(output_modalities=["text"]), endpoint=Endpoint.local(server.url, "m")
+    )
+    session.connect()
+    try:
+        panel = ConfigPanel(session, debounce_s=0.05)
+        tools = panel.controls["tools"]
+        assert isinstance(tools, ToolsControl)
+        threads: list[threading.Thread] = []
+        original = tools._form_edited
+
+        def edited() -> None:
+            threads.append(threading.current_thread())
+            original()
+
+        monkeypatch.setattr(tools, "_form_edited", edited)
+        tools.add_tool.click()  # the kernel's thread, as a browser click arrives
+        eventually(
+            lambda: (
+                session.effective is not None
+                and [t.name for t in session.effective.tools] == ["new_function"]
+            )  # type: ignore[union-attr]
+        )
+        assert threads
+        assert all(t is session.loop_thread for t in threads)
+        eventually(lambda: panel.summary_text == "✓ all applied")
+        assert panel.state_of("tools")[0] == "applied"  # type: ignore[index]
+    finally:
+        session.close()
