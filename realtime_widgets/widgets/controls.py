@@ -113,7 +113,11 @@ class FieldControl:
         self._read = read
         self._write = write
         self.status = w.HTML(layout=w.Layout(margin="0 0 0 136px"))
-        self.mark = w.HTML(layout=w.Layout(width="16px", flex="0 0 16px", margin="0 0 0 2px"))
+        # Hidden until a state is shown (the ConfigPanel's; other users of the controls, the
+        # transcription view and the VAD lab, never show one and lose no width to it).
+        self.mark = w.HTML(
+            layout=w.Layout(width="16px", flex="0 0 16px", margin="0 0 0 2px", display="none")
+        )
         self.state: tuple[str, str] | None = None  # (applied|pending|refused|unsent, detail)
         self.reason: str | None = None
         self.description = description or ""
@@ -139,6 +143,7 @@ class FieldControl:
         if (state, detail) == self.state or (state is None and self.state is None):
             return
         self.state = None if state is None else (state, detail)
+        self.mark.layout.display = "none" if state is None else None
         if state is None:
             self.mark.value = ""
             return

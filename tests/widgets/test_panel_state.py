@@ -355,3 +355,16 @@ def test_the_tool_forms_edits_run_on_the_session_loop(
         assert panel.state_of("tools")[0] == "applied"  # type: ignore[index]
     finally:
         session.close()
+
+
+def test_controls_outside_the_panel_keep_their_width() -> None:
+    """The transcription view and the VAD lab build the same controls and show no state: the
+    mark takes no room there."""
+    from realtime_widgets.protocol.transcription_config import TranscriptionConfig
+    from realtime_widgets.widgets.controls import build_controls
+
+    for control in build_controls(TranscriptionConfig):
+        assert control.mark.layout.display == "none"
+    panel = ConfigPanel(config=SessionConfig())
+    assert panel.controls["speed"].mark.layout.display is None  # shown: "unsent"
+    assert panel.controls["temperature"].mark.layout.display == "none"  # GA has none
