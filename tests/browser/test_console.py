@@ -191,7 +191,7 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
         code = kernel.eval(f"{TO_CODE}({panel}.config, {panel}.export_target.value)")
         assert "voice" in code or "session" in code, code
         page.wait_for_function(
-            "(code) => document.querySelector('.rw-export-code textarea').value === code",
+            "(code) => document.querySelector('.rw-export-code textarea')?.value === code",
             arg=code,
             timeout=60_000,
         )
@@ -252,7 +252,7 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
         assert "650" in code
         assert "marin" in code
         page.wait_for_function(
-            "(code) => document.querySelector('.rw-export-code textarea').value === code",
+            "(code) => document.querySelector('.rw-export-code textarea')?.value === code",
             arg=code,
             timeout=60_000,
         )
