@@ -17,12 +17,18 @@ The walk over ``model_fields`` picks a control from each field's type:
   shows a secret (an MCP tool's authorization): the panel keeps the config's own.
 
 Each :class:`FieldControl` knows its dotted path, turns the widget's value into a config value
-and back, and has a status line for errors and "requested but not effective" notes.
+and back, and has a status line for errors and "requested but not effective" notes, and a small
+mark beside it (``show_state``): applied, pending or refused, the detail in its tooltip.
+
+The function tools of a ``tools`` list get a form (:class:`ToolsControl`): name, description and
+each parameter as fields (name, JSON Schema type, description, required, enum for strings); the
+JSON editor is its advanced view, and the form writes through it, so both always agree.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import json
 from collections.abc import Callable
@@ -41,14 +47,18 @@ from realtime_widgets.protocol.introspect import (
     strip_annotated,
     union_members,
 )
+from realtime_widgets.protocol.parts import FunctionTool
 from realtime_widgets.protocol.redaction import redact
 
 __all__ = [
     "CUSTOM",
+    "MARKS",
+    "PARAM_TYPES",
     "FieldControl",
     "Incomplete",
     "OptionalControl",
     "SectionControl",
+    "ToolsControl",
     "build_controls",
     "leaves",
     "plain_value",
@@ -56,6 +66,16 @@ __all__ = [
 
 _LABEL = {"description_width": "130px"}
 CUSTOM = "custom..."  # the choice control's entry for a value outside its list
+# A control's state mark: symbol and colour per state (the tooltip says the detail).
+MARKS = {
+    "applied": ("&#10003;", "#1e8449"),  # check mark
+    "pending": ("&#8230;", "#b9770e"),  # ellipsis
+    "refused": ("&#10005;", "#c0392b"),  # cross
+    "unsent": ("&#183;", "#888"),  # middle dot: no live session
+}
+# The parameter types a function tool's form offers: JSON Schema's types.
+PARAM_TYPES = ("string", "number", "integer", "boolean", "array", "object")
+AS_IN_JSON = "(as in JSON)"  # a type the form cannot show (a list of types): kept as it is
 
 
 class Incomplete(ValueError):
@@ -94,6 +114,12 @@ class FieldControl:
         self._read = read
         self._write = write
         self.status = w.HTML(layout=w.Layout(margin="0 0 0 136px"))
+        # Hidden until a state is shown (the ConfigPanel's; other users of the controls, the
+        # transcription view and the VAD lab, never show one and lose no width to it).
+        self.mark = w.HTML(
+            layout=w.Layout(width="16px", flex="0 0 16px", margin="0 0 0 2px", display="none")
+        )
+        self.state: tuple[str, str] | None = None  # (applied|pending|refused|unsent, detail)
         self.reason: str | None = None
         self.description = description or ""
         if hasattr(widget, "description_allow_html"):
@@ -105,6 +131,30 @@ class FieldControl:
 
     def set(self, value: Any) -> None:
         self._write(value)
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the thread of the change) whenever a person changes a value."""
+        for leaf in leaves(self.widget):
+            if isinstance(leaf, w.ValueWidget) and not isinstance(leaf, w.HTML | w.Label):
+                leaf.observe(lambda _change: callback(), "value")
+
+    def show_state(self, state: str | None, detail: str = "") -> None:
+        """The mark beside the control: ``state`` is a key of :data:`MARKS` (None: no mark);
+        ``detail`` is its tooltip."""
+        if (state, detail) == self.state or (state is None and self.state is None):
+            return
+        self.state = None if state is None else (state, detail)
+        self.mark.layout.display = "none" if state is None else None
+        if state is None:
+            self.mark.value = ""
+            return
+        symbol, colour = MARKS[state]
+        tip = html.escape(f"{state}: {detail}" if detail else state, quote=True)
+        self.mark.value = (
+            f"<span class='rw-mark' data-path='{html.escape(self.path, quote=True)}' "
+            f"data-state='{state}' title='{tip}' style='color:{colour};font-weight:bold;"
+            f"cursor:help'>{symbol}</span>"
+        )
 
     def disable(self, reason: str | None) -> None:
         """Disable the control with the reason shown (None enables it again)."""
@@ -127,9 +177,10 @@ class FieldControl:
             else f"<span style='color:#c0392b'>&#9888; {html.escape(message)}</span>"
         )
 
-    @property
-    def box(self) -> w.Widget:
-        return w.VBox([self.widget, self.status], layout=w.Layout(margin="0 0 2px 0"))
+    @functools.cached_property
+    def box(self) -> w.Widget:  # made once: a control sits in one place
+        row = w.HBox([self.widget, self.mark], layout=w.Layout(width="100%", align_items="center"))
+        return w.VBox([row, self.status], layout=w.Layout(margin="0 0 2px 0"))
 
 
 def leaves(widget: w.Widget) -> list[w.Widget]:
@@ -368,6 +419,8 @@ def _make_controls(path: str, name: str, annotation: Any, info: FieldInfo) -> li
                 info.description,
             )
             return [OptionalControl(path, name, one, info) if optional else one]
+        if FunctionTool in models_in(item):
+            return [ToolsControl(path, name, info)]
         return [_json(path, name, info)]
     if len(members) == 1 and not models:
         control = _simple(path, name, members[0], info)
@@ -437,11 +490,13 @@ class SectionControl(FieldControl):
         self.toggle = w.Checkbox(
             description=f"{_label(name)}", indent=False, value=True, layout=w.Layout(width="auto")
         )
-        header: list[w.Widget] = [self.toggle] if optional else [w.HTML(f"<b>{_label(name)}</b>")]
+        title = self.toggle if optional else w.HTML(f"<b>{_label(name)}</b>")
         body = w.VBox([c.box for c in inner], layout=w.Layout(margin="0 0 0 16px"))
         self.body = body
-        box = w.VBox([*header, body])
+        self.header = w.HBox([title], layout=w.Layout(align_items="center"))
+        box = w.VBox([self.header, body])
         super().__init__(path, box, self._read_section, self._write_section, info.description)
+        self.header.children = [title, self.mark]  # the section's mark sits by its title
         self.toggle.observe(lambda _: self._show(), "value")
 
     def omit(self, *paths: str) -> None:
@@ -450,6 +505,10 @@ class SectionControl(FieldControl):
         shown nor read."""
         self.inner = [c for c in self.inner if c.path not in paths]
         self.body.children = [c.box for c in self.inner]
+
+    @functools.cached_property
+    def box(self) -> w.Widget:
+        return w.VBox([self.widget, self.status], layout=w.Layout(margin="0 0 2px 0"))
 
     def _show(self) -> None:
         self.body.layout.display = None if (self.toggle.value or not self.optional) else "none"
@@ -522,3 +581,414 @@ class OptionalControl(FieldControl):
         if value is not None:
             self.inner.set(value)
         self._enable_inner(value is not None and self.reason is None)
+
+
+def _param_fields(schema: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
+    """A parameter's schema as the form's fields: (type shown, description, enum text, the
+    keys the form does not show: ``items``, ``minimum``, ... kept as they were)."""
+    extra = dict(schema)
+    kind = extra.pop("type", "string")
+    shown = kind if isinstance(kind, str) and kind in PARAM_TYPES else AS_IN_JSON
+    if shown == AS_IN_JSON:
+        extra["type"] = kind
+    enum = extra.pop("enum", None) if kind == "string" else None
+    description = str(extra.pop("description", "") or "")
+    enum_text = ", ".join(str(v) for v in enum) if isinstance(enum, list) else ""
+    return shown, description, enum_text, extra
+
+
+def _param_schema(kind: str, description: str, enum: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """The form's fields of a parameter as its JSON schema (:func:`_param_fields` reversed)."""
+    schema: dict[str, Any] = {}
+    if kind != AS_IN_JSON:
+        schema["type"] = kind
+    if description.strip():
+        schema["description"] = description.strip()
+    schema.update(extra)
+    values = [v.strip() for v in enum.split(",") if v.strip()]
+    if kind == "string" and values:
+        schema["enum"] = values
+    return schema
+
+
+def _tool_parts(
+    tool: dict[str, Any],
+) -> tuple[list[tuple[str, dict[str, Any], bool]], dict[str, Any], dict[str, Any]]:
+    """A function tool's parameters as (name, schema, required) rows, the other keys of its
+    ``parameters`` and of the tool itself (kept as they were)."""
+    params = dict(tool.get("parameters") or {"type": "object", "properties": {}})
+    props = params.pop("properties", {}) or {}
+    required = set(params.pop("required", []) or [])
+    params.pop("type", None)
+    extra = {
+        k: v for k, v in tool.items() if k not in ("type", "name", "description", "parameters")
+    }
+    rows = [(str(n), s if isinstance(s, dict) else {}, n in required) for n, s in props.items()]
+    return rows, params, extra
+
+
+def _tool_dict(
+    name: str,
+    description: str,
+    rows: list[tuple[str, dict[str, Any], bool]],
+    params_extra: dict[str, Any],
+    tool_extra: dict[str, Any],
+) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    for row_name, schema, needed in rows:
+        if not row_name.strip():
+            continue  # a row not named yet: nothing to send
+        props[row_name.strip()] = schema
+        if needed:
+            required.append(row_name.strip())
+    parameters: dict[str, Any] = {**params_extra, "type": "object", "properties": props}
+    if required:
+        parameters["required"] = required
+    tool: dict[str, Any] = {"type": "function", "name": name.strip()}
+    if description.strip():
+        tool["description"] = description.strip()
+    tool["parameters"] = parameters
+    tool.update(tool_extra)
+    return tool
+
+
+def _tidy(tool: dict[str, Any]) -> dict[str, Any]:
+    """A tool as the form would write it back (to compare the form with JSON)."""
+    if tool.get("type") != "function":
+        return tool
+    rows, params_extra, tool_extra = _tool_parts(tool)
+    tidy = [(n, _param_schema(*_param_fields(s)), r) for n, s, r in rows]
+    name, description = str(tool.get("name", "")), str(tool.get("description") or "")
+    return _tool_dict(name, description, tidy, params_extra, tool_extra)
+
+
+class _ParamRow:
+    """One parameter of a function tool's form: its widgets, and the schema keys the form does
+    not show (``items``, ``minimum``, ...), kept as they were."""
+
+    def __init__(self, name: str, schema: dict[str, Any], required: bool) -> None:
+        shown, description, enum, self.extra = _param_fields(schema)
+        self.name = w.Text(
+            value=name,
+            placeholder="parameter name",
+            continuous_update=False,
+            layout=w.Layout(flex="1 1 0%", width="auto", min_width="60px"),
+        )
+        self.name.tooltip = "the parameter's name (a key of the arguments object)"
+        self.kind = w.Dropdown(
+            options=[*PARAM_TYPES, *([AS_IN_JSON] if shown == AS_IN_JSON else [])],
+            value=shown,
+            layout=w.Layout(width="86px", flex="0 0 86px"),
+        )
+        self.kind.tooltip = "the parameter's JSON Schema type"
+        self.required = w.Checkbox(
+            value=required,
+            description="required",
+            indent=False,
+            layout=w.Layout(width="82px", flex="0 0 82px"),
+        )
+        self.remove = w.Button(
+            description="", icon="trash", tooltip="remove this parameter", layout=_icon()
+        )
+        self.description = w.Text(
+            value=description,
+            placeholder="description",
+            continuous_update=False,
+            layout=w.Layout(flex="3 1 0%", width="auto", min_width="60px"),
+        )
+        self.enum = w.Text(
+            value=enum,
+            placeholder="enum: a, b, c",
+            continuous_update=False,
+            layout=w.Layout(flex="2 1 0%", width="auto", min_width="60px"),
+        )
+        self.enum.tooltip = "the allowed values, separated by commas (strings only)"
+        self.kind.observe(lambda _: self._show_enum(), "value")
+        self._show_enum()
+        self.box = w.VBox(
+            [
+                w.HBox([self.name, self.kind, self.required, self.remove], layout=_row()),
+                w.HBox([self.description, self.enum], layout=_row()),
+            ],
+            layout=w.Layout(border_left="2px solid #ddd", padding="0 0 0 4px", margin="2px 0"),
+        )
+        self.box.add_class("rw-tool-param")
+
+    def _show_enum(self) -> None:
+        self.enum.layout.display = None if self.kind.value == "string" else "none"
+
+    def schema(self) -> dict[str, Any]:
+        return _param_schema(self.kind.value, self.description.value, self.enum.value, self.extra)
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        for leaf in (self.name, self.kind, self.required, self.description, self.enum):
+            leaf.observe(lambda _change: callback(), "value")
+
+
+class _ToolForm:
+    """One function tool's form: name, description, parameters."""
+
+    def __init__(self, tool: dict[str, Any]) -> None:
+        rows, self.params_extra, self.tool_extra = _tool_parts(tool)
+        self.name = w.Text(
+            value=str(tool.get("name", "")),
+            description="name",
+            placeholder="get_weather",
+            continuous_update=False,
+            style=_FORM_LABEL,
+            layout=w.Layout(flex="1 1 0%", width="auto", min_width="120px"),
+        )
+        self.name.tooltip = "the function's name: letters, digits, _ and -, at most 64"
+        self.remove = w.Button(
+            description="", icon="trash", tooltip="remove this function tool", layout=_icon()
+        )
+        self.description = w.Textarea(
+            value=str(tool.get("description") or ""),
+            description="description",
+            placeholder="when and how the model should call it",
+            continuous_update=False,
+            style=_FORM_LABEL,
+            layout=w.Layout(width="100%", height="48px"),
+        )
+        self.rows = [_ParamRow(n, schema, required) for n, schema, required in rows]
+        self.add_param = w.Button(
+            description="parameter",
+            icon="plus",
+            tooltip="add a parameter to this function",
+            layout=w.Layout(width="auto"),
+        )
+        self.params_box = w.VBox([r.box for r in self.rows], layout=w.Layout(width="100%"))
+        self.box = w.VBox(
+            [
+                w.HBox([self.name, self.remove], layout=_row()),
+                self.description,
+                w.HTML("<span style='color:#555'>parameters</span>"),
+                self.params_box,
+                self.add_param,
+            ],
+            layout=w.Layout(border="1px solid #ddd", padding="4px", margin="0 0 4px 0"),
+        )
+        self.box.add_class("rw-tool-form")
+
+    def tool(self) -> dict[str, Any]:
+        rows = [(r.name.value, r.schema(), bool(r.required.value)) for r in self.rows]
+        return _tool_dict(
+            self.name.value, self.description.value, rows, self.params_extra, self.tool_extra
+        )
+
+
+def _icon() -> w.Layout:
+    return w.Layout(width="32px", flex="0 0 auto")
+
+
+def _row() -> w.Layout:
+    return w.Layout(width="100%", align_items="center", overflow="hidden")
+
+
+_FORM_LABEL = {"description_width": "78px"}
+
+
+class ToolsControl(FieldControl):
+    """Function tools as forms, the whole list as JSON (the advanced view).
+
+    ``widget`` is the JSON editor: the panel reads the value from it, and the form writes its
+    tools there (the other tools, MCP, are kept as the JSON has them), so the two never
+    disagree. JSON that does not parse is kept as typed, with an error naming the field; the
+    form waits (disabled) until it parses. ``run`` is where the form's edits are handled (the
+    panel hands them to its session loop)."""
+
+    def __init__(self, path: str, name: str, info: FieldInfo) -> None:
+        json_control = _json(path, name, info)
+        self.json: w.Textarea = json_control.widget
+        self.json.description = "JSON"
+        self.json.style.description_width = "40px"
+        self.json.layout = w.Layout(width="100%", height="140px")
+        self.run: Callable[..., None] = lambda fn, *args: fn(*args)
+        self._forms: list[_ToolForm] = []
+        self._others: list[Any] = []  # the non-function tools, as the JSON has them
+        self._syncing = False  # the control writes its own JSON text
+        self._broken: str | None = None  # why the JSON typed does not parse
+        self._callbacks: list[Callable[[], None]] = []
+        self.add_tool = w.Button(
+            description="function tool",
+            icon="plus",
+            tooltip="add a function the model may call",
+            layout=w.Layout(width="auto"),
+        )
+        self.add_tool.on_click(lambda _: self.run(self._add_tool))
+        self.forms_box = w.VBox(layout=w.Layout(width="100%"))
+        self.form_note = w.HTML()
+        self.show_json = w.ToggleButton(
+            value=False,
+            description="JSON (advanced)",
+            icon="code",
+            tooltip="show the tools as JSON: edits there show in the form, and back",
+            layout=w.Layout(width="auto"),
+        )
+        self.show_json.observe(lambda _: self._json_visible(), "value")
+        self.form = w.VBox(
+            [
+                w.HTML(f"<b>{_label(name)}</b>"),
+                self.forms_box,
+                self.form_note,
+                w.HBox([self.add_tool, self.show_json], layout=_row()),
+            ],
+            layout=w.Layout(width="100%"),
+        )
+        self.form.add_class("rw-tools")
+        super().__init__(path, self.json, json_control._read, self._write_tools, info.description)
+        self.json.observe(self._json_typed, "value")
+        self._json_visible()
+
+    @functools.cached_property
+    def box(self) -> w.Widget:  # made once: a control sits in one place
+        row = w.HBox([self.json, self.mark], layout=w.Layout(width="100%", align_items="center"))
+        self._json_row = row
+        self._json_visible()
+        return w.VBox([self.form, row, self.status], layout=w.Layout(margin="0 0 2px 0"))
+
+    def _json_visible(self) -> None:
+        row = getattr(self, "_json_row", None)
+        if row is not None:
+            row.layout.display = None if self.show_json.value else "none"
+
+    # ---- the form -> the JSON ------------------------------------------------------------------
+
+    def form_tools(self) -> list[dict[str, Any]]:
+        """The function tools as the form has them."""
+        return [form.tool() for form in self._forms]
+
+    def _say(self) -> None:
+        if self._broken is not None:
+            said = (
+                "<span style='color:#c0392b'>the JSON below does not parse "
+                f"({html.escape(self._broken)}): the form waits until it does; nothing typed "
+                "is lost</span>"
+            )
+        elif self._others:
+            said = (
+                f"<span style='color:#555'>and {len(self._others)} other tool(s) (MCP): "
+                "edit them in the JSON</span>"
+            )
+        elif not self._forms:
+            said = "<span style='color:#555'>no function tools</span>"
+        else:
+            said = ""
+        self.form_note.value = said
+
+    def _form_edited(self) -> None:
+        if self._broken is not None:  # the JSON does not parse: it holds what was typed
+            return
+        tools = [*self.form_tools(), *self._others]
+        self._syncing = True
+        try:
+            self.json.value = json.dumps(tools, indent=1)  # the panel reads it from here
+        finally:
+            self._syncing = False
+
+    def _add_tool(self) -> None:
+        taken = {f.name.value for f in self._forms} | {
+            str(t.get("name")) for t in self._others if isinstance(t, dict)
+        }
+        name = next(
+            n
+            for n in ("new_function", *(f"new_function_{i}" for i in range(2, 999)))
+            if n not in taken
+        )
+        self._forms.append(self._watched(_ToolForm({"type": "function", "name": name})))
+        self._lay_out()
+        self._say()
+        self._form_edited()
+
+    def _add_param(self, form: _ToolForm) -> None:
+        row = _ParamRow("", {"type": "string"}, False)
+        self._watch_row(form, row)
+        form.rows.append(row)
+        form.params_box.children = [r.box for r in form.rows]
+        self._form_edited()
+
+    def _remove_param(self, form: _ToolForm, row: _ParamRow) -> None:
+        if row in form.rows:
+            form.rows.remove(row)
+            form.params_box.children = [r.box for r in form.rows]
+            row.box.close()
+            self._form_edited()
+
+    def _remove_tool(self, form: _ToolForm) -> None:
+        if form in self._forms:
+            self._forms.remove(form)
+            self._lay_out()
+            self._say()
+            form.box.close()
+            self._form_edited()
+
+    def _watched(self, form: _ToolForm) -> _ToolForm:
+        edited = lambda *_: self.run(self._form_edited)  # noqa: E731
+        form.name.observe(edited, "value")
+        form.description.observe(edited, "value")
+        form.remove.on_click(lambda _: self.run(self._remove_tool, form))
+        form.add_param.on_click(lambda _: self.run(self._add_param, form))
+        for row in form.rows:
+            self._watch_row(form, row)
+        return form
+
+    def _watch_row(self, form: _ToolForm, row: _ParamRow) -> None:
+        row.watch(lambda: self.run(self._form_edited))
+        row.remove.on_click(lambda _: self.run(self._remove_param, form, row))
+
+    def _lay_out(self) -> None:
+        self.forms_box.children = [f.box for f in self._forms]
+        for form in self._forms:
+            for leaf in leaves(form.box):
+                if hasattr(leaf, "disabled"):
+                    leaf.disabled = self._broken is not None or self.reason is not None
+
+    # ---- the JSON -> the form ------------------------------------------------------------------
+
+    def _json_typed(self, _change: Any) -> None:
+        if not self._syncing:
+            self.run(self._json_edited, self.json.value)
+
+    def _json_edited(self, text: str) -> None:
+        try:
+            value = json.loads(text) if text.strip() else []
+        except (ValueError, RecursionError) as exc:
+            self._broken = str(exc) or "nested too deep"
+            self.show_json.value = True  # where the error is
+            self._lay_out()
+            self._say()
+            return
+        self._broken = None
+        if isinstance(value, list) and all(isinstance(t, dict) for t in value):
+            self._fill(value)
+        else:
+            self._lay_out()
+            self._say()
+
+    def _fill(self, tools: list[dict[str, Any]]) -> None:
+        """Show these tools in the form (unless it already shows them: a person may be typing)."""
+        functions = [t for t in tools if t.get("type") == "function"]
+        self._others = [t for t in tools if t.get("type") != "function"]
+        if [_tidy(t) for t in functions] != self.form_tools():
+            for form in self._forms:
+                form.box.close()
+            self._forms = [self._watched(_ToolForm(t)) for t in functions]
+        self._lay_out()
+        self._say()
+
+    def _write_tools(self, value: Any) -> None:
+        plain = redact(plain_value(value))  # a synced trait: secrets stay in the kernel's config
+        tools = plain if isinstance(plain, list) else []
+        self._syncing = True
+        try:
+            self.json.value = "" if plain is None else json.dumps(plain, indent=1)
+        finally:
+            self._syncing = False
+        self._broken = None
+        self._fill([t for t in tools if isinstance(t, dict)])
+
+    def disable(self, reason: str | None) -> None:
+        super().disable(reason)
+        self.add_tool.disabled = reason is not None
+        self._lay_out()

@@ -42,7 +42,7 @@ from realtime_widgets.widgets.key_field import KeyField
 from realtime_widgets.widgets.latency import LatencyProbe
 from realtime_widgets.widgets.metrics import MetricsView
 from realtime_widgets.widgets.microphone import Microphone
-from realtime_widgets.widgets.panel import ConfigPanel
+from realtime_widgets.widgets.panel import ConfigPanel, playground_config
 from realtime_widgets.widgets.preset_bar import PresetBar
 from realtime_widgets.widgets.speaker import Speaker
 from realtime_widgets.widgets.transcript import TranscriptView
@@ -250,7 +250,7 @@ class Playground(w.VBox):  # type: ignore[misc]
     """Every part of the toolkit, bound to one session (see the module docstring)."""
 
     def __init__(self, config: SessionConfig | None = None, *, connect: bool = True) -> None:
-        self.config = config or SessionConfig()
+        self.config = config or playground_config()  # transcription on, voice marin
         self.connection = Connection(self.config.model)
         if os.environ.get("OPENAI_API_KEY"):
             self.connection.target.value = TARGETS[1]

@@ -191,7 +191,7 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
         code = kernel.eval(f"{TO_CODE}({panel}.config, {panel}.export_target.value)")
         assert "voice" in code or "session" in code, code
         page.wait_for_function(
-            "(code) => document.querySelector('.rw-export-code textarea').value === code",
+            "(code) => document.querySelector('.rw-export-code textarea')?.value === code",
             arg=code,
             timeout=60_000,
         )
@@ -252,7 +252,7 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
         assert "650" in code
         assert "marin" in code
         page.wait_for_function(
-            "(code) => document.querySelector('.rw-export-code textarea').value === code",
+            "(code) => document.querySelector('.rw-export-code textarea')?.value === code",
             arg=code,
             timeout=60_000,
         )
@@ -268,11 +268,13 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
             "[e for e in playground.session.events if e.type == 'input_audio_buffer.committed']",
             timeout=300,
         )
-        # 8. the user's turn says at once that no transcript will come (transcription is off)
-        page.locator(
-            ".rw-item[data-role=user] .rw-note", has_text="no transcript: transcription is off"
-        ).first.wait_for(timeout=60_000)
-        assert "awaiting transcript" not in page.locator(".rw-transcript").inner_text()
+        # 8. the user's turn shows their words: the playground transcribes by default (issue 23)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.rw-item[data-role=user] .rw-text')]"
+            ".some((n) => n.textContent.trim().length > 0)",
+            timeout=120_000,
+        )
+        assert "transcription is off" not in page.locator(".rw-transcript").inner_text()
         kernel.wait("playground.parts['speaker'].truncations", timeout=600)
         kernel.wait(
             "[e for e in playground.session.events if e.type == 'response.done'] and "

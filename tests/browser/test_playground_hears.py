@@ -113,9 +113,12 @@ def test_playground_hears_real_speech(small_page: Any, lab: Lab) -> None:
     kernel = lab.kernel_for(NOTEBOOK)
     try:
         kernel.wait("playground.session is not None and playground.session.connected")
-        assert kernel.eval("playground.session.requested.transcription") is None  # off at first
+        # on by default in the playground (issue 23); ticking it again changes nothing
+        assert kernel.eval("playground.session.requested.transcription.model") == (
+            "gpt-4o-mini-transcribe"
+        )
 
-        # -- input transcription on, as a user turns it on: the panel's Transcription section
+        # -- input transcription on, as a user sees it: the panel's Transcription section
         page.locator(
             ".lm-TabBar-tab, .jupyter-widget-Collapse-header, .p-Collapse-header",
             has_text="Transcription",
