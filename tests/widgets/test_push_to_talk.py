@@ -5,7 +5,8 @@ waiting in the buffer when turn detection is off."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import numpy as np
@@ -157,8 +158,15 @@ def test_pressing_is_a_barge_in_the_speaker_stops_what_is_playing(
     press(mic, False)
 
 
-def test_pressing_cancels_a_reply_in_progress(server: LocalServer) -> None:
-    slow = LocalServer(pace=1.0, speech=False, transcriber=None).start()
+async def _slow_reply(ctx: Any) -> AsyncIterator[str]:
+    """A reply that takes about a minute to write: still in progress when the hold starts."""
+    for n in range(600):
+        yield f"word{n} "
+        await asyncio.sleep(0.1)
+
+
+def test_pressing_cancels_a_reply_in_progress() -> None:
+    slow = LocalServer(responder=_slow_reply, pace=0, speech=False, transcriber=None).start()
     s = connected(slow, turn_detection=None)
     try:
         mic = Microphone(s)
@@ -205,9 +213,9 @@ def test_with_turn_detection_on_create_response_does_not_commit(server: LocalSer
         s.append_audio(np.zeros(24_000, np.int16))  # silence: the VAD commits nothing
         settled(s)
         assert bar.uncommitted_ms == pytest.approx(1000)
-        t0 = s.elapsed
+        t0, mark = s.elapsed, s.mark()
         bar._on_browser(bar, {"type": "respond"}, [])
-        s.wait_for("response.done", timeout=30)
+        s.wait_for("response.done", timeout=30, since=mark)
         assert sent(s, t0) == ["response.create"]
     finally:
         s.close()
@@ -216,9 +224,9 @@ def test_with_turn_detection_on_create_response_does_not_commit(server: LocalSer
 def test_commit_is_a_button_of_its_own(ptt: RealtimeSession) -> None:
     bar = ConversationBar(ptt)
     ptt.append_audio(TONE)
-    t0 = ptt.elapsed
+    t0, mark = ptt.elapsed, ptt.mark()
     bar._on_browser(bar, {"type": "commit"}, [])
-    committed = ptt.wait_for("input_audio_buffer.committed", timeout=30)
+    committed = ptt.wait_for("input_audio_buffer.committed", timeout=30, since=mark)
     assert committed.item_id  # type: ignore[attr-defined]
     assert sent(ptt, t0) == ["input_audio_buffer.commit"]
     assert bar.actions == ["commit"]
