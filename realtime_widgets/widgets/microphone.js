@@ -422,7 +422,10 @@ const TOGGLES = /** @type {const} */ ([
 function render({ model, el }) {
   const bar = document.createElement("div");
   bar.className = "rw-microphone";
-  bar.style.cssText = "display:flex;gap:6px;align-items:center;font:12px system-ui;flex-wrap:wrap;row-gap:3px";
+  // Compact: the buttons on one line, the status under them, the settings (when opened) under
+  // that; never wider than the buttons need, so the audio row beside it keeps its room.
+  bar.style.cssText = "display:flex;gap:6px;align-items:center;font:12px system-ui;flex-wrap:wrap;"
+    + "row-gap:3px;max-width:300px";
   // Keys pressed on the microphone's controls are theirs, not JupyterLab's shortcuts.
   bar.setAttribute("data-lm-suppress-shortcuts", "true");
   const button = document.createElement("button");
@@ -447,18 +450,22 @@ function render({ model, el }) {
   gear.append(gearIcon());
   const status = document.createElement("span");
   status.className = "rw-mic-status";
-  status.style.cssText = "overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:260px";
+  status.style.cssText = "flex-basis:100%;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap";
 
-  // The settings disclosure: a line of its own under the buttons when opened.
+  // The settings popover: over the console under the gear (fixed, so the boxes around the
+  // microphone neither clip it nor grow with it; placed again when the page scrolls).
   const panel = document.createElement("div");
   panel.className = "rw-mic-settings";
-  panel.style.cssText = "display:none;flex-basis:100%;gap:8px;align-items:center;flex-wrap:wrap;"
-    + "padding:3px 6px;border:1px solid #ddd;border-radius:3px;background:#fafafa";
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-label", "microphone settings");
+  panel.style.cssText = "display:none;position:fixed;z-index:1000;width:320px;box-sizing:border-box;"
+    + "gap:2px 8px;align-items:center;flex-wrap:wrap;padding:4px 6px;border:1px solid #bbb;"
+    + "border-radius:3px;background:#fafafa;box-shadow:0 2px 8px rgba(0,0,0,.25)";
   const select = document.createElement("select");
   select.className = "rw-mic-device";
   select.setAttribute("aria-label", "input device");
   select.title = "the microphone to capture (a change restarts a running capture)";
-  select.style.cssText = "max-width:200px;font:inherit";
+  select.style.cssText = "flex-basis:100%;min-width:0;font:inherit";
   panel.append(select);
   /** @type {Map<string, HTMLInputElement>} */
   const boxes = new Map();
@@ -476,7 +483,7 @@ function render({ model, el }) {
   }
   const applied = document.createElement("span");
   applied.className = "rw-mic-applied";
-  applied.style.cssText = "color:#555";
+  applied.style.cssText = "flex-basis:100%;color:#555;font-size:11px";
   panel.append(applied);
 
   bar.append(button, talk, meter, gear, status, panel);
@@ -515,9 +522,13 @@ function render({ model, el }) {
     const ptt = model.get("mode") === "push-to-talk";
     const live = capture.live;
     const text = live ? "Stop microphone" : "Start microphone";
-    if (button.dataset.text !== text) {
+    if (button.dataset.text !== text || button.dataset.ptt !== String(ptt)) {
       button.dataset.text = text;
-      button.replaceChildren(micIcon(live), document.createTextNode(text));
+      button.title = text;
+      // beside "Hold to talk" the short form keeps the line compact (the name stays whole)
+      button.setAttribute("aria-label", text);
+      button.replaceChildren(micIcon(live), document.createTextNode(ptt ? (live ? "Stop" : "Start") : text));
+      button.dataset.ptt = String(ptt);
     }
     talk.style.display = ptt ? "" : "none";
     const held = capture.pttDown;
@@ -528,12 +539,18 @@ function render({ model, el }) {
     talk.style.color = held ? "#fff" : "";
     meter.value = capture.level;
     const dropped = model.get("dropped_ms");
-    const said = capture.error || (dropped > 0 ? `kernel busy, ${Math.round(dropped)} ms dropped`
-      : ptt && model.get("status") ? model.get("status")
+    // push-to-talk: the kernel's word on the last hold (e.g. why nothing was sent) comes first
+    const said = capture.error || (ptt && model.get("status") ? model.get("status")
+      : dropped > 0 ? `kernel busy, ${Math.round(dropped)} ms dropped`
       : live ? (ptt ? "push-to-talk: hold to talk" : "listening") : "");
-    if (status.textContent !== said) { status.textContent = said; status.title = said; } // runs per chunk: touch the DOM only on change
-    if (panel.style.display !== "none") drawSettings();
+    if (status.textContent !== said) { // runs per chunk: touch the DOM only on change
+      status.textContent = said; status.title = said; status.style.display = said ? "" : "none";
+    }
+    // the settings when shown, and what was applied whenever a capture starts or stops
+    if (panel.style.display !== "none" || lastLive !== live) drawSettings();
+    lastLive = live;
   };
+  let lastLive = false;
 
   const onClick = () => { capture.live ? capture.close() : capture.start(); };
   /** @param {PointerEvent} e */
@@ -553,12 +570,34 @@ function render({ model, el }) {
   };
   /** @param {KeyboardEvent} e */
   const keyUp = (e) => { if (isTalkKey(e)) { e.preventDefault(); e.stopPropagation(); capture.hold(false); } };
-  const onGear = () => {
-    const open = panel.style.display === "none";
+  /** Put the popover under the gear, within the window. Its containing block may not be the
+   * window (an ancestor with a transform or containment): one correction by what was measured. */
+  const place = () => {
+    if (panel.style.display === "none") return;
+    const g = gear.getBoundingClientRect();
+    const left = Math.max(4, Math.min(g.left, window.innerWidth - panel.offsetWidth - 4));
+    const top = g.bottom + 4;
+    panel.style.left = `${left}px`; panel.style.top = `${top}px`;
+    const r = panel.getBoundingClientRect();
+    if (Math.abs(r.left - left) > 0.5 || Math.abs(r.top - top) > 0.5) {
+      panel.style.left = `${2 * left - r.left}px`; panel.style.top = `${2 * top - r.top}px`;
+    }
+  };
+  /** @param {boolean} open */
+  const show = (open) => {
     panel.style.display = open ? "flex" : "none";
     gear.setAttribute("aria-expanded", String(open));
-    if (open) { capture.listDevices(); drawSettings(); }
+    if (open) { capture.listDevices(); drawSettings(); place(); }
   };
+  const onGear = () => show(panel.style.display === "none");
+  /** A press outside the popover (and its gear) closes it. @param {PointerEvent} e */
+  const onOutside = (e) => {
+    const t = e.target;
+    if (panel.style.display !== "none" && t instanceof Node && !panel.contains(t) && !gear.contains(t)) show(false);
+  };
+  /** @param {KeyboardEvent} e */
+  const onEscape = (e) => { if (e.key === "Escape" && panel.style.display !== "none") { show(false); gear.focus(); } };
+  const onScroll = () => place();
   const onSelect = () => { model.set("device_id", select.value); model.save_changes(); };
   /** @param {Event} e */
   const onBox = (e) => {
@@ -578,6 +617,10 @@ function render({ model, el }) {
   gear.addEventListener("click", onGear);
   select.addEventListener("change", onSelect);
   panel.addEventListener("change", onBox);
+  panel.addEventListener("keydown", onEscape);
+  document.addEventListener("pointerdown", onOutside, true);
+  document.addEventListener("scroll", onScroll, true);
+  window.addEventListener("resize", onScroll);
   const detach = capture.attach(label);
   label();
   return () => {
@@ -592,6 +635,10 @@ function render({ model, el }) {
     gear.removeEventListener("click", onGear);
     select.removeEventListener("change", onSelect);
     panel.removeEventListener("change", onBox);
+    panel.removeEventListener("keydown", onEscape);
+    document.removeEventListener("pointerdown", onOutside, true);
+    document.removeEventListener("scroll", onScroll, true);
+    window.removeEventListener("resize", onScroll);
     detach();
     bar.remove();
   };

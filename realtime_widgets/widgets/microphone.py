@@ -17,7 +17,7 @@ Two modes, and with a session the mode follows its effective turn detection, liv
   a reply in progress is cancelled (``response.cancel``), the Speaker stops and truncates what
   was heard (the ``client.barge_in`` local event), and the input buffer is cleared. Releasing
   it commits the held audio and asks for a response; a hold of less than
-  :data:`MIN_HOLD_MS` of audio sends nothing and ``status`` says why.
+  :data:`MIN_HOLD_MS` of audio is cleared, not committed, and ``status`` says why.
 
 The capture's settings (input device, echo cancellation, noise suppression, auto gain) are
 synced traits the page's settings disclosure edits; a change restarts a running capture, and
@@ -234,10 +234,7 @@ class Microphone(BrowserMessages, Listening, anywidget.AnyWidget):
             held_ms = samples_to_ms(hold.samples)
             if held_ms < MIN_HOLD_MS:
                 await session.aclear_audio()
-                self.status = (
-                    f"too short: {held_ms:.0f} ms of audio held, at least {MIN_HOLD_MS} ms "
-                    "is needed; nothing was sent"
-                )
+                self.status = f"too short ({held_ms:.0f} ms < {MIN_HOLD_MS} ms): not committed"
                 return
             self.status = f"sent {held_ms / 1000:.1f} s: commit, then response.create"
             await session.acommit()
