@@ -292,10 +292,23 @@ class RealtimeSession(SessionTransport):
 
     @on_loop
     async def aclear_audio(self) -> None:
-        """Clear the server's uncommitted input buffer."""
-        await self._send({"type": "input_audio_buffer.clear"})
+        """Clear the server's uncommitted input buffer (streamed audio goes first, as for a
+        commit: what was streamed before the clear is cleared, not left after it)."""
+        async with self.audio_stream.drained(self.timeout):
+            await self._send({"type": "input_audio_buffer.clear"})
 
     clear_audio = blocking(aclear_audio)
+
+    def emit_local(self, event: dict[str, Any]) -> None:
+        """Raise a client-side event (``{"type": "client.<name>", ...}``): recorded in the
+        history (direction "local") and handed to the listeners like a server event. Call it
+        on the I/O loop (a listener, a widget's browser-message handler, a coroutine there);
+        e.g. the Microphone's push-to-talk raises ``client.barge_in`` and the Speaker stops."""
+        kind = event.get("type")
+        if not isinstance(kind, str) or not kind.startswith("client."):
+            raise RealtimeWidgetsError(f"a local event's type starts with 'client.', got {kind!r}")
+        self.core.queue_local(event)
+        self.dispatch()
 
     # -- conversation
 

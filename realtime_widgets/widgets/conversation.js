@@ -6,12 +6,13 @@ export function keyAction(e) {
   return e.key === "Enter" && !e.shiftKey && !e.isComposing ? "send" : null;
 }
 
-/** The messages the bar sends (conversation.py runs the matching coroutine). @typedef {"send" | "respond" | "cancel" | "clear"} Action */
+/** The messages the bar sends (conversation.py runs the matching coroutine). @typedef {"send" | "respond" | "commit" | "cancel" | "clear"} Action */
 
 /** [action, button text, tooltip] @type {[Action, string, string][]} */
 const BUTTONS = [
   ["send", "Send", "send the message as a user item and ask for a reply"],
-  ["respond", "Create response", "response.create: reply now (e.g. after a manual commit)"],
+  ["respond", "Create response", "response.create: reply now (with turn detection off, audio not yet committed is committed first)"],
+  ["commit", "Commit", "input_audio_buffer.commit: make the audio sent so far a user turn (for turn detection off)"],
   ["cancel", "Cancel", "response.cancel: stop the reply in progress"],
   ["clear", "Clear input", "input_audio_buffer.clear: drop audio not yet committed"],
 ];

@@ -4,10 +4,12 @@
 /**
  * The synced state (microphone.py); `streaming`, `dropped_ms` and `context_rate` are set here.
  * @typedef {object} MicModel
- * @property {"hands-free" | "push-to-talk"} mode
+ * @property {"hands-free" | "push-to-talk"} mode (with a session: its turn detection's)
  * @property {boolean} echo_cancellation
  * @property {boolean} noise_suppression
  * @property {boolean} auto_gain_control
+ * @property {string} device_id the input device ("": the browser's default)
+ * @property {string} status the kernel's word on the last push-to-talk hold
  * @property {number} chunk_ms
  * @property {boolean} streaming
  * @property {number} dropped_ms
@@ -133,15 +135,17 @@ class MicCapture extends AudioWorkletProcessor {
   }
   process(inputs) {
     const ch = inputs[0] && inputs[0][0];
-    if (!ch || !this.on) return true;
+    if (!ch) return true;
     this.pending.push(this.down(ch));
     while (this.pending.length >= this.chunk) {
       const part = new Float32Array(this.chunk); // transferred to the page with its PCM
       this.pending.take(part);
       let sum = 0;
       for (let i = 0; i < part.length; i++) sum += part[i] * part[i];
+      const level = Math.sqrt(sum / part.length);
+      if (!this.on) { this.port.postMessage({ level }); continue; } // the meter only: not sent
       const pcm = floatToInt16(part);
-      this.port.postMessage({ pcm: pcm.buffer, level: Math.sqrt(sum / part.length) }, [pcm.buffer]);
+      this.port.postMessage({ pcm: pcm.buffer, level }, [pcm.buffer]);
     }
     return true;
   }
@@ -170,6 +174,48 @@ function micIcon(live) {
   return svg;
 }
 
+/**
+ * The constraints getUserMedia is asked for, from the synced settings.
+ * @param {{ device_id: string, echo_cancellation: boolean, noise_suppression: boolean, auto_gain_control: boolean }} m
+ * @returns {MediaTrackConstraints}
+ */
+export function audioConstraints(m) {
+  /** @type {MediaTrackConstraints} */
+  const c = { echoCancellation: m.echo_cancellation, noiseSuppression: m.noise_suppression,
+    autoGainControl: m.auto_gain_control, channelCount: 1 };
+  if (m.device_id) c.deviceId = { exact: m.device_id };
+  return c;
+}
+
+/**
+ * The input devices as the picker lists them: the browser's default first, then each audio
+ * input by its label (before permission labels are empty: numbered instead).
+ * @param {{ kind: string, deviceId: string, label: string }[]} devices enumerateDevices()
+ * @returns {[string, string][]} [deviceId ("" = default), label]
+ */
+export function deviceOptions(devices) {
+  /** @type {[string, string][]} */
+  const out = [["", "Default microphone"]];
+  let n = 0;
+  for (const d of devices) {
+    if (d.kind !== "audioinput" || !d.deviceId || d.deviceId === "default") continue;
+    n += 1;
+    out.push([d.deviceId, d.label || `microphone ${n} (names appear once it is allowed)`]);
+  }
+  return out;
+}
+
+/**
+ * What the browser applied, in words (from the track's getSettings()).
+ * @param {MediaTrackSettings | null} s @param {string} [label]
+ */
+export function appliedText(s, label = "") {
+  if (!s) return "not capturing: the settings apply at the next start";
+  const on = (/** @type {boolean | undefined} */ v) => (v === undefined ? "?" : v ? "on" : "off");
+  return `in use: ${label || "default"} · echo cancellation ${on(s.echoCancellation)} · `
+    + `noise suppression ${on(s.noiseSuppression)} · auto gain ${on(s.autoGainControl)}`;
+}
+
 /** @type {Map<string, Capture>} one capture per Microphone model */
 const CAPTURES = new Map();
 
@@ -191,19 +237,31 @@ function makeCapture(model) {
   let pttDown = false;
   let level = 0;
   let error = "";
+  /** @type {MediaTrackSettings | null} what the browser applied to the running capture */
+  let applied = null;
+  /** @type {[string, string][]} the input devices (see deviceOptions) */
+  let devices = deviceOptions([]);
   const flow = makeFlow(Math.ceil(2000 / model.get("chunk_ms"))); // at most 2 s in flight
   const chunkMs = () => model.get("chunk_ms");
+  const ptt = () => model.get("mode") === "push-to-talk";
   /** @type {Set<() => void>} the views' redraws */
   const views = new Set();
   const changed = () => { for (const redraw of views) redraw(); };
 
+  async function listDevices() {
+    try {
+      devices = deviceOptions(await navigator.mediaDevices.enumerateDevices());
+    } catch { devices = deviceOptions([]); }
+    changed();
+  }
+
   async function open() {
     error = "";
-    const media = await navigator.mediaDevices.getUserMedia({ audio: {
-      echoCancellation: model.get("echo_cancellation"),
-      noiseSuppression: model.get("noise_suppression"),
-      autoGainControl: model.get("auto_gain_control"),
-      channelCount: 1 } });
+    const media = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints({
+      device_id: model.get("device_id"),
+      echo_cancellation: model.get("echo_cancellation"),
+      noise_suppression: model.get("noise_suppression"),
+      auto_gain_control: model.get("auto_gain_control") }) });
     stream = media;
     const context = (ctx = new AudioContext()); // never ask for 24 kHz: the worklet resamples
     const url = URL.createObjectURL(new Blob([WORKLET(chunkMs())], { type: "application/javascript" }));
@@ -211,10 +269,12 @@ function makeCapture(model) {
     URL.revokeObjectURL(url);
     if (ctx !== context) return; // stopped while opening
     const source = context.createMediaStreamSource(media);
-    node = new AudioWorkletNode(context, "rw-mic-capture");
-    node.port.postMessage({ on: model.get("mode") !== "push-to-talk" });
-    node.port.onmessage = (e) => {
+    const worklet = (node = new AudioWorkletNode(context, "rw-mic-capture"));
+    worklet.port.postMessage({ on: !ptt() || pttDown });
+    worklet.port.onmessage = (e) => {
+      if (node !== worklet) return; // a message from a capture already stopped: not sent, not shown
       level = Math.min(1, e.data.level * 4);
+      if (!e.data.pcm || (ptt() && !pttDown)) { changed(); return; } // the meter only
       if (!flow.canSend()) {
         flow.onDrop();
         model.set("dropped_ms", model.get("dropped_ms") + chunkMs());
@@ -226,10 +286,13 @@ function makeCapture(model) {
       model.send({ type: "audio", seq: flow.onSend(), rate: 24000, t: performance.now() }, undefined, [e.data.pcm]);
       changed();
     };
-    source.connect(node);
+    source.connect(worklet);
+    const track = media.getAudioTracks()[0];
+    applied = track ? track.getSettings() : null;
     model.set("streaming", true);
     model.set("context_rate", context.sampleRate);
     model.save_changes();
+    listDevices(); // labels are known now that the microphone is allowed
     changed();
   }
 
@@ -240,22 +303,41 @@ function makeCapture(model) {
     return starting;
   }
 
-  /** Stop capturing: the tracks stop (the browser's recording light goes off), the context closes. */
+  /** Stop capturing: the tracks stop (the browser's recording light goes off), the context
+   * closes, and the meter reads 0 (messages the worklet had already posted are ignored). */
   function close() {
     if (stream) stream.getTracks().forEach((t) => t.stop());
     const context = ctx;
-    ctx = null; node = null; stream = null; pttDown = false; level = 0;
+    if (node) { node.port.onmessage = null; node.disconnect(); }
+    if (pttDown) model.send({ type: "ptt", down: false });
+    ctx = null; node = null; stream = null; pttDown = false; level = 0; applied = null;
     if (context) context.close().catch(() => {});
     if (model.get("streaming")) { model.set("streaming", false); model.save_changes(); }
     changed();
   }
 
-  /** @param {boolean} down */
-  function ptt(down) {
-    if (model.get("mode") !== "push-to-talk" || !node || pttDown === down) return;
+  /** A setting changed: a running capture restarts with it (once for several changes). */
+  let restartQueued = false;
+  function restart() {
+    if (restartQueued) return;
+    restartQueued = true;
+    queueMicrotask(async () => {
+      restartQueued = false;
+      if (starting) await starting;
+      if (!node) { changed(); return; }
+      close();
+      start();
+    });
+  }
+
+  /** Push-to-talk: pressed (audio flows to the kernel; the capture starts if it was not
+   * running) or released (the kernel commits and asks for a reply). @param {boolean} down */
+  function hold(down) {
+    if (!ptt() || pttDown === down) return;
     pttDown = down;
-    node.port.postMessage({ on: down });
+    if (node) node.port.postMessage({ on: down });
     model.send({ type: "ptt", down });
+    if (down && !node) start();
     changed();
   }
 
@@ -265,21 +347,39 @@ function makeCapture(model) {
     else if (msg.type === "stop") close();
     else if (msg.type === "ping") model.send({ type: "pong", id: msg.id, t: performance.now() }); // clock offset
   };
-  const onMode = () => { node && node.port.postMessage({ on: model.get("mode") !== "push-to-talk" }); changed(); };
-  const onDropped = () => changed();
+  const onMode = () => {
+    if (!ptt()) pttDown = false; // hands-free again: no hold
+    if (node) node.port.postMessage({ on: !ptt() || pttDown });
+    changed();
+  };
+  const onChanged = () => changed();
+  const settings = ["device_id", "echo_cancellation", "noise_suppression", "auto_gain_control"];
+  const onDeviceChange = () => { listDevices(); };
   model.on("msg:custom", onCustom);
   model.on("change:mode", onMode);
-  model.on("change:dropped_ms", onDropped);
+  model.on("change:dropped_ms", onChanged);
+  model.on("change:status", onChanged);
+  for (const name of settings) model.on(`change:${name}`, restart);
+  const media = navigator.mediaDevices;
+  if (media && media.addEventListener) media.addEventListener("devicechange", onDeviceChange);
 
   return {
-    start, close, ptt,
+    start, close, hold, listDevices,
     get live() { return !!node; },
     get pttDown() { return pttDown; },
     get level() { return level; },
     get error() { return error; },
+    get applied() { return applied; },
+    get devices() { return devices; },
     /** A view's redraw; returns its detach (the last view to go stops the capture). @param {() => void} redraw */
     attach(redraw) { views.add(redraw); return () => { views.delete(redraw); if (!views.size) close(); }; },
-    dispose() { views.clear(); close(); model.off("msg:custom", onCustom); model.off("change:mode", onMode); model.off("change:dropped_ms", onDropped); },
+    dispose() {
+      views.clear(); close();
+      model.off("msg:custom", onCustom); model.off("change:mode", onMode);
+      model.off("change:dropped_ms", onChanged); model.off("change:status", onChanged);
+      for (const name of settings) model.off(`change:${name}`, restart);
+      if (media && media.removeEventListener) media.removeEventListener("devicechange", onDeviceChange);
+    },
   };
 }
 
@@ -291,53 +391,254 @@ function initialize({ model }) {
   return () => { capture.dispose(); if (CAPTURES.get(key) === capture) CAPTURES.delete(key); };
 }
 
+/** A gear drawn as SVG: the capture settings' disclosure. */
+function gearIcon() {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 16 16");
+  svg.setAttribute("width", "14");
+  svg.setAttribute("height", "14");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(SVG_NS, "path");
+  path.setAttribute("d", "M8 5.2a2.8 2.8 0 1 0 0 5.6 2.8 2.8 0 0 0 0-5.6zM6.9 1h2.2l.4 1.9 1.3.6 1.7-1 1.5 1.5-1 1.7.6 1.3 1.9.4v2.2l-1.9.4-.6 1.3 1 1.7-1.5 1.5-1.7-1-1.3.6-.4 1.9H6.9l-.4-1.9-1.3-.6-1.7 1-1.5-1.5 1-1.7-.6-1.3L.5 9.1V6.9l1.9-.4.6-1.3-1-1.7 1.5-1.5 1.7 1 1.3-.6z");
+  path.setAttribute("fill", "none");
+  path.setAttribute("stroke", "currentColor");
+  path.setAttribute("stroke-width", "1.1");
+  svg.append(path);
+  return svg;
+}
+
+/** The push-to-talk key (Space while the hold button has the focus). @param {{ key: string, code?: string }} e */
+export function isTalkKey(e) {
+  return e.key === " " || e.code === "Space";
+}
+
+const TOGGLES = /** @type {const} */ ([
+  ["echo_cancellation", "echo cancellation"],
+  ["noise_suppression", "noise suppression"],
+  ["auto_gain_control", "auto gain"],
+]);
+
 /** @param {import("@anywidget/types").RenderProps<MicModel>} props */
 function render({ model, el }) {
   const bar = document.createElement("div");
   bar.className = "rw-microphone";
-  bar.style.cssText = "display:flex;gap:8px;align-items:center;font:12px system-ui";
+  // Compact: the buttons on one line, the status under them, the settings (when opened) under
+  // that; never wider than the buttons need, so the audio row beside it keeps its room.
+  bar.style.cssText = "display:flex;gap:6px;align-items:center;font:12px system-ui;flex-wrap:wrap;"
+    + "row-gap:3px;max-width:300px";
+  // Keys pressed on the microphone's controls are theirs, not JupyterLab's shortcuts.
+  bar.setAttribute("data-lm-suppress-shortcuts", "true");
   const button = document.createElement("button");
+  button.className = "rw-mic-toggle";
   button.style.cssText = "display:inline-flex;align-items:center;white-space:nowrap";
+  const talk = document.createElement("button");
+  talk.className = "rw-mic-hold";
+  talk.textContent = "Hold to talk";
+  talk.title = "push-to-talk (turn detection is off): hold it (mouse, touch, or Space while it has "
+    + "the focus) to talk; release to commit and ask for a reply. Pressing stops a reply being played.";
+  talk.style.cssText = "white-space:nowrap;touch-action:none;user-select:none;-webkit-user-select:none";
   const meter = document.createElement("meter");
+  meter.className = "rw-mic-level";
   meter.min = 0; meter.max = 1; meter.value = 0;
-  meter.style.width = "60px";
+  meter.style.width = "50px";
+  const gear = document.createElement("button");
+  gear.className = "rw-mic-settings-toggle";
+  gear.title = "microphone settings: input device, echo cancellation, noise suppression, auto gain";
+  gear.setAttribute("aria-label", "microphone settings");
+  gear.setAttribute("aria-expanded", "false");
+  gear.style.cssText = "display:inline-flex;align-items:center;padding:1px 4px";
+  gear.append(gearIcon());
   const status = document.createElement("span");
-  bar.append(button, meter, status);
+  status.className = "rw-mic-status";
+  status.style.cssText = "flex-basis:100%;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap";
+
+  // The settings popover: over the console under the gear (fixed, so the boxes around the
+  // microphone neither clip it nor grow with it; placed again when the page scrolls).
+  const panel = document.createElement("div");
+  panel.className = "rw-mic-settings";
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-label", "microphone settings");
+  panel.style.cssText = "display:none;position:fixed;z-index:1000;width:320px;box-sizing:border-box;"
+    + "gap:2px 8px;align-items:center;flex-wrap:wrap;padding:4px 6px;border:1px solid #bbb;"
+    + "border-radius:3px;background:#fafafa;box-shadow:0 2px 8px rgba(0,0,0,.25)";
+  const select = document.createElement("select");
+  select.className = "rw-mic-device";
+  select.setAttribute("aria-label", "input device");
+  select.title = "the microphone to capture (a change restarts a running capture)";
+  select.style.cssText = "flex-basis:100%;min-width:0;font:inherit";
+  panel.append(select);
+  /** @type {Map<string, HTMLInputElement>} */
+  const boxes = new Map();
+  for (const [name, text] of TOGGLES) {
+    const label = document.createElement("label");
+    label.style.cssText = "display:inline-flex;gap:3px;align-items:center;white-space:nowrap";
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.className = `rw-mic-${name}`;
+    box.dataset.setting = name;
+    label.title = "the browser's processing; applies at the next start (a running capture restarts)";
+    label.append(box, document.createTextNode(text));
+    boxes.set(name, box);
+    panel.append(label);
+  }
+  const applied = document.createElement("span");
+  applied.className = "rw-mic-applied";
+  applied.style.cssText = "flex-basis:100%;color:#555;font-size:11px";
+  panel.append(applied);
+
+  bar.append(button, talk, meter, gear, status, panel);
   el.appendChild(bar);
   const capture = CAPTURES.get(model.get("capture_key"));
   if (!capture) { status.textContent = "microphone: not initialised (anywidget >= 0.9 needed)"; return () => bar.remove(); }
 
+  const drawSettings = () => {
+    const options = capture.devices;
+    const key = options.map(([id, text]) => `${id}\u0000${text}`).join("\u0001");
+    if (select.dataset.key !== key) {
+      select.dataset.key = key;
+      select.replaceChildren(...options.map(([id, text]) => {
+        const o = document.createElement("option");
+        o.value = id; o.textContent = text;
+        return o;
+      }));
+    }
+    const chosen = model.get("device_id");
+    if (!options.some(([id]) => id === chosen)) {
+      const o = document.createElement("option"); // a saved choice this page does not list
+      o.value = chosen; o.textContent = "(chosen device, not found)";
+      select.append(o);
+      select.dataset.key = "";
+    }
+    select.value = chosen;
+    for (const [name, box] of boxes) box.checked = !!model.get(/** @type {"echo_cancellation"} */ (name));
+    const s = capture.applied;
+    const device = s && s.deviceId ? (options.find(([id]) => id === s.deviceId) || [])[1] : "";
+    const text = appliedText(s, device);
+    if (applied.textContent !== text) applied.textContent = text;
+    applied.dataset.settings = s ? JSON.stringify(s) : "";
+  };
+
   const label = () => {
     const ptt = model.get("mode") === "push-to-talk";
     const live = capture.live;
-    const text = !live ? "Start microphone" : ptt ? (capture.pttDown ? "Release to send" : "Hold to talk") : "Stop microphone";
-    if (button.dataset.text !== text) {
+    const text = live ? "Stop microphone" : "Start microphone";
+    if (button.dataset.text !== text || button.dataset.ptt !== String(ptt)) {
       button.dataset.text = text;
-      button.replaceChildren(micIcon(live), document.createTextNode(text));
+      button.title = text;
+      // beside "Hold to talk" the short form keeps the line compact (the name stays whole)
+      button.setAttribute("aria-label", text);
+      button.replaceChildren(micIcon(live), document.createTextNode(ptt ? (live ? "Stop" : "Start") : text));
+      button.dataset.ptt = String(ptt);
     }
+    talk.style.display = ptt ? "" : "none";
+    const held = capture.pttDown;
+    const hold = held ? "Release to send" : "Hold to talk";
+    if (talk.textContent !== hold) talk.textContent = hold;
+    talk.setAttribute("aria-pressed", String(held));
+    talk.style.background = held ? "#c0392b" : "";
+    talk.style.color = held ? "#fff" : "";
     meter.value = capture.level;
     const dropped = model.get("dropped_ms");
-    const said = capture.error || (dropped > 0 ? `kernel busy, ${Math.round(dropped)} ms dropped` : live ? "listening" : "");
-    if (status.textContent !== said) status.textContent = said; // runs per chunk: touch the DOM only on change
+    // push-to-talk: the kernel's word on the last hold (e.g. why nothing was sent) comes first
+    const said = capture.error || (ptt && model.get("status") ? model.get("status")
+      : dropped > 0 ? `kernel busy, ${Math.round(dropped)} ms dropped`
+      : live ? (ptt ? "push-to-talk: hold to talk" : "listening") : "");
+    if (status.textContent !== said) { // runs per chunk: touch the DOM only on change
+      status.textContent = said; status.title = said; status.style.display = said ? "" : "none";
+    }
+    // the settings when shown, and what was applied whenever a capture starts or stops
+    if (panel.style.display !== "none" || lastLive !== live) drawSettings();
+    lastLive = live;
   };
+  let lastLive = false;
 
-  const onClick = () => {
-    if (model.get("mode") === "push-to-talk" && capture.live) return;
-    capture.live ? capture.close() : capture.start();
+  const onClick = () => { capture.live ? capture.close() : capture.start(); };
+  /** @param {PointerEvent} e */
+  const down = (e) => {
+    if (e.button !== 0) return;
+    e.preventDefault(); // no text selection, no focus theft on touch
+    try { talk.setPointerCapture(e.pointerId); } catch { /* not capturable: pointerup still ends it */ }
+    talk.focus();
+    capture.hold(true);
   };
-  const down = () => capture.ptt(true);
-  const up = () => capture.ptt(false);
+  const up = () => capture.hold(false);
+  /** @param {KeyboardEvent} e */
+  const keyDown = (e) => {
+    if (!isTalkKey(e)) return;
+    e.preventDefault(); e.stopPropagation();
+    if (!e.repeat) capture.hold(true);
+  };
+  /** @param {KeyboardEvent} e */
+  const keyUp = (e) => { if (isTalkKey(e)) { e.preventDefault(); e.stopPropagation(); capture.hold(false); } };
+  /** Put the popover under the gear, within the window. Its containing block may not be the
+   * window (an ancestor with a transform or containment): one correction by what was measured. */
+  const place = () => {
+    if (panel.style.display === "none") return;
+    const g = gear.getBoundingClientRect();
+    const left = Math.max(4, Math.min(g.left, window.innerWidth - panel.offsetWidth - 4));
+    const top = g.bottom + 4;
+    panel.style.left = `${left}px`; panel.style.top = `${top}px`;
+    const r = panel.getBoundingClientRect();
+    if (Math.abs(r.left - left) > 0.5 || Math.abs(r.top - top) > 0.5) {
+      panel.style.left = `${2 * left - r.left}px`; panel.style.top = `${2 * top - r.top}px`;
+    }
+  };
+  /** @param {boolean} open */
+  const show = (open) => {
+    panel.style.display = open ? "flex" : "none";
+    gear.setAttribute("aria-expanded", String(open));
+    if (open) { capture.listDevices(); drawSettings(); place(); }
+  };
+  const onGear = () => show(panel.style.display === "none");
+  /** A press outside the popover (and its gear) closes it. @param {PointerEvent} e */
+  const onOutside = (e) => {
+    const t = e.target;
+    if (panel.style.display !== "none" && t instanceof Node && !panel.contains(t) && !gear.contains(t)) show(false);
+  };
+  /** @param {KeyboardEvent} e */
+  const onEscape = (e) => { if (e.key === "Escape" && panel.style.display !== "none") { show(false); gear.focus(); } };
+  const onScroll = () => place();
+  const onSelect = () => { model.set("device_id", select.value); model.save_changes(); };
+  /** @param {Event} e */
+  const onBox = (e) => {
+    const box = e.target;
+    if (!(box instanceof HTMLInputElement) || !box.dataset.setting) return;
+    model.set(/** @type {"echo_cancellation"} */ (box.dataset.setting), box.checked);
+    model.save_changes();
+  };
   button.addEventListener("click", onClick);
-  button.addEventListener("pointerdown", down);
-  button.addEventListener("pointerup", up);
-  button.addEventListener("pointerleave", up);
+  talk.addEventListener("pointerdown", down);
+  talk.addEventListener("pointerup", up);
+  talk.addEventListener("pointercancel", up);
+  talk.addEventListener("lostpointercapture", up);
+  talk.addEventListener("keydown", keyDown);
+  talk.addEventListener("keyup", keyUp);
+  talk.addEventListener("blur", up);
+  gear.addEventListener("click", onGear);
+  select.addEventListener("change", onSelect);
+  panel.addEventListener("change", onBox);
+  panel.addEventListener("keydown", onEscape);
+  document.addEventListener("pointerdown", onOutside, true);
+  document.addEventListener("scroll", onScroll, true);
+  window.addEventListener("resize", onScroll);
   const detach = capture.attach(label);
   label();
   return () => {
     button.removeEventListener("click", onClick);
-    button.removeEventListener("pointerdown", down);
-    button.removeEventListener("pointerup", up);
-    button.removeEventListener("pointerleave", up);
+    talk.removeEventListener("pointerdown", down);
+    talk.removeEventListener("pointerup", up);
+    talk.removeEventListener("pointercancel", up);
+    talk.removeEventListener("lostpointercapture", up);
+    talk.removeEventListener("keydown", keyDown);
+    talk.removeEventListener("keyup", keyUp);
+    talk.removeEventListener("blur", up);
+    gear.removeEventListener("click", onGear);
+    select.removeEventListener("change", onSelect);
+    panel.removeEventListener("change", onBox);
+    panel.removeEventListener("keydown", onEscape);
+    document.removeEventListener("pointerdown", onOutside, true);
+    document.removeEventListener("scroll", onScroll, true);
+    window.removeEventListener("resize", onScroll);
     detach();
     bar.remove();
   };

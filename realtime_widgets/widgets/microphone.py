@@ -3,14 +3,28 @@
 The browser captures with getUserMedia, resamples to 24 kHz mono Int16 inside an AudioWorklet
 (it never asks for a 24 kHz AudioContext) and sends 20-100 ms chunks as binary buffers. The
 kernel acknowledges each chunk; the browser keeps at most 2 s unacknowledged and drops beyond
-that, showing "kernel busy, N ms dropped". Hands-free mode streams continuously (server VAD
-decides the turns); push-to-talk streams while the button is held and, on release, commits and
-asks for a response (use it with turn detection off). However many times the widget is
-displayed, one capture per widget runs in the page (closed with the last view: the tracks stop
-and the AudioContext closes).
+that, showing "kernel busy, N ms dropped". However many times the widget is displayed, one
+capture per widget runs in the page (closed with the last view: the tracks stop and the
+AudioContext closes, and the level meter reads 0).
 
-Its state (the take, the counts, the taps) lives on the session loop: browser chunks and the
-``streaming`` trait hop there (:mod:`~realtime_widgets.widgets.browser_messages`).
+Two modes, and with a session the mode follows its effective turn detection, live, both ways
+(``mode`` is then the session's to set):
+
+- **hands-free** (turn detection on): the microphone streams continuously and the server's VAD
+  decides the turns.
+- **push-to-talk** (``turn_detection=None``): a *Hold to talk* button (mouse, touch or pen, or
+  Space while it has the focus) sends audio only while it is held. Pressing it is a barge-in:
+  a reply in progress is cancelled (``response.cancel``), the Speaker stops and truncates what
+  was heard (the ``client.barge_in`` local event), and the input buffer is cleared. Releasing
+  it commits the held audio and asks for a response; a hold of less than
+  :data:`MIN_HOLD_MS` of audio is cleared, not committed, and ``status`` says why.
+
+The capture's settings (input device, echo cancellation, noise suppression, auto gain) are
+synced traits the page's settings disclosure edits; a change restarts a running capture, and
+the page shows what the browser applied (its track's ``getSettings()``).
+
+Its state (the take, the counts, the taps, the hold) lives on the session loop: browser chunks
+and the ``streaming`` trait hop there (:mod:`~realtime_widgets.widgets.browser_messages`).
 """
 
 from __future__ import annotations
@@ -26,33 +40,55 @@ import numpy as np
 import traitlets as t
 
 from realtime_widgets.audio.pcm import Int16Array
-from realtime_widgets.audio.rate import MODEL_RATE, ms_to_samples
+from realtime_widgets.audio.rate import MODEL_RATE, ms_to_samples, samples_to_ms
 from realtime_widgets.audio.wav import read_wav
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.errors import AudioFormatError
+from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.widgets.browser_messages import (
     BrowserMessages,
     on_session_loop,
     read_on_session_loop,
 )
+from realtime_widgets.widgets.listening import Listening
 
-__all__ = ["Microphone"]
+__all__ = ["MIN_HOLD_MS", "Microphone"]
 
 TAKE_LIMIT = MODEL_RATE * 600  # samples kept of one take (10 minutes)
+MIN_HOLD_MS = 100  # the least audio a commit takes (OpenAI's minimum, the local server's too)
+MODES = ("hands-free", "push-to-talk")
 
 
-class Microphone(BrowserMessages, anywidget.AnyWidget):
+class _Hold:
+    """One push-to-talk press, from press to release (lives on the session loop)."""
+
+    def __init__(self) -> None:
+        self.released = asyncio.Event()
+        self.ready = False  # the barge-in and the clear have been sent: audio may follow
+        self.early: list[Int16Array] = []  # audio held until then
+        self.samples = 0
+
+
+def mode_of(config: SessionConfig | None) -> str:
+    """The microphone mode a session configuration asks for: push-to-talk when turn detection
+    is off (``None``), hands-free otherwise."""
+    return MODES[1] if config is not None and config.turn_detection is None else MODES[0]
+
+
+class Microphone(BrowserMessages, Listening, anywidget.AnyWidget):
     """Browser microphone -> session (see the module docstring)."""
 
     _esm = Path(__file__).with_name("microphone.js")
-    mode = t.Enum(["hands-free", "push-to-talk"], "hands-free").tag(sync=True)
+    mode = t.Enum(list(MODES), MODES[0]).tag(sync=True)
     echo_cancellation = t.Bool(True).tag(sync=True)
     noise_suppression = t.Bool(True).tag(sync=True)
     auto_gain_control = t.Bool(True).tag(sync=True)
+    device_id = t.Unicode("").tag(sync=True)  # the input device ("": the browser's default)
     chunk_ms = t.Int(40).tag(sync=True)
     streaming = t.Bool(False).tag(sync=True)  # set by the browser
     dropped_ms = t.Float(0.0).tag(sync=True)  # set by the browser
     context_rate = t.Int(0).tag(sync=True)  # the browser's AudioContext rate, for the record
+    status = t.Unicode("").tag(sync=True)  # the kernel's word on the last push-to-talk hold
     # Names this widget's one capture in the page (all its views share it).
     capture_key = t.Unicode().tag(sync=True)
 
@@ -72,11 +108,31 @@ class Microphone(BrowserMessages, anywidget.AnyWidget):
         self.session = session
         self.chunks_received = 0
         self.samples_received = 0
+        self.chunks_not_held = 0  # push-to-talk chunks that came while not held: not sent
+        self.holds: list[int] = []  # samples each push-to-talk hold captured, in order
+        self._hold: _Hold | None = None
         self._taps: list[Callable[[Int16Array], None]] = []
         self._take: list[Int16Array] = []
         self._take_samples = 0
         self._receive_browser_messages()
         self.observe(self._streaming, "streaming")
+        if session is not None:
+            self.mode = mode_of(session.effective or session.requested)
+            self._listen(
+                session.on("session.created", self._follow_session),
+                session.on("session.updated", self._follow_session),
+            )
+
+    def _follow_session(self, event: Any) -> None:
+        """The session's turn detection changed (or was confirmed): the mode follows it."""
+        session = self.session
+        assert session is not None
+        mode = mode_of(session.effective or session.requested)
+        if mode != self.mode:
+            if self._hold is not None:
+                self._release()  # a hold in progress ends as a release would
+            self.mode = mode
+            self.status = ""
 
     def add_tap(self, tap: Callable[[Int16Array], None]) -> None:
         """Also give every chunk of 24 kHz audio to ``tap`` (the waveform uses this)."""
@@ -111,27 +167,80 @@ class Microphone(BrowserMessages, anywidget.AnyWidget):
             self._take_samples += len(samples)
         for tap in self._taps:
             tap(samples)
+        hold = self._hold
+        if hold is not None:
+            hold.samples += len(samples)
+            if not hold.ready:  # the press's clear has not gone yet: this audio follows it
+                hold.early.append(samples)
+                return
         if self.session is not None and self.session.connected:
             self.session.stream_audio(samples)
 
     def handle_browser(
         self, content: dict[str, Any], buffers: list[bytes], received: float
     ) -> None:
-        """A chunk (acknowledged) or a push-to-talk release, on the session loop."""
+        """A chunk (acknowledged), or a push-to-talk press or release, on the session loop."""
         kind = content.get("type")
         if kind == "audio" and buffers:
             samples = np.frombuffer(bytes(buffers[0]), dtype="<i2").astype(np.int16)
             self.chunks_received += 1
-            self._deliver(samples)
+            if self.mode == "push-to-talk" and self._hold is None:
+                self.chunks_not_held += 1  # (late from the page after a release): not sent
+            else:
+                self._deliver(samples)
             self.send({"type": "ack", "seq": int(content.get("seq", 0))})
-        elif kind == "ptt" and self.session is not None and not content.get("down"):
-            session = self.session
-            session.submit(self._ptt_release(session))
+        elif kind == "ptt":
+            if content.get("down"):
+                self._press()
+            else:
+                self._release()
 
-    @staticmethod
-    async def _ptt_release(session: RealtimeSession) -> None:
-        await session.acommit()
-        await session.acreate_response()
+    # ---- push-to-talk ----------------------------------------------------------------------------
+
+    def _press(self) -> None:
+        if self.mode != "push-to-talk" or self._hold is not None:
+            return
+        hold = self._hold = _Hold()
+        self.status = "talking: release to send"
+        session = self.session
+        if session is None or not session.connected:
+            hold.ready = True  # nothing to clear: the taps still see the audio
+            if session is not None:
+                self.status = "not connected: nothing is sent"
+            return
+        session.submit(self._run_hold(session, hold))
+
+    def _release(self) -> None:
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            self.holds.append(hold.samples)
+            hold.released.set()
+
+    async def _run_hold(self, session: RealtimeSession, hold: _Hold) -> None:
+        """One press to its release: barge in, clear, stream; then commit and ask for a reply
+        (or say why not)."""
+        try:
+            # A barge-in, as the server's VAD would make one: stop the reply being made and
+            # the one being heard (the Speaker truncates what was heard).
+            if session.state.active_response is not None:
+                await session.acancel_response()
+            session.emit_local({"type": "client.barge_in", "source": "push-to-talk"})
+            await session.aclear_audio()
+            hold.ready = True
+            for samples in hold.early:
+                session.stream_audio(samples)
+            hold.early = []
+            await hold.released.wait()
+            held_ms = samples_to_ms(hold.samples)
+            if held_ms < MIN_HOLD_MS:
+                await session.aclear_audio()
+                self.status = f"too short ({held_ms:.0f} ms < {MIN_HOLD_MS} ms): not committed"
+                return
+            self.status = f"sent {held_ms / 1000:.1f} s: commit, then response.create"
+            await session.acommit()
+            await session.acreate_response()
+        except Exception as exc:  # said in the widget, never raised into the page
+            self.status = f"push-to-talk: {type(exc).__name__}: {exc}"
 
     # ---- a WAV file as the microphone ------------------------------------------------------------
 

@@ -5,10 +5,11 @@ An AudioWorklet ring buffer plays them (silence on underrun, never a stop) and r
 samples of each item were played. It holds a jitter prebuffer sized from the measured arrival
 of the chunks (how late each came against real time; ``prebuffer_ms``, ``jitter_ms``), and the
 kernel marks each item's end, so a reply that is complete plays out and is not an underrun.
-On barge-in (``speech_started``) the kernel asks the browser to flush; the browser fades out and
-answers with the played offset, and the kernel truncates the item at ``min(played, received)``
-— no truncate when nothing was played yet. However many times the widget is displayed, one
-player per widget plays and answers a flush (so it truncates once).
+On barge-in (``speech_started``, or ``client.barge_in`` when push-to-talk is pressed) the
+kernel asks the browser to flush; the browser fades out and answers with the played offset,
+and the kernel truncates the item at ``min(played, received)`` — no truncate when nothing was
+played yet. However many times the widget is displayed, one player per widget plays and
+answers a flush (so it truncates once).
 
 Its state (what was received and played per item) lives on the session loop, where the output
 tap and the session's events arrive; the browser's reports hop there
@@ -80,6 +81,8 @@ class Speaker(BrowserMessages, Listening, anywidget.AnyWidget):
                     lambda item_id, samples: self._play(_wire_pcm(samples), item_id)
                 ),
                 session.on("input_audio_buffer.speech_started", self._on_barge_in),
+                # push-to-talk pressed (no server VAD to say speech started): stop as well
+                session.on("client.barge_in", self._on_barge_in),
                 session.on("response.output_audio.done", self._on_audio_done),
                 session.on("response.done", self._on_response_done),
             )

@@ -87,3 +87,39 @@ test("the worklet's capture loop keeps no per-sample array pushes or splices", a
   const down = source.slice(source.indexOf("export function makeDownsampler"), source.indexOf("export function floatToInt16"));
   assert.ok(!/out\.push\(/.test(down));
 });
+
+import { audioConstraints, deviceOptions, appliedText, isTalkKey } from "../../realtime_widgets/widgets/microphone.js";
+
+test("the capture asks for the chosen device and the three processing toggles", () => {
+  const base = { device_id: "", echo_cancellation: false, noise_suppression: true, auto_gain_control: false };
+  assert.deepEqual(audioConstraints(base),
+    { echoCancellation: false, noiseSuppression: true, autoGainControl: false, channelCount: 1 });
+  assert.deepEqual(audioConstraints({ ...base, device_id: "abc" }).deviceId, { exact: "abc" });
+});
+
+test("the device picker lists audio inputs after the default, numbered until labels are allowed", () => {
+  const devices = [
+    { kind: "audioinput", deviceId: "default", label: "Default" },
+    { kind: "audioinput", deviceId: "a1", label: "" },
+    { kind: "videoinput", deviceId: "v1", label: "Camera" },
+    { kind: "audiooutput", deviceId: "o1", label: "Speakers" },
+    { kind: "audioinput", deviceId: "a2", label: "USB headset" },
+  ];
+  assert.deepEqual(deviceOptions(devices), [
+    ["", "Default microphone"],
+    ["a1", "microphone 1 (names appear once it is allowed)"],
+    ["a2", "USB headset"],
+  ]);
+});
+
+test("what the browser applied is said in words", () => {
+  assert.equal(appliedText(null), "not capturing: the settings apply at the next start");
+  assert.equal(appliedText({ echoCancellation: false, noiseSuppression: true, autoGainControl: true }, "USB headset"),
+    "in use: USB headset · echo cancellation off · noise suppression on · auto gain on");
+});
+
+test("Space is the push-to-talk key, other keys are left alone", () => {
+  assert.ok(isTalkKey({ key: " ", code: "Space" }));
+  assert.ok(!isTalkKey({ key: "Enter", code: "Enter" }));
+  assert.ok(!isTalkKey({ key: "a", code: "KeyA" }));
+});
