@@ -56,6 +56,7 @@ __all__ = ["MIN_HOLD_MS", "Microphone"]
 
 TAKE_LIMIT = MODEL_RATE * 600  # samples kept of one take (10 minutes)
 MIN_HOLD_MS = 100  # the least audio a commit takes (OpenAI's minimum, the local server's too)
+MAX_HOLD_S = 600.0  # a hold released by nobody (a lost pointer-up) ends here, as a release
 MODES = ("hands-free", "push-to-talk")
 
 
@@ -230,15 +231,23 @@ class Microphone(BrowserMessages, Listening, anywidget.AnyWidget):
             for samples in hold.early:
                 session.stream_audio(samples)
             hold.early = []
-            await hold.released.wait()
+            try:
+                await asyncio.wait_for(hold.released.wait(), MAX_HOLD_S)
+            except TimeoutError:
+                if self._hold is hold:
+                    self._release()  # held past the cap: sent as a release would send it
             held_ms = samples_to_ms(hold.samples)
             if held_ms < MIN_HOLD_MS:
                 await session.aclear_audio()
                 self.status = f"too short ({held_ms:.0f} ms < {MIN_HOLD_MS} ms): not committed"
                 return
-            self.status = f"sent {held_ms / 1000:.1f} s: commit, then response.create"
+            # A transcription session transcribes the committed turn; it has no responses.
+            replies = (session.state.session or {}).get("type") != "transcription"
+            then = ", then response.create" if replies else ""
+            self.status = f"sent {held_ms / 1000:.1f} s: commit{then}"
             await session.acommit()
-            await session.acreate_response()
+            if replies:
+                await session.acreate_response()
         except Exception as exc:  # said in the widget, never raised into the page
             self.status = f"push-to-talk: {type(exc).__name__}: {exc}"
 

@@ -233,3 +233,35 @@ def test_commit_is_a_button_of_its_own(ptt: RealtimeSession) -> None:
 def test_a_local_event_must_be_a_client_one(ptt: RealtimeSession) -> None:
     with pytest.raises(RealtimeWidgetsError, match=r"starts with 'client\.'"):
         ptt.emit_local({"type": "input_audio_buffer.speech_started"})
+
+
+def test_a_hold_in_a_transcription_session_commits_and_asks_for_no_reply() -> None:
+    """A transcription session transcribes each committed turn and has no responses: a release
+    commits only (``response.create`` there is an error)."""
+    from realtime_widgets.protocol.transcription_config import TranscriptionConfig
+    from realtime_widgets.widgets.transcription_view import transcription_endpoint
+
+    server = LocalServer(pace=0, speech=False, transcriber=lambda audio: "hello").start()
+    s = RealtimeSession(endpoint=transcription_endpoint(Endpoint.local(server.url, "m")))
+    try:
+        s.connect()
+        mark = s.mark()
+        s.send_event(TranscriptionConfig(turn_detection=None).to_session_update())
+        s.wait_for("session.updated", since=mark)
+        mic = Microphone(s, mode="push-to-talk")
+        t0, mark = s.elapsed, s.mark()
+        press(mic, True)
+        chunks(mic, TONE)
+        press(mic, False)
+        s.wait_for("conversation.item.input_audio_transcription.completed", timeout=30, since=mark)
+        settled(s)
+        assert sent(s, t0) == [
+            "input_audio_buffer.clear",
+            "input_audio_buffer.append",
+            "input_audio_buffer.commit",
+        ]
+        assert not [e for e in s.events if e.type == "error" and e.t >= t0]
+        assert mic.status == "sent 1.0 s: commit"
+    finally:
+        s.close()
+        server.stop()
