@@ -136,6 +136,7 @@ class ToolkitLatency:
         self._order: deque[str] = deque()
         # (cumulative 24 kHz samples sent, when that append left): the input timeline
         self.appends: deque[tuple[int, float]] = deque(maxlen=MAX_RECORDS)
+        self._appends_dropped = 0  # samples carried by the appends no longer kept
         # (when, samples sent by then): each connection's input timeline starts at 0 there
         self.origins: deque[tuple[float, int]] = deque([(float("-inf"), 0)], maxlen=64)
         self.commits: deque[float] = deque(maxlen=256)  # input_audio_buffer.commit sent
@@ -153,6 +154,8 @@ class ToolkitLatency:
         """An ``input_audio_buffer.append`` left the kernel carrying ``samples`` (24 kHz)."""
         self._sent_samples += samples
         self._last_sent_s = sent_s
+        if len(self.appends) == self.appends.maxlen:
+            self._appends_dropped = self.appends[0][0]  # the oldest kept goes: its samples too
         self.appends.append((self._sent_samples, sent_s))
         # A chunk is out once the appends have carried its last sample (the session's encoders
         # may regroup samples; counting them keeps the match exact for PCM).
@@ -180,14 +183,18 @@ class ToolkitLatency:
         """An ``input_audio_buffer.commit`` left the kernel (push-to-talk's end of a turn)."""
         self.commits.append(at_s)
 
-    def origin(self, at_s: float) -> int:
-        """Samples sent before the connection current at ``at_s`` began."""
-        return next((n for t, n in reversed(self.origins) if t <= at_s), 0)
+    def origin(self, at_s: float) -> int | None:
+        """Samples sent before the connection current at ``at_s`` began; None when that
+        connection is older than the ones kept."""
+        return next((n for t, n in reversed(self.origins) if t <= at_s), None)
 
     def sample_sent(self, sample: int) -> float | None:
-        """When the append carrying ``sample`` (1-based, cumulative 24 kHz) left the kernel."""
+        """When the append carrying ``sample`` (1-based, cumulative 24 kHz) left the kernel;
+        None when no append has carried it yet, or the one that did is no longer kept."""
+        if sample <= self._appends_dropped:
+            return None  # not sent (sample <= 0), or older than the appends kept
         i = bisect.bisect_left(self.appends, (sample, float("-inf")))
-        if i == len(self.appends) or (i == 0 and sample <= 0):
+        if i == len(self.appends):
             return None
         return self.appends[i][1]
 
@@ -335,10 +342,11 @@ def stop_to_sound(turn: TurnTiming, toolkit: ToolkitLatency | None = None) -> di
     ``committed`` arriving, ``server`` from there to the first delta, the rest as above.
 
     ``total_ms`` is the first sample played minus the moment the person stopped (equal to
-    the segments' sum), or None while any segment is unknown (no browser measured it, or no
-    audio has played yet); ``known_ms`` sums the segments known so far. Without ``toolkit``
-    only the server's parts are known. The values are as good as the clocks' offsets
-    (:attr:`ClockOffset.uncertainty_ms`), so a toolkit segment may come out a little negative.
+    the segments' sum), or None while any segment is unknown (no browser measured it, no
+    audio has played yet, or the turn is older than the records kept); ``known_ms`` sums the
+    segments known so far. Without ``toolkit`` only the server's parts are known. The values
+    are as good as the clocks' offsets (:attr:`ClockOffset.uncertainty_ms`), so a toolkit
+    segment may come out a little negative (the metrics row then calls it unknown).
     """
     played = toolkit.played_for(turn.response_id) if toolkit is not None else None
     first_audio = played.delta_s if played is not None else turn.first_audio
@@ -356,8 +364,9 @@ def stop_to_sound(turn: TurnTiming, toolkit: ToolkitLatency | None = None) -> di
         start = "speech_stopped"
         vad_ms = turn.vad_wait_ms
         captured = sent = None
-        if toolkit is not None and turn.audio_end_ms is not None:
-            sample = toolkit.origin(turn.speech_stopped) + turn.audio_end_ms * MODEL_RATE // 1000
+        origin = toolkit.origin(turn.speech_stopped) if toolkit is not None else None
+        if toolkit is not None and origin is not None and turn.audio_end_ms is not None:
+            sample = origin + turn.audio_end_ms * MODEL_RATE // 1000
             captured, sent = toolkit.sample_captured(sample), toolkit.sample_sent(sample)
         stopped = None if captured is None or vad_ms is None else captured - vad_ms / 1000
         ms = {

@@ -186,9 +186,11 @@ class LatencyProbe:
         rows: list[dict[str, Any]] = []
         turns = self.session.metrics.turns
         first = 0 if last is None else max(0, len(turns) - last)
+        # A turn's chunks are those sent after the last earlier first delta; chained over the
+        # turns not shown too, so the last turns get the same windows as in the whole list.
         previous = 0.0
-        if first:
-            previous = turns[first - 1].first_delta or 0.0
+        for earlier in turns[:first]:
+            previous = earlier.first_delta or previous
         for turn in turns[first:]:
             end = turn.speech_stopped or turn.committed
             mic = self.core.mic_totals(previous, end if end is not None else float("inf"))

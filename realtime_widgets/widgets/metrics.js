@@ -60,6 +60,26 @@ export const SEGMENTS = [
 const whole = (ms) => String(Math.round(ms));
 
 /**
+ * What a negative segment reads as: the clocks' offsets disagree with it (or a stamp was
+ * wrong), so its length is unknown, never printed as a negative time.
+ */
+export const UNKNOWN = "unknown (clocks disagree)";
+
+/** A segment that would print negative. @param {number} ms @returns {boolean} */
+const negative = (ms) => Math.round(ms) < 0;
+
+/**
+ * A turn's known segments' sum, negative ones (unknown) left out.
+ * @param {StopToSound} stop @returns {number}
+ */
+function knownMs(stop) {
+  return SEGMENTS.reduce((sum, [key]) => {
+    const ms = stop.segments[key];
+    return ms == null || negative(ms) ? sum : sum + ms;
+  }, 0);
+}
+
+/**
  * The time axis shared by every row: a round top at or above `maxMs` (at least 100 ms), split
  * into 3 to 6 round steps.
  * @param {number} maxMs @returns {{ scale: number, ticks: number[] }}
@@ -88,7 +108,7 @@ export function barMs(turn) {
 /**
  * Bar segments laid end to end, as percentages of `scaleMs`, skipping unknown ones.
  * @param {StopToSound | null | undefined} stop @param {number} scaleMs
- * @returns {{ key: Segment, left: number, width: number, color: string, ms: number, name: string }[]}
+ * @returns {{ key: Segment, left: number, width: number, color: string, ms: number, name: string, text: string }[]}
  */
 export function segments(stop, scaleMs) {
   if (!stop) return [];
@@ -98,7 +118,8 @@ export function segments(stop, scaleMs) {
     const ms = stop.segments[key];
     if (ms == null) continue;
     const width = (Math.max(0, ms) / scaleMs) * 100;
-    out.push({ key, left: x, width, color, ms, name });
+    const text = `${name}: ${negative(ms) ? UNKNOWN : `${whole(ms)} ms`}`;
+    out.push({ key, left: x, width, color, ms, name, text });
     x += width;
   }
   return out;
@@ -123,12 +144,12 @@ export function turnTotal(turn) {
   const stop = turn.stop_to_sound;
   if (!stop) {
     if (turn.first_delta == null) return "typed turn";
-    const played = turn.toolkit_out != null ? ` + playback ${whole(turn.toolkit_out)} ms` : "";
+    const played = turn.toolkit_out != null && !negative(turn.toolkit_out) ? ` + playback ${whole(turn.toolkit_out)} ms` : "";
     return `typed turn: reply began ${whole(turn.first_delta)} ms after response.created${played}`;
   }
-  if (stop.total_ms != null) return `you stopped → first sound ${whole(stop.total_ms)} ms`;
+  if (stop.total_ms != null && !negative(stop.total_ms)) return `you stopped → first sound ${whole(stop.total_ms)} ms`;
   if (noReplyAudio(turn)) return `you stopped → no reply audio (reply ${turn.status})`;
-  return `you stopped → first sound ≥ ${whole(stop.known_ms)} ms`;
+  return `you stopped → first sound ≥ ${whole(knownMs(stop))} ms`;
 }
 
 /**
@@ -140,16 +161,20 @@ export function turnParts(turn) {
   if (!stop || turn.status === "interrupted") return "";
   const known = [];
   const missing = [];
+  const unknown = []; // negative: measured against clocks that disagree
   const silent = noReplyAudio(turn); // nothing after the server's part was ever to be measured
   for (const [key, , short] of SEGMENTS) {
     if (!(key in stop.segments)) continue;
     const ms = stop.segments[key];
     if (ms == null && silent && key !== "vad_wait") continue;
     if (ms == null) missing.push(key === "vad_wait" ? "VAD wait (semantic VAD does not report it)" : short);
+    else if (negative(ms)) unknown.push(short);
     else known.push(`${short} ${whole(ms)}`);
   }
-  const words = known.length ? `${known.join(" + ")} ms` : "";
-  return missing.length ? `${words}${words ? "; " : ""}not measured: ${missing.join(", ")}` : words;
+  const words = [known.length ? `${known.join(" + ")} ms` : ""];
+  if (unknown.length) words.push(`${UNKNOWN}: ${unknown.join(", ")}`);
+  if (missing.length) words.push(`not measured: ${missing.join(", ")}`);
+  return words.filter(Boolean).join("; ");
 }
 
 /**
@@ -249,7 +274,7 @@ function turnRow(turn, ticks, scale, bars) {
   for (const s of segments(turn.stop_to_sound, scale)) {
     const seg = el("span", "rw-seg", `position:absolute;left:${s.left}%;width:${s.width}%;height:12px;background:${s.color}`);
     seg.dataset.key = s.key;
-    seg.title = `${s.name}: ${whole(s.ms)} ms`;
+    seg.title = s.text;
     bar.appendChild(seg);
   }
   if (bars) row.appendChild(bar);

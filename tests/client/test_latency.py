@@ -99,6 +99,20 @@ def test_without_a_clock_there_is_no_breakdown_and_records_are_capped() -> None:
     assert len(lat.chunks) == MAX_RECORDS
 
 
+def test_an_append_no_longer_kept_gives_no_time_not_the_oldest_kept() -> None:
+    lat = ToolkitLatency()
+    assert lat.sample_sent(1) is None  # nothing sent yet
+    for k in range(1, MAX_RECORDS + 501):  # 1000 samples each, every 40 ms: the first 500 go
+        lat.append_sent(0.04 * k, 1000)
+    assert lat.sample_sent(1000) is None  # sent at 0.04 s, long dropped (was: 20.04 s)
+    assert lat.sample_sent(500_000) is None  # the last sample of the last append dropped
+    assert lat.sample_sent(500_001) == pytest.approx(0.04 * 501)  # the oldest append kept
+    assert lat.sample_sent(501_000) == pytest.approx(0.04 * 501)
+    assert lat.sample_sent(501_001) == pytest.approx(0.04 * 502)
+    assert lat.sample_sent(0) is None
+    assert lat.sample_sent((MAX_RECORDS + 500) * 1000 + 1) is None  # not sent yet
+
+
 def test_percentile() -> None:
     assert percentile([], 0.5) is None
     assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
@@ -130,12 +144,13 @@ def _delta(kind: str, rid: str, item: str, **fields: object) -> ServerEvent:
 
 
 def _spoken_turn(
-    lat: ToolkitLatency, metrics: Metrics, origin_s: float = T0, n: int = 1
+    lat: ToolkitLatency, metrics: Metrics, origin_s: float = T0, n: int = 1, mic_s: float = 0.018
 ) -> tuple[float, float]:
     """A synthetic turn whose timings are known: the microphone streams 3.2 s from
     ``origin_s`` (on the server's input timeline, from 0), speech for ``SPEECH_MS``, then
     silence; the server says speech_stopped 60 ms after the append carrying the end of its
-    500 ms of silence left, and its first audio 400 ms after that; the page gets it 12 ms
+    500 ms of silence left (each append leaves ``mic_s`` after its chunk's last sample was
+    captured), and its first audio 400 ms after that; the page gets it 12 ms
     later and plays it 45 ms after that. Returns (the person stopped, the first sample
     played), in kernel seconds, as the person and the speaker would see them."""
     audio_end_ms = SPEECH_MS + SILENCE_MS
@@ -143,10 +158,10 @@ def _spoken_turn(
     for k in range(1, 81):
         captured = origin_s + k * CHUNK / 24000  # the chunk's last sample reached the page
         lat.mic_chunk(captured * 1000 + OFFSET_MS, captured + 0.015, base + k * CHUNK)
-        lat.append_sent(captured + 0.018, CHUNK)
+        lat.append_sent(captured + mic_s, CHUNK)
     # the append carrying sample audio_end_ms * 24 is the one of the chunk holding it
     holding = -(-audio_end_ms * 24 // CHUNK)
-    stopped = origin_s + holding * CHUNK / 24000 + 0.018 + 0.060
+    stopped = origin_s + holding * CHUNK / 24000 + mic_s + 0.060
     item, rid = f"item_a{n}", f"resp_{n}"
     metrics.observe(
         _event("input_audio_buffer.speech_stopped", audio_end_ms=audio_end_ms, item_id=f"u{n}"),
@@ -218,6 +233,47 @@ def test_after_a_reconnect_the_servers_input_timeline_starts_again() -> None:
     assert result is not None
     assert result["total_ms"] == pytest.approx((first_sound - person_stopped) * 1000, abs=0.1)
     assert result["segments"]["mic"] == pytest.approx(28.0, abs=0.1)
+
+
+def test_an_old_turn_whose_audio_is_no_longer_kept_has_no_mic_or_network_part() -> None:
+    lat, metrics = _synced(), Metrics()
+    metrics.observe(_session(SessionConfig(turn_detection=ServerVad(silence_duration_ms=500))), 1)
+    _spoken_turn(lat, metrics)
+    old = metrics.turns[-1]
+    at = T0 + 10.0
+    for k in range(MAX_RECORDS):  # ~160 s more audio: the old turn's chunks and appends go
+        lat.mic_chunk((at + k * 0.04) * 1000 + OFFSET_MS, at + k * 0.04, lat._sent_samples + CHUNK)
+        lat.append_sent(at + k * 0.04 + 0.018, CHUNK)
+    result = stop_to_sound(old, lat)
+    assert result is not None
+    assert result["segments"]["mic"] is None
+    assert result["segments"]["uplink"] is None  # was -7060: the oldest kept append's time
+    assert result["total_ms"] is None
+    assert all(v is None or v >= 0 for v in result["segments"].values())
+    assert result["known_ms"] == pytest.approx(500 + 400 + 12 + 45, abs=0.1)
+
+
+def test_a_turn_older_than_the_connections_kept_has_no_mic_or_network_part() -> None:
+    lat, metrics = _synced(), Metrics()
+    metrics.observe(_session(SessionConfig(turn_detection=ServerVad(silence_duration_ms=500))), 1)
+    for k in range(1, 11):  # 0.4 s sent on a first connection
+        lat.append_sent(T0 - 5.0 + k * 0.04, CHUNK)
+    lat.connected(T0 - 1.0)  # the turn's connection: its input timeline starts at 9600
+    _spoken_turn(lat, metrics)
+    turn = metrics.turns[-1]
+    assert turn.speech_stopped is not None
+    assert lat.origin(turn.speech_stopped) == 10 * CHUNK
+    before = stop_to_sound(turn, lat)
+    assert before is not None
+    assert before["segments"]["mic"] == pytest.approx(28.0, abs=0.1)
+    for k in range(lat.origins.maxlen or 0):  # reconnects since: that origin is dropped
+        lat.connected(T0 + 10.0 + k)
+    assert lat.origin(turn.speech_stopped) is None  # was 0: the first connection's samples
+    result = stop_to_sound(turn, lat)
+    assert result is not None
+    assert result["segments"]["mic"] is None
+    assert result["segments"]["uplink"] is None
+    assert result["total_ms"] is None
 
 
 def test_push_to_talk_counts_from_the_commit_and_semantic_vad_has_no_total() -> None:

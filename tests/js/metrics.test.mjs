@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SEGMENTS, barMs, countdown, estimateNote, niceScale, segments, tickLabel, turnLabel, turnParts, turnTotal } from "../../realtime_widgets/widgets/metrics.js";
+import { SEGMENTS, UNKNOWN, barMs, countdown, estimateNote, niceScale, segments, tickLabel, turnLabel, turnParts, turnTotal } from "../../realtime_widgets/widgets/metrics.js";
 
 /** A VAD turn measured end to end (client/latency.py, stop_to_sound). */
 const MEASURED = {
@@ -67,6 +67,28 @@ test("a turn not fully measured gives a lower bound and names what is missing", 
   assert.match(turnParts(/** @type {any} */ (semantic)), /not measured: VAD wait \(semantic VAD does not report it\)/);
   const commit = { stop_to_sound: { start: "commit", segments: { vad_wait: 0, uplink: 30, server: 320, to_browser: 10, playout: 40 }, total_ms: 400, known_ms: 400 } };
   assert.equal(turnParts(/** @type {any} */ (commit)), "VAD 0 + network 30 + server 320 + to page 10 + playout 40 ms");
+});
+
+test("a negative segment reads as unknown: no row ever prints a negative time", () => {
+  // An old turn whose append time was misread: network -19960 ms (clamped to 0 in the bar).
+  const bogus = { start: "speech_stopped", segments: { vad_wait: 500, mic: -2, uplink: -19960, server: 400, to_browser: 12, playout: 45 }, total_ms: null, known_ms: -19005 };
+  const turn = /** @type {any} */ ({ n: 1, status: "completed", stop_to_sound: bogus });
+  assert.equal(turnTotal(turn), "you stopped → first sound ≥ 957 ms");
+  assert.equal(turnParts(turn), `VAD 500 + server 400 + to page 12 + playout 45 ms; ${UNKNOWN}: mic, network`);
+  const titles = segments(bogus, 1000).map((s) => s.text);
+  assert.deepEqual(titles.slice(1, 3), [`mic → sent: ${UNKNOWN}`, `network + VAD decision: ${UNKNOWN}`]);
+  assert.equal(titles[3], "server → first audio: 400 ms");
+  const whole = { ...bogus, segments: { ...bogus.segments, mic: null }, total_ms: -19003 };
+  const rows = [turn, { status: "completed", stop_to_sound: whole }, { stop_to_sound: null, first_delta: 320, toolkit_out: -3 }];
+  for (const t of rows) {
+    const text = [turnLabel(/** @type {any} */ (t)), ...segments(t.stop_to_sound, 1000).map((s) => s.text)].join(" | ");
+    assert.doesNotMatch(text, /-\s*\d|−/, text);
+  }
+  assert.equal(turnTotal(/** @type {any} */ (rows[1])), "you stopped → first sound ≥ 957 ms");
+  assert.equal(turnLabel(/** @type {any} */ (rows[2])), "typed turn: reply began 320 ms after response.created");
+  // within rounding of 0 it is 0, not unknown
+  const jitter = { ...bogus, segments: { ...bogus.segments, mic: -0.4, uplink: 60 } };
+  assert.equal(turnParts(/** @type {any} */ ({ status: "completed", stop_to_sound: jitter })), "VAD 500 + mic 0 + network 60 + server 400 + to page 12 + playout 45 ms");
 });
 
 test("a reply that ended with no audio says so, not that its parts are unmeasured", () => {

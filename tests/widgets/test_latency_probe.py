@@ -125,3 +125,29 @@ def test_closing_the_probe_removes_every_listener_and_tap_it_added() -> None:
     # Microphone and Speaker keep their own; the probe's history listener and tap are gone.
     assert session.core.listeners.count() == added - 2
     assert probe._on_output not in session.core.listeners.output_taps
+
+
+def test_the_last_turns_get_the_same_toolkit_in_as_the_whole_session() -> None:
+    from tests.client.test_latency import T0, _event, _response, _session, _spoken_turn, _synced
+
+    session = RealtimeSession(SessionConfig())  # never connected: its records are fed here
+    probe = LatencyProbe(session)
+    probe.core = _synced()
+    metrics = session.metrics
+    metrics.observe(_session(SessionConfig()), 1)
+    _spoken_turn(probe.core, metrics, n=1)  # capture -> append 18 ms
+    probe.core.connected(T0 + 9.0)  # each turn on a connection of its own (as _spoken_turn)
+    _spoken_turn(probe.core, metrics, origin_s=T0 + 10.0, n=2)
+    # a typed turn: a reply with no audio delta, so no first delta to chain from
+    metrics.observe(_event("response.created", response={"id": "resp_t"}), T0 + 15.0)
+    metrics.observe(_response("response.done", "resp_t"), T0 + 15.5)
+    assert metrics.turns[-1].first_delta is None
+    probe.core.connected(T0 + 19.0)
+    _spoken_turn(probe.core, metrics, origin_s=T0 + 20.0, n=3, mic_s=0.050)  # slower: 50 ms
+    whole = probe.per_turn()
+    # (the typed turn has no end: its window runs on into turn 4's chunks)
+    assert [row["toolkit_in"] for row in whole] == pytest.approx([18.0, 18.0, 50.0, 50.0])
+    assert whole[3]["stop_to_sound"]["segments"]["mic"] == pytest.approx(60.0, abs=0.1)
+    for last in (1, 2, 3, 4, 9):  # last=1 and 2 gave 18.0 for turn 4: chained from 0
+        assert probe.per_turn(last) == whole[-last:]
+    probe.close()
