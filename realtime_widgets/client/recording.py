@@ -22,7 +22,7 @@ from realtime_widgets.errors import ProtocolError
 from realtime_widgets.protocol.events import MAX_JSON_DEPTH, load_json
 from realtime_widgets.protocol.redaction import marked, names_secret
 
-__all__ = ["RecordedEvent", "Recorder", "read_recording"]
+__all__ = ["RecordedEvent", "Recorder", "read_recording", "unused_path"]
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,20 @@ class RecordedEvent:
     raw: str | None = None
 
 
+def unused_path(path: Path) -> Path:
+    """``path`` if nothing is there, else the first free ``stem-2.suffix``, ``stem-3.suffix``...
+    beside it: where a new recording goes without overwriting an earlier one (a Recorder opens
+    its file with "w")."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
 class Recorder:
-    """Appends events to a JSONL file as they pass (thread-safe enough: one writer thread)."""
+    """Appends events to a JSONL file as they pass (thread-safe enough: one writer thread).
+    The file is written afresh: :func:`unused_path` picks a name that keeps an earlier one."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

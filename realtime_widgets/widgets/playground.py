@@ -32,6 +32,7 @@ import ipywidgets as w
 import traitlets as t
 
 from realtime_widgets.client.auth import Endpoint, Secret
+from realtime_widgets.client.recording import unused_path
 from realtime_widgets.client.session import RealtimeSession, local_server
 from realtime_widgets.errors import RealtimeWidgetsError
 from realtime_widgets.protocol.config import MODELS, SessionConfig
@@ -274,8 +275,23 @@ class Playground(w.VBox):  # type: ignore[misc]
             else:
                 self.connect()
         except Exception as exc:  # shown, never raised into the browser's click
-            said = html.escape(f"{type(exc).__name__}: {exc}")
-            self.connection.status.value = f"<span style='color:#c0392b'>{said}</span>"
+            self._failed("", exc)
+
+    def _new_conversation_clicked(self) -> None:
+        """The transcript toolbar's *New conversation*: a failure is said on the status line,
+        and raised on to the toolbar, which shows it in the view that asked."""
+        try:
+            self.new_conversation()
+        except Exception as exc:
+            self._failed("new conversation failed: ", exc)
+            raise
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        said = f"{what}{type(exc).__name__}: {exc}"
+        if self.session is not None and self.session.connected:
+            said += "; the conversation goes on"  # a failed start leaves the old session
+        shown = html.escape(said)
+        self.connection.status.value = f"<span style='color:#c0392b'>{shown}</span>"
 
     def _keep_settings(self) -> str | None:
         """Before the parts are rebuilt: take the settings the panel holds now into
@@ -288,43 +304,59 @@ class Playground(w.VBox):  # type: ignore[misc]
         name = getattr(self.parts.get("presets"), "name", None)
         return name if isinstance(name, str) else None
 
-    def connect(self) -> RealtimeSession:
-        """(Re)connect with the Connection form's choices and rebuild the parts, with the
-        settings the panel holds now."""
+    def _start(self, endpoint: Endpoint, started: str) -> RealtimeSession:
+        """A new session on ``endpoint`` with the settings the panel holds now, recording to the
+        next free file; the parts are rebuilt for it and ``started`` goes on the status line.
+
+        The new session connects before the old one closes: when the connect raises, the
+        half-made session is closed (its empty recording removed), the old conversation goes
+        on as it was, and the error is raised to the caller (the Connect button and the
+        toolbar show it)."""
         name = self._keep_settings()
-        self.close_session()
-        endpoint = self.connection.endpoint()
-        record = self.connection.record.value.strip() or None
+        record = self._recording()
         session = RealtimeSession(self.config, endpoint=endpoint, record=record)
-        session.connect()
+        try:
+            session.connect()
+        except BaseException:
+            session.close()
+            if record is not None and record.exists() and record.stat().st_size == 0:
+                record.unlink()  # made by this connect, nothing written
+            raise
+        self.close_session()
         self._bind(session)
         if name:
             self.parts["presets"].name = name
+        if record is not None:
+            started += f", recording to {record}"
+        self.connection.status.value = html.escape(started)
+        return session
+
+    def _recording(self) -> Path | None:
+        """Where the next session records: the form's file, or, when that exists (an earlier
+        conversation's), the first free ``name-2.jsonl``, ``name-3.jsonl``... (never over a
+        recording)."""
+        typed = self.connection.record.value.strip()
+        return unused_path(Path(typed)) if typed else None
+
+    def connect(self) -> RealtimeSession:
+        """(Re)connect with the Connection form's choices and rebuild the parts, with the
+        settings the panel holds now (see :meth:`_start`: a failed connect leaves the session
+        there was)."""
         form = self.connection
+        endpoint = form.endpoint()
         chat = form.target.value == TARGETS[0] and form.responder.value == "chat"
         replies = f", replies from {form.chat_settings}" if chat else ""
-        form.status.value = html.escape(f"connected to {endpoint.display}{replies}")
-        return session
+        return self._start(endpoint, f"connected to {endpoint.display}{replies}")
 
     def new_conversation(self) -> RealtimeSession:
         """A fresh session (a new conversation: empty, with a new session id) with the
         settings the panel holds now, on the same connection, as OpenAI's playground's *New
-        conversation* does: the old session closes and the parts are rebuilt."""
+        conversation* does: once it is connected, the old session closes and the parts are
+        rebuilt (a connect that raises leaves the old conversation going: see :meth:`_start`)."""
         old = self.session
         if old is None or old.replaying:
             raise RealtimeWidgetsError("no live session to start afresh: connect first")
-        name = self._keep_settings()  # the panel's settings, a loaded preset's name
-        endpoint = old.endpoint
-        self.close_session()
-        record = self.connection.record.value.strip() or None
-        session = RealtimeSession(self.config, endpoint=endpoint, record=record)
-        session.connect()
-        self._bind(session)
-        if name:
-            self.parts["presets"].name = name
-        status = f"new conversation on {endpoint.display}"
-        self.connection.status.value = html.escape(status)
-        return session
+        return self._start(old.endpoint, f"new conversation on {old.endpoint.display}")
 
     def replay(self, path: str | Path, speed: float = 1.0) -> RealtimeSession:
         """Show a recorded session in the same widgets, at ``speed`` (0: at once)."""
@@ -351,7 +383,7 @@ class Playground(w.VBox):  # type: ignore[misc]
         }
         self.parts["presets"] = w.HTML() if session.replaying else PresetBar(self.parts["panel"])
         self.parts["transcript"].on_new_conversation(
-            None if session.replaying else self.new_conversation
+            None if session.replaying else self._new_conversation_clicked
         )
         self.latency = LatencyProbe(session, self.parts["microphone"], self.parts["speaker"])
         self.parts["metrics"].latency = self.latency

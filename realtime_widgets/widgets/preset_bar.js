@@ -2,12 +2,6 @@
 // The kernel validates everything (realtime_widgets.protocol.presets); this file only collects
 // the user's choice and hands files and strings back and forth.
 
-/** A share string as the kernel writes it: "rw<version>." then URL-safe base64.
- * @param {string} text */
-export function looksLikeShare(text) {
-  return /^rw\d+\.[A-Za-z0-9_-]+$/.test(text.trim());
-}
-
 /** What the paste box's Load button sends: its text, trimmed. The kernel judges it, and says
  * what is wrong: an empty box, or text that is not a share string (rw1....) nor preset JSON.
  * @param {string} text */

@@ -5,8 +5,11 @@ The logic lives in :mod:`realtime_widgets.protocol.presets`; this widget applies
 ``session.update``), or straight to a session when there is no panel. In the browser: pick a
 built-in and Apply, Save .json (a download), Load .json (a file picker), Copy the share string,
 or paste one and Load. Every refusal names the field (``config.turn_detection.threshold``); it
-stays up until the next action that succeeds or until the settings change. A loaded preset's
-name becomes the bar's: the share string and the saved file carry it on.
+stays up until the next action that succeeds, or until a setting changes: any change of a
+control in the panel (a person's, even one the panel refuses, connected or not; or the server's
+values shown), or without a panel a ``session.updated`` with other settings. A loaded preset's
+name becomes the bar's: the share string and the saved file carry it on. Whether pasted text is
+a share string is judged here, in the kernel (``_pasted``), not in the browser.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from realtime_widgets.protocol import presets
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.presets import SHARE_PREFIX
 from realtime_widgets.protocol.redaction import keep_secrets
+from realtime_widgets.widgets.browser_messages import on_session_loop
 from realtime_widgets.widgets.panel import ConfigPanel
 
 __all__ = ["PresetBar"]
@@ -62,6 +66,10 @@ class PresetBar(anywidget.AnyWidget):
         self._config = SessionConfig()
         self._refused_with: SessionConfig | None = None  # the settings when it last refused
         self._removers: list[Callable[[], None]] = []
+        self._watching = panel is not None
+        if panel is not None:  # a person's change of any control (even one the panel refuses)
+            for control in panel.controls.values():
+                control.watch(self._panel_changed)
         if self.session is not None:
             for kind in ("session.created", "session.updated"):
                 self._removers.append(self.session.on(kind, lambda _e: self.refresh()))
@@ -81,6 +89,16 @@ class PresetBar(anywidget.AnyWidget):
 
     def share_string(self) -> str:
         return presets.to_share_string(self.config, self.name)
+
+    def _panel_changed(self) -> None:
+        """A control of the panel changed (on the thread of the change): a refusal shown goes,
+        on the session loop, after the panel took the change (it hops there first)."""
+        if self._watching:
+            on_session_loop(self.session, self._settings_changed)
+
+    def _settings_changed(self) -> None:
+        if self._watching and self._refused_with is not None:
+            self._done("")
 
     def refresh(self) -> None:
         """Update the share string shown (called on every session.updated); a refusal shown
@@ -200,6 +218,7 @@ class PresetBar(anywidget.AnyWidget):
             self.status = f"refused by the server: {exc.message}"
 
     def close(self) -> None:
+        self._watching = False  # the panel's controls cannot be unobserved one by one
         for remove in self._removers:
             remove()
         self._removers = []

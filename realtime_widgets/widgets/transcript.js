@@ -22,14 +22,25 @@
 /**
  * The kernel's answers to the item menu: the item's audio (one WAV buffer), or why not; to the
  * toolbar: a file to save (transcript.txt / .json), or a notice (a new conversation failed).
- * @typedef {{ op: "audio", id: string, mime?: string, error?: string } | { op: "error", id: string, error: string }} Reply
- * @typedef {{ op: "file", filename: string, mime: string, text: string } | { op: "notice", error: string }} ToolbarReply
+ * Each carries the token of the view that asked (`view`): another view of the same transcript
+ * leaves it alone (one Download saves one file).
+ * @typedef {{ op: "audio", id: string, view?: string, mime?: string, error?: string } | { op: "error", id: string, view?: string, error: string }} Reply
+ * @typedef {{ op: "file", view?: string, filename: string, mime: string, text: string } | { op: "notice", view?: string, error: string }} ToolbarReply
  */
 /**
  * What applying an operation changed, for the view to patch.
  * @typedef {{ kind: "insert", id: string, index: number } | { kind: "append", id: string, text: string } | { kind: "replace", id: string } | { kind: "remove", id: string } | { kind: "clear" } | { kind: "none" }} Change
  */
 /** The synced state (transcript.py). @typedef {{ snapshot: Row[], height: string, restartable: boolean }} TranscriptModel */
+
+/**
+ * Whether this view (its token) acts on a message: a reply addressed to another view is not
+ * for it; the conversation's operations (no `view`) are for every view.
+ * @param {Op | Reply | ToolbarReply} msg @param {string} token
+ */
+export function addressedTo(msg, token) {
+  return !("view" in msg) || msg.view === undefined || msg.view === token;
+}
 
 /** @returns {Conversation} */
 export function emptyConversation() {
@@ -164,9 +175,10 @@ const BG = { user: "#eef5ff", assistant: "#f3f3f3" };
 /**
  * The toolbar above the rows: New conversation (when the kernel has a hook for it), Clear
  * transcript, and the downloads; `save` saves a file the kernel made, `say` shows a notice.
- * @param {import("@anywidget/types").AnyModel<TranscriptModel>} model
+ * `view`: this view's token, sent with the requests whose answer is for this view alone.
+ * @param {import("@anywidget/types").AnyModel<TranscriptModel>} model @param {string} view
  */
-function toolbar(model) {
+function toolbar(model, view) {
   const bar = document.createElement("div");
   bar.className = "rw-transcript-tools";
   bar.setAttribute("role", "toolbar");
@@ -183,14 +195,14 @@ function toolbar(model) {
   };
   const restart = button("rw-new-conversation", "New conversation",
     "start a fresh session with the same settings and connection (this conversation ends)",
-    () => { say("starting a new conversation...", false); model.send({ type: "new" }); });
+    () => { say("starting a new conversation...", false); model.send({ type: "new", view }); });
   const clear = button("rw-clear-transcript", "Clear transcript",
     "empty this view only: the server's conversation is unchanged (the model still remembers it; New conversation starts afresh)",
     () => model.send({ type: "clear" }));
   const text = button("rw-download-text", "Download .txt",
-    "download the transcript shown as text: speaker and time per turn", () => model.send({ type: "download", format: "text" }));
+    "download the transcript shown as text: speaker and time per turn", () => model.send({ type: "download", format: "text", view }));
   const json = button("rw-download-json", "Download .json",
-    "download the transcript shown as JSON: the items as the session holds them", () => model.send({ type: "download", format: "json" }));
+    "download the transcript shown as JSON: the items as the session holds them", () => model.send({ type: "download", format: "json", view }));
   const notice = document.createElement("span");
   notice.className = "rw-transcript-notice";
   notice.style.cssText = "margin-left:4px";
@@ -229,7 +241,9 @@ function render({ model, el }) {
   const frame = document.createElement("div");
   frame.className = "rw-transcript-frame";
   frame.style.cssText = `display:flex;flex-direction:column;${fill ? "height:100%;min-height:0" : ""}`;
-  const tools = toolbar(model);
+  // This view's token: the kernel addresses its answers (a file, a notice, an item's audio) to it.
+  const token = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  const tools = toolbar(model, token);
   frame.append(tools.bar, box);
   const empty = document.createElement("div");
   empty.className = "rw-transcript-empty";
@@ -319,8 +333,8 @@ function render({ model, el }) {
       closeMenu();
       if (!wasOpen) showMenu(menu, wrap, more);
     });
-    play.addEventListener("click", () => { closeMenu(); player.textContent = "loading audio..."; model.send({ type: "audio", id }); });
-    del.addEventListener("click", () => { closeMenu(); note.textContent = " (deleting...)"; model.send({ type: "delete", id }); });
+    play.addEventListener("click", () => { closeMenu(); player.textContent = "loading audio..."; model.send({ type: "audio", id, view: token }); });
+    del.addEventListener("click", () => { closeMenu(); note.textContent = " (deleting...)"; model.send({ type: "delete", id, view: token }); });
     wrap.append(label, text, note, thumbs, more, menu, player);
     nodes.set(id, { wrap, text, note, thumbs, menu, play, player });
     return wrap;
@@ -396,6 +410,7 @@ function render({ model, el }) {
   redraw();
   /** @param {Op | Reply | ToolbarReply} msg @param {(DataView | ArrayBuffer)[]} buffers */
   const onCustom = (msg, buffers) => {
+    if (!addressedTo(msg, token)) return;
     if (msg.op === "audio" || msg.op === "error") onReply(msg, buffers);
     else if (msg.op === "file") tools.save(msg.filename, msg.mime, msg.text);
     else if (msg.op === "notice") tools.say(msg.error);

@@ -33,7 +33,7 @@ import traitlets as t
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
-from realtime_widgets.protocol.redaction import redact
+from realtime_widgets.protocol.redaction import REDACTED, marked, names_secret, redact
 from realtime_widgets.protocol.state import ConversationState, ItemState
 from realtime_widgets.widgets.browser_messages import (
     BrowserMessages,
@@ -101,10 +101,30 @@ def _has_audio(item: ItemState) -> bool:
 
 def _text(item: ItemState) -> str:
     if item.type == "function_call":
-        return f"{item.name or 'tool'}({item.arguments})"
+        return f"{item.name or 'tool'}({_without_secrets(item.arguments)})"
     if item.type == "function_call_output":
-        return item.output or ""
+        return _without_secrets(item.output or "")
     return item.text
+
+
+def _without_secrets(text: str) -> str:
+    """A tool's JSON arguments or output with any secret it names marked (an MCP tool's
+    authorization: protocol/redaction.py), for the rows, the snapshot and the downloads. Text
+    that names one but is not JSON (still streaming, or cut) is withheld whole."""
+    if not names_secret(text):
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return REDACTED
+    return json.dumps(marked(data), ensure_ascii=False)
+
+
+def _view(content: dict[str, Any]) -> dict[str, str]:
+    """The asking view's token (transcript.js), to address the reply to it: ``{"view": ...}``,
+    or nothing for a request that names no view (then every view takes the reply)."""
+    view = content.get("view")
+    return {"view": view} if isinstance(view, str) else {}
 
 
 def _note(item: ItemState, transcribing: bool | None = None) -> str:
@@ -135,8 +155,9 @@ LABELS = {
     "function_call": "Tool call",
     "function_call_output": "Tool output",
 }
-# ItemState fields transcript.json leaves out: the pieces of a text it gives whole, bookkeeping.
-_NOT_SAVED = ("chunks", "arguments_chunks", "kept_chars")
+# ItemState fields transcript.json leaves out: the pieces of a text it gives whole (``text``,
+# ``arguments``: the arguments without their secrets), bookkeeping.
+_NOT_SAVED = ("chunks", "arguments_chunks", "arguments_final", "kept_chars")
 TRANSCRIPT_FORMAT = "realtime_widgets.transcript"
 
 
@@ -185,39 +206,41 @@ class TranscriptView(StreamedView, BrowserMessages, Listening, anywidget.AnyWidg
     def _on_browser(self, widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
         if content.get("type") == "new":
             # Not on the session loop: a new conversation closes this session (and this view).
-            self._start_new_conversation()
+            self._start_new_conversation(_view(content))
             return
         super()._on_browser(widget, content, buffers)
 
-    def _start_new_conversation(self) -> None:
+    def _start_new_conversation(self, view: dict[str, str]) -> None:
         callback = self._new_conversation
         if callback is None:
             return
         try:
             callback()
         except Exception as exc:  # shown in the toolbar, never raised into the browser's click
-            self.send({"op": "notice", "error": f"new conversation failed: {exc}"})
+            self.send({"op": "notice", **view, "error": f"new conversation failed: {exc}"})
 
     def handle_browser(
         self, content: dict[str, Any], buffers: list[bytes], received: float
     ) -> None:
         """The toolbar's and the item menu's requests (on the session loop): clear the view,
-        download the transcript, play an item, delete one."""
-        kind, item_id = content.get("type"), content.get("id")
+        download the transcript, play an item, delete one. A reply carries the token of the
+        view that asked (``view``), so a second view of the transcript does not act on it."""
+        kind, item_id, view = content.get("type"), content.get("id"), _view(content)
         if kind == "clear":
             self._clear()
         elif kind == "download":
-            self._download(str(content.get("format")))
+            self._download(str(content.get("format")), view)
         if not isinstance(item_id, str):
             return
         if kind == "audio":
             wav = self.audio.wav(item_id)
+            reply = {"op": "audio", "id": item_id, **view}
             if wav is None:
-                self.send({"op": "audio", "id": item_id, "error": "no audio kept for this item"})
+                self.send({**reply, "error": "no audio kept for this item"})
             else:
-                self.send({"op": "audio", "id": item_id, "mime": "audio/wav"}, [wav])
+                self.send({**reply, "mime": "audio/wav"}, [wav])
         elif kind == "delete":
-            self.delete(item_id)
+            self._delete(item_id, view)
 
     # ---- the toolbar: clear, download ------------------------------------------------------------
 
@@ -286,37 +309,42 @@ class TranscriptView(StreamedView, BrowserMessages, Listening, anywidget.AnyWidg
         }
         saved["logprobs"] = [p.model_dump(mode="json") for p in item.logprobs]
         saved["text"] = item.text
-        saved["arguments"] = item.arguments
+        saved["arguments"] = _without_secrets(item.arguments)
+        saved["output"] = None if item.output is None else _without_secrets(item.output)
         saved["note"] = self._row(item)["note"]
         saved["seen_at"] = _iso(self._seen.get(item.id))
         return saved
 
-    def _download(self, kind: str) -> None:
+    def _download(self, kind: str, view: dict[str, str]) -> None:
         if kind == "json":
             name, mime, text = "transcript.json", "application/json", self._json_file()
         elif kind == "text":
             name, mime, text = "transcript.txt", "text/plain", self._text_file()
         else:
             return
-        self.send({"op": "file", "filename": name, "mime": mime, "text": text})
+        self.send({"op": "file", **view, "filename": name, "mime": mime, "text": text})
 
     # ---- the item menu ---------------------------------------------------------------------------
 
     def delete(self, item_id: str) -> None:
         """Ask the server to delete the item (``conversation.item.delete``); the row goes when
         ``conversation.item.deleted`` arrives."""
+        self._delete(item_id, {})
+
+    def _delete(self, item_id: str, view: dict[str, str]) -> None:
         session = self.session
         if session is None or not session.connected:
-            self.send({"op": "error", "id": item_id, "error": "not connected: cannot delete"})
+            error = "not connected: cannot delete"
+            self.send({"op": "error", "id": item_id, **view, "error": error})
             return
         self.deletes_requested.append(item_id)
         future = session.submit(session.adelete_item(item_id))
-        future.add_done_callback(lambda f: self._delete_done(item_id, f))
+        future.add_done_callback(lambda f: self._delete_done(item_id, f, view))
 
-    def _delete_done(self, item_id: str, future: Any) -> None:
+    def _delete_done(self, item_id: str, future: Any, view: dict[str, str]) -> None:
         if not future.cancelled() and future.exception() is not None:
             exc = future.exception()
-            self.send({"op": "error", "id": item_id, "error": f"delete failed: {exc}"})
+            self.send({"op": "error", "id": item_id, **view, "error": f"delete failed: {exc}"})
 
     def _closes(self, event: ServerEvent) -> bool:
         return isinstance(event, ev.ResponseDone)
@@ -372,6 +400,13 @@ class TranscriptView(StreamedView, BrowserMessages, Listening, anywidget.AnyWidg
             if event.item_id not in self._known and event.item_id in items:
                 self._known.add(event.item_id)
                 return [self._place(event.item_id)]
+            item = items.get(event.item_id)
+            if (
+                isinstance(event, ev.FunctionCallArgumentsDelta)
+                and item is not None
+                and names_secret(item.arguments)
+            ):  # from the secret's name on, the row whole (withheld): never its value
+                return [{"op": "text", **self._row(item)}]
             return [{"op": "delta", "id": event.item_id, "text": event.delta}]
         if isinstance(
             event,

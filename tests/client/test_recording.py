@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from realtime_widgets.client import RealtimeSession, read_recording
+from realtime_widgets.client.recording import unused_path
 from realtime_widgets.errors import ProtocolError
 from realtime_widgets.protocol.events import MAX_JSON_DEPTH
 
@@ -116,3 +117,13 @@ def test_a_replay_runs_no_tool_and_keeps_no_call_for_one(tmp_path: Path) -> None
         assert ran == []
     finally:
         replayed.close()
+
+
+def test_unused_path_never_names_an_existing_recording(tmp_path: Path) -> None:
+    first = tmp_path / "talk.jsonl"
+    assert unused_path(first) == first
+    first.write_text("kept\n")
+    assert unused_path(first) == tmp_path / "talk-2.jsonl"
+    (tmp_path / "talk-2.jsonl").write_text("kept too\n")
+    assert unused_path(first) == tmp_path / "talk-3.jsonl"
+    assert unused_path(tmp_path / "raw") == tmp_path / "raw"

@@ -1,14 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { looksLikeShare, pasted } from "../../realtime_widgets/widgets/preset_bar.js";
-
-test("share strings are recognised by their versioned prefix and URL-safe body", () => {
-  assert.equal(looksLikeShare("rw1.eNqrVkrOz0nNzVOyUkpOLEnMSVWqBQBBbAZ1"), true);
-  assert.equal(looksLikeShare("  rw1.abc_-  "), true);
-  assert.equal(looksLikeShare("rw1."), false);
-  assert.equal(looksLikeShare("rw1.ab+/="), false);
-  assert.equal(looksLikeShare("hello"), false);
-});
+import { pasted } from "../../realtime_widgets/widgets/preset_bar.js";
 
 test("the paste box sends what was pasted, trimmed: the kernel says what is wrong with it", () => {
   assert.equal(pasted(' {"format": 1} '), '{"format": 1}');

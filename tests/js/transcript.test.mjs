@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyOp, emptyConversation, fromSnapshot, menuPlace } from "../../realtime_widgets/widgets/transcript.js";
+import { addressedTo, applyOp, emptyConversation, fromSnapshot, menuPlace } from "../../realtime_widgets/widgets/transcript.js";
 
 test("items are placed after their previous item, not by arrival", () => {
   const c = emptyConversation();
@@ -76,4 +76,13 @@ test("the item menu opens below its button, above it on the last row, fixed in a
   const short = { top: 100, bottom: 140 };
   assert.deepEqual(menuPlace({ top: 105, bottom: 125 }, 102, 50, short, 768), { mode: "fixed", top: 125 });
   assert.deepEqual(menuPlace({ top: 740, bottom: 760 }, 737, 50, { top: 730, bottom: 768 }, 768), { mode: "fixed", top: 690 });
+});
+
+test("a reply to a request is for the view that asked; the conversation's ops are for every view", () => {
+  assert.equal(addressedTo({ op: "file", view: "a", filename: "t.txt", mime: "text/plain", text: "" }, "a"), true);
+  assert.equal(addressedTo({ op: "file", view: "a", filename: "t.txt", mime: "text/plain", text: "" }, "b"), false);
+  assert.equal(addressedTo({ op: "notice", view: "a", error: "failed" }, "b"), false);
+  assert.equal(addressedTo({ op: "audio", id: "x", view: "b" }, "b"), true);
+  assert.equal(addressedTo({ op: "delta", id: "x", text: "hi" }, "b"), true);
+  assert.equal(addressedTo({ op: "clear" }, "b"), true);
 });

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from pathlib import Path
 
 import nbformat
@@ -13,6 +14,8 @@ from ipywidgets.embed import embed_data
 import realtime_widgets as rw
 from realtime_widgets.audio import write_wav
 from realtime_widgets.client.auth import Secret
+from realtime_widgets.client.recording import read_recording
+from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.server.tts import default_synthesizer
 from realtime_widgets.widgets.key_field import KeyField
 from realtime_widgets.widgets.playground import TARGETS, Playground
@@ -141,3 +144,90 @@ def test_reconnecting_keeps_the_settings_the_panel_holds(monkeypatch: pytest.Mon
         assert play.parts["presets"].name == "fast talker"  # type: ignore[attr-defined]
     finally:
         play.close_session()
+
+
+def _refused_endpoint(model: str) -> rw.Endpoint:
+    """An endpoint where nothing listens (a port bound, then let go): a connect there raises."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return rw.Endpoint.local(f"ws://127.0.0.1:{port}/v1/realtime", model)
+
+
+def test_a_failed_new_conversation_keeps_the_old_one_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new session connects before the old one closes: a connect that raises leaves the
+    conversation as it was (its transcript view answers the button with the error), the
+    half-made session is closed, and the status line says what failed."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    closed: list[RealtimeSession] = []
+
+    class Tracked(RealtimeSession):
+        def close(self) -> None:
+            closed.append(self)
+            super().close()
+
+    monkeypatch.setattr("realtime_widgets.widgets.playground.RealtimeSession", Tracked)
+    play = Playground(connect=False)
+    play.connection.record.value = str(tmp_path / "talk.jsonl")
+    try:
+        old = play.connect()
+        transcript = play.parts["transcript"]
+        mark = old.mark()
+        old.send_text("remember this")
+        old.wait_for("response.done", timeout=60, since=mark)
+        old.endpoint = _refused_endpoint(old.requested.model)  # the server went away
+        transcript._on_browser(transcript, {"type": "new", "view": "v1"}, [])
+        assert play.session is old
+        assert old.connected
+        assert play.parts["transcript"] is transcript  # the parts were not rebuilt
+        assert transcript.comm is not None  # still open: it shows the failure
+        notice = transcript.comm.custom()[-1][0]
+        assert notice["op"] == "notice"
+        assert notice["view"] == "v1"
+        assert notice["error"].startswith("new conversation failed: cannot reach")
+        status = play.connection.status.value
+        assert "new conversation failed" in status
+        assert "cannot reach" in status
+        assert "connected to" not in status
+        assert "the conversation goes on" in status
+        # The half-made session was closed, and left no empty recording behind.
+        assert [s for s in closed if s is not old] != []
+        assert not (tmp_path / "talk-2.jsonl").exists()
+        # The old conversation is still usable.
+        mark = old.mark()
+        old.send_text("still here?")
+        old.wait_for("response.done", timeout=60, since=mark)
+        rows = play.parts["transcript"].snapshot  # type: ignore[attr-defined]
+        assert [r["text"] for r in rows if r["role"] == "user"] == ["remember this", "still here?"]
+    finally:
+        play.close_session()
+
+
+def test_each_conversation_records_to_its_own_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New conversation and Connect again write the next free name (talk-2.jsonl, ...): the
+    recording of the conversation before is kept, and the status line names the file."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    play = Playground(connect=False)
+    play.connection.record.value = str(tmp_path / "talk.jsonl")
+    said = {"talk.jsonl": "first words", "talk-2.jsonl": "second words", "talk-3.jsonl": "third"}
+    starts = [play.connect, play.new_conversation, play.connect]  # Connect again: the same
+    try:
+        for (name, text), start in zip(said.items(), starts, strict=True):
+            session = start()
+            assert f"recording to {tmp_path / name}" in play.connection.status.value
+            mark = session.mark()
+            session.send_text(text)
+            session.wait_for("response.done", timeout=60, since=mark)
+    finally:
+        play.close_session()
+    for name, text in said.items():
+        typed = [
+            row.event["item"]["content"][0]["text"]
+            for row in read_recording(tmp_path / name)
+            if row.direction == "out" and row.event.get("type") == "conversation.item.create"
+        ]
+        assert typed == [text], name

@@ -1,6 +1,7 @@
 """The playground's layout as widgets: a Full screen button on the connection line, the console's
 height and the tabs' share, and no part of a column wider than the column (issue 23, item 4).
-The browser measures the same in the page: tests/browser/test_layout.py."""
+These check the wiring (which layout each box gets); what the CSS values make of a page (the
+console's height, the tabs' share, full screen) the browser measures: tests/browser/test_layout.py."""
 
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ def test_the_connection_line_ends_with_a_full_screen_button_that_scrolls_once() 
     assert isinstance(play.full_screen, FullScreenButton)
     assert play.full_screen.layout.margin == "0 0 0 auto"  # at the line's right end
     assert play.full_screen.scroll_on_show is True
-    assert "requestFullscreen" in play.full_screen._esm  # playground.js, read by anywidget
     assert "rw-body" in play.body._dom_classes  # what full screen stretches
     assert play.body.children == ()
 
@@ -41,7 +41,6 @@ def test_the_connection_line_ends_with_a_full_screen_button_that_scrolls_once() 
 def test_the_console_fills_the_height_and_the_transcript_gets_what_the_tabs_leave(
     playground: Playground,
 ) -> None:
-    assert BODY_HEIGHT == "clamp(500px, calc(100vh - 200px), 900px)"
     (console,) = playground.body.children
     assert "rw-console-body" in console._dom_classes
     assert console.layout.height == BODY_HEIGHT
@@ -51,7 +50,6 @@ def test_the_console_fills_the_height_and_the_transcript_gets_what_the_tabs_leav
     assert (right.layout.flex, right.layout.min_width) == ("1 1 0", "0")  # the rest, no more
     conversation, tabs = right.children
     assert (tabs.layout.height, tabs.layout.min_height) == (TABS_HEIGHT, TABS_MIN_HEIGHT)
-    assert (TABS_HEIGHT, TABS_MIN_HEIGHT) == ("25%", "140px")
     transcript = playground.parts["transcript"]
     assert transcript in conversation.children
     assert transcript.layout.flex == "1 1 0"  # the transcript takes what is left

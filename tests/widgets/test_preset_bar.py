@@ -262,3 +262,24 @@ def test_a_refusal_clears_when_the_user_changes_a_setting(
     finally:
         bar.close()
         session.close()
+
+
+def test_a_refusal_clears_on_any_change_in_the_panel_even_with_nothing_connected() -> None:
+    """No session: no session.updated ever comes; a value the panel refuses: the settings stay
+    as they were. Either way the person changed a setting, and the old refusal goes."""
+    panel = ConfigPanel(config=SessionConfig())
+    bar = PresetBar(panel)
+    bar._on_browser(bar, {"type": "apply", "name": "karaoke"}, [])
+    assert bar.error_field == "preset"
+    panel.controls["speed"].widget.value = 1.2
+    assert panel.config.speed == 1.2
+    assert (bar.error_field, bar.status) == ("", "")
+    bar._on_browser(bar, {"type": "load", "text": "junk"}, [])
+    assert bar.error_field == "share string"
+    panel.controls["max_output_tokens"].widget.value = "lots"  # refused by the panel
+    assert panel.config == SessionConfig(speed=1.2)
+    assert (bar.error_field, bar.status) == ("", "")
+    bar._on_browser(bar, {"type": "apply", "name": "karaoke"}, [])
+    bar.close()
+    panel.controls["speed"].widget.value = 1.0  # a closed bar no longer listens
+    assert bar.error_field == "preset"
