@@ -6,13 +6,14 @@ lanes and every marker sit on ONE clock, the session's (``RealtimeSession.elapse
 since the session was made; :class:`~realtime_widgets.audio.conversation.ConversationTimeline`
 places the audio): the user's audio where it was sent (a burst after a kernel stall moved back
 to end at the clock: its bins go with a ``cut`` item and come again where they now are), the
-assistant's where it played or would play, gaps (typed turns, pauses) kept. VAD markers (speech started/stopped, idle timeout) map
-the server's input-audio times onto that clock; committed, reply and typed turns sit at the time
-of their event; a cut (``conversation.item.truncated``) sits where the reply was heard to, and
-the reply's audio received past it is sent as a ``dropped`` span, drawn faded and hatched.
-The browser draws with canvas and requestAnimationFrame; it scrolls live, can be paused and
-zoomed, and a replayed recording renders whole. Its ``⤓ WAV`` button downloads
-:meth:`Waveform.conversation_wav`: the conversation as a stereo WAV on the same clock.
+assistant's where it played or would play, gaps (typed turns, pauses) kept. VAD markers (speech
+started/stopped, idle timeout) map the server's input-audio times onto that clock; committed,
+reply and typed turns sit at the time of their event; a cut (``conversation.item.truncated``)
+sits where the reply was heard to, and the reply's audio received past it is sent as a
+``dropped`` span, drawn faded and hatched. The browser draws with canvas and
+requestAnimationFrame; it scrolls live, can be paused and zoomed, and a replayed recording
+renders whole. Its ``⤓ WAV`` button downloads :meth:`Waveform.conversation_wav`: the
+conversation as a stereo WAV on the same clock.
 
 A view shown late (a second display, a reopened notebook, a page reload) draws the live
 batches at once and asks for the history (``hello``); it gets one ``snapshot`` addressed to its
