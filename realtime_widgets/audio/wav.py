@@ -189,7 +189,7 @@ def write_wav(
             w.setnchannels(channels)
             w.setsampwidth(2)
             w.setframerate(int(rate))
-            w.writeframes(memoryview(data).cast("B"))  # the array itself: no bytes copy
+            w.writeframes(data.data.cast("B"))  # the array's own bytes: no copy
     finally:
         if isinstance(target, str | Path):
             handle.close()
