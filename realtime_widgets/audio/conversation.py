@@ -6,12 +6,20 @@ assistant's where it played (or would play), pauses and typed turns stay gaps, a
 at the time of its event. Nothing here reads a clock: every call says what time it is
 (``now_ms``), so the placement is a pure function of what arrived when.
 
-- **Input** (the user's audio, as appended): a chunk that arrives within ``join_ms`` of where the
-  previous one ended continues it (a microphone's chunks come in bursts and a little late);
-  after a longer pause it starts where the wall clock says it was captured, ``now - duration``
-  (never before the previous chunk's end, nor before 0). The server's input-audio times
+- **Input** (the user's audio, as appended; the chunks carry no capture time): a chunk that
+  arrives within ``join_ms`` of where the previous one ended continues it (a microphone's chunks
+  come a little late); after a longer pause it starts a new run at ``now - duration`` (never
+  before the previous run's end, nor before 0): where it was captured if the user paused. But a
+  late chunk may be the first of a burst (the kernel stalled and the queued chunks arrive at
+  once): its later chunks join after it and would end ahead of the clock. So a run never ends
+  after ``now``: when a chunk would, the run since the pause is moved back (right-aligned to
+  ``now``, its chunks re-placed, :attr:`ConversationTimeline.moved`), never before the previous
+  run's end; it then joins that run, as the audio was contiguous. Only audio sent faster than
+  real time overall (a whole file at once) can still end ahead. A run that has grown past
+  ``MOVE_MS`` is moved only when it is more than ``join_ms`` ahead (a fast device clock), so a
+  long hands-free take is not re-placed for every chunk. The server's input-audio times
   (``audio_start_ms`` of speech started, ...) count the appended audio, so :meth:`input_ms`
-  maps them onto the clock through the segments placed.
+  maps them onto the clock through the segments placed, moved runs included.
 - **Output** (the assistant's audio, per item): a delta plays after the audio queued before it
   and not before it arrived: ``start = max(end of the output queued, now)``. A truncation (the
   user barged in) cuts the item at ``audio_end_ms`` of its own audio: what came after was
@@ -20,13 +28,16 @@ at the time of its event. Nothing here reads a clock: every call says what time 
 
 :meth:`ConversationTimeline.wav` writes the last ``keep_s`` seconds of the clock as a stereo
 16-bit WAV at 24 kHz: the user left, the assistant right (cut where it was cut), silence in gaps.
+Building it takes a while (10 minutes: ~0.3 s and ~170 MB), so an owner on an I/O loop takes a
+:meth:`~ConversationTimeline.recording` there (copies of the chunk lists and the cuts, cheap)
+and builds :func:`stereo_wav` of it on another thread. Items whose audio has all left the kept
+window are forgotten (bounded memory).
 """
 
 from __future__ import annotations
 
 import bisect
 import io
-import wave
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -35,11 +46,21 @@ import numpy.typing as npt
 
 from realtime_widgets.audio.pcm import Int16Array, as_int16
 from realtime_widgets.audio.rate import MODEL_RATE
+from realtime_widgets.audio.wav import write_wav
 
-__all__ = ["JOIN_MS", "KEEP_S", "ConversationTimeline", "Segments"]
+__all__ = [
+    "JOIN_MS",
+    "KEEP_S",
+    "MOVE_MS",
+    "ConversationTimeline",
+    "Recording",
+    "Segments",
+    "stereo_wav",
+]
 
 JOIN_MS = 250.0  # input arriving this soon after the previous chunk's end continues it
 KEEP_S = 600.0  # the audio kept per side (and the longest WAV): 10 min, ~29 MB per side
+MOVE_MS = 30_000.0  # a run longer than this moves back only when more than join_ms ahead
 
 
 class Segments:
@@ -74,6 +95,14 @@ class Segments:
         start, clock, _ = self.runs[i]
         return clock + (audio_ms - start)
 
+    def move_last(self, clock_ms: float) -> None:
+        """The last run now starts at ``clock_ms``; it joins the run before when it meets it."""
+        self.runs[-1][1] = clock_ms
+        if len(self.runs) > 1:
+            _, clock, ms = self.runs[-2]
+            if abs(clock + ms - clock_ms) < 1e-6:
+                self.runs[-2][2] += self.runs.pop()[2]
+
     def trim(self, before_audio_ms: float) -> None:
         """Forget the runs that end before ``before_audio_ms`` (bounded memory)."""
         while len(self.runs) > 1 and self.runs[1][0] <= before_audio_ms:
@@ -97,6 +126,49 @@ class _Item:
         return min(self.segments.to_clock(self.heard_ms), self.segments.end)
 
 
+@dataclass(frozen=True)
+class Recording:
+    """What :func:`stereo_wav` needs, copied from a timeline (cheap: lists of references to the
+    chunks, which are never changed in place): input chunks ``(clock_ms, samples)``, output
+    chunks ``(clock_ms, samples, stop_ms)`` (``stop_ms``: the item's cut, or None), the span
+    ``[start_ms, end_ms)`` and the rate."""
+
+    inputs: list[tuple[float, Int16Array]]
+    outputs: list[tuple[float, Int16Array, float | None]]
+    start_ms: float
+    end_ms: float
+    rate: int
+
+
+def stereo_frames(rec: Recording) -> Int16Array:
+    """int16 frames of shape (n, 2) of ``rec``: the user left, the assistant right."""
+    per_ms = rec.rate / 1000
+    origin = round(rec.start_ms * per_ms)
+    frames = np.zeros((max(0, round(rec.end_ms * per_ms) - origin), 2), dtype=np.int16)
+
+    def put(channel: int, at_ms: float, x: Int16Array, stop_ms: float | None = None) -> None:
+        a = round(at_ms * per_ms) - origin
+        b = a + len(x)
+        if stop_ms is not None:
+            b = min(b, round(stop_ms * per_ms) - origin)
+        lo, hi = max(a, 0), min(b, len(frames))
+        if hi > lo:
+            frames[lo:hi, channel] = x[lo - a : hi - a]
+
+    for at, x in rec.inputs:
+        put(0, at, x)
+    for at, x, stop in rec.outputs:
+        put(1, at, x, stop)
+    return frames
+
+
+def stereo_wav(rec: Recording) -> bytes:
+    """``rec`` as a stereo 16-bit PCM WAV (run it off the I/O loop: see the module docstring)."""
+    buffer = io.BytesIO()
+    write_wav(buffer, stereo_frames(rec), rec.rate)
+    return buffer.getvalue()
+
+
 class ConversationTimeline:
     """Both sides of a conversation on one clock (see the module docstring). Not thread-safe:
     one owner (the session loop) calls it."""
@@ -112,11 +184,18 @@ class ConversationTimeline:
         self.join_ms = float(join_ms)
         self.rate = int(rate)
         self.input = Segments()
-        self.items: dict[str, _Item] = {}
+        self.items: dict[str, _Item] = {}  # items with audio still in the kept window
         self.output_end = 0.0  # where the queued output ends (the next delta plays from here)
         self._in_chunks: deque[tuple[float, Int16Array]] = deque()
         self._out_chunks: deque[tuple[str, float, Int16Array]] = deque()
         self._kept = {"in": 0, "out": 0}  # samples held per side
+        self._out_count: dict[str, int] = {}  # output chunks kept per item
+        # The input run since the last pause: its chunks may move back (-1: none may), where
+        # it starts, and where the audio before it ends (it moves back no further).
+        self._run_chunks = 0
+        self._run_start = 0.0
+        self._run_floor = 0.0
+        self.moved: list[tuple[float, Int16Array]] = []  # last add_input's re-placed chunks
 
     def _ms(self, samples: Int16Array) -> float:
         return len(samples) * 1000 / self.rate
@@ -124,15 +203,46 @@ class ConversationTimeline:
     # ---- placing ------------------------------------------------------------------------------
 
     def add_input(self, samples: npt.ArrayLike, now_ms: float) -> float:
-        """The user's audio (int16 at ``rate``), sent at ``now_ms``; returns where it starts."""
+        """The user's audio (int16 at ``rate``), sent at ``now_ms``; returns where it starts.
+        When the run it joins had to move back (a burst after a stall), :attr:`moved` holds the
+        run's chunks ``(clock_ms, samples)`` where they now are, this one last; else it is
+        empty."""
         x = as_int16(samples)
         ms = self._ms(x)
         end = self.input.end
-        start = end if now_ms - ms - end < self.join_ms else max(end, now_ms - ms, 0.0)
+        self.moved = []
+        if now_ms - ms - end < self.join_ms:
+            start = end
+        else:  # a pause (or the first chunk of a burst): a new run, where it was captured
+            start = max(end, now_ms - ms, 0.0)
+            self._run_chunks, self._run_floor, self._run_start = 0, end, start
         self.input.place(start, ms)
-        self._keep("in", x)
         self._in_chunks.append((start, x))
+        if self._run_chunks >= 0:
+            self._run_chunks += 1
+        self._keep("in", x)
+        over = start + ms - now_ms
+        young = start + ms - self._run_start <= MOVE_MS
+        if over > 0 and self._run_chunks > 0 and (young or over > self.join_ms):
+            start = self._move_back(over)
         return start
+
+    def _move_back(self, over: float) -> float:
+        """Move the run since the last pause back by ``over`` (not before the audio before it);
+        returns where the newest chunk now starts."""
+        shift = min(over, self._run_start - self._run_floor)
+        if shift > 1e-9:
+            n = min(self._run_chunks, len(self._in_chunks))
+            first = len(self._in_chunks) - n
+            for k in range(first, len(self._in_chunks)):
+                at, x = self._in_chunks[k]
+                self._in_chunks[k] = (at - shift, x)
+            self.moved = [self._in_chunks[k] for k in range(first, len(self._in_chunks))]
+            self._run_start -= shift
+            self.input.move_last(self._run_start)
+        if self._run_start <= self._run_floor + 1e-6:  # met the audio before: one run, settled
+            self._run_chunks = -1
+        return self._in_chunks[-1][0]
 
     def input_ms(self, audio_ms: float) -> float:
         """The clock time of the server's input-audio time ``audio_ms`` (speech started, ...)."""
@@ -150,8 +260,9 @@ class ConversationTimeline:
             start = max(self.output_end, now_ms)
             self.output_end = start + ms
         item.segments.place(start, ms)
-        self._keep("out", x)
         self._out_chunks.append((item_id, start, x))
+        self._out_count[item_id] = self._out_count.get(item_id, 0) + 1
+        self._keep("out", x)
         return start
 
     def output_ms(self, item_id: str, audio_ms: float) -> float | None:
@@ -192,47 +303,47 @@ class ConversationTimeline:
     def _keep(self, side: str, x: Int16Array) -> None:
         self._kept[side] += len(x)
         limit = int(self.keep_s * self.rate)
-        chunks: deque[tuple[float, Int16Array]] | deque[tuple[str, float, Int16Array]]
-        chunks = self._in_chunks if side == "in" else self._out_chunks
-        while chunks and self._kept[side] - len(chunks[0][-1]) >= limit:
-            self._kept[side] -= len(chunks.popleft()[-1])
         if side == "in":
+            chunks_in = self._in_chunks
+            while chunks_in and self._kept["in"] - len(chunks_in[0][1]) >= limit:
+                self._kept["in"] -= len(chunks_in.popleft()[1])
             self.input.trim(self.input.audio_ms - self._kept["in"] * 1000 / self.rate)
+            return
+        chunks_out = self._out_chunks
+        while chunks_out and self._kept["out"] - len(chunks_out[0][2]) >= limit:
+            item_id, _, old = chunks_out.popleft()
+            self._kept["out"] -= len(old)
+            self._out_count[item_id] -= 1
+            if not self._out_count[item_id]:  # all its audio has left the window: forget it
+                del self._out_count[item_id]
+                self.items.pop(item_id, None)
 
-    def stereo(self) -> tuple[Int16Array, float]:
-        """``(frames, start_ms)``: int16 of shape (n, 2), the user left and the assistant right,
-        from ``start_ms`` on the clock (0, or later when more than ``keep_s`` went by) to the
-        end of the later side; the assistant's items stop where they were cut."""
+    def recording(self) -> Recording:
+        """A copy of what the WAV needs (cheap; take it where the timeline lives, build
+        :func:`stereo_wav` of it elsewhere): the last ``keep_s`` seconds, from ``start_ms``
+        (0, or later when more than ``keep_s`` went by) to the end of the later side; the
+        assistant's items stop where they were cut."""
         ends = [self.input.end, *(it.heard_end for it in self.items.values() if it.segments.runs)]
         end_ms = max(ends, default=0.0)
-        start_ms = max(0.0, end_ms - self.keep_s * 1000)
-        per_ms = self.rate / 1000
-        origin = round(start_ms * per_ms)
-        frames = np.zeros((max(0, round(end_ms * per_ms) - origin), 2), dtype=np.int16)
-
-        def put(channel: int, at_ms: float, x: Int16Array, stop_ms: float | None = None) -> None:
-            a = round(at_ms * per_ms) - origin
-            b = a + len(x)
-            if stop_ms is not None:
-                b = min(b, round(stop_ms * per_ms) - origin)
-            lo, hi = max(a, 0), min(b, len(frames))
-            if hi > lo:
-                frames[lo:hi, channel] = x[lo - a : hi - a]
-
-        for at, x in self._in_chunks:
-            put(0, at, x)
+        outputs: list[tuple[float, Int16Array, float | None]] = []
         for item_id, at, x in self._out_chunks:
             item = self.items[item_id]
-            put(1, at, x, item.heard_end if item.heard_ms is not None else None)
-        return frames, start_ms
+            outputs.append((at, x, item.heard_end if item.heard_ms is not None else None))
+        return Recording(
+            inputs=list(self._in_chunks),
+            outputs=outputs,
+            start_ms=max(0.0, end_ms - self.keep_s * 1000),
+            end_ms=end_ms,
+            rate=self.rate,
+        )
+
+    def stereo(self) -> tuple[Int16Array, float]:
+        """``(frames, start_ms)``: int16 of shape (n, 2), the user left and the assistant right
+        (see :meth:`recording`)."""
+        rec = self.recording()
+        return stereo_frames(rec), rec.start_ms
 
     def wav(self) -> bytes:
-        """The conversation as a stereo 16-bit PCM WAV (see :meth:`stereo`)."""
-        frames, _ = self.stereo()
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as w:
-            w.setnchannels(2)
-            w.setsampwidth(2)
-            w.setframerate(self.rate)
-            w.writeframes(np.ascontiguousarray(frames, dtype="<i2").tobytes())
-        return buffer.getvalue()
+        """The conversation as a stereo 16-bit PCM WAV, built here (an I/O loop's owner builds
+        :func:`stereo_wav` of :meth:`recording` on another thread instead)."""
+        return stereo_wav(self.recording())

@@ -1,5 +1,5 @@
 """WAV files: read 8/16/24/32-bit integer or 32/64-bit float, mono or multi-channel (downmixed),
-any rate (optionally resampled); write 16-bit mono. Clear errors for anything else.
+any rate (optionally resampled); write 16-bit mono or multi-channel. Clear errors for anything else.
 
 Integer PCM goes through the stdlib ``wave`` module. Python 3.11's ``wave`` refuses float and
 WAVE_FORMAT_EXTENSIBLE files (which browsers and DAWs write), so those are read by a small
@@ -169,15 +169,27 @@ def read_wav(source: Source, *, rate: int | None = None) -> tuple[Int16Array, Wa
 def write_wav(
     target: str | Path | BinaryIO, samples: npt.ArrayLike, rate: int = MODEL_RATE
 ) -> None:
-    """Write mono 16-bit PCM (float input is converted by the toolkit's clip rule)."""
-    x = np.ascontiguousarray(as_int16(samples), dtype="<i2")
+    """Write 16-bit PCM: ``samples`` of shape (n,) is mono, (n, channels) has a column per
+    channel (e.g. a stereo conversation); float input is converted by the toolkit's clip rule."""
+    x = np.asarray(samples)
+    if x.ndim == 2 and x.shape[1] >= 1:
+        channels = x.shape[1]
+        x = as_int16(x.reshape(-1)).reshape(x.shape)
+    elif x.ndim == 1:
+        channels = 1
+        x = as_int16(x)
+    else:
+        raise AudioFormatError(
+            f"samples must be 1-D (mono) or (frames, channels), got shape {x.shape}"
+        )
+    data = np.ascontiguousarray(x, dtype="<i2")
     handle = open(target, "wb") if isinstance(target, str | Path) else target  # noqa: SIM115
     try:
         with wave.open(handle, "wb") as w:
-            w.setnchannels(1)
+            w.setnchannels(channels)
             w.setsampwidth(2)
             w.setframerate(int(rate))
-            w.writeframes(x.tobytes())
+            w.writeframes(data.data.cast("B"))  # the array's own bytes: no copy
     finally:
         if isinstance(target, str | Path):
             handle.close()

@@ -6,14 +6,17 @@
  * bins of a track from bin `start` of the session clock (their int16 [min, max] pairs are the
  * next buffer), a marker at `ms` on the clock (`short`: the label where the whole one does not
  * fit), or a span of a cut reply's audio that was received but never heard (sent again, same
- * id, as it grows). `now_ms`: the session clock when the batch left.
+ * id, as it grows), or a cut: the track's bins from bin `from` on are gone (the user's audio
+ * after a kernel stall was moved back to end at the clock; its bins follow, where they now are).
+ * `now_ms`: the session clock when the batch left.
  * @typedef {{ type: "env", track: "in" | "out", start: number }} EnvItem
+ * @typedef {{ type: "cut", track: "in" | "out", from: number }} CutItem
  * @typedef {{ type: "marker", id: number, kind: string, ms: number, label: string, short?: string }} Marker
  * @typedef {{ type: "span", id: number, kind: "dropped", item: string, from_ms: number, to_ms: number }} Span
- * @typedef {{ type: "batch", items: (EnvItem | Marker | Span)[], now_ms?: number }} Batch
+ * @typedef {{ type: "batch", items: (EnvItem | CutItem | Marker | Span)[], now_ms?: number }} Batch
  * A view's history, asked for with `{ type: "hello", view }` when it renders: each track's bins
  * so far as contiguous runs, and the markers and spans.
- * @typedef {{ type: "snapshot", view: string, items: (EnvItem | Marker | Span)[], now_ms?: number }} Snapshot
+ * @typedef {{ type: "snapshot", view: string, items: (EnvItem | CutItem | Marker | Span)[], now_ms?: number }} Snapshot
  * The conversation's stereo WAV (one buffer), asked for with `{ type: "wav", view }`.
  * @typedef {{ type: "wav", view: string }} Wav
  */
@@ -21,11 +24,11 @@
 
 /**
  * Apply a batch or a snapshot to a view's tracks and markers. Bins sit at absolute positions and
- * never change, and a marker is added once per id, so live batches and a snapshot that overlaps
+ * change only after a cut (in a live batch, before the bins that replace them), and a marker is added once per id, so live batches and a snapshot that overlaps
  * them can arrive in any order: a view draws live at once and fills in its history when it comes.
  * A span replaces the one of its id (it only grows).
  * @param {Record<string, Track>} tracks @param {Marker[]} markers @param {Set<number>} seen marker ids
- * @param {(EnvItem | Marker | Span)[]} items @param {DataView[]} buffers
+ * @param {(EnvItem | CutItem | Marker | Span)[]} items @param {DataView[]} buffers
  * @param {Map<number, Span>} [spans] the dropped spans by id
  */
 export function applyItems(tracks, markers, seen, items, buffers, spans = new Map()) {
@@ -35,6 +38,13 @@ export function applyItems(tracks, markers, seen, items, buffers, spans = new Ma
       const view = buffers[b++];
       const pairs = new Int16Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
       putBins(tracks[item.track], item.start, pairs);
+    } else if (item.type === "cut") {
+      const track = tracks[item.track];
+      const from = Math.max(0, item.from);
+      if (from < track.length) {
+        track.min.fill(0, from, track.length); track.max.fill(0, from, track.length);
+        track.length = from;
+      }
     } else if (item.type === "span") {
       const had = spans.get(item.id);
       if (!had || had.to_ms <= item.to_ms) spans.set(item.id, item);

@@ -4,21 +4,28 @@ The kernel computes 10 ms min/max envelopes of all audio sent (every append: mic
 ``append_audio``) and received, and sends them as binary batches about 20 times a second. Both
 lanes and every marker sit on ONE clock, the session's (``RealtimeSession.elapsed``, wall time
 since the session was made; :class:`~realtime_widgets.audio.conversation.ConversationTimeline`
-places the audio): the user's audio where it was sent, the assistant's where it played or would
-play, gaps (typed turns, pauses) kept. VAD markers (speech started/stopped, idle timeout) map
-the server's input-audio times onto that clock; committed, reply and typed turns sit at the time
-of their event; a cut (``conversation.item.truncated``) sits where the reply was heard to, and
-the reply's audio received past it is sent as a ``dropped`` span, drawn faded and hatched.
-The browser draws with canvas and requestAnimationFrame; it scrolls live, can be paused and
-zoomed, and a replayed recording renders whole. Its ``⤓ WAV`` button downloads
-:meth:`Waveform.conversation_wav`: the conversation as a stereo WAV on the same clock.
+places the audio): the user's audio where it was sent (a burst after a kernel stall moved back
+to end at the clock: its bins go with a ``cut`` item and come again where they now are), the
+assistant's where it played or would play, gaps (typed turns, pauses) kept. VAD markers (speech
+started/stopped, idle timeout) map the server's input-audio times onto that clock; committed,
+reply and typed turns sit at the time of their event; a cut (``conversation.item.truncated``)
+sits where the reply was heard to, and the reply's audio received past it is sent as a
+``dropped`` span, drawn faded and hatched. The browser draws with canvas and
+requestAnimationFrame; it scrolls live, can be paused and zoomed, and a replayed recording
+renders whole. Its ``⤓ WAV`` button downloads :meth:`Waveform.conversation_wav`: the
+conversation as a stereo WAV on the same clock.
 
 A view shown late (a second display, a reopened notebook, a page reload) draws the live
 batches at once and asks for the history (``hello``); it gets one ``snapshot`` addressed to its
 token: each track's bins so far as contiguous runs (``HISTORY_BYTES`` of bins at most, the
-oldest dropped past it) and the last ``MAX_MARKERS`` markers. Bins sit at absolute positions and
-never change, and each marker has an id, so a snapshot that overlaps live batches draws nothing
-twice, whatever order they arrive in.
+oldest dropped past it), the last ``MAX_MARKERS`` markers and each dropped span once (by id).
+Bins sit at absolute positions (they change only after a cut, in the history too), and each
+marker has an id, so a snapshot that overlaps live batches draws nothing twice, whatever order
+they arrive in.
+
+The WAV is built off the session loop (10 minutes take ~0.3 s): the loop copies the chunk lists
+(:meth:`~realtime_widgets.audio.conversation.ConversationTimeline.recording`), another thread
+builds it, the loop sends it.
 
 Its state (the envelopes, positions, pending batch and history) lives on the session loop,
 where the taps and events arrive; a view's ``hello`` hops there
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -39,7 +47,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from realtime_widgets.audio.conversation import ConversationTimeline
+from realtime_widgets.audio.conversation import ConversationTimeline, stereo_wav
 from realtime_widgets.audio.envelope import EnvelopeBuilder
 from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.audio.rate import MODEL_RATE
@@ -63,6 +71,8 @@ FLUSH_S = 0.05
 # of both tracks; past it the oldest tenth goes at once (amortised: no copy per batch).
 HISTORY_BYTES = 8 * 2**20
 MAX_MARKERS = 20_000  # ~200 bytes each in memory
+log = logging.getLogger(__name__)
+MAX_PENDING = 1_000  # items awaiting a commit (speech stopped) or with a dropped span, at most
 
 
 TYPED_CHARS = 40  # a typed turn's label keeps its first words up to this many characters
@@ -97,6 +107,12 @@ def _own_clock() -> Callable[[], float]:
     return elapsed
 
 
+def _bound(entries: dict[str, Any], limit: int = MAX_PENDING) -> None:
+    """Forget the oldest entries past ``limit`` (a turn never committed, an old cut item)."""
+    while len(entries) > limit:
+        del entries[next(iter(entries))]
+
+
 class _Lane:
     """A lane's envelope builder: bins continue while the audio is contiguous on the clock,
     and start afresh at the bin of a new position after a gap."""
@@ -119,15 +135,26 @@ class _Lane:
 
 
 class _History:
-    """Each track's bins as contiguous runs ``[start, bytearray]``, and the markers."""
+    """Each track's bins as contiguous runs ``[start, bytearray]``, the markers, and the dropped
+    spans by id (a span sent again as it grows replaces its copy)."""
 
     def __init__(self) -> None:
         self.runs: dict[str, list[tuple[int, bytearray]]] = {"in": [], "out": []}
         self.markers: deque[dict[str, Any]] = deque(maxlen=MAX_MARKERS)
+        self.spans: dict[int, dict[str, Any]] = {}
         self.bytes = 0
 
     def add(self, header: dict[str, Any], data: bytes | None) -> None:
-        if header["type"] != "env" or data is None:  # markers and dropped spans
+        if header["type"] == "cut":
+            self.cut(header["track"], int(header["from"]))
+            return
+        if header["type"] == "span":
+            self.spans.pop(header["id"], None)  # re-inserted last: the oldest go first
+            self.spans[header["id"]] = header
+            while len(self.spans) > MAX_MARKERS:
+                del self.spans[next(iter(self.spans))]
+            return
+        if header["type"] != "env" or data is None:  # markers
             self.markers.append(header)
             return
         runs, start = self.runs[header["track"]], int(header["start"])
@@ -138,6 +165,18 @@ class _History:
         self.bytes += len(data)
         if self.bytes > HISTORY_BYTES:
             self._trim(self.bytes - HISTORY_BYTES + HISTORY_BYTES // 10)
+
+    def cut(self, track: str, start: int) -> None:
+        """Forget the track's bins from bin ``start`` on (its run moved back)."""
+        runs = self.runs[track]
+        while runs and runs[-1][0] + len(runs[-1][1]) // 4 > start:
+            first, data = runs[-1]
+            keep = max(0, start - first) * 4
+            self.bytes -= len(data) - keep
+            if keep:
+                del data[keep:]
+                break
+            runs.pop()
 
     def _trim(self, excess: int) -> None:
         """Drop ``excess`` bytes of the oldest bins (by position, across both tracks)."""
@@ -160,7 +199,8 @@ class _History:
             for start, data in runs:
                 items.append({"type": "env", "track": name, "start": start})
                 buffers.append(bytes(data))
-        return {"type": "snapshot", "items": items + list(self.markers)}, buffers
+        marks = [*self.markers, *self.spans.values()]
+        return {"type": "snapshot", "items": items + marks}, buffers
 
 
 class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
@@ -224,6 +264,27 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
     def _add_input(self, samples: Int16Array, rate: int) -> None:
         x = to_model_rate(samples, rate)
         at = self.timeline.add_input(x, self.now_ms())
+        moved = self.timeline.moved
+        if not moved:
+            self._lane_input(at, x)
+            return
+        # The run moved back to end at the clock (a burst after a stall): its bins from where
+        # it now starts go (those not sent yet are dropped from the batch) and come again.
+        cut = round(moved[0][0] / BIN_MS)
+        self._pending = [
+            (m, b)
+            for m, b in self._pending
+            if m.get("track") != "in"
+            or (m["type"] == "env" and m["start"] < cut)
+            or (m["type"] == "cut" and m["from"] < cut)
+        ]
+        self._post({"type": "cut", "track": "in", "from": cut}, [])
+        self._in = _Lane()
+        self.in_bins = min(self.in_bins, cut)
+        for at_k, x_k in moved:
+            self._lane_input(at_k, x_k)
+
+    def _lane_input(self, at: float, x: Int16Array) -> None:
         start, bins = self._in.add(at, x)
         self.in_bins = max(self.in_bins, start + len(bins))
         self._queue({"type": "env", "track": "in", "start": start}, bins)
@@ -299,8 +360,9 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
     def conversation_wav(self) -> bytes:
         """The conversation as a stereo 16-bit WAV at 24 kHz on the session clock: the user
         left, where it was sent; the assistant right, where it played, cut where it was cut;
-        silence in the gaps (the last ``timeline.keep_s`` seconds at most)."""
-        return read_on_session_loop(self.session, self.timeline.wav)
+        silence in the gaps (the last ``timeline.keep_s`` seconds at most). Only the copy of
+        the chunk lists is taken on the session loop; the WAV is built in the calling thread."""
+        return stereo_wav(read_on_session_loop(self.session, self.timeline.recording))
 
     # ---- views shown late -----------------------------------------------------------------------
 
@@ -321,7 +383,27 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
             message, data = self._history.message()
             self.send({**message, "view": view, "now_ms": self.now_ms()}, data)
         elif kind == "wav":
-            self.send({"type": "wav", "view": view}, [self.timeline.wav()])
+            self._send_wav(view)
+
+    def _send_wav(self, view: str) -> None:
+        """Build the WAV off the session loop (10 minutes take ~0.3 s; the loop keeps sending
+        audio meanwhile) from a copy taken here, and send it from the loop."""
+        recording = self.timeline.recording()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a test's direct call): build it here
+            self.send({"type": "wav", "view": view}, [stereo_wav(recording)])
+            return
+
+        def sent(future: asyncio.Future[bytes]) -> None:
+            if future.cancelled():
+                return
+            if future.exception() is not None:
+                log.error("conversation WAV failed", exc_info=future.exception())
+                return
+            self.send({"type": "wav", "view": view}, [future.result()])
+
+        loop.run_in_executor(None, stereo_wav, recording).add_done_callback(sent)
 
     # ---- events -> markers and output audio ---------------------------------------------------
 
@@ -333,7 +415,8 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
         elif isinstance(event, ev.SpeechStopped):
             end_ms = clock.input_ms(event.audio_end_ms)
             self._marker("speech_stopped", end_ms, "end")
-            self._turn_end[event.item_id] = end_ms
+            self._turn_end[event.item_id] = end_ms  # (popped by its commit)
+            _bound(self._turn_end)
         elif isinstance(event, ev.InputAudioBufferCommitted):  # at its turn's end, if VAD's
             self._marker("committed", self._turn_end.pop(event.item_id, now_ms), "commit")
         elif isinstance(event, ev.InputAudioBufferTimeoutTriggered):
@@ -357,4 +440,5 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
             if cut is not None:
                 self._marker("truncated", cut[0], f"cut at {event.audio_end_ms / 1000:.1f} s")
                 self._dropped_ids.setdefault(event.item_id, 0)
+                _bound(self._dropped_ids)
                 self._dropped(event.item_id)

@@ -8,6 +8,7 @@ import wave
 import numpy as np
 import pytest
 
+from realtime_widgets.audio import conversation
 from realtime_widgets.audio.conversation import ConversationTimeline
 
 RATE = 24000
@@ -48,10 +49,13 @@ def test_late_and_bursty_chunks_stay_within_the_join_window_of_the_wall_clock() 
     # a chunk 1 s late starts where the clock says it was captured
     c = tl.add_input(tone(40), 1300)
     assert c == pytest.approx(1260)
-    # a burst of five arriving at once continues contiguously
-    burst = [tl.add_input(tone(40), 1600) for _ in range(5)]
-    assert burst[0] == pytest.approx(1560)
-    assert np.diff(burst) == pytest.approx([40] * 4)
+    # a burst of five arriving at once is one run, contiguous, moved back to end at the clock
+    # (it used to start at 1560 and end 160 ms ahead of it)
+    for _ in range(5):
+        tl.add_input(tone(40), 1600)
+        assert tl.input.end <= 1600 + 1e-6
+    burst = [at for at, _ in list(tl._in_chunks)[-5:]]
+    assert burst == pytest.approx([1400, 1440, 1480, 1520, 1560])
     # audio appended at once before its duration went by starts at 0, not before
     tl2 = ConversationTimeline()
     assert tl2.add_input(tone(3000), 100) == 0
@@ -122,3 +126,93 @@ def test_the_recording_is_bounded_to_the_last_keep_s() -> None:
     with pytest.raises(ValueError, match="join_ms must be >= 0"):
         ConversationTimeline(join_ms=-1)
     assert ConversationTimeline().stereo()[0].shape == (0, 2)
+
+
+def test_a_stall_and_its_burst_never_leave_the_input_ahead_of_the_clock() -> None:
+    """A kernel stall: 1 s of 20 ms chunks queued, then all at once. The burst's first chunk
+    used to sit at ``now - 20 ms`` and the 49 others after it: the input ran 980 ms ahead of
+    the clock for good (1980 ms after a second stall), and replies placed at ``now`` were drawn
+    before the user's speech ended."""
+    tl = ConversationTimeline(join_ms=250)
+    level = iter(range(1, 10_000))
+    now = 0.0
+    for _ in range(250):  # 5 s hands-free, each chunk as it was captured
+        now += 20
+        tl.add_input(tone(20, next(level)), now)
+    for stall_ms in (1000, 2000):
+        now += stall_ms  # nothing arrives for stall_ms, then its chunks at once
+        for _ in range(round(stall_ms / 20)):
+            tl.add_input(tone(20, next(level)), now)
+            assert tl.input.end <= now + 1e-6, (tl.input.end, now)  # never ahead
+            assert tl.input.end >= now - 20 - 1e-6, (tl.input.end, now)  # nor behind
+        assert tl.input.end == pytest.approx(now)  # it fits: the audio was contiguous
+        for _ in range(100):  # 2 s more as captured
+            now += 20
+            tl.add_input(tone(20, next(level)), now)
+            assert tl.input.end <= now + 1e-6
+    assert len(tl.input.runs) == 1
+    # where each chunk's audio is drawn (and written) is where the server's input-audio times
+    # of it land: a speech marker 10 ms into the burst's 11th chunk sits in that chunk
+    frames, start = tl.stereo()
+    assert start == 0
+    audio_ms = (250 + 10) * 20 + 10  # 5 s, then the first burst's 11th chunk
+    at = tl.input_ms(audio_ms)
+    assert at == pytest.approx(audio_ms)  # contiguous from 0: the clock is the audio time
+    assert frames[round(at * 24), 0] == 261
+    for k, (chunk_at, x) in enumerate(tl._in_chunks):
+        assert chunk_at == pytest.approx(k * 20)
+        assert x[0] == k + 1
+
+
+def test_a_pause_then_a_burst_keeps_the_pause_and_moves_no_further_back() -> None:
+    tl = ConversationTimeline(join_ms=250)
+    stream(tl, 0, 1000, chunk_ms=20)  # 0-1 s
+    # the user paused 2 s, spoke 0.5 s, and those chunks arrive at once at 4 s (a stall):
+    # they end at the clock, not before it, and the pause is kept
+    for _ in range(25):
+        tl.add_input(tone(20), 4000)
+    assert tl.input.end == pytest.approx(4000)
+    assert [r[1:] for r in tl.input.runs] == [
+        [0, pytest.approx(1000)],
+        [pytest.approx(3500), pytest.approx(500)],
+    ]
+    assert tl.moved[0][0] == pytest.approx(3500)  # the run's chunks, where they now are
+    assert len(tl.moved) == 25
+    # 1.5 s more arrive at 4.5 s: the run moves back to end at the clock again (into the pause)
+    tl.add_input(tone(1500), 4500)
+    assert tl.input.runs[-1][1:] == [pytest.approx(2500), pytest.approx(2000)]
+    # 3 s arrive at once 0.1 s later: the run moves back no further than the audio before it
+    # (it joins it), and ends ahead: audio sent faster than real time cannot fit behind it
+    tl.add_input(tone(3000), 4600)
+    assert [r[1:] for r in tl.input.runs] == [[0, pytest.approx(6000)]]
+    assert tl.add_input(tone(20), 4620) == pytest.approx(6000)  # later chunks continue it
+    assert tl.moved == []
+
+
+def test_items_whose_audio_left_the_window_are_forgotten() -> None:
+    tl = ConversationTimeline(keep_s=2)
+    for k in range(100):  # 100 replies of 0.5 s
+        tl.add_output(f"a{k}", tone(500), k * 1000)
+    assert set(tl.items) == {"a96", "a97", "a98", "a99"}  # the 2 s kept
+    assert tl.item_span("a10") is None
+    assert tl.truncate("a10", 100) is None
+    assert tl.item_span("a99") == (99_000, 99_500)
+    _, start = tl.stereo()
+    assert start == pytest.approx(99_500 - 2000)
+
+
+def test_the_wav_is_built_from_a_copy_taken_where_the_timeline_lives() -> None:
+    tl = ConversationTimeline()
+    stream(tl, 1000, 400)
+    tl.add_output("r", tone(600, level=-5000), 1500)
+    tl.truncate("r", 300)
+    rec = tl.recording()
+    stream(tl, 3000, 400)  # the timeline goes on; the copy does not change
+    data = conversation.stereo_wav(rec)
+    with wave.open(io.BytesIO(data)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, RATE)
+        frames = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2)
+    assert len(frames) == 1800 * 24
+    assert (frames[1000 * 24 : 1400 * 24, 0] == 8000).all()
+    assert (frames[1500 * 24 : 1800 * 24, 1] == -5000).all()
+    assert tl.wav() != data  # the timeline's own WAV has the later audio

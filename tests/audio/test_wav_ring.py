@@ -124,6 +124,19 @@ def test_write_then_read(tmp_path: Path) -> None:
     assert np.abs(s.astype(int) - SIGNAL).max() <= 1
 
 
+def test_write_stereo_frames() -> None:
+    """(n, 2) frames are written as two channels (the conversation WAV: user left, agent right)."""
+    frames = np.stack([SIGNAL, -SIGNAL], 1)
+    buffer = io.BytesIO()
+    write_wav(buffer, frames, 24000)
+    with wave.open(io.BytesIO(buffer.getvalue())) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getnframes()) == (2, 2, len(SIGNAL))
+        back = np.frombuffer(w.readframes(len(SIGNAL)), "<i2").reshape(-1, 2)
+    assert (back == frames).all()
+    with pytest.raises(AudioFormatError, match="shape"):
+        write_wav(io.BytesIO(), np.zeros((2, 2, 2), np.int16))
+
+
 def test_clear_errors(tmp_path: Path) -> None:
     good = _pcm_wav(SIGNAL, 24000, 2, 1)
     with pytest.raises(AudioFormatError, match="truncated"):

@@ -78,6 +78,10 @@ PIXELS = """([y0, y1, colours]) => {
     }
   return out;
 }"""
+# How far the "you" lane's audio and speech markers may sit from when the audio was sent: a
+# chunk sits at most join_ms (250 ms) behind it and never after it (a burst after a kernel
+# stall moves back to end at the clock), plus the batch delay (50 ms) and a bin or two.
+TOL_MS = 400
 IN_RGB, OUT_RGB, DROPPED_RGB = (0x34, 0x98, 0xDB), (0x7F, 0x8C, 0x8D), (0xD5, 0xDA, 0xDC)
 
 
@@ -182,16 +186,17 @@ def test_the_waveform_keeps_the_session_clock_through_a_typed_turn_and_a_barge_i
                 "and session.cancel_response() or 1"
             )
         # 3. the "you" lane ends where the session clock says the microphone's last audio was
-        # sent (before, it stood ~10 s behind after a typed turn's reply), and is in view
+        # sent (before, it stood ~10 s behind after a typed turn's reply; within TOL_MS now),
+        # and is in view
         kernel.eval("mic.stop() or 1")
         kernel.wait("not mic.streaming", timeout=120)
         last_sent_ms = kernel.eval("sent[-1][0] * 1000")
         page.wait_for_function(
-            f"() => document.querySelector('.rw-waveform').rwLayout.inEndMs > {last_sent_ms - 1000}",
+            f"() => document.querySelector('.rw-waveform').rwLayout.inEndMs > {last_sent_ms - TOL_MS}",
             timeout=60_000,
         )
         layout = page.evaluate(LAYOUT)
-        assert abs(layout["inEndMs"] - kernel.eval("sent[-1][0] * 1000")) < 1000, layout
+        assert abs(layout["inEndMs"] - kernel.eval("sent[-1][0] * 1000")) < TOL_MS, layout
         assert layout["inEndMs"] >= layout["from"] * layout["binMs"]
         kernel.wait(
             "all(r.status != 'in_progress' for r in session.state.responses.values())",
@@ -207,7 +212,7 @@ def test_the_waveform_keeps_the_session_clock_through_a_typed_turn_and_a_barge_i
         drawn = sorted(m["ms"] for m in marks if m["kind"] == "speech_started")
         assert len(drawn) == len(started) >= 1, (drawn, started)
         for ms, audio_ms in zip(drawn, started, strict=True):
-            assert abs(ms - sent_at(appends, audio_ms)) < 1000, (ms, audio_ms, drawn, started)
+            assert abs(ms - sent_at(appends, audio_ms)) < TOL_MS, (ms, audio_ms, drawn, started)
         typed_t = next(
             t
             for t, _, k, d in records
@@ -321,7 +326,7 @@ def test_the_waveform_keeps_the_session_clock_through_a_typed_turn_and_a_barge_i
         # left: nothing before the microphone's first append, the speech where it was sent
         assert onset(0) >= appends[0][0] * 1000 - 100, (onset(0), appends[0])
         speech_at = sent_at(appends, started[0] + 300)  # the server's prefix padding: 300 ms
-        assert abs(onset(0) - speech_at) < 1000, (onset(0), speech_at)
+        assert abs(onset(0) - speech_at) < TOL_MS, (onset(0), speech_at)
         assert not loud[
             round(typed_t * 1000 * 24) : round((appends[0][0] * 1000 - 100) * 24), 0
         ].any()

@@ -114,3 +114,14 @@ test("a dropped span grows under its id; a marker's short label comes along", ()
   assert.deepEqual([...spans.values()].map((s) => s.to_ms), [500]);
   assert.equal(markers[0].short, "typed");
 });
+
+test("a cut forgets a track's bins from its bin on, and the bins after it replace them", () => {
+  const tracks = { in: makeTrack(), out: makeTrack() };
+  // a burst's run drawn 3 bins ahead, then moved back: a cut from bin 1, the run again
+  applyItems(tracks, [], new Set(), [{ type: "env", track: "in", start: 0 }], [bins(-1, 1, -4, 4, -4, 4, -4, 4, -4, 4)]);
+  applyItems(tracks, [], new Set(), [{ type: "cut", track: "in", from: 1 }, { type: "env", track: "in", start: 1 }], [bins(-4, 4, -4, 4)]);
+  assert.equal(tracks.in.length, 3);
+  assert.deepEqual(Array.from(tracks.in.max.slice(0, 5)), [1, 4, 4, 0, 0]);
+  applyItems(tracks, [], new Set(), [{ type: "cut", track: "out", from: 9 }], []); // nothing there
+  assert.equal(tracks.out.length, 0);
+});

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -318,3 +319,144 @@ def test_a_replay_at_once_draws_on_the_recording_clock(tmp_path: Path) -> None:
         replayed.close()
     assert [i["start"] for i in items if i["type"] == "env"] == [300, 800]
     assert [i["ms"] for i in items if i["type"] == "marker"] == [2500.0]
+
+
+def drawn_lane(wave: Waveform, track: str = "in") -> np.ndarray:
+    """The lane a view draws from everything sent (waveform.js ``applyItems``: bins at their
+    start, a cut forgets the bins from its ``from`` on): max per bin, 0 where none."""
+    lane = np.zeros(0, np.int16)
+    for content, buffers in wave.comm.custom():
+        data = iter(buffers)
+        for item in content.get("items", []):
+            if item["type"] == "env":
+                pairs = np.frombuffer(next(data), "<i2")
+                if item["track"] != track:
+                    continue
+                start, n = int(item["start"]), len(pairs) // 2
+                lane = np.pad(lane, (0, max(0, start + n - len(lane))))
+                lane[start : start + n] = pairs[1::2]
+            elif item["type"] == "cut" and item["track"] == track:
+                lane = lane[: int(item["from"])]
+    return lane
+
+
+def test_a_kernel_stall_leaves_the_you_lane_on_the_clock() -> None:
+    """Review of issue 23: after a 1 s stall the 50 queued 20 ms chunks arrive at once; the
+    burst's first chunk sat at now - 20 ms and the others after it, so the "you" lane ran
+    980 ms ahead of the clock for good (a hands-free microphone never pauses)."""
+    clock = Clock()
+    wave = Waveform(clock=clock)
+    level = 0
+
+    def chunk() -> None:
+        nonlocal level
+        level += 1
+        wave._add_input(np.full(480, level, np.int16), 24000)
+
+    for k in range(250):  # 5 s hands-free, each chunk as it was captured
+        clock.s = (k + 1) * 0.02
+        chunk()
+    clock.s = 6.0  # a 1 s stall, then its 50 chunks at once
+    for _ in range(50):
+        chunk()
+        assert wave.in_bins * 10 <= wave.now_ms() + wave.timeline.join_ms
+    for k in range(50):  # and 1 s more as captured
+        clock.s = 6.0 + (k + 1) * 0.02
+        chunk()
+    assert wave.in_bins == 700  # the lane ends at the clock (7 s), not 980 ms after it
+    lane = drawn_lane(wave)
+    assert len(lane) == 700
+    # each chunk's audio is drawn where it was captured: chunk k (level k) at bins 2k-2, 2k-1
+    assert (lane == np.repeat(np.arange(1, 351), 2)).all()
+    # a speech marker 10 ms into the burst's 11th chunk lands on that chunk's audio
+    wave._on_event(ev.SpeechStarted(audio_start_ms=5000 + 200 + 10, item_id="u1"))
+    marker = [i for i in sent_items(wave) if i.get("kind") == "speech_started"][-1]
+    assert marker["ms"] == pytest.approx(5210)
+    assert lane[round(marker["ms"] / 10)] == 261
+    # a view shown late gets the same lane: one run of the bins where they now are
+    snapshot, buffers = wave.history_message()
+    runs = [i for i in snapshot["items"] if i["type"] == "env" and i["track"] == "in"]
+    assert [r["start"] for r in runs] == [0]
+    assert (np.frombuffer(buffers[0], "<i2")[1::2] == lane).all()
+
+
+def test_a_burst_within_one_batch_is_sent_once() -> None:
+    """On the loop a burst's moves happen before the batch leaves: the bins replaced are not
+    sent (one cut, then each bin once)."""
+    clock = Clock()
+
+    async def run() -> Waveform:
+        wave = Waveform(clock=clock)
+        clock.s = 2.0
+        for _ in range(50):
+            wave._add_input(np.full(480, 1000, np.int16), 24000)
+        await asyncio.sleep(waveform.FLUSH_S * 3)
+        return wave
+
+    wave = asyncio.run(run())
+    (content, _), *rest = wave.comm.custom()
+    assert rest == []
+    assert [i["type"] for i in content["items"]].count("cut") == 1
+    starts = [i["start"] for i in content["items"] if i["type"] == "env"]
+    assert sorted(starts) == [100 + 2 * k for k in range(50)]  # 1-2 s, each chunk once
+    assert (drawn_lane(wave) == np.r_[np.zeros(100), np.full(100, 1000)]).all()
+
+
+def test_a_growing_dropped_span_is_kept_once_and_pending_turns_are_bounded() -> None:
+    clock = Clock()
+    wave = Waveform(clock=clock)
+    reply(wave, clock, "a1", 1.0, 1.0)
+    wave._on_event(ev.ConversationItemTruncated(item_id="a1", audio_end_ms=300))
+    for k in range(200):  # 200 deltas in flight after the cut: the span is sent again each
+        clock.s = 1.2 + k * 0.001
+        wave._add_output(np.full(240, -4000, np.int16), "a1")
+    snapshot, _ = wave.history_message()
+    spans = [i for i in snapshot["items"] if i["type"] == "span"]
+    assert len(spans) == 1  # replaced by id, not 201 copies pushing markers out
+    assert (spans[0]["from_ms"], spans[0]["to_ms"]) == (pytest.approx(1300), pytest.approx(4000))
+    # speech that never gets a commit, and cut items, are bounded
+    for k in range(3 * waveform.MAX_PENDING):
+        wave._on_event(ev.SpeechStopped(audio_end_ms=10, item_id=f"u{k}"))
+        wave._on_event(ev.ConversationItemTruncated(item_id=f"x{k}", audio_end_ms=0))
+    assert len(wave._turn_end) == waveform.MAX_PENDING
+    assert len(wave._dropped_ids) <= waveform.MAX_PENDING
+
+
+def test_the_wav_is_built_off_the_session_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building 10 minutes took 348 ms on the loop, which sent no audio meanwhile: the loop
+    only copies the chunk lists, another thread builds the WAV, and the loop sends it."""
+    built_on: list[bool] = []
+    real = waveform.__dict__.get("stereo_wav")
+
+    def build(recording: object) -> bytes:
+        try:
+            asyncio.get_running_loop()
+            built_on.append(True)
+        except RuntimeError:
+            built_on.append(False)
+        return real(recording) if real is not None else b""
+
+    monkeypatch.setattr(waveform, "stereo_wav", build, raising=False)
+    monkeypatch.setattr(
+        waveform.ConversationTimeline,
+        "wav",
+        lambda tl: build(tl.recording()) if hasattr(tl, "recording") else build(None),
+    )
+    clock = Clock()
+
+    async def run() -> Waveform:
+        wave = Waveform(clock=clock)
+        speak(wave, clock, 0.0, 0.4)
+        wave.handle_browser({"type": "wav", "view": "v1"}, [], 0.0)
+        for _ in range(200):
+            if any(c.get("type") == "wav" for c, _ in wave.comm.custom()):
+                break
+            await asyncio.sleep(0.01)
+        return wave
+
+    wave = asyncio.run(run())
+    assert built_on == [False]  # not on the loop
+    content, buffers = next(m for m in wave.comm.custom() if m[0].get("type") == "wav")
+    assert content == {"type": "wav", "view": "v1"}
+    with wave_module.open(io.BytesIO(buffers[0])) as w:
+        assert (w.getnchannels(), w.getnframes()) == (2, 400 * 24)
