@@ -606,39 +606,30 @@ function render({ model, el }) {
     model.set(/** @type {"echo_cancellation"} */ (box.dataset.setting), box.checked);
     model.save_changes();
   };
-  button.addEventListener("click", onClick);
-  talk.addEventListener("pointerdown", down);
-  talk.addEventListener("pointerup", up);
-  talk.addEventListener("pointercancel", up);
-  talk.addEventListener("lostpointercapture", up);
-  talk.addEventListener("keydown", keyDown);
-  talk.addEventListener("keyup", keyUp);
-  talk.addEventListener("blur", up);
-  gear.addEventListener("click", onGear);
-  select.addEventListener("change", onSelect);
-  panel.addEventListener("change", onBox);
-  panel.addEventListener("keydown", onEscape);
-  document.addEventListener("pointerdown", onOutside, true);
-  document.addEventListener("scroll", onScroll, true);
-  window.addEventListener("resize", onScroll);
+  /** @type {[EventTarget, string, (e: any) => void, boolean][]} every listener, added and removed */
+  const listeners = [
+    [button, "click", onClick, false],
+    // hold to talk: released by pointer up or cancel, a lost capture, Space up, or focus leaving
+    [talk, "pointerdown", down, false],
+    [talk, "pointerup", up, false],
+    [talk, "pointercancel", up, false],
+    [talk, "lostpointercapture", up, false],
+    [talk, "keydown", keyDown, false],
+    [talk, "keyup", keyUp, false],
+    [talk, "blur", up, false],
+    [gear, "click", onGear, false],
+    [select, "change", onSelect, false],
+    [panel, "change", onBox, false],
+    [panel, "keydown", onEscape, false],
+    [document, "pointerdown", onOutside, true],
+    [document, "scroll", onScroll, true],
+    [window, "resize", onScroll, false],
+  ];
+  for (const [target, type, fn, inCapture] of listeners) target.addEventListener(type, fn, inCapture);
   const detach = capture.attach(label);
   label();
   return () => {
-    button.removeEventListener("click", onClick);
-    talk.removeEventListener("pointerdown", down);
-    talk.removeEventListener("pointerup", up);
-    talk.removeEventListener("pointercancel", up);
-    talk.removeEventListener("lostpointercapture", up);
-    talk.removeEventListener("keydown", keyDown);
-    talk.removeEventListener("keyup", keyUp);
-    talk.removeEventListener("blur", up);
-    gear.removeEventListener("click", onGear);
-    select.removeEventListener("change", onSelect);
-    panel.removeEventListener("change", onBox);
-    panel.removeEventListener("keydown", onEscape);
-    document.removeEventListener("pointerdown", onOutside, true);
-    document.removeEventListener("scroll", onScroll, true);
-    window.removeEventListener("resize", onScroll);
+    for (const [target, type, fn, inCapture] of listeners) target.removeEventListener(type, fn, inCapture);
     detach();
     bar.remove();
   };

@@ -278,9 +278,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory, mic_clip: tuple[Clip, Path]) -
             process.wait(timeout=30)
 
 
-def launch_browser(wav: Path) -> Iterator[Any]:
-    """Headless Debian Chromium with the fake microphone playing ``wav`` once: the body of a
-    module-scoped ``browser`` fixture (``yield from launch_browser(wav)``).
+def launch_browser(wav: Path, *, loop: bool = False) -> Iterator[Any]:
+    """Headless Debian Chromium with the fake microphone playing ``wav`` once (``loop``: over
+    and over): the body of a module-scoped ``browser`` fixture (``yield from
+    launch_browser(wav)``).
 
     Module-scoped: Playwright's sync API holds a running asyncio loop on the main thread for
     as long as it is open, which would break every asyncio test that ran after it."""
@@ -288,7 +289,10 @@ def launch_browser(wav: Path) -> Iterator[Any]:
         chromium = p.chromium.launch(
             executable_path=chromium_path(),
             headless=True,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
+            args=[
+                *CHROMIUM_FLAGS,
+                f"--use-file-for-fake-audio-capture={wav}{'' if loop else '%noloop'}",
+            ],
             timeout=180_000,
         )
         try:

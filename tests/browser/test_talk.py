@@ -35,14 +35,7 @@ import numpy as np
 import pytest
 
 from realtime_widgets.audio.wav import read_wav, write_wav
-from tests.browser.conftest import (
-    ARTIFACTS,
-    CHROMIUM_FLAGS,
-    Lab,
-    chromium_path,
-    playwright_sync,
-    run_notebook,
-)
+from tests.browser.conftest import ARTIFACTS, Lab, launch_browser, run_notebook
 from tests.server.test_whisper import HARVARD, SENTENCES
 from tests.server.test_whisper import words as words_of
 
@@ -92,17 +85,7 @@ def harvard_loop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def browser(harvard_loop: Path) -> Iterator[Any]:
     """Chromium whose fake microphone loops the recording (speech is always there to meter)."""
-    with playwright_sync.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=chromium_path(),
-            headless=True,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={harvard_loop}"],
-            timeout=180_000,
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from launch_browser(harvard_loop, loop=True)
 
 
 def out_after(kernel: Any, n: int) -> list[str]:
