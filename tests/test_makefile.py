@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,8 +17,10 @@ REPO = Path(__file__).parents[1]
 def test_make_demo_announces_each_install_step_and_shows_pips_progress() -> None:
     # -n: print the recipe without running it; -B: as on a fresh clone (nothing installed).
     out = subprocess.run(
-        ["make", "-n", "-B", "demo"],
+        ["make", "--no-print-directory", "-n", "-B", "demo"],
         cwd=REPO,
+        # as typed in a shell, also when the suite itself runs under make (make test)
+        env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")},
         capture_output=True,
         text=True,
         timeout=60,

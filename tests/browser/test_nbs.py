@@ -117,18 +117,23 @@ def test_vad_lab_notebook_reads_true_and_fits_1366x768(small_page: Any, lab: Lab
     assert shown == str(cutoffs), shown
     page.screenshot(path=str(ARTIFACTS / "vad_lab_1366x768.png"))
     # -- the A/B test shows both sides' transcripts and event logs under the config diff
-    ab = page.locator(".jp-OutputArea-output", has=page.locator("th", has_text="parameter"))
-    ab.first.scroll_into_view_if_needed()
+    # The A/B cell's output: the one whose table has a "parameter" column (exactly: other
+    # outputs have headers that contain the word).
+    find_ab = """() => [...document.querySelectorAll('.jp-OutputArea-output')]
+        .find((a) => [...a.querySelectorAll('th')].some((t) => t.textContent === 'parameter'))"""
+    page.wait_for_function(f"() => !!({find_ab})()", timeout=120_000)
+    page.evaluate(f"() => ({find_ab})().scrollIntoView({{ block: 'start' }})")
     page.wait_for_function(
-        """() => { const area = [...document.querySelectorAll('.jp-OutputArea-output')]
-             .find((a) => [...a.querySelectorAll('th')].some((t) => t.textContent === 'parameter'));
-             return !!area && area.querySelectorAll('.rw-transcript').length === 2
+        f"""() => {{ const area = ({find_ab})();
+             return area.querySelectorAll('.rw-transcript').length === 2
                && [...area.querySelectorAll('.rw-transcript .rw-item[data-role="user"] .rw-text')]
-                  .some((n) => n.textContent.trim() !== ''); }""",
+                  .some((n) => n.textContent.trim() !== ''); }}""",
         timeout=120_000,
     )
-    text = ab.first.inner_text()
+    text = page.evaluate(f"() => ({find_ab})().textContent")
     assert "silence_duration_ms" in text
-    ab.first.locator(".rw-transcript").first.scroll_into_view_if_needed()
+    page.evaluate(
+        f"() => ({find_ab})().querySelector('.rw-transcript').scrollIntoView({{ block: 'nearest' }})"
+    )
     page.screenshot(path=str(ARTIFACTS / "vad_lab_ab_1366x768.png"))
     assert not page.widget_errors(), page.widget_errors()
