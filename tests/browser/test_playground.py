@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import (
+    MIC_GAP_MS,
     MIC_TEXTS,
     Lab,
     run_notebook,
@@ -25,6 +26,35 @@ from tests.browser.conftest import (
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 NEW_SILENCE_MS = 350  # not the default (500), so the update is visible
+# The barge-in needs the first reply's audio to be playing when the second utterance starts,
+# MIC_GAP_MS after the first ends. On a machine too slow for that (seen under heavy CI load:
+# ~4 s from "you stopped" to the reply's first sound), the reply is cancelled before any of its
+# audio came and nothing is left to truncate: the test says so at once, with the times, rather
+# than waiting out its timeout. UNHEARD: the second speech_started came before any reply audio,
+# in the session's own event order (so never while a truncate can still come).
+UNHEARD = (
+    "(lambda ev: (lambda s: len(s) >= 2 and not any(e.type == 'response.output_audio.delta' "
+    "for e in ev[: s[1]]))([i for i, e in enumerate(ev) "
+    "if e.type == 'input_audio_buffer.speech_started']))(list(playground.session.events))"
+)
+TIMES = (
+    "[(e.t, e.type) for e in list(playground.session.events) if e.type in "
+    "('input_audio_buffer.speech_stopped', 'input_audio_buffer.speech_started', "
+    "'response.output_audio.delta')]"
+)
+
+
+def too_late(times: list[tuple[float, str]]) -> str:
+    """Why there was no barge-in to truncate: the times, from the first speech_stopped."""
+    stop = next(t for t, kind in times if kind == "input_audio_buffer.speech_stopped")
+    after = [(round((t - stop) * 1000), kind) for t, kind in times if t >= stop]
+    start = next(ms for ms, kind in after if kind == "input_audio_buffer.speech_started")
+    audio = next((ms for ms, kind in after if kind == "response.output_audio.delta"), None)
+    return (
+        f"the second utterance started {start} ms after the first speech_stopped, before any "
+        f"reply audio (first at {audio} ms): this machine is too slow for the "
+        f"{MIC_GAP_MS} ms gap (MIC_GAP_MS), the reply was cancelled unheard"
+    )
 
 
 def set_slider(page: Any, label: str, value: int) -> None:
@@ -107,7 +137,11 @@ def test_playground_in_jupyterlab(page: Any, lab: Lab) -> None:
         page.locator(".rw-transcript", has_text=reply[0][:40]).first.wait_for(timeout=120_000)
 
         # -- the second utterance barged in: the speaker flushed and the item was truncated
-        truncations = kernel.wait("playground.parts['speaker'].truncations", timeout=300)
+        truncations = kernel.wait(
+            f"playground.parts['speaker'].truncations or ({UNHEARD}) and 'unheard'", timeout=300
+        )
+        if truncations == "unheard":
+            pytest.fail(f"no barge-in to test: {too_late(kernel.eval(TIMES))}")
         item_id, audio_end_ms = truncations[0]
         assert audio_end_ms > 0
         sent_truncate = kernel.wait(
