@@ -179,6 +179,11 @@ class FieldControl:
 
     @functools.cached_property
     def box(self) -> w.Widget:  # made once: a control sits in one place
+        # The value may shrink below its default width (a text box's 300 px and its label were
+        # wider than a 338 px column at 1366x768 with the file browser open) rather than push the
+        # row wider than the column.
+        if not self.widget.layout.min_width:
+            self.widget.layout.min_width = "0"
         row = w.HBox([self.widget, self.mark], layout=w.Layout(width="auto", align_items="center"))
         return w.VBox([row, self.status], layout=w.Layout(margin="0 0 2px 0"))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import ipywidgets as w
 import pytest
 
 from realtime_widgets.widgets.playground import (
@@ -96,3 +97,8 @@ def test_nothing_in_the_settings_column_is_set_to_the_full_width(playground: Pla
         if getattr(getattr(b, "layout", None), "width", None) == "100%"
     ]
     assert full == []
+    # and each control's value may shrink in its row rather than widen it
+    rows = [c.box.children[0] for c in panel.controls.values()]
+    values = [r.children[0] for r in rows if isinstance(r, w.HBox) and len(r.children) == 2]
+    assert len(values) >= 10  # the value and its mark, in each plain control's row
+    assert [v.layout.min_width for v in values] == ["0"] * len(values)
