@@ -179,7 +179,12 @@ class FieldControl:
 
     @functools.cached_property
     def box(self) -> w.Widget:  # made once: a control sits in one place
-        row = w.HBox([self.widget, self.mark], layout=w.Layout(width="100%", align_items="center"))
+        # The value may shrink below its default width (a text box's 300 px and its label were
+        # wider than a 338 px column at 1366x768 with the file browser open) rather than push the
+        # row wider than the column.
+        if not self.widget.layout.min_width:
+            self.widget.layout.min_width = "0"
+        row = w.HBox([self.widget, self.mark], layout=w.Layout(width="auto", align_items="center"))
         return w.VBox([row, self.status], layout=w.Layout(margin="0 0 2px 0"))
 
 
@@ -309,7 +314,7 @@ def _choice(path: str, name: str, options: list[str], info: FieldInfo) -> FieldC
     )
     dropdown.tooltip = info.description or ""
     text.tooltip = f"{_label(name)}: a value outside the list"
-    box = w.HBox([dropdown, text], layout=w.Layout(width="100%"))
+    box = w.HBox([dropdown, text], layout=w.Layout(flex="1 1 auto", width="auto", min_width="0"))
 
     def show() -> None:
         text.layout.display = None if dropdown.value == CUSTOM else "none"
@@ -563,7 +568,10 @@ class OptionalControl(FieldControl):
             f"send {_label(name)}: ticked sends the value beside it; "
             "unticked leaves it unset (the server's default)"
         )
-        box = w.HBox([self.toggle, inner.widget], layout=w.Layout(width="100%"))
+        box = w.HBox(
+            [self.toggle, inner.widget],
+            layout=w.Layout(flex="1 1 auto", width="auto", min_width="0"),
+        )
         super().__init__(path, box, self._read_opt, self._write_opt, info.description)
         self.toggle.observe(lambda _: self._enable_inner(self.toggle.value), "value")
         self._enable_inner(False)
@@ -749,7 +757,7 @@ class _ToolForm:
             placeholder="when and how the model should call it",
             continuous_update=False,
             style=_FORM_LABEL,
-            layout=w.Layout(width="100%", height="48px"),
+            layout=w.Layout(width="auto", height="48px"),
         )
         self.rows = [_ParamRow(n, schema, required) for n, schema, required in rows]
         self.add_param = w.Button(
@@ -758,7 +766,7 @@ class _ToolForm:
             tooltip="add a parameter to this function",
             layout=w.Layout(width="auto"),
         )
-        self.params_box = w.VBox([r.box for r in self.rows], layout=w.Layout(width="100%"))
+        self.params_box = w.VBox([r.box for r in self.rows], layout=w.Layout(width="auto"))
         self.box = w.VBox(
             [
                 w.HBox([self.name, self.remove], layout=_row()),
@@ -783,7 +791,7 @@ def _icon() -> w.Layout:
 
 
 def _row() -> w.Layout:
-    return w.Layout(width="100%", align_items="center", overflow="hidden")
+    return w.Layout(width="auto", align_items="center", overflow="hidden")
 
 
 _FORM_LABEL = {"description_width": "78px"}
@@ -803,7 +811,7 @@ class ToolsControl(FieldControl):
         self.json: w.Textarea = json_control.widget
         self.json.description = "JSON"
         self.json.style.description_width = "40px"
-        self.json.layout = w.Layout(width="100%", height="140px")
+        self.json.layout = w.Layout(flex="1 1 auto", width="auto", min_width="0", height="140px")
         self.run: Callable[..., None] = lambda fn, *args: fn(*args)
         self._forms: list[_ToolForm] = []
         self._others: list[Any] = []  # the non-function tools, as the JSON has them
@@ -817,7 +825,7 @@ class ToolsControl(FieldControl):
             layout=w.Layout(width="auto"),
         )
         self.add_tool.on_click(lambda _: self.run(self._add_tool))
-        self.forms_box = w.VBox(layout=w.Layout(width="100%"))
+        self.forms_box = w.VBox(layout=w.Layout(width="auto"))
         self.form_note = w.HTML()
         self.show_json = w.ToggleButton(
             value=False,
@@ -834,7 +842,7 @@ class ToolsControl(FieldControl):
                 self.form_note,
                 w.HBox([self.add_tool, self.show_json], layout=_row()),
             ],
-            layout=w.Layout(width="100%"),
+            layout=w.Layout(width="auto"),
         )
         self.form.add_class("rw-tools")
         super().__init__(path, self.json, json_control._read, self._write_tools, info.description)
@@ -843,7 +851,7 @@ class ToolsControl(FieldControl):
 
     @functools.cached_property
     def box(self) -> w.Widget:  # made once: a control sits in one place
-        row = w.HBox([self.json, self.mark], layout=w.Layout(width="100%", align_items="center"))
+        row = w.HBox([self.json, self.mark], layout=w.Layout(width="auto", align_items="center"))
         self._json_row = row
         self._json_visible()
         return w.VBox([self.form, row, self.status], layout=w.Layout(margin="0 0 2px 0"))

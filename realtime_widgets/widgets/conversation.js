@@ -23,14 +23,17 @@ const BUTTONS = [
 function render({ model, el }) {
   const bar = document.createElement("div");
   bar.className = "rw-conversation";
-  bar.style.cssText = "display:flex;gap:4px;align-items:center;font:13px system-ui,sans-serif;padding:3px 0;flex-wrap:wrap";
+  // One line, also at 1366x768 with the file browser open (~540 px): the text box takes what the
+  // buttons leave (down to 60 px), the buttons keep their words and never wrap; the status, when
+  // there is one, goes on its own line under them.
+  bar.style.cssText = "display:flex;gap:3px;align-items:center;font:12px system-ui,sans-serif;padding:0;flex-wrap:wrap";
   const input = document.createElement("input");
   input.type = "text";
   input.className = "rw-message";
   input.placeholder = "Type a message";
   input.title = "Enter sends it as a user message and asks for a reply";
   input.setAttribute("aria-label", "message");
-  input.style.cssText = "flex:1 1 160px;min-width:120px;padding:3px 6px;font:inherit";
+  input.style.cssText = "flex:1 1 0;min-width:60px;padding:2px 5px;font:inherit";
   bar.appendChild(input);
   /** @type {HTMLButtonElement[]} */
   const buttons = [];
@@ -40,27 +43,30 @@ function render({ model, el }) {
     b.title = title;
     b.dataset.action = action;
     b.className = `rw-action rw-${action}`;
-    b.style.cssText = "white-space:nowrap;font:inherit;padding:2px 8px";
+    b.style.cssText = "white-space:nowrap;font:inherit;padding:1px 6px;flex:0 0 auto";
     buttons.push(b);
     bar.appendChild(b);
   }
   const status = document.createElement("span");
   status.className = "rw-conversation-status";
-  status.style.cssText = "color:#c0392b;flex-basis:100%";
+  status.style.cssText = "color:#c0392b;flex-basis:100%;display:none";
   bar.appendChild(status);
   el.appendChild(bar);
+  // An empty status takes no line (a flex line of its own, even empty, adds the row gap).
+  const showStatus = () => { status.style.display = status.textContent ? "" : "none"; };
 
   /** @param {Action} action */
   function act(action) {
     if (action === "send") {
       const text = input.value.trim();
-      if (!text) { status.textContent = "type a message first"; return; }
+      if (!text) { status.textContent = "type a message first"; showStatus(); return; }
       model.send({ type: "send", text });
       input.value = "";
     } else {
       model.send({ type: action });
     }
     status.textContent = "";
+    showStatus();
   }
   /** @param {KeyboardEvent} e */
   const onKey = (e) => { const a = keyAction(e); if (a) { e.preventDefault(); act(a); } };
@@ -69,7 +75,7 @@ function render({ model, el }) {
     const b = e.target instanceof Element ? e.target.closest("button[data-action]") : null;
     if (b instanceof HTMLButtonElement && b.dataset.action) act(/** @type {Action} */ (b.dataset.action));
   };
-  const onStatus = () => { status.textContent = model.get("status"); };
+  const onStatus = () => { status.textContent = model.get("status"); showStatus(); };
   input.addEventListener("keydown", onKey);
   bar.addEventListener("click", onClick);
   model.on("change:status", onStatus);

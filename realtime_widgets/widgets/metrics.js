@@ -220,14 +220,19 @@ function el(tag, className, css, text) {
   return node;
 }
 
-/** The legend: one swatch and name per segment. @returns {HTMLElement} */
+/**
+ * The legend: one swatch and short name per segment (the names a row's words use), on one line
+ * in smaller type: the tab is short, so the legend, the axis and a turn must fit in it. The full
+ * name and what the segment covers are the tooltip.
+ * @returns {HTMLElement}
+ */
 function legend() {
-  const box = el("div", "rw-latency-legend", "display:flex;flex-wrap:wrap;gap:2px 12px;margin:2px 0 4px 0");
-  for (const [, name, , color, what] of SEGMENTS) {
-    const item = el("span", "rw-legend-item", "display:inline-flex;align-items:center;gap:4px;white-space:nowrap");
-    item.title = what;
-    item.appendChild(el("span", "rw-legend-swatch", `display:inline-block;width:10px;height:10px;background:${color}`));
-    item.appendChild(el("span", "rw-legend-name", "", name));
+  const box = el("div", "rw-latency-legend", "display:flex;flex-wrap:wrap;gap:0 9px;margin:1px 0 2px 0;font-size:11px;line-height:13px");
+  for (const [, name, short, color, what] of SEGMENTS) {
+    const item = el("span", "rw-legend-item", "display:inline-flex;align-items:center;gap:3px;white-space:nowrap");
+    item.title = `${name}: ${what}`;
+    item.appendChild(el("span", "rw-legend-swatch", `display:inline-block;width:9px;height:9px;background:${color}`));
+    item.appendChild(el("span", "rw-legend-name", "", short));
     box.appendChild(item);
   }
   return box;

@@ -129,7 +129,7 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         self.copy = CopyButton()
         self.export_target.observe(lambda _: self._refresh_export(), "value")
         self.status = w.HTML()
-        self.summary = w.HTML(layout=w.Layout(width="100%", overflow="hidden"))
+        self.summary = w.HTML(layout=w.Layout(width="auto", overflow="hidden"))
         self.summary.add_class("rw-panel-summary")
         export = w.VBox(
             [w.HBox([self.export_target, self.copy]), self.export_code, self.export_style]

@@ -7,7 +7,8 @@
 /** The synced state (playground.py). @typedef {{ scroll_on_show: boolean }} ViewModel */
 
 const STYLE_ID = "rw-playground-style";
-// In full screen the console takes all the height below the connection line.
+// In full screen the console takes all the height below the connection line; the tabs' panel
+// keeps a small padding.
 const CSS = `
 .rw-playground:fullscreen {
   background: var(--jp-layout-color0, #fff); color: var(--jp-ui-font-color1, #000);
@@ -16,6 +17,8 @@ const CSS = `
 }
 .rw-playground:fullscreen > .rw-body { flex: 1 1 0 !important; min-height: 0 !important; }
 .rw-playground:fullscreen .rw-console-body { height: 100% !important; }
+/* The tabs are short (~142 px at 1366x768): ipywidgets' 15 px padding took a fifth of it. */
+.jupyter-widgets.jupyter-widget-tab.rw-tabs > .widget-tab-contents { padding: 3px 2px 2px 6px; }
 `;
 
 /** @type {WeakSet<object>} the models whose playground has been scrolled into view */

@@ -410,7 +410,7 @@ class Playground(w.VBox):  # type: ignore[misc]
             flex="1 1 0",
             min_height="60px",
             border="1px solid #e0e0e0",
-            margin="4px 2px 2px 2px",
+            margin="2px",
         )
         conversation = w.VBox(
             [audio, p["waveform"], p["transcript"], p["conversation"]],

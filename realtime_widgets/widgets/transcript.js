@@ -182,14 +182,14 @@ function toolbar(model, view) {
   const bar = document.createElement("div");
   bar.className = "rw-transcript-tools";
   bar.setAttribute("role", "toolbar");
-  bar.style.cssText = "display:flex;flex-wrap:wrap;gap:4px;align-items:center;padding:2px 4px;border-bottom:1px solid #eee;font:12px system-ui,sans-serif;flex:0 0 auto";
+  bar.style.cssText = "display:flex;flex-wrap:wrap;gap:3px;align-items:center;padding:0 2px 1px 2px;border-bottom:1px solid #eee;font:11px system-ui,sans-serif;flex:0 0 auto";
   /** @param {string} cls @param {string} text @param {string} title @param {() => void} click */
   const button = (cls, text, title, click) => {
     const b = document.createElement("button");
     b.className = cls;
     b.textContent = text;
     b.title = title;
-    b.style.cssText = "font:12px system-ui,sans-serif;padding:1px 6px;cursor:pointer";
+    b.style.cssText = "font:11px/13px system-ui,sans-serif;padding:0 5px;cursor:pointer";
     b.addEventListener("click", click);
     return b;
   };

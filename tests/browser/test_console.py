@@ -167,13 +167,37 @@ def check_layout(page: Any, width: int, height: int) -> dict[str, Any]:
     )
     assert scroll["overflow"] == "auto", scroll  # the settings scroll on their own
     assert scroll["scroll"] > scroll["client"], scroll
-    # the metrics tab shows its content in the window
+    # the metrics tab shows its content in the window: its content may be taller than the tab
+    # (a row per turn) and then scrolls inside it, so the box that scrolls (``.rw-metrics``'s
+    # parent, in the tab) is in the window and in the tab, and scrolling it shows the content's end
     metrics = page.locator(".rw-tabs .lm-TabBar-tab", has_text="Metrics").first
     metrics.click()
     page.locator(".rw-metrics").first.wait_for(state="visible")
-    box = rect(page, ".rw-metrics")
-    assert box["bottom"] <= height, box
-    assert box["height"] > 20, box
+    shown = page.evaluate(
+        """() => { const box = document.querySelector('.rw-metrics');
+             const scroller = box.parentElement;
+             const r = (e) => { const b = e.getBoundingClientRect();
+               return {left: b.left, top: b.top, right: b.right, bottom: b.bottom,
+                       width: b.width, height: b.height}; };
+             const before = scroller.scrollTop;
+             scroller.scrollTop = scroller.scrollHeight;
+             const end = r(box);
+             const out = {scroller: r(scroller), tab: r(document.querySelector('.rw-tabs')),
+                          overflow: getComputedStyle(scroller).overflowY, end,
+                          scroll: scroller.scrollHeight, client: scroller.clientHeight};
+             scroller.scrollTop = before;
+             return out; }"""
+    )
+    scroller, tab = shown["scroller"], shown["tab"]
+    assert scroller["top"] >= 0, shown
+    assert scroller["bottom"] <= height, shown
+    assert scroller["left"] >= 0, shown
+    assert scroller["right"] <= width, shown
+    assert scroller["top"] >= tab["top"] - 0.5, shown
+    assert scroller["bottom"] <= tab["bottom"] + 0.5, shown
+    assert scroller["height"] > 20, shown
+    assert shown["overflow"] in ("auto", "scroll"), shown  # taller content scrolls in the tab
+    assert shown["end"]["bottom"] <= scroller["bottom"] + 1, shown  # ... down to its end
     return {"console": console, "settings": settings, "right": right, **parts}
 
 

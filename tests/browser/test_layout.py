@@ -163,6 +163,16 @@ def measure(
     speaker = page.evaluate(SPEAKER)
     if speaker["height"] > speaker["line"] * 1.5 or speaker["scroll"] > speaker["client"] + 1:
         problems.append(f"{where}: speaker status not one whole line {speaker}")
+    # the message bar is one line: the text box and every button, each whole and labelled
+    bar = page.evaluate(
+        """() => [...document.querySelectorAll('.rw-conversation > input, .rw-conversation > button')]
+             .map((e) => ({text: e.textContent, top: Math.round(e.getBoundingClientRect().top),
+                           cut: e.scrollWidth > e.clientWidth + 1,
+                           width: e.getBoundingClientRect().width}))"""
+    )
+    one_line = max(b["top"] for b in bar) - min(b["top"] for b in bar) < 6
+    if not one_line or any(b["cut"] or b["width"] < 30 for b in bar):
+        problems.append(f"{where}: the message bar is not one whole line {bar}")
     transcript = boxes["transcript"]["height"]
     if transcript < (200 if height <= 768 else 300):
         problems.append(f"{where}: transcript only {transcript:.0f} px tall")

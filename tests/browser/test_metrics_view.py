@@ -74,6 +74,9 @@ ROW = """
     same_track: Math.abs(track.left - bar.left) < 1 && Math.abs(track.width - bar.width) < 1,
     axis: labels,
     legend: [...document.querySelectorAll('.rw-legend-item')].map((e) => e.textContent),
+    legend_titles: [...document.querySelectorAll('.rw-legend-item')].map((e) => e.title),
+    legend_lines: new Set([...document.querySelectorAll('.rw-legend-item')]
+      .map((e) => Math.round(e.getBoundingClientRect().top))).size,
   };
 }
 """
@@ -155,8 +158,11 @@ def test_the_metrics_tab_shows_each_turn_from_you_stopped_to_first_sound(
         )
         assert stop["segments"]["server"] == pytest.approx(server_ms, abs=2.0)
         assert f"server {round(stop['segments']['server'])} + " in row["parts"], row
-        # A legend names each coloured segment; the axis starts at 0 and the bar ends at N.
-        assert row["legend"] == [
+        # A legend names each coloured segment, on one line, by the short names the row's words
+        # use ("VAD 500 + mic 12 + ..."), with its full name and what it covers in the tooltip;
+        # the axis starts at 0 and the bar ends at N.
+        assert row["legend"] == ["VAD", "mic", "network", "server", "to page", "playout"], row
+        full = [
             "VAD silence wait",
             "mic → sent",
             "network + VAD decision",
@@ -164,6 +170,9 @@ def test_the_metrics_tab_shows_each_turn_from_you_stopped_to_first_sound(
             "kernel → page",
             "playout buffer",
         ]
+        assert [t.split(": ")[0] for t in row["legend_titles"]] == full, row
+        assert all(len(t) > len(f) + 20 for t, f in zip(row["legend_titles"], full, strict=True))
+        assert row["legend_lines"] == 1, row
         assert [key for key, _ in row["segments"]] == [
             "vad_wait",
             "mic",

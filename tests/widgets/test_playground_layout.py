@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import ipywidgets as w
 import pytest
 
 from realtime_widgets.widgets.playground import (
@@ -75,3 +76,29 @@ def test_no_part_of_the_console_is_wider_than_its_column(playground: Playground)
     assert playground.parts["microphone"] in laid_out["audio"].children
     widths = {name: box.layout.width for name, box in laid_out.items()}
     assert [name for name, width in widths.items() if width == "100%"] == [], widths
+
+
+def test_nothing_in_the_settings_column_is_set_to_the_full_width(playground: Playground) -> None:
+    # The panel's summary, each control's row (value + its applied mark), the optional fields'
+    # toggle rows and the function-tool form had ``width: 100%``: with the 2 px margins each
+    # was 4 px wider than the settings column (378 px of content in 374). They stretch instead.
+    def boxes(widget: object) -> list[object]:
+        children = getattr(widget, "children", None) or ()
+        return [widget] + [b for c in children for b in boxes(c)]
+
+    panel = playground.parts["panel"]
+    tools = next(c for c in panel.controls.values() if hasattr(c, "forms_box"))
+    tools._add_tool()  # a function tool's form, with a parameter row
+    everything = boxes(playground.settings) + boxes(tools.form) + boxes(tools.box)
+    assert len(everything) > 100  # the whole panel, every control's box
+    full = [
+        (type(b).__name__, getattr(b, "description", ""))
+        for b in everything
+        if getattr(getattr(b, "layout", None), "width", None) == "100%"
+    ]
+    assert full == []
+    # and each control's value may shrink in its row rather than widen it
+    rows = [c.box.children[0] for c in panel.controls.values()]
+    values = [r.children[0] for r in rows if isinstance(r, w.HBox) and len(r.children) == 2]
+    assert len(values) >= 10  # the value and its mark, in each plain control's row
+    assert [v.layout.min_width for v in values] == ["0"] * len(values)
