@@ -112,7 +112,11 @@ def test_conversation_tools_at_1366x768(small_page: Any, lab: Lab) -> None:
             assert entry["reached"], entry  # a click at its centre reaches it
         rows.last.get_by_role("menuitem", name="Delete").click(trial=True)  # actionable
         page.screenshot(path=str(ARTIFACTS / "conversation_tools_1366x768.png"))
-        page.locator(".rw-playground .rw-transcript-tools").click(position={"x": 2, "y": 2})
+        # A click outside the menu closes it: on the toolbar's empty right end (its left end is
+        # the New conversation button).
+        tools = page.locator(".rw-playground .rw-transcript-tools")
+        edge = tools.bounding_box()
+        tools.click(position={"x": edge["width"] - 3, "y": edge["height"] / 2})
         page.locator(".rw-playground .rw-item-menu").last.wait_for(state="hidden")
 
         # ---- downloads: text and JSON ---------------------------------------------------------
