@@ -323,9 +323,7 @@ class Playground(w.VBox):  # type: ignore[misc]
                 record.unlink()  # made by this connect, nothing written
             raise
         self.close_session()
-        self._bind(session)
-        if name:
-            self.parts["presets"].name = name
+        self._bind(session, name)
         if record is not None:
             started += f", recording to {record}"
         self.connection.status.value = html.escape(started)
@@ -367,8 +365,10 @@ class Playground(w.VBox):  # type: ignore[misc]
         self.connection.status.value = html.escape(f"replaying {Path(path).name}")
         return session
 
-    def _bind(self, session: RealtimeSession) -> None:
-        self.session = session
+    def _bind(self, session: RealtimeSession, preset_name: str | None = None) -> None:
+        """Build the parts for ``session`` (with a loaded preset's name kept); ``self.session``
+        is set last, so whoever sees the new session (another thread too) sees its parts
+        whole."""
         self.parts = {
             "panel": ConfigPanel(session)
             if not session.replaying
@@ -382,6 +382,8 @@ class Playground(w.VBox):  # type: ignore[misc]
             "events": EventLog(session, height="100%"),
         }
         self.parts["presets"] = w.HTML() if session.replaying else PresetBar(self.parts["panel"])
+        if preset_name:
+            self.parts["presets"].name = preset_name
         self.parts["transcript"].on_new_conversation(
             None if session.replaying else self._new_conversation_clicked
         )
@@ -443,6 +445,7 @@ class Playground(w.VBox):  # type: ignore[misc]
         )
         console.add_class("rw-console-body")
         self.body.children = [console]
+        self.session = session  # last: the parts are whole (see the docstring)
 
     def _upload(self, files: Any) -> None:
         for file in files or ():

@@ -102,19 +102,23 @@ export function columnsOf(track, from, to, columns) {
 }
 
 /**
- * Place marker labels so that no two boxes intersect: in time order, each label goes in the
+ * Place marker labels so that no two boxes intersect: by `priority` (higher first: the labels a
+ * person reads the conversation by, such as a cut, keep their place when the view is crowded),
+ * then in time order, each label goes in the
  * first row where it fits right of its line (or, at the right edge, left of it); where the whole
  * label fits in no row its `short` form is tried; a label that fits in no row is hidden (its
  * line stays, with the label as a tooltip). Boxes stay within [minLeft, width].
- * @param {{x: number, width: number, short?: number}[]} labels x of the marker line, width of
- *   the label box and of its short form (px)
+ * @param {{x: number, width: number, short?: number, priority?: number}[]} labels x of the marker
+ *   line, width of the label box and of its short form (px), its priority (default 0)
  * @param {number} width the drawing's width (px) @param {number} rows
  * @param {number} [gap] px kept free between boxes and after the line
  * @param {number} [minLeft] no box starts left of this (the lanes' name gutter)
  * @returns {{left: number, row: number, short: boolean}[]} per label; row -1 when hidden
  */
 export function layoutLabels(labels, width, rows, gap = 3, minLeft = 0) {
-  const order = labels.map((_, i) => i).sort((a, b) => labels[a].x - labels[b].x);
+  const order = labels
+    .map((_, i) => i)
+    .sort((a, b) => (labels[b].priority ?? 0) - (labels[a].priority ?? 0) || labels[a].x - labels[b].x);
   /** @type {[number, number][][]} occupied [left, right) per row */
   const taken = Array.from({ length: rows }, () => /** @type {[number, number][]} */ ([]));
   const out = labels.map(() => ({ left: 0, row: -1, short: false }));
@@ -179,6 +183,8 @@ function icon(kind) {
 }
 
 const LABEL_ROWS = 3;
+/** Labels placed first when the view is crowded: where a reply was cut, a typed turn, speech. @type {Record<string, number>} */
+const LABEL_PRIORITY = { truncated: 2, typed: 2, speech_started: 1 };
 const ROW_PX = 13;
 const GUTTER = 62; // the lanes' names, left of the audio (never over it)
 const LABEL_FONT = "11px/12px system-ui,sans-serif";
@@ -265,7 +271,10 @@ function render({ model, el }) {
 
   /** @param {(Marker & { x: number })[]} visible @param {number} width @returns {string[]} what each label shows */
   function drawLabels(visible, width) {
-    const boxes = visible.map((m) => ({ x: m.x, width: measure(m.label), short: m.short ? measure(m.short) : undefined }));
+    const boxes = visible.map((m) => ({
+      x: m.x, width: measure(m.label), short: m.short ? measure(m.short) : undefined,
+      priority: LABEL_PRIORITY[m.kind] ?? 0,
+    }));
     const placed = layoutLabels(boxes, width, LABEL_ROWS, 3, GUTTER);
     const shown = visible.map((m, i) => (placed[i].row < 0 ? "" : placed[i].short && m.short ? m.short : m.label));
     const sig = `${width}|` + visible.map((m, i) => `${shown[i]}@${Math.round(m.x)}:${placed[i].row}`).join(",");

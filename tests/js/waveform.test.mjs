@@ -39,6 +39,20 @@ test("marker labels at a barge-in never overlap, whatever order the markers came
   assert.equal(placed[3].row, 0); // an isolated label takes the first row
 });
 
+test("in a crowded view the cut's label keeps its place: higher priority is placed first", () => {
+  // five labels earlier than the cut fill the three rows around it; the cut comes last in time
+  const labels = [
+    ...Array.from({ length: 5 }, (_, i) => ({ x: 100 + i, width: 60 })),
+    { x: 106, width: 60, priority: 2 },
+  ];
+  const placed = layoutLabels(labels, 800, 3);
+  assert.ok(placed[5].row >= 0, `the cut is shown: ${JSON.stringify(placed)}`);
+  assert.equal(placed[5].row, 0);
+  // without a priority, time order alone hides it
+  const plain = layoutLabels(labels.map(({ x, width }) => ({ x, width })), 800, 3);
+  assert.equal(plain[5].row, -1);
+});
+
 test("a label at the right edge flips left of its line and stays inside the drawing", () => {
   const [p] = layoutLabels([{ x: 790, width: 50 }], 800, 3);
   assert.equal(p.row, 0);
