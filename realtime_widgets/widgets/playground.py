@@ -322,8 +322,12 @@ class Playground(w.VBox):  # type: ignore[misc]
             if record is not None and record.exists() and record.stat().st_size == 0:
                 record.unlink()  # made by this connect, nothing written
             raise
-        self.close_session()
+        # The old conversation stays whole until the new one is: whoever reads
+        # ``playground.session`` (another thread too) sees the old or the new, never None.
+        old = (self.session, self.parts, self.latency)
+        self.latency = None
         self._bind(session, name)
+        self._close(*old)
         if record is not None:
             started += f", recording to {record}"
         self.connection.status.value = html.escape(started)
@@ -456,16 +460,21 @@ class Playground(w.VBox):  # type: ignore[misc]
                 self.connection.status.value = f"<span style='color:#c0392b'>{said}</span>"
 
     def close_session(self) -> None:
-        if self.latency is not None:
-            self.latency.close()
-            self.latency = None
-        if self.session is not None:
-            self.session.close()
-            self.session = None
-        for part in self.parts.values():
-            part.close()
-        self.parts = {}
+        session, parts, latency = self.session, self.parts, self.latency
+        self.session, self.parts, self.latency = None, {}, None
         self.body.children = []
+        self._close(session, parts, latency)
+
+    @staticmethod
+    def _close(
+        session: RealtimeSession | None, parts: dict[str, w.Widget], latency: LatencyProbe | None
+    ) -> None:
+        if latency is not None:
+            latency.close()
+        if session is not None:
+            session.close()
+        for part in parts.values():
+            part.close()
 
     def __repr__(self) -> str:
         return f"Playground({self.session!r})"
