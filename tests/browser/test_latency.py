@@ -56,6 +56,10 @@ def test_presets_echo_and_toolkit_latency_in_jupyterlab(browser: Any, lab: Lab) 
             # -- the connection form: echo my audio back, then Connect
             replies = page.locator(".widget-dropdown", has=page.locator("label:text-is('replies')"))
             replies.locator("select").select_option(label="echo my audio back")
+            # The old console stays on the page until the new one is bound (the old session is
+            # whole until then): its Start microphone button must be gone before the click, or
+            # the click starts the old, closed session's microphone and nothing is ever heard.
+            old_start = page.get_by_role("button", name="Start microphone").first.element_handle()
             page.get_by_role("button", name="Connect").click()
             kernel.wait(
                 "playground.session is not None and playground.session.connected and "
@@ -64,6 +68,7 @@ def test_presets_echo_and_toolkit_latency_in_jupyterlab(browser: Any, lab: Lab) 
                 ".local_server('echo').url)",
                 timeout=120,
             )
+            page.wait_for_function("(el) => !el.isConnected", arg=old_start, timeout=120_000)
             page.get_by_role("button", name="Start microphone").first.click()
             echo = kernel.wait(
                 "[t for r, t in playground.session.state.transcript() "
