@@ -68,7 +68,11 @@ class Span:
         return self.end_ms - self.start_ms
 
     def as_row(self) -> dict[str, Any]:
-        row: dict[str, Any] = {"start_ms": self.start_ms, "end_ms": self.end_ms, "label": self.label}
+        row: dict[str, Any] = {
+            "start_ms": self.start_ms,
+            "end_ms": self.end_ms,
+            "label": self.label,
+        }
         if self.text:
             row["text"] = self.text
         return row
