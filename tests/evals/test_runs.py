@@ -3,12 +3,16 @@ audio, deterministic; the player model shared with timelines from anywhere; the 
 
 from __future__ import annotations
 
+import base64
+import sys
+import types
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from realtime_widgets.audio.g711 import ulaw_encode
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.evals.clip import RATE, Clip, Span
 from realtime_widgets.evals.metrics import measure, summarize
@@ -173,3 +177,34 @@ def test_bad_inputs_name_the_field(hold_clip: Clip, prepared: Prepared, reply: n
         from_timeline(hold_clip, [(10.0, {"type": "a"}), (5.0, {"type": "b"})])
     with pytest.raises(ConfigError, match="agent"):
         ClipRun(other, {}, [], np.zeros(3, np.int16), np.zeros(2, np.int16))
+
+
+def test_the_default_reply_comes_from_the_suite_module(
+    hold_clip: Clip, prepared: Prepared, reply: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = types.ModuleType("realtime_widgets.evals.suite")
+    suite.default_reply = lambda: reply  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "realtime_widgets.evals.suite", suite)
+    run = run_local(hold_clip, _config(500), prepared=prepared)
+    given = run_local(hold_clip, _config(500), prepared=prepared, reply=reply)
+    assert np.array_equal(run.agent, given.agent)
+    monkeypatch.setitem(sys.modules, "realtime_widgets.evals.suite", None)  # not installed
+    with pytest.raises(ConfigError, match="reply"):
+        run_local(hold_clip, _config(500), prepared=prepared)
+
+
+def test_the_player_decodes_deltas_in_the_sessions_output_format(hold_clip: Clip) -> None:
+    tone = (8000 * np.sin(np.arange(800) * 2 * np.pi * 440 / 8000)).astype(np.int16)
+    pcmu = {
+        "type": "session.updated",
+        "session": {"audio": {"output": {"format": {"type": "audio/pcmu"}}}},
+    }
+    data = base64.b64encode(ulaw_encode(tone)).decode()
+    delta = {"type": "response.output_audio.delta", "response_id": "r", "delta": data}
+    run = from_timeline(hold_clip, [(0.0, pcmu), (1000.0, delta)])
+    (p,) = run.plays
+    assert (p.start_ms, p.end_ms) == (1000.0, 1100.0)  # 800 samples at 8 kHz: 100 ms
+    played = run.agent[RATE : RATE + RATE // 10].astype(np.float64)
+    assert np.sqrt(np.mean(played**2)) == pytest.approx(8000 / np.sqrt(2), rel=0.1)
+    assert not run.agent[:RATE].any()
+    assert not run.agent[RATE + RATE // 10 + 48 :].any()
