@@ -26,6 +26,7 @@ and a ``response.done`` with status ``cancelled`` drops that response's audio no
 
 from __future__ import annotations
 
+import base64
 import importlib
 import itertools
 import json
@@ -134,6 +135,16 @@ class _Segment:
 
 
 @dataclass
+class _Reply:
+    """What the player knows of one response while it plays the timeline."""
+
+    sent: int = 0  # samples the server sent
+    queued_end: int = 0  # where its audio queued so far ends (sample)
+    stopped_ms: float | None = None
+    stop: str | None = None
+
+
+@dataclass
 class Playback:
     """What the client player did with a timeline's reply audio (:func:`play`)."""
 
@@ -166,8 +177,6 @@ def _output_format(session: Mapping[str, Any], current: str) -> str:
 
 
 def _delta_samples(delta: str, fmt: str) -> Int16Array:
-    import base64
-
     samples = decode(base64.b64decode(delta), fmt)
     return samples if FORMAT_RATES[fmt] == MODEL_RATE else to_model_rate(samples, FORMAT_RATES[fmt])
 
@@ -181,19 +190,17 @@ def play(timeline: Iterable[tuple[float, Event]]) -> Playback:
     fmt = "audio/pcm"
     segments: list[_Segment] = []
     queue_end = 0  # sample where the audio queued so far ends
-    info: dict[str, dict[str, Any]] = {}  # response id -> sent samples, stop
-    order: list[str] = []
+    replies: dict[str, _Reply] = {}  # by response id, in order of their first audio
 
     def cut(at: int, response_id: str | None, at_ms: float, why: str) -> None:
+        """Drop the audio (of ``response_id``, or all) not played by sample ``at``."""
         nonlocal queue_end
         for s in segments:
             if (response_id is None or s.response_id == response_id) and s.end > at:
-                keep = max(0, at - s.start)
-                s.samples = s.samples[:keep]
-        for rid in [response_id] if response_id is not None else list(info):
-            r = info.get(rid)
-            if r is not None and r["stopped_ms"] is None and r["queued_end"] > at:
-                r["stopped_ms"], r["stop"] = at_ms, why
+                s.samples = s.samples[: max(0, at - s.start)]
+        for rid, r in replies.items():
+            if response_id in (None, rid) and r.stopped_ms is None and r.queued_end > at:
+                r.stopped_ms, r.stop = at_ms, why
         queue_end = max((s.end for s in segments), default=0)
 
     for t_ms, e in timeline:
@@ -202,46 +209,39 @@ def play(timeline: Iterable[tuple[float, Event]]) -> Playback:
         if kind in ("session.created", "session.updated"):
             fmt = _output_format(e.get("session") or {}, fmt)
         elif kind in ("response.output_audio.delta", "response.audio.delta"):
-            rid = str(e.get("response_id", ""))
             samples = _delta_samples(e["delta"], fmt)
-            if rid not in info:
-                info[rid] = {"sent": 0, "stopped_ms": None, "stop": None, "queued_end": 0}
-                order.append(rid)
-            info[rid]["sent"] += len(samples)
-            if info[rid]["stopped_ms"] is not None:
+            r = replies.setdefault(str(e.get("response_id", "")), _Reply())
+            r.sent += len(samples)
+            if r.stopped_ms is not None:
                 continue  # the client truncated this reply: its late audio is not played
             start = max(at, queue_end)
-            segments.append(_Segment(rid, start, samples))
-            queue_end = start + len(samples)
-            info[rid]["queued_end"] = queue_end
+            segments.append(_Segment(str(e.get("response_id", "")), start, samples))
+            queue_end = r.queued_end = start + len(samples)
         elif kind == "input_audio_buffer.speech_started":
             if queue_end > at:
                 cut(at, None, t_ms, "speech_started")
         elif kind == "response.done":
             response = e.get("response") or {}
             rid = str(response.get("id", ""))
-            if response.get("status") == "cancelled" and rid in info:
-                r = info[rid]
-                if r["stopped_ms"] is None:
-                    # the reply ended early: stopped here even if all it sent had played
-                    if r["queued_end"] > at:
-                        cut(at, rid, t_ms, "cancelled")
-                    else:
-                        r["stopped_ms"], r["stop"] = t_ms, "cancelled"
+            r_done = replies.get(rid)
+            if response.get("status") == "cancelled" and r_done and r_done.stopped_ms is None:
+                if r_done.queued_end > at:
+                    cut(at, rid, t_ms, "cancelled")
+                else:  # all it sent had played, but the reply ended early: stopped here
+                    r_done.stopped_ms, r_done.stop = t_ms, "cancelled"
     plays = []
-    for rid in order:
+    for rid, r in replies.items():
         mine = [s for s in segments if s.response_id == rid]
         start = min((s.start for s in mine), default=0)
         end = max((s.end for s in mine if len(s.samples)), default=start)
-        r = info[rid]
         plays.append(
             Play(
                 rid,
                 start * 1000 / RATE,
                 end * 1000 / RATE,
-                r["sent"] * 1000 / RATE,
-                r["stopped_ms"],
-                r["stop"],
+                r.sent * 1000 / RATE,
+                r.stopped_ms,
+                r.stop,
             )
         )
     return Playback(segments, plays)
