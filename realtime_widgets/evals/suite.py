@@ -503,7 +503,7 @@ def join(
     Each utterance is cut to its measured speech by :func:`speech_bounds` (10 ms frames whose
     RMS is above both 35 dB under the loudest frame and 12 dB over the quietest 50 ms of the
     piece, so give each piece a little silence on either side), keeping 40 ms of its own audio
-    beyond the bounds with 5 ms fades; between utterances the clip is digital silence. Spans:
+    beyond the bounds, faded in and out; between utterances the clip is digital silence. Spans:
 
     - ``speech``: from the measured speech start to the measured speech end of each utterance
       (pauses inside an utterance stay inside its span);
@@ -558,11 +558,15 @@ def join(
         margin = round(_MARGIN_MS * ms)
         a, b = max(0, s0 - margin, s0 - cursor), min(len(samples), s1 + margin)
         cut = samples[a:b].astype(np.float64)
-        fade = min(round(_FADE_MS * ms), len(cut) // 2)
-        if fade:
-            ramp = np.linspace(0.0, 1.0, fade, endpoint=False)
-            cut[:fade] *= ramp
-            cut[len(cut) - fade :] *= ramp[::-1]
+        # The margins fade from silence to the speech bound and back (at least 5 ms each, so a
+        # piece cut at its bound does not click): the recording's breath and room tone around
+        # the speech stay faint, and the bounds measured on the clip are the labelled ones.
+        fade_in = min(max(s0 - a, round(_FADE_MS * ms)), len(cut) // 2)
+        fade_out = min(max(b - s1, round(_FADE_MS * ms)), len(cut) // 2)
+        if fade_in:
+            cut[:fade_in] *= np.linspace(0.0, 1.0, fade_in, endpoint=False)
+        if fade_out:
+            cut[len(cut) - fade_out :] *= np.linspace(1.0, 0.0, fade_out + 1)[1:]
         layout.append((cursor - (s0 - a), cut))
         spans.append(Span(cursor / ms, (cursor + s1 - s0) / ms, "speech", text))
         end = max(end, cursor + (b - s0))
