@@ -201,6 +201,10 @@ def test_folder_round_trip_is_exact(tmp_path: Path) -> None:
         assert new.words == old.words
         assert new.meta == old.meta
         assert new.hash == old.hash
+    (folder / "two.json").write_text('{"spans": [{"start_ms": 0, "end_ms": 9, "label": "um"}]}')
+    with pytest.raises(ConfigError) as caught:
+        Suite.from_folder(folder)
+    assert caught.value.field == "two.json.spans[0].label"
     (folder / "three.json").write_text("{}")
     with pytest.raises(ConfigError, match=r"three\.json has no audio"):
         Suite.from_folder(folder)
@@ -344,6 +348,7 @@ def test_overlay_barge_in_leaves_an_eot_after_it_and_errors_name_the_field() -> 
 def test_builtin_suite_covers_every_label_and_its_labels_agree_with_the_audio() -> None:
     suite = builtin_suite()
     assert suite is builtin_suite()  # loaded once
+    assert not suite[0].samples.flags.writeable  # shared: read-only
     assert "LGPL-2.1" in suite.licence
     assert "codec2" in suite.licence
     assert 8 <= len(suite) <= 12
