@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -51,6 +53,18 @@ def spoken_clip(clip_id: str, texts: list[str], voices: list[str], gap_ms: int) 
     end = len(rec.samples) / 24
     spans.append(Span(rec.truth[-1][1], end, "eot"))
     return Clip(clip_id, rec.samples, tuple(spans), meta={"synthetic": True, "source": "eSpeak"})
+
+
+def test_the_runner_loads_no_widget_library() -> None:
+    """evals is pure: only evals/progress.py is a widget, and the runner does not import it
+    (a progress is passed in)."""
+    code = (
+        "import sys, realtime_widgets.evals.remote\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('anywidget', 'ipywidgets', 'traitlets') or m == 'realtime_widgets.evals.progress'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 # ---- the estimate, by hand --------------------------------------------------------------------
