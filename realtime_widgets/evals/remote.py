@@ -641,6 +641,8 @@ class RemoteRunner:
         interrupt (KeyboardInterrupt) cancels the run, and its sessions close."""
         io = BackgroundLoop.acquire()
         try:
+            if io.in_loop_thread():
+                raise RuntimeError("run() blocks: on the sessions' I/O loop, await arun() instead")
             future = io.submit(self.arun(jobs))
             try:
                 return future.result()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pickle
 import subprocess
 import sys
 import threading
@@ -330,6 +331,8 @@ def test_rate_limit_exceeded_is_retried_after_a_backoff() -> None:
         eventually(lambda: len(peer.closed) == 3, 10)  # every attempt's session was closed
     assert [e["type"] for _, e in result] == ["session.created", "session.updated"]
     assert (progress.done, progress.failed, progress.running) == (1, 0, 0)
+    again = pickle.loads(pickle.dumps(result))  # results travel (executors, caches)
+    assert (again, again.key, again.attempts) == (result, "j", 3)
 
     with ScriptedPeer(erring("rate_limit_exceeded")) as peer:
         runner = RemoteRunner(peer.url, tail_ms=100, backoff_s=0.01, max_retries=1)
