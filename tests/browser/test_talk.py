@@ -250,10 +250,9 @@ def test_push_to_talk_settings_and_meter(small_page: Any, lab: Lab) -> None:
                  return v.echoCancellation === false && v.autoGainControl === false; }""",
             timeout=120_000,
         )
-        assert kernel.eval(f"[{MIC}.echo_cancellation, {MIC}.auto_gain_control]") == [
-            False,
-            False,
-        ]
+        kernel.wait(
+            f"[{MIC}.echo_cancellation, {MIC}.auto_gain_control] == [False, False]", timeout=120
+        )
         device = options[-1][0]
         page.locator(".rw-mic-device").select_option(device)
         page.wait_for_function(
@@ -262,7 +261,9 @@ def test_push_to_talk_settings_and_meter(small_page: Any, lab: Lab) -> None:
             arg=device,
             timeout=120_000,
         )
-        assert kernel.eval(f"{MIC}.device_id") == device
+        # The page's change reaches the kernel on the widget's comm, the test's eval on another
+        # connection: wait for the kernel to have it (a loaded kernel took longer than one eval).
+        kernel.wait(f"{MIC}.device_id == {device!r}", timeout=120)
         shown = page.locator(".rw-mic-applied").inner_text()
         print(f"applied: {shown}")
         assert "echo cancellation off" in shown
