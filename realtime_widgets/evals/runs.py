@@ -27,7 +27,6 @@ and a ``response.done`` with status ``cancelled`` drops that response's audio no
 from __future__ import annotations
 
 import base64
-import importlib
 import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,6 +45,7 @@ from realtime_widgets.audio.resample import to_model_rate
 from realtime_widgets.audio.wav import write_wav
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.evals.clip import RATE, Clip
+from realtime_widgets.evals.suite import default_reply
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 from realtime_widgets.server.engine import EngineOptions, ReplyMaterial, SessionEngine
@@ -285,7 +285,7 @@ class ClipRun:
 
     def events_frame(self) -> pd.DataFrame:
         """The events, one row each: ``t_ms`` (float), ``type``, ``event`` (the JSON text)."""
-        import pandas as pd
+        import pandas as pd  # optional dependency: pandas (the evals extra)
 
         return pd.DataFrame(
             {
@@ -354,19 +354,6 @@ def tail_for(config: SessionConfig, reply_ms: float) -> int:
     return int(np.ceil(tail / CHUNK_MS) * CHUNK_MS)
 
 
-def _default_reply() -> Int16Array:
-    try:
-        # by name: the suite module ships separately from this one (and may be absent)
-        suite = importlib.import_module("realtime_widgets.evals.suite")
-        default_reply = suite.default_reply
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(
-            [FieldProblem("reply", "reply: no default reply recording is available "
-                          f"({exc}); pass reply= (24 kHz int16 samples)")]
-        ) from exc  # fmt: skip
-    return as_int16(np.asarray(default_reply()))
-
-
 def _start_engine(config: SessionConfig, frames: Sequence[Frame]) -> tuple[SessionEngine, Timeline]:
     options = EngineOptions(
         rate_limits=False,
@@ -406,7 +393,7 @@ def run_local(
     0.5 s ahead of playback, as OpenAI's does). ``prepared``: the clip's signals from
     :func:`prepare` (computed here if None). Deterministic: the same inputs give the same run.
     """
-    given = _default_reply() if reply is None else np.asarray(reply)
+    given = default_reply() if reply is None else np.asarray(reply)
     if given.ndim != 1 or not len(given):
         raise ConfigError(
             [FieldProblem("reply", f"reply: 24 kHz mono int16 samples needed, got shape "
