@@ -30,10 +30,10 @@ import base64
 import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -57,10 +57,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHUNK_MS",
+    "ClientPlayer",
     "ClipRun",
     "Play",
     "Playback",
     "Prepared",
+    "Truncate",
     "from_timeline",
     "play",
     "prepare",
@@ -126,6 +128,7 @@ class Play:
 @dataclass
 class _Segment:
     response_id: str
+    item_id: str
     start: int  # sample on the clip's clock
     samples: Int16Array
 
@@ -136,7 +139,7 @@ class _Segment:
 
 @dataclass
 class _Reply:
-    """What the player knows of one response while it plays the timeline."""
+    """What the player knows of one response."""
 
     sent: int = 0  # samples the server sent
     queued_end: int = 0  # where its audio queued so far ends (sample)
@@ -164,6 +167,14 @@ class Playback:
         return out
 
 
+class Truncate(NamedTuple):
+    """What a client sends when it stops an item's audio: ``conversation.item.truncate`` of
+    ``item_id`` at ``audio_end_ms``, the ms of that item's audio it really played."""
+
+    item_id: str
+    audio_end_ms: int
+
+
 def _output_format(session: Mapping[str, Any], current: str) -> str:
     audio = session.get("audio")
     if isinstance(audio, Mapping):
@@ -181,70 +192,135 @@ def _delta_samples(delta: str, fmt: str) -> Int16Array:
     return samples if FORMAT_RATES[fmt] == MODEL_RATE else to_model_rate(samples, FORMAT_RATES[fmt])
 
 
-def play(timeline: Iterable[tuple[float, Event]]) -> Playback:
-    """The client player model shared by local and remote runs (see the module docstring).
+_AUDIO_DELTAS = ("response.output_audio.delta", "response.audio.delta")
 
-    Times are ms on the clip's clock; each delta is decoded in the session's output format
-    (from the last ``session.created`` / ``session.updated``; PCM 24 kHz by default) and
-    resampled to 24 kHz."""
-    fmt = "audio/pcm"
-    segments: list[_Segment] = []
-    queue_end = 0  # sample where the audio queued so far ends
-    replies: dict[str, _Reply] = {}  # by response id, in order of their first audio
 
-    def cut(at: int, response_id: str | None, at_ms: float, why: str) -> None:
-        """Drop the audio (of ``response_id``, or all) not played by sample ``at``."""
-        nonlocal queue_end
-        for s in segments:
-            if (response_id is None or s.response_id == response_id) and s.end > at:
-                s.samples = s.samples[: max(0, at - s.start)]
-        for rid, r in replies.items():
-            if response_id in (None, rid) and r.stopped_ms is None and r.queued_end > at:
-                r.stopped_ms, r.stop = at_ms, why
-        queue_end = max((s.end for s in segments), default=0)
+class ClientPlayer:
+    """The client player model shared by local and remote runs (see the module docstring),
+    incremental: :meth:`feed` it the server events in order, each with its time in ms on the
+    clip's clock, as they come; each call returns what a live client must send for it (the
+    :class:`Truncate` s at a ``speech_started`` that stops audio partly played). :func:`play`
+    feeds it a whole timeline; the remote runner feeds it each event as it arrives.
 
-    for t_ms, e in timeline:
-        kind = e.get("type")
+    A delta is decoded in the session's output format (from the last ``session.created`` /
+    ``session.updated``; PCM 24 kHz by default) and resampled to 24 kHz; it plays at
+    ``max(arrival, end of the audio queued)``. At an ``input_audio_buffer.speech_started`` while
+    audio is audible or queued, every response's audio not yet played is dropped (those
+    responses are stopped: their later deltas are not played) and each item of which some audio
+    played and some was cut is truncated at its played ms. A ``response.done`` ``cancelled``
+    drops that response's audio not yet played (the server cancelled it: nothing to truncate).
+    Keeps each response's play (:meth:`playback`) and each item's played audio
+    (:meth:`played_ms`)."""
+
+    def __init__(self) -> None:
+        self.format = "audio/pcm"  # the session's output format
+        self._segments: list[_Segment] = []
+        self._queue_end = 0  # sample where the audio queued so far ends
+        self._replies: dict[str, _Reply] = {}  # by response id, in order of their first audio
+
+    @property
+    def queued_end_ms(self) -> float:
+        """Where the audio queued so far ends (ms on the clip's clock)."""
+        return self._queue_end * 1000 / RATE
+
+    def audible(self, t_ms: float) -> bool:
+        """Whether the agent is playing or has audio queued at ``t_ms``."""
+        return self._queue_end > ms_to_samples(t_ms)
+
+    def _played(self, item_id: str, at: int) -> int:
+        return sum(
+            min(max(at - s.start, 0), len(s.samples))
+            for s in self._segments
+            if s.item_id == item_id
+        )
+
+    def played_ms(self, item_id: str, t_ms: float) -> float:
+        """Ms of the item's audio played by ``t_ms`` (cuts applied)."""
+        return self._played(item_id, ms_to_samples(t_ms)) * 1000 / RATE
+
+    def feed(self, t_ms: float, event: Mapping[str, Any]) -> list[Truncate]:
+        """One server event at ``t_ms`` (not before the previous one's); the truncates a
+        client sends for it, in the order the items first played (usually none)."""
+        kind = event.get("type")
         at = ms_to_samples(t_ms)
         if kind in ("session.created", "session.updated"):
-            fmt = _output_format(e.get("session") or {}, fmt)
-        elif kind in ("response.output_audio.delta", "response.audio.delta"):
-            samples = _delta_samples(e["delta"], fmt)
-            r = replies.setdefault(str(e.get("response_id", "")), _Reply())
-            r.sent += len(samples)
-            if r.stopped_ms is not None:
-                continue  # the client truncated this reply: its late audio is not played
-            start = max(at, queue_end)
-            segments.append(_Segment(str(e.get("response_id", "")), start, samples))
-            queue_end = r.queued_end = start + len(samples)
+            self.format = _output_format(event.get("session") or {}, self.format)
+        elif kind in _AUDIO_DELTAS:
+            delta = event.get("delta")
+            if isinstance(delta, str):
+                self._delta(at, event, _delta_samples(delta, self.format))
         elif kind == "input_audio_buffer.speech_started":
-            if queue_end > at:
-                cut(at, None, t_ms, "speech_started")
+            if self._queue_end > at:
+                return self._cut(at, None, t_ms, "speech_started")
         elif kind == "response.done":
-            response = e.get("response") or {}
+            response = event.get("response") or {}
             rid = str(response.get("id", ""))
-            r_done = replies.get(rid)
-            if response.get("status") == "cancelled" and r_done and r_done.stopped_ms is None:
-                if r_done.queued_end > at:
-                    cut(at, rid, t_ms, "cancelled")
+            r = self._replies.get(rid)
+            if response.get("status") == "cancelled" and r and r.stopped_ms is None:
+                if r.queued_end > at:
+                    self._cut(at, rid, t_ms, "cancelled")
                 else:  # all it sent had played, but the reply ended early: stopped here
-                    r_done.stopped_ms, r_done.stop = t_ms, "cancelled"
-    plays = []
-    for rid, r in replies.items():
-        mine = [s for s in segments if s.response_id == rid]
-        start = min((s.start for s in mine), default=0)
-        end = max((s.end for s in mine if len(s.samples)), default=start)
-        plays.append(
-            Play(
-                rid,
-                start * 1000 / RATE,
-                end * 1000 / RATE,
-                r.sent * 1000 / RATE,
-                r.stopped_ms,
-                r.stop,
+                    r.stopped_ms, r.stop = t_ms, "cancelled"
+        return []
+
+    def _delta(self, at: int, event: Mapping[str, Any], samples: Int16Array) -> None:
+        rid = str(event.get("response_id", ""))
+        r = self._replies.setdefault(rid, _Reply())
+        r.sent += len(samples)
+        if r.stopped_ms is not None:
+            return  # the client stopped this reply: its late audio is not played
+        start = max(at, self._queue_end)
+        self._segments.append(_Segment(rid, str(event.get("item_id", "")), start, samples))
+        self._queue_end = r.queued_end = start + len(samples)
+
+    def _cut(self, at: int, response_id: str | None, at_ms: float, why: str) -> list[Truncate]:
+        """Drop the audio (of ``response_id``, or all) not played by sample ``at``; the
+        truncates of the items partly played."""
+        cut: set[str] = set()  # the items whose audio is cut here
+        for s in self._segments:
+            if (response_id is None or s.response_id == response_id) and s.end > at:
+                if len(s.samples):
+                    cut.add(s.item_id)
+                s.samples = s.samples[: max(0, at - s.start)]
+        for rid, r in self._replies.items():
+            if response_id in (None, rid) and r.stopped_ms is None and r.queued_end > at:
+                r.stopped_ms, r.stop = at_ms, why
+        self._queue_end = max((s.end for s in self._segments if len(s.samples)), default=0)
+        if why != "speech_started":
+            return []  # the server cancelled it: the server knows what it sent
+        truncates = []
+        for item_id in dict.fromkeys(s.item_id for s in self._segments):
+            if item_id in cut and (played := self._played(item_id, at)) > 0:
+                truncates.append(Truncate(item_id, int(played * 1000 / RATE)))
+        return truncates
+
+    def playback(self) -> Playback:
+        """What the player did so far: the segments played and each response's :class:`Play`."""
+        plays = []
+        for rid, r in self._replies.items():
+            mine = [s for s in self._segments if s.response_id == rid]
+            start = min((s.start for s in mine), default=0)
+            end = max((s.end for s in mine if len(s.samples)), default=start)
+            plays.append(
+                Play(
+                    rid,
+                    start * 1000 / RATE,
+                    end * 1000 / RATE,
+                    r.sent * 1000 / RATE,
+                    r.stopped_ms,
+                    r.stop,
+                )
             )
-        )
-    return Playback(segments, plays)
+        return Playback([replace(s) for s in self._segments], plays)  # later cuts: not here
+
+
+def play(timeline: Iterable[tuple[float, Event]]) -> Playback:
+    """The client player model (:class:`ClientPlayer`) over a whole timeline (times in ms on
+    the clip's clock, in order)."""
+    player = ClientPlayer()
+    for t_ms, e in timeline:
+        player.feed(t_ms, e)
+    return player.playback()
 
 
 @dataclass

@@ -14,7 +14,15 @@ from realtime_widgets.audio.g711 import ulaw_encode
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.evals.clip import RATE, Clip, Span
 from realtime_widgets.evals.metrics import measure, summarize
-from realtime_widgets.evals.runs import ClipRun, Prepared, from_timeline, prepare, run_local
+from realtime_widgets.evals.runs import (
+    ClientPlayer,
+    ClipRun,
+    Prepared,
+    from_timeline,
+    play,
+    prepare,
+    run_local,
+)
 from realtime_widgets.evals.suite import default_reply
 from realtime_widgets.protocol.config import SessionConfig
 from tests.speech import recorded_speech
@@ -144,6 +152,39 @@ def test_from_timeline_rebuilds_the_local_agent_channel(
     assert np.array_equal(again.agent, run.agent)
     assert again.plays == run.plays
     assert run.agent.any()
+
+
+def test_the_live_player_truncates_where_play_cut(
+    hold_clip: Clip, prepared: Prepared, reply: np.ndarray
+) -> None:
+    """The remote runner's player, fed a recorded timeline event by event, asks for a truncate
+    at each cut ``play`` applied: the same item, at the ms of it played."""
+    run = run_local(hold_clip, _config(200), reply=reply, prepared=prepared)
+    player = ClientPlayer()
+    asked = []
+    for t, e in run.events:
+        asked += [(t, *truncate) for truncate in player.feed(t, e)]
+    whole = play(run.events)
+    assert player.playback().plays == whole.plays == run.plays
+    assert np.array_equal(player.playback().render(len(run.agent)), run.agent)
+    response_of = {
+        e["item_id"]: e["response_id"]
+        for _, e in run.events
+        if e["type"] == "response.output_audio.delta"
+    }
+    cut = {
+        p.response_id: p
+        for p in whole.plays
+        if p.stop == "speech_started" and p.end_ms > p.start_ms
+    }
+    assert cut, whole.plays
+    assert sorted(response_of[item] for _, item, _ in asked) == sorted(cut)
+    for t, item, audio_end_ms in asked:
+        p = cut[response_of[item]]
+        assert t == p.stopped_ms
+        played = sum(len(s.samples) for s in whole.segments if s.item_id == item)
+        assert 0 < audio_end_ms == int(played * 1000 / RATE)
+        assert audio_end_ms <= p.end_ms - p.start_ms < p.sent_ms
 
 
 def test_the_stereo_wav_has_the_user_left_and_the_agent_right(
