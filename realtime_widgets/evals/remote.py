@@ -9,8 +9,10 @@ stream time ``t`` came when the clip's audio up to ``t`` had been sent, so strea
 the clip's clock. Events before the first sample (``session.created``/``updated``) have
 negative times.
 
-Each session acts as a client's player (the one player model of the evals, shared with the
-local runs): a reply audio delta plays at ``max(arrival, end of the audio queued)``; an
+Each session acts as a client's player: the evals' one player model,
+:class:`~realtime_widgets.evals.runs.ClientPlayer`, shared with the local runs and with
+:func:`~realtime_widgets.evals.runs.play`, fed each event as it arrives. A reply audio delta
+plays at ``max(arrival, end of the audio queued)``; an
 ``input_audio_buffer.speech_started`` that comes while the agent is audible or queued stops
 playback, and the runner sends ``conversation.item.truncate`` with the ms of that item really
 played (none when nothing of it was), as a real client does; a ``response.done`` with status
@@ -55,17 +57,16 @@ from realtime_widgets.client.metrics import PRICES
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.errors import ConfigError, FieldProblem, RealtimeWidgetsError, ServerError
 from realtime_widgets.evals.clip import RATE, Clip
+from realtime_widgets.evals.runs import ClientPlayer
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
-from realtime_widgets.protocol.state import base64_decoded_size
 
 __all__ = [
     "AUDIO_IN_MS_PER_TOKEN",
     "AUDIO_OUT_MS_PER_TOKEN",
     "BudgetReached",
     "Estimate",
-    "Player",
     "Progress",
     "RateBucket",
     "RemoteJob",
@@ -348,62 +349,6 @@ def estimate(
     return Estimate(usd, seconds, total_in, total_out, total_cached)
 
 
-# ---- the player model --------------------------------------------------------------------------
-
-
-class Player:
-    """What the agent's channel plays (stream ms), as a client's player does: a delta plays at
-    ``max(arrival, end of the audio queued)``; playback stops at a ``speech_started`` while the
-    agent is audible or queued (:meth:`speech_started` returns the truncate to send), and at a
-    cancelled ``response.done`` for the audio not yet played."""
-
-    def __init__(self) -> None:
-        self.queued_end = 0.0  # stream ms when the audio queued so far ends
-        self._segments: dict[str, list[tuple[float, float]]] = {}  # item -> (start, ms)
-        self._cut: set[str] = set()
-
-    def delta(self, t: float, item_id: str, ms: float) -> None:
-        """``ms`` of the item's audio arrived at ``t``."""
-        if item_id in self._cut or ms <= 0:
-            return
-        start = max(t, self.queued_end)
-        self._segments.setdefault(item_id, []).append((start, ms))
-        self.queued_end = start + ms
-
-    def audible(self, t: float) -> bool:
-        """Whether the agent is playing or has audio queued at ``t``."""
-        return t < self.queued_end
-
-    def played_ms(self, item_id: str, t: float) -> float:
-        """Ms of the item's audio played by ``t``."""
-        return sum(min(max(t - s, 0.0), d) for s, d in self._segments.get(item_id, ()))
-
-    def _stop(self, t: float, items: Iterable[str]) -> list[tuple[str, int]]:
-        cuts = []
-        for item_id in items:
-            segments = self._segments.get(item_id, [])
-            if item_id in self._cut or not segments or segments[-1][0] + segments[-1][1] <= t:
-                continue  # played out already: nothing to cut
-            self._cut.add(item_id)
-            played = self.played_ms(item_id, t)
-            self._segments[item_id] = [(s, min(d, max(0.0, t - s))) for s, d in segments if s < t]
-            if played > 0:
-                cuts.append((item_id, int(played)))
-        self.queued_end = min(self.queued_end, t)
-        return cuts
-
-    def speech_started(self, t: float) -> list[tuple[str, int]]:
-        """The user spoke at ``t``: stop playback; returns ``(item_id, audio_end_ms)`` for each
-        item cut after some of it played (what to truncate)."""
-        if not self.audible(t):
-            return []
-        return self._stop(t, list(self._segments))
-
-    def cancelled(self, t: float, item_ids: Iterable[str]) -> None:
-        """A response was cancelled at ``t``: its items' audio not yet played is dropped."""
-        self._stop(t, item_ids)
-
-
 # ---- progress ----------------------------------------------------------------------------------
 
 
@@ -426,11 +371,9 @@ class _Recorder:
     def __init__(self, config: SessionConfig, failed: asyncio.Future[None]) -> None:
         self.frames: list[tuple[float, dict[str, Any]]] = []
         self.t0: float | None = None
-        self.player = Player()
+        self.player = ClientPlayer()  # the evals' one player model, fed each event on arrival
         self.truncations: list[tuple[float, str, int]] = []
         self.failed = failed
-        fmt = config.output_audio_format.type
-        self.bytes_per_ms = 48.0 if fmt == "audio/pcm" else 8.0  # 24 kHz PCM16 / 8 kHz G.711
         td = config.turn_detection
         self.auto_respond = isinstance(td, ServerVad | SemanticVad) and td.create_response
         self.user_speaking = False
@@ -444,29 +387,18 @@ class _Recorder:
         self.frames.append((mono, data))
         kind = data.get("type")
         t = self.now_ms(mono)
-        if kind == "response.output_audio.delta":
-            delta = data.get("delta")
-            if isinstance(delta, str):
-                self.player.delta(
-                    t, str(data.get("item_id")), base64_decoded_size(delta) / self.bytes_per_ms
-                )
-        elif kind == "input_audio_buffer.speech_started":
+        for item_id, played in self.player.feed(t, data):
+            self.truncations.append((t, item_id, played))
+            if self.session is not None:
+                self.session.submit(self.session.atruncate(item_id, played))
+        if kind == "input_audio_buffer.speech_started":
             self.user_speaking = True
-            for item_id, played in self.player.speech_started(t):
-                self.truncations.append((t, item_id, played))
-                if self.session is not None:
-                    self.session.submit(self.session.atruncate(item_id, played))
         elif kind == "input_audio_buffer.speech_stopped":
             self.user_speaking = False
         elif kind == "input_audio_buffer.committed":
             self.awaiting_response = self.auto_respond
         elif kind == "response.created":
             self.awaiting_response = False
-        elif kind == "response.done":
-            response = data.get("response") or {}
-            if response.get("status") == "cancelled":
-                ids = [o.get("id") for o in response.get("output") or [] if isinstance(o, dict)]
-                self.player.cancelled(t, [str(i) for i in ids if i])
         elif kind == "error":
             error = data.get("error") or {}
             if error.get("code") == RATE_LIMITED:

@@ -6,6 +6,7 @@ clock, the player model and the progress widget's counts."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import pickle
 import subprocess
@@ -25,13 +26,13 @@ from realtime_widgets.evals.clip import Clip, Span
 from realtime_widgets.evals.progress import SweepProgress
 from realtime_widgets.evals.remote import (
     BudgetReached,
-    Player,
     RateBucket,
     RemoteJob,
     RemoteRunner,
     Timeline,
     estimate,
 )
+from realtime_widgets.evals.runs import ClientPlayer
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import parse_server_event
 from realtime_widgets.protocol.parts import ServerVad
@@ -135,27 +136,51 @@ def test_rate_bucket_waits_for_requests_and_tokens() -> None:
 # ---- the player model --------------------------------------------------------------------------
 
 
+SPEECH = {"type": "input_audio_buffer.speech_started"}
+
+
+def _delta(item_id: str, ms: int) -> dict[str, Any]:
+    """``ms`` of PCM 24 kHz reply audio of ``item_id`` (its response: ``resp_`` + ``item_id``)."""
+    data = base64.b64encode(np.zeros(ms * 24, np.int16).tobytes()).decode()
+    return {
+        "type": "response.output_audio.delta",
+        "response_id": f"resp_{item_id}",
+        "item_id": item_id,
+        "delta": data,
+    }
+
+
 def test_player_queues_deltas_and_truncates_what_was_played_at_a_barge_in() -> None:
-    p = Player()
-    p.delta(0, "item_a", 1000)
-    p.delta(100, "item_a", 500)  # plays after the first: 1000..1500
-    assert p.queued_end == 1500
+    """The runner's player (the evals' one, fed each event on arrival) asks for a truncate of
+    what really played."""
+    p = ClientPlayer()
+    assert p.feed(0, _delta("item_a", 1000)) == []
+    p.feed(100, _delta("item_a", 500))  # plays after the first: 1000..1500
+    assert p.queued_end_ms == 1500
     assert p.played_ms("item_a", 1200) == 1200
-    assert p.speech_started(700) == [("item_a", 700)]
+    assert p.feed(700, SPEECH) == [("item_a", 700)]
     assert not p.audible(701)
-    p.delta(800, "item_a", 200)  # the cut item's later audio is not played
-    assert p.queued_end == 700
-    assert p.speech_started(900) == []  # nothing audible: no truncate
+    p.feed(800, _delta("item_a", 200))  # the cut item's later audio is not played
+    assert p.queued_end_ms == 700
+    assert p.feed(900, SPEECH) == []  # nothing audible: no truncate
     # audio queued but not yet started when the user speaks: stopped, nothing to truncate
-    p.delta(2000, "item_b", 300)
-    p.delta(2000, "item_c", 300)  # queued behind item_b, 2300..2600
-    assert p.speech_started(2100) == [("item_b", 100)]
+    p.feed(2000, _delta("item_b", 300))
+    p.feed(2000, _delta("item_c", 300))  # queued behind item_b, 2300..2600
+    assert p.feed(2100, SPEECH) == [("item_b", 100)]
     assert p.played_ms("item_c", 3000) == 0
-    # a cancelled response drops what was not played
-    p.delta(4000, "item_d", 1000)
-    p.cancelled(4250, ["item_d"])
-    assert p.queued_end == 4250
+    # a cancelled response drops what was not played (the server knows: no truncate)
+    p.feed(4000, _delta("item_d", 1000))
+    done = {"type": "response.done", "response": {"id": "resp_item_d", "status": "cancelled"}}
+    assert p.feed(4250, done) == []
+    assert p.queued_end_ms == 4250
     assert p.played_ms("item_d", 9999) == 250
+    stops = {q.response_id: (q.stopped_ms, q.stop) for q in p.playback().plays}
+    assert stops == {
+        "resp_item_a": (700, "speech_started"),
+        "resp_item_b": (2100, "speech_started"),
+        "resp_item_c": (2100, "speech_started"),
+        "resp_item_d": (4250, "cancelled"),
+    }
 
 
 # ---- the progress widget ----------------------------------------------------------------------
