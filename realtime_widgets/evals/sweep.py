@@ -309,10 +309,11 @@ class SweepResult:
 
     ``table``: one row per configuration (the grid keys, then :data:`~.metrics.METRICS`, then
     the span counts and ``n_clips`` / ``n_failed``); ``measures[row]``: that row's
-    :class:`~.metrics.ClipMeasures`, one per clip in suite order; ``baseline``: the same
-    columns for the silence-only VAD (server_vad at threshold 0.5, ``silence_duration_ms`` in
-    :data:`BASELINE_SILENCE_MS`), or None. Next: :meth:`pareto`, :meth:`run` (one clip's two
-    channels and events), :meth:`to_parquet`.
+    :class:`~.metrics.ClipMeasures`, one per clip in suite order (a clip whose endpoint run
+    failed with ``skip_errors`` is left out: ``errors[(row, clip_id)]`` says why);
+    ``baseline``: the same columns for the silence-only VAD (server_vad at threshold 0.5,
+    ``silence_duration_ms`` in :data:`BASELINE_SILENCE_MS`), or None. Next: :meth:`pareto`,
+    :meth:`run` (one clip's two channels and events), :meth:`to_parquet`.
     """
 
     suite: Suite | Sequence[Clip] = field(repr=False)
