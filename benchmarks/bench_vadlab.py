@@ -16,10 +16,10 @@ The turn-taking bench (issue 20), ratios in one run:
   one short clip replayed through a ``LocalServer`` over a loopback socket in real time (20 ms
   appends paced by the monotonic clock), which is 1x real time by construction; its measured
   rate is printed beside the ratio (goal >= 500x real time per core);
-- a sweep of 24 settings in tasks of 12 (22 tasks) on a Dask ``LocalCluster`` of 2 worker
-  processes (1 thread each), wall time against the same sweep run serially (one task per
-  clip), the best of 3 each (goal >= 1.6x); and the workers' CPU time against the serial
-  sweep's, the speedup two idle cores would give. The cluster is started and warmed (Silero and the reply loaded in each
+- a sweep of 24 settings (one task per clip, the longest first) on a Dask ``LocalCluster`` of
+  2 worker processes (1 thread each), wall time against the same sweep run serially, the best
+  of 3 each (goal >= 1.6x); and the workers' CPU time against the serial sweep's, the speedup
+  two idle cores would give. The cluster is started and warmed (Silero and the reply loaded in each
   worker) before the timing. On a shared machine the wall times are as loaded as the machine
   is: the load average is printed with them.
 """
@@ -44,13 +44,11 @@ EVAL_GRID: dict[str, list[float]] = {
     "threshold": [0.3, 0.5, 0.7],
     "silence_duration_ms": [300, 500, 800, 1200],
 }
-# the Dask comparison: twice the work; on the cluster in chunks of 12 configurations (22 tasks
-# for 2 workers: 11 per-clip tasks of uneven clips balance badly), serially one task per clip
+# the Dask comparison: twice the work, one task per clip (11 tasks, the longest first)
 DASK_GRID: dict[str, list[float]] = {
     "threshold": [0.3, 0.5, 0.7],
     "silence_duration_ms": [300, 400, 500, 600, 800, 1000, 1200, 1500],
 }
-DASK_CHUNK = 12
 RUNS = 3
 
 
@@ -194,15 +192,15 @@ def evals() -> None:
         client.run(_warm)  # every worker loads Silero and the reply before the timing
         load = os.getloadavg()[0]
         before = client.run(time.process_time)
-        dask_wall, _, spread = timed(executor=client, configs_per_task=DASK_CHUNK)
+        dask_wall, _, spread = timed(executor=client)
         after = client.run(time.process_time)
     # the workers' CPU per run: how evenly the tasks split (the speedup two idle cores allow)
     worker_cpu = [(after[w] - before[w]) / RUNS for w in before]
     bound = serial_cpu / max(worker_cpu)
     pd.testing.assert_frame_equal(spread.table, alone.table)
     speedup = serial_wall / dask_wall
-    print(f"Dask LocalCluster, 2 worker processes ({len(alone.table)} settings, "
-          f"{DASK_CHUNK} a task, best of {RUNS}): {dask_wall:.2f} s wall against "
+    print(f"Dask LocalCluster, 2 worker processes ({len(alone.table)} settings, one task per "
+          f"clip, best of {RUNS}): {dask_wall:.2f} s wall against "
           f"{serial_wall:.2f} s serial: {speedup:.2f}x (goal {DASK_GOAL_X}x: "
           f"{speedup / DASK_GOAL_X:.2f}x the goal; same table; load average {load:.1f} "
           f"on {os.cpu_count()} cores)")  # fmt: skip

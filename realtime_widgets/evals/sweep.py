@@ -866,6 +866,12 @@ def _run_local(
             chunk = missing[at : at + size]
             tasks.append((clip, [(points[i].settings, points[i].config) for i in chunk]))
             owners.append(chunk)
+    if executor is not None:
+        # The biggest tasks first (audio x configurations): workers that finish early take the
+        # small ones, so uneven clips still end together. The table does not depend on it.
+        order = sorted(range(len(tasks)), key=lambda t: -len(tasks[t][0].samples) * len(owners[t]))
+        tasks = [tasks[t] for t in order]
+        owners = [owners[t] for t in order]
 
     def digests(t: int) -> list[str]:
         return [_key(tasks[t][0], points[i]).digest for i in owners[t]]
