@@ -208,3 +208,47 @@ def test_the_player_decodes_deltas_in_the_sessions_output_format(hold_clip: Clip
     assert np.sqrt(np.mean(played**2)) == pytest.approx(8000 / np.sqrt(2), rel=0.1)
     assert not run.agent[:RATE].any()
     assert not run.agent[RATE + RATE // 10 + 48 :].any()
+
+
+def _over_the_reply(sound: np.ndarray) -> Clip:
+    """A turn, then real speech 1 s later while the agent answers it (a barge-in), the turn's
+    end, and ``sound`` 900 ms after it, while the agent answers again (a backchannel)."""
+    store = recorded_speech()
+    a, a0, a1 = store["Hello there, how are you today?", "marin"]
+    b, b0, b1 = store["I would like to book a table for two.", "ash"]
+    x = np.concatenate([np.zeros(RATE // 2, np.int16), a, np.zeros(RATE, np.int16), b])
+    x = np.concatenate([x, np.zeros(3 * RATE, np.int16)])
+    sa = 500.0
+    sb = sa + _ms(len(a)) + 1000
+    at = round((sb + b1 + 900) * RATE / 1000)
+    x[at : at + len(sound)] = sound
+    spans = (
+        Span(sa + a0, sa + a1, "speech"),
+        Span(sa + a1, sb + b0, "eot"),
+        Span(sb + b0, sb + b1, "speech"),
+        Span(sb + b0, sb + b1, "barge_in"),
+        Span(sb + b1, _ms(len(x)), "eot"),
+        Span(_ms(at), _ms(at + len(sound)), "backchannel"),
+    )
+    return Clip("over", x, spans)
+
+
+def test_a_barge_in_stops_the_reply_and_a_click_does_not(reply: np.ndarray) -> None:
+    store = recorded_speech()
+    b, b0, _ = store["I would like to book a table for two.", "ash"]
+    word = b[round(b0 * RATE / 1000) : round(b0 * RATE / 1000) + 8400]  # 350 ms of a word
+    click = np.full(48, 20000, np.int16)  # 2 ms: shorter than any turn's start (30 ms)
+    results = {}
+    for name, sound in (("word", word), ("click", click)):
+        clip = _over_the_reply(sound)
+        results[name] = measure(run_local(clip, _config(500), reply=reply))
+    for m in results.values():
+        assert m.barge_in_stopped == [True]  # speech over the reply stopped it...
+        assert 0 < m.barge_in_stop_ms[0] < 150  # ...as soon as its start was decided
+        assert m.eot_decided == [True, True]
+    assert results["click"].backchannel_stopped == [False]
+    assert results["word"].backchannel_stopped == [True]
+    s = summarize(results.values())
+    assert s["false_barge_in_rate"] == 0.5
+    assert s["talk_over_rate"] == 0.0
+    assert s["n_backchannel"] == s["n_barge_in"] == 2

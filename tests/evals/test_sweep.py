@@ -1,0 +1,300 @@
+"""sweep(): the table, the baseline, executors, the cache, parquet, the Pareto plot, dry runs."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from realtime_widgets.errors import ConfigError
+from realtime_widgets.evals import sweep as sweep_module
+from realtime_widgets.evals.cache import SweepCache
+from realtime_widgets.evals.clip import Clip
+from realtime_widgets.evals.metrics import COUNTS, METRICS, measure, summarize
+from realtime_widgets.evals.runs import run_local
+from realtime_widgets.evals.sweep import (
+    BASELINE_SILENCE_MS,
+    OPENAI_REFERENCE,
+    DryRun,
+    SweepResult,
+    pareto_front,
+    sweep,
+)
+from realtime_widgets.protocol.config import SessionConfig
+from tests.evals.clips import short_clips
+
+GRID: dict[str, list[Any]] = {"threshold": [0.5, 0.7], "silence_duration_ms": [300, 800]}
+
+
+def recorder(calls: list[object]) -> Any:
+    """A stand-in for the clip task that only notes it was called."""
+
+    def task(*args: object) -> list[object]:
+        calls.append(args)
+        return []
+
+    return task
+
+
+@pytest.fixture(scope="module")
+def clips() -> list[Clip]:
+    return short_clips()
+
+
+@pytest.fixture(scope="module")
+def serial(clips: list[Clip]) -> SweepResult:
+    return sweep(clips, GRID)
+
+
+def test_the_table_has_one_row_per_configuration_grid_keys_then_metrics_then_counts(
+    serial: SweepResult, clips: list[Clip]
+) -> None:
+    table = serial.table
+    assert list(table.columns) == [*GRID, *METRICS, *COUNTS, "n_clips", "n_failed"]
+    assert table[["threshold", "silence_duration_ms"]].values.tolist() == [
+        [0.5, 300],
+        [0.5, 800],
+        [0.7, 300],
+        [0.7, 800],
+    ]
+    # each row is the pooled summary of its configuration run clip by clip, independently
+    for row, settings in enumerate(serial.settings):
+        config = SessionConfig().with_changes(
+            {f"turn_detection.{k}": v for k, v in settings.items()}
+        )
+        direct = summarize(measure(run_local(c, config, settings=settings)) for c in clips)
+        for name in (*METRICS, *COUNTS):
+            expected = direct[name]
+            got = table.loc[row, name]
+            assert (pd.isna(got) and expected is None) or got == pytest.approx(expected), name
+    # the 450 ms hold: a 300 ms silence wait cuts the person off there, 800 ms does not
+    assert table.loc[0, "false_cutoff_rate"] == 1.0
+    assert table.loc[1, "false_cutoff_rate"] == 0.0
+    assert table.loc[1, "eot_latency_ms_p50"] > table.loc[0, "eot_latency_ms_p50"] + 400
+    assert (table["n_hold"] == 1).all()
+    assert (table["n_eot"] == 3).all()
+    assert [[m.clip_id for m in ms] for ms in serial.measures] == [[c.id for c in clips]] * 4
+
+
+def test_the_baseline_is_the_silence_only_vad_ladder_on_the_same_suite(
+    serial: SweepResult,
+) -> None:
+    base = serial.baseline
+    assert base is not None
+    assert base["silence_duration_ms"].tolist() == list(BASELINE_SILENCE_MS)
+    assert all(c.turn_detection.threshold == 0.5 for c in serial.baseline_configs)  # type: ignore[union-attr]
+    # the row at 300 / 800 ms is the grid's row at threshold 0.5 (same decisions)
+    for ms, row in ((300, 0), (800, 1)):
+        at = base[base["silence_duration_ms"] == ms].iloc[0]
+        assert at["false_cutoff_rate"] == serial.table.loc[row, "false_cutoff_rate"]
+        assert at["eot_latency_ms_p50"] == serial.table.loc[row, "eot_latency_ms_p50"]
+    # latency grows with the silence wait, false cutoffs do not
+    assert base["eot_latency_ms_p50"].is_monotonic_increasing
+    assert base["false_cutoff_rate"].is_monotonic_decreasing
+
+
+def test_baseline_false_skips_it(clips: list[Clip]) -> None:
+    result = sweep(clips[:1], {"silence_duration_ms": [300]}, baseline=False)
+    assert result.baseline is None
+    assert result.baseline_measures == []
+    assert len(result.table) == 1
+
+
+def test_every_configuration_is_checked_before_anything_runs(
+    clips: list[Clip], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(sweep_module, "clip_task", recorder(calls))
+    with pytest.raises(ConfigError) as bad_value:
+        sweep(clips, {"silence_duration_ms": [300], "threshold": [0.5, 1.5]})
+    assert bad_value.value.field == "threshold"
+    assert "1.5" in str(bad_value.value)
+    assert "1.0" in str(bad_value.value)
+    with pytest.raises(ConfigError) as unknown:
+        sweep(clips, {"thresold": [0.5]})
+    assert unknown.value.field == "thresold"
+    assert "silence_duration_ms" in str(unknown.value)  # the allowed names are listed
+    with pytest.raises(ConfigError, match="no values"):
+        sweep(clips, {"threshold": []})
+    assert calls == []
+
+
+def test_run_replays_the_measured_run(serial: SweepResult, clips: list[Clip]) -> None:
+    run = serial.run(1, "two-turns")
+    assert run.clip.id == "two-turns"
+    assert run.settings == {"threshold": 0.5, "silence_duration_ms": 800}
+    assert measure(run) == serial.measures[1][1]
+    with pytest.raises(ConfigError, match="clip_id must be one of"):
+        serial.run(1, "nope")
+
+
+def test_a_thread_pool_gives_the_serial_table(serial: SweepResult, clips: list[Clip]) -> None:
+    with cf.ThreadPoolExecutor(2) as pool:
+        pooled = sweep(clips, GRID, executor=pool, configs_per_task=3)
+    pd.testing.assert_frame_equal(pooled.table, serial.table)
+    assert pooled.baseline is not None
+    assert serial.baseline is not None
+    pd.testing.assert_frame_equal(pooled.baseline, serial.baseline)
+    assert pooled.measures == serial.measures
+
+
+def test_a_process_pool_gives_the_serial_table(serial: SweepResult, clips: list[Clip]) -> None:
+    with cf.ProcessPoolExecutor(2) as pool:
+        pooled = sweep(clips, GRID, executor=pool, baseline=False)
+    pd.testing.assert_frame_equal(pooled.table, serial.table)
+    assert pooled.measures == serial.measures
+
+
+def test_the_executor_must_be_an_executor(clips: list[Clip]) -> None:
+    with pytest.raises(ConfigError) as bad:
+        sweep(clips, GRID, executor="dask")
+    assert bad.value.field == "executor"
+
+
+def test_a_cached_sweep_computes_nothing_and_a_new_value_only_its_configurations(
+    tmp_path: Path, clips: list[Clip], serial: SweepResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs: list[dict[str, Any]] = []
+    real = run_local
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        runs.append(kwargs["settings"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "run_local", counting)
+    first = sweep(clips, GRID, cache=tmp_path)
+    # the baseline's 300 and 800 ms rungs are the grid's threshold-0.5 rows: each runs once
+    n_configs = 4 + len(BASELINE_SILENCE_MS) - 2
+    assert len(runs) == n_configs * len(clips)
+    assert len(SweepCache(tmp_path)) == len(runs)  # one file per (clip, configuration)
+    pd.testing.assert_frame_equal(first.table, serial.table)
+
+    runs.clear()
+    again = sweep(clips, GRID, cache=tmp_path)
+    assert runs == []
+    pd.testing.assert_frame_equal(again.table, serial.table)
+    assert again.baseline is not None
+    assert serial.baseline is not None
+    pd.testing.assert_frame_equal(again.baseline, serial.baseline)
+    assert again.measures == serial.measures
+
+    # one grid value changed: only the two new configurations run, on each clip
+    changed: dict[str, list[Any]] = {"threshold": [0.5, 0.6], "silence_duration_ms": [300, 800]}
+    third = sweep(clips, changed, cache=tmp_path)
+    assert sorted(json.dumps(s, sort_keys=True) for s in runs) == sorted(
+        json.dumps({"threshold": 0.6, "silence_duration_ms": ms}, sort_keys=True)
+        for ms in (300, 800)
+        for _ in clips
+    )
+    pd.testing.assert_frame_equal(third.table.iloc[:2], serial.table.iloc[:2])
+    # the cache is keyed by content, not by the grid's spelling: a dotted key hits it
+    runs.clear()
+    dotted = sweep(clips, {"turn_detection.silence_duration_ms": [300, 800]}, cache=tmp_path)
+    assert runs == []
+    assert dotted.table["false_cutoff_rate"].tolist() == [1.0, 0.0]
+
+
+def test_a_killed_sweep_resumes_where_it_stopped(
+    tmp_path: Path, clips: list[Clip], serial: SweepResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = sweep_module.clip_task
+    done: list[str] = []
+
+    def dies_on_the_second_clip(clip: Clip, points: Any) -> Any:
+        if done:
+            raise KeyboardInterrupt
+        done.append(clip.id)
+        return real(clip, points)
+
+    monkeypatch.setattr(sweep_module, "clip_task", dies_on_the_second_clip)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(clips, GRID, cache=tmp_path)
+    assert len(SweepCache(tmp_path)) == 4 + len(BASELINE_SILENCE_MS) - 2  # the first clip's
+    assert not list(tmp_path.glob(".*"))  # no temporary left behind
+
+    ran: list[str] = []
+
+    def counted(clip: Clip, points: Any) -> Any:
+        ran.append(clip.id)
+        return real(clip, points)
+
+    monkeypatch.setattr(sweep_module, "clip_task", counted)
+    resumed = sweep(clips, GRID, cache=tmp_path)
+    assert ran == [clips[1].id]
+    pd.testing.assert_frame_equal(resumed.table, serial.table)
+
+
+def test_parquet_round_trips_the_table_and_the_measures(
+    tmp_path: Path, serial: SweepResult, clips: list[Clip]
+) -> None:
+    folder = serial.to_parquet(tmp_path / "sweep")
+    assert pd.read_parquet(folder / "table.parquet").shape == serial.table.shape
+    back = SweepResult.read_parquet(folder, clips)
+    pd.testing.assert_frame_equal(back.table, serial.table)
+    assert back.baseline is not None
+    assert serial.baseline is not None
+    pd.testing.assert_frame_equal(back.baseline, serial.baseline)
+    assert back.measures == serial.measures
+    assert back.baseline_measures == serial.baseline_measures
+    assert back.settings == serial.settings
+    assert back.configs == serial.configs
+    assert measure(back.run(2, "hold-then-end")) == serial.measures[2][0]
+    # the clips are checked: a different recording under the same id is refused
+    other = Clip("hold-then-end", clips[0].samples[::-1].copy(), clips[0].spans)
+    with pytest.raises(ConfigError, match="has changed"):
+        SweepResult.read_parquet(folder, [other, clips[1]])
+
+
+def test_pareto_front_keeps_the_rows_nothing_beats() -> None:
+    table = pd.DataFrame(
+        {
+            "eot_latency_ms_p50": [300.0, 500.0, 400.0, 900.0, 600.0, float("nan")],
+            "false_cutoff_rate": [0.5, 0.1, 0.6, 0.0, 0.1, 0.0],
+        }
+    )
+    assert pareto_front(table) == [0, 1, 3]
+
+
+def test_the_pareto_plot_draws_the_grid_the_front_the_baseline_and_openai(
+    serial: SweepResult,
+) -> None:
+    fig = serial.pareto()
+    (ax,) = fig.axes
+    legend = ax.get_legend()
+    assert legend is not None
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels[0] == "grid"
+    assert "Pareto front" in labels
+    assert any(label.startswith("silence-only VAD") for label in labels)
+    assert any("livekit/eot-bench" in label for label in labels)
+    points = [tuple(xy) for c in ax.collections for xy in np.asarray(c.get_offsets()).tolist()]
+    assert (OPENAI_REFERENCE.eot_latency_ms, 5.0) in points
+    for row in range(len(serial.table)):
+        x = serial.table.loc[row, "eot_latency_ms_p50"]
+        assert (x, serial.table.loc[row, "false_cutoff_rate"] * 100) in points
+    assert "ms" in ax.get_xlabel()
+    assert "%" in ax.get_ylabel()
+    # on a caller's axes: drawn there
+    from matplotlib.figure import Figure
+
+    mine = Figure().add_subplot()
+    assert serial.pareto(ax=mine) is mine.figure
+
+
+def test_a_dry_run_checks_every_configuration_on_the_local_server(
+    clips: list[Clip], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(sweep_module, "clip_task", recorder(calls))
+    checked = sweep(clips, {"type": ["server_vad", "semantic_vad"]}, dry_run=True)
+    assert isinstance(checked, DryRun)
+    assert checked.ok
+    assert checked.jobs == 4
+    assert checked.estimate is None
+    assert checked.settings == [{"type": "server_vad"}, {"type": "semantic_vad"}]
+    assert calls == []
