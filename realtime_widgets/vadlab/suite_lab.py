@@ -240,8 +240,15 @@ class SuiteLab(anywidget.AnyWidget):
 
     @t.validate("selected", "compare")
     def _valid_row(self, proposal: Any) -> int:
-        value = proposal["value"]
-        name = proposal["trait"].name
+        return self._row(proposal["trait"].name, proposal["value"])
+
+    def _row(self, name: str, value: Any) -> int:
+        """``value`` as a row of the table for the trait ``name``, or a ConfigError naming it."""
+        if not isinstance(value, int | np.integer) or isinstance(value, bool):
+            raise ConfigError(
+                [FieldProblem(name, f"{name} must be a row number of result.table, got "
+                              f"{value!r}")]
+            )  # fmt: skip
         if not -1 <= value < self._rows:
             raise ConfigError(
                 [
@@ -256,19 +263,13 @@ class SuiteLab(anywidget.AnyWidget):
 
     def select(self, row: int, compare: int | None = None) -> None:
         """Show ``row`` as A (and ``compare`` as B; -1 clears it, None leaves it), as a click
-        would. Raises :class:`ConfigError` for a row outside the table."""
-        for name, value in (("selected", row), ("compare", compare)):
-            if value is not None and (
-                not isinstance(value, int | np.integer) or isinstance(value, bool)
-            ):
-                raise ConfigError(
-                    [FieldProblem(name, f"{name} must be a row number of result.table, got "
-                                  f"{value!r}")]
-                )  # fmt: skip
+        would. Raises :class:`ConfigError` for a row outside the table (and changes nothing)."""
+        a = self._row("selected", row)
+        b = None if compare is None else self._row("compare", compare)
         with self.hold_trait_notifications():
-            self.selected = int(row)
-            if compare is not None:
-                self.compare = int(compare)
+            self.selected = a
+            if b is not None:
+                self.compare = b
 
     def _changed(self, _change: Any = None) -> None:
         with self._lock:
