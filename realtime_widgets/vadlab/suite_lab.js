@@ -99,6 +99,25 @@ export function domains(marks) {
 }
 
 /**
+ * Points with the same values drawn as one marker (else only the last drawn could be clicked):
+ * the marker stands for its point on the front if it has one, else its first row; markers on
+ * the front come last, so they are drawn on top.
+ * @param {Point[]} points
+ * @returns {{ shown: Point, all: Point[] }[]}
+ */
+export function groupPoints(points) {
+  /** @type {Map<string, Point[]>} */
+  const groups = new Map();
+  for (const p of points) {
+    const key = `${p.x}|${p.y}`;
+    const group = groups.get(key);
+    if (group) group.push(p); else groups.set(key, [p]);
+  }
+  const out = [...groups.values()].map((all) => ({ shown: all.find((p) => p.front) || all[0], all }));
+  return out.sort((a, b) => Number(a.shown.front) - Number(b.shown.front));
+}
+
+/**
  * The Pareto front as a staircase (matplotlib's steps-post): from each point right to the next
  * one's latency, then down to its false cutoffs. `front` sorted by latency.
  * @param {{ x: number | null, y: number | null }[]} front
@@ -291,13 +310,15 @@ function render({ model, el }) {
     if (front.length > 1) {
       plot.appendChild(svg("polyline", { points: stepLine(front).map(([x, y]) => `${X(x)},${Y(y)}`).join(" "), fill: "none", stroke: "#27ae60", "stroke-width": 2, opacity: 0.6, class: "rw-front-line" }));
     }
-    for (const p of plotted) {
-      const picked = p.row === selected ? "A" : p.row === compare ? "B" : "";
+    for (const { shown: p, all } of groupPoints(plotted)) {
+      const rows = all.map((q) => q.row);
+      const picked = rows.includes(selected) ? "A" : rows.includes(compare) ? "B" : "";
+      const same = all.length > 1 ? `\nthe same values: ${all.filter((q) => q !== p).map((q) => q.label).join("; ")}` : "";
       const dot = svg("circle", {
         cx: X(/** @type {number} */ (p.x)), cy: Y(/** @type {number} */ (p.y)), r: picked ? 7 : 5,
         fill: p.front ? "#27ae60" : "#95a5a6", stroke: picked ? (picked === "A" ? SIDE_COLORS.A : SIDE_COLORS.B) : "#fff",
-        "stroke-width": picked ? 3 : 1, class: `rw-point${p.front ? " rw-front" : ""}`, "data-row": p.row, style: "cursor:pointer",
-      }, `${p.label}\nfalse cutoffs ${formatMetric("false_cutoff_rate", p.y)}, latency ${formatMetric("eot_latency_ms_p50", p.x)}${p.front ? "\n(on the Pareto front)" : ""}\nclick: A, shift-click: B`);
+        "stroke-width": picked ? 3 : 1, class: `rw-point${p.front ? " rw-front" : ""}`, "data-row": p.row, "data-rows": rows.join(" "), style: "cursor:pointer",
+      }, `${p.label}\nfalse cutoffs ${formatMetric("false_cutoff_rate", p.y)}, latency ${formatMetric("eot_latency_ms_p50", p.x)}${p.front ? " (on the Pareto front)" : ""}${same}\nclick: A, shift-click: B`);
       dot.addEventListener("click", (e) => {
         const asB = /** @type {MouseEvent} */ (e).shiftKey || pickBox.checked;
         model.set(asB ? "compare" : "selected", p.row);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { niceTicks, domains, stepLine, envelopePath, formatMetric, difference } from "../../realtime_widgets/vadlab/suite_lab.js";
+import { niceTicks, domains, stepLine, groupPoints, envelopePath, formatMetric, difference } from "../../realtime_widgets/vadlab/suite_lab.js";
 
 test("ticks are round steps covering the range", () => {
   assert.deepEqual(niceTicks(0, 1300, 6), [0, 500, 1000]);
@@ -43,4 +43,13 @@ test("metrics read as % for rates, ms for times; B - A is signed, missing stays 
   assert.equal(formatMetric("talk_over_rate", null), "–");
   assert.equal(difference(530, 1340), 810);
   assert.equal(difference(null, 2), null);
+});
+
+test("points with the same values are one marker, standing for the one on the front", () => {
+  /** @param {number} row @param {number} x @param {number} y @param {boolean} front */
+  const pt = (row, x, y, front) => ({ row, label: `r${row}`, x, y, front, values: {} });
+  const groups = groupPoints([pt(0, 530, 0.7, false), pt(1, 530, 0.7, true), pt(2, 900, 0.3, false), pt(3, 330, 1, true)]);
+  assert.deepEqual(groups.map((g) => [g.shown.row, g.all.map((p) => p.row)]), [
+    [2, [2]], [1, [0, 1]], [3, [3]], // off the front first; the front's markers on top
+  ]);
 });

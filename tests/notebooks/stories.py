@@ -123,9 +123,9 @@ def vad_lab(nb: Any) -> None:
         assert lab["strips"][side]["row"] == row
         assert [s["id"] for s in lab["strips"][side]["clips"]] == clip_ids
     for point in lab["points"]:  # the plot's points are the printed table's
-        row = table[point["row"]]
-        assert round(point["y"], 3) == row["false_cutoff_rate"]
-        assert round(point["x"], 3) == row["eot_latency_ms_p50"]
+        values = table[point["row"]]
+        assert round(point["y"], 3) == values["false_cutoff_rate"]
+        assert round(point["x"], 3) == values["eot_latency_ms_p50"]
     # -- the front and the conclusion, recomputed from the printed table
     ordered = sorted(
         table, key=lambda r: (table[r]["eot_latency_ms_p50"], table[r]["false_cutoff_rate"])

@@ -203,7 +203,7 @@ def test_decided_lanes_read_turns_commits_replies_and_cuts_from_the_events() -> 
     from base64 import b64encode
 
     delta = b64encode(reply.tobytes()).decode()
-    timeline = [
+    timeline: list[tuple[float, dict[str, Any]]] = [
         (120.0, {"type": "input_audio_buffer.speech_started", "audio_start_ms": 0}),
         (900.0, {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 900}),
         (900.0, {"type": "input_audio_buffer.committed", "item_id": "i1"}),
