@@ -243,8 +243,9 @@ function render({ model, el }) {
   box.append(title, top, legend, strips);
   el.appendChild(box);
 
-  /** @type {{ ctx: AudioContext | null, source: AudioBufferSourceNode | null, clip: string }} */
-  const audio = { ctx: null, source: null, clip: "" };
+  /** What plays: the context, the source, and which clip and row (`clip|row`). */
+  /** @type {{ ctx: AudioContext | null, source: AudioBufferSourceNode | null, key: string }} */
+  const audio = { ctx: null, source: null, key: "" };
 
   const swatch = (/** @type {string} */ color, /** @type {string} */ name, /** @type {string} */ kind) => {
     const item = html("span");
@@ -340,7 +341,7 @@ function render({ model, el }) {
       const room = Math.max(...lines.map((l) => l.length)) * 6;
       const left = rx - 10 - room >= m.l;
       lines.forEach((line, i) => {
-        const t = svg("text", { x: left ? rx - 10 : rx + 10, y: ry - 22 + 12 * i, "text-anchor": left ? "end" : "start", "font-size": 11, fill: "#c0392b", class: "rw-reference-label" });
+        const t = svg("text", { x: left ? rx - 10 : rx + 10, y: ry - 22 + 12 * i, "text-anchor": left ? "end" : "start", "font-size": 11, fill: "#c0392b", stroke: "#fff", "stroke-width": 3, "paint-order": "stroke", class: "rw-reference-label" });
         t.textContent = line; plot.appendChild(t);
       });
     }
@@ -404,17 +405,24 @@ function render({ model, el }) {
       const one = html("div", "margin:6px 0 10px;border-top:1px solid #eee;padding-top:4px");
       one.className = "rw-strip"; one.dataset.clip = sa.id;
       const head = html("div", "display:flex;gap:8px;align-items:baseline;flex-wrap:wrap");
-      const play = html("button", "font-size:11px", "▶ play");
-      play.className = "rw-play"; play.title = "play this clip's stereo recording (user left, agent right) for A";
-      play.addEventListener("click", () => {
-        if (audio.source && audio.clip === sa.id) { stopAudio(); return; }
-        stopAudio();
-        audio.clip = sa.id;
-        play.textContent = "loading...";
-        model.send({ type: "play", clip: sa.id, row: A.row });
-      });
-      play.dataset.clip = sa.id;
-      head.append(html("b", "", sa.id), html("span", "color:#888", `${((clip ? clip.duration_ms : sa.total_ms) / 1000).toFixed(1)} s`), play);
+      /** @type {HTMLButtonElement[]} */
+      const plays = [];
+      for (const [sideName, side] of /** @type {[string, Side | undefined][]} */ ([["A", A], ["B", B]])) {
+        if (!side) continue;
+        const play = html("button", "font-size:11px", B ? `▶ play ${sideName}` : "▶ play");
+        play.className = "rw-play"; play.title = `play this clip's stereo run for ${sideName} (user left, agent right)`;
+        play.dataset.clip = sa.id; play.dataset.row = String(side.row); play.dataset.side = sideName;
+        play.addEventListener("click", () => {
+          const key = `${sa.id}|${side.row}`;
+          if (audio.source && audio.key === key) { stopAudio(); return; }
+          stopAudio();
+          audio.key = key;
+          play.textContent = "loading...";
+          model.send({ type: "play", clip: sa.id, row: side.row });
+        });
+        plays.push(play);
+      }
+      head.append(html("b", "", sa.id), html("span", "color:#888", `${((clip ? clip.duration_ms : sa.total_ms) / 1000).toFixed(1)} s`), ...plays);
       for (const [side, s] of /** @type {[string, Strip | undefined][]} */ ([["A", sa], ["B", sb]])) {
         if (!s) continue;
         const m = html("span", "color:#444");
@@ -476,15 +484,19 @@ function render({ model, el }) {
   function stopAudio() {
     if (audio.source) { try { audio.source.stop(); } catch { /* already ended */ } }
     audio.source = null;
-    for (const b of strips.querySelectorAll("button.rw-play")) b.textContent = "▶ play";
+    for (const b of strips.querySelectorAll("button.rw-play")) b.textContent = playLabel(/** @type {HTMLElement} */ (b));
   }
 
-  model.on("msg:custom", (/** @type {{ type: string, clip?: string, rate?: number }} */ msg, /** @type {DataView[]} */ buffers) => {
-    if (msg.type !== "audio" || !buffers.length || msg.clip !== audio.clip) return;
+  /** A play button's resting label. @param {HTMLElement} b */
+  function playLabel(b) { return model.get("strips").B ? `▶ play ${b.dataset.side}` : "▶ play"; }
+
+  model.on("msg:custom", (/** @type {{ type: string, clip?: string, row?: number, rate?: number }} */ msg, /** @type {DataView[]} */ buffers) => {
+    if (msg.type !== "audio" || !buffers.length || `${msg.clip}|${msg.row}` !== audio.key) return;
     const pcm = new Int16Array(bytesOf(buffers[0]));
     const frames = pcm.length >> 1;
     box.dataset.audioFrames = String(frames);
     box.dataset.audioClip = String(msg.clip);
+    box.dataset.audioRow = String(msg.row);
     const ctx = audio.ctx || (audio.ctx = new AudioContext());
     const buffer = ctx.createBuffer(2, Math.max(1, frames), msg.rate || 24000);
     for (let c = 0; c < 2; c++) {
@@ -497,7 +509,8 @@ function render({ model, el }) {
     audio.source = source;
     source.start();
     for (const b of strips.querySelectorAll("button.rw-play")) {
-      b.textContent = /** @type {HTMLElement} */ (b).dataset.clip === msg.clip ? "■ stop" : "▶ play";
+      const button = /** @type {HTMLElement} */ (b);
+      button.textContent = `${button.dataset.clip}|${button.dataset.row}` === audio.key ? "■ stop" : playLabel(button);
     }
   });
 

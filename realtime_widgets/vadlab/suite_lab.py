@@ -180,6 +180,7 @@ class SuiteLab(anywidget.AnyWidget):
         self._runs: OrderedDict[tuple[int, str], ClipRun] = OrderedDict()
         self._strips: dict[tuple[int, str], tuple[dict[str, Any], bytes]] = {}
         self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()
         self._generation = 0
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suite-lab")
         self.pending: Future[None] | None = None
@@ -325,14 +326,16 @@ class SuiteLab(anywidget.AnyWidget):
     def run(self, row: int, clip_id: str) -> ClipRun:
         """``result.run(row, clip_id)``, kept for the last few (a play asks for it again)."""
         key = (row, clip_id)
-        run = self._runs.get(key)
-        if run is None:
-            run = self.result.run(row, clip_id)
+        with self._cache_lock:  # the worker and the kernel's thread both ask
+            run = self._runs.get(key)
+            if run is not None:
+                self._runs.move_to_end(key)
+                return run
+        run = self.result.run(row, clip_id)
+        with self._cache_lock:
             self._runs[key] = run
             while len(self._runs) > 2 * len(self.suite) + 2:
                 self._runs.popitem(last=False)
-        else:
-            self._runs.move_to_end(key)
         return run
 
     def wait(self, timeout: float = 120.0) -> None:

@@ -7,7 +7,8 @@ after Run All, as a person uses its SuiteLab:
   every clip of the suite with the true spans under the decided ones: as many true spans as
   the suite's clips have, as many decided turns as the kernel's runs have ``speech_started``;
 - a shift-click picks a second point, and the A/B table's values are the kernel's table's;
-- a play button brings that clip's stereo run to the page (its frame count is the run's).
+- a play button brings that clip's stereo run, A's or B's, to the page (its frame count is
+  the run's).
 
 Screenshot for review: ``tests/browser/artifacts/suite_lab_1366x768.png``.
 (This replaces ``test_nbs.py``, which checked the notebook's earlier story.)
@@ -179,17 +180,20 @@ def test_suite_lab_click_compare_and_play_at_1366x768(small_page: Any, lab: Lab)
         for strip in page.evaluate(STRIPS):
             assert strip["turnsB"] == b_turns[strip["clip"]][2], strip
             assert strip["under"], strip
-        # -- play: that clip's stereo run comes to the page as one binary buffer
+        # -- play: that clip's stereo run, for A and then for B, comes to the page as one
+        # binary buffer (its frame count is the run's)
         first = page.locator(".rw-suite-lab .rw-strip").first
         clip_id = first.get_attribute("data-clip")
-        first.locator("button.rw-play").click()
-        frames = kernel.eval(f"len(lab.run({a_row}, {clip_id!r}).user)")
-        page.wait_for_function(
-            """([clip, n]) => { const box = document.querySelector('.rw-suite-lab');
-                 return box.dataset.audioClip === clip && Number(box.dataset.audioFrames) === n; }""",
-            arg=[clip_id, frames],
-            timeout=120_000,
-        )
+        for side, row in (("A", a_row), ("B", b_row)):
+            first.locator(f'button.rw-play[data-side="{side}"]').click()
+            frames = kernel.eval(f"len(lab.run({row}, {clip_id!r}).user)")
+            page.wait_for_function(
+                """([clip, row, n]) => { const box = document.querySelector('.rw-suite-lab');
+                     return box.dataset.audioClip === clip && box.dataset.audioRow === String(row)
+                       && Number(box.dataset.audioFrames) === n; }""",
+                arg=[clip_id, row, frames],
+                timeout=120_000,
+            )
         assert kernel.eval("lab.last_error") is None
         assert rows == len(kernel.eval("lab.points"))
     finally:
