@@ -2,7 +2,8 @@
 
 A result is keyed by what decides it: the clip's content hash, the configuration's hash (the
 canonical JSON of its ``session.update`` payload), the model, the mode (``local``: the local
-server's engine on a simulated clock; ``remote``: streamed from an endpoint), the OpenAI SDK's
+server's engine on a simulated clock; ``remote``: streamed from an endpoint, named by its URL
+in ``endpoint``, since two servers answer differently), the OpenAI SDK's
 version (``"none"`` when it is not installed) and this package's version. Each key is one
 gzipped JSON file named by the key's hash, written to a temporary name and renamed into place
 (atomic on POSIX and Windows), so:
@@ -70,13 +71,22 @@ class CacheKey:
     config_hash: str
     model: str
     mode: Mode
+    endpoint: str  # "local", or the endpoint's URL (never its key)
     sdk: str
     package: str
 
     @classmethod
-    def of(cls, clip_hash: str, config: SessionConfig, mode: Mode) -> CacheKey:
+    def of(
+        cls, clip_hash: str, config: SessionConfig, mode: Mode, endpoint: str = "local"
+    ) -> CacheKey:
         return cls(
-            clip_hash, config_hash(config), config.model, mode, sdk_version(), package_version()
+            clip_hash,
+            config_hash(config),
+            config.model,
+            mode,
+            endpoint,
+            sdk_version(),
+            package_version(),
         )
 
     @property

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -199,16 +199,19 @@ def _executor(executor: object) -> cf.Executor | None:
 def _dispatch(
     executor: cf.Executor | None,
     tasks: Sequence[tuple[Clip, list[tuple[dict[str, Any], SessionConfig]]]],
+    started: Callable[[int], None],
 ) -> Iterator[tuple[int, list[ClipMeasures]]]:
-    """(task index, its measures) as tasks finish."""
+    """(task index, its measures) as tasks finish; ``started(i)`` as task ``i`` is handed out."""
     if executor is None:
         for i, (clip, points) in enumerate(tasks):
+            started(i)
             yield i, clip_task(clip, points)
         return
-    futures = {
-        executor.submit(clip_task, clip, points): i for i, (clip, points) in enumerate(tasks)
-    }
+    futures: dict[cf.Future[list[ClipMeasures]], int] = {}
     try:
+        for i, (clip, points) in enumerate(tasks):
+            futures[executor.submit(clip_task, clip, points)] = i
+            started(i)
         for future in cf.as_completed(futures):
             yield futures[future], future.result()
     finally:
@@ -702,11 +705,22 @@ def sweep(
         ]
         estimate = None
         if endpoint is not None:
-            from realtime_widgets.evals.remote import RemoteJob
-            from realtime_widgets.evals.remote import estimate as preflight
+            from realtime_widgets.evals.remote import RemoteJob, RemoteRunner
 
-            jobs = [RemoteJob(_key(c, p, mode).digest, c, p.config) for p in points for c in clips]
-            estimate = preflight(jobs)
+            runner = RemoteRunner(endpoint, concurrency=concurrency, rpm=rpm, tpm=tpm)
+            distinct = {_key(c, p, endpoint).digest: (c, p) for p in points for c in clips}
+            jobs = [RemoteJob(key, c, p.config) for key, (c, p) in distinct.items()]
+            estimate = runner.estimate(jobs)
+            if budget_usd is not None and estimate.usd > budget_usd:
+                problems.append(
+                    DryRunProblem(
+                        -1,
+                        {},
+                        "budget_usd",
+                        "budget",
+                        f"budget_usd ${budget_usd:.4f} is below the estimate: {estimate}",
+                    )
+                )
         return DryRun([p.settings for p in points], problems, len(points) * len(clips), estimate)
 
     baseline_points = _baseline_points(base) if baseline else []
@@ -722,7 +736,14 @@ def sweep(
         baseline_configs=[p.config for p in baseline_points],
     )
     local_points = baseline_points if endpoint is not None else points + baseline_points
-    found = _run_local(clips, local_points, store, _executor(executor), configs_per_task)
+    found = _run_local(
+        clips,
+        local_points,
+        store,
+        _executor(executor),
+        configs_per_task,
+        progress if endpoint is None else None,
+    )
     if endpoint is not None:
         remote, timelines, errors = _run_remote(
             clips,
@@ -772,8 +793,15 @@ def sweep(
     return result
 
 
-def _key(clip: Clip, point: _Point, mode: Mode) -> CacheKey:
-    return CacheKey.of(clip.hash, point.config, mode)
+def _key(clip: Clip, point: _Point, endpoint: Any = None) -> CacheKey:
+    if endpoint is None:
+        return CacheKey.of(clip.hash, point.config, "local")
+    return CacheKey.of(clip.hash, point.config, "remote", _where(endpoint))
+
+
+def _where(endpoint: Any) -> str:
+    """The endpoint's URL (an ``Endpoint`` keeps its key apart from it)."""
+    return str(getattr(endpoint, "url", endpoint))
 
 
 def _run_local(
@@ -782,6 +810,7 @@ def _run_local(
     store: SweepCache | None,
     executor: cf.Executor | None,
     configs_per_task: int | None,
+    progress: Any = None,
 ) -> dict[tuple[int, str], ClipMeasures]:
     """Measures by (point index, clip id): from the cache where it has them, else computed
     (one task per clip and chunk of the configurations it still needs) and cached as each
@@ -794,7 +823,7 @@ def _run_local(
         missing = []
         first: dict[str, int] = {}
         for i, point in enumerate(points):
-            key = _key(clip, point, "local")
+            key = _key(clip, point)
             if key.digest in first:
                 same[(i, clip.id)] = first[key.digest]
                 continue
@@ -809,12 +838,26 @@ def _run_local(
             chunk = missing[at : at + size]
             tasks.append((clip, [(points[i].settings, points[i].config) for i in chunk]))
             owners.append(chunk)
-    for t, measures in _dispatch(executor, tasks):
+
+    def digests(t: int) -> list[str]:
+        return [_key(tasks[t][0], points[i]).digest for i in owners[t]]
+
+    def started(t: int) -> None:
+        if progress is not None:
+            for digest in digests(t):
+                progress.job_started(digest)
+
+    if progress is not None:
+        progress.start(sum(len(o) for o in owners), estimate_usd=0.0)
+    for t, measures in _dispatch(executor, tasks, started):
         clip = tasks[t][0]
         for i, m in zip(owners[t], measures, strict=True):
             found[(i, clip.id)] = m
             if store is not None:
-                store.put(_key(clip, points[i], "local"), _record(m, None))
+                store.put(_key(clip, points[i]), _record(m, None))
+        if progress is not None:
+            for digest in digests(t):
+                progress.job_finished(digest, ok=True)
     for (i, clip_id), j in same.items():
         found[(i, clip_id)] = replace(found[(j, clip_id)], settings=dict(points[i].settings))
     return found
@@ -843,18 +886,23 @@ def _run_remote(
     found: dict[tuple[int, str], ClipMeasures] = {}
     timelines: dict[tuple[int, str], list[tuple[float, dict[str, Any]]]] = {}
     errors: dict[tuple[int, str], str] = {}
-    jobs = []
-    where: list[tuple[int, Clip]] = []
+    jobs: list[RemoteJob] = []
+    where: list[list[tuple[int, Clip]]] = []  # per job: every (row, clip) it answers
+    job_of: dict[str, int] = {}
     for i, point in enumerate(points):
         for clip in clips:
-            key = _key(clip, point, "remote")
+            key = _key(clip, point, endpoint)
+            if key.digest in job_of:  # the same configuration twice in the grid: streamed once
+                where[job_of[key.digest]].append((i, clip))
+                continue
             record = store.get(key) if store is not None else None
             if record is not None:
                 found[(i, clip.id)] = _measures_from(record, clip, point.settings)
                 timelines[(i, clip.id)] = [(float(t), e) for t, e in record["timeline"]]
             else:
+                job_of[key.digest] = len(jobs)
                 jobs.append(RemoteJob(key.digest, clip, point.config))
-                where.append((i, clip))
+                where.append([(i, clip)])
     if not jobs:
         return found, timelines, errors
     runner = RemoteRunner(
@@ -867,14 +915,17 @@ def _run_remote(
         progress=progress,
     )
     outcomes = runner.run(jobs)
-    for (i, clip), outcome in zip(where, outcomes, strict=True):
+    for answers, outcome in zip(where, outcomes, strict=True):
         if isinstance(outcome, BaseException):
-            errors[(i, clip.id)] = f"{type(outcome).__name__}: {outcome}"
+            for i, clip in answers:
+                errors[(i, clip.id)] = f"{type(outcome).__name__}: {outcome}"
             continue
         timeline = [(float(t), dict(e)) for t, e in outcome]
+        i, clip = answers[0]
         m = measure(from_timeline(clip, timeline, settings=points[i].settings))
-        found[(i, clip.id)] = m
-        timelines[(i, clip.id)] = timeline
         if store is not None:
-            store.put(_key(clip, points[i], "remote"), _record(m, timeline))
+            store.put(_key(clip, points[i], endpoint), _record(m, timeline))
+        for i, clip in answers:
+            found[(i, clip.id)] = replace(m, settings=dict(points[i].settings))
+            timelines[(i, clip.id)] = timeline
     return found, timelines, errors

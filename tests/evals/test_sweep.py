@@ -298,3 +298,34 @@ def test_a_dry_run_checks_every_configuration_on_the_local_server(
     assert checked.estimate is None
     assert checked.settings == [{"type": "server_vad"}, {"type": "semantic_vad"}]
     assert calls == []
+
+
+class RecordingProgress:
+    """The progress protocol the sweep reports to (SweepProgress is one), recorded."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def start(self, total: int, *, estimate_usd: float | None = None) -> None:
+        self.calls.append(("start", total))
+
+    def job_started(self, key: str) -> None:
+        self.calls.append(("started", key))
+
+    def job_finished(self, key: str, *, ok: bool, spend_usd: float = 0.0) -> None:
+        self.calls.append(("finished", (key, ok, spend_usd)))
+
+
+def test_a_local_sweep_reports_each_run_to_the_progress(clips: list[Clip]) -> None:
+    progress = RecordingProgress()
+    sweep(clips, GRID, baseline=False, progress=progress, configs_per_task=2)
+    assert progress.calls[0] == ("start", 8)
+    started = [k for kind, k in progress.calls if kind == "started"]
+    finished = [k for kind, k in progress.calls if kind == "finished"]
+    assert len(set(started)) == 8
+    assert sorted(finished) == sorted((k, True, 0.0) for k in started)
+    # each run is reported started before it is reported finished
+    for key in started:
+        assert progress.calls.index(("started", key)) < progress.calls.index(
+            ("finished", (key, True, 0.0))
+        )
