@@ -17,6 +17,7 @@ gzipped JSON file named by the key's hash, written to a temporary name and renam
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -49,6 +50,7 @@ def config_hash(config: SessionConfig) -> str:
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:16]
 
 
+@functools.cache
 def sdk_version() -> str:
     """The installed ``openai`` package's version, or ``"none"``."""
     try:
@@ -57,6 +59,7 @@ def sdk_version() -> str:
         return "none"
 
 
+@functools.cache
 def package_version() -> str:
     from realtime_widgets import __version__
 
@@ -77,11 +80,19 @@ class CacheKey:
 
     @classmethod
     def of(
-        cls, clip_hash: str, config: SessionConfig, mode: Mode, endpoint: str = "local"
+        cls,
+        clip_hash: str,
+        config: SessionConfig,
+        mode: Mode,
+        endpoint: str = "local",
+        *,
+        config_digest: str | None = None,
     ) -> CacheKey:
+        """The key of ``config`` on a clip (``config_digest``: its :func:`config_hash`, when
+        already computed)."""
         return cls(
             clip_hash,
-            config_hash(config),
+            config_digest or config_hash(config),
             config.model,
             mode,
             endpoint,

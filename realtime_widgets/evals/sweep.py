@@ -25,6 +25,7 @@ silence-only VAD baseline on the same suite and livekit/eot-bench's published Op
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from realtime_widgets.errors import ConfigError, FieldProblem
-from realtime_widgets.evals.cache import CacheKey, Mode, SweepCache, canonical_json
+from realtime_widgets.evals.cache import CacheKey, Mode, SweepCache, canonical_json, config_hash
 from realtime_widgets.evals.clip import Clip
 from realtime_widgets.evals.metrics import COUNTS, METRICS, ClipMeasures, measure, summarize
 from realtime_widgets.evals.runs import ClipRun, from_timeline, prepare, run_local
@@ -86,6 +87,11 @@ OPENAI_REFERENCE = ReferencePoint(
 class _Point:
     settings: dict[str, Any]
     config: SessionConfig
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """The configuration's hash (its wire payload), computed once."""
+        return config_hash(self.config)
 
 
 # ---- the grid --------------------------------------------------------------------------------
@@ -795,8 +801,10 @@ def sweep(
 
 def _key(clip: Clip, point: _Point, endpoint: Any = None) -> CacheKey:
     if endpoint is None:
-        return CacheKey.of(clip.hash, point.config, "local")
-    return CacheKey.of(clip.hash, point.config, "remote", _where(endpoint))
+        return CacheKey.of(clip.hash, point.config, "local", config_digest=point.digest)
+    return CacheKey.of(
+        clip.hash, point.config, "remote", _where(endpoint), config_digest=point.digest
+    )
 
 
 def _where(endpoint: Any) -> str:
