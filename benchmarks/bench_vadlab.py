@@ -36,7 +36,7 @@ from realtime_widgets.vadlab import Analysis, example_clips
 from realtime_widgets.vadlab.analysis import simulate, sweep_grid
 
 GRID = {"silence_duration_ms": range(200, 1201, 100), "threshold": [0.3, 0.5, 0.7]}
-EVAL_GRID = {"threshold": [0.3, 0.5, 0.7], "silence_duration_ms": [300, 500, 800, 1200]}
+EVAL_GRID: dict[str, list[float]] = {"threshold": [0.3, 0.5, 0.7], "silence_duration_ms": [300, 500, 800, 1200]}
 SWEEP_GOAL_X = 500.0
 DASK_GOAL_X = 1.6
 

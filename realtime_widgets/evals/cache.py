@@ -29,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+from realtime_widgets import __version__
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.config import SessionConfig
 
@@ -61,8 +62,6 @@ def sdk_version() -> str:
 
 @functools.cache
 def package_version() -> str:
-    from realtime_widgets import __version__
-
     return __version__
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import functools
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -39,6 +40,7 @@ from realtime_widgets.evals.metrics import COUNTS, METRICS, ClipMeasures, measur
 from realtime_widgets.evals.runs import ClipRun, from_timeline, prepare, run_local
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import ServerVad
+from realtime_widgets.server.engine import SessionEngine
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,8 +103,8 @@ def _points(base: SessionConfig, grid: Mapping[str, Iterable[Any]]) -> list[_Poi
     """Every grid point, each configuration built and checked (its wire payload too) before
     anything runs; a bad value's error names its grid key."""
     # The VAD lab's expansion is the one source of truth for grid keys (short turn-detection
-    # names, ``type``, dotted SessionConfig paths). Imported here: the vadlab package's
-    # __init__ loads its widgets, which this pure module must not do at import time.
+    # names, ``type``, dotted SessionConfig paths).
+    # lazy: the vadlab package's __init__ loads its widgets; this pure module must not at import
     from realtime_widgets.vadlab.analysis import with_detection
 
     if not isinstance(grid, Mapping):
@@ -136,8 +138,6 @@ def _points(base: SessionConfig, grid: Mapping[str, Iterable[Any]]) -> list[_Poi
                 ]
     if problems:
         raise ConfigError(problems)
-    import itertools
-
     points = []
     for combo in itertools.product(*values.values()):
         settings = dict(zip(values, combo, strict=True))
@@ -262,6 +262,7 @@ def _row(
 
 
 def _frame(rows: list[dict[str, Any]], keys: Sequence[str]) -> pd.DataFrame:
+    # optional dependency: pandas (the evals extra)
     import pandas as pd
 
     columns = [*keys, *METRICS, *COUNTS, "n_clips", "n_failed"]
@@ -348,6 +349,7 @@ class SweepResult:
         """False cutoffs (% of holds) against end-of-turn latency (p50, ms): the grid's points,
         the Pareto front highlighted, the silence-only baseline curve and
         :data:`OPENAI_REFERENCE` with its source."""
+        # optional dependency: matplotlib (the evals extra); a Figure, no pyplot state
         from matplotlib.figure import Figure
 
         if ax is None:
@@ -423,6 +425,7 @@ class SweepResult:
         ``measures.parquet`` (one row per configuration and clip: the per-span outcomes, the
         settings as JSON, a remote run's timeline as JSON) and ``sweep.json`` (the
         configurations). Read back with :meth:`read_parquet`."""
+        # optional dependency: pandas and pyarrow (the evals extra)
         import pandas as pd
 
         folder = Path(path)
@@ -466,6 +469,7 @@ class SweepResult:
     def read_parquet(cls, path: str | Path, suite: Suite | Sequence[Clip]) -> SweepResult:
         """A result written by :meth:`to_parquet`, on ``suite`` (the clips it was run on: each
         clip's hash is checked, so :meth:`run` replays the audio that was measured)."""
+        # optional dependency: pandas and pyarrow (the evals extra)
         import pandas as pd
 
         folder = Path(path)
@@ -580,7 +584,6 @@ class DryRun:
 def check_on_local_server(row: int, point: _Point) -> list[DryRunProblem]:
     """Send ``point``'s ``session.update`` to a fresh local engine; every error it answers is
     a problem (the local server checks OpenAI's rules and answers with OpenAI's errors)."""
-    from realtime_widgets.server.engine import SessionEngine
 
     engine = SessionEngine(model=point.config.model, session_id="sess_dry_run")
     try:
@@ -711,6 +714,7 @@ def sweep(
         ]
         estimate = None
         if endpoint is not None:
+            # lazy: the client (websockets, the I/O loop) only for an endpoint
             from realtime_widgets.evals.remote import RemoteJob, RemoteRunner
 
             runner = RemoteRunner(endpoint, concurrency=concurrency, rpm=rpm, tpm=tpm)
@@ -889,6 +893,7 @@ def _run_remote(
     dict[tuple[int, str], str],
 ]:
     """Each (configuration, clip) streamed through the remote runner, unless cached."""
+    # lazy: the client (websockets, the I/O loop) only for an endpoint
     from realtime_widgets.evals.remote import RemoteJob, RemoteRunner
 
     found: dict[tuple[int, str], ClipMeasures] = {}
