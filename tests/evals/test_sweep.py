@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -329,3 +330,22 @@ def test_a_local_sweep_reports_each_run_to_the_progress(clips: list[Clip]) -> No
         assert progress.calls.index(("started", key)) < progress.calls.index(
             ("finished", (key, True, 0.0))
         )
+
+
+def test_caches_made_on_two_machines_merge_by_copying_files(
+    tmp_path: Path, clips: list[Clip], serial: SweepResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # machine A sweeps the first clip, machine B the second, each into its own folder
+    sweep(clips[:1], GRID, cache=tmp_path / "a")
+    sweep(clips[1:], GRID, cache=tmp_path / "b")
+    merged = tmp_path / "merged"
+    merged.mkdir()
+    for folder in ("a", "b"):
+        for path in (tmp_path / folder).iterdir():
+            shutil.copy2(path, merged / path.name)
+    calls: list[object] = []
+    monkeypatch.setattr(sweep_module, "clip_task", recorder(calls))
+    whole = sweep(clips, GRID, cache=merged)
+    assert calls == []
+    pd.testing.assert_frame_equal(whole.table, serial.table)
+    assert whole.measures == serial.measures
