@@ -125,30 +125,37 @@ def _points(base: SessionConfig, grid: Mapping[str, Iterable[Any]]) -> list[_Poi
         values[key] = list(options)
         if not values[key]:
             raise ConfigError([FieldProblem(key, f"grid[{key!r}]: no values to try")])
-    # Each value alone first, so an error names the one key and value at fault.
+    # Every combination (keys may depend on each other: ``type`` and ``eagerness``); each
+    # problem names the grid key it is about, and the grid point, and all are raised together.
     problems: list[FieldProblem] = []
-    for key, options in values.items():
-        for value in options:
-            try:
-                _checked(with_detection(base, {key: value}))
-            except ConfigError as exc:
-                problems += [
-                    replace(p, field=key, message=f"grid[{key!r}] = {value!r}: {p.message}")
-                    for p in exc.problems
-                ]
-    if problems:
-        raise ConfigError(problems)
+    seen: set[tuple[str, str, str]] = set()  # one problem per key, value and message
     points = []
     for combo in itertools.product(*values.values()):
         settings = dict(zip(values, combo, strict=True))
         try:
-            config = _checked(with_detection(base, settings))
+            points.append(_Point(settings, _checked(with_detection(base, settings))))
         except ConfigError as exc:
-            raise ConfigError(
-                [replace(p, message=f"grid point {settings!r}: {p.message}") for p in exc.problems]
-            ) from None
-        points.append(_Point(settings, config))
+            for p in exc.problems:
+                key = _grid_key(p.field, settings)
+                where = f"grid[{key!r}] = {settings[key]!r}" if key else f"grid point {settings}"
+                message = f"{where}: {p.message}"
+                if key and len(settings) > 1:
+                    message += f" (at the grid point {settings})"
+                once = (key or "", repr(settings[key]) if key else repr(settings), p.message)
+                if once not in seen:
+                    seen.add(once)
+                    problems.append(replace(p, field=key or p.field, message=message))
+    if problems:
+        raise ConfigError(problems)
     return points
+
+
+def _grid_key(field: str, settings: Mapping[str, Any]) -> str | None:
+    """The grid key a problem's field is about (``turn_detection.threshold`` -> ``threshold``)."""
+    for key in settings:
+        if field in (key, f"turn_detection.{key}") or field.endswith(f".{key}"):
+            return key
+    return None
 
 
 def _checked(config: SessionConfig) -> SessionConfig:

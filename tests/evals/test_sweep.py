@@ -128,6 +128,17 @@ def test_every_configuration_is_checked_before_anything_runs(
     with pytest.raises(ConfigError, match="no values"):
         sweep(clips, {"threshold": []})
     assert calls == []
+    # one problem per bad value, however many grid points it is in
+    with pytest.raises(ConfigError) as twice:
+        sweep(clips, {"silence_duration_ms": [300, 500, 800], "threshold": [1.5]})
+    assert len(twice.value.problems) == 1
+    # keys that depend on each other are checked together: eagerness needs semantic_vad
+    together = sweep(clips, {"type": ["semantic_vad"], "eagerness": ["low", "high"]}, dry_run=True)
+    assert together.ok
+    assert together.settings == [
+        {"type": "semantic_vad", "eagerness": "low"},
+        {"type": "semantic_vad", "eagerness": "high"},
+    ]
 
 
 def test_run_replays_the_measured_run(serial: SweepResult, clips: list[Clip]) -> None:
