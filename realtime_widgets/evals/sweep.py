@@ -136,15 +136,23 @@ def _points(base: SessionConfig, grid: Mapping[str, Iterable[Any]]) -> list[_Poi
             points.append(_Point(settings, _checked(with_detection(base, settings))))
         except ConfigError as exc:
             for p in exc.problems:
-                key = _grid_key(p.field, settings)
-                where = f"grid[{key!r}] = {settings[key]!r}" if key else f"grid point {settings}"
+                culprit = _grid_key(p.field, settings)
+                where = (
+                    f"grid[{culprit!r}] = {settings[culprit]!r}"
+                    if culprit
+                    else f"grid point {settings}"
+                )
                 message = f"{where}: {p.message}"
-                if key and len(settings) > 1:
+                if culprit and len(settings) > 1:
                     message += f" (at the grid point {settings})"
-                once = (key or "", repr(settings[key]) if key else repr(settings), p.message)
+                once = (
+                    culprit or "",
+                    repr(settings[culprit]) if culprit else repr(settings),
+                    p.message,
+                )
                 if once not in seen:
                     seen.add(once)
-                    problems.append(replace(p, field=key or p.field, message=message))
+                    problems.append(replace(p, field=culprit or p.field, message=message))
     if problems:
         raise ConfigError(problems)
     return points
