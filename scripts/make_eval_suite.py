@@ -88,53 +88,172 @@ def clips() -> list[tuple[Clip, int]]:
     """The built-in clips, each with the rate it is stored at (its sources' highest rate)."""
     made: list[tuple[Clip, int]] = []
     # 1. Harvard sentences: a hold between sentences and a hold in the middle of one.
-    made.append((join([source(ORIG, 0, 2450), hold(700), source(ORIG, 2630, 3570), hold(500),
-                       source(ORIG, 3600, 5600), eot(2200)],
-                      id="harvard-holds", meta=meta()), 16000))  # fmt: skip
+    made.append(
+        (
+            join(
+                [
+                    source(ORIG, 0, 2450),
+                    hold(700),
+                    source(ORIG, 2630, 3570),
+                    hold(500),
+                    source(ORIG, 3600, 5600),
+                    eot(2200),
+                ],
+                id="harvard-holds",
+                meta=meta(),
+            ),
+            16000,
+        )
+    )
     # 2. A turn, then the same speaker barges in 1.8 s after the true end.
     turn = join([source(ORIG, 5610, 7860), eot(5700)], id="harvard-barge-in", meta=meta())
-    made.append((overlay(turn, source(ORIG, 7960, 10800), at_ms=turn.of("eot")[0].start_ms + 1800,
-                         snr_db=0, label="barge_in"), 16000))  # fmt: skip
+    made.append(
+        (
+            overlay(
+                turn,
+                source(ORIG, 7960, 10800),
+                at_ms=turn.of("eot")[0].start_ms + 1800,
+                snr_db=0,
+                label="barge_in",
+            ),
+            16000,
+        )
+    )
     # 3-4. hts: two sentences of one speaker joined by a long hold, a short hold.
-    made.append((join([source("raw/hts.raw", 90, 2640), hold(1000), source("raw/hts.raw", 3100, 5340),
-                       eot(2200)], id="hts1-hold", meta=meta()), 8000))  # fmt: skip
-    made.append((join([source("raw/hts.raw", 12100, 14880), hold(450),
-                       source("raw/hts.raw", 15100, 17990), eot(2000)],
-                      id="hts3-hold", meta=meta()), 8000))  # fmt: skip
+    made.append(
+        (
+            join(
+                [
+                    source("raw/hts.raw", 90, 2640),
+                    hold(1000),
+                    source("raw/hts.raw", 3100, 5340),
+                    eot(2200),
+                ],
+                id="hts1-hold",
+                meta=meta(),
+            ),
+            8000,
+        )
+    )
+    made.append(
+        (
+            join(
+                [
+                    source("raw/hts.raw", 12100, 14880),
+                    hold(450),
+                    source("raw/hts.raw", 15100, 17990),
+                    eot(2000),
+                ],
+                id="hts3-hold",
+                meta=meta(),
+            ),
+            8000,
+        )
+    )
     # 5. hts: a hold, then a backchannel word (vk5qi) over the agent's reply at 8 dB SNR.
-    turn = join([source("raw/hts.raw", 18090, 20560), hold(1200), source("raw/hts.raw", 21100, 23750),
-                 eot(4000)], id="hts4-backchannel", meta=meta())  # fmt: skip
-    made.append((overlay(turn, source("wav/vk5qi.wav", 3000, 3500), snr_db=8,
-                         at_ms=turn.of("eot")[0].start_ms + 1000), 8000))  # fmt: skip
+    turn = join(
+        [
+            source("raw/hts.raw", 18090, 20560),
+            hold(1200),
+            source("raw/hts.raw", 21100, 23750),
+            eot(4000),
+        ],
+        id="hts4-backchannel",
+        meta=meta(),
+    )
+    made.append(
+        (
+            overlay(
+                turn,
+                source("wav/vk5qi.wav", 3000, 3500),
+                snr_db=8,
+                at_ms=turn.of("eot")[0].start_ms + 1000,
+            ),
+            8000,
+        )
+    )
     # 6. vk5qi (radio, noisy): three pieces with holds of 600 and 900 ms.
-    made.append((join([source("wav/vk5qi.wav", 750, 3580), hold(600), source("wav/vk5qi.wav", 3600, 5730),
-                       hold(900), source("wav/vk5qi.wav", 5740, 7450), eot(2000)],
-                      id="vk5qi-holds", meta=meta()), 8000))  # fmt: skip
+    made.append(
+        (
+            join(
+                [
+                    source("wav/vk5qi.wav", 750, 3580),
+                    hold(600),
+                    source("wav/vk5qi.wav", 3600, 5730),
+                    hold(900),
+                    source("wav/vk5qi.wav", 5740, 7450),
+                    eot(2000),
+                ],
+                id="vk5qi-holds",
+                meta=meta(),
+            ),
+            8000,
+        )
+    )
     # 7. kristoff, then a one-word backchannel (vk5qi) at 6 dB SNR.
-    turn = join([source("raw/kristoff.raw", 900, 4600), eot(4000)], id="kristoff-backchannel", meta=meta())
-    made.append((overlay(turn, source("wav/vk5qi.wav", 10200, 10800), snr_db=6,
-                         at_ms=turn.of("eot")[0].start_ms + 1200), 8000))  # fmt: skip
+    turn = join(
+        [source("raw/kristoff.raw", 900, 4600), eot(4000)], id="kristoff-backchannel", meta=meta()
+    )
+    made.append(
+        (
+            overlay(
+                turn,
+                source("wav/vk5qi.wav", 10200, 10800),
+                snr_db=6,
+                at_ms=turn.of("eot")[0].start_ms + 1200,
+            ),
+            8000,
+        )
+    )
     # 8. cross, then a cough-like burst (synthetic) at 0 dB SNR.
-    turn = join([source("raw/cross.raw", 150, 2400), eot(4000)], id="cross-cough",
-                meta=meta("the cough: seeded band-passed noise with a 70 ms decay"))  # fmt: skip
+    turn = join(
+        [source("raw/cross.raw", 150, 2400), eot(4000)],
+        id="cross-cough",
+        meta=meta("the cough: seeded band-passed noise with a 70 ms decay"),
+    )
     made.append((overlay(turn, cough(), snr_db=0, at_ms=turn.of("eot")[0].start_ms + 900), 8000))
     # 9. morig, then another speaker (forig) barges in 1.6 s after the true end.
     turn = join([source("wav/morig.wav", 300, 2003), eot(5000)], id="morig-barge-in", meta=meta())
-    made.append((overlay(turn, source("wav/forig.wav"), snr_db=0, label="barge_in",
-                         at_ms=turn.of("eot")[0].start_ms + 1600), 8000))  # fmt: skip
+    made.append(
+        (
+            overlay(
+                turn,
+                source("wav/forig.wav"),
+                snr_db=0,
+                label="barge_in",
+                at_ms=turn.of("eot")[0].start_ms + 1600,
+            ),
+            8000,
+        )
+    )
     # 10. vk5qi: a turn, then the same speaker barges in 2.2 s after the true end.
     turn = join([source("wav/vk5qi.wav", 7500, 9850), eot(5000)], id="vk5qi-barge-in", meta=meta())
-    made.append((overlay(turn, source("wav/vk5qi.wav", 10750, 13000), snr_db=0, label="barge_in",
-                         at_ms=turn.of("eot")[0].start_ms + 2200), 8000))  # fmt: skip
+    made.append(
+        (
+            overlay(
+                turn,
+                source("wav/vk5qi.wav", 10750, 13000),
+                snr_db=0,
+                label="barge_in",
+                at_ms=turn.of("eot")[0].start_ms + 2200,
+            ),
+            8000,
+        )
+    )
     # 11. big_dog: a backchannel word (kristoff) at 10 dB, then a barge-in (an hts sentence,
     #     also in hts4-backchannel) at 2.4 s.
-    turn = join([source("wav/big_dog.wav", 0, 2400), eot(5500)], id="bigdog-backchannel-barge-in",
-                meta=meta())  # fmt: skip
+    turn = join(
+        [source("wav/big_dog.wav", 0, 2400), eot(5500)],
+        id="bigdog-backchannel-barge-in",
+        meta=meta(),
+    )
     start = turn.of("eot")[0].start_ms
-    turn = overlay(turn, source("raw/hts.raw", 18090, 20560), snr_db=0, label="barge_in",
-                   at_ms=start + 2400)  # fmt: skip
-    made.append((overlay(turn, source("raw/kristoff.raw", 950, 1450), snr_db=10, at_ms=start + 700),
-                 8000))  # fmt: skip
+    turn = overlay(
+        turn, source("raw/hts.raw", 18090, 20560), snr_db=0, label="barge_in", at_ms=start + 2400
+    )
+    made.append(
+        (overlay(turn, source("raw/kristoff.raw", 950, 1450), snr_db=10, at_ms=start + 700), 8000)
+    )
     return made
 
 

@@ -23,12 +23,15 @@ from realtime_widgets.protocol.transcription_config import TranscriptionConfig
 
 __all__ = ["PRICES", "Metrics", "TurnTiming", "cost_of"]
 
-# Dollars per 1M tokens. Edit to match your contract or a newer price list.
+# Dollars per 1M tokens. Edit to match your contract or a newer price list. ``cached_in`` is
+# cached text input; ``cached_audio_in`` cached audio input (OpenAI's model pages price them
+# apart: the same $0.40 for gpt-realtime, $0.06 and $0.30 for gpt-realtime-mini).
 PRICES: dict[str, dict[str, float]] = {
     "gpt-realtime": {
         "text_in": 4.0,
         "cached_in": 0.4,
         "audio_in": 32.0,
+        "cached_audio_in": 0.4,
         "text_out": 16.0,
         "audio_out": 64.0,
     },
@@ -36,6 +39,7 @@ PRICES: dict[str, dict[str, float]] = {
         "text_in": 4.0,
         "cached_in": 0.4,
         "audio_in": 32.0,
+        "cached_audio_in": 0.4,
         "text_out": 16.0,
         "audio_out": 64.0,
     },
@@ -43,6 +47,7 @@ PRICES: dict[str, dict[str, float]] = {
         "text_in": 0.6,
         "cached_in": 0.06,
         "audio_in": 10.0,
+        "cached_audio_in": 0.3,
         "text_out": 2.4,
         "audio_out": 20.0,
     },

@@ -2,7 +2,8 @@
 
 A result is keyed by what decides it: the clip's content hash, the configuration's hash (the
 canonical JSON of its ``session.update`` payload), the model, the mode (``local``: the local
-server's engine on a simulated clock; ``remote``: streamed from an endpoint), the OpenAI SDK's
+server's engine on a simulated clock; ``remote``: streamed from an endpoint, named by its URL
+in ``endpoint``, since two servers answer differently), the OpenAI SDK's
 version (``"none"`` when it is not installed) and this package's version. Each key is one
 gzipped JSON file named by the key's hash, written to a temporary name and renamed into place
 (atomic on POSIX and Windows), so:
@@ -16,6 +17,7 @@ gzipped JSON file named by the key's hash, written to a temporary name and renam
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -27,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+from realtime_widgets import __version__
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.config import SessionConfig
 
@@ -48,6 +51,7 @@ def config_hash(config: SessionConfig) -> str:
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:16]
 
 
+@functools.cache
 def sdk_version() -> str:
     """The installed ``openai`` package's version, or ``"none"``."""
     try:
@@ -56,9 +60,8 @@ def sdk_version() -> str:
         return "none"
 
 
+@functools.cache
 def package_version() -> str:
-    from realtime_widgets import __version__
-
     return __version__
 
 
@@ -70,13 +73,30 @@ class CacheKey:
     config_hash: str
     model: str
     mode: Mode
+    endpoint: str  # "local", or the endpoint's URL (never its key)
     sdk: str
     package: str
 
     @classmethod
-    def of(cls, clip_hash: str, config: SessionConfig, mode: Mode) -> CacheKey:
+    def of(
+        cls,
+        clip_hash: str,
+        config: SessionConfig,
+        mode: Mode,
+        endpoint: str = "local",
+        *,
+        config_digest: str | None = None,
+    ) -> CacheKey:
+        """The key of ``config`` on a clip (``config_digest``: its :func:`config_hash`, when
+        already computed)."""
         return cls(
-            clip_hash, config_hash(config), config.model, mode, sdk_version(), package_version()
+            clip_hash,
+            config_digest or config_hash(config),
+            config.model,
+            mode,
+            endpoint,
+            sdk_version(),
+            package_version(),
         )
 
     @property

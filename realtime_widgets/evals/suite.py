@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -127,9 +128,8 @@ BUILTIN_LICENCE = (
     "David Rowe), as packaged by Debian; see realtime_widgets/evals/data/README.md"
 )
 _ALLOWED_LABELS = ", ".join(LABELS)
-AudioLike = (
-    Any  # a WAV path, (array, rate), {"array": ..., "sampling_rate": ...}, or a 24 kHz array
-)
+# A WAV path, (array, rate), {"array": ..., "sampling_rate": ...}, or an array at 24 kHz.
+AudioLike = Any
 
 
 def _problem(field: str, message: str, allowed: str | None = None) -> ConfigError:
@@ -217,7 +217,8 @@ class Suite(Sequence[Clip]):
 
         Each row: ``id`` (str), ``language`` (default ``"en"``), ``audio`` (a WAV path at any
         rate, ``(array, rate)``, or ``{"array": ..., "sampling_rate": ...}`` as Hugging Face
-        ``datasets`` give it; float arrays in [-1, 1] or int16; resampled to 24 kHz), ``spans``
+        ``datasets`` give it, or a bare array taken as 24 kHz; float arrays in [-1, 1] or int16;
+        resampled to 24 kHz), ``spans``
         (a list of ``{start_ms, end_ms, label[, text]}``, ms on the row's audio, unchanged by
         resampling), and optionally ``words`` (a list of strings) and ``meta`` (a dict).
         Every problem of every row is reported at once, each naming ``rows[i].field``.
@@ -267,11 +268,21 @@ class Suite(Sequence[Clip]):
         )
         if orphans:
             raise _problem(str(folder / orphans[0]), f"{orphans[0]} has no audio beside it")
-        return cls.from_rows(
-            rows,
-            name=name or str(info.get("name") or folder.name),
-            licence=str(info.get("licence", "")),
-        )
+        try:
+            return cls.from_rows(
+                rows,
+                name=name or str(info.get("name") or folder.name),
+                licence=str(info.get("licence", "")),
+            )
+        except ConfigError as exc:  # name the file, not the row number
+            files = {f"rows[{i}]": row["audio"].stem for i, row in enumerate(rows)}
+
+            def named(text: str) -> str:
+                return re.sub(r"rows\[\d+\]", lambda m: f"{files[m.group(0)]}.json", text)
+
+            raise ConfigError(
+                [replace(p, field=named(p.field), message=named(p.message)) for p in exc.problems]
+            ) from None
 
     def to_folder(self, path: str | Path, *, rate: int = RATE) -> Path:
         """Write ``NAME.wav`` (16-bit mono at ``rate``; 24 kHz round-trips exactly) and
@@ -503,7 +514,7 @@ def join(
     Each utterance is cut to its measured speech by :func:`speech_bounds` (10 ms frames whose
     RMS is above both 35 dB under the loudest frame and 12 dB over the quietest 50 ms of the
     piece, so give each piece a little silence on either side), keeping 40 ms of its own audio
-    beyond the bounds with 5 ms fades; between utterances the clip is digital silence. Spans:
+    beyond the bounds, faded in and out; between utterances the clip is digital silence. Spans:
 
     - ``speech``: from the measured speech start to the measured speech end of each utterance
       (pauses inside an utterance stay inside its span);
@@ -558,11 +569,15 @@ def join(
         margin = round(_MARGIN_MS * ms)
         a, b = max(0, s0 - margin, s0 - cursor), min(len(samples), s1 + margin)
         cut = samples[a:b].astype(np.float64)
-        fade = min(round(_FADE_MS * ms), len(cut) // 2)
-        if fade:
-            ramp = np.linspace(0.0, 1.0, fade, endpoint=False)
-            cut[:fade] *= ramp
-            cut[len(cut) - fade :] *= ramp[::-1]
+        # The margins fade from silence to the speech bound and back (at least 5 ms each, so a
+        # piece cut at its bound does not click): the recording's breath and room tone around
+        # the speech stay faint, and the bounds measured on the clip are the labelled ones.
+        fade_in = min(max(s0 - a, round(_FADE_MS * ms)), len(cut) // 2)
+        fade_out = min(max(b - s1, round(_FADE_MS * ms)), len(cut) // 2)
+        if fade_in:
+            cut[:fade_in] *= np.linspace(0.0, 1.0, fade_in, endpoint=False)
+        if fade_out:
+            cut[len(cut) - fade_out :] *= np.linspace(1.0, 0.0, fade_out + 1)[1:]
         layout.append((cursor - (s0 - a), cut))
         spans.append(Span(cursor / ms, (cursor + s1 - s0) / ms, "speech", text))
         end = max(end, cursor + (b - s0))
@@ -683,6 +698,8 @@ def overlay(
 def _builtin() -> Suite:
     suite = Suite.from_folder(DATA / "suite", name="builtin")
     suite.licence = BUILTIN_LICENCE
+    for clip in suite:
+        clip.samples.setflags(write=False)  # shared by every caller: read-only
     return suite
 
 

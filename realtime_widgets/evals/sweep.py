@@ -25,19 +25,22 @@ silence-only VAD baseline on the same suite and livekit/eot-bench's published Op
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
+import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from realtime_widgets.errors import ConfigError, FieldProblem
-from realtime_widgets.evals.cache import CacheKey, Mode, SweepCache, canonical_json
+from realtime_widgets.evals.cache import CacheKey, Mode, SweepCache, canonical_json, config_hash
 from realtime_widgets.evals.clip import Clip
 from realtime_widgets.evals.metrics import COUNTS, METRICS, ClipMeasures, measure, summarize
 from realtime_widgets.evals.runs import ClipRun, from_timeline, prepare, run_local
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import ServerVad
+from realtime_widgets.server.engine import SessionEngine
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,6 +90,11 @@ class _Point:
     settings: dict[str, Any]
     config: SessionConfig
 
+    @functools.cached_property
+    def digest(self) -> str:
+        """The configuration's hash (its wire payload), computed once."""
+        return config_hash(self.config)
+
 
 # ---- the grid --------------------------------------------------------------------------------
 
@@ -95,8 +103,8 @@ def _points(base: SessionConfig, grid: Mapping[str, Iterable[Any]]) -> list[_Poi
     """Every grid point, each configuration built and checked (its wire payload too) before
     anything runs; a bad value's error names its grid key."""
     # The VAD lab's expansion is the one source of truth for grid keys (short turn-detection
-    # names, ``type``, dotted SessionConfig paths). Imported here: the vadlab package's
-    # __init__ loads its widgets, which this pure module must not do at import time.
+    # names, ``type``, dotted SessionConfig paths).
+    # lazy: the vadlab package's __init__ loads its widgets; this pure module must not at import
     from realtime_widgets.vadlab.analysis import with_detection
 
     if not isinstance(grid, Mapping):
@@ -117,32 +125,45 @@ def _points(base: SessionConfig, grid: Mapping[str, Iterable[Any]]) -> list[_Poi
         values[key] = list(options)
         if not values[key]:
             raise ConfigError([FieldProblem(key, f"grid[{key!r}]: no values to try")])
-    # Each value alone first, so an error names the one key and value at fault.
+    # Every combination (keys may depend on each other: ``type`` and ``eagerness``); each
+    # problem names the grid key it is about, and the grid point, and all are raised together.
     problems: list[FieldProblem] = []
-    for key, options in values.items():
-        for value in options:
-            try:
-                _checked(with_detection(base, {key: value}))
-            except ConfigError as exc:
-                problems += [
-                    replace(p, field=key, message=f"grid[{key!r}] = {value!r}: {p.message}")
-                    for p in exc.problems
-                ]
-    if problems:
-        raise ConfigError(problems)
-    import itertools
-
+    seen: set[tuple[str, str, str]] = set()  # one problem per key, value and message
     points = []
     for combo in itertools.product(*values.values()):
         settings = dict(zip(values, combo, strict=True))
         try:
-            config = _checked(with_detection(base, settings))
+            points.append(_Point(settings, _checked(with_detection(base, settings))))
         except ConfigError as exc:
-            raise ConfigError(
-                [replace(p, message=f"grid point {settings!r}: {p.message}") for p in exc.problems]
-            ) from None
-        points.append(_Point(settings, config))
+            for p in exc.problems:
+                culprit = _grid_key(p.field, settings)
+                where = (
+                    f"grid[{culprit!r}] = {settings[culprit]!r}"
+                    if culprit
+                    else f"grid point {settings}"
+                )
+                message = f"{where}: {p.message}"
+                if culprit and len(settings) > 1:
+                    message += f" (at the grid point {settings})"
+                once = (
+                    culprit or "",
+                    repr(settings[culprit]) if culprit else repr(settings),
+                    p.message,
+                )
+                if once not in seen:
+                    seen.add(once)
+                    problems.append(replace(p, field=culprit or p.field, message=message))
+    if problems:
+        raise ConfigError(problems)
     return points
+
+
+def _grid_key(field: str, settings: Mapping[str, Any]) -> str | None:
+    """The grid key a problem's field is about (``turn_detection.threshold`` -> ``threshold``)."""
+    for key in settings:
+        if field in (key, f"turn_detection.{key}") or field.endswith(f".{key}"):
+            return key
+    return None
 
 
 def _checked(config: SessionConfig) -> SessionConfig:
@@ -199,16 +220,19 @@ def _executor(executor: object) -> cf.Executor | None:
 def _dispatch(
     executor: cf.Executor | None,
     tasks: Sequence[tuple[Clip, list[tuple[dict[str, Any], SessionConfig]]]],
+    started: Callable[[int], None],
 ) -> Iterator[tuple[int, list[ClipMeasures]]]:
-    """(task index, its measures) as tasks finish."""
+    """(task index, its measures) as tasks finish; ``started(i)`` as task ``i`` is handed out."""
     if executor is None:
         for i, (clip, points) in enumerate(tasks):
+            started(i)
             yield i, clip_task(clip, points)
         return
-    futures = {
-        executor.submit(clip_task, clip, points): i for i, (clip, points) in enumerate(tasks)
-    }
+    futures: dict[cf.Future[list[ClipMeasures]], int] = {}
     try:
+        for i, (clip, points) in enumerate(tasks):
+            futures[executor.submit(clip_task, clip, points)] = i
+            started(i)
         for future in cf.as_completed(futures):
             yield futures[future], future.result()
     finally:
@@ -253,6 +277,7 @@ def _row(
 
 
 def _frame(rows: list[dict[str, Any]], keys: Sequence[str]) -> pd.DataFrame:
+    # optional dependency: pandas (the evals extra)
     import pandas as pd
 
     columns = [*keys, *METRICS, *COUNTS, "n_clips", "n_failed"]
@@ -339,6 +364,7 @@ class SweepResult:
         """False cutoffs (% of holds) against end-of-turn latency (p50, ms): the grid's points,
         the Pareto front highlighted, the silence-only baseline curve and
         :data:`OPENAI_REFERENCE` with its source."""
+        # optional dependency: matplotlib (the evals extra); a Figure, no pyplot state
         from matplotlib.figure import Figure
 
         if ax is None:
@@ -414,6 +440,7 @@ class SweepResult:
         ``measures.parquet`` (one row per configuration and clip: the per-span outcomes, the
         settings as JSON, a remote run's timeline as JSON) and ``sweep.json`` (the
         configurations). Read back with :meth:`read_parquet`."""
+        # optional dependency: pandas and pyarrow (the evals extra)
         import pandas as pd
 
         folder = Path(path)
@@ -457,6 +484,7 @@ class SweepResult:
     def read_parquet(cls, path: str | Path, suite: Suite | Sequence[Clip]) -> SweepResult:
         """A result written by :meth:`to_parquet`, on ``suite`` (the clips it was run on: each
         clip's hash is checked, so :meth:`run` replays the audio that was measured)."""
+        # optional dependency: pandas and pyarrow (the evals extra)
         import pandas as pd
 
         folder = Path(path)
@@ -571,7 +599,6 @@ class DryRun:
 def check_on_local_server(row: int, point: _Point) -> list[DryRunProblem]:
     """Send ``point``'s ``session.update`` to a fresh local engine; every error it answers is
     a problem (the local server checks OpenAI's rules and answers with OpenAI's errors)."""
-    from realtime_widgets.server.engine import SessionEngine
 
     engine = SessionEngine(model=point.config.model, session_id="sess_dry_run")
     try:
@@ -702,11 +729,23 @@ def sweep(
         ]
         estimate = None
         if endpoint is not None:
-            from realtime_widgets.evals.remote import RemoteJob
-            from realtime_widgets.evals.remote import estimate as preflight
+            # lazy: the client (websockets, the I/O loop) only for an endpoint
+            from realtime_widgets.evals.remote import RemoteJob, RemoteRunner
 
-            jobs = [RemoteJob(_key(c, p, mode).digest, c, p.config) for p in points for c in clips]
-            estimate = preflight(jobs)
+            runner = RemoteRunner(endpoint, concurrency=concurrency, rpm=rpm, tpm=tpm)
+            distinct = {_key(c, p, endpoint).digest: (c, p) for p in points for c in clips}
+            jobs = [RemoteJob(key, c, p.config) for key, (c, p) in distinct.items()]
+            estimate = runner.estimate(jobs)
+            if budget_usd is not None and estimate.usd > budget_usd:
+                problems.append(
+                    DryRunProblem(
+                        -1,
+                        {},
+                        "budget_usd",
+                        "budget",
+                        f"budget_usd ${budget_usd:.4f} is below the estimate: {estimate}",
+                    )
+                )
         return DryRun([p.settings for p in points], problems, len(points) * len(clips), estimate)
 
     baseline_points = _baseline_points(base) if baseline else []
@@ -722,7 +761,14 @@ def sweep(
         baseline_configs=[p.config for p in baseline_points],
     )
     local_points = baseline_points if endpoint is not None else points + baseline_points
-    found = _run_local(clips, local_points, store, _executor(executor), configs_per_task)
+    found = _run_local(
+        clips,
+        local_points,
+        store,
+        _executor(executor),
+        configs_per_task,
+        progress if endpoint is None else None,
+    )
     if endpoint is not None:
         remote, timelines, errors = _run_remote(
             clips,
@@ -772,8 +818,17 @@ def sweep(
     return result
 
 
-def _key(clip: Clip, point: _Point, mode: Mode) -> CacheKey:
-    return CacheKey.of(clip.hash, point.config, mode)
+def _key(clip: Clip, point: _Point, endpoint: Any = None) -> CacheKey:
+    if endpoint is None:
+        return CacheKey.of(clip.hash, point.config, "local", config_digest=point.digest)
+    return CacheKey.of(
+        clip.hash, point.config, "remote", _where(endpoint), config_digest=point.digest
+    )
+
+
+def _where(endpoint: Any) -> str:
+    """The endpoint's URL (an ``Endpoint`` keeps its key apart from it)."""
+    return str(getattr(endpoint, "url", endpoint))
 
 
 def _run_local(
@@ -782,6 +837,7 @@ def _run_local(
     store: SweepCache | None,
     executor: cf.Executor | None,
     configs_per_task: int | None,
+    progress: Any = None,
 ) -> dict[tuple[int, str], ClipMeasures]:
     """Measures by (point index, clip id): from the cache where it has them, else computed
     (one task per clip and chunk of the configurations it still needs) and cached as each
@@ -794,7 +850,7 @@ def _run_local(
         missing = []
         first: dict[str, int] = {}
         for i, point in enumerate(points):
-            key = _key(clip, point, "local")
+            key = _key(clip, point)
             if key.digest in first:
                 same[(i, clip.id)] = first[key.digest]
                 continue
@@ -809,12 +865,26 @@ def _run_local(
             chunk = missing[at : at + size]
             tasks.append((clip, [(points[i].settings, points[i].config) for i in chunk]))
             owners.append(chunk)
-    for t, measures in _dispatch(executor, tasks):
+
+    def digests(t: int) -> list[str]:
+        return [_key(tasks[t][0], points[i]).digest for i in owners[t]]
+
+    def started(t: int) -> None:
+        if progress is not None:
+            for digest in digests(t):
+                progress.job_started(digest)
+
+    if progress is not None:
+        progress.start(sum(len(o) for o in owners), estimate_usd=0.0)
+    for t, measures in _dispatch(executor, tasks, started):
         clip = tasks[t][0]
         for i, m in zip(owners[t], measures, strict=True):
             found[(i, clip.id)] = m
             if store is not None:
-                store.put(_key(clip, points[i], "local"), _record(m, None))
+                store.put(_key(clip, points[i]), _record(m, None))
+        if progress is not None:
+            for digest in digests(t):
+                progress.job_finished(digest, ok=True)
     for (i, clip_id), j in same.items():
         found[(i, clip_id)] = replace(found[(j, clip_id)], settings=dict(points[i].settings))
     return found
@@ -838,23 +908,29 @@ def _run_remote(
     dict[tuple[int, str], str],
 ]:
     """Each (configuration, clip) streamed through the remote runner, unless cached."""
+    # lazy: the client (websockets, the I/O loop) only for an endpoint
     from realtime_widgets.evals.remote import RemoteJob, RemoteRunner
 
     found: dict[tuple[int, str], ClipMeasures] = {}
     timelines: dict[tuple[int, str], list[tuple[float, dict[str, Any]]]] = {}
     errors: dict[tuple[int, str], str] = {}
-    jobs = []
-    where: list[tuple[int, Clip]] = []
+    jobs: list[RemoteJob] = []
+    where: list[list[tuple[int, Clip]]] = []  # per job: every (row, clip) it answers
+    job_of: dict[str, int] = {}
     for i, point in enumerate(points):
         for clip in clips:
-            key = _key(clip, point, "remote")
+            key = _key(clip, point, endpoint)
+            if key.digest in job_of:  # the same configuration twice in the grid: streamed once
+                where[job_of[key.digest]].append((i, clip))
+                continue
             record = store.get(key) if store is not None else None
             if record is not None:
                 found[(i, clip.id)] = _measures_from(record, clip, point.settings)
                 timelines[(i, clip.id)] = [(float(t), e) for t, e in record["timeline"]]
             else:
+                job_of[key.digest] = len(jobs)
                 jobs.append(RemoteJob(key.digest, clip, point.config))
-                where.append((i, clip))
+                where.append([(i, clip)])
     if not jobs:
         return found, timelines, errors
     runner = RemoteRunner(
@@ -867,14 +943,17 @@ def _run_remote(
         progress=progress,
     )
     outcomes = runner.run(jobs)
-    for (i, clip), outcome in zip(where, outcomes, strict=True):
+    for answers, outcome in zip(where, outcomes, strict=True):
         if isinstance(outcome, BaseException):
-            errors[(i, clip.id)] = f"{type(outcome).__name__}: {outcome}"
+            for i, clip in answers:
+                errors[(i, clip.id)] = f"{type(outcome).__name__}: {outcome}"
             continue
         timeline = [(float(t), dict(e)) for t, e in outcome]
+        i, clip = answers[0]
         m = measure(from_timeline(clip, timeline, settings=points[i].settings))
-        found[(i, clip.id)] = m
-        timelines[(i, clip.id)] = timeline
         if store is not None:
-            store.put(_key(clip, points[i], "remote"), _record(m, timeline))
+            store.put(_key(clip, points[i], endpoint), _record(m, timeline))
+        for i, clip in answers:
+            found[(i, clip.id)] = replace(m, settings=dict(points[i].settings))
+            timelines[(i, clip.id)] = timeline
     return found, timelines, errors

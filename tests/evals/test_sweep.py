@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
+import shutil
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ from realtime_widgets.evals import sweep as sweep_module
 from realtime_widgets.evals.cache import SweepCache
 from realtime_widgets.evals.clip import Clip
 from realtime_widgets.evals.metrics import COUNTS, METRICS, measure, summarize
+from realtime_widgets.evals.remote import Estimate, RemoteRunner
 from realtime_widgets.evals.runs import run_local
 from realtime_widgets.evals.sweep import (
     BASELINE_SILENCE_MS,
@@ -26,6 +30,8 @@ from realtime_widgets.evals.sweep import (
     sweep,
 )
 from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.server.app import LocalServer
+from realtime_widgets.server.reply.responder import ReplyContext
 from tests.evals.clips import short_clips
 
 GRID: dict[str, list[Any]] = {"threshold": [0.5, 0.7], "silence_duration_ms": [300, 800]}
@@ -122,6 +128,17 @@ def test_every_configuration_is_checked_before_anything_runs(
     with pytest.raises(ConfigError, match="no values"):
         sweep(clips, {"threshold": []})
     assert calls == []
+    # one problem per bad value, however many grid points it is in
+    with pytest.raises(ConfigError) as twice:
+        sweep(clips, {"silence_duration_ms": [300, 500, 800], "threshold": [1.5]})
+    assert len(twice.value.problems) == 1
+    # keys that depend on each other are checked together: eagerness needs semantic_vad
+    together = sweep(clips, {"type": ["semantic_vad"], "eagerness": ["low", "high"]}, dry_run=True)
+    assert together.ok
+    assert together.settings == [
+        {"type": "semantic_vad", "eagerness": "low"},
+        {"type": "semantic_vad", "eagerness": "high"},
+    ]
 
 
 def test_run_replays_the_measured_run(serial: SweepResult, clips: list[Clip]) -> None:
@@ -298,3 +315,159 @@ def test_a_dry_run_checks_every_configuration_on_the_local_server(
     assert checked.estimate is None
     assert checked.settings == [{"type": "server_vad"}, {"type": "semantic_vad"}]
     assert calls == []
+
+
+class RecordingProgress:
+    """The progress protocol the sweep reports to (SweepProgress is one), recorded."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def start(self, total: int, *, estimate_usd: float | None = None) -> None:
+        self.calls.append(("start", total))
+
+    def job_started(self, key: str) -> None:
+        self.calls.append(("started", key))
+
+    def job_finished(self, key: str, *, ok: bool, spend_usd: float = 0.0) -> None:
+        self.calls.append(("finished", (key, ok, spend_usd)))
+
+
+def test_a_local_sweep_reports_each_run_to_the_progress(clips: list[Clip]) -> None:
+    progress = RecordingProgress()
+    sweep(clips, GRID, baseline=False, progress=progress, configs_per_task=2)
+    assert progress.calls[0] == ("start", 8)
+    started = [k for kind, k in progress.calls if kind == "started"]
+    finished = [k for kind, k in progress.calls if kind == "finished"]
+    assert len(set(started)) == 8
+    assert sorted(finished) == sorted((k, True, 0.0) for k in started)
+    # each run is reported started before it is reported finished
+    for key in started:
+        assert progress.calls.index(("started", key)) < progress.calls.index(
+            ("finished", (key, True, 0.0))
+        )
+
+
+def test_caches_made_on_two_machines_merge_by_copying_files(
+    tmp_path: Path, clips: list[Clip], serial: SweepResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # machine A sweeps the first clip, machine B the second, each into its own folder
+    sweep(clips[:1], GRID, cache=tmp_path / "a")
+    sweep(clips[1:], GRID, cache=tmp_path / "b")
+    merged = tmp_path / "merged"
+    merged.mkdir()
+    for folder in ("a", "b"):
+        for path in (tmp_path / folder).iterdir():
+            shutil.copy2(path, merged / path.name)
+    calls: list[object] = []
+    monkeypatch.setattr(sweep_module, "clip_task", recorder(calls))
+    whole = sweep(clips, GRID, cache=merged)
+    assert calls == []
+    pd.testing.assert_frame_equal(whole.table, serial.table)
+    assert whole.measures == serial.measures
+
+
+# ---- against an endpoint: the LocalServer in real time, and a port nobody listens on ---------
+
+
+def spoken_reply(ctx: ReplyContext) -> str:
+    return "Sure."
+
+
+@pytest.fixture(scope="module")
+def realtime_server() -> Iterator[LocalServer]:
+    server = LocalServer(responder=spoken_reply, speech="espeak", transcriber=None).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def closed_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"ws://127.0.0.1:{s.getsockname()[1]}/v1/realtime"
+
+
+def test_an_endpoint_dry_run_sends_nothing_and_prices_the_runs(
+    clips: list[Clip], closed_port: str
+) -> None:
+    checked = sweep(clips, GRID, endpoint=closed_port, dry_run=True)
+    assert checked.ok
+    assert checked.jobs == 8
+    assert isinstance(checked.estimate, Estimate)
+    assert checked.estimate.usd > 0
+    # the estimate is for the distinct runs (clip x configuration), at the sweep's concurrency
+    assert checked.estimate.seconds >= sum(c.duration_ms for c in clips) * 4 / 1000 / 2
+    poor = sweep(clips, GRID, endpoint=closed_port, dry_run=True, budget_usd=1e-6)
+    assert [p.param for p in poor.problems] == ["budget_usd"]
+    assert "estimate" in poor.problems[0].message
+
+
+def test_skip_errors_keeps_each_failure_beside_its_row(clips: list[Clip], closed_port: str) -> None:
+    result = sweep(
+        clips,
+        {"silence_duration_ms": [500]},
+        endpoint=closed_port,
+        baseline=False,
+        skip_errors=True,
+    )
+    assert result.mode == "remote"
+    assert result.table.loc[0, "n_failed"] == 2
+    assert result.table.loc[0, "n_clips"] == 0
+    assert result.table[list(METRICS)].isna().all(axis=None)
+    assert set(result.errors) == {(0, c.id) for c in clips}
+    with pytest.raises(ConfigError, match="no timeline"):
+        result.run(0, clips[0].id)
+
+
+@pytest.mark.slow
+def test_an_endpoint_sweep_streams_each_clip_and_measures_its_timeline(
+    realtime_server: LocalServer,
+    clips: list[Clip],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[int] = []
+    real = RemoteRunner.run
+
+    def counting(self: RemoteRunner, jobs: Any) -> Any:
+        jobs = list(jobs)
+        sent.append(len(jobs))
+        return real(self, jobs)
+
+    monkeypatch.setattr(RemoteRunner, "run", counting)
+    progress = RecordingProgress()
+    grid = {"silence_duration_ms": [800]}
+    result = sweep(
+        clips,
+        grid,
+        endpoint=realtime_server.url,
+        cache=tmp_path / "cache",
+        baseline=False,
+        progress=progress,
+    )
+    assert sent == [2]
+    assert progress.calls[0][0] == "start"
+    row = result.table.loc[0]
+    assert (row["n_clips"], row["n_failed"], row["n_eot"], row["n_hold"]) == (2, 0, 3, 1)
+    # an 800 ms wait listens through the 450 ms hold, and decides each end of turn about that
+    # long after it (stream time; the server's Silero may end the speech a little earlier)
+    assert row["false_cutoff_rate"] == 0.0
+    assert 500 <= row["eot_latency_ms_p50"] < 2000
+    assert row["ttfa_ms_p50"] > row["eot_latency_ms_p50"]  # the reply's audio comes after
+    for i, clip in enumerate(clips):
+        run = result.run(0, clip.id)
+        assert measure(run) == result.measures[0][i]
+        assert any(e["type"] == "response.output_audio.delta" for _, e in run.events)
+
+    # the cache holds the timelines: the same sweep again sends nothing, same table and runs
+    again = sweep(
+        clips, grid, endpoint=realtime_server.url, cache=tmp_path / "cache", baseline=False
+    )
+    assert sent == [2]
+    pd.testing.assert_frame_equal(again.table, result.table)
+    assert again.timelines == result.timelines
+    # ... and so does parquet
+    back = SweepResult.read_parquet(result.to_parquet(tmp_path / "out"), clips)
+    pd.testing.assert_frame_equal(back.table, result.table)
+    assert measure(back.run(0, clips[1].id)) == result.measures[0][1]
