@@ -327,11 +327,11 @@ class SuiteLab(anywidget.AnyWidget):
         """``result.run(row, clip_id)``, kept for the last few (a play asks for it again)."""
         key = (row, clip_id)
         with self._cache_lock:  # the worker and the kernel's thread both ask
-            run = self._runs.get(key)
-            if run is not None:
+            kept = self._runs.get(key)
+            if kept is not None:
                 self._runs.move_to_end(key)
-                return run
-        run = self.result.run(row, clip_id)
+                return kept
+        run: ClipRun = self.result.run(row, clip_id)
         with self._cache_lock:
             self._runs[key] = run
             while len(self._runs) > 2 * len(self.suite) + 2:
