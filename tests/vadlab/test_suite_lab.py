@@ -85,12 +85,17 @@ def test_the_plot_gets_every_row_the_front_the_baseline_and_the_reference(
     assert lab.waves == b""
 
 
-def test_a_selection_sends_each_clips_decisions_and_envelopes(result: SweepResult) -> None:
+def test_a_selection_sends_each_clips_decisions_and_envelopes(
+    result: SweepResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
     gated = Gated(result)
     lab = SuiteLab(gated)
+    messages: list[Any] = []
+    monkeypatch.setattr(lab, "send", lambda *args: messages.append(args))
     gated.gate.set()
     lab.select(0, compare=2)
     lab.wait()
+    assert messages == []  # no audio goes with a selection: only on a play button's request
     assert lab.status == ""
     assert set(gated.threads) == {"suite-lab_0"}  # never the kernel's main thread
     assert [lab.strips[s]["row"] for s in ("A", "B")] == [0, 2]
@@ -116,6 +121,13 @@ def test_a_selection_sends_each_clips_decisions_and_envelopes(result: SweepResul
             if measures.hold_cut:
                 cut = sum(measures.hold_cut)
                 assert ["holds cut", f"{cut}/{len(measures.hold_cut)}"] in strip["measures"]
+    bins = sum(
+        s[ch][1]
+        for side in ("A", "B")
+        for s in lab.strips[side]["clips"]
+        for ch in ("user", "agent")
+    )
+    assert len(lab.waves) == 4 * bins  # envelopes only: int16 [min, max] per bin
     # row 0 cuts the hold of the first clip: its decision falls inside the hold
     (hold,) = result.suite[0].of("hold")
     a_first = lab.strips["A"]["clips"][0]
