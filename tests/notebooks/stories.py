@@ -84,65 +84,95 @@ def _measures(text: str) -> dict[str, float]:
     return {k: float(v) for k, v in re.findall(r"(\w+)=([-\d.]+)", match[1])}
 
 
-def vad_lab(nb: Any) -> None:
-    # -- the first lab still shows the defaults and what they did, as the text says
-    first = _shown(nb, _cell(nb, "lab = rw.VadLab("), "VadView")
-    assert len(first) == 1
-    printed = _measures(_text(_cell(nb, "print(lab.result.measures)")))
-    shown = first[0]["result"]["measures"]
-    assert first[0]["threshold"] == 0.5
-    for name in ("turns", "hits", "cutoffs", "false_triggers", "merged"):
-        assert shown[name] == printed[name], (name, shown, printed)
-    assert "the first turn is cut at its pause" in _markdown(nb, "## Sweeps")
-    assert printed["cutoffs"] == 1  # "the cut-off counted above"
-    swept = _text(_cell(nb, "swept = rw.VadLab("))
-    assert f"{int(printed['cutoffs'])} cut-off(s)" in swept
-    # -- the tuned lab shows the best setting the cell printed, and its measures
-    tuned_cell = _cell(nb, "clean = table[")
-    best = re.search(
-        r"best: silence_duration_ms=(\d+), threshold=([\d.]+): (\d+) errors", _text(tuned_cell)
-    )
-    assert best, _text(tuned_cell)
-    (tuned,) = _shown(nb, tuned_cell, "VadView")
-    assert tuned["threshold"] == float(best[2])
-    tuned_measures = _measures(_text(tuned_cell))
-    assert tuned["result"]["measures"]["cutoffs"] == tuned_measures["cutoffs"] == 0
-    assert int(best[3]) == 0
-    # -- one setting for every clip: the printed conclusion is the table's
-    text = _text(_cell(nb, "import pandas as pd"))
+def _printed_table(text: str) -> dict[int, dict[str, float]]:
+    """The rows of a DataFrame printed with ``to_string()`` (index first), by index."""
     header, *lines = [line for line in text.splitlines() if line.strip()]
-    columns = header.split()[1:]  # after "clip"
-    table = {}
+    columns = header.split()
+    rows = {}
     for line in lines:
         parts = line.split()
-        if parts and parts[0].isdigit() and len(parts) == len(columns) + 1:
-            table[int(parts[0])] = dict(zip(columns, map(float, parts[1:]), strict=True))
-    assert len(table) >= 3, text
-    for row in table.values():
-        assert row["total"] == sum(v for k, v in row.items() if k not in ("total", "mean_delay_ms"))
-    overall = min(table, key=lambda s: (table[s]["total"], table[s]["mean_delay_ms"]))
-    conclusion = re.search(r"best for every clip: silence_duration_ms=(\d+): (\d+) errors", text)
-    assert conclusion, text
-    assert (int(conclusion[1]), int(conclusion[2])) == (overall, table[overall]["total"])
-    clips = [c for c in columns if c not in ("total", "mean_delay_ms")]
-    for clip in clips:  # what the setting costs each clip
-        line = re.search(rf"^\s+{clip}\s+(\d+) errors", text, re.M)
-        assert line, (clip, text)
-        assert int(line[1]) == table[overall][clip]
-    # -- the A/B section shows what it promises: the diff, transcripts and events, per side
-    promise = _markdown(nb, "## A/B")
-    assert "500 ms against 1200 ms" in promise
-    ab_cell = _cell(nb, "a = rw.SessionConfig(")
-    ab_text = _text(ab_cell)
-    assert "turn_detection.silence_duration_ms: 500 -> 1200" in ab_text
-    for side in ("A", "B"):
-        assert f"{side}: transcript" in ab_text
-        assert f"{side}: turn detection and replies" in ab_text
-    transcripts = _shown(nb, ab_cell, "TranscriptView")
-    assert len(transcripts) == 2
-    assert all(any(r.get("role") == "user" for r in t["snapshot"]) for t in transcripts)
-    assert len(_shown(nb, ab_cell, "EventLog")) == 2
-    assert len(_shown(nb, ab_cell, "Waveform")) == 2
+        if len(parts) == len(columns) + 1 and parts[0].isdigit():
+            rows[int(parts[0])] = {c: float(v) for c, v in zip(columns, parts[1:], strict=True)}
+    return rows
+
+
+def vad_lab(nb: Any) -> None:
+    # -- the suite: its licence, and one strip per clip in the lab
+    suite_text = _text(_cell(nb, "import time"))
+    assert "licence: LGPL-2.1-or-later" in suite_text
+    assert "LGPL-2.1-or-later" in _markdown(nb, "## The built-in suite")
+    n_clips = int(re.search(r"(\d+) clips", suite_text)[1])  # type: ignore[index]
+    clip_ids = re.findall(r"^  (\S+) +\d+\.\d s ", suite_text, re.M)
+    assert len(clip_ids) == n_clips
+    # -- the sweep's table, as printed
+    sweep_text = _text(_cell(nb, "from realtime_widgets.evals.sweep import sweep"))
+    table = _printed_table(sweep_text.split("\n", 1)[1])
+    assert len(table) == 18, sweep_text
+    # -- the lab shows A = the default and B = the conclusion's row, every clip for each
+    lab_cell = _cell(nb, "from realtime_widgets.vadlab.suite_lab import SuiteLab")
+    chosen = re.search(r"A: row (\d+) \((.*?)\), B: row (\d+) \((.*?)\)", _text(lab_cell))
+    assert chosen, _text(lab_cell)
+    default_row, best_row = int(chosen[1]), int(chosen[3])
+    assert chosen[2] == "silence_duration_ms=500, threshold=0.5"
+    assert table[default_row]["silence_duration_ms"] == 500
+    assert table[default_row]["threshold"] == 0.5
+    (lab,) = _shown(nb, lab_cell, "SuiteLab")
+    assert (lab["selected"], lab["compare"]) == (default_row, best_row)
+    assert lab["status"] == ""
+    for side, row in (("A", default_row), ("B", best_row)):
+        assert lab["strips"][side]["row"] == row
+        assert [s["id"] for s in lab["strips"][side]["clips"]] == clip_ids
+    for point in lab["points"]:  # the plot's points are the printed table's
+        values = table[point["row"]]
+        assert round(point["y"], 3) == values["false_cutoff_rate"]
+        assert round(point["x"], 3) == values["eot_latency_ms_p50"]
+    # -- the front and the conclusion, recomputed from the printed table
+    ordered = sorted(
+        table, key=lambda r: (table[r]["eot_latency_ms_p50"], table[r]["false_cutoff_rate"])
+    )
+    front, best = [], float("inf")
+    for r in ordered:
+        if table[r]["false_cutoff_rate"] < best:
+            front.append(r)
+            best = table[r]["false_cutoff_rate"]
+    conclusion_text = _text(_cell(nb, 'print(f"Pareto front: rows {front}")'))
+    assert f"Pareto front: rows {front}" in conclusion_text
+    assert [p["row"] for p in lab["points"] if p["front"]] == sorted(front)
+    within = [r for r in front if table[r]["false_cutoff_rate"] <= 0.05]
+    assert within, "the grid reaches the 5 % budget"
+    assert best_row == within[0]
+    conclusion = re.search(
+        r"conclusion: on the front at <= 5 % false cutoffs, silence_duration_ms=(\d+), "
+        r"threshold=([\d.]+) is the fastest: ([\d.]+)% false cutoffs, (\d+) ms p50 latency",
+        conclusion_text,
+    )
+    assert conclusion, conclusion_text
+    best_values = table[best_row]
+    assert int(conclusion[1]) == best_values["silence_duration_ms"]
+    assert float(conclusion[2]) == best_values["threshold"]
+    assert int(conclusion[4]) == round(best_values["eot_latency_ms_p50"])
+    # -- one clip's false cutoff: the decision is inside the hold, and the lab drew it there
+    cut_text = _text(_cell(nb, "cut = next("))
+    found = re.search(
+        r"^(\S+): hold (\d+)-(\d+) ms \(\d+ ms pause\): turn ended at (\d+) ms, (\d+) ms into "
+        r"the pause: a false cutoff",
+        cut_text,
+        re.M,
+    )
+    assert found, cut_text
+    clip_id, start, end, at, into = found[1], *map(int, found.groups()[1:])
+    assert start <= at < end
+    assert into == at - start
+    strip = next(s for s in lab["strips"]["A"]["clips"] if s["id"] == clip_id)
+    assert any(start <= t[1] < end and t[2] for t in strip["turns"])
+    assert any(
+        name == "holds cut" and not value.startswith("0/") for name, value in strip["measures"]
+    )
+    # -- the single-clip lab still shows what it printed
+    (one,) = _shown(nb, _cell(nb, "from realtime_widgets.vadlab import example_clips"), "VadView")
+    printed = _measures(_text(_cell(nb, "from realtime_widgets.vadlab import example_clips")))
+    for name in ("turns", "hits", "cutoffs", "false_triggers", "merged"):
+        assert one["result"]["measures"][name] == printed[name], name
 
 
 def transcription(nb: Any) -> None:
