@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import importlib
 import json
 import shutil
 import socket
@@ -15,7 +16,6 @@ import pandas as pd
 import pytest
 
 from realtime_widgets.errors import ConfigError
-from realtime_widgets.evals import sweep as sweep_module
 from realtime_widgets.evals.cache import SweepCache
 from realtime_widgets.evals.clip import Clip
 from realtime_widgets.evals.metrics import COUNTS, METRICS, measure, summarize
@@ -33,6 +33,9 @@ from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.reply.responder import ReplyContext
 from tests.evals.clips import short_clips
+
+# the module (``realtime_widgets.evals.sweep`` as an attribute is the function)
+sweep_module = importlib.import_module("realtime_widgets.evals.sweep")
 
 GRID: dict[str, list[Any]] = {"threshold": [0.5, 0.7], "silence_duration_ms": [300, 800]}
 
