@@ -290,6 +290,31 @@ class ConversationTimeline:
         self.output_end = min(self.output_end, max(heard, item.start))  # the player was flushed
         return heard, item.segments.end
 
+    def cut(self, item_id: str) -> tuple[float, float] | None:
+        """A cut item's (heard end, received end) on the clock, as :meth:`truncate` returned
+        it (None: not cut, or no audio of it): how a reader of a timeline another owner feeds
+        finds where a truncation put the cut."""
+        item = self.items.get(item_id)
+        if item is None or item.heard_ms is None or not item.segments.runs:
+            return None
+        return item.heard_end, item.segments.end
+
+    @property
+    def last_input(self) -> tuple[float, Int16Array]:
+        """The newest input chunk ``(clock_ms, samples)``, where it now sits (after the last
+        :meth:`add_input`, moves included); a reader that follows the owner's calls draws it."""
+        if not self._in_chunks:
+            raise LookupError("no input audio yet")
+        return self._in_chunks[-1]
+
+    @property
+    def last_output(self) -> tuple[str, float, Int16Array]:
+        """The newest output chunk ``(item_id, clock_ms, samples)`` (after the last
+        :meth:`add_output`)."""
+        if not self._out_chunks:
+            raise LookupError("no output audio yet")
+        return self._out_chunks[-1]
+
     def dropped(self, item_id: str) -> tuple[float, float] | None:
         """The item's dropped span on the clock (None: not cut, or nothing dropped)."""
         item = self.items.get(item_id)
