@@ -95,6 +95,16 @@ class Segments:
         start, clock, _ = self.runs[i]
         return clock + (audio_ms - start)
 
+    def to_audio(self, clock_ms: float) -> float:
+        """How much of the stream lies before ``clock_ms`` on the clock (ms of its own audio;
+        the inverse of :meth:`to_clock` where the stream has audio, gaps counting nothing)."""
+        heard = 0.0
+        for start, clock, ms in self.runs:
+            if clock_ms <= clock:
+                break
+            heard = start + min(ms, clock_ms - clock)
+        return heard
+
     def move_last(self, clock_ms: float) -> None:
         """The last run now starts at ``clock_ms``; it joins the run before when it meets it."""
         self.runs[-1][1] = clock_ms
@@ -271,6 +281,15 @@ class ConversationTimeline:
         if item is None or not item.segments.runs:
             return None
         return item.segments.to_clock(audio_ms)
+
+    def played_ms(self, item_id: str, now_ms: float) -> float | None:
+        """How much of the item's audio has played by ``now_ms`` (ms of its own audio, what a
+        barge-in truncates it to; None: no audio of it)."""
+        item = self.items.get(item_id)
+        if item is None or not item.segments.runs:
+            return None
+        played = item.segments.to_audio(now_ms)
+        return played if item.heard_ms is None else min(played, item.heard_ms)
 
     def item_span(self, item_id: str) -> tuple[float, float] | None:
         """Where the item's received audio starts and ends on the clock."""

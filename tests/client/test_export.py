@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 import wave as wave_module
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +17,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from realtime_widgets import SessionConfig
+from realtime_widgets.audio.conversation import ConversationTimeline
 from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.errors import ConfigError
+from realtime_widgets.protocol import events as ev
+from realtime_widgets.server.app import LocalServer
 from realtime_widgets.widgets.waveform import Waveform
-from tests.waiting import eventually
+from tests.speech import recorded_speech
+from tests.waiting import FACTOR, eventually
 
 RATE = 24000
 
@@ -203,3 +210,235 @@ def test_the_event_log_as_parquet_with_no_events(tmp_path: Path) -> None:
     assert list(table.columns) == ["t", "direction", "type", "event"]
     assert len(table) == 0
     assert list(session.events.to_dataframe().columns) == ["t", "direction", "type", "event"]
+
+
+# ---- a live session against the local server, and its replay ----------------------------------
+
+SILENCE_MS = 500  # the session's server_vad silence_duration_ms (the default)
+PREFIX_MS = 300  # and its prefix_padding_ms
+SPEECH = 0.01 * 32768  # speech: a 10 ms bin with a sample above 1 % of full scale
+
+
+def utterance(text: str, voice: str, lead_ms: int, tail_ms: int = 900) -> np.ndarray:
+    samples = recorded_speech()[text, voice][0]
+    return np.concatenate(
+        [np.zeros(lead_ms * 24, np.int16), samples, np.zeros(tail_ms * 24, np.int16)]
+    )
+
+
+def read_on_loop(session: RealtimeSession, fn: Callable[[], Any]) -> Any:
+    """``fn()`` on the session's I/O loop, where its timeline lives."""
+
+    async def call() -> Any:
+        return fn()
+
+    return session.submit(call()).result(10 * FACTOR)
+
+
+def speak(session: RealtimeSession, x: np.ndarray) -> None:
+    """A microphone: 40 ms chunks, each sent when it has been captured."""
+    start = time.monotonic()
+    for k in range(0, len(x), 960):
+        session.stream_audio(x[k : k + 960])
+        time.sleep(max(0.0, start + (k + 960) / RATE - time.monotonic()))
+
+
+def speech_runs(channel: np.ndarray, gap_ms: int = 300) -> list[tuple[float, float]]:
+    """Where the channel holds speech (ms): 10 ms bins above :data:`SPEECH`, runs closer than
+    ``gap_ms`` joined."""
+    n = len(channel) // 240
+    loud = np.abs(channel[: n * 240].astype(np.int32)).reshape(n, 240).max(axis=1) > SPEECH
+    runs: list[list[float]] = []
+    for i in np.flatnonzero(loud):
+        if runs and i * 10 - runs[-1][1] < gap_ms:
+            runs[-1][1] = (i + 1) * 10
+        else:
+            runs.append([i * 10, (i + 1) * 10])
+    return [(a, b) for a, b in runs]
+
+
+def find(channel: np.ndarray, piece: np.ndarray, near: int) -> int:
+    """The frame where ``piece`` sits in ``channel``, from ``near`` to 100 ms after it (the
+    audio is handed out on the session loop just after its event was logged)."""
+    lo, hi = max(0, near - 2), near + at(100)
+    j = int(np.flatnonzero(piece)[0])
+    k = min(32, len(piece) - j)
+    windows = np.lib.stride_tricks.sliding_window_view(channel[lo + j : hi + j + k], k)
+    for o in np.flatnonzero((windows == piece[j : j + k]).all(axis=1)):
+        if (channel[lo + o : lo + o + len(piece)] == piece).all():
+            return lo + int(o)
+    raise AssertionError(f"a reply's audio is not within 100 ms after {near / 24:.0f} ms")
+
+
+def check_turns(
+    paths: dict[str, Path], replies: dict[str, np.ndarray], input_ms: Callable[[float], float]
+) -> dict[str, float]:
+    """Re-read the WAV and the parquet and find the turns in the audio where the events put
+    them; returns the boundaries measured (for the report). ``input_ms`` maps the server's
+    input-audio times onto the session clock (the session's timeline, as the Waveform's
+    markers do: a chunk sent late by a busy loop continues the audio before it)."""
+    frames = read_wav(paths["wav"])
+    left, right = frames[:, 0], frames[:, 1]
+    table = pd.read_parquet(paths["events"])
+    kinds = table["type"]
+    events = [json.loads(e) for e in table["event"]]
+    measured: dict[str, float] = {}
+
+    # The user, left: each turn's speech where speech_started / stopped put it. The server's
+    # start is prefix_padding_ms before the speech (in the audio before a pause, maybe), its
+    # stop silence_duration_ms after it: the speech itself sits at the clock of those times.
+    began = [
+        input_ms(events[i]["audio_start_ms"] + PREFIX_MS)
+        for i in np.flatnonzero(kinds == "input_audio_buffer.speech_started")
+    ]
+    ended = [
+        input_ms(events[i]["audio_end_ms"] - SILENCE_MS)
+        for i in np.flatnonzero(kinds == "input_audio_buffer.speech_stopped")
+    ]
+    heard = speech_runs(left)
+    assert len(heard) == len(began) == len(ended) == 3
+    for k, ((a, b), s, e) in enumerate(zip(heard, began, ended, strict=True)):
+        measured[f"user{k + 1}_start_error_ms"] = a - s
+        measured[f"user{k + 1}_end_error_ms"] = b - e
+        assert abs(a - s) <= 100
+        assert abs(b - e) <= 100
+
+    # The agent, right: each delta where a player puts it from the log alone (at its arrival,
+    # or after the audio queued before it; the cut of a truncated item applied), found there
+    # sample for sample; silence everywhere else.
+    cuts = {
+        events[i]["item_id"]: events[i]["audio_end_ms"]
+        for i in np.flatnonzero(kinds == "conversation.item.truncated")
+    }
+    assert list(cuts) == [list(replies)[1]]  # the second reply, cut once
+    pieces: dict[str, list[tuple[float, int]]] = {}  # item -> (own ms, frame in the WAV)
+    used = dict.fromkeys(replies, 0)  # samples of each reply met so far
+    played = np.zeros(len(right), bool)
+    queue_end, cut_at, late = 0.0, {}, []
+    deltas = np.flatnonzero(kinds == "response.output_audio.delta")
+    assert not right[: at(table["t"].iloc[deltas[0]] * 1000)].any()  # nothing before a reply
+    for i in np.flatnonzero(
+        kinds.isin(["response.output_audio.delta", "conversation.item.truncated"])
+    ):
+        item, t = events[i]["item_id"], table["t"].iloc[i] * 1000
+        if kinds.iloc[i] == "conversation.item.truncated":  # the player flushed at the cut
+            own, frame = next(x for x in reversed(pieces[item]) if x[0] <= cuts[item])
+            cut_at[item] = frame / 24 + cuts[item] - own
+            queue_end = min(queue_end, max(cut_at[item], pieces[item][0][1] / 24))
+            continue
+        n = int(events[i]["delta"].strip("<> bytes")) // 2
+        piece, own = replies[item][used[item] : used[item] + n], used[item] / 24
+        used[item] += n
+        if item in cut_at:  # in flight after its cut: never played
+            continue
+        if item in cuts:  # played, but heard only up to the cut
+            piece = piece[: max(0, at(cuts[item]) - at(own))]
+        model = max(queue_end, t)
+        frame = find(right, piece, at(model)) if piece.any() else at(model)
+        if piece.any():
+            late.append(frame / 24 - model)
+        pieces.setdefault(item, []).append((own, frame))
+        played[frame : frame + len(piece)] = True
+        queue_end = frame / 24 + n / 24
+    assert used == {item: len(x) for item, x in replies.items()}  # every delta's audio met
+    assert not right[~played].any()  # silence wherever nothing played
+    measured["pieces_after_the_player_model_ms_max"] = max(late)
+    assert min(late) >= -0.05
+    # the cut is where the user barged in: when the third turn's speech_started arrived
+    barge_in = table[kinds == "input_audio_buffer.speech_started"]["t"].iloc[2] * 1000
+    (cut,) = cut_at.values()
+    measured["cut_after_barge_in_ms"] = cut - barge_in
+    assert -2 <= cut - barge_in <= 100
+    return measured
+
+
+@pytest.mark.slow
+def test_a_live_session_and_its_replay_export_the_turns_where_the_events_put_them(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    """Spoken turns in real time (the session clock is the wall's): a turn and its reply, a
+    second turn whose reply the user interrupts (the client truncates what was heard, as the
+    Speaker does), and the third turn's reply: ~12 s of speech and replies in real time."""
+    config = SessionConfig(max_output_tokens=60, speed=1.5)  # replies of ~2 s
+    session = RealtimeSession(
+        config, endpoint=Endpoint.local(server.url, "m"), record=tmp_path / "talk.jsonl"
+    )
+    live: dict[str, list[np.ndarray]] = {}
+    session.add_output_audio_tap(lambda item, x: live.setdefault(item, []).append(x))
+    barge_in: list[str] = []  # the reply to cut at the next speech_started
+    heard_at_barge_in: list[float | None] = []
+
+    def truncate_what_was_heard(event: ev.ServerEvent) -> None:
+        """What a player does when the user speaks over a reply (the Speaker does it with the
+        samples the page played): cut the reply where it was heard to."""
+        if not barge_in:
+            return
+        item = barge_in.pop()
+        heard = session.timeline.played_ms(item, session.elapsed * 1000)  # (on its loop)
+        span = session.timeline.item_span(item)
+        audible = heard is not None and span is not None and session.elapsed * 1000 < span[1]
+        heard_at_barge_in.append(heard if audible else None)
+        if heard is not None and audible:
+            session.submit(session.atruncate(item, int(heard)))
+
+    session.on("input_audio_buffer.speech_started", truncate_what_was_heard)
+    try:
+        session.connect()
+        assert session.effective is not None
+        td = session.effective.turn_detection
+        assert td is not None
+        assert (td.prefix_padding_ms, td.silence_duration_ms) == (PREFIX_MS, SILENCE_MS)
+
+        def reply_after(x: np.ndarray) -> str:
+            mark = session.mark()
+            speak(session, x)
+            done = session.wait_for("response.done", timeout=60 * FACTOR, since=mark)
+            assert isinstance(done, ev.ResponseDone)
+            return str(done.response.output[0].id)
+
+        first = reply_after(utterance("Seven", "cedar", 500))  # (the prefix fits)
+        end = read_on_loop(session, lambda: session.timeline.item_span(first))
+        assert end is not None
+        time.sleep(max(0.0, end[1] / 1000 + 0.2 - session.elapsed))  # heard to its end
+        second = reply_after(utterance("second part", "marin", 200))
+        barge_in.append(second)  # the user speaks ~0.3 s into the second reply
+        mark = session.mark()
+        third = reply_after(utterance("Seven", "cedar", 300))
+        session.wait_for("conversation.item.truncated", timeout=10 * FACTOR, since=mark)
+        (heard,) = heard_at_barge_in
+        assert heard is not None, "the second reply was still playing when the user spoke"
+        paths = session.export(tmp_path / "live")
+    finally:
+        session.close()
+    replies = {item: np.concatenate(live[item]) for item in (first, second, third)}
+    measured = check_turns(paths, replies, session.timeline.input_ms)
+    print("live", {k: round(v, 1) for k, v in measured.items()})
+
+    # The same from its recording, replayed at once on the recording's clock.
+    replayed = RealtimeSession.replay(tmp_path / "talk.jsonl", speed=0)
+    again: dict[str, list[np.ndarray]] = {}
+    replayed.add_output_audio_tap(lambda item, x: again.setdefault(item, []).append(x))
+    try:
+        replayed.play()
+        paths = replayed.export(tmp_path / "replayed")
+    finally:
+        replayed.close()
+    replies = {item: np.concatenate(again[item]) for item in replies}
+    measured = check_turns(paths, replies, replayed.timeline.input_ms)
+    print("replayed", {k: round(v, 1) for k, v in measured.items()})
+
+
+def test_played_ms_counts_the_audio_heard_by_then() -> None:
+    """What a barge-in truncates a reply to: its own audio played by now, an underrun's gap
+    counting nothing, never past a cut."""
+    timeline = ConversationTimeline()
+    timeline.add_output("a", np.ones(12000, np.int16), 0.0)  # 0-500 ms
+    timeline.add_output("a", np.ones(12000, np.int16), 1000.0)  # late: 1000-1500 ms
+    assert timeline.played_ms("a", 300) == 300
+    assert timeline.played_ms("a", 800) == 500  # the gap: nothing more heard
+    assert timeline.played_ms("a", 1200) == 700
+    assert timeline.played_ms("a", 9000) == 1000
+    assert timeline.output_ms("a", 700) == 1200  # (its inverse)
+    timeline.truncate("a", 600)
+    assert timeline.played_ms("a", 1200) == 600
+    assert timeline.played_ms("b", 100) is None
