@@ -550,7 +550,12 @@ class RealtimeSession(SessionTransport):
         ``t`` on the same clock as the WAV, ``direction``, ``type``, ``event`` as JSON). A
         ``target`` that is a folder (it exists, or ends with a separator) holds them as
         ``session`` files (the session id when known); else it is the prefix ``NAME`` with its
-        folder (made when missing). Returns ``{"wav": path, "events": path}``."""
+        folder (made when missing). Returns ``{"wav": path, "events": path}``.
+
+        Both are horizons, not archives: the WAV holds the last 10 minutes, the log the events
+        the history keeps (5,000; ``events.dropped`` says how many left, and a microphone's
+        appends alone fill it in ~3 minutes). ``record=`` keeps every event and its audio on
+        disk (JSONL)."""
         wav, events = _export_paths(target, self.session_id)
         keep = _checked_keep_s(keep_s)
         rec, entries = self._read_on_loop(lambda: (self.timeline.recording(), list(self.history)))
