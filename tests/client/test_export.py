@@ -442,3 +442,28 @@ def test_played_ms_counts_the_audio_heard_by_then() -> None:
     timeline.truncate("a", 600)
     assert timeline.played_ms("a", 1200) == 600
     assert timeline.played_ms("b", 100) is None
+
+
+def test_a_recorded_append_that_cannot_be_read_is_reported_and_the_replay_goes_on(
+    tmp_path: Path,
+) -> None:
+    path = write_recording(
+        tmp_path / "bad.jsonl",
+        [
+            (0.5, "out", {"type": "input_audio_buffer.append", "audio": "not base64!"}),
+            (1.0, "out", {"type": "input_audio_buffer.append", "audio": b64(VOICE)}),
+        ],
+    )
+    replayed = RealtimeSession.replay(path, speed=0)
+    problems: list[str] = []
+    replayed.on("client.protocol_error", lambda e: problems.append(str(e.model_extra)))
+    try:
+        replayed.play()
+        frames = read_wav(replayed.export_wav(tmp_path / "bad.wav"))
+    finally:
+        replayed.close()
+    assert len(problems) == 1
+    assert "input_audio_buffer.append replayed" in problems[0]
+    assert len(frames) == at(1000)  # from the session clock's 0
+    assert not frames[: at(500)].any()
+    assert (frames[at(500) :, 0] == VOICE).all()  # the good append, where it was sent
