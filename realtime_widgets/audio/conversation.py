@@ -95,6 +95,16 @@ class Segments:
         start, clock, _ = self.runs[i]
         return clock + (audio_ms - start)
 
+    def to_audio(self, clock_ms: float) -> float:
+        """How much of the stream lies before ``clock_ms`` on the clock (ms of its own audio;
+        the inverse of :meth:`to_clock` where the stream has audio, gaps counting nothing)."""
+        heard = 0.0
+        for start, clock, ms in self.runs:
+            if clock_ms <= clock:
+                break
+            heard = start + min(ms, clock_ms - clock)
+        return heard
+
     def move_last(self, clock_ms: float) -> None:
         """The last run now starts at ``clock_ms``; it joins the run before when it meets it."""
         self.runs[-1][1] = clock_ms
@@ -272,6 +282,15 @@ class ConversationTimeline:
             return None
         return item.segments.to_clock(audio_ms)
 
+    def played_ms(self, item_id: str, now_ms: float) -> float | None:
+        """How much of the item's audio has played by ``now_ms`` (ms of its own audio, what a
+        barge-in truncates it to; None: no audio of it)."""
+        item = self.items.get(item_id)
+        if item is None or not item.segments.runs:
+            return None
+        played = item.segments.to_audio(now_ms)
+        return played if item.heard_ms is None else min(played, item.heard_ms)
+
     def item_span(self, item_id: str) -> tuple[float, float] | None:
         """Where the item's received audio starts and ends on the clock."""
         item = self.items.get(item_id)
@@ -289,6 +308,31 @@ class ConversationTimeline:
         heard = item.heard_end
         self.output_end = min(self.output_end, max(heard, item.start))  # the player was flushed
         return heard, item.segments.end
+
+    def cut(self, item_id: str) -> tuple[float, float] | None:
+        """A cut item's (heard end, received end) on the clock, as :meth:`truncate` returned
+        it (None: not cut, or no audio of it): how a reader of a timeline another owner feeds
+        finds where a truncation put the cut."""
+        item = self.items.get(item_id)
+        if item is None or item.heard_ms is None or not item.segments.runs:
+            return None
+        return item.heard_end, item.segments.end
+
+    @property
+    def last_input(self) -> tuple[float, Int16Array]:
+        """The newest input chunk ``(clock_ms, samples)``, where it now sits (after the last
+        :meth:`add_input`, moves included); a reader that follows the owner's calls draws it."""
+        if not self._in_chunks:
+            raise LookupError("no input audio yet")
+        return self._in_chunks[-1]
+
+    @property
+    def last_output(self) -> tuple[str, float, Int16Array]:
+        """The newest output chunk ``(item_id, clock_ms, samples)`` (after the last
+        :meth:`add_output`)."""
+        if not self._out_chunks:
+            raise LookupError("no output audio yet")
+        return self._out_chunks[-1]
 
     def dropped(self, item_id: str) -> tuple[float, float] | None:
         """The item's dropped span on the clock (None: not cut, or nothing dropped)."""

@@ -32,6 +32,8 @@ Bounds: every frame is checked against ``max_frame_bytes`` before it is sent or 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import itertools
 import json
@@ -44,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import ValidationError
 
+from realtime_widgets.audio.formats import FORMAT_RATES, decode
 from realtime_widgets.audio.pcm import as_int16, bytes_to_int16, pcm16_to_base64
 from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.client.audio_codec import InputFrames, OutputDecoder
@@ -161,6 +164,13 @@ class ClientCore:
     def elapsed(self) -> float:
         """Seconds since the core was made: the clock of ``history`` entries."""
         return self.clock() - self._t0
+
+    def follow_clock(self, clock: Callable[[], float]) -> None:
+        """From now on ``clock()`` is the session clock itself (seconds, ``elapsed``): a replay
+        follows its recording's clock, so its events, metrics and audio sit at the times they
+        were recorded, at any replay speed."""
+        self.clock = clock
+        self._t0 = 0.0
 
     def event_id(self) -> str:
         return f"evt_rw_{next(self._ids)}"
@@ -615,5 +625,23 @@ class ClientCore:
         are received as they were live, bad ones reported the same way."""
         if direction == "in":
             self.receive(raw if raw is not None else json.dumps(event))
-        else:
-            self._record(HistoryEntry(t, direction, str(event.get("type")), light(event)))
+            return
+        self._record(HistoryEntry(t, direction, str(event.get("type")), light(event)))
+        audio = event.get("audio")
+        if event.get("type") == "input_audio_buffer.append" and isinstance(audio, str):
+            self._replayed_input(audio)
+
+    def _replayed_input(self, b64: str) -> None:
+        """A recorded append's audio, in the input format the session then had, for the audio
+        taps (what was sent is drawn and recorded as it was live). Audio that cannot be read is
+        reported as a ``client.protocol_error`` and lost to the taps, nothing else."""
+        if not self.listeners.audio_taps:
+            return
+        fmt = self.config.input_audio_format.type
+        try:
+            samples = decode(base64.b64decode(b64, validate=True), fmt)
+        except (binascii.Error, ValueError, AudioFormatError) as exc:
+            frame = '{"type":"input_audio_buffer.append","audio":"' + b64[:100]
+            self._protocol_error(f"input_audio_buffer.append replayed: {exc}", frame)
+            return
+        self._outbox.append(InputAudio(samples, FORMAT_RATES[fmt]))

@@ -8,13 +8,20 @@ horizon, not a recording (``RealtimeSession(record=...)`` keeps everything, on d
 over :data:`HISTORY_ENTRY_BYTES` (1 MiB; a 30 MB image, say) is kept with its long strings cut
 to their first characters and a ``<N more characters>`` note, so one big frame cannot push the
 whole log out.
+
+:meth:`EventHistory.to_parquet` (and :func:`write_events_parquet`, for a copy of the entries
+taken elsewhere) writes the log in the interchange format of voice-eval tools: one row per
+event, columns ``t`` (seconds on the session clock, ``RealtimeSession.elapsed``; a replay's
+is its recording's), ``direction`` ("in", "out" or "local"), ``type`` and ``event`` (the event
+as JSON text, audio as byte counts, secrets marked).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +34,13 @@ __all__ = [
     "HISTORY",
     "HISTORY_BYTES",
     "HISTORY_ENTRY_BYTES",
+    "PARQUET_COLUMNS",
     "EventHistory",
     "History",
     "HistoryEntry",
     "light",
     "shortened",
+    "write_events_parquet",
 ]
 
 HISTORY = 5000  # entries kept (a deque): the event log's horizon, not a recording
@@ -40,6 +49,7 @@ HISTORY_ENTRY_BYTES = 1024 * 1024  # an entry larger than this keeps its strings
 ENTRY_OVERHEAD = 200  # bytes an entry costs beyond its payload (the objects around it)
 _HEAD = 256  # characters kept of a long string in a cut entry
 _ITEMS = 64  # elements kept of a long list in a cut entry
+PARQUET_COLUMNS = ("t", "direction", "type", "event")  # the event log's parquet columns
 
 
 @dataclass(frozen=True)
@@ -177,12 +187,20 @@ class EventHistory:
         ]
 
     def to_dataframe(self) -> Any:
+        """The events as a pandas DataFrame: ``t`` (s, rounded to 0.1 ms), ``direction``,
+        ``type``, ``event`` (the dict); :meth:`to_parquet` writes ``event`` as JSON text."""
         try:
             # optional dependency: pandas, only for this export
             import pandas as pd
         except ImportError:
             raise RealtimeWidgetsError("to_dataframe() needs pandas: pip install pandas") from None
-        return pd.DataFrame(self.rows())
+        return pd.DataFrame(self.rows(), columns=["t", "direction", "type", "event"])
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Write the events as parquet (module docstring: ``t``, ``direction``, ``type``,
+        ``event`` as JSON text; needs pyarrow); returns the path. Read it back with
+        ``pandas.read_parquet(path)`` and ``json.loads`` of an ``event``."""
+        return write_events_parquet(list(self._entries), path)
 
     def to_jsonl(self, path: str | Path) -> int:
         """Write the events as JSON lines; returns how many."""
@@ -191,3 +209,41 @@ class EventHistory:
             for row in rows:
                 handle.write(json.dumps(row, separators=(",", ":")) + "\n")
         return len(rows)
+
+
+def write_events_parquet(entries: Iterable[HistoryEntry], path: str | Path) -> Path:
+    """``entries`` as a parquet file of :data:`PARQUET_COLUMNS` (module docstring), in their
+    order; returns the path. Needs pyarrow (the ``evals`` extra)."""
+    try:
+        # optional dependency: pyarrow, only for this export (imported by name: untyped,
+        # whether or not the type checker is told to skip it)
+        pa = importlib.import_module("pyarrow")
+        pq = importlib.import_module("pyarrow.parquet")
+    except ImportError:
+        raise RealtimeWidgetsError(
+            "to_parquet() needs pyarrow: pip install 'realtime-widgets[evals]'"
+        ) from None
+    rows = list(entries)
+    schema = pa.schema(
+        [
+            ("t", pa.float64()),
+            ("direction", pa.string()),
+            ("type", pa.string()),
+            ("event", pa.string()),
+        ]
+    )
+    table = pa.table(
+        {
+            "t": [float(e.t) for e in rows],
+            "direction": [e.direction for e in rows],
+            "type": [e.type for e in rows],
+            "event": [
+                json.dumps(e.data, separators=(",", ":"), ensure_ascii=False, default=str)
+                for e in rows
+            ],
+        },
+        schema=schema,
+    )
+    target = Path(path)
+    pq.write_table(table, target)
+    return target

@@ -45,39 +45,53 @@ what the server answers lands in ``session.state``::
 
 Widgets and other threads use the public seams: :meth:`submit` (an owned task on the loop),
 :meth:`call_soon`, the ``a*`` coroutines, and listeners that return their remover.
+
+The recording of the conversation: ``session.timeline`` (a
+:class:`~realtime_widgets.audio.conversation.ConversationTimeline`, one per session) holds both
+sides on the session clock (``elapsed``; a replay's is its recording's): the audio appended as
+it was sent, the reply audio as it arrived, the cuts of ``conversation.item.truncated``. The
+session feeds it on its I/O loop with the first listeners it registers, so any other listener
+(the Waveform draws from it) finds it up to date. Export it with the event log::
+
+    session.export("runs/talk")   # runs/talk.wav (user left, agent right) + talk.events.parquet
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy.typing as npt
 from pydantic import BaseModel
 
+from realtime_widgets.audio.conversation import ConversationTimeline, Recording, stereo_wav
 from realtime_widgets.audio.rate import MODEL_RATE
+from realtime_widgets.audio.resample import to_model_rate
 from realtime_widgets.client.audio_stream import AudioStream
 from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.client.core import MAX_FRAME_BYTES, ClientCore
-from realtime_widgets.client.history import EventHistory, HistoryEntry
+from realtime_widgets.client.history import EventHistory, HistoryEntry, write_events_parquet
 from realtime_widgets.client.loop import blocking, on_loop
 from realtime_widgets.client.metrics import PRICES, Metrics, cost_of
 from realtime_widgets.client.recording import read_recording
 from realtime_widgets.client.tools import PythonTool, check_name
 from realtime_widgets.client.transport import SessionTransport
-from realtime_widgets.errors import RealtimeWidgetsError, ServerError
+from realtime_widgets.errors import ConfigError, FieldProblem, RealtimeWidgetsError, ServerError
+from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol import items
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.state import ConversationState
 
 __all__ = ["HistoryEntry", "RealtimeSession", "local_server"]
 
+T = TypeVar("T")
 _shared_local: dict[str, Any] = {}
 _shared_lock = threading.Lock()
 
@@ -141,6 +155,12 @@ class RealtimeSession(SessionTransport):
             call_soon=self.call_soon,
             spawn=self._spawn,
         )
+        # The conversation's recording, fed on the I/O loop by the session's own listeners,
+        # registered first: every later listener (a Waveform) runs after it is up to date.
+        self.timeline = ConversationTimeline()
+        self.core.add_audio_tap(self._timeline_input)
+        self.core.add_output_audio_tap(self._timeline_output)
+        self.core.on("conversation.item.truncated", self._timeline_truncated)
 
     def __repr__(self) -> str:
         status = "replay" if self.replaying else ("connected" if self.connected else "closed")
@@ -458,6 +478,105 @@ class RealtimeSession(SessionTransport):
 
         return register(func) if func is not None else register
 
+    # ---- the recording: the timeline, fed on the I/O loop, and its export --------------------
+
+    def _timeline_input(self, samples: Any, rate: int) -> None:
+        self.timeline.add_input(to_model_rate(samples, rate), self.elapsed * 1000)
+
+    def _timeline_output(self, item_id: str, samples: Any) -> None:
+        self.timeline.add_output(item_id, samples, self.elapsed * 1000)
+
+    def _timeline_truncated(self, event: ev.ServerEvent) -> None:
+        if isinstance(event, ev.ConversationItemTruncated):
+            self.timeline.truncate(event.item_id, event.audio_end_ms)
+
+    def _read_on_loop(self, fn: Callable[[], T]) -> T:
+        """``fn()`` where the timeline and history live: on the I/O loop while the session has
+        one (waited for), else here (not used yet, or closed: nobody else touches them)."""
+        io = self._io
+        if io is None or io.in_loop_thread():
+            return fn()
+
+        async def call() -> T:
+            return fn()
+
+        try:
+            future = io.submit(call())
+        except RuntimeError:  # the loop closed meanwhile: nobody feeds them any more
+            return fn()
+        return future.result(self.timeout)
+
+    async def _aread_on_loop(self, fn: Callable[[], T]) -> T:
+        io = self._io
+        if io is None or io.in_loop_thread():
+            return fn()
+
+        async def call() -> T:
+            return fn()
+
+        try:
+            future = io.submit(call())
+        except RuntimeError:
+            return fn()
+        return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+
+    def _recording(self, keep_s: float | None) -> Recording:
+        """A copy of what the WAV needs, taken where the timeline lives (cheap: lists of
+        references), cut to the last ``keep_s`` seconds."""
+        return _kept(self._read_on_loop(self.timeline.recording), keep_s)
+
+    def export_wav(self, path: str | Path, *, keep_s: float | None = None) -> Path:
+        """Write the conversation as a stereo 16-bit WAV at 24 kHz on the session clock (0 s:
+        the session's start; a replay's: its recording's): the user left, where the audio was
+        sent; the agent right, where it played (each reply after the one before, not before
+        it arrived), cut where ``conversation.item.truncated`` cut it; silence wherever
+        nothing played. It ends where the later side ends; ``keep_s`` keeps only its last
+        seconds (at most the timeline's ``keep_s``, 10 minutes). Only a copy of the chunk lists
+        is taken on the I/O loop; the WAV is built in the calling thread (from a listener or
+        coroutine on the loop, await :meth:`aexport_wav`). Returns the path."""
+        keep = _checked_keep_s(keep_s)
+        return _write_wav(path, self._recording(keep))
+
+    async def aexport_wav(self, path: str | Path, *, keep_s: float | None = None) -> Path:
+        """:meth:`export_wav` from async code: the WAV is built and written on a worker thread."""
+        keep = _checked_keep_s(keep_s)
+        rec = _kept(await self._aread_on_loop(self.timeline.recording), keep)
+        return await asyncio.to_thread(_write_wav, path, rec)
+
+    def export(self, target: str | Path, *, keep_s: float | None = None) -> dict[str, Path]:
+        """Write the recording and the event log, the interchange format of voice-eval tools:
+        ``NAME.wav`` (:meth:`export_wav`) and ``NAME.events.parquet``
+        (:meth:`EventHistory.to_parquet <realtime_widgets.client.history.EventHistory.to_parquet>`:
+        ``t`` on the same clock as the WAV, ``direction``, ``type``, ``event`` as JSON). A
+        ``target`` that is a folder (it exists, or ends with a separator) holds them as
+        ``session`` files (the session id when known); else it is the prefix ``NAME`` with its
+        folder (made when missing). Returns ``{"wav": path, "events": path}``.
+
+        Both are horizons, not archives: the WAV holds the last 10 minutes, the log the events
+        the history keeps (5,000; ``events.dropped`` says how many left, and a microphone's
+        appends alone fill it in ~3 minutes). ``record=`` keeps every event and its audio on
+        disk (JSONL)."""
+        wav, events = _export_paths(target, self.session_id)
+        keep = _checked_keep_s(keep_s)
+        rec, entries = self._read_on_loop(lambda: (self.timeline.recording(), list(self.history)))
+        return {
+            "wav": _write_wav(wav, _kept(rec, keep)),
+            "events": write_events_parquet(entries, events),
+        }
+
+    async def aexport(self, target: str | Path, *, keep_s: float | None = None) -> dict[str, Path]:
+        """:meth:`export` from async code: both files are built and written on a worker
+        thread."""
+        wav, events = _export_paths(target, self.session_id)
+        keep = _checked_keep_s(keep_s)
+        rec, entries = await self._aread_on_loop(
+            lambda: (self.timeline.recording(), list(self.history))
+        )
+        return {
+            "wav": await asyncio.to_thread(_write_wav, wav, _kept(rec, keep)),
+            "events": await asyncio.to_thread(write_events_parquet, entries, events),
+        }
+
     # ---- replay -----------------------------------------------------------------------------
 
     @classmethod
@@ -467,6 +586,9 @@ class RealtimeSession(SessionTransport):
         session = cls(endpoint=Endpoint(f"replay://{Path(path).name}", kind="replay"))
         session.replaying = True
         session._replay = (Path(path), speed)
+        # The session clock is the recording's: events, metrics and the timeline's audio sit
+        # where they were recorded, whatever the speed.
+        session.core.follow_clock(lambda: session.replay_t or 0.0)
         return session
 
     @on_loop
@@ -491,6 +613,47 @@ class RealtimeSession(SessionTransport):
     def play(self, timeout: float = 3600.0) -> None:
         """Play a replayed session to its end (blocking)."""
         self._block(self.aplay(), timeout)
+
+
+def _checked_keep_s(keep_s: float | None) -> float | None:
+    if keep_s is None:
+        return None
+    if isinstance(keep_s, bool) or not isinstance(keep_s, int | float) or not keep_s > 0:
+        raise ConfigError(
+            [
+                FieldProblem(
+                    "keep_s", f"keep_s must be a number of seconds > 0, or None, got {keep_s!r}"
+                )
+            ]
+        )
+    return float(keep_s)
+
+
+def _kept(rec: Recording, keep_s: float | None) -> Recording:
+    """``rec`` from ``keep_s`` seconds before its end (None: all of it)."""
+    if keep_s is None:
+        return rec
+    return dataclasses.replace(rec, start_ms=max(rec.start_ms, rec.end_ms - keep_s * 1000))
+
+
+def _write_wav(path: str | Path, rec: Recording) -> Path:
+    target = Path(path)
+    target.write_bytes(stereo_wav(rec))
+    return target
+
+
+def _export_paths(target: str | Path, session_id: str | None) -> tuple[Path, Path]:
+    """Where :meth:`RealtimeSession.export` writes: ``NAME.wav`` and ``NAME.events.parquet``."""
+    text = os.fspath(target)
+    base = Path(text)
+    if base.is_dir() or text.endswith(("/", os.sep)):
+        base = base / (session_id or "session")
+    if not base.name:
+        raise ConfigError(
+            [FieldProblem("target", f"target must name a folder or a prefix, got {text!r}")]
+        )
+    base.parent.mkdir(parents=True, exist_ok=True)
+    return base.with_name(base.name + ".wav"), base.with_name(base.name + ".events.parquet")
 
 
 def _with_id(item: BaseModel | dict[str, Any]) -> tuple[BaseModel, str]:

@@ -30,6 +30,12 @@ builds it, the loop sends it.
 Its state (the envelopes, positions, pending batch and history) lives on the session loop,
 where the taps and events arrive; a view's ``hello`` hops there
 (:mod:`~realtime_widgets.widgets.browser_messages`).
+
+The timeline is the session's (``session.timeline``: one recording per session, which a session
+with no waveform exports too): the session feeds it on its loop with listeners registered
+before any widget's, so the waveform's taps and listeners, which run after them, draw what it
+placed (:attr:`~realtime_widgets.audio.conversation.ConversationTimeline.last_input`, ...).
+A waveform with no session keeps a timeline of its own and feeds it (``add_input``, ...).
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import to_model_rate
 from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.errors import RealtimeWidgetsError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.widgets.browser_messages import (
@@ -228,7 +235,8 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
         if clock is None:
             clock = _session_clock(session) if session is not None else _own_clock()
         self._clock = clock
-        self.timeline = ConversationTimeline()
+        # The session's recording (it feeds it); without a session, the waveform's own.
+        self.timeline = session.timeline if session is not None else ConversationTimeline()
         self._in = _Lane()
         self._out = _Lane()
         self.in_bins = 0  # where the input lane ends (bins on the clock)
@@ -243,11 +251,9 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
         self._receive_browser_messages()
         if session is not None:
             self._listen(
-                # Taps run on the session loop already: straight in, no hop.
-                session.add_audio_tap(self._add_input),
-                session.add_output_audio_tap(
-                    lambda item_id, samples: self._add_output(samples, item_id)
-                ),
+                # Taps run on the session loop already, after the session placed the chunk.
+                session.add_audio_tap(lambda samples, rate: self._draw_input()),
+                session.add_output_audio_tap(lambda item_id, samples: self._draw_output()),
                 session.on("*", self._on_event),
             )
 
@@ -257,13 +263,26 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
 
     # ---- audio ----------------------------------------------------------------------------------
 
+    def _own_timeline(self, what: str) -> None:
+        if self.session is not None:
+            raise RealtimeWidgetsError(
+                f"{what} is for a Waveform without a session: a session's waveform draws the "
+                "audio the session sends and receives (append_audio, stream_audio)"
+            )
+
     def add_input(self, samples: Int16Array, rate: int = MODEL_RATE) -> None:
-        """Input audio (int16 at ``rate``) onto the timeline, sent now (from any thread)."""
-        on_session_loop(self.session, self._add_input, samples, rate)
+        """Input audio (int16 at ``rate``) onto the waveform's own timeline, sent now (a
+        waveform without a session)."""
+        self._own_timeline("add_input")
+        self._add_input(samples, rate)
 
     def _add_input(self, samples: Int16Array, rate: int) -> None:
-        x = to_model_rate(samples, rate)
-        at = self.timeline.add_input(x, self.now_ms())
+        self.timeline.add_input(to_model_rate(samples, rate), self.now_ms())
+        self._draw_input()
+
+    def _draw_input(self) -> None:
+        """Draw the input chunk the timeline placed last (and the run it moved back)."""
+        at, x = self.timeline.last_input
         moved = self.timeline.moved
         if not moved:
             self._lane_input(at, x)
@@ -290,11 +309,18 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
         self._queue({"type": "env", "track": "in", "start": start}, bins)
 
     def add_output(self, samples: Int16Array, item_id: str) -> None:
-        """An output item's audio (24 kHz int16), received now (from any thread)."""
-        on_session_loop(self.session, self._add_output, samples, item_id)
+        """An output item's audio (24 kHz int16) onto the waveform's own timeline, received now
+        (a waveform without a session)."""
+        self._own_timeline("add_output")
+        self._add_output(samples, item_id)
 
     def _add_output(self, samples: Int16Array, item_id: str) -> None:
-        at = self.timeline.add_output(item_id, samples, self.now_ms())
+        self.timeline.add_output(item_id, samples, self.now_ms())
+        self._draw_output()
+
+    def _draw_output(self) -> None:
+        """Draw the output chunk the timeline placed last."""
+        item_id, at, samples = self.timeline.last_output
         start, bins = self._out.add(at, samples, item_id)
         self.out_bins = max(self.out_bins, start + len(bins))
         self._queue({"type": "env", "track": "out", "start": start}, bins)
@@ -436,7 +462,9 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
                 at = max([now_ms, *(s[1] for s in spans if s is not None)])
             self._marker("response_done", at, status)
         elif isinstance(event, ev.ConversationItemTruncated):
-            cut = clock.truncate(event.item_id, event.audio_end_ms)
+            if self.session is None:  # its own timeline (a session cut its own already)
+                clock.truncate(event.item_id, event.audio_end_ms)
+            cut = clock.cut(event.item_id)
             if cut is not None:
                 self._marker("truncated", cut[0], f"cut at {event.audio_end_ms / 1000:.1f} s")
                 self._dropped_ids.setdefault(event.item_id, 0)
