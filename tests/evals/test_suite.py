@@ -25,6 +25,7 @@ from realtime_widgets.evals.suite import (
     join,
     overlay,
     speech_bounds,
+    with_noise,
 )
 
 CODEC2 = Path("/usr/share/codec2")
@@ -382,6 +383,35 @@ def test_builtin_suite_covers_every_label_and_its_labels_agree_with_the_audio() 
             assert all(s.end_ms <= barge.start_ms for s in clip.of("speech")), clip.id
     synthetic = [c.id for c in suite if c.meta.get("synthetic")]
     assert synthetic == ["cross-cough"]
+
+
+def test_with_noise_loops_the_noise_at_the_snr_and_names_bad_fields() -> None:
+    clip = join(
+        [burst(RATE, lead_ms=50, tone_ms=600, tail_ms=50), eot(1500)], id="t", meta={"a": 1}
+    )
+    rng = np.random.default_rng(1)
+    noise = Utterance(rng.normal(0, 3000, 8000).astype(np.int16), 16000, source="hiss")  # 0.5 s
+    out = with_noise(clip, noise, 12.0, id="t-noisy")
+    assert out.id == "t-noisy"
+    assert out.spans == clip.spans
+    assert out.meta == {"a": 1, "noise": "hiss", "snr_db": 12.0, "source": ["hiss"]}
+    added = out.samples.astype(np.float64) - clip.samples.astype(np.float64)
+    speech = span_audio(clip, clip.of("speech")[0])
+    assert 10 * np.log10(np.mean(speech**2) / np.mean(added**2)) == pytest.approx(12.0, abs=0.1)
+    # Looped with crossfades: no 100 ms stretch of the 2.2 s clip lacks the noise.
+    windows = added[: len(added) // 2400 * 2400].reshape(-1, 2400)
+    assert np.sqrt((windows**2).mean(axis=1)).min() > 0.5 * np.sqrt(np.mean(added**2))
+    for kwargs, field in (
+        ({"snr_db": "loud"}, "snr_db"),
+        ({"snr_db": -40.0}, "snr_db"),
+        ({"noise": np.zeros(RATE, dtype=np.int16)}, "noise"),
+        ({"noise": np.ones(100, dtype=np.int16)}, "noise"),
+        ({"noise": "hiss.wav"}, "noise"),
+    ):
+        args: dict[str, object] = {"noise": noise, "snr_db": 10.0, **kwargs}
+        with pytest.raises(ConfigError) as caught:
+            with_noise(clip, **args)  # type: ignore[arg-type]
+        assert caught.value.field == field, (kwargs, caught.value)
 
 
 @functools.cache
