@@ -5,7 +5,8 @@ row schema. Three ways in: :meth:`Suite.from_rows` (rows as eot-bench or a Huggi
 gives them), :meth:`Suite.from_folder` (one ``NAME.wav`` + ``NAME.json`` per clip; written by
 :meth:`Suite.to_folder`), and the builders :func:`join` (real utterances separated by labelled
 pauses) and :func:`overlay` (a backchannel, cough or interruption laid over the agent's turn at a
-chosen SNR). :func:`builtin_suite` is the suite that ships with the package (real speech from
+chosen SNR), and :func:`with_noise` (a background recording under a whole clip at a chosen SNR).
+:func:`builtin_suite` is the suite that ships with the package (real speech from
 Debian's ``codec2-examples``, LGPL-2.1-or-later; see ``evals/data/README.md``), and
 :func:`default_reply` the recording the local agent speaks as its reply in simulated runs.
 """
@@ -43,6 +44,7 @@ __all__ = [
     "join",
     "overlay",
     "speech_bounds",
+    "with_noise",
 ]
 
 DATA = Path(__file__).parent / "data"  # the shipped audio, labels and licence note
@@ -694,6 +696,69 @@ def overlay(
                 clip.words, info)  # fmt: skip
 
 
+_CROSSFADE_MS = 50.0  # where a looped noise recording meets itself
+
+
+def with_noise(
+    clip: Clip,
+    noise: Any,
+    snr_db: float,
+    *,
+    id: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> Clip:
+    """``clip`` with a background ``noise`` recording under all of it, at ``snr_db``.
+
+    ``noise`` (24 kHz array, ``(array, rate)`` or :class:`Utterance`, at least 200 ms) is
+    looped to the clip's length, each repeat meeting the last with a 50 ms equal-power
+    crossfade, and scaled so that ``snr_db = 20 log10(rms(speech) / rms(noise))``, where
+    ``rms(speech)`` is over the clip's ``speech`` spans before the noise is added and
+    ``rms(noise)`` over the whole looped noise (the same in every span, since it is looped):
+    the labels do not move. ``meta`` gets ``noise`` (the noise's source) and ``snr_db``, the
+    noise's source joins the ``source`` list, and ``meta`` is merged in. Errors name the field
+    (``snr_db``, ``noise``, ``clip``).
+    """
+    if not _number(snr_db):
+        raise _problem("snr_db", f"snr_db: a number of dB needed, got {snr_db!r}")
+    samples, _, source = _utterance(noise, "noise")
+    ms = RATE / 1000
+    fade = round(_CROSSFADE_MS * ms)
+    if len(samples) < 4 * fade:
+        raise _problem(
+            "noise",
+            f"noise: at least {4 * _CROSSFADE_MS:.0f} ms needed, got {len(samples) / ms:.0f} ms",
+        )
+    loop = samples.astype(np.float64)
+    if _rms(loop) == 0:
+        raise _problem("noise", "noise: all silence")
+    n = len(clip.samples)
+    ramp = np.sin(np.linspace(0.0, np.pi / 2, fade))  # equal power: sin^2 + cos^2 = 1
+    bed = loop.copy()
+    while len(bed) < n:
+        head = bed[:-fade]
+        joint = bed[-fade:] * ramp[::-1] + loop[:fade] * ramp
+        bed = np.concatenate([head, joint, loop[fade:]])
+    bed = bed[:n]
+    base = clip.samples.astype(np.float64)
+    speech = np.concatenate(
+        [base[round(s.start_ms * ms) : round(s.end_ms * ms)] for s in clip.of("speech")]
+        or [np.zeros(0)]
+    )
+    speech_rms = _rms(speech)
+    if speech_rms == 0:
+        raise _problem("clip", f"clip {clip.id!r} has no speech to set the SNR against")
+    mixed = base + bed * (speech_rms / 10 ** (snr_db / 20) / _rms(bed))
+    if np.abs(mixed).max() > 32767:
+        raise _problem("snr_db", f"snr_db: {snr_db} dB would clip the mix; raise it")
+    info = {**clip.meta, **(meta or {})}
+    info["noise"] = source or "unnamed"
+    info["snr_db"] = float(snr_db)
+    if source:
+        have = info.get("source", [])
+        info["source"] = [*([have] if isinstance(have, str) else have), source]
+    return Clip(id or clip.id, _int16(mixed), clip.spans, clip.language, clip.words, info)
+
+
 @functools.cache
 def _builtin() -> Suite:
     suite = Suite.from_folder(DATA / "suite", name="builtin")
@@ -707,10 +772,27 @@ def builtin_suite() -> Suite:
     """The suite that ships with the package: real speech, labelled (see ``evals/data/README.md``).
 
     Clips cut from Debian's codec2-examples recordings (LGPL-2.1-or-later) by
-    ``scripts/make_eval_suite.py`` with :func:`join` and :func:`overlay`: turns with mid-turn
-    holds of 400-1200 ms, clear ends of turn, backchannels (real short words) and a cough-like
-    noise burst (synthetic, marked ``meta["synthetic"]``) laid over the agent's turn, and
-    barge-ins (real sentences starting 1.5-2.5 s into an eot span). Stored at 8 or 16 kHz, held
-    at 24 kHz. Loaded on first call, then cached (the same object each time: do not mutate).
+    ``scripts/make_eval_suite.py`` with :func:`join`, :func:`overlay` and :func:`with_noise`:
+    turns with mid-turn holds of 400-1200 ms, clear ends of turn, backchannels (real short
+    words) and a cough-like noise burst (synthetic, marked ``meta["synthetic"]``) laid over the
+    agent's turn, barge-ins (real sentences), and two of the turns again under a real
+    background talker 22-25 dB down (``meta["noise"]``, ``meta["snr_db"]``, ``meta["clean"]``
+    names the clean clip), where Silero's probability in the pauses sits between 0.3 and 0.7
+    and the threshold matters (on the clean clips it is near 0 or 1 and it does not).
+
+    Where the agent is assumed to be speaking: the local agent replies with
+    :func:`default_reply` (2.29 s), starting ~30-50 ms after ``silence_duration_ms`` has run out
+    after the true end of the turn, so for any silence of 200-1500 ms it is playing from 1.55 s
+    to 2.54 s after the true end. Every backchannel and barge-in starts 1.6-2.4 s after it
+    (backchannels 1.7-2.1 s), and the eot span before each is at least 1.6 s, so no setting up
+    to ~1500 ms misses that end of turn for lack of room. Outside that window (a silence under
+    ~150 ms or over ~1550 ms, or a remote agent whose reply is shorter or later) the agent may
+    be silent when the sound starts: the metrics then do not score that span
+    (``false_barge_in_rate``, ``talk_over_rate`` pool fewer spans; ``n_backchannel`` /
+    ``n_barge_in`` say how many were scored), and a silence longer than the eot span before
+    the sound counts that end of turn as missed.
+
+    Stored at 8 or 16 kHz, held at 24 kHz. Loaded on first call, then cached (the same object
+    each time: do not mutate).
     """
     return _builtin()

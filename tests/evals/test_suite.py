@@ -25,6 +25,7 @@ from realtime_widgets.evals.suite import (
     join,
     overlay,
     speech_bounds,
+    with_noise,
 )
 
 CODEC2 = Path("/usr/share/codec2")
@@ -351,7 +352,7 @@ def test_builtin_suite_covers_every_label_and_its_labels_agree_with_the_audio() 
     assert not suite[0].samples.flags.writeable  # shared: read-only
     assert "LGPL-2.1" in suite.licence
     assert "codec2" in suite.licence
-    assert 8 <= len(suite) <= 12
+    assert 8 <= len(suite) <= 14
     assert len(set(suite.ids)) == len(suite)
     assert {s.label for c in suite for s in c.spans} == set(LABELS)
     assert len([s for c in suite for s in c.of("hold")]) >= 6
@@ -360,6 +361,12 @@ def test_builtin_suite_covers_every_label_and_its_labels_agree_with_the_audio() 
         assert clip.meta["licence"] == "LGPL-2.1-or-later, codec2-examples, Debian"
         assert clip.meta["source"], clip.id
         assert all(0 <= s.start_ms < s.end_ms <= clip.duration_ms for s in clip.spans), clip.id
+        if "noise" in clip.meta:  # a clean clip under a background talker: see the SNR test
+            assert clip.meta["clean"] in suite.ids
+            assert [s.label for s in clip.spans] == [
+                s.label for s in suite[clip.meta["clean"]].spans
+            ]
+            continue
         loud = [
             db(span_audio(clip, s)) for s in clip.spans if s.label != "hold" and s.label != "eot"
         ]
@@ -382,6 +389,70 @@ def test_builtin_suite_covers_every_label_and_its_labels_agree_with_the_audio() 
             assert all(s.end_ms <= barge.start_ms for s in clip.of("speech")), clip.id
     synthetic = [c.id for c in suite if c.meta.get("synthetic")]
     assert synthetic == ["cross-cough"]
+
+
+def test_builtin_overlays_start_inside_the_agents_reply_for_any_silence_setting() -> None:
+    """Every backchannel and barge-in starts 1.6-2.4 s after the true end of the turn before
+    it (the start of the eot span before it): the local agent's reply (2.29 s, starting ~30-50
+    ms after silence_duration_ms) is playing there for any silence of 200-1500 ms, and that
+    eot span leaves room for a 1500 ms silence to decide the end of turn first."""
+    suite = builtin_suite()
+    seen = 0
+    for clip in suite:
+        for span in clip.of("backchannel") + clip.of("barge_in"):
+            eot_span = max(
+                (s for s in clip.of("eot") if s.start_ms < span.start_ms), key=lambda s: s.start_ms
+            )
+            assert 1600 - 1 <= span.start_ms - eot_span.start_ms <= 2400 + 1, (clip.id, span)
+            seen += 1
+    assert seen == 8
+
+
+def test_builtin_noisy_clips_have_the_snr_their_meta_says() -> None:
+    """The background talker (the noisy clip minus its clean clip) is ``meta["snr_db"]`` under
+    the clean clip's speech spans, within 0.5 dB; and it is real speech far below, not
+    silence."""
+    suite = builtin_suite()
+    noisy = [c for c in suite if "noise" in c.meta]
+    assert len(noisy) == 2
+    for clip in noisy:
+        clean = suite[clip.meta["clean"]]
+        assert clean.spans == clip.spans
+        noise = clip.samples.astype(np.float64) - clean.samples.astype(np.float64)
+        speech = np.concatenate([span_audio(clean, s) for s in clean.of("speech")])
+        snr = 10 * np.log10(np.mean(speech**2) / np.mean(noise**2))
+        assert snr == pytest.approx(clip.meta["snr_db"], abs=0.5), clip.id
+        assert 20 <= clip.meta["snr_db"] <= 25
+        assert clip.meta["noise"] in clip.meta["source"]
+
+
+def test_with_noise_loops_the_noise_at_the_snr_and_names_bad_fields() -> None:
+    clip = join(
+        [burst(RATE, lead_ms=50, tone_ms=600, tail_ms=50), eot(1500)], id="t", meta={"a": 1}
+    )
+    rng = np.random.default_rng(1)
+    noise = Utterance(rng.normal(0, 3000, 8000).astype(np.int16), 16000, source="hiss")  # 0.5 s
+    out = with_noise(clip, noise, 12.0, id="t-noisy")
+    assert out.id == "t-noisy"
+    assert out.spans == clip.spans
+    assert out.meta == {"a": 1, "noise": "hiss", "snr_db": 12.0, "source": ["hiss"]}
+    added = out.samples.astype(np.float64) - clip.samples.astype(np.float64)
+    speech = span_audio(clip, clip.of("speech")[0])
+    assert 10 * np.log10(np.mean(speech**2) / np.mean(added**2)) == pytest.approx(12.0, abs=0.1)
+    # Looped with crossfades: no 100 ms stretch of the 2.2 s clip lacks the noise.
+    windows = added[: len(added) // 2400 * 2400].reshape(-1, 2400)
+    assert np.sqrt((windows**2).mean(axis=1)).min() > 0.5 * np.sqrt(np.mean(added**2))
+    for kwargs, field in (
+        ({"snr_db": "loud"}, "snr_db"),
+        ({"snr_db": -40.0}, "snr_db"),
+        ({"noise": np.zeros(RATE, dtype=np.int16)}, "noise"),
+        ({"noise": np.ones(100, dtype=np.int16)}, "noise"),
+        ({"noise": "hiss.wav"}, "noise"),
+    ):
+        args: dict[str, object] = {"noise": noise, "snr_db": 10.0, **kwargs}
+        with pytest.raises(ConfigError) as caught:
+            with_noise(clip, **args)  # type: ignore[arg-type]
+        assert caught.value.field == field, (kwargs, caught.value)
 
 
 @functools.cache
