@@ -161,9 +161,10 @@ def backchannel_stopped(span: Span, run: ClipRun) -> bool | None:
     otherwise (not scored).
 
     It starts at the backchannel's start and ends :data:`BACKCHANNEL_WINDOW_MS` after its end:
-    the reply playing at its start was stopped before its end inside that window, truncated
-    by the client at a ``speech_started`` or cancelled by the server (``response.done``
-    ``cancelled``), whichever came first."""
+    the reply playing at its start was stopped (:attr:`~.runs.Play.stopped_ms` set) inside that
+    window, truncated by the client at a ``speech_started`` or cancelled by the server
+    (``response.done`` ``cancelled``), whichever came first. A reply that plays out (ends by
+    itself) in the window was not stopped: not a false barge-in."""
     p = _playing(run, span.start_ms)
     if p is None:
         return None
@@ -174,17 +175,20 @@ def backchannel_stopped(span: Span, run: ClipRun) -> bool | None:
 
 def barge_in_outcome(span: Span, run: ClipRun) -> tuple[bool, float | None] | None:
     """Talk-over and stop time of one ``barge_in`` span, scored only when the agent was
-    playing a reply at its start (None otherwise).
+    playing a reply at its start (None otherwise). Returns (stopped, stop_ms).
 
-    ``talk_over_rate``: from the span's start to its end, the agent did not stop: the reply
-    playing at the start still had audio playing at the span's end (its played end is after
-    the span's end). ``barge_in_stop_ms_p50``, for the spans where it stopped: from the span's
-    start to the agent channel's last audible sample (:data:`AUDIBLE`) of that reply (0 when
-    none was audible after the start). Returns (stopped, stop_ms)."""
+    Stopped: the reply playing at the span's start was stopped (:attr:`~.runs.Play.stopped_ms`
+    set: truncated by the client at a ``speech_started``, or its ``response.done``
+    ``cancelled``) at a time from the span's start to its end, inclusive. ``talk_over_rate``:
+    the share of scored barge-ins not stopped, the reply kept playing (to its natural end,
+    even one inside the span, or past the span's end) or was stopped only after the span.
+    ``barge_in_stop_ms_p50``, for the stops only: from the span's start to the agent channel's
+    last audible sample (:data:`AUDIBLE`) of that reply (0 when none was audible after the
+    start); None for a talk-over."""
     p = _playing(run, span.start_ms)
     if p is None:
         return None
-    if p.end_ms > span.end_ms:
+    if p.stopped_ms is None or not span.start_ms <= p.stopped_ms <= span.end_ms:
         return False, None
     found = _audible(run.agent, _sample(span.start_ms), _sample(p.end_ms))
     last = (float(found[-1]) + 1) * 1000 / RATE if len(found) else span.start_ms

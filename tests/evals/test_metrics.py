@@ -153,14 +153,43 @@ def test_talk_over_and_barge_in_stop_time() -> None:
     stops = run(clip(spans, cid="a"), [*reply(1000, "r", 4000), started(2200, "u", 1900)])
     talks = run(clip(spans, cid="b"), [*reply(1000, "r", 4000), started(3500, "u", 1900)])
     ended = run(clip(spans, cid="c"), [*reply(1000, "r", 1500)])  # over at 2500, by itself
-    ms = [measure(r) for r in (stops, talks, ended)]
-    assert [m.barge_in_stopped for m in ms] == [[True], [False], [True]]
-    assert ms[0].barge_in_stop_ms == [pytest.approx(200)]
-    assert ms[2].barge_in_stop_ms == [pytest.approx(500)]
+    cancel = run(clip(spans, cid="d"), [*reply(1000, "r", 4000), done(2400, "r", "cancelled")])
+    ms = [measure(r) for r in (stops, talks, ended, cancel)]
+    # a reply that ran out inside the span was not stopped: the agent talked on to its end
+    assert [m.barge_in_stopped for m in ms] == [[True], [False], [False], [True]]
+    assert [m.barge_in_stop_ms for m in ms] == [[pytest.approx(200)], [], [], [pytest.approx(400)]]
     s = summarize(ms)
-    assert s["talk_over_rate"] == pytest.approx(1 / 3)
-    assert s["barge_in_stop_ms_p50"] == pytest.approx(350)
-    assert s["n_barge_in"] == 3
+    assert s["talk_over_rate"] == pytest.approx(2 / 4)
+    assert s["barge_in_stop_ms_p50"] == pytest.approx(300)
+    assert s["n_barge_in"] == 4
+
+
+def test_a_reply_that_plays_out_inside_the_barge_in_is_talk_over() -> None:
+    # the agent plays its whole reply (1000-2290, as the built-in suite's default reply would)
+    # through a barge-in from 2000 to 3000, and the server never stops it
+    c = clip([Span(2000, 3000, "barge_in")])
+    m = measure(run(c, [*reply(1000, "r", 1290), started(2500, "u", 2000)]))
+    assert m.barge_in_stopped == [False]
+    assert m.barge_in_stop_ms == []
+    s = summarize([m])
+    assert s["talk_over_rate"] == 1.0
+    assert s["barge_in_stop_ms_p50"] is None
+
+
+def test_a_reply_ending_by_itself_during_a_backchannel_is_not_a_false_barge_in() -> None:
+    spans = [Span(2000, 2300, "backchannel")]
+    # ends at 2200, inside the backchannel; then a speech_started with nothing left to stop
+    ends = run(clip(spans, cid="a"), [*reply(1000, "r", 1200), started(2350, "u", 2000)])
+    assert ends.plays[0].stopped_ms is None
+    # ends at 2600, inside the window after it, the next reply's stop is not this one's
+    after = run(
+        clip(spans, cid="b"),
+        [*reply(1000, "r", 1600), *reply(2700, "r2", 1000), started(2750, "u", 2000)],
+    )
+    assert [p.stopped_ms for p in after.plays] == [None, 2750]
+    ms = [measure(r) for r in (ends, after)]
+    assert [m.backchannel_stopped for m in ms] == [[False], [False]]
+    assert summarize(ms)["false_barge_in_rate"] == 0.0
 
 
 def test_a_delta_arriving_while_audio_is_queued_plays_after_it() -> None:
