@@ -15,6 +15,7 @@ from realtime_widgets.evals.clip import RATE, Clip, Span
 from realtime_widgets.evals.metrics import (
     AUDIBLE,
     BACKCHANNEL_WINDOW_MS,
+    BOUNDARY_MS,
     METRICS,
     ClipMeasures,
     measure,
@@ -70,12 +71,53 @@ def run(
 
 def test_false_cutoff_counts_a_decision_just_before_the_hold_ends_not_at_its_end() -> None:
     c = clip([Span(1000, 1600, "hold"), Span(3000, 3600, "hold"), Span(5000, 5600, "hold")])
-    events = [*stopped(1599, "a", 1100), *stopped(3600, "b", 3100), *stopped(4000, "c", 3500)]
+    # the turn ended (audio_end_ms) 1 ms before speech resumes; at the very ms it resumes;
+    # and in the speech before the third hold, farther back than the boundary tolerance
+    before = 5000 - BOUNDARY_MS - 1
+    events = [*stopped(1599, "a", 1599), *stopped(3600, "b", 3600), *stopped(before, "c", before)]
     m = measure(run(c, events))
     assert m.hold_cut == [True, False, False]
     s = summarize([m])
     assert s["false_cutoff_rate"] == pytest.approx(1 / 3)
     assert s["n_hold"] == 3
+
+
+def test_a_cutoff_said_after_the_hold_ended_is_placed_by_its_audio_end() -> None:
+    # vk5qi-holds: speech resumes at 6290, a detector hears it at 6340; a server that ended the
+    # turn at 6210 of the input audio says so at 6320, after the hold, before speech_started
+    c = clip([Span(5390, 6290, "hold"), Span(7000, 8000, "eot")])
+    lagging = run(c, [*stopped(6320, "a", 6210), started(6340, "b", 5960)])
+    assert measure(lagging).hold_cut == [True]
+    # a turn end the server put in the hold, said once the eot span had begun, is the hold's
+    # cut and not the eot's decision
+    late = run(c, [*stopped(7100, "a", 6000)])
+    m = measure(late)
+    assert (m.hold_cut, m.eot_decided, m.eot_latency_ms) == ([True], [False], [])
+
+
+def test_the_boundary_tolerance_and_the_fallback_to_emission_time() -> None:
+    c = clip([Span(1000, 1600, "hold"), Span(3000, 3600, "hold")])
+    edge = 1000 - BOUNDARY_MS
+    events = [*stopped(edge, "a", edge), *stopped(2999, "b", 2999 - BOUNDARY_MS)]
+    assert measure(run(c, events)).hold_cut == [True, False]
+
+    def bare(at: float) -> tuple[float, dict[str, Any]]:  # a peer that sends no audio_end_ms
+        return (at, {"type": "input_audio_buffer.speech_stopped", "item_id": "x"})
+
+    # placed at its emission time, without the tolerance: inside the first hold; just before
+    # the second one
+    assert measure(run(c, [bare(1599), bare(2999)])).hold_cut == [True, False]
+    malformed = [(1599, {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": "1599"})]
+    assert measure(run(c, malformed)).hold_cut == [True, False]
+
+
+def test_eot_latency_is_emission_time_even_when_said_after_the_next_speech() -> None:
+    c = clip([Span(1000, 2000, "eot"), Span(2000, 3000, "speech"), Span(3000, 8000, "eot")])
+    # the turn ended at 1700 of the input audio; the event came at 2100, after speech resumed
+    events = [*stopped(2100, "a", 1700), *stopped(3450, "b", 3400)]
+    m = measure(run(c, events))
+    assert m.eot_decided == [True, True]
+    assert m.eot_latency_ms == [1100, 450]
 
 
 def test_eot_latency_is_stream_time_from_the_true_end_and_the_last_runs_into_the_tail() -> None:
