@@ -1,14 +1,19 @@
 """Turn-taking metrics with the field's names, scored from a :class:`~.runs.ClipRun`.
 
 Everything is on the clip's clock (ms from its first sample, the user's audio sent in real
-time). A *decision* is an ``input_audio_buffer.speech_stopped`` event, timed when the server
-emitted it (stream time: the event's place in the run's timeline), never by its
-``audio_end_ms`` (where the server thinks the speech ended, which is earlier by the silence it
-waited for). The agent's audio is read from the agent channel (what the client played, cuts
-applied: :func:`~.runs.play`); "audible" there means a sample at or above
-:data:`AUDIBLE` (1 % of full scale, -40 dBFS peak): above any recording's noise floor and
-dither (below -60 dBFS), below the onset of any spoken syllable, and the channel is digital
-zero wherever nothing plays.
+time). A *decision* is an ``input_audio_buffer.speech_stopped`` event (:class:`Decision`). It
+has two times: when the server emitted it (stream time: the event's place in the run's
+timeline), and its ``audio_end_ms``, the ms of input audio where the server put the turn's end
+(OpenAI's includes the silence it waited for; the input audio's clock is the clip's). A
+decision belongs to the span its ``audio_end_ms`` falls in, or up to :data:`BOUNDARY_MS` before
+that span's start (see :func:`in_span`), even when it was emitted after the span ended: a
+detector heard the hold, ended the turn in it, and said so late. Latencies are timed by
+emission (what a client can act on). An event without a numeric ``audio_end_ms`` (a malformed
+peer) is placed at its emission time, without the tolerance. The agent's audio is read from the
+agent channel (what the client played, cuts applied: :func:`~.runs.play`); "audible" there
+means a sample at or above :data:`AUDIBLE` (1 % of full scale, -40 dBFS peak): above any
+recording's noise floor and dither (below -60 dBFS), below the onset of any spoken syllable,
+and the channel is digital zero wherever nothing plays.
 
 Per clip, :func:`measure` gives one outcome per labelled span (:class:`ClipMeasures`, small and
 picklable); :func:`summarize` pools them over all the clips of a sweep point: a rate is the
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,14 +43,17 @@ from realtime_widgets.evals.runs import ClipRun, Play
 __all__ = [
     "AUDIBLE",
     "BACKCHANNEL_WINDOW_MS",
+    "BOUNDARY_MS",
     "COUNTS",
     "METRICS",
     "ClipMeasures",
+    "Decision",
     "backchannel_stopped",
     "barge_in_outcome",
     "eot_decision",
     "fragments",
     "hold_cut",
+    "in_span",
     "measure",
     "summarize",
     "ttfa_ms",
@@ -71,6 +79,12 @@ AUDIBLE = 328  # |sample| >= 1 % of full scale (-40 dBFS peak): see the module d
 # short "mm-hmm" can be answered just after it ended; 500 ms covers that without reaching the
 # next, unrelated turn.
 BACKCHANNEL_WINDOW_MS = 500.0
+# How far before a span's labelled start a decision's audio_end_ms may fall and still belong
+# to it: the labels are exact to one 10 ms energy frame but call a soft decay speech down to
+# 35 dB below the peak, where a detector (Silero's 32 ms windows, 20 ms chunks) may already
+# hear silence; a peer that stamps the speech's end itself (not, as OpenAI does, the end of the
+# silence it waited for) lands there.
+BOUNDARY_MS = 100.0
 _EDGE_MS = 1.0  # an eot span ending within this of the clip's end runs on through the tail
 
 
@@ -91,16 +105,41 @@ class ClipMeasures:
     fragments: list[int] = field(default_factory=list)
 
 
-def _times(run: ClipRun, kind: str) -> list[float]:
-    return [t for t, e in run.events if e.get("type") == kind]
+class Decision(NamedTuple):
+    """One ``input_audio_buffer.speech_stopped``: ``t_ms`` when it was emitted (stream time),
+    ``audio_end_ms`` its ``audio_end_ms`` (None when absent or not a number)."""
+
+    t_ms: float
+    audio_end_ms: float | None
 
 
-def hold_cut(span: Span, decisions: Sequence[float]) -> bool:
-    """A false cutoff (``false_cutoff_rate``): a decision (``speech_stopped`` emitted) at a
-    time ``t`` with ``span.start_ms <= t < span.end_ms``. It starts when the speaker falls
-    silent inside a turn (the hold's start) and ends when speech resumes (the hold's end): a
-    decision just before speech resumes is a cutoff; one at the very ms it resumes is not."""
-    return any(span.start_ms <= t < span.end_ms for t in decisions)
+def _decisions(run: ClipRun) -> list[Decision]:
+    out = []
+    for t, e in run.events:
+        if e.get("type") == "input_audio_buffer.speech_stopped":
+            end = e.get("audio_end_ms")
+            if isinstance(end, bool) or not isinstance(end, int | float):
+                end = None
+            out.append(Decision(t, None if end is None else float(end)))
+    return out
+
+
+def in_span(d: Decision, start_ms: float, end_ms: float) -> bool:
+    """Whether the turn end of decision ``d`` is in ``[start_ms - BOUNDARY_MS, end_ms)``: by its
+    ``audio_end_ms``, or (absent) by its emission time in ``[start_ms, end_ms)``."""
+    if d.audio_end_ms is None:
+        return start_ms <= d.t_ms < end_ms
+    return start_ms - BOUNDARY_MS <= d.audio_end_ms < end_ms
+
+
+def hold_cut(span: Span, decisions: Sequence[Decision]) -> bool:
+    """A false cutoff (``false_cutoff_rate``): a decision whose ``audio_end_ms`` is in
+    ``[span.start_ms - BOUNDARY_MS, span.end_ms)`` (:func:`in_span`), whenever it was emitted.
+    It starts when the speaker falls silent inside a turn (the hold's start, less the boundary
+    tolerance) and ends when speech resumes (the hold's end): a turn ended just before speech
+    resumes is a cutoff, even if the server said so after hearing the speech resume (detectors
+    lag); one ended at the very ms it resumes, or later, is not."""
+    return any(in_span(d, span.start_ms, span.end_ms) for d in decisions)
 
 
 def _eot_end(span: Span, run: ClipRun) -> float:
@@ -109,16 +148,19 @@ def _eot_end(span: Span, run: ClipRun) -> float:
     return span.end_ms
 
 
-def eot_decision(span: Span, decisions: Sequence[float], run: ClipRun) -> float | None:
+def eot_decision(span: Span, decisions: Sequence[Decision], run: ClipRun) -> float | None:
     """The end-of-turn latency of one ``eot`` span (ms), None if missed.
 
-    It starts at the true speech end (the span's start) and ends at the first decision
-    (``speech_stopped`` emitted, stream time) at or after it, searched until the span ends
-    (the next speech; a span that reaches the clip's end runs on through the tail silence of
-    the run). No decision in that window: a missed end of turn (``missed_eot_rate``)."""
+    The decisions that end this turn are those whose ``audio_end_ms`` is in
+    ``[span.start_ms - BOUNDARY_MS, end)`` (:func:`in_span`), ``end`` being the span's end (the
+    next speech; a span that reaches the clip's end runs on through the tail silence of the
+    run); none: a missed end of turn (``missed_eot_rate``). The latency starts at the true
+    speech end (the span's start) and ends when the first of them was emitted (stream time,
+    which may come after the span's end); it is negative only for one emitted before the
+    labelled end, within the tolerance."""
     end = _eot_end(span, run)
-    inside = [t for t in decisions if span.start_ms <= t < end]
-    return inside[0] - span.start_ms if inside else None
+    inside = [d.t_ms for d in decisions if in_span(d, span.start_ms, end)]
+    return min(inside) - span.start_ms if inside else None
 
 
 def _audible(agent: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -161,9 +203,10 @@ def backchannel_stopped(span: Span, run: ClipRun) -> bool | None:
     otherwise (not scored).
 
     It starts at the backchannel's start and ends :data:`BACKCHANNEL_WINDOW_MS` after its end:
-    the reply playing at its start was stopped before its end inside that window, truncated
-    by the client at a ``speech_started`` or cancelled by the server (``response.done``
-    ``cancelled``), whichever came first."""
+    the reply playing at its start was stopped (:attr:`~.runs.Play.stopped_ms` set) inside that
+    window, truncated by the client at a ``speech_started`` or cancelled by the server
+    (``response.done`` ``cancelled``), whichever came first. A reply that plays out (ends by
+    itself) in the window was not stopped: not a false barge-in."""
     p = _playing(run, span.start_ms)
     if p is None:
         return None
@@ -174,17 +217,20 @@ def backchannel_stopped(span: Span, run: ClipRun) -> bool | None:
 
 def barge_in_outcome(span: Span, run: ClipRun) -> tuple[bool, float | None] | None:
     """Talk-over and stop time of one ``barge_in`` span, scored only when the agent was
-    playing a reply at its start (None otherwise).
+    playing a reply at its start (None otherwise). Returns (stopped, stop_ms).
 
-    ``talk_over_rate``: from the span's start to its end, the agent did not stop: the reply
-    playing at the start still had audio playing at the span's end (its played end is after
-    the span's end). ``barge_in_stop_ms_p50``, for the spans where it stopped: from the span's
-    start to the agent channel's last audible sample (:data:`AUDIBLE`) of that reply (0 when
-    none was audible after the start). Returns (stopped, stop_ms)."""
+    Stopped: the reply playing at the span's start was stopped (:attr:`~.runs.Play.stopped_ms`
+    set: truncated by the client at a ``speech_started``, or its ``response.done``
+    ``cancelled``) at a time from the span's start to its end, inclusive. ``talk_over_rate``:
+    the share of scored barge-ins not stopped, the reply kept playing (to its natural end,
+    even one inside the span, or past the span's end) or was stopped only after the span.
+    ``barge_in_stop_ms_p50``, for the stops only: from the span's start to the agent channel's
+    last audible sample (:data:`AUDIBLE`) of that reply (0 when none was audible after the
+    start); None for a talk-over."""
     p = _playing(run, span.start_ms)
     if p is None:
         return None
-    if p.end_ms > span.end_ms:
+    if p.stopped_ms is None or not span.start_ms <= p.stopped_ms <= span.end_ms:
         return False, None
     found = _audible(run.agent, _sample(span.start_ms), _sample(p.end_ms))
     last = (float(found[-1]) + 1) * 1000 / RATE if len(found) else span.start_ms
@@ -243,7 +289,7 @@ def measure(run: ClipRun) -> ClipMeasures:
     """Every labelled span of ``run``'s clip scored (see the module docstring)."""
     clip = run.clip
     m = ClipMeasures(clip.id, clip.hash, dict(run.settings))
-    decisions = _times(run, "input_audio_buffer.speech_stopped")
+    decisions = _decisions(run)
     for span in clip.of("hold"):
         m.hold_cut.append(hold_cut(span, decisions))
     for span in clip.of("eot"):

@@ -15,6 +15,7 @@ from realtime_widgets.evals.clip import RATE, Clip, Span
 from realtime_widgets.evals.metrics import (
     AUDIBLE,
     BACKCHANNEL_WINDOW_MS,
+    BOUNDARY_MS,
     METRICS,
     ClipMeasures,
     measure,
@@ -70,12 +71,53 @@ def run(
 
 def test_false_cutoff_counts_a_decision_just_before_the_hold_ends_not_at_its_end() -> None:
     c = clip([Span(1000, 1600, "hold"), Span(3000, 3600, "hold"), Span(5000, 5600, "hold")])
-    events = [*stopped(1599, "a", 1100), *stopped(3600, "b", 3100), *stopped(4000, "c", 3500)]
+    # the turn ended (audio_end_ms) 1 ms before speech resumes; at the very ms it resumes;
+    # and in the speech before the third hold, farther back than the boundary tolerance
+    before = 5000 - BOUNDARY_MS - 1
+    events = [*stopped(1599, "a", 1599), *stopped(3600, "b", 3600), *stopped(before, "c", before)]
     m = measure(run(c, events))
     assert m.hold_cut == [True, False, False]
     s = summarize([m])
     assert s["false_cutoff_rate"] == pytest.approx(1 / 3)
     assert s["n_hold"] == 3
+
+
+def test_a_cutoff_said_after_the_hold_ended_is_placed_by_its_audio_end() -> None:
+    # vk5qi-holds: speech resumes at 6290, a detector hears it at 6340; a server that ended the
+    # turn at 6210 of the input audio says so at 6320, after the hold, before speech_started
+    c = clip([Span(5390, 6290, "hold"), Span(7000, 8000, "eot")])
+    lagging = run(c, [*stopped(6320, "a", 6210), started(6340, "b", 5960)])
+    assert measure(lagging).hold_cut == [True]
+    # a turn end the server put in the hold, said once the eot span had begun, is the hold's
+    # cut and not the eot's decision
+    late = run(c, [*stopped(7100, "a", 6000)])
+    m = measure(late)
+    assert (m.hold_cut, m.eot_decided, m.eot_latency_ms) == ([True], [False], [])
+
+
+def test_the_boundary_tolerance_and_the_fallback_to_emission_time() -> None:
+    c = clip([Span(1000, 1600, "hold"), Span(3000, 3600, "hold")])
+    edge = 1000 - BOUNDARY_MS
+    events = [*stopped(edge, "a", edge), *stopped(2999, "b", 2999 - BOUNDARY_MS)]
+    assert measure(run(c, events)).hold_cut == [True, False]
+
+    def bare(at: float) -> tuple[float, dict[str, Any]]:  # a peer that sends no audio_end_ms
+        return (at, {"type": "input_audio_buffer.speech_stopped", "item_id": "x"})
+
+    # placed at its emission time, without the tolerance: inside the first hold; just before
+    # the second one
+    assert measure(run(c, [bare(1599), bare(2999)])).hold_cut == [True, False]
+    malformed = [(1599, {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": "1599"})]
+    assert measure(run(c, malformed)).hold_cut == [True, False]
+
+
+def test_eot_latency_is_emission_time_even_when_said_after_the_next_speech() -> None:
+    c = clip([Span(1000, 2000, "eot"), Span(2000, 3000, "speech"), Span(3000, 8000, "eot")])
+    # the turn ended at 1700 of the input audio; the event came at 2100, after speech resumed
+    events = [*stopped(2100, "a", 1700), *stopped(3450, "b", 3400)]
+    m = measure(run(c, events))
+    assert m.eot_decided == [True, True]
+    assert m.eot_latency_ms == [1100, 450]
 
 
 def test_eot_latency_is_stream_time_from_the_true_end_and_the_last_runs_into_the_tail() -> None:
@@ -153,14 +195,43 @@ def test_talk_over_and_barge_in_stop_time() -> None:
     stops = run(clip(spans, cid="a"), [*reply(1000, "r", 4000), started(2200, "u", 1900)])
     talks = run(clip(spans, cid="b"), [*reply(1000, "r", 4000), started(3500, "u", 1900)])
     ended = run(clip(spans, cid="c"), [*reply(1000, "r", 1500)])  # over at 2500, by itself
-    ms = [measure(r) for r in (stops, talks, ended)]
-    assert [m.barge_in_stopped for m in ms] == [[True], [False], [True]]
-    assert ms[0].barge_in_stop_ms == [pytest.approx(200)]
-    assert ms[2].barge_in_stop_ms == [pytest.approx(500)]
+    cancel = run(clip(spans, cid="d"), [*reply(1000, "r", 4000), done(2400, "r", "cancelled")])
+    ms = [measure(r) for r in (stops, talks, ended, cancel)]
+    # a reply that ran out inside the span was not stopped: the agent talked on to its end
+    assert [m.barge_in_stopped for m in ms] == [[True], [False], [False], [True]]
+    assert [m.barge_in_stop_ms for m in ms] == [[pytest.approx(200)], [], [], [pytest.approx(400)]]
     s = summarize(ms)
-    assert s["talk_over_rate"] == pytest.approx(1 / 3)
-    assert s["barge_in_stop_ms_p50"] == pytest.approx(350)
-    assert s["n_barge_in"] == 3
+    assert s["talk_over_rate"] == pytest.approx(2 / 4)
+    assert s["barge_in_stop_ms_p50"] == pytest.approx(300)
+    assert s["n_barge_in"] == 4
+
+
+def test_a_reply_that_plays_out_inside_the_barge_in_is_talk_over() -> None:
+    # the agent plays its whole reply (1000-2290, as the built-in suite's default reply would)
+    # through a barge-in from 2000 to 3000, and the server never stops it
+    c = clip([Span(2000, 3000, "barge_in")])
+    m = measure(run(c, [*reply(1000, "r", 1290), started(2500, "u", 2000)]))
+    assert m.barge_in_stopped == [False]
+    assert m.barge_in_stop_ms == []
+    s = summarize([m])
+    assert s["talk_over_rate"] == 1.0
+    assert s["barge_in_stop_ms_p50"] is None
+
+
+def test_a_reply_ending_by_itself_during_a_backchannel_is_not_a_false_barge_in() -> None:
+    spans = [Span(2000, 2300, "backchannel")]
+    # ends at 2200, inside the backchannel; then a speech_started with nothing left to stop
+    ends = run(clip(spans, cid="a"), [*reply(1000, "r", 1200), started(2350, "u", 2000)])
+    assert ends.plays[0].stopped_ms is None
+    # ends at 2600, inside the window after it, the next reply's stop is not this one's
+    after = run(
+        clip(spans, cid="b"),
+        [*reply(1000, "r", 1600), *reply(2700, "r2", 1000), started(2750, "u", 2000)],
+    )
+    assert [p.stopped_ms for p in after.plays] == [None, 2750]
+    ms = [measure(r) for r in (ends, after)]
+    assert [m.backchannel_stopped for m in ms] == [[False], [False]]
+    assert summarize(ms)["false_barge_in_rate"] == 0.0
 
 
 def test_a_delta_arriving_while_audio_is_queued_plays_after_it() -> None:
