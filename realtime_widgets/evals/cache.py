@@ -4,7 +4,13 @@ A result is keyed by what decides it: the clip's content hash, the configuration
 canonical JSON of its ``session.update`` payload), the model, the mode (``local``: the local
 server's engine on a simulated clock; ``remote``: streamed from an endpoint, named by its URL
 in ``endpoint``, since two servers answer differently), the OpenAI SDK's
-version (``"none"`` when it is not installed) and this package's version. Each key is one
+version (``"none"`` when it is not installed) and this package's version. A local result also
+depends on the code that makes and measures it: ``code`` is :func:`local_code_digest` (the
+bytes of the metrics, the runs, the server's VAD and engine sources, and the default reply's
+samples), so a change to any of them is a new key. A remote result stores the streamed
+timeline and is re-measured on every read, so its key covers only what was sent (``tail_ms``
+included), never the metric code: a metric fix applies to paid runs without paying again.
+Each key is one
 gzipped JSON file named by the key's hash, written to a temporary name and renamed into place
 (atomic on POSIX and Windows), so:
 
@@ -23,9 +29,10 @@ import hashlib
 import json
 import os
 import uuid
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +40,15 @@ from realtime_widgets import __version__
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.config import SessionConfig
 
-__all__ = ["CacheKey", "SweepCache", "config_hash", "package_version", "sdk_version"]
+__all__ = [
+    "CODE_SOURCES",
+    "CacheKey",
+    "SweepCache",
+    "config_hash",
+    "local_code_digest",
+    "package_version",
+    "sdk_version",
+]
 
 Mode = Literal["local", "remote"]
 SUFFIX = ".json.gz"
@@ -65,6 +80,43 @@ def package_version() -> str:
     return __version__
 
 
+# The sources whose bytes decide a local result: the metrics, the runs (the tail rule, the chunk
+# size, the player), the clip type, and the local server's VAD and engine (package, file glob).
+CODE_SOURCES: tuple[tuple[str, str], ...] = (
+    ("realtime_widgets.evals", "metrics.py"),
+    ("realtime_widgets.evals", "runs.py"),
+    ("realtime_widgets.evals", "clip.py"),
+    ("realtime_widgets.server", "vad.py"),
+    ("realtime_widgets.server", "engine*.py"),
+)
+
+
+def code_digest(sources: tuple[tuple[str, str], ...], reply: bytes) -> str:
+    """The hash of the named sources' bytes (each with its name, in a fixed order) and
+    ``reply`` (the default reply's samples)."""
+    h = hashlib.sha256()
+    for package, pattern in sources:
+        folder = resources.files(package)
+        names = sorted(p.name for p in folder.iterdir() if Path(p.name).match(pattern))
+        if not names:
+            raise FileNotFoundError(f"no source {pattern} in {package}")
+        for name in names:
+            h.update(f"{package}/{name}\0".encode())
+            h.update(folder.joinpath(name).read_bytes())
+    h.update(b"reply\0")
+    h.update(reply)
+    return h.hexdigest()[:16]
+
+
+@functools.cache
+def local_code_digest() -> str:
+    """:func:`code_digest` of :data:`CODE_SOURCES` and the default reply, once per process."""
+    # lazy: the suite module loads the shipped reply recording
+    from realtime_widgets.evals.suite import default_reply
+
+    return code_digest(CODE_SOURCES, default_reply().tobytes())
+
+
 @dataclass(frozen=True)
 class CacheKey:
     """Everything one cached result depends on (see the module docstring)."""
@@ -76,6 +128,8 @@ class CacheKey:
     endpoint: str  # "local", or the endpoint's URL (never its key)
     sdk: str
     package: str
+    code: str = ""  # local: local_code_digest(); remote: "" (re-measured on every read)
+    tail_ms: float | None = None  # remote: the silence streamed after the clip
 
     @classmethod
     def of(
@@ -86,9 +140,12 @@ class CacheKey:
         endpoint: str = "local",
         *,
         config_digest: str | None = None,
+        tail_ms: float | None = None,
     ) -> CacheKey:
         """The key of ``config`` on a clip (``config_digest``: its :func:`config_hash`, when
-        already computed)."""
+        already computed; ``tail_ms``: the silence a remote run streams after the clip)."""
+        if mode == "remote" and tail_ms is None:
+            raise ValueError("a remote key needs the tail_ms streamed after the clip")
         return cls(
             clip_hash,
             config_digest or config_hash(config),
@@ -97,6 +154,8 @@ class CacheKey:
             endpoint,
             sdk_version(),
             package_version(),
+            local_code_digest() if mode == "local" else "",
+            None if mode == "local" or tail_ms is None else float(tail_ms),
         )
 
     @property
@@ -133,12 +192,22 @@ class SweepCache:
         return sum(1 for _ in self.folder.glob(f"*{SUFFIX}"))
 
     def get(self, key: CacheKey) -> dict[str, Any] | None:
+        """The record stored under ``key``, or None: missing, foreign, or damaged (a file that
+        cannot be read, unzipped or parsed is warned about, naming it, and treated as missing:
+        the sweep computes the result again and :meth:`put` replaces the file)."""
         path = self.path(key)
         try:
-            data = gzip.decompress(path.read_bytes())
+            record = json.loads(gzip.decompress(path.read_bytes()))
         except FileNotFoundError:
             return None
-        record = json.loads(data)
+        except (OSError, EOFError, ValueError, UnicodeDecodeError) as exc:
+            # gzip.BadGzipFile is an OSError, json.JSONDecodeError a ValueError
+            warnings.warn(
+                f"sweep cache: {path} is damaged ({type(exc).__name__}: {exc}); computing it again",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return None
         if not isinstance(record, dict) or record.get("key") != key.__dict__:
             return None  # not ours (a hash collision, or a foreign file): compute again
         self.reads += 1

@@ -2,7 +2,9 @@
 
 Latency means nothing unless the audio goes out at the pace a person speaks, so each
 :class:`RemoteJob` opens a session with its config (output audio on, no tools) and streams its
-clip, then ``tail_ms`` of silence, in ``chunk_ms`` chunks paced by the monotonic clock: chunk
+clip, then its tail of silence (:func:`job_tail_ms`: the local runs' rule,
+:func:`~realtime_widgets.evals.runs.tail_for`, unless ``tail_ms`` is given), in ``chunk_ms``
+chunks paced by the monotonic clock: chunk
 ``k`` goes at ``t0 + k * chunk_ms`` (scheduled against the start, so no drift accumulates).
 ``t0``, the moment the first sample was sent, is the origin of **stream time**: an event at
 stream time ``t`` came when the clip's audio up to ``t`` had been sent, so stream ms are ms on
@@ -24,7 +26,12 @@ or fails after ``timeout_s`` more.
 requests- and tokens-per-minute :class:`RateBucket`, a retry with doubling, jittered backoff
 on a server ``error`` whose code is ``rate_limit_exceeded``, and a budget: :func:`estimate`
 prices the jobs before anything is sent (a smaller ``budget_usd`` raises at once), and during
-the run the spend so far (each session's ``cost``) stops new jobs once it reaches the budget.
+the run each job reserves its estimate before it starts: a job whose estimate, added to the
+spend so far (each session's ``cost``) and to the reservations of the jobs still running (each
+the larger of its estimate and its cost so far), would pass the budget is not started
+(:class:`BudgetReached`); a job's reservation becomes its actual cost when it ends. The spend
+can still pass the budget when sessions cost more than estimated (the server bills; the runner
+cannot stop a response midway), by at most what the running jobs spend beyond their estimates.
 
 The API key never leaves the :class:`~realtime_widgets.client.auth.Endpoint`'s ``Secret``:
 errors and reprs show ``endpoint.display`` only.
@@ -57,7 +64,7 @@ from realtime_widgets.client.metrics import PRICES
 from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.errors import ConfigError, FieldProblem, RealtimeWidgetsError, ServerError
 from realtime_widgets.evals.clip import RATE, Clip
-from realtime_widgets.evals.runs import ClientPlayer
+from realtime_widgets.evals.runs import ClientPlayer, tail_for
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
@@ -74,6 +81,7 @@ __all__ = [
     "RemoteTimeout",
     "Timeline",
     "estimate",
+    "job_tail_ms",
 ]
 
 T = TypeVar("T")
@@ -82,8 +90,9 @@ T = TypeVar("T")
 # token per 50 ms (the local server counts the same: server/reply/usage.py).
 AUDIO_IN_MS_PER_TOKEN = 100.0
 AUDIO_OUT_MS_PER_TOKEN = 50.0
-TAIL_MS = 2000.0  # silence after the clip, so its last turn ends and is answered
-REPLY_S = 3.0  # the estimate's length of one spoken reply
+REPLY_S = 3.0  # the estimate's length of one spoken reply (and the tail's, see job_tail_ms)
+APPEND_TIMEOUT_S = 10.0  # one audio append may wait this long for the socket
+DEADLINE_SLACK_S = 10.0  # a job's deadline beyond its connect, stream and settle times
 CONNECT_S = 1.0  # the estimate's time to open a session and apply its config
 RATE_LIMITED = "rate_limit_exceeded"
 
@@ -93,7 +102,19 @@ class BudgetReached(RealtimeWidgetsError):
 
 
 class RemoteTimeout(RealtimeWidgetsError, TimeoutError):
-    """A job's response (or turn) was still in progress ``timeout_s`` after its tail."""
+    """A job's response (or turn) was still in progress ``timeout_s`` after its tail, or the
+    job passed its own deadline (an append or the connection hung)."""
+
+
+def job_tail_ms(
+    config: SessionConfig, tail_ms: float | None = None, reply_s: float = REPLY_S
+) -> float:
+    """The silence streamed after a clip: ``tail_ms`` when given, else the local runs' rule
+    (:func:`~realtime_widgets.evals.runs.tail_for` with a ``reply_s`` reply): the longest wait
+    the configuration allows for a decision, the reply, any idle timeout, and a margin."""
+    if tail_ms is not None:
+        return float(tail_ms)
+    return float(tail_for(config, reply_s * 1000))
 
 
 @dataclass(frozen=True)
@@ -301,7 +322,7 @@ def estimate(
     *,
     model: str | None = None,
     concurrency: int = 1,
-    tail_ms: float = TAIL_MS,
+    tail_ms: float | None = None,
     reply_s: float = REPLY_S,
     connect_s: float = CONNECT_S,
     rpm: float | None = None,
@@ -315,7 +336,8 @@ def estimate(
     (``cached_audio_in``, else ``cached_in``) and audio output prices (``model``: every job's
     own ``config.model`` when None). Text tokens (instructions, transcripts) are left out.
 
-    Time: each job takes ``connect_s`` plus its clip and ``tail_ms`` in real time; the jobs
+    Time: each job takes ``connect_s`` plus its clip and its tail (:func:`job_tail_ms`: ``tail_ms``
+    when given, else the configuration's own) in real time; the jobs
     start in order on ``concurrency`` lanes (as :class:`RemoteRunner` starts them), and the
     wall time is at least what ``rpm`` / ``tpm`` allow (beyond the full buckets, the requests
     and tokens at the per-minute rates)."""
@@ -340,7 +362,8 @@ def estimate(
         total_cached += usage.cached_tokens
         total_out += usage.output_tokens
         free = heapq.heappop(lanes)
-        heapq.heappush(lanes, free + connect_s + (job.clip.duration_ms + tail_ms) / 1000)
+        tail = job_tail_ms(job.config, tail_ms, reply_s)
+        heapq.heappush(lanes, free + connect_s + (job.clip.duration_ms + tail) / 1000)
     seconds = max(lanes) if jobs else 0.0
     if rpm is not None and len(jobs) > rpm:
         seconds = max(seconds, (len(jobs) - rpm) * 60 / rpm)
@@ -471,10 +494,14 @@ class RemoteRunner:
     as ``LocalServer().url`` (each job then connects with its own model).
     ``concurrency``: sessions at once. ``rpm`` / ``tpm``: the :class:`RateBucket` (a job is one
     request of its estimated tokens). ``budget_usd``: refused before anything is sent when the
-    :func:`estimate` is larger; new jobs stop once the spend reaches it. ``skip_errors``: False
-    raises the first error (after closing every session), True returns it in the job's slot.
-    ``progress``: a :class:`Progress` (``SweepProgress``). ``timeout_s``: how long after its
-    tail a job may wait for its turn and response to finish. ``max_retries`` /
+    :func:`estimate` is larger; during the run each job reserves its estimate before it
+    starts, and a job that would pass the budget is not started (see the module docstring).
+    ``skip_errors``: False raises the first error (after closing every session), True returns
+    it in the job's slot. ``progress``: a :class:`Progress` (``SweepProgress``).
+    ``timeout_s``: how long after its tail a job may wait for its turn and response to finish.
+    ``tail_ms``: the silence after each clip (None: each job's own, :func:`job_tail_ms`). Each
+    attempt also has a deadline (connect, clip, tail, ``timeout_s`` and a margin), past which
+    it fails (:class:`RemoteTimeout`). ``max_retries`` /
     ``backoff_s``: retries after ``rate_limit_exceeded``, waiting ``backoff_s * 2**n`` plus up
     to half of that again (jitter) before retry ``n + 1``.
 
@@ -491,7 +518,7 @@ class RemoteRunner:
         skip_errors: bool = False,
         progress: Progress | None = None,
         timeout_s: float = 30.0,
-        tail_ms: float = TAIL_MS,
+        tail_ms: float | None = None,
         chunk_ms: float = 20.0,
         reply_s: float = REPLY_S,
         max_retries: int = 4,
@@ -515,7 +542,7 @@ class RemoteRunner:
             )
         for name, value in (
             ("timeout_s", timeout_s),
-            ("tail_ms", tail_ms),
+            ("tail_ms", 0.0 if tail_ms is None else tail_ms),
             ("backoff_s", backoff_s),
         ):
             if not value >= 0:
@@ -541,8 +568,9 @@ class RemoteRunner:
         self.connect_timeout_s = connect_timeout_s
         self.prices = PRICES if prices is None else prices
         self._rng = rng or random.Random()
-        self._live: set[_StreamSession] = set()
+        self._live: dict[str, _StreamSession] = {}  # the open session of each running job
         self._spent = 0.0  # the cost of the sessions already closed
+        self._reserved: dict[str, float] = {}  # each running job's estimate
 
     def __repr__(self) -> str:
         where = self.endpoint.display if isinstance(self.endpoint, Endpoint) else self.endpoint
@@ -561,10 +589,25 @@ class RemoteRunner:
             prices=self.prices,
         )
 
+    def tail_of(self, config: SessionConfig) -> float:
+        """The silence this runner streams after a clip with ``config`` (:func:`job_tail_ms`)."""
+        return job_tail_ms(config, self.tail_ms, self.reply_s)
+
     @property
     def spent_usd(self) -> float:
         """Dollars so far: the closed sessions' cost and the open ones' cost so far."""
-        return self._spent + sum(s.cost or 0.0 for s in self._live)
+        return self._spent + sum(s.cost or 0.0 for s in self._live.values())
+
+    @property
+    def committed_usd(self) -> float:
+        """The spend so far plus what the running jobs are expected to add: each running job
+        counts the larger of its estimate and its open session's cost so far."""
+        extra = 0.0
+        for key, reserved in self._reserved.items():
+            session = self._live.get(key)
+            cost = (session.cost or 0.0) if session is not None else 0.0
+            extra += max(reserved - cost, 0.0)
+        return self.spent_usd + extra
 
     # ---- running --------------------------------------------------------------------------
 
@@ -614,8 +657,10 @@ class RemoteRunner:
         tokens = [_job_usage(job.clip, self.reply_s).tokens for job in jobs]
         for n in tokens:
             self.bucket.check(n)
+        costs = [self.estimate([job]).usd for job in jobs]
         results: list[Timeline | Exception | None] = [None] * len(jobs)
         self._spent = 0.0
+        self._reserved = {}
         if self.progress is not None:
             self.progress.start(len(jobs), estimate_usd=est.usd)
         slots = asyncio.Semaphore(self.concurrency)
@@ -639,6 +684,7 @@ class RemoteRunner:
             except Exception as exc:
                 failed(i, exc)
             finally:
+                self._reserved.pop(jobs[i].key, None)  # its cost is in the spend now
                 slots.release()
 
         try:
@@ -648,19 +694,23 @@ class RemoteRunner:
                 if first_error.done():
                     slots.release()
                     break
-                if self.budget_usd is not None and self.spent_usd >= self.budget_usd:
+                if not await _unless_done(self.bucket.acquire(tokens[i]), first_error):
+                    slots.release()
+                    break
+                committed = self.committed_usd
+                if self.budget_usd is not None and committed + costs[i] > self.budget_usd:
                     slots.release()
                     failed(
                         i,
                         BudgetReached(
                             f"job {job.key!r} not started: ${self.spent_usd:.6f} spent, "
-                            f"budget_usd ${self.budget_usd:.6f}"
+                            f"${committed - self.spent_usd:.6f} reserved by running jobs and "
+                            f"its estimate ${costs[i]:.6f} would pass budget_usd "
+                            f"${self.budget_usd:.6f}"
                         ),
                     )
                     continue
-                if not await _unless_done(self.bucket.acquire(tokens[i]), first_error):
-                    slots.release()
-                    break
+                self._reserved[job.key] = costs[i]
                 if self.progress is not None:
                     self.progress.job_started(job.key)
                 tasks.append(asyncio.create_task(one(i), name=f"remote-job-{job.key}"))
@@ -701,7 +751,26 @@ class RemoteRunner:
             return self.endpoint
         return Endpoint.local(self.endpoint, config.model)
 
+    def deadline_s(self, job: RemoteJob) -> float:
+        """How long one attempt of ``job`` may take: connecting, the clip and its tail in real
+        time, ``timeout_s`` to settle, and a margin."""
+        stream_s = (job.clip.duration_ms + self.tail_of(job.config)) / 1000
+        return self.connect_timeout_s + stream_s + self.timeout_s + DEADLINE_SLACK_S
+
     async def _attempt(self, job: RemoteJob) -> Timeline:
+        limit = self.deadline_s(job)
+        try:
+            async with asyncio.timeout(limit):
+                return await self._attempt_once(job)
+        except TimeoutError as exc:
+            if isinstance(exc, RemoteTimeout):
+                raise
+            raise RemoteTimeout(
+                f"job {job.key!r}: not finished within its deadline of {limit:.1f} s "
+                "(connect, clip, tail, settle and margin)"
+            ) from exc
+
+    async def _attempt_once(self, job: RemoteJob) -> Timeline:
         config = job.config.with_changes(output_modalities=["audio"], tools=[])
         failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         failed.add_done_callback(lambda f: f.exception())  # retrieved: never "never retrieved"
@@ -724,16 +793,17 @@ class RemoteRunner:
                 )
             ),
         )
-        self._live.add(session)
+        self._live[job.key] = session
+        tail_ms = self.tail_of(job.config)
         wall_start = wall_end = 0.0
         try:
             await _unless_failed(session.aconnect(), failed)
-            await _unless_failed(self._stream(session, rec, job.clip), failed)
+            await _unless_failed(self._stream(session, rec, job, tail_ms), failed)
             wall_start = rec.t0 or 0.0
             await _unless_failed(self._settle(rec, job), failed)
             wall_end = time.monotonic()
         finally:
-            self._live.discard(session)
+            self._live.pop(job.key, None)
             cost = session.cost
             self._spent += cost or 0.0
             await session.aclose()
@@ -744,13 +814,16 @@ class RemoteRunner:
             wall_end=wall_end,
             cost_usd=cost,
             truncations=rec.truncations,
-            tail_ms=self.tail_ms,
+            tail_ms=tail_ms,
         )
 
-    async def _stream(self, session: _StreamSession, rec: _Recorder, clip: Clip) -> None:
-        """The clip then the tail, chunk ``k`` at ``t0 + k * chunk_ms`` (drift-free)."""
-        tail = np.zeros(round(self.tail_ms * RATE / 1000), np.int16)
-        audio = np.concatenate([clip.samples, tail])
+    async def _stream(
+        self, session: _StreamSession, rec: _Recorder, job: RemoteJob, tail_ms: float
+    ) -> None:
+        """The clip then the tail, chunk ``k`` at ``t0 + k * chunk_ms`` (drift-free); each
+        append may wait at most :data:`APPEND_TIMEOUT_S` for the socket."""
+        tail = np.zeros(round(tail_ms * RATE / 1000), np.int16)
+        audio = np.concatenate([job.clip.samples, tail])
         step = round(self.chunk_ms * RATE / 1000)
         period = step / RATE
         rec.t0 = t0 = time.monotonic()
@@ -758,7 +831,14 @@ class RemoteRunner:
             delay = t0 + k * period - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await session.aappend_audio(audio[start : start + step])
+            try:
+                async with asyncio.timeout(APPEND_TIMEOUT_S):
+                    await session.aappend_audio(audio[start : start + step])
+            except TimeoutError as exc:
+                raise RemoteTimeout(
+                    f"job {job.key!r}: an audio append at {start * 1000 / RATE:.0f} ms waited "
+                    f"more than {APPEND_TIMEOUT_S:g} s for the connection"
+                ) from exc
         delay = t0 + len(audio) / RATE - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)  # the tail has streamed when its last sample's time came

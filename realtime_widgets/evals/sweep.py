@@ -28,16 +28,17 @@ import concurrent.futures as cf
 import functools
 import itertools
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from realtime_widgets.errors import ConfigError, FieldProblem
+from realtime_widgets.errors import ConfigError, FieldProblem, RealtimeWidgetsError
 from realtime_widgets.evals.cache import CacheKey, Mode, SweepCache, canonical_json, config_hash
 from realtime_widgets.evals.clip import Clip
 from realtime_widgets.evals.metrics import COUNTS, METRICS, ClipMeasures, measure, summarize
-from realtime_widgets.evals.runs import ClipRun, from_timeline, prepare, run_local
+from realtime_widgets.evals.runs import ClipRun, from_timeline, prepare, run_local, tail_for
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import ServerVad
 from realtime_widgets.server.engine import SessionEngine
@@ -57,6 +58,7 @@ __all__ = [
     "DryRunProblem",
     "ReferencePoint",
     "SweepResult",
+    "SweepTimeout",
     "pareto_front",
     "sweep",
 ]
@@ -64,6 +66,15 @@ __all__ = [
 # The silence-only VAD baseline (eot-bench's): a fixed threshold, the silence wait laddered.
 BASELINE_THRESHOLD = 0.5
 BASELINE_SILENCE_MS = (200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000)
+# A local task's deadline (with an executor): its audio (clip and tail, per configuration) at a
+# conservative 5x real time, every task one after the other, plus a margin for start-up.
+TASK_REAL_TIME_FACTOR = 5.0
+TASK_MARGIN_S = 120.0
+_REPLY_MS = 4000.0  # the longest default reply (2-4 s): the deadline's tail per configuration
+
+
+class SweepTimeout(RealtimeWidgetsError, TimeoutError):
+    """Local tasks on an executor did not finish within the sweep's deadline."""
 
 
 @dataclass(frozen=True)
@@ -217,24 +228,67 @@ def _executor(executor: object) -> cf.Executor | None:
     )
 
 
+def task_deadline_s(tasks: Sequence[tuple[Clip, Sequence[tuple[Any, SessionConfig]]]]) -> float:
+    """How long a sweep's local tasks may take on an executor: every task's audio (the clip,
+    for the signals, and per configuration the clip and its tail) at
+    :data:`TASK_REAL_TIME_FACTOR` times real time, one after the other, plus
+    :data:`TASK_MARGIN_S`."""
+    audio_s = 0.0
+    for clip, points in tasks:
+        audio_s += clip.duration_ms / 1000
+        for _, config in points:
+            audio_s += (clip.duration_ms + tail_for(config, _REPLY_MS)) / 1000
+    return audio_s / TASK_REAL_TIME_FACTOR + TASK_MARGIN_S
+
+
 def _dispatch(
     executor: cf.Executor | None,
     tasks: Sequence[tuple[Clip, list[tuple[dict[str, Any], SessionConfig]]]],
     started: Callable[[int], None],
+    timeout_s: float | None = None,
 ) -> Iterator[tuple[int, list[ClipMeasures]]]:
-    """(task index, its measures) as tasks finish; ``started(i)`` as task ``i`` is handed out."""
+    """(task index, its measures) as tasks finish; ``started(i)`` once task ``i`` really runs
+    (seen running by its future, or at the latest when it finished; a task waiting in the
+    executor's queue is not started). With an executor, every task must finish within
+    ``timeout_s`` (default :func:`task_deadline_s`), else :class:`SweepTimeout` names the clips
+    whose tasks did not."""
     if executor is None:
         for i, (clip, points) in enumerate(tasks):
             started(i)
             yield i, clip_task(clip, points)
         return
+    limit = task_deadline_s(tasks) if timeout_s is None else timeout_s
     futures: dict[cf.Future[list[ClipMeasures]], int] = {}
+    marked: set[int] = set()
+
+    def mark(future: cf.Future[list[ClipMeasures]]) -> None:
+        i = futures[future]
+        if i not in marked:
+            marked.add(i)
+            started(i)
+
     try:
         for i, (clip, points) in enumerate(tasks):
             futures[executor.submit(clip_task, clip, points)] = i
-            started(i)
-        for future in cf.as_completed(futures):
-            yield futures[future], future.result()
+        deadline = time.monotonic() + limit
+        pending = set(futures)
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                late = sorted({tasks[futures[f]][0].id for f in pending})
+                raise SweepTimeout(
+                    f"sweep: {len(pending)} of {len(futures)} clip tasks did not finish within "
+                    f"{limit:.1f} s (timeout_s); clips: {', '.join(late)}"
+                )
+            for future in futures:
+                if future in pending and future.running():
+                    mark(future)
+            done, pending = cf.wait(
+                pending, timeout=min(left, 0.25), return_when=cf.FIRST_COMPLETED
+            )
+            for future in sorted(done, key=futures.__getitem__):
+                mark(future)
+                yield futures[future], future.result()
     finally:
         for future in futures:
             future.cancel()
@@ -252,10 +306,33 @@ def _record(
     return out
 
 
-def _measures_from(record: Mapping[str, Any], clip: Clip, settings: dict[str, Any]) -> ClipMeasures:
-    data = dict(record["measures"])
+def _timeline_of(record: Mapping[str, Any] | None) -> list[tuple[float, dict[str, Any]]] | None:
+    """A remote record's stored timeline, or None (no record, or not a readable timeline)."""
+    if record is None:
+        return None
+    stored = record.get("timeline")
+    if not isinstance(stored, list):
+        return None
+    try:
+        return [(float(t), dict(e)) for t, e in stored]
+    except (TypeError, ValueError):
+        return None
+
+
+def _measures_from(
+    record: Mapping[str, Any], clip: Clip, settings: dict[str, Any]
+) -> ClipMeasures | None:
+    """A local record's measures, or None when they do not fit today's :class:`ClipMeasures`
+    (then they are computed again)."""
+    stored = record.get("measures")
+    if not isinstance(stored, Mapping):
+        return None
+    data = dict(stored)
     data.update(clip_id=clip.id, clip_hash=clip.hash, settings=dict(settings))
-    return ClipMeasures(**data)
+    try:
+        return ClipMeasures(**data)
+    except TypeError:
+        return None
 
 
 def _row(
@@ -648,6 +725,7 @@ def sweep(
     skip_errors: bool = False,
     progress: Any = None,
     configs_per_task: int | None = None,
+    timeout_s: float | None = None,
 ) -> SweepResult: ...
 
 
@@ -669,6 +747,7 @@ def sweep(
     skip_errors: bool = False,
     progress: Any = None,
     configs_per_task: int | None = None,
+    timeout_s: float | None = None,
 ) -> DryRun: ...
 
 
@@ -689,6 +768,7 @@ def sweep(
     skip_errors: bool = False,
     progress: Any = None,
     configs_per_task: int | None = None,
+    timeout_s: float | None = None,
 ) -> SweepResult | DryRun:
     """Every configuration of ``grid`` (applied to ``base``; default ``SessionConfig()``,
     server_vad) on every clip of ``suite``: a :class:`SweepResult`, or a :class:`DryRun` with
@@ -702,7 +782,10 @@ def sweep(
     clip in real time through the remote runner with ``concurrency``, ``rpm``/``tpm``,
     ``budget_usd``, ``skip_errors`` and ``progress``. ``cache``: a folder of per-result files
     (resumable, mergeable; :mod:`.cache`). ``baseline``: also run the silence-only VAD ladder
-    (always locally: it is the reference curve, never paid for).
+    (always locally: it is the reference curve, never paid for). ``timeout_s``: how long the
+    local tasks on an ``executor`` may take in all (default :func:`task_deadline_s`: their
+    audio at 5x real time plus a margin); past it :class:`SweepTimeout` names the clips whose
+    tasks did not finish (a hung worker never hangs the sweep).
     """
     clips = list(suite)
     if not clips:
@@ -717,6 +800,10 @@ def sweep(
                     f"configs_per_task must be >= 1 or None, got {configs_per_task}",
                 )
             ]
+        )
+    if timeout_s is not None and not timeout_s > 0:
+        raise ConfigError(
+            [FieldProblem("timeout_s", f"timeout_s must be > 0 seconds or None, got {timeout_s!r}")]
         )
     base = SessionConfig() if base is None else base
     points = _points(base, grid)
@@ -769,6 +856,7 @@ def sweep(
         _executor(executor),
         configs_per_task,
         progress if endpoint is None else None,
+        timeout_s,
     )
     if endpoint is not None:
         remote, timelines, errors = _run_remote(
@@ -820,10 +908,20 @@ def sweep(
 
 
 def _key(clip: Clip, point: _Point, endpoint: Any = None) -> CacheKey:
+    """A local key covers the code that makes and measures the run (:mod:`.cache`); a remote
+    one covers what was sent, the tail the runner streams after the clip included."""
     if endpoint is None:
         return CacheKey.of(clip.hash, point.config, "local", config_digest=point.digest)
+    # lazy: the client (websockets, the I/O loop) only for an endpoint
+    from realtime_widgets.evals.remote import job_tail_ms
+
     return CacheKey.of(
-        clip.hash, point.config, "remote", _where(endpoint), config_digest=point.digest
+        clip.hash,
+        point.config,
+        "remote",
+        _where(endpoint),
+        config_digest=point.digest,
+        tail_ms=job_tail_ms(point.config),
     )
 
 
@@ -839,6 +937,7 @@ def _run_local(
     executor: cf.Executor | None,
     configs_per_task: int | None,
     progress: Any = None,
+    timeout_s: float | None = None,
 ) -> dict[tuple[int, str], ClipMeasures]:
     """Measures by (point index, clip id): from the cache where it has them, else computed
     (one task per clip and chunk of the configurations it still needs) and cached as each
@@ -857,8 +956,9 @@ def _run_local(
                 continue
             first[key.digest] = i
             record = store.get(key) if store is not None else None
-            if record is not None:
-                found[(i, clip.id)] = _measures_from(record, clip, point.settings)
+            cached = _measures_from(record, clip, point.settings) if record is not None else None
+            if cached is not None:
+                found[(i, clip.id)] = cached
             else:
                 missing.append(i)
         size = configs_per_task or max(1, len(missing))
@@ -883,7 +983,7 @@ def _run_local(
 
     if progress is not None:
         progress.start(sum(len(o) for o in owners), estimate_usd=0.0)
-    for t, measures in _dispatch(executor, tasks, started):
+    for t, measures in _dispatch(executor, tasks, started, timeout_s):
         clip = tasks[t][0]
         for i, m in zip(owners[t], measures, strict=True):
             found[(i, clip.id)] = m
@@ -931,9 +1031,12 @@ def _run_remote(
                 where[job_of[key.digest]].append((i, clip))
                 continue
             record = store.get(key) if store is not None else None
-            if record is not None:
-                found[(i, clip.id)] = _measures_from(record, clip, point.settings)
-                timelines[(i, clip.id)] = [(float(t), e) for t, e in record["timeline"]]
+            timeline = _timeline_of(record)
+            if timeline is not None:
+                # measured again from the stored timeline: today's metrics, nothing paid twice
+                run = from_timeline(clip, timeline, settings=point.settings)
+                found[(i, clip.id)] = measure(run)
+                timelines[(i, clip.id)] = timeline
             else:
                 job_of[key.digest] = len(jobs)
                 jobs.append(RemoteJob(key.digest, clip, point.config))

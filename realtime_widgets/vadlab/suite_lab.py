@@ -182,6 +182,7 @@ class SuiteLab(anywidget.AnyWidget):
         self._lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._generation = 0
+        self._closed = False  # set under _lock by close(): the worker sets no trait after it
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suite-lab")
         self.pending: Future[None] | None = None
         self.last_error: BaseException | None = None
@@ -274,6 +275,8 @@ class SuiteLab(anywidget.AnyWidget):
 
     def _changed(self, _change: Any = None) -> None:
         with self._lock:
+            if self._closed:
+                return
             self._generation += 1
             generation = self._generation
         a, b = self.selected, self.compare
@@ -306,7 +309,7 @@ class SuiteLab(anywidget.AnyWidget):
                     chunks.append(data)
                 sides[name] = {"row": row, "clips": strips}
             with self._lock:
-                if generation != self._generation:
+                if self._closed or generation != self._generation:
                     return
                 with self.hold_sync():
                     self.waves = b"".join(chunks)
@@ -314,7 +317,9 @@ class SuiteLab(anywidget.AnyWidget):
                     self.status = ""
         except Exception as exc:
             self.last_error = exc
-            self.status = f"error: {type(exc).__name__}: {exc}"
+            with self._lock:
+                if not self._closed and generation == self._generation:
+                    self.status = f"error: {type(exc).__name__}: {exc}"
             raise
 
     def _strip(self, row: int, clip_id: str) -> tuple[dict[str, Any], bytes]:
@@ -345,10 +350,34 @@ class SuiteLab(anywidget.AnyWidget):
 
     # ---- the browser ---------------------------------------------------------------------------
 
-    def _browser(self, _widget: Any, content: dict[str, Any], _buffers: list[bytes]) -> None:
-        if content.get("type") == "play":
-            row, clip_id = int(content.get("row", -1)), str(content.get("clip", ""))
-            self._worker.submit(self._send_audio, row, clip_id)
+    def _browser(self, _widget: Any, content: Any, _buffers: list[bytes]) -> None:
+        """A message from the view: ``{"type": "play", "row": int, "clip": str}``. A malformed
+        one is answered with an error in the view's status line, never an exception in the
+        comm handler."""
+        if not isinstance(content, dict) or content.get("type") != "play":
+            return
+        raw = content.get("row", -1)
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            self._say(f"error: row must be an integer row of the table, got {raw!r}")
+            return
+        try:
+            row = int(raw)
+        except (TypeError, ValueError, OverflowError):
+            self._say(f"error: row must be an integer row of the table, got {raw!r}")
+            return
+        clip_id = content.get("clip", "")
+        if not isinstance(clip_id, str):
+            self._say(f"error: clip must be a clip id (a string), got {clip_id!r}")
+            return
+        if self._closed:
+            return
+        self._worker.submit(self._send_audio, row, clip_id)
+
+    def _say(self, status: str) -> None:
+        """Show ``status`` in the view, unless the widget was closed."""
+        with self._lock:
+            if not self._closed:
+                self.status = status
 
     def audio_message(self, row: int, clip_id: str) -> tuple[dict[str, Any], bytes]:
         """The message a play button gets: the clip's stereo run (user left, agent right,
@@ -368,13 +397,18 @@ class SuiteLab(anywidget.AnyWidget):
         try:
             content, data = self.audio_message(row, clip_id)
         except Exception as exc:
-            self.status = f"error: {exc}"
+            self._say(f"error: {exc}")
             return
-        self.send(content, [data])
+        with self._lock:
+            if not self._closed:
+                self.send(content, [data])
 
     def close(self) -> None:
-        """Stop the worker (after the job running, if any) and close the widget."""
-        self._generation += 1
+        """Stop the worker and close the widget: a job still running sets no trait and sends
+        nothing after this (it checks for closure under the lock); queued jobs are dropped."""
+        with self._lock:
+            self._closed = True
+            self._generation += 1
         self._worker.shutdown(wait=False, cancel_futures=True)
         super().close()
 

@@ -22,20 +22,24 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.errors import ConfigError, ServerError
+from realtime_widgets.evals import remote as remote_module
 from realtime_widgets.evals.clip import Clip, Span
 from realtime_widgets.evals.progress import SweepProgress
 from realtime_widgets.evals.remote import (
+    REPLY_S,
     BudgetReached,
     RateBucket,
     RemoteJob,
     RemoteRunner,
+    RemoteTimeout,
     Timeline,
     estimate,
+    job_tail_ms,
 )
-from realtime_widgets.evals.runs import ClientPlayer
+from realtime_widgets.evals.runs import ClientPlayer, tail_for
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.events import parse_server_event
-from realtime_widgets.protocol.parts import ServerVad
+from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.reply.responder import ReplyContext
 from tests.speech import recorded_clip
@@ -428,6 +432,114 @@ def test_spend_reaching_the_budget_stops_new_jobs() -> None:
         assert isinstance(third, BudgetReached)
         assert "j1" in str(second)
         assert len(peer.opened) == 1
+
+
+def test_each_job_gets_the_tail_its_configuration_needs() -> None:
+    patient = SessionConfig(
+        model="gpt-realtime", turn_detection=SemanticVad(eagerness="low", create_response=True)
+    )
+    slow = SessionConfig(model="gpt-realtime", turn_detection=ServerVad(silence_duration_ms=4000))
+    for config in (CONFIG, patient, slow):
+        assert job_tail_ms(config) == tail_for(config, REPLY_S * 1000)
+        assert job_tail_ms(config, 1234) == 1234.0  # an explicit tail wins
+        job = RemoteJob("j", silent_clip("c", 1000), config)
+        # the estimate's time is the clip and that same tail
+        assert estimate([job], connect_s=0.0).seconds == pytest.approx(
+            (1000 + tail_for(config, REPLY_S * 1000)) / 1000
+        )
+    # the configurations that wait longer get more silence than the old fixed 2 s
+    assert job_tail_ms(patient) > 2000
+    assert job_tail_ms(slow) > job_tail_ms(CONFIG)
+
+
+def counting_audio(got: list[int]) -> Behaviour:
+    """:func:`accept`, noting the samples of every audio append."""
+
+    async def handler(ws: ServerConnection, peer: ScriptedPeer) -> None:
+        await ws.send(CREATED)
+        async for message in ws:
+            event = json.loads(message)
+            if event["type"] == "session.update":
+                session = {**event["session"], "id": "sess_1", "model": "gpt-realtime"}
+                await ws.send(_event("session.updated", session=session))
+            elif event["type"] == "input_audio_buffer.append":
+                got.append(len(base64.b64decode(event["audio"])) // 2)
+
+    return handler
+
+
+def test_a_job_streams_its_configurations_tail() -> None:
+    quick = SessionConfig(
+        model="gpt-realtime",
+        turn_detection=ServerVad(silence_duration_ms=200, prefix_padding_ms=0),
+    )
+    got: list[int] = []
+    with ScriptedPeer(counting_audio(got)) as peer:
+        runner = RemoteRunner(peer.url, concurrency=1, reply_s=0.0)
+        tail = tail_for(quick, 0.0)
+        assert runner.tail_of(quick) == tail == 1200
+        [result] = runner.run([RemoteJob("j", silent_clip("c", 200), quick)])
+    assert isinstance(result, Timeline)
+    assert result.tail_ms == tail
+    assert sum(got) == (200 + tail) * 24  # the clip, then exactly that tail
+
+
+def test_running_jobs_reserve_their_estimates_against_the_budget() -> None:
+    # j0 (gpt-realtime-mini, unbilled) is estimated at $0.02 and still streaming when j1 (billed
+    # $0.064 at once) ends; j2 would then take the spend past the $0.08 budget once j0 costs
+    # what it is expected to: it is not started, though the spend alone ($0.064) is below it
+    free = {"text_in": 0.0, "cached_in": 0.0, "audio_in": 0.0, "text_out": 0.0, "audio_out": 0.0}
+    prices = {
+        "gpt-realtime": {**free, "audio_out": 64.0},
+        "gpt-realtime-mini": {**free, "audio_in": 1000.0},
+    }
+    mini = SessionConfig(model="gpt-realtime-mini", turn_detection=ServerVad())
+    quiet = Clip("long", np.zeros(2000 * 24, np.int16), ())
+    jobs = [
+        RemoteJob("j0", quiet, mini),
+        RemoteJob("j1", silent_clip("c1"), CONFIG),
+        RemoteJob("j2", Clip("c2", np.zeros(200 * 24, np.int16), ()), mini),
+    ]
+    progress = SweepProgress()
+    with ScriptedPeer(by_model(gpt_realtime=paid, gpt_realtime_mini=accept)) as peer:
+        runner = RemoteRunner(
+            peer.url,
+            concurrency=2,
+            tail_ms=100,
+            reply_s=0.0,
+            budget_usd=0.08,
+            skip_errors=True,
+            prices=prices,
+            progress=progress,
+        )
+        costs = [runner.estimate([job]).usd for job in jobs]
+        assert costs == pytest.approx([0.02, 0.0, 0.002])
+        assert runner.estimate(jobs).usd < 0.08  # the whole run is estimated under budget
+        first, second, third = runner.run(jobs)
+        assert len(peer.opened) == 2
+    assert isinstance(first, Timeline)
+    assert isinstance(second, Timeline)
+    assert second.cost_usd == pytest.approx(0.064)
+    assert isinstance(third, BudgetReached)
+    assert "j2" in str(third)
+    assert "reserved" in str(third)
+    assert runner.spent_usd == pytest.approx(0.064)
+    assert runner.spent_usd <= 0.08
+    assert (progress.done, progress.failed) == (2, 1)
+
+
+def test_an_attempt_past_its_deadline_fails_with_a_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    job = RemoteJob("j", silent_clip("c", 200), CONFIG)
+    with ScriptedPeer(accept) as peer:
+        runner = RemoteRunner(peer.url, tail_ms=100, timeout_s=0.0, connect_timeout_s=5.0)
+        assert runner.deadline_s(job) == pytest.approx(5.0 + 0.3 + 0.0 + 10.0)
+        # a deadline shorter than the stream itself: the attempt is cut off there
+        monkeypatch.setattr(remote_module, "DEADLINE_SLACK_S", -5.2)
+        with pytest.raises(RemoteTimeout, match="deadline"):
+            runner.run([job])
+        eventually(lambda: len(peer.closed) == 1, 10)  # and its session was closed
 
 
 # ---- the LocalServer in real time -------------------------------------------------------------

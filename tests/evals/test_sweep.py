@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import gzip
 import importlib
 import json
 import shutil
 import socket
-from collections.abc import Iterator
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +19,21 @@ import pandas as pd
 import pytest
 
 from realtime_widgets.errors import ConfigError
-from realtime_widgets.evals.cache import SweepCache
+from realtime_widgets.evals import cache as cache_module
+from realtime_widgets.evals.cache import SweepCache, code_digest
 from realtime_widgets.evals.clip import Clip
 from realtime_widgets.evals.metrics import COUNTS, METRICS, measure, summarize
-from realtime_widgets.evals.remote import Estimate, RemoteRunner
-from realtime_widgets.evals.runs import run_local
+from realtime_widgets.evals.remote import REPLY_S, Estimate, RemoteRunner
+from realtime_widgets.evals.runs import from_timeline, run_local, tail_for
 from realtime_widgets.evals.sweep import (
     BASELINE_SILENCE_MS,
     OPENAI_REFERENCE,
     DryRun,
     SweepResult,
+    SweepTimeout,
     pareto_front,
     sweep,
+    task_deadline_s,
 )
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.server.app import LocalServer
@@ -474,3 +480,158 @@ def test_an_endpoint_sweep_streams_each_clip_and_measures_its_timeline(
     back = SweepResult.read_parquet(result.to_parquet(tmp_path / "out"), clips)
     pd.testing.assert_frame_equal(back.table, result.table)
     assert measure(back.run(0, clips[1].id)) == result.measures[0][1]
+
+
+# ---- the cache: what the key covers, damaged files ----------------------------------------------
+
+
+def test_the_code_digest_follows_the_sources_bytes_and_the_reply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "fake_metrics_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "metrics.py").write_text("RATE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sources = (("fake_metrics_pkg", "metrics.py"),)
+    first = code_digest(sources, b"reply")
+    assert code_digest(sources, b"reply") == first
+    assert code_digest(sources, b"other reply") != first
+    (package / "metrics.py").write_text("RATE = 2\n")  # a metric fix
+    assert code_digest(sources, b"reply") != first
+    with pytest.raises(FileNotFoundError, match=r"nothing\.py"):
+        code_digest((("fake_metrics_pkg", "nothing.py"),), b"")
+    sys.modules.pop("fake_metrics_pkg", None)
+    # the real sources: the metrics, the runs, the server's VAD and every engine module
+    named = {name for _, name in cache_module.CODE_SOURCES}
+    assert {"metrics.py", "runs.py", "vad.py", "engine*.py"} <= named
+    assert len(cache_module.local_code_digest()) == 16
+
+
+def test_a_change_to_the_code_or_the_reply_recomputes_a_cached_local_sweep(
+    tmp_path: Path, clips: list[Clip], serial: SweepResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grid = {"silence_duration_ms": [300, 800]}
+    sweep(clips, grid, cache=tmp_path, baseline=False)
+    calls: list[object] = []
+    real = sweep_module.clip_task
+    monkeypatch.setattr(sweep_module, "clip_task", lambda *a: calls.append(a) or real(*a))
+    sweep(clips, grid, cache=tmp_path, baseline=False)
+    assert calls == []  # the same code: every result from the cache
+    # the metric code (or the reply, or the engine) changed: a new key, every result again
+    monkeypatch.setattr(cache_module, "local_code_digest", lambda: "0123456789abcdef")
+    again = sweep(clips, grid, cache=tmp_path, baseline=False)
+    assert len(calls) == len(clips)
+    assert again.table["false_cutoff_rate"].tolist() == [1.0, 0.0]
+
+
+def test_a_cached_remote_run_is_measured_again_from_its_timeline(
+    tmp_path: Path, clips: list[Clip], closed_port: str
+) -> None:
+    # a remote cache entry whose stored measures are stale (an old metric's numbers): the
+    # sweep measures the stored timeline with today's metrics, and connects to nothing
+    [point] = sweep_module._points(SessionConfig(), {"silence_duration_ms": [800]})
+    store = SweepCache(tmp_path)
+    expected = []
+    for clip in clips:
+        timeline = [(t, e) for t, e in run_local(clip, point.config).events]
+        key = sweep_module._key(clip, point, closed_port)
+        assert key.code == ""  # the metric code is not in a remote key
+        assert key.tail_ms == tail_for(point.config, REPLY_S * 1000)  # what was sent is
+        true = measure(from_timeline(clip, timeline, settings=point.settings))
+        stale = {**true.__dict__, "hold_cut": [True] * len(true.hold_cut), "eot_latency_ms": []}
+        store.put(key, {"measures": stale, "timeline": [[t, e] for t, e in timeline]})
+        expected.append(true)
+    result = sweep(
+        clips, {"silence_duration_ms": [800]}, endpoint=closed_port, cache=store, baseline=False
+    )
+    assert result.errors == {}
+    assert result.measures == [expected]
+    assert result.table.loc[0, "false_cutoff_rate"] == 0.0
+
+
+def test_a_damaged_cache_file_is_named_recomputed_and_rewritten(
+    tmp_path: Path, clips: list[Clip], serial: SweepResult
+) -> None:
+    grid = {"silence_duration_ms": [300, 800]}
+    first = sweep(clips, grid, cache=tmp_path, baseline=False)
+    files = sorted(tmp_path.glob("*.json.gz"))
+    assert len(files) == 2 * len(clips)
+    damaged = files[0]
+    damaged.write_bytes(damaged.read_bytes()[:20])  # cut short (a full disk, a killed copy)
+    files[1].write_bytes(b"not gzip at all")
+    with pytest.warns(RuntimeWarning, match="damaged") as caught:
+        again = sweep(clips, grid, cache=tmp_path, baseline=False)
+    said = " ".join(str(w.message) for w in caught)
+    assert str(damaged) in said
+    assert str(files[1]) in said
+    pd.testing.assert_frame_equal(again.table, first.table)
+    assert again.measures == first.measures
+    store = SweepCache(tmp_path)
+    for path in files[:2]:  # rewritten whole
+        record = json.loads(gzip.decompress(path.read_bytes()))
+        assert set(record) >= {"measures", "key"}
+    assert len(store) == 2 * len(clips)
+
+
+# ---- executors: deadlines and what runs when ----------------------------------------------------
+
+
+class Hung(cf.Executor):
+    """An executor whose workers never answer (a hung Dask worker): futures never finish."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
+        return cf.Future()
+
+
+def test_a_hung_executor_times_out_naming_the_clips_not_finished(clips: list[Clip]) -> None:
+    with pytest.raises(SweepTimeout) as err:
+        sweep(clips, GRID, baseline=False, executor=Hung(), timeout_s=0.3)
+    assert isinstance(err.value, TimeoutError)
+    for clip in clips:
+        assert clip.id in str(err.value)
+    assert "timeout_s" in str(err.value)
+    with pytest.raises(ConfigError) as bad:
+        sweep(clips, GRID, timeout_s=0)
+    assert bad.value.field == "timeout_s"
+    # the default deadline comes from the work: the audio at 5x real time, plus a margin
+    points = [(p.settings, p.config) for p in sweep_module._points(SessionConfig(), GRID)]
+    one = task_deadline_s([(clips[0], points)])
+    both = task_deadline_s([(c, points) for c in clips])
+    margin = sweep_module.TASK_MARGIN_S
+    assert one > margin
+    assert both - margin == pytest.approx(
+        sum(task_deadline_s([(c, points)]) - margin for c in clips)
+    )
+    audio = clips[0].duration_ms * 5 + sum(tail_for(c, 4000) for _, c in points)
+    assert one - margin == pytest.approx(audio / 1000 / 5)
+
+
+def test_a_queued_task_is_not_reported_running(clips: list[Clip]) -> None:
+    # one worker, eight tasks: at most the one running (and one just picked up) are started
+    progress = RecordingProgress()
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    class Counting(RecordingProgress):
+        def job_started(self, key: str) -> None:
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            progress.job_started(key)
+
+        def job_finished(self, key: str, *, ok: bool, spend_usd: float = 0.0) -> None:
+            nonlocal running
+            with lock:
+                running -= 1
+            progress.job_finished(key, ok=ok, spend_usd=spend_usd)
+
+    with cf.ThreadPoolExecutor(max_workers=1) as pool:
+        sweep(clips, GRID, baseline=False, executor=pool, progress=Counting(), configs_per_task=1)
+    started = [k for kind, k in progress.calls if kind == "started"]
+    finished = [k for kind, (k, *_) in progress.calls if kind == "finished"]
+    assert len(started) == len(set(started)) == 8
+    assert sorted(finished) == sorted(started)
+    assert most <= 2

@@ -244,3 +244,50 @@ def test_a_clips_measures_read_as_counts_and_ms() -> None:
         ["eot latency", "512 ms"],
         ["barge-ins talked over", "1/1"],
     ]
+
+
+def test_a_malformed_play_message_is_an_error_in_the_view_not_in_the_comm_handler(
+    result: SweepResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab = SuiteLab(result)
+    sent: list[object] = []
+    monkeypatch.setattr(lab, "send", lambda *args: sent.append(args))
+    clip_id = result.suite[0].id
+    for row in ("x", None, [1], float("inf")):
+        lab.status = ""
+        lab._browser(lab, {"type": "play", "row": row, "clip": clip_id}, [])
+        assert lab.status == f"error: row must be an integer row of the table, got {row!r}"
+    lab._browser(lab, {"type": "play", "row": 0, "clip": 5}, [])
+    assert lab.status == "error: clip must be a clip id (a string), got 5"
+    lab._browser(lab, ["not", "a", "dict"], [])  # ignored
+    lab._worker.submit(lambda: None).result(60)  # nothing was queued behind
+    assert sent == []
+    lab.close()
+
+
+class Failing(Gated):
+    """A result whose ``run`` waits for ``gate``, then fails."""
+
+    def run(self, row: int, clip_id: str) -> ClipRun:
+        self.threads.append(threading.current_thread().name)
+        assert self.gate.wait(60)
+        raise RuntimeError("the run failed")
+
+
+def test_a_job_running_when_the_lab_closes_sets_nothing_on_it(result: SweepResult) -> None:
+    failing = Failing(result)
+    lab = SuiteLab(failing)
+    lab.select(1)
+    assert lab.pending is not None
+    pending = lab.pending
+    status = lab.status
+    assert status.startswith("computing...")
+    lab.close()  # while the worker is inside the run
+    failing.gate.set()
+    with pytest.raises(RuntimeError, match="the run failed"):
+        pending.result(60)
+    assert isinstance(lab.last_error, RuntimeError)
+    assert lab.status == status  # no error drawn on the closed widget
+    assert lab.strips == {}
+    lab.selected = 0  # a change after closing starts no job
+    assert lab.pending is pending
