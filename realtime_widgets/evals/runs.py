@@ -537,8 +537,10 @@ def run_local(
             out += engine.tick(now)
             while True:  # a transcript may release a response that waited for it
                 jobs = engine.take_transcriptions()
-                for job in jobs if transcriber is not None else ():
-                    out += engine.transcription_ready(job, run_transcriber(transcriber, job), now)
+                if transcriber is not None:
+                    for job in jobs:
+                        result = run_transcriber(transcriber, job)
+                        out += engine.transcription_ready(job, result, now)
                 requests = engine.take_requests()
                 for request in requests:
                     out += engine.reply_ready(request, material, now)
