@@ -11,6 +11,7 @@ import pytest
 from realtime_widgets.errors import ConfigError
 from realtime_widgets.evals import runs as runs_module
 from realtime_widgets.evals.clip import RATE, Clip, Span
+from realtime_widgets.evals.metrics import METRICS, ClipMeasures, measure, summarize
 from realtime_widgets.evals.runs import Prepared, from_timeline, prepare, run_local
 from realtime_widgets.evals.suite import builtin_suite
 from realtime_widgets.evals.transcripts import (
@@ -190,3 +191,27 @@ def test_a_local_run_hears_a_harvard_clip_near_verbatim_and_deterministically(
     deaf = run_local(harvard, SessionConfig(), prepared=harvard_prepared)
     kept = [(t, e["type"]) for t, e in first.events if "transcription" not in e["type"]]
     assert kept == [(t, e["type"]) for t, e in deaf.events]
+
+
+# ---- the metric in a sweep row ----------------------------------------------------------------
+
+
+def test_summarize_pools_transcript_wer_over_the_clips_with_words() -> None:
+    old = ClipMeasures("a", "h", {}, fragments=[1])  # built as before the transcript counts
+    assert (old.transcript_edits, old.transcript_words) == (0, 0)
+    assert METRICS[-1] == "transcript_wer"
+    assert summarize([old])["transcript_wer"] is None
+    scored = [
+        ClipMeasures("b", "h", {}, transcript_edits=1, transcript_words=16),
+        ClipMeasures("c", "h", {}, transcript_edits=3, transcript_words=4),
+        old,
+    ]
+    assert summarize(scored)["transcript_wer"] == pytest.approx(4 / 20)
+
+
+def test_measure_counts_a_runs_transcript_edits() -> None:
+    words = ("Glue", "the", "sheet", "to", "the", "dark", "blue", "background.")
+    m = measure(from_timeline(_clip(words), _timeline({"model": "whisper-1"})))
+    assert (m.transcript_edits, m.transcript_words) == (1, 8)
+    m = measure(from_timeline(_clip(words), _timeline(None)))
+    assert (m.transcript_edits, m.transcript_words) == (0, 0)
