@@ -16,6 +16,11 @@ The turn-taking bench (issue 20), ratios in one run:
   one short clip replayed through a ``LocalServer`` over a loopback socket in real time (20 ms
   appends paced by the monotonic clock), which is 1x real time by construction; its measured
   rate is printed beside the ratio (goal >= 500x real time per core);
+- transcript metrics (``transcript_wer``): the same kind of sweep with input transcription on
+  (``TRANSCRIPT_GRID`` over the built-in clips that have words), so the local server's Whisper
+  tiny.en (loaded before the timing, one CPU thread) hears every turn, in audio-seconds per
+  CPU-second of this process; printed beside the turn-taking rate, with their ratio (the issue:
+  transcript metrics run at the transcriber's speed);
 - a sweep of 24 settings (one task per clip, the longest first) on a Dask ``LocalCluster`` of
   2 worker processes (1 thread each), wall time against the same sweep run serially, the best
   of 3 each (goal >= 1.6x); and the workers' CPU time against the serial sweep's, the speedup
@@ -49,6 +54,8 @@ DASK_GRID: dict[str, list[float]] = {
     "threshold": [0.3, 0.5, 0.7],
     "silence_duration_ms": [300, 400, 500, 600, 800, 1000, 1200, 1500],
 }
+# the transcript sweep: two settings over the clips with words (the Harvard sentences)
+TRANSCRIPT_GRID: dict[str, list[float]] = {"silence_duration_ms": [500, 800]}
 RUNS = 3
 
 
@@ -165,6 +172,7 @@ def evals() -> None:
           f"({audio_s * configs:.0f} audio-s in {serial_cpu:.2f} CPU-s, {serial_wall:.2f} s wall)")  # fmt: skip
     print(f"ratio sweep / real-time replay:   {sweep_x / replay_x:8.0f}x "
           f"(goal {SWEEP_GOAL_X:.0f}x: {sweep_x / replay_x / SWEEP_GOAL_X:.1f}x the goal)")  # fmt: skip
+    transcripts(sweep_x, replay_x)
 
     try:
         import distributed
@@ -207,6 +215,34 @@ def evals() -> None:
     print(f"  CPU per worker per run: {', '.join(f'{c:.2f} s' for c in worker_cpu)} against "
           f"{serial_cpu:.2f} s serial: {bound:.2f}x on two idle cores (the split's balance "
           f"and Dask's overhead, without the machine's load)")  # fmt: skip
+
+
+def transcripts(turn_taking_x: float, replay_x: float) -> None:
+    """The transcript metric's speed: a sweep with input transcription on (module docstring)."""
+    from realtime_widgets.evals.suite import builtin_suite
+    from realtime_widgets.evals.sweep import sweep
+    from realtime_widgets.protocol.parts import Transcription
+    from realtime_widgets.server.whisper import TranscriberUnavailable, shared_whisper
+
+    try:
+        shared_whisper()  # loaded once, outside the timing
+    except TranscriberUnavailable as exc:
+        print(f"transcript metrics: no transcriber ({exc})")
+        return
+    clips = [c for c in builtin_suite() if c.words is not None]
+    base = SessionConfig().with_changes(transcription=Transcription(model="whisper-1"))
+    configs = len(sweep_grid(base, TRANSCRIPT_GRID))
+    audio_s = sum(c.duration_ms for c in clips) / 1000 * configs
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    result = sweep(clips, TRANSCRIPT_GRID, base=base, baseline=False)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    x = audio_s / cpu
+    wers = ", ".join(f"{w:.3f}" for w in result.table["transcript_wer"])
+    print(f"local sweep, transcript metrics:  {x:8.1f}x real time per core "
+          f"({len(clips)} clips with words x {configs} settings: {audio_s:.0f} audio-s in "
+          f"{cpu:.2f} CPU-s, {wall:.2f} s wall; Whisper tiny.en; transcript_wer {wers})")  # fmt: skip
+    print(f"ratio turn-taking / transcript:   {turn_taking_x / x:8.0f}x; "
+          f"transcript sweep / real-time replay: {x / replay_x:.1f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ again, so every label sits where the speech really starts and ends.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -43,8 +44,11 @@ CODEC2 = Path("/usr/share/codec2")
 LICENCE = "LGPL-2.1-or-later, codec2-examples, Debian"
 
 
-def source(name: str, start_ms: float | None = None, end_ms: float | None = None) -> Utterance:
-    """``name`` (``wav/NAME.wav`` or ``raw/NAME.raw``) from ``start_ms`` to ``end_ms``."""
+def source(
+    name: str, start_ms: float | None = None, end_ms: float | None = None, text: str = ""
+) -> Utterance:
+    """``name`` (``wav/NAME.wav`` or ``raw/NAME.raw``) from ``start_ms`` to ``end_ms``, with
+    the ``text`` spoken in it when it is known from a published source."""
     path = CODEC2 / name
     if path.suffix == ".raw":
         samples, rate = np.fromfile(path, dtype="<i2").astype(np.int16), 8000
@@ -54,7 +58,7 @@ def source(name: str, start_ms: float | None = None, end_ms: float | None = None
     a = 0 if start_ms is None else round(start_ms * rate / 1000)
     b = len(samples) if end_ms is None else round(end_ms * rate / 1000)
     span = f" {start_ms:.0f}-{end_ms:.0f} ms" if start_ms is not None else ""
-    return Utterance(samples[a:b], rate, source=f"{name}{span}")
+    return Utterance(samples[a:b], rate, text=text, source=f"{name}{span}")
 
 
 def cough() -> Utterance:
@@ -83,6 +87,20 @@ def meta(synthetic: str | None = None) -> dict[str, object]:
 
 
 ORIG = "raw/speech_orig_16k.wav"
+# What speech_orig_16k.wav says: four Harvard sentences of list 1 ("IEEE Recommended Practice
+# for Speech Quality Measurements", IEEE Trans. Audio Electroacoust. 17(3), 1969, appendix:
+# the first three and "Four hours of steady work faced us."), in their published text, not a
+# transcriber's. Which sentence each cut holds was checked with Whisper tiny.en's transcript of
+# each cut and with its duration (the cut 2630-3570 ms ends after "sheet", where the speaker
+# pauses inside sentence 2). No other recording here has a published text: those clips have no
+# words.
+HARVARD = (
+    "The birch canoe slid on the smooth planks.",
+    "Glue the sheet",
+    "to the dark blue background.",
+    "It's easy to tell the depth of a well.",
+    "Four hours of steady work faced us.",
+)
 # Where each backchannel starts, ms after the true end of the turn before it (bigdog,
 # hts4, kristoff, cross): inside the local agent's reply for every silence_duration_ms from
 # 200 to 1500 ms (the reply, 2.29 s, starts ~30-50 ms after the silence has run out: 0.25-2.54 s
@@ -107,11 +125,11 @@ def clips() -> list[tuple[Clip, int]]:
         (
             join(
                 [
-                    source(ORIG, 0, 2450),
+                    source(ORIG, 0, 2450, HARVARD[0]),
                     hold(700),
-                    source(ORIG, 2630, 3570),
+                    source(ORIG, 2630, 3570, HARVARD[1]),
                     hold(500),
-                    source(ORIG, 3600, 5600),
+                    source(ORIG, 3600, 5600, HARVARD[2]),
                     eot(2200),
                 ],
                 id="harvard-holds",
@@ -120,20 +138,20 @@ def clips() -> list[tuple[Clip, int]]:
             16000,
         )
     )
-    # 2. A turn, then the same speaker barges in 1.8 s after the true end.
-    turn = join([source(ORIG, 5610, 7860), eot(5700)], id="harvard-barge-in", meta=meta())
-    made.append(
-        (
-            overlay(
-                turn,
-                source(ORIG, 7960, 10800),
-                at_ms=turn.of("eot")[0].start_ms + 1800,
-                snr_db=0,
-                label="barge_in",
-            ),
-            16000,
-        )
+    # 2. A turn, then the same speaker barges in 1.8 s after the true end. The clip's words
+    #    are everything the user says, in order: the turn's, then the barge-in's.
+    turn = join(
+        [source(ORIG, 5610, 7860, HARVARD[3]), eot(5700)], id="harvard-barge-in", meta=meta()
     )
+    barged = overlay(
+        turn,
+        source(ORIG, 7960, 10800, HARVARD[4]),
+        at_ms=turn.of("eot")[0].start_ms + 1800,
+        snr_db=0,
+        label="barge_in",
+    )
+    words = (*(barged.words or ()), *HARVARD[4].split())
+    made.append((dataclasses.replace(barged, words=words), 16000))
     # 3-4. hts: two sentences of one speaker joined by a long hold, a short hold.
     made.append(
         (

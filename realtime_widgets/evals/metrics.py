@@ -26,7 +26,10 @@ with where it starts and where it ends:
 - ``ttfa_ms_p50``: see :func:`ttfa_ms`;
 - ``false_barge_in_rate``: see :func:`backchannel_stopped`;
 - ``talk_over_rate``, ``barge_in_stop_ms_p50``: see :func:`barge_in_outcome`;
-- ``fragmentation``: see :func:`fragments`.
+- ``fragmentation``: see :func:`fragments`;
+- ``transcript_wer``: see :mod:`.transcripts` (the word error rate of the user's transcripts
+  against the clip's ``words``: pooled as the sum of edits over the sum of reference words of
+  the clips with words, in runs with input transcription on; None when there is none).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import numpy as np
 
 from realtime_widgets.evals.clip import RATE, Span
 from realtime_widgets.evals.runs import ClipRun, Play
+from realtime_widgets.evals.transcripts import clip_edits, pooled_wer
 
 __all__ = [
     "AUDIBLE",
@@ -70,6 +74,7 @@ METRICS = (
     "talk_over_rate",
     "barge_in_stop_ms_p50",
     "fragmentation",
+    "transcript_wer",
 )
 COUNTS = ("n_hold", "n_eot", "n_backchannel", "n_barge_in")
 
@@ -103,6 +108,11 @@ class ClipMeasures:
     barge_in_stopped: list[bool] = field(default_factory=list)
     barge_in_stop_ms: list[float] = field(default_factory=list)
     fragments: list[int] = field(default_factory=list)
+    # transcript_wer's counts (.transcripts.clip_edits): word edits of the user's transcripts
+    # and the clip's reference words; both 0 when the clip is not scored (no words, or input
+    # transcription off). Defaults keep measures stored before them readable.
+    transcript_edits: int = 0
+    transcript_words: int = 0
 
 
 class Decision(NamedTuple):
@@ -312,6 +322,9 @@ def measure(run: ClipRun) -> ClipMeasures:
                 m.barge_in_stop_ms.append(outcome[1])
     committed = _committed_audio(run)
     m.fragments = [fragments(t, committed) for t in user_turns(clip.spans)]
+    counts = clip_edits(run)
+    if counts is not None:
+        m.transcript_edits, m.transcript_words = counts
     return m
 
 
@@ -328,9 +341,12 @@ def summarize(measures: Iterable[ClipMeasures]) -> dict[str, float | int | None]
     many spans of each kind were scored; backchannels and barge-ins only while the agent was
     playing). ``missed_eot_rate`` is the share of eot spans with no decision, ``talk_over_rate``
     the share of scored barge-ins the agent did not stop in, ``fragmentation`` the mean of the
-    per-turn fragment counts."""
+    per-turn fragment counts, ``transcript_wer`` the sum of the clips' transcript edits over
+    the sum of their reference words (None when no clip was scored)."""
     pooled = ClipMeasures("", "", {})
+    transcripts: list[tuple[int, int] | None] = []
     for m in measures:
+        transcripts.append((m.transcript_edits, m.transcript_words) if m.transcript_words else None)
         for name in (
             "hold_cut",
             "eot_decided",
@@ -354,6 +370,7 @@ def summarize(measures: Iterable[ClipMeasures]) -> dict[str, float | int | None]
         "talk_over_rate": _rate(talk_over),
         "barge_in_stop_ms_p50": _pct(pooled.barge_in_stop_ms, 50),
         "fragmentation": float(np.mean(pooled.fragments)) if pooled.fragments else None,
+        "transcript_wer": pooled_wer(transcripts),
         "n_hold": len(pooled.hold_cut),
         "n_eot": len(pooled.eot_decided),
         "n_backchannel": len(pooled.backchannel_stopped),

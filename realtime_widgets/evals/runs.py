@@ -14,7 +14,12 @@ Two ways to get one:
   decisions (the ``track=`` mechanism of the VAD lab). The agent answers each turn with real
   speech (``reply``, by default the suite's :func:`~realtime_widgets.evals.suite.default_reply`)
   that the engine streams at real-time pace as ``response.output_audio.delta`` events;
-  ``interrupt_response`` cancels it at a barge-in, as OpenAI's server VAD does.
+  ``interrupt_response`` cancels it at a barge-in, as OpenAI's server VAD does. With the
+  config's input transcription on (``audio.input.transcription``), the local server's offline
+  transcriber (Whisper tiny.en, loaded once per process) hears each turn: every transcription
+  job the engine hands out is run at once and answered at its place on the simulated clock, so
+  the run carries ``conversation.item.input_audio_transcription.*`` events exactly as the local
+  server emits them (the transcriber's own time is not on that clock). Off, no model is loaded.
 - :func:`from_timeline` builds the same record from any timeline of ``(ms, server event)``:
   the remote runner's, streamed from OpenAI. :func:`run_local` goes through it too.
 
@@ -49,8 +54,10 @@ from realtime_widgets.evals.suite import default_reply
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 from realtime_widgets.server.engine import EngineOptions, ReplyMaterial, SessionEngine
+from realtime_widgets.server.input_transcripts import HintedTranscriber, run_transcriber
 from realtime_widgets.server.speech import Speech
 from realtime_widgets.server.vad import SEMANTIC_WAITS, Frame, TurnDetector, analyse
+from realtime_widgets.server.whisper import TranscriberUnavailable, shared_whisper
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -430,10 +437,26 @@ def tail_for(config: SessionConfig, reply_ms: float) -> int:
     return int(np.ceil(tail / CHUNK_MS) * CHUNK_MS)
 
 
+def _transcriber(config: SessionConfig) -> HintedTranscriber | None:
+    """The local server's offline transcriber when the config turns input transcription on
+    (loaded once per process, shared); None when it is off (nothing loaded)."""
+    if config.transcription is None:
+        return None
+    try:
+        return shared_whisper()
+    except TranscriberUnavailable as exc:
+        raise ConfigError(
+            [FieldProblem("audio.input.transcription", "audio.input.transcription is on, but "
+                          f"no offline transcriber is installed here ({exc}). Turn it off "
+                          "(transcription=None) to run without transcripts.")]
+        ) from None  # fmt: skip
+
+
 def _start_engine(config: SessionConfig, frames: Sequence[Frame]) -> tuple[SessionEngine, Timeline]:
     options = EngineOptions(
         rate_limits=False,
         wall_clock=lambda: 0.0,
+        transcriber=_transcriber(config),
         # decisions from the clip's signals computed once (no Silero per configuration)
         detector=lambda td: TurnDetector(td, track=frames),
     )
@@ -466,8 +489,12 @@ def run_local(
     event is stamped when the server could first have sent it. Each response the server
     creates is answered with ``reply`` (24 kHz int16; default: the suite's recorded reply),
     streamed by the engine at real-time pace (with the local server's lead: audio arrives up to
-    0.5 s ahead of playback, as OpenAI's does). ``prepared``: the clip's signals from
-    :func:`prepare` (computed here if None). Deterministic: the same inputs give the same run.
+    0.5 s ahead of playback, as OpenAI's does). With input transcription on, each turn is
+    transcribed by the local server's transcriber, answered at the chunk that asked for it
+    (module docstring; ConfigError naming ``audio.input.transcription`` when none is
+    installed); this runs Whisper, so call it off any event loop. ``prepared``: the clip's
+    signals from :func:`prepare` (computed here if None). Deterministic: the same inputs give
+    the same run.
     """
     given = default_reply() if reply is None else np.asarray(reply)
     if given.ndim != 1 or not len(given):
@@ -488,6 +515,7 @@ def run_local(
         )
     material = ReplyMaterial("(reply)", Speech(samples, MODEL_RATE, (0.0,)))
     engine, timeline = _start_engine(config, prepared.frames)
+    transcriber = engine.options.transcriber
     n = len(clip.samples) + ms_to_samples(tail)
     step = ms_to_samples(CHUNK_MS)
     silence = np.zeros(step, dtype=np.int16)
@@ -507,8 +535,17 @@ def run_local(
             at = j * 1000 / RATE
             out = engine.append_samples(chunk, now)
             out += engine.tick(now)
-            for request in engine.take_requests():
-                out += engine.reply_ready(request, material, now)
+            while True:  # a transcript may release a response that waited for it
+                jobs = engine.take_transcriptions()
+                if transcriber is not None:
+                    for job in jobs:
+                        result = run_transcriber(transcriber, job)
+                        out += engine.transcription_ready(job, result, now)
+                requests = engine.take_requests()
+                for request in requests:
+                    out += engine.reply_ready(request, material, now)
+                if not jobs and not requests:
+                    break
             if out:
                 timeline += [(at, e) for e in out]
     finally:

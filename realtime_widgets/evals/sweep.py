@@ -593,7 +593,7 @@ class SweepResult:
         base: list[list[ClipMeasures]] = [[] for _ in meta["baseline_configs"]]
         timelines: dict[tuple[int, str], list[tuple[float, dict[str, Any]]]] = {}
         for record in stored.to_dict("records"):
-            values = {n: _plain(record[n]) for n in names}
+            values = {n: _plain(record[n]) for n in names if n in record}  # newer fields: defaults
             values["settings"] = json.loads(record["settings"])
             m = ClipMeasures(**values)
             row = int(record["row"])
