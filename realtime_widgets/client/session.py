@@ -496,27 +496,20 @@ class RealtimeSession(SessionTransport):
         io = self._io
         if io is None or io.in_loop_thread():
             return fn()
-
-        async def call() -> T:
-            return fn()
-
         try:
-            future = io.submit(call())
+            future = io.submit(_call(fn))
         except RuntimeError:  # the loop closed meanwhile: nobody feeds them any more
             return fn()
         return future.result(self.timeout)
 
     async def _aread_on_loop(self, fn: Callable[[], T]) -> T:
+        """:meth:`_read_on_loop` for a caller on another event loop (awaited, not blocked)."""
         io = self._io
         if io is None or io.in_loop_thread():
             return fn()
-
-        async def call() -> T:
-            return fn()
-
         try:
-            future = io.submit(call())
-        except RuntimeError:
+            future = io.submit(_call(fn))
+        except RuntimeError:  # the loop closed meanwhile: nobody feeds them any more
             return fn()
         return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
 
@@ -654,6 +647,11 @@ def _export_paths(target: str | Path, session_id: str | None) -> tuple[Path, Pat
         )
     base.parent.mkdir(parents=True, exist_ok=True)
     return base.with_name(base.name + ".wav"), base.with_name(base.name + ".events.parquet")
+
+
+async def _call(fn: Callable[[], T]) -> T:
+    """``fn()`` as a coroutine (to run it on the session's I/O loop)."""
+    return fn()
 
 
 def _with_id(item: BaseModel | dict[str, Any]) -> tuple[BaseModel, str]:

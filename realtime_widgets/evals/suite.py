@@ -609,6 +609,19 @@ def _rms(x: npt.NDArray[np.float64]) -> float:
     return float(np.sqrt(np.mean(x**2))) if x.size else 0.0
 
 
+def _speech_rms(clip: Clip, base: npt.NDArray[np.float64], ms: float) -> float:
+    """The RMS of ``clip``'s speech spans (what an SNR is set against); a clip with none is
+    refused, naming ``clip``."""
+    speech = np.concatenate(
+        [base[round(s.start_ms * ms) : round(s.end_ms * ms)] for s in clip.of("speech")]
+        or [np.zeros(0)]
+    )
+    rms = _rms(speech)
+    if rms == 0:
+        raise _problem("clip", f"clip {clip.id!r} has no speech to set the SNR against")
+    return rms
+
+
 def overlay(
     clip: Clip,
     sound: Any,
@@ -669,13 +682,7 @@ def overlay(
             f"end ({host.end_ms:.0f} ms); start it before {host.end_ms - len(cut) / ms:.0f} ms",
         )
     base = clip.samples.astype(np.float64)
-    speech = np.concatenate(
-        [base[round(s.start_ms * ms) : round(s.end_ms * ms)] for s in clip.of("speech")]
-        or [np.zeros(0)]
-    )
-    speech_rms = _rms(speech)
-    if speech_rms == 0:
-        raise _problem("clip", f"clip {clip.id!r} has no speech to set the SNR against")
+    speech_rms = _speech_rms(clip, base, ms)
     gain = speech_rms / 10 ** (snr_db / 20) / max(_rms(cut), 1e-9)
     scaled = cut * gain
     mixed = base.copy()
@@ -740,13 +747,7 @@ def with_noise(
         bed = np.concatenate([head, joint, loop[fade:]])
     bed = bed[:n]
     base = clip.samples.astype(np.float64)
-    speech = np.concatenate(
-        [base[round(s.start_ms * ms) : round(s.end_ms * ms)] for s in clip.of("speech")]
-        or [np.zeros(0)]
-    )
-    speech_rms = _rms(speech)
-    if speech_rms == 0:
-        raise _problem("clip", f"clip {clip.id!r} has no speech to set the SNR against")
+    speech_rms = _speech_rms(clip, base, ms)
     mixed = base + bed * (speech_rms / 10 ** (snr_db / 20) / _rms(bed))
     if np.abs(mixed).max() > 32767:
         raise _problem("snr_db", f"snr_db: {snr_db} dB would clip the mix; raise it")
