@@ -10,28 +10,35 @@ headless audio clock runs much slower than the wall clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from realtime_widgets.audio.wav import write_wav
 from tests.browser.conftest import (
-    MIC_GAP_MS,
     MIC_TEXTS,
     Lab,
+    launch_browser,
     run_notebook,
     wait_for_current_notebook,
     wait_for_kernel_idle,
 )
+from tests.speech import Clip, recorded_clip
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 NEW_SILENCE_MS = 350  # not the default (500), so the update is visible
 # The barge-in needs the first reply's audio to be playing when the second utterance starts,
-# MIC_GAP_MS after the first ends. On a machine too slow for that (seen under heavy CI load:
-# ~4 s from "you stopped" to the reply's first sound), the reply is cancelled before any of its
-# audio came and nothing is left to truncate: the test says so at once, with the times, rather
-# than waiting out its timeout. UNHEARD: the second speech_started came before any reply audio,
+# BARGE_IN_GAP_MS after the first ends. The local server's reply to the first utterance says
+# what it heard and the session's settings: ~13 s of speech, starting 1.6 s after "you stopped"
+# on a quiet machine, 4-7 s on a loaded one (CI runs saw both; the lab's shared microphone WAV,
+# with its 3 s gap, lost that race there). 8 s lands inside the reply in both. On a machine
+# slower still, the reply is cancelled before any of its audio came and nothing is left to
+# truncate: the test says so at once, with the times, rather than waiting out its timeout. UNHEARD: the second speech_started came before any reply audio,
 # in the session's own event order (so never while a truncate can still come).
+BARGE_IN_GAP_MS = 8000
 UNHEARD = (
     "(lambda ev: (lambda s: len(s) >= 2 and not any(e.type == 'response.output_audio.delta' "
     "for e in ev[: s[1]]))([i for i, e in enumerate(ev) "
@@ -53,8 +60,24 @@ def too_late(times: list[tuple[float, str]]) -> str:
     return (
         f"the second utterance started {start} ms after the first speech_stopped, before any "
         f"reply audio (first at {audio} ms): this machine is too slow for the "
-        f"{MIC_GAP_MS} ms gap (MIC_GAP_MS), the reply was cancelled unheard"
+        f"{BARGE_IN_GAP_MS} ms gap (BARGE_IN_GAP_MS), the reply was cancelled unheard"
     )
+
+
+@pytest.fixture(scope="module")
+def barge_in_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Clip, Path]:
+    """The two committed utterances BARGE_IN_GAP_MS apart, as a 16-bit WAV for the fake
+    microphone (the boundaries the test checks are the recording's)."""
+    clip = recorded_clip(*MIC_TEXTS, gap_ms=BARGE_IN_GAP_MS, lead_ms=1500)
+    path = tmp_path_factory.mktemp("barge_in") / "speech.wav"
+    write_wav(path, clip.samples, 24000)
+    return clip, path
+
+
+@pytest.fixture(scope="module")
+def browser(barge_in_clip: tuple[Clip, Path]) -> Iterator[Any]:
+    """The conftest's browser, its fake microphone playing this module's WAV once."""
+    yield from launch_browser(barge_in_clip[1])
 
 
 def set_slider(page: Any, label: str, value: int) -> None:
@@ -75,7 +98,7 @@ def open_section(page: Any, title: str) -> None:
     header.click()
 
 
-def test_playground_in_jupyterlab(page: Any, lab: Lab) -> None:
+def test_playground_in_jupyterlab(page: Any, lab: Lab, barge_in_clip: tuple[Clip, Path]) -> None:
     run_notebook(page, lab, "00_playground.ipynb")
 
     # the playground rendered: every part's DOM is there
@@ -115,7 +138,7 @@ def test_playground_in_jupyterlab(page: Any, lab: Lab) -> None:
             " if len([e for e in playground.session.events if e.type == 'input_audio_buffer.speech_stopped']) >= 2 else []",
             timeout=600,
         )
-        truth = lab.mic.truth
+        truth = barge_in_clip[0].truth
         assert len(turns) == len(MIC_TEXTS[0]), turns
         # speech_started reports the audio sent to the model: prefix padding included.
         prefix = kernel.eval("playground.session.effective.turn_detection.prefix_padding_ms")
