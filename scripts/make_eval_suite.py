@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_widgets.audio.pcm import as_int16
-from realtime_widgets.audio.resample import resample
+from realtime_widgets.audio.resample import to_model_rate
 from realtime_widgets.audio.wav import read_wav, write_wav
 from realtime_widgets.evals.clip import RATE, Clip
 from realtime_widgets.evals.suite import (
@@ -324,7 +323,7 @@ def make_reply(out: Path) -> Path:
     assert bounds is not None
     start = max(0, round((bounds[0] - 20) * info.rate / 1000))
     end = min(len(samples), round((bounds[1] + 20) * info.rate / 1000))
-    reply = as_int16(resample(samples[start:end], info.rate, RATE))
+    reply = to_model_rate(samples[start:end], info.rate)
     path = out / "reply.wav"
     write_wav(path, reply, RATE)
     return path

@@ -194,7 +194,7 @@ class EventHistory:
             import pandas as pd
         except ImportError:
             raise RealtimeWidgetsError("to_dataframe() needs pandas: pip install pandas") from None
-        return pd.DataFrame(self.rows(), columns=["t", "direction", "type", "event"])
+        return pd.DataFrame(self.rows(), columns=list(PARQUET_COLUMNS))
 
     def to_parquet(self, path: str | Path) -> Path:
         """Write the events as parquet (module docstring: ``t``, ``direction``, ``type``,
@@ -225,12 +225,7 @@ def write_events_parquet(entries: Iterable[HistoryEntry], path: str | Path) -> P
         ) from None
     rows = list(entries)
     schema = pa.schema(
-        [
-            ("t", pa.float64()),
-            ("direction", pa.string()),
-            ("type", pa.string()),
-            ("event", pa.string()),
-        ]
+        [(name, pa.float64() if name == "t" else pa.string()) for name in PARQUET_COLUMNS]
     )
     table = pa.table(
         {

@@ -220,7 +220,8 @@ class RealtimeSession(SessionTransport):
 
     @property
     def elapsed(self) -> float:
-        """Seconds since this session object was made: the clock of ``events`` (``e.t``)."""
+        """Seconds since this session object was made (a replay's: its recording's clock, at
+        any speed): the clock of ``events`` (``e.t``)."""
         return self.core.elapsed
 
     @property
@@ -490,9 +491,10 @@ class RealtimeSession(SessionTransport):
         if isinstance(event, ev.ConversationItemTruncated):
             self.timeline.truncate(event.item_id, event.audio_end_ms)
 
-    def _read_on_loop(self, fn: Callable[[], T]) -> T:
-        """``fn()`` where the timeline and history live: on the I/O loop while the session has
-        one (waited for), else here (not used yet, or closed: nobody else touches them)."""
+    def read_on_loop(self, fn: Callable[[], T], timeout: float | None = None) -> T:
+        """``fn()`` where the session's state lives (its timeline, history, the widgets'
+        state): on the I/O loop while the session has one, waited for (``timeout``: the
+        session's), else here (not used yet, or closed: nobody else touches it)."""
         io = self._io
         if io is None or io.in_loop_thread():
             return fn()
@@ -500,10 +502,10 @@ class RealtimeSession(SessionTransport):
             future = io.submit(_call(fn))
         except RuntimeError:  # the loop closed meanwhile: nobody feeds them any more
             return fn()
-        return future.result(self.timeout)
+        return future.result(self.timeout if timeout is None else timeout)
 
     async def _aread_on_loop(self, fn: Callable[[], T]) -> T:
-        """:meth:`_read_on_loop` for a caller on another event loop (awaited, not blocked)."""
+        """:meth:`read_on_loop` for a caller on another event loop (awaited, not blocked)."""
         io = self._io
         if io is None or io.in_loop_thread():
             return fn()
@@ -516,7 +518,7 @@ class RealtimeSession(SessionTransport):
     def _recording(self, keep_s: float | None) -> Recording:
         """A copy of what the WAV needs, taken where the timeline lives (cheap: lists of
         references), cut to the last ``keep_s`` seconds."""
-        return _kept(self._read_on_loop(self.timeline.recording), keep_s)
+        return _kept(self.read_on_loop(self.timeline.recording), keep_s)
 
     def export_wav(self, path: str | Path, *, keep_s: float | None = None) -> Path:
         """Write the conversation as a stereo 16-bit WAV at 24 kHz on the session clock (0 s:
@@ -551,7 +553,7 @@ class RealtimeSession(SessionTransport):
         disk (JSONL)."""
         wav, events = _export_paths(target, self.session_id)
         keep = _checked_keep_s(keep_s)
-        rec, entries = self._read_on_loop(lambda: (self.timeline.recording(), list(self.history)))
+        rec, entries = self.read_on_loop(lambda: (self.timeline.recording(), list(self.history)))
         return {
             "wav": _write_wav(wav, _kept(rec, keep)),
             "events": write_events_parquet(entries, events),

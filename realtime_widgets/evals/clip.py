@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -90,7 +91,10 @@ class Clip:
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "samples", as_int16(np.asarray(self.samples)))
+        # a read-only view: the audio a clip was made with is its audio (``hash`` is kept)
+        samples = as_int16(np.asarray(self.samples)).view()
+        samples.setflags(write=False)
+        object.__setattr__(self, "samples", samples)
         object.__setattr__(self, "spans", tuple(sorted(self.spans, key=lambda s: s.start_ms)))
         if self.samples.ndim != 1:
             raise ConfigError(
@@ -112,9 +116,10 @@ class Clip:
         """The spans with ``label``, in order."""
         return [s for s in self.spans if s.label == label]
 
-    @property
+    @cached_property
     def hash(self) -> str:
-        """A content hash of the audio and the labels (the sweep cache's clip key)."""
+        """A content hash of the audio and the labels (the sweep cache's clip key; computed
+        once: the clip is frozen and its samples a read-only view)."""
         h = hashlib.sha256()
         h.update(self.samples.tobytes())
         for s in self.spans:

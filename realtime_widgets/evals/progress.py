@@ -71,7 +71,7 @@ class SweepProgress(anywidget.AnyWidget):
         self._check_thread()
         with self.hold_sync():
             self._running.add(key)
-            self.running += 1
+            self.running = len(self._running)
             self.last = key
 
     def job_finished(self, key: str, *, ok: bool, spend_usd: float = 0.0) -> None:
@@ -79,9 +79,8 @@ class SweepProgress(anywidget.AnyWidget):
         case it was not counted as running); ``spend_usd``: what it cost."""
         self._check_thread()
         with self.hold_sync():
-            if key in self._running:
-                self._running.discard(key)
-                self.running -= 1
+            self._running.discard(key)
+            self.running = len(self._running)
             if ok:
                 self.done += 1
             else:

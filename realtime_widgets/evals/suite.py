@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from realtime_widgets.audio.pcm import Int16Array, as_int16
-from realtime_widgets.audio.resample import resample
+from realtime_widgets.audio.resample import resample, to_model_rate
 from realtime_widgets.audio.wav import read_wav, write_wav
 from realtime_widgets.errors import ConfigError, FieldProblem, RealtimeWidgetsError
 from realtime_widgets.evals.clip import LABELS, RATE, Clip, Span
@@ -349,8 +349,7 @@ def _audio(value: AudioLike, field: str) -> Int16Array:
                 )
             if x.dtype.kind == "i" and x.dtype != np.int16:
                 raise _problem(field, f"{field}: integer samples must be int16, got {x.dtype}")
-            x = as_int16(x)
-            return x if int(rate) == RATE else as_int16(resample(x, int(rate), RATE))
+            return to_model_rate(as_int16(x), int(rate))
         if isinstance(value, np.ndarray):
             return as_int16(value)
     except ConfigError:

@@ -38,7 +38,14 @@ from realtime_widgets.errors import ConfigError, FieldProblem, RealtimeWidgetsEr
 from realtime_widgets.evals.cache import CacheKey, Mode, SweepCache, canonical_json, config_hash
 from realtime_widgets.evals.clip import Clip
 from realtime_widgets.evals.metrics import COUNTS, METRICS, ClipMeasures, measure, summarize
-from realtime_widgets.evals.runs import ClipRun, from_timeline, prepare, run_local, tail_for
+from realtime_widgets.evals.runs import (
+    ClipRun,
+    Prepared,
+    from_timeline,
+    prepare,
+    run_local,
+    tail_for,
+)
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.parts import ServerVad
 from realtime_widgets.server.engine import SessionEngine
@@ -409,6 +416,10 @@ class SweepResult:
         default_factory=dict, repr=False
     )
     errors: dict[tuple[int, str], str] = field(default_factory=dict, repr=False)
+    # each clip's speech signals, computed at its first :meth:`run` (the costly part of one)
+    _prepared: dict[str, Prepared] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def front(self) -> list[int]:
@@ -429,7 +440,12 @@ class SweepResult:
             )
         clip = _clip_of(self.suite, clip_id)
         if self.mode == "local":
-            return run_local(clip, self.configs[row], settings=self.settings[row])
+            prepared = self._prepared.get(clip.id)
+            if prepared is None:  # (two threads may both compute it: the same value)
+                prepared = self._prepared[clip.id] = prepare(clip)
+            return run_local(
+                clip, self.configs[row], settings=self.settings[row], prepared=prepared
+            )
         timeline = self.timelines.get((row, clip_id))
         if timeline is None:
             why = self.errors.get((row, clip_id), "it was not run")

@@ -54,15 +54,9 @@ def read_on_session_loop(
     session: RealtimeSession | None, fn: Callable[[], T], timeout: float = 10.0
 ) -> T:
     """``fn()`` run on the session's I/O loop and waited for (at once when already there or
-    when there is no loop): how another thread reads a widget's state whole."""
-    if not _elsewhere(session):
-        return fn()
-    assert session is not None
-
-    async def call() -> T:
-        return fn()
-
-    return session.submit(call()).result(timeout)
+    when there is no loop): how another thread reads a widget's state whole
+    (:meth:`RealtimeSession.read_on_loop`)."""
+    return fn() if session is None else session.read_on_loop(fn, timeout)
 
 
 class BrowserMessages:

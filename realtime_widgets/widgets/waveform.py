@@ -97,12 +97,7 @@ def typed_label(text: str, limit: int = TYPED_CHARS) -> str:
 
 
 def _session_clock(session: RealtimeSession) -> Callable[[], float]:
-    def elapsed() -> float:
-        # a replay's clock is the recording's: at any speed (0: at once) it draws as recorded
-        replay_t = getattr(session, "replay_t", None)
-        return replay_t if session.replaying and replay_t is not None else session.elapsed
-
-    return elapsed
+    return lambda: session.elapsed
 
 
 def _own_clock() -> Callable[[], float]:
@@ -233,6 +228,7 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
         super().__init__(**kwargs)
         self.session = session
         if clock is None:
+            # (a replay's elapsed is its recording's clock: it draws as recorded, at any speed)
             clock = _session_clock(session) if session is not None else _own_clock()
         self._clock = clock
         # The session's recording (it feeds it); without a session, the waveform's own.

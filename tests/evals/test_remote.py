@@ -5,7 +5,6 @@ clock, the player model and the progress widget's counts."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import pickle
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 
 from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.errors import ConfigError, ServerError
@@ -42,6 +41,7 @@ from realtime_widgets.protocol.events import parse_server_event
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 from realtime_widgets.server.app import LocalServer
 from realtime_widgets.server.reply.responder import ReplyContext
+from tests.client.conftest import ThreadPeer
 from tests.speech import recorded_clip
 from tests.waiting import eventually
 
@@ -227,20 +227,16 @@ def test_sweep_progress_counts_eta_and_spend_from_one_thread() -> None:
 Behaviour = Callable[[ServerConnection, "ScriptedPeer"], Any]
 
 
-class ScriptedPeer:
+class ScriptedPeer(ThreadPeer):
     """A WebSocket peer on 127.0.0.1 (its own loop thread); connection ``n`` is answered by
     ``behaviours[min(n, last)]``. Records when each connection opened and when it closed."""
 
     def __init__(self, *behaviours: Behaviour) -> None:
+        super().__init__(self._handler)
         self.behaviours = behaviours
         self.opened: list[float] = []
         self.closed: list[float] = []
         self.marks: list[float] = []  # when a behaviour said its piece (e.g. the error)
-        self.port = 0
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
 
     async def _handler(self, ws: ServerConnection) -> None:
         n = len(self.opened)
@@ -250,28 +246,9 @@ class ScriptedPeer:
         finally:
             self.closed.append(time.monotonic())
 
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with serve(self._handler, "127.0.0.1", 0, compression=None, max_size=None) as srv:
-            self.port = srv.sockets[0].getsockname()[1]
-            self._ready.set()
-            await self._stop.wait()
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/v1/realtime"
-
     def __enter__(self) -> ScriptedPeer:
-        self._thread.start()
-        assert self._ready.wait(10)
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
 
 
 def _event(kind: str, **fields: Any) -> str:
