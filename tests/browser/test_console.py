@@ -211,14 +211,18 @@ def test_console_fixes_what_a_newcomer_met(console: Any, lab: Lab) -> None:
         kernel.wait("playground.session is not None and playground.session.connected")
         panel = "playground.parts['panel']"
 
-        # 1. the export box holds the current config's code right after rendering
-        code = kernel.eval(f"{TO_CODE}({panel}.config, {panel}.export_target.value)")
+        # 1. the export box holds the current config's code right after rendering. The config
+        # may still move once after "connected" (the server's session.created fixes the model),
+        # so the kernel's code is read again until the box and the config agree.
+        deadline = time.monotonic() + 60
+        while True:
+            code = kernel.eval(f"{TO_CODE}({panel}.config, {panel}.export_target.value)")
+            shown = page.evaluate("() => document.querySelector('.rw-export-code textarea')?.value")
+            if shown == code or time.monotonic() > deadline:
+                break
+            page.wait_for_timeout(250)
         assert "voice" in code or "session" in code, code
-        page.wait_for_function(
-            "(code) => document.querySelector('.rw-export-code textarea')?.value === code",
-            arg=code,
-            timeout=60_000,
-        )
+        assert shown == code, (shown, code)
 
         # 3. no button text draws as a missing glyph (the detector does see one)
         assert page.evaluate(MISSING_GLYPH, ["\U0001f3a4", "13px system-ui"])

@@ -150,10 +150,12 @@ def test_speed_changes_the_duration_in_proportion_and_keeps_the_pitch(
         other = piper.speak(SENTENCE, "alloy", speed)
         ratio = other.duration_ms / base.duration_ms
         assert abs(ratio * speed - 1) < 0.15, (speed, ratio)
-        # The model's own prosody moves the median pitch a little with the length scale
-        # (measured -4 % at speed 0.5, +2.5 % at 1.5, each within 1 % run to run); speed by
-        # resampling would have moved it by the speed itself, -50 % or +50 %.
-        assert abs(pitch_hz(other.samples) / pitch_hz(base.samples) - 1) < 0.06, speed
+        # The model's own prosody moves the median pitch a little with the length scale, and
+        # Piper's sampling noise moves it run to run: 12 renderings each measured 98.8-100.8 Hz
+        # at speed 1, 94.3-96.8 at 0.5 and 100.2-104.8 at 1.5, so a pair can differ by 6.5 %
+        # (a CI run met 6.4 %). Speed by resampling would have moved it by the speed itself,
+        # -50 % or +50 %.
+        assert abs(pitch_hz(other.samples) / pitch_hz(base.samples) - 1) < 0.12, speed
 
 
 def test_speed_outside_openai_range_is_refused(piper: PiperSynthesizer) -> None:
