@@ -91,8 +91,11 @@ class Clip:
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        # a read-only view: the audio a clip was made with is its audio (``hash`` is kept)
-        samples = as_int16(np.asarray(self.samples)).view()
+        # Read-only and the clip's own: the audio a clip was made with stays its audio (``hash``
+        # is computed once), even when the caller later writes into the array it passed.
+        given = np.asarray(self.samples)
+        samples = as_int16(given)
+        samples = samples.copy() if np.may_share_memory(samples, given) else samples
         samples.setflags(write=False)
         object.__setattr__(self, "samples", samples)
         object.__setattr__(self, "spans", tuple(sorted(self.spans, key=lambda s: s.start_ms)))

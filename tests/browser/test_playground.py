@@ -36,8 +36,9 @@ NEW_SILENCE_MS = 350  # not the default (500), so the update is visible
 # on a quiet machine, 4-7 s on a loaded one (CI runs saw both; the lab's shared microphone WAV,
 # with its 3 s gap, lost that race there). 8 s lands inside the reply in both. On a machine
 # slower still, the reply is cancelled before any of its audio came and nothing is left to
-# truncate: the test says so at once, with the times, rather than waiting out its timeout. UNHEARD: the second speech_started came before any reply audio,
-# in the session's own event order (so never while a truncate can still come).
+# truncate: the test says so at once, with the times, rather than waiting out its timeout.
+# UNHEARD: the second speech_started came before any reply audio, in the session's own event
+# order (so never while a truncate can still come).
 BARGE_IN_GAP_MS = 8000
 UNHEARD = (
     "(lambda ev: (lambda s: len(s) >= 2 and not any(e.type == 'response.output_audio.delta' "

@@ -503,3 +503,16 @@ def test_default_reply_is_two_to_four_seconds_of_speech_at_24k() -> None:
     assert bounds[0] <= 150  # speech from near the start
     assert len(reply) / 24 - bounds[1] <= 150
     assert db(reply.astype(np.float64)) > 60
+
+
+def test_a_clip_keeps_its_audio_when_the_caller_writes_into_the_array_it_passed() -> None:
+    """``Clip.hash`` is computed once (the sweep cache's key): a view of the caller's array
+    would let a later write change the audio under the kept hash."""
+    given = np.arange(-240, 240, dtype=np.int16)
+    clip = Clip("c", given, (Span(0, 20, "speech"),))
+    before = clip.hash
+    given[:] = 0
+    assert clip.samples[0] == -240
+    assert clip.samples[-1] == 239
+    assert Clip("c", clip.samples, clip.spans).hash == before
+    assert not clip.samples.flags.writeable
