@@ -6,6 +6,8 @@ Where things live, in import order: a module imports only modules of the rows ab
 (tests/test_imports.py checks that nothing imports back)::
 
     introspect             what a type annotation holds (models, Literal values)
+    textbudget             the one token estimate for text (four characters a token); the
+                           bounded transcript text of ConversationState (TextBudget)
     parts                  the nested records of a config (formats, VAD, tools, ...), SECRET
     redaction              secrets replaced in plain data (presets, exports, recordings)
     problems               pydantic errors -> FieldProblem, in OpenAI's words
@@ -18,27 +20,38 @@ Where things live, in import order: a module imports only modules of the rows ab
     config                 SessionConfig (session.type "realtime"): fields, check_rules,
                            to_session_update
     transcription_config   TranscriptionConfig (session.type "transcription"), the same way
+    live_parts             GPT-Live's nested records (formats, 23 voices, delegation, Decisions
+                           questions and triggers, startup history, wake policy)
+    live_config            LiveConfig (client.live): session.start / session.update, the
+                           media-only fields of client.live.create(), the start-only locks
+    translation_config     TranslationConfig (session.type "translation"): its update has no
+                           type and no model; the session a server reports is complete
     rules                  locked_fields(config) and variant_fields(name) as functions
     seeds                  PSOpenAI's vocabulary: from_psopenai, its command line both ways
     export                 to_code(config, target): openai-python, agents, PSOpenAI, .NET, JSON
     client_events          typed client events, encode(), OpenAI's words for a bad one
     events                 typed server events, parse_server_event (re-exports client events)
+    live_events            GPT-Live's client and server events (the SDK's class names), codec
+    translation_events     a translation session's events (the SDK's names), both parsers
     images                 image input: formats, sizes, data URLs
     items                  conversation items and the client events that carry them
     presets                named partial configs, share strings, preset files
-    order, textbudget      item order by previous_item_id; bounded transcript text
+    order                  item order by previous_item_id
     state                  ConversationState, fed by server events
     coverage               what of the official SDK's types we do not model, and why
 
-The configs' chain is parts -> configbase -> wire -> {config, transcription_config} ->
-{rules, seeds -> export, presets}: a config knows the wire and no code generator; a new session
-config subclasses ConfigModel, overrides the hooks its fields need and gets the wire for free.
+The configs' chain is parts -> configbase -> wire -> {config, transcription_config,
+live_config,
+translation_config} -> {rules, seeds -> export, presets}: a config knows the wire and no code
+generator; a new session config subclasses ConfigModel, overrides the hooks its fields need and
+gets the wire for free.
 """
 
 from __future__ import annotations
 
 from realtime_widgets.protocol.config import GROUPS, MODELS, Param, SessionConfig
 from realtime_widgets.protocol.export import to_code
+from realtime_widgets.protocol.live_config import LIVE_MODELS, LiveConfig
 from realtime_widgets.protocol.parts import (
     BUILTIN_VOICES,
     CustomVoice,
@@ -61,14 +74,17 @@ from realtime_widgets.protocol.parts import (
 from realtime_widgets.protocol.rules import locked_fields
 from realtime_widgets.protocol.seeds import from_psopenai
 from realtime_widgets.protocol.transcription_config import TranscriptionConfig
+from realtime_widgets.protocol.translation_config import TranslationConfig
 from realtime_widgets.protocol.wire import param_path, validate_session_payload
 
 __all__ = [
     "BUILTIN_VOICES",
     "GROUPS",
+    "LIVE_MODELS",
     "MODELS",
     "CustomVoice",
     "FunctionTool",
+    "LiveConfig",
     "McpTool",
     "NoiseReduction",
     "Param",
@@ -86,6 +102,7 @@ __all__ = [
     "TracingConfig",
     "Transcription",
     "TranscriptionConfig",
+    "TranslationConfig",
     "from_psopenai",
     "locked_fields",
     "param_path",

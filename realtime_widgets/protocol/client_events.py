@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from realtime_widgets.errors import ConfigError, FieldProblem, ProtocolError
 from realtime_widgets.protocol.configbase import plain
+from realtime_widgets.protocol.introspect import tagged_members
 from realtime_widgets.protocol.parts import (
     AudioFormat,
     Prompt,
@@ -32,9 +33,10 @@ from realtime_widgets.protocol.parts import (
     Tool,
     ToolChoice,
     Voice,
+    WireRequired,
     deeper_than,
 )
-from realtime_widgets.protocol.problems import TYPE_WORDS, field_path
+from realtime_widgets.protocol.problems import TYPE_WORDS, field_path, place_of, tag_problem
 from realtime_widgets.protocol.wire import json_type_name
 
 __all__ = [
@@ -72,7 +74,9 @@ __all__ = [
     "SystemMessage",
     "UserMessage",
     "client_event_problem",
+    "dump_event",
     "encode",
+    "encode_with",
     "load_event",
     "load_json",
     "parse_client_event",
@@ -451,24 +455,48 @@ def parse_client_event(data: str | bytes | Mapping[str, Any]) -> ClientEvent:
 def encode(event: ClientEvent | Mapping[str, Any]) -> str:
     """JSON text of a client event, validated: a model as it is, a dict through the models.
 
-    Unset optionals are omitted; ``session.update``'s ``session`` is kept verbatim (so an
+    Unset optionals are omitted (but a field marked ``REQUIRED_ON_WIRE`` is sent even as
+    ``null``); ``session.update``'s ``session`` is kept verbatim (so an
     explicit ``null`` that switches a feature off survives). A dict that is not a valid client
     event raises :class:`ConfigError` with OpenAI's message, code and param.
     """
-    if not isinstance(event, ClientEvent):
+    return encode_with(event, _CLIENT, _BY_TYPE)
+
+
+def encode_with(
+    event: BaseModel | Mapping[str, Any],
+    union: TypeAdapter[Any],
+    events: Mapping[str, type[BaseModel]],
+) -> str:
+    """:func:`encode` for the client events of any API: ``union`` validates a dict, ``events``
+    (type -> class) are its models (GPT-Live's :mod:`.live_events` uses it)."""
+    model: BaseModel
+    if isinstance(event, BaseModel):
+        if type(event) not in events.values():
+            raise TypeError(f"{type(event).__name__} is not a client event of this API")
+        model = event
+    else:
         raw = dict(event)
         try:
-            event = _CLIENT.validate_python(raw)
+            model = union.validate_python(raw)
         except ValidationError as exc:
-            raise ConfigError([client_event_problem(exc, raw)]) from None
-    out: dict[str, Any] = {"type": event.type}
-    for name in type(event).model_fields:
+            raise ConfigError([client_event_problem(exc, raw, events)]) from None
+    return dump_event(model)
+
+
+def dump_event(event: BaseModel) -> str:
+    """JSON text of a client event model (of any API's union), ``type`` first: an empty
+    optional left out, a required nullable one (``WireRequired``) sent as null, records as JSON
+    data (:func:`~.configbase.plain`)."""
+    # (any API's base: BaseModel itself has no ``type``)
+    out: dict[str, Any] = {"type": getattr(event, "type")}  # noqa: B009
+    for name, info in type(event).model_fields.items():
         if name == "type":
             continue
         value = getattr(event, name)
-        if value is None:
+        if value is None and not any(isinstance(m, WireRequired) for m in info.metadata):
             continue
-        out[name] = plain(value)  # records as JSON data, without empty optionals
+        out[name] = plain(value)  # records as JSON data
     return json.dumps(out, separators=(",", ":"))
 
 
@@ -488,41 +516,83 @@ def _quoted(text: str) -> list[str]:
     return re.findall(r"'((?:[^'\\]|\\.)*)'", text)
 
 
-def client_event_problem(exc: ValidationError, raw: Mapping[str, Any]) -> FieldProblem:
+def client_event_problem(
+    exc: ValidationError,
+    raw: Mapping[str, Any],
+    events: Mapping[str, type[BaseModel]] | None = None,
+) -> FieldProblem:
     """The first problem of a client event as OpenAI reports it: message, code and param
-    (``item.content[0].type``), e.g. ``Missing required parameter: 'item.call_id'.``"""
+    (``item.content[0].type``), e.g. ``Missing required parameter: 'item.call_id'.``
+    ``events`` (type -> class) are the API's client events, the Realtime ones by default."""
     err = exc.errors(include_url=False)[0]
     kind = err["type"]
     value = err.get("input")
     ctx: dict[str, Any] = dict(err.get("ctx") or {})
-    root = _BY_TYPE.get(str(raw.get("type")))
+    by_type: Mapping[str, type[BaseModel]] = _BY_TYPE if events is None else events
+    root = by_type.get(str(raw.get("type")))
     path = field_path(root, tuple(err["loc"]), kind) if root is not None else ""
 
-    def problem(message: str, code: str, param: str) -> FieldProblem:
-        return FieldProblem(param or "type", message, code, param=param or None, value=value)
+    def problem(
+        message: str, code: str, param: str, allowed: list[str] | None = None
+    ) -> FieldProblem:
+        shown = _listing(allowed) if allowed else None
+        return FieldProblem(
+            param or "type", message, code, param=param or None, allowed=shown, value=value
+        )
 
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         disc = str(ctx.get("discriminator", ""))
         by_key = disc.startswith("'")  # else a callable: "a name or an object", "a mode or..."
+        info = place_of(root, tuple(err["loc"]), kind) if root is not None else None
+        annotation = info.annotation if info is not None else None
+        at_fault = tag_problem(annotation, disc, value)
+        if at_fault is not None and not by_key:
+            # A callable over several keys (a decision item: ``type`` for a tool record,
+            # ``role`` for a message): name the key at fault and what it may be.
+            param = f"{path}.{at_fault.key}" if path else at_fault.key
+            supported = f"Supported values are: {_listing(at_fault.allowed)}."
+            if at_fault.given is None:
+                return problem(
+                    f"Missing required parameter: '{param}'. {supported}",
+                    "missing_required_parameter",
+                    param,
+                    at_fault.allowed,
+                )
+            return problem(
+                f"Invalid value: '{at_fault.given}'. {supported}",
+                "invalid_value",
+                param,
+                at_fault.allowed,
+            )
         key = disc.strip("'") if by_key else "type"
         param = f"{path}.{key}" if path else key
         if not by_key and not isinstance(value, dict):
+            members = [m for _, m in tagged_members(annotation)]
+            objects_only = bool(members) and all(
+                isinstance(m, type) and issubclass(m, BaseModel) for m in members
+            )
+            wanted = "an object" if objects_only else "a string or an object"
             return problem(
-                f"Invalid type for '{path}': expected a string or an object, but got "
+                f"Invalid type for '{path}': expected {wanted}, but got "
                 f"{json_type_name(value)} instead.",
                 "invalid_type",
                 path,
             )
         if kind == "union_tag_not_found":
+            known = at_fault.allowed if at_fault is not None else None
             return problem(
-                f"Missing required parameter: '{param}'.", "missing_required_parameter", param
+                f"Missing required parameter: '{param}'.",
+                "missing_required_parameter",
+                param,
+                known,
             )
-        tags = list(CLIENT_EVENT_TYPES) if not path else _quoted(str(ctx["expected_tags"]))
+        tags = list(by_type) if not path else _quoted(str(ctx["expected_tags"]))
         tags = tags if by_key else [t for t in tags if t != "mode"]  # the string member's tag
         return problem(
             f"Invalid value: '{ctx.get('tag')}'. Supported values are: {_listing(tags)}.",
             "invalid_value",
             param,
+            tags,
         )
     if kind == "missing":
         return problem(f"Missing required parameter: '{path}'.", "missing_required_parameter", path)

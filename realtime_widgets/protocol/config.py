@@ -20,6 +20,7 @@ As code for other tools: :func:`~.export.to_code`; from PSOpenAI's parameter nam
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -33,7 +34,7 @@ from pydantic import (
 
 from realtime_widgets.errors import ConfigError, FieldProblem, note
 from realtime_widgets.protocol import parts
-from realtime_widgets.protocol.configbase import Dialect, Mutability, Param
+from realtime_widgets.protocol.configbase import Deprecation, Dialect, Mutability, Param
 from realtime_widgets.protocol.parts import (
     BUILTIN_VOICES,
     FORMAT_ALIASES,
@@ -58,7 +59,7 @@ from realtime_widgets.protocol.parts import (
 )
 from realtime_widgets.protocol.wire import WireConfig, session_update
 
-__all__ = ["GROUPS", "MODELS", "Mutability", "Param", "SessionConfig"]
+__all__ = ["GROUPS", "MODELS", "SAVED_PROMPTS", "Mutability", "Param", "SessionConfig"]
 
 GROUPS: tuple[str, ...] = (
     "Model & voice",
@@ -68,6 +69,17 @@ GROUPS: tuple[str, ...] = (
     "Tools",
     "Limits & tracing",
     "Prompt",
+)
+
+# Saved prompts (``prompt``), deprecated in openai 3.63; the docstring of
+# openai/types/realtime/realtime_session_create_request.py's ``prompt``: "This field is deprecated
+# in favor of [prompts in application code](<source below>). OpenAI scheduled the shutdown of
+# saved prompts for November 30, 2026."
+SAVED_PROMPTS = Deprecation(
+    what="saved prompts",
+    shutdown=date(2026, 11, 30),
+    instead="prompts in application code, e.g. the prompt's text in instructions",
+    source="https://developers.openai.com/api/docs/guides/prompting/migrate-from-prompt-object",
 )
 
 MODELS: tuple[str, ...] = (
@@ -300,8 +312,8 @@ class SessionConfig(WireConfig):
     )
 
     # -- Prompt
-    prompt: Annotated[Prompt | None, Param("prompt", None, "Prompt")] = Field(
-        None, description="A stored prompt template with version and variables."
+    prompt: Annotated[Prompt | None, Param("prompt", None, "Prompt", deprecated=SAVED_PROMPTS)] = (
+        Field(None, description="A stored prompt template with version and variables.")
     )
 
     # Seed shorthands; none of them applies to a strict wire payload.

@@ -1,18 +1,22 @@
 """What every session config shares: the :class:`Param` annotation and :class:`ConfigModel`.
 
 A session config is a frozen pydantic model whose every field carries one :class:`Param` (its
-wire paths, panel group and mid-session rule). :class:`ConfigModel` derives the rest from the
-fields alone: errors as :class:`ConfigError` naming the field, dotted reads and changes, the diff
-between two configs, the annotated JSON schema, the wire path of each field, and the rules a
+wire paths, panel group and mid-session rule, and a :class:`Deprecation` when OpenAI has
+deprecated it). :class:`ConfigModel` derives the rest from the fields alone: errors as
+:class:`ConfigError` naming the field, dotted reads and changes, the diff between two configs,
+the annotated JSON schema, the wire path of each field, the deprecated parameters a config sets
+(:meth:`ConfigModel.deprecations`: the panel's note and the export's warning), and the rules a
 server enforces beyond the field types, as three hooks a config may override:
 
 - :meth:`ConfigModel.check_rules`: rules that span fields (the base has none);
 - :meth:`ConfigModel.locked_fields`: what cannot be set now, and why (from the Params);
 - :meth:`ConfigModel.check_transition`: a change a live session refuses (the locked ones).
 
-Two configs build on it: :class:`~.config.SessionConfig` (``session.type = "realtime"``) and
-:class:`~.transcription_config.TranscriptionConfig` (``"transcription"``). The ``session``
-object itself (encoding, both readers) is :mod:`.wire`, which sits above this module.
+Three configs build on it: :class:`~.config.SessionConfig` (``session.type = "realtime"``),
+:class:`~.transcription_config.TranscriptionConfig` (``"transcription"``) and GPT-Live's
+:class:`~.live_config.LiveConfig` (registered as ``"live"``; its session object names no type,
+:attr:`ConfigModel.TYPE_ON_WIRE`). The ``session`` object itself (encoding, both readers) is
+:mod:`.wire`, which sits above this module.
 
 :func:`plain` is the one "model to plain data" conversion of the package: the wire payload,
 client events, :meth:`ConfigModel.with_changes` and the widgets' controls all use it.
@@ -26,22 +30,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator
 
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.introspect import literal_values, models_in
-from realtime_widgets.protocol.parts import FORMAT_ALIASES, is_strict_wire, round_floats
+from realtime_widgets.protocol.parts import FORMAT_ALIASES, Part, is_strict_wire, round_floats
 from realtime_widgets.protocol.problems import problems_from_validation_error
 
 __all__ = [
     "ConfigModel",
+    "Deprecation",
     "Dialect",
     "Mutability",
     "Param",
+    "Transport",
     "config_class",
     "format_shorthand",
+    "kept_when_omitted",
     "noise_shorthand",
     "plain",
     "transcription_shorthand",
@@ -51,9 +59,35 @@ Mutability = Literal[
     "always", "never", "until_assistant_audio", "frozen_once_set", "between_responses"
 ]
 Dialect = Literal["ga", "beta"]
+Transport = Literal["any", "websocket", "media"]
 
 # OpenAI's error code for a refused change, by the field's rule (voice: seen live).
 _LOCK_CODES = {"until_assistant_audio": "cannot_update_voice"}
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    """OpenAI has deprecated a parameter: it is still sent as set (nothing is removed), and
+    everything derived from the field says so: its control's note, a comment and a
+    ``DeprecationWarning`` in an export, the README's table, ``deprecated`` in the schema.
+
+    ``what`` names the feature in OpenAI's words, ``shutdown`` is the date OpenAI scheduled for
+    its end, ``instead`` what to use in its place and ``source`` where OpenAI says so.
+    """
+
+    what: str
+    shutdown: date
+    instead: str
+    source: str
+
+    def note(self, today: date | None = None) -> str:
+        """The deprecation as one sentence for a person, in the right tense for ``today``
+        (default: the local date): once the shutdown date has passed it says so."""
+        today = today or date.today()
+        when = f"OpenAI scheduled the shutdown of {self.what} for {self.shutdown.isoformat()}"
+        if today > self.shutdown:
+            when += ", which has passed, so OpenAI may refuse this parameter"
+        return f"Deprecated: {when}. Still sent as set. Instead: {self.instead} ({self.source})."
 
 
 @dataclass(frozen=True)
@@ -62,6 +96,12 @@ class Param:
 
     ``ga`` / ``beta`` are dotted paths inside the ``session`` object (``None``: the dialect has
     no such parameter). ``to_beta`` / ``from_beta`` convert values where the beta shape differs.
+    ``deprecated``: OpenAI has deprecated the parameter (:class:`Deprecation`).
+    ``transport`` says which session objects carry the field: ``"any"``; ``"websocket"`` (a
+    GPT-Live ``audio.format``: WebRTC and SIP negotiate theirs); ``"media"`` (GPT-Live's
+    ``wake_policy``: only a WebRTC/SIP session made with ``client.live.create()`` has it). A
+    ``"media"`` field is modelled, shown and exported but :mod:`.wire` never encodes it, and
+    its strict reader answers it as an unknown parameter.
     """
 
     ga: str | None
@@ -70,6 +110,8 @@ class Param:
     mutable: Mutability = "always"
     to_beta: Callable[[Any], Any] | None = None
     from_beta: Callable[[Any], Any] | None = None
+    deprecated: Deprecation | None = None
+    transport: Transport = "any"
 
 
 # ---- seed shorthands shared by both configs ----------------------------------------------------
@@ -120,6 +162,8 @@ class ConfigModel(BaseModel):
     """
 
     SESSION_TYPE: ClassVar[str] = ""
+    # Whether the session object names its type (``session.type``); GPT-Live's has no type.
+    TYPE_ON_WIRE: ClassVar[bool] = True
     PARAMS: ClassVar[dict[str, Param]] = {}
 
     @classmethod
@@ -214,10 +258,23 @@ class ConfigModel(BaseModel):
                 raise ConfigError.single(path, f"{path}: no such parameter")
         return value
 
+    def deprecations(self, today: date | None = None) -> dict[str, str]:
+        """Field -> its :meth:`Deprecation.note`, for each deprecated parameter this config
+        sets (not None); ``{}`` when it uses none. Nothing is removed: the wire still carries
+        them."""
+        return {
+            name: param.deprecated.note(today)
+            for name, param in type(self).PARAMS.items()
+            if param.deprecated is not None and getattr(self, name) is not None
+        }
+
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
         """The JSON schema of every parameter, with each one's wire paths, group and rule
-        (``x-ga``, ``x-beta``, ``x-group``, ``x-mutable``). CI diffs it against a snapshot."""
+        (``x-ga``, ``x-beta``, ``x-group``, ``x-mutable``); a deprecated one is marked as JSON
+        Schema marks it (``deprecated: true``), with OpenAI's shutdown date, what replaces it
+        and where it is said (``x-deprecated``); ``x-transport`` for a field only one transport
+        has. CI diffs it against a snapshot."""
         schema = cls.model_json_schema()
         for name, param in cls.PARAMS.items():
             prop = schema["properties"][name]
@@ -225,6 +282,16 @@ class ConfigModel(BaseModel):
             prop["x-beta"] = param.beta
             prop["x-group"] = param.group
             prop["x-mutable"] = param.mutable
+            if param.deprecated is not None:
+                prop["deprecated"] = True
+                prop["x-deprecated"] = {
+                    "what": param.deprecated.what,
+                    "shutdown": param.deprecated.shutdown.isoformat(),
+                    "instead": param.deprecated.instead,
+                    "source": param.deprecated.source,
+                }
+            if param.transport != "any":
+                prop["x-transport"] = param.transport
         return schema
 
     # ---- deriving -----------------------------------------------------------------------------
@@ -257,6 +324,21 @@ class ConfigModel(BaseModel):
                 current = _section_start(cls, head, key, value)
             dumped[head] = _set_path(dict(current), rest.split("."), plain(value))
         return cls(**dumped)
+
+    def updated_by(self, update: Self) -> Self:
+        """The config a session has after ``update``, a strict reader's result whose
+        ``model_fields_set`` are the fields the ``session.update`` carried: each replaces this
+        config's, whole, except what the SDK says an update's omission preserves. A part's
+        :attr:`~.parts.Part.KEPT_WHEN_OMITTED` fields (noise reduction's ``strength``, a
+        delegation's ``acknowledgement_delay_ms``) that the update's part, of the same class,
+        leaves out keep their current value. Every session kind merges its updates here.
+        Raises :class:`ConfigError` as :meth:`with_changes` does."""
+        return self.with_changes(
+            {
+                name: kept_when_omitted(getattr(self, name), getattr(update, name))
+                for name in update.model_fields_set
+            }
+        )
 
     def diff(self, previous: Self) -> list[str]:
         """Names of the fields whose value differs from ``previous``."""
@@ -395,9 +477,9 @@ _CONFIGS: dict[str, type[ConfigModel]] = {}
 
 def config_class(session_type: str) -> type[ConfigModel]:
     """The config of a session type: ``"realtime"`` -> SessionConfig, ``"transcription"`` ->
-    TranscriptionConfig. Each config registers itself when its class is defined (importing
-    :mod:`realtime_widgets.protocol` defines both); the wire's readers default to
-    ``config_class("realtime")`` without importing the config above them."""
+    TranscriptionConfig, ``"live"`` -> LiveConfig. Each config registers itself when its class
+    is defined (importing :mod:`realtime_widgets.protocol` defines them all); the wire's
+    readers default to ``config_class("realtime")`` without importing the config above them."""
     return _CONFIGS[session_type]
 
 
@@ -415,6 +497,20 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
+
+
+def kept_when_omitted(current: Any, new: Any) -> Any:
+    """``new`` (a part an update carries) with the :attr:`~.parts.Part.KEPT_WHEN_OMITTED`
+    fields it leaves out taken from ``current`` (the session's, when it is the same class and
+    has a value for them); ``new`` as it is otherwise."""
+    if not isinstance(new, Part) or type(current) is not type(new):
+        return new
+    kept = {
+        name: getattr(current, name)
+        for name in type(new).KEPT_WHEN_OMITTED
+        if name not in new.model_fields_set and getattr(current, name) is not None
+    }
+    return new.model_copy(update=kept) if kept else new
 
 
 def _section_start(cls: type[BaseModel], field: str, key: str, value: Any) -> dict[str, Any]:

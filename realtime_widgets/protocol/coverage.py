@@ -9,6 +9,17 @@ or the test fails; a row that matches nothing fails it too, so the table never g
 Facts are written ``scope:path``: the scope is ``realtime`` / ``transcription`` (the ``session``
 object), ``client`` or ``server`` (events, ``<type>`` first). ``[]`` is a list's items, ``{}`` a
 dict's values, ``<tag>`` a union member, ``=v`` one allowed value.
+
+GPT-Live (``openai/types/live/``) has five scopes: ``live`` (the ``session.start`` session,
+:class:`~.live_config.LiveConfig`), ``live_update`` (what ``session.update`` may change),
+``live_resource`` (the session a server reports), ``live_client`` and ``live_server`` (the
+event unions, :mod:`.live_events`).
+
+Translation sessions have their own scopes: ``translation`` (the session a server reports,
+complete with ``id`` and ``expires_at``), ``translation-update`` (the ``session`` of an update:
+``audio`` only), ``translation-client`` and ``translation-server`` (the event unions);
+everything in them is modeled (:mod:`.translation_config`, :mod:`.translation_events`), so no
+row names them.
 """
 
 from __future__ import annotations
@@ -55,5 +66,25 @@ NOT_MODELED: dict[str, str] = {
     ),
     "server:<conversation.created>.conversation.*": (
         "conversation.created is a beta-era event; its conversation object is kept as a dict."
+    ),
+    # ---- GPT-Live ------------------------------------------------------------------------
+    "live*:delegation<responses>.responses.tools[]<shell>.environment<*": (
+        "A delegated Responses shell tool's environment (hosted container, container reference "
+        "or local skills) is the Responses API's own record; ShellTool passes it through as "
+        "a JSON object and the SDK judges it."
+    ),
+    "live_client:<response.item.create>.item*": (
+        "response.item.create carries any Responses API input item (the whole ResponseInputItem "
+        "union of the Responses API); it is passed through as a JSON object for the delegated "
+        "Responses task, not retyped here."
+    ),
+    "live_server:<decision.event>.event.decision.*": (
+        "The Decision API's answer (answers, probabilities, token usage) is kept as the dict it "
+        "came in and shown as it came; nothing in the toolkit reads inside it yet."
+    ),
+    "live_server:<decision.item.created>.item<*": (
+        "Stored Decision items are read into one open record (DecisionStoredItem: id, type, "
+        "role, content, call_id, name, arguments, input, output, status typed; the rest kept "
+        "by key), as Realtime's server items are; the typed variants are the client's."
     ),
 }

@@ -11,7 +11,8 @@ Client events reject unknown keys: what we send must validate against OpenAI's o
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Collection
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -101,7 +102,10 @@ __all__ = [
     "load_json",
     "parse_client_event",
     "parse_server_event",
+    "read_server_event",
 ]
+
+_E = TypeVar("_E")  # a server event model of some API's union
 
 # Beta (legacy) server event names -> GA names.
 BETA_EVENT_NAMES: dict[str, str] = {
@@ -586,16 +590,24 @@ def parse_server_event(data: str | bytes | dict[str, Any]) -> ServerEvent:
         if isinstance(data, dict):
             return _SERVER.validate_python(data)
         return _SERVER.validate_json(data)
+    except ValidationError:
+        pass  # (a beta name, or a shape this version cannot read: judged below)
+    return read_server_event(_normalise_beta(load_event(data)), _SERVER, SERVER_EVENT_TYPES)
+
+
+def read_server_event(
+    obj: dict[str, Any], union: TypeAdapter[_E], known: Collection[str]
+) -> _E | UnknownServerEvent:
+    """A decoded server event (a JSON object with a string ``type``) as its model in
+    ``union`` (any API's: Realtime, translation, GPT-Live), whose types are ``known``; else an
+    :class:`UnknownServerEvent`, with ``problem`` (the first three of pydantic's complaints)
+    when the type is known but the shape is not. Every API's reader ends here."""
+    if obj["type"] not in known:
+        return UnknownServerEvent.model_validate(obj)
+    try:
+        return union.validate_python(obj)
     except ValidationError as exc:
-        first = exc
-    obj = _normalise_beta(load_event(data))
-    if obj["type"] in SERVER_EVENT_TYPES:
-        try:
-            return _SERVER.validate_python(obj)
-        except ValidationError as exc:
-            first = exc
         problem = "; ".join(
-            f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in first.errors()[:3]
+            f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors()[:3]
         )
         return UnknownServerEvent.model_validate({**obj, "problem": problem})
-    return UnknownServerEvent.model_validate(obj)

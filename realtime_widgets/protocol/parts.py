@@ -10,7 +10,7 @@ wire path (see :mod:`realtime_widgets.protocol.wire`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -212,9 +212,15 @@ def is_strict_wire(info: ValidationInfo) -> bool:
 
 
 class Part(BaseModel):
-    """Base of every configuration object: immutable, unknown keys rejected."""
+    """Base of every configuration object: immutable, unknown keys rejected.
+
+    :attr:`KEPT_WHEN_OMITTED` names the fields an update's omission preserves, where the SDK
+    says so of this object: a ``session.update`` carrying this object (of the same class)
+    without one of them keeps the session's current value
+    (:meth:`~.configbase.ConfigModel.updated_by` merges by it)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    KEPT_WHEN_OMITTED: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -314,6 +320,10 @@ class NoiseReduction(Part):
         description="Suppression strength (higher suppresses more); the server uses 1 when "
         "noise reduction is first enabled, and an update without it keeps the current value.",
     )
+
+    # "Omitting strength from a session update preserves the current strength."
+    # (realtime_audio_config_input.py, realtime_translation_session_update_request.py)
+    KEPT_WHEN_OMITTED: ClassVar[frozenset[str]] = frozenset({"strength"})
 
 
 class Transcription(Part):

@@ -7,6 +7,7 @@ same mistake, so the local server can answer in OpenAI's words.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +17,18 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from realtime_widgets.errors import FieldProblem
-from realtime_widgets.protocol.introspect import is_union, literal_values, models_in
+from realtime_widgets.protocol.introspect import is_union, literal_values, models_in, tag_keys
 from realtime_widgets.protocol.parts import SECRET
 from realtime_widgets.protocol.redaction import REDACTED, redact
 
-__all__ = ["TYPE_WORDS", "field_path", "problems_from_validation_error"]
+__all__ = [
+    "TYPE_WORDS",
+    "TagProblem",
+    "field_path",
+    "place_of",
+    "problems_from_validation_error",
+    "tag_problem",
+]
 
 # How a pydantic type error names the expected JSON type, in OpenAI's words.
 TYPE_WORDS = {
@@ -95,11 +103,62 @@ def _walk(root: type[BaseModel], loc: tuple[int | str, ...], kind: str) -> _Plac
     return _Place(".".join(path) or "(config)", info, siblings, variants)
 
 
+def place_of(root: type[BaseModel], loc: tuple[int | str, ...], kind: str) -> FieldInfo | None:
+    """The field a pydantic error location reaches inside ``root`` (None for the root)."""
+    return _walk(root, loc, kind).info
+
+
 def field_path(root: type[BaseModel], loc: tuple[int | str, ...], kind: str) -> str:
     """The dotted path (``item.content[0].type``) of a pydantic error location inside
     ``root``, union branch names and tags left out; "" for the root itself."""
     path = _walk(root, loc, kind).path
     return "" if path == "(config)" else path
+
+
+@dataclass
+class TagProblem:
+    """Which field of an object failed to pick its shape in a union, and what it may be."""
+
+    key: str  # "type", "role"
+    allowed: list[str]
+    given: object  # None when absent
+
+
+def _field_values(models: list[type[BaseModel]], key: str) -> list[str]:
+    values = [
+        v
+        for m in models
+        if key in m.model_fields
+        for v in literal_values(m.model_fields[key].annotation)
+    ]
+    return [str(v) for v in dict.fromkeys(values) if v is not None]
+
+
+def tag_problem(annotation: Any, discriminator: str, value: Any) -> TagProblem | None:
+    """The field at fault when ``value`` (an object) matched no member of a discriminated
+    union: the discriminator's key (``'role'`` for ``Field(discriminator="role")``). For a
+    callable discriminator that reads different keys for different members (a decision item:
+    ``type`` for a tool record, ``role`` for a message), the key given with a value no member
+    takes, else the first one (``type`` last) that names no member. None for a callable over
+    one key (the Realtime ``type`` unions): the caller reports ``type``."""
+    if not isinstance(value, Mapping):
+        return None
+    models = models_in(annotation)
+    if discriminator.startswith("'"):
+        key = discriminator.strip("'")
+        return TagProblem(key, _field_values(models, key), value.get(key))
+    keys = tag_keys(annotation)
+    if len(keys) < 2:
+        return None
+    for key in keys:
+        given = value.get(key)
+        values = _field_values(models, key)
+        if given is not None and given not in values:
+            return TagProblem(key, values, given)
+    for key in sorted(keys, key=lambda k: k == "type"):
+        if value.get(key) not in keys[key]:
+            return TagProblem(key, keys[key], value.get(key))
+    return None
 
 
 def _bounds(info: FieldInfo | None) -> tuple[Any, Any]:
@@ -165,6 +224,24 @@ def _problem(root: type[BaseModel], err: ErrorDetails) -> FieldProblem:
             path, f"{path} must be one of {expected}, got {value!r}", allowed=expected, value=value
         )
     if kind in ("union_tag_invalid", "union_tag_not_found"):
+        annotation = info.annotation if info else None
+        at_fault = tag_problem(annotation, str(ctx.get("discriminator", "")), err.get("input"))
+        if at_fault is not None:
+            where = f"{path}.{at_fault.key}"
+            expected = ", ".join(repr(v) for v in at_fault.allowed)
+            if at_fault.given is None:
+                return FieldProblem(
+                    where,
+                    f"{where} is required (one of {expected})",
+                    "missing_required_parameter",
+                    allowed=expected,
+                )
+            return FieldProblem(
+                where,
+                f"{where} must be one of {expected}, got {at_fault.given!r}",
+                allowed=expected,
+                value=at_fault.given,
+            )
         expected = str(ctx.get("expected_tags", ""))
         if kind == "union_tag_not_found" and not isinstance(value, dict):
             names = [repr(v) for v in literal_values(info.annotation if info else None)]

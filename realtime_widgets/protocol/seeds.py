@@ -317,7 +317,8 @@ def psopenai_command(config: SessionConfig) -> str:
 
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<param>-[A-Za-z]+)
+        (?P<comment>\#[^\n]*)
+      | (?P<param>-[A-Za-z]+)
       | (?P<str>'(?:[^']|'')*')
       | (?P<dq>"(?:[^"`]|`.)*")
       | (?P<var>\$(?:true|false|null))
@@ -344,7 +345,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
                 "(command)", f"cannot read the PSOpenAI command at: {text[pos : pos + 30]!r}"
             )
         kind = match.lastgroup or ""
-        out.append((kind, match.group(kind)))
+        if kind != "comment":  # PowerShell's line comment, as an export starts with
+            out.append((kind, match.group(kind)))
         pos = match.end()
     return out
 

@@ -19,16 +19,25 @@ string object a piece, not one a delta. A spoken hour is a few hundred kilobytes
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from realtime_widgets.protocol.state import ItemState
 
-__all__ = ["PIECE_CHARS", "TEXT_BUDGET", "TEXT_MARKER", "TextBudget"]
+__all__ = ["PIECE_CHARS", "TEXT_BUDGET", "TEXT_MARKER", "TextBudget", "estimate_text_tokens"]
 
 TEXT_BUDGET = 16 * 1024 * 1024
 TEXT_MARKER = "over the client's text budget, ConversationState.max_text_chars"
 PIECE_CHARS = 4096
+
+
+def estimate_text_tokens(text: str) -> int:
+    """The project's one token estimate for text: about four characters a token (rounded up).
+    There is no tokenizer here: the local server's usage counts by it
+    (:mod:`realtime_widgets.server.reply.usage`) and the configs check OpenAI's token limits by
+    it (GPT-Live's instructions and startup input), each saying it is an estimate."""
+    return math.ceil(len(text) / 4) if text else 0
 
 
 class TextBudget:

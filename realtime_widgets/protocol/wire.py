@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from realtime_widgets.errors import ConfigError, FieldProblem
 from realtime_widgets.protocol.configbase import ConfigModel, Dialect, config_class, plain
-from realtime_widgets.protocol.introspect import models_in
+from realtime_widgets.protocol.introspect import models_in, union_members
 from realtime_widgets.protocol.parts import MAX_DECIMALS, WireRequired, max_decimals
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "json_type_name",
     "max_decimals",
     "param_path",
+    "require_session_object",
     "session_update",
     "validate_session_payload",
 ]
@@ -84,13 +85,15 @@ def field_for_param(param: str | None, cls: type[ConfigModel] | None = None) -> 
 def encode_session(
     config: ConfigModel, names: Iterable[str], dialect: Dialect = "ga"
 ) -> dict[str, Any]:
-    """The ``session`` object holding the named fields (fields absent from the dialect skipped)."""
+    """The ``session`` object holding the named fields (fields absent from the dialect, and
+    fields only a media session has, skipped)."""
     cls = type(config)
-    session: dict[str, Any] = {"type": cls.SESSION_TYPE} if dialect == "ga" else {}
+    typed = dialect == "ga" and cls.TYPE_ON_WIRE
+    session: dict[str, Any] = {"type": cls.SESSION_TYPE} if typed else {}
     for name in names:
         param = cls.PARAMS[name]
         path = param.ga if dialect == "ga" else param.beta
-        if path is None:
+        if path is None or param.transport == "media":
             continue
         value = plain(getattr(config, name))
         if dialect == "beta" and param.to_beta is not None and value is not None:
@@ -226,8 +229,19 @@ def _payload_problems(session: Mapping[str, Any], cls: type[ConfigModel]) -> lis
     problems: list[FieldProblem] = []
     tree: dict[str, Any] = {}
     for name, param in cls.PARAMS.items():
-        if param.ga is not None:
+        if param.ga is not None and param.transport != "media":
             _set(tree, param.ga, name)
+            required = any(isinstance(m, WireRequired) for m in cls.model_fields[name].metadata)
+            if required and not _get(session, param.ga)[0]:
+                here = f"session.{param.ga}"
+                problems.append(
+                    FieldProblem(
+                        name,
+                        f"Missing required parameter: '{here}'.",
+                        "missing_required_parameter",
+                        param=here,
+                    )
+                )
     problems.extend(_walk_containers(session, tree, "session", cls))
     _walk_decimals(session, "session", problems)
     return problems
@@ -239,7 +253,7 @@ def _walk_containers(
     found: list[FieldProblem] = []
     for key, value in node.items():
         here = f"{where}.{key}"
-        if where == "session" and key == "type":
+        if where == "session" and key == "type" and cls.TYPE_ON_WIRE:
             if value != cls.SESSION_TYPE:
                 found.append(_session_type_problem(value, cls.SESSION_TYPE, here))
             continue
@@ -301,6 +315,21 @@ def _missing_required(
     return _missing_in(models_in(annotation), value, where, field)
 
 
+def _tag_key(models: list[type[BaseModel]]) -> str | None:
+    """The key that tells a union's models apart: ``type``, or ``role`` (GPT-Live's history
+    messages, whose ``type`` is optional), when every model has it and it cannot be null."""
+    if len(models) < 2:
+        return None
+    for key in ("type", "role"):
+        if all(
+            key in m.model_fields
+            and type(None) not in union_members(m.model_fields[key].annotation)
+            for m in models
+        ):
+            return key
+    return None
+
+
 def _missing_in(
     models: list[type[BaseModel]], value: Any, where: str, field: str
 ) -> list[FieldProblem]:
@@ -311,19 +340,21 @@ def _missing_in(
         return found
     if not isinstance(value, Mapping) or not models:
         return []
-    tag = value.get("type")
-    tagged = len(models) > 1 and all("type" in m.model_fields for m in models)
-    if tagged and tag is None:
+    key = _tag_key(models)
+    tag = value.get(key or "type")
+    if key is not None and tag is None:
         return [
             FieldProblem(
-                f"{field}.type",
-                f"Missing required parameter: '{where}.type'.",
+                f"{field}.{key}",
+                f"Missing required parameter: '{where}.{key}'.",
                 "missing_required_parameter",
-                param=f"{where}.type",
+                param=f"{where}.{key}",
             )
         ]
     chosen = [
-        m for m in models if "type" in m.model_fields and m.model_fields["type"].default == tag
+        m
+        for m in models
+        if key is not None and key in m.model_fields and m.model_fields[key].default == tag
     ] or ([models[0]] if len(models) == 1 else [])
     if not chosen:
         return []
@@ -380,6 +411,19 @@ def json_type_name(value: Any) -> str:
     return "an object"
 
 
+def require_session_object(session: object) -> None:
+    """Refuse a client's ``session`` that is not a JSON object, as OpenAI does
+    (``invalid_type`` on ``session``): the first check of every payload validator."""
+    if not isinstance(session, Mapping):
+        raise ConfigError.single(
+            "(session)",
+            f"Invalid type for 'session': expected an object, but got {json_type_name(session)} "
+            "instead.",
+            code="invalid_type",
+            param="session",
+        )
+
+
 def validate_session_payload(session: Mapping[str, Any], cls: type[C] | None = None) -> C:
     """Judge a client's raw GA ``session`` object as OpenAI does; return the values it sets.
 
@@ -392,14 +436,7 @@ def validate_session_payload(session: Mapping[str, Any], cls: type[C] | None = N
     :meth:`~.configbase.ConfigModel.check_rules`. Raises :class:`ConfigError` whose problems
     carry OpenAI's ``code`` and ``param``.
     """
-    if not isinstance(session, Mapping):
-        raise ConfigError.single(
-            "(session)",
-            f"Invalid type for 'session': expected an object, but got {json_type_name(session)} "
-            "instead.",
-            code="invalid_type",
-            param="session",
-        )
+    require_session_object(session)
     config_cls: type[C] = _realtime(cls)  # type: ignore[assignment]
     problems = _payload_problems(session, config_cls)
     if problems:

@@ -208,3 +208,174 @@ def transcription_config_data(draw: st.DrawFn) -> dict[str, Any]:
     """Keyword arguments for a valid TranscriptionConfig: a random subset of fields, set."""
     chosen = draw(st.sets(st.sampled_from(sorted(TRANSCRIPTION_FIELD_STRATEGIES))))
     return {key: draw(TRANSCRIPTION_FIELD_STRATEGIES[key]) for key in sorted(chosen)}
+
+
+# ---- GPT-Live (LiveConfig) ------------------------------------------------------------------
+
+_instructions = st.one_of(text, st.lists(st.just({"type": "input_text", "text": "Be kind."})))
+_question = st.one_of(
+    st.builds(
+        lambda i, n, values: {
+            "type": "choice",
+            "instructions": i,
+            "choices": [{"value": v} for v in values],
+            **({"name": n} if n else {}),
+        },
+        _instructions,
+        st.one_of(st.none(), name),
+        st.lists(st.one_of(name, st.booleans()), min_size=1, max_size=3, unique=True),
+    ),
+    st.builds(lambda i: {"type": "predicate", "instructions": i}, _instructions),
+    st.builds(
+        lambda i, labels: {
+            "type": "score",
+            "instructions": i,
+            "levels": [{"label": label, "description": "level"} for label in labels],
+        },
+        _instructions,
+        st.lists(name, min_size=1, max_size=3),
+    ),
+)
+_questions = st.lists(_question, min_size=1, max_size=2)
+_ack = {"acknowledgement_delay_ms": st.integers(0, 2000)}
+_responses_tool = st.one_of(
+    function_tool.map(lambda t: {**t, "strict": True}),
+    st.sampled_from(
+        [
+            {"type": "web_search"},
+            {"type": "file_search"},
+            {"type": "code_interpreter"},
+            {"type": "image_generation"},
+            {"type": "shell", "environment": {"type": "container_auto"}},
+        ]
+    ),
+    mcp_tool,
+)
+_tool_choice = st.one_of(
+    st.sampled_from(["auto", "none", "required"]),
+    st.builds(lambda n: {"type": "function", "name": n}, name),
+    st.sampled_from([{"type": "web_search"}, {"type": "shell"}, {"type": "apply_patch"}]),
+    st.builds(
+        lambda n: {
+            "type": "allowed_tools",
+            "mode": "auto",
+            "tools": [{"type": "custom", "name": n}],
+        },
+        name,
+    ),
+)
+live_delegation = st.one_of(
+    st.none(),
+    st.fixed_dictionaries({"type": st.just("client")}, optional=_ack),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("responses"),
+            "responses": st.fixed_dictionaries(
+                {"model": st.sampled_from(["gpt-5.1", "gpt-5-mini"])},
+                optional={
+                    "instructions": text,
+                    "max_output_tokens": st.integers(1, 4096),
+                    "parallel_tool_calls": st.booleans(),
+                    "reasoning": st.fixed_dictionaries(
+                        {}, optional={"effort": st.sampled_from(["none", "low", "xhigh"])}
+                    ),
+                    "service_tier": st.sampled_from(["auto", "flex", "priority"]),
+                    "text": st.just({"verbosity": "low"}),
+                    "tool_choice": _tool_choice,
+                    "tools": st.lists(_responses_tool, max_size=3),
+                },
+            ),
+        },
+        optional=_ack,
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("decisions"),
+            "decisions": st.fixed_dictionaries(
+                {"model": st.just("gpt-5-mini"), "questions": _questions}
+            ),
+        },
+        optional=_ack,
+    ),
+)
+live_triggers = st.one_of(
+    st.none(),
+    st.lists(
+        st.sampled_from(["session.input_transcript.delta", "session.output_transcript.delta"]),
+        unique=True,
+        max_size=2,
+    ).flatmap(
+        lambda kinds: st.tuples(*[_questions for _ in kinds]).map(
+            lambda qs: [
+                {"type": "decisions", "event_type": k, "decisions": {"questions": q}}
+                for k, q in zip(kinds, qs, strict=True)
+            ]
+        )
+    ),
+)
+_initial_item = st.one_of(
+    st.builds(lambda t: {"role": "developer", "content": [{"text": t}]}, text),
+    st.builds(
+        lambda t, status: {
+            "type": "message",
+            "role": "user",
+            "status": status,
+            "content": [{"type": "input_text", "text": t}],
+        },
+        text,
+        st.sampled_from(["completed", "incomplete"]),
+    ),
+    st.builds(
+        lambda t, kind: {"role": "assistant", "content": [{"type": kind, "text": t}]},
+        text,
+        st.sampled_from(["text", "output_text"]),
+    ),
+)
+LIVE_FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
+    "model": st.sampled_from(["gpt-live-1", "gpt-live-1.1", "gpt-live-1.1-2026-10-01"]),
+    "voice": st.one_of(
+        st.sampled_from(["marin", "cedar", "willow", "vesper"]),
+        st.just({"id": "voice_abc123"}),
+    ),
+    "instructions": st.one_of(st.none(), text),
+    "input": st.one_of(st.none(), st.lists(_initial_item, max_size=4)),
+    "audio_format": st.sampled_from(
+        [
+            {"type": "audio/pcm", "rate": 16000},
+            {"type": "audio/pcm", "rate": 24000},
+            {"type": "audio/pcmu", "rate": 8000},
+            {"type": "audio/pcma", "rate": 8000},
+        ]
+    ),
+    "delegation": live_delegation,
+    "triggers": live_triggers,
+    "safety_identifier": st.one_of(st.none(), name),
+    "store": st.one_of(st.none(), st.booleans()),
+    "client": st.one_of(
+        st.none(),
+        st.just({"data_channel": {"allowed_client_events": "all"}}),
+        st.just(
+            {
+                "data_channel": {
+                    "allowed_client_events": ["session.input_audio.mute"],
+                    "allowed_server_events": [
+                        {"type": "session.output_transcript.delta"},
+                        {"type": "response.event", "response_event": "response.completed"},
+                    ],
+                }
+            }
+        ),
+    ),
+    "wake_policy": st.one_of(
+        st.none(),
+        st.fixed_dictionaries({"type": st.just("speech")}, optional={"vad_threshold": unit}),
+    ),
+    "idle_timeout_s": st.one_of(st.none(), st.integers(1, 3600)),
+}
+
+
+@st.composite
+def live_config_data(draw: st.DrawFn) -> dict[str, Any]:
+    """Keyword arguments for a valid LiveConfig: a random subset of fields, set."""
+    chosen = draw(st.sets(st.sampled_from(sorted(LIVE_FIELD_STRATEGIES))))
+    return {key: draw(LIVE_FIELD_STRATEGIES[key]) for key in sorted(chosen)}

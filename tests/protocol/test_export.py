@@ -8,6 +8,7 @@ import json
 import re
 import sys
 import types
+import warnings
 from typing import Any
 
 import pytest
@@ -74,10 +75,23 @@ def test_openai_python_export_sends_exactly_our_payload() -> None:
     assert "client.realtime.connect(model=MODEL)" in code
 
 
+def _exported(config: SessionConfig, target: str) -> tuple[str, list[warnings.WarningMessage]]:
+    """The export and every warning it raised (each shown, none turned into an error)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = to_code(config, target)
+    return code, caught
+
+
 @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(configs)
 def test_openai_python_export_for_generated_configs(config: SessionConfig) -> None:
-    assert _run_openai_python(to_code(config, "openai-python")) == [config.to_session_update()]
+    code, caught = _exported(config, "openai-python")
+    assert _run_openai_python(code) == [config.to_session_update()]
+    # A saved prompt (deprecated) is exported as set, with one DeprecationWarning; else none.
+    expected = [f"prompt: {config.deprecations()['prompt']}"] if config.prompt else []
+    assert [str(w.message) for w in caught] == expected
+    assert all(w.category is DeprecationWarning for w in caught)
 
 
 def test_openai_agents_export_builds_model_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,7 +145,8 @@ def test_psopenai_line_parses_back_into_the_same_config() -> None:
         tool_choice="lookup",
         prompt={"id": "pmpt_abc", "version": "3", "variables": {"city": "Oslo"}},
     )
-    line = to_code(config, "psopenai")
+    with pytest.warns(DeprecationWarning, match="^prompt: Deprecated: OpenAI scheduled"):
+        line = to_code(config, "psopenai")  # the saved prompt: exported, with a warning
     assert line.count("Set-RealtimeSessionConfiguration") == 1
     assert "-EnableTurnDetection $true" in line
     assert "'It''s ''quoted'''" in line
@@ -182,3 +197,68 @@ def test_json_export_and_unknown_target() -> None:
     assert json.loads(to_code(EXAMPLE, "json")) == EXAMPLE.to_session_update()
     with pytest.raises(ConfigError, match="openai-python, openai-agents, psopenai"):
         to_code(EXAMPLE, "rust")
+
+
+SAVED_PROMPT = SessionConfig(
+    instructions="Be brief.",
+    prompt={"id": "pmpt_abc", "version": "3", "variables": {"city": "Oslo"}},
+)
+COMMENT_OF = {"openai-python": "#", "openai-agents": "#", "psopenai": "#", "openai-dotnet": "//"}
+
+
+@pytest.mark.parametrize("target", [*COMMENT_OF, "json"])
+def test_a_saved_prompt_is_exported_with_a_warning_comment_and_a_deprecation_warning(
+    target: str,
+) -> None:
+    note = SAVED_PROMPT.deprecations()["prompt"]
+    with pytest.warns(DeprecationWarning, match="^prompt: ") as caught:
+        code = to_code(SAVED_PROMPT, target)
+    assert [str(w.message) for w in caught] == [f"prompt: {note}"]
+    assert caught[0].filename == __file__  # at the caller's line, not inside the package
+    if target == "json":  # no comments in JSON: the event alone, the prompt in it
+        assert json.loads(code) == SAVED_PROMPT.to_session_update()
+        return
+    comment = COMMENT_OF[target]
+    first, *rest = code.splitlines()
+    assert first.startswith(f"{comment} WARNING: prompt: Deprecated: OpenAI scheduled the shutdown")
+    head = [first[len(comment) + 1 :]]
+    for line in rest:  # the warning's continuation lines, indented under it
+        if not line.startswith(f"{comment}     "):
+            break
+        head.append(line[len(comment) + 1 :].strip())
+    assert " ".join(" ".join(head).split()) == f"WARNING: prompt: {note}"  # whole, wrapped
+    assert all(len(line) <= 96 for line in code.splitlines()[: len(head)])
+    assert "pmpt_abc" in code  # nothing removed
+
+
+def test_the_exported_python_with_a_saved_prompt_still_sends_it() -> None:
+    with pytest.warns(DeprecationWarning, match="saved prompts"):
+        code = to_code(SAVED_PROMPT, "openai-python")
+    assert code.startswith("# WARNING: prompt: Deprecated:")
+    namespace: dict[str, Any] = {"__name__": "exported"}
+    exec(compile(code, "<export>", "exec"), namespace)
+    assert namespace["__doc__"].startswith("Realtime session settings exported")  # still first
+    sent = _run_openai_python(code)
+    assert sent == [SAVED_PROMPT.to_session_update()]
+    assert sent[0]["session"]["prompt"] == {
+        "id": "pmpt_abc",
+        "version": "3",
+        "variables": {"city": "Oslo"},
+    }
+
+
+def test_warn_false_keeps_the_comment_and_drops_only_the_warning() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quiet = to_code(SAVED_PROMPT, "openai-python", warn=False)
+    assert caught == []
+    with pytest.warns(DeprecationWarning, match="^prompt: "):
+        assert quiet == to_code(SAVED_PROMPT, "openai-python")
+
+
+@pytest.mark.parametrize("target", [*COMMENT_OF, "json"])
+def test_no_saved_prompt_no_warning(target: str) -> None:
+    code, caught = _exported(EXAMPLE, target)
+    assert caught == []
+    assert "WARNING" not in code
+    assert "Deprecated" not in code

@@ -7,7 +7,7 @@ same code path as SessionConfig, without a line of wire.py knowing it.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import pytest
 from pydantic import ConfigDict, Field
@@ -15,6 +15,10 @@ from pydantic import ConfigDict, Field
 from realtime_widgets import ConfigError, SessionConfig, TranscriptionConfig
 from realtime_widgets.protocol import rules, wire
 from realtime_widgets.protocol.configbase import ConfigModel, Dialect, Param, config_class
+from realtime_widgets.protocol.live_config import LiveConfig
+from realtime_widgets.protocol.live_parts import ClientDelegation
+from realtime_widgets.protocol.parts import NoiseReduction
+from realtime_widgets.protocol.translation_config import TranslationConfig
 
 
 class Toy(ConfigModel):
@@ -135,3 +139,62 @@ def test_the_wire_defaults_to_the_realtime_config() -> None:
         ConfigError, match="Passing a realtime session update event to a transcription"
     ):
         wire.validate_session_payload({"type": "realtime"}, TranscriptionConfig)
+
+
+# ---- the update merge: what an update's omission preserves ------------------------------------
+
+_NEAR = {"type": "near_field", "strength": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("config", "update"),
+    [
+        (
+            SessionConfig(noise_reduction=_NEAR),
+            {"type": "realtime", "audio": {"input": {"noise_reduction": {"type": "far_field"}}}},
+        ),
+        (
+            TranscriptionConfig(noise_reduction=_NEAR),
+            {
+                "type": "transcription",
+                "audio": {"input": {"noise_reduction": {"type": "far_field"}}},
+            },
+        ),
+    ],
+)
+def test_every_config_merges_an_update_keeping_what_its_omission_preserves(
+    config: SessionConfig | TranscriptionConfig, update: dict[str, Any]
+) -> None:
+    """One merge rule for every kind (ConfigModel.updated_by): the fields an update carries
+    replace the config's, and a part's field the SDK says omission preserves
+    (NoiseReduction.strength) keeps its value when the update's part leaves it out."""
+    merged = config.updated_by(wire.validate_session_payload(update, type(config)))
+    assert merged.noise_reduction == NoiseReduction(type="far_field", strength=0.5)
+    off = config.updated_by(wire.validate_session_payload({**update, "audio": {}}, type(config)))
+    assert off.noise_reduction == config.noise_reduction  # (audio without it: unchanged)
+
+
+def test_the_translation_and_live_configs_merge_by_the_same_rule() -> None:
+    translation = TranslationConfig(noise_reduction=_NEAR, output_language="es")
+    far = {"audio": {"input": {"noise_reduction": {"type": "far_field"}}}}
+    merged = translation.updated_by(TranslationConfig.from_update(far))
+    assert merged.noise_reduction == NoiseReduction(type="far_field", strength=0.5)
+    assert merged.output_language == "es"
+    stronger = {"audio": {"input": {"noise_reduction": {"type": "far_field", "strength": 0.8}}}}
+    assert translation.updated_by(TranslationConfig.from_update(stronger)).noise_reduction == (
+        NoiseReduction(type="far_field", strength=0.8)
+    )
+    # Nothing to keep when the session had none: the update's part as it came.
+    plain = TranslationConfig().updated_by(TranslationConfig.from_update(far))
+    assert plain.noise_reduction == NoiseReduction(type="far_field")
+    live = LiveConfig(delegation={"type": "client", "acknowledgement_delay_ms": 250})
+    kept = live.updated_by(LiveConfig.validate_update_payload({"delegation": {"type": "client"}}))
+    assert kept.delegation == ClientDelegation(acknowledgement_delay_ms=250)
+    changed = live.updated_by(
+        LiveConfig.validate_update_payload(
+            {"delegation": {"type": "client", "acknowledgement_delay_ms": 0}}
+        )
+    )
+    assert changed.delegation == ClientDelegation(acknowledgement_delay_ms=0)
+    assert {"strength"} == NoiseReduction.KEPT_WHEN_OMITTED
+    assert {"acknowledgement_delay_ms"} == ClientDelegation.KEPT_WHEN_OMITTED
