@@ -6,9 +6,12 @@ reconnect, metrics and cost, recording and replay.
 Where things live (module -> what it owns; who touches it):
 
 ============== ==============================================================================
-session        RealtimeSession: the API. Holds ``core`` and ``audio_stream``; its one base is
-               SessionTransport; conversation and GA methods (text, audio, items, images,
+session        RealtimeSession: the API. Holds ``core`` and ``audio_stream``; its base is
+               SessionFacade; conversation and GA methods (text, audio, items, images,
                responses, MCP) are its own, each ``a*`` coroutine with a ``blocking`` twin.
+facade         SessionFacade: what RealtimeSession, LiveSession and TranslationSession share
+               over SessionTransport: the core's common properties, the repr, the audio
+               appends and stream, an event sent after the audio, the timeline's taps.
 transport      SessionTransport: socket, reconnect, waiting, owned tasks; ``dispatch()`` hands
                out what the core queued. Runs on the I/O loop (``submit``/``call_soon`` from
                any thread; ``loop_thread`` says which thread that is).
@@ -33,6 +36,15 @@ metrics        per-turn latency, usage and cost (fed by the core).
 latency        ToolkitLatency: the arithmetic of browser/kernel latency (fed by a widget).
 recording      Recorder (JSONL, secrets redacted) and read_recording (replay rows).
 auth, tools    endpoints and secrets; Python callables as function tools.
+translation    TranslationSession (``client.realtime.translations``) on the same transport,
+               with TranslationCore: a ClientCore whose protocol parts (unions, state by
+               position, end-of-speech-to-audio metrics, append type) are a translation's.
+live           LiveSession (GPT-Live, ``client.live``) on the same transport, its methods one
+               per client event of the SDK's Live union. ``live_core``: LiveCore, a ClientCore
+               whose protocol parts (unions, session.start greeting, audio at the session's
+               format and rate, the end by session.closed) are GPT-Live's; ``live_state``:
+               transcripts by position, usage, delegations, linked errors; ``live_metrics``:
+               end of speech to the model's first audio; ``live_cost``: the duration prices.
 ============== ==============================================================================
 
 Data path of a server frame: socket -> ``transport._receive`` (I/O loop) -> ``core.receive``
@@ -44,19 +56,26 @@ waiters, taps (same thread, after the core call). Replay (``session.play``) feed
 from __future__ import annotations
 
 from realtime_widgets.client.auth import Endpoint, Secret, mint_client_secret
+from realtime_widgets.client.live import LiveSession
+from realtime_widgets.client.live_cost import LIVE_PRICES, live_cost
 from realtime_widgets.client.metrics import PRICES, Metrics, TurnTiming, cost_of
 from realtime_widgets.client.recording import Recorder, read_recording
 from realtime_widgets.client.session import RealtimeSession, local_server
+from realtime_widgets.client.translation import TranslationSession
 
 __all__ = [
+    "LIVE_PRICES",
     "PRICES",
     "Endpoint",
+    "LiveSession",
     "Metrics",
     "RealtimeSession",
     "Recorder",
     "Secret",
+    "TranslationSession",
     "TurnTiming",
     "cost_of",
+    "live_cost",
     "local_server",
     "mint_client_secret",
     "read_recording",

@@ -40,7 +40,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -48,7 +48,6 @@ from pydantic import ValidationError
 
 from realtime_widgets.audio.formats import FORMAT_RATES, decode
 from realtime_widgets.audio.pcm import as_int16, bytes_to_int16, pcm16_to_base64
-from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.client.audio_codec import InputFrames, OutputDecoder
 from realtime_widgets.client.dispatch import Delivered, Dispatch, InputAudio, OutputAudio
 from realtime_widgets.client.frames import (
@@ -83,12 +82,13 @@ from realtime_widgets.client.records import (
 from realtime_widgets.client.waiting import RECENT, RECENT_BYTES, EventWaits
 from realtime_widgets.errors import AudioFormatError, ConfigError, ProtocolError, ServerError
 from realtime_widgets.protocol import events as ev
+from realtime_widgets.protocol import live_events as le
 from realtime_widgets.protocol.client_events import encode as encode_client_event
 from realtime_widgets.protocol.config import SessionConfig
+from realtime_widgets.protocol.configbase import ConfigModel
 from realtime_widgets.protocol.events import ServerEvent, UnknownServerEvent, parse_server_event
 from realtime_widgets.protocol.redaction import names_secret
 from realtime_widgets.protocol.state import ConversationState, base64_decoded_size
-from realtime_widgets.protocol.wire import field_for_param
 
 __all__ = [
     "MAX_APPEND",
@@ -110,6 +110,18 @@ _AUDIO_DELTA_PREFIX = (
 _AUDIO_DELTA = ev.ResponseOutputAudioDelta.__pydantic_validator__
 
 
+class AudioDelta(Protocol):
+    """What an audio delta of any kind's union has (Realtime's, a translation's, GPT-Live's)."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def delta(self) -> str: ...
+
+    def model_dump_json(self) -> str: ...
+
+
 def _quoted(frame: str) -> str:
     """A frame that could not be read, quoted in its protocol error, unless it names a secret
     field (redaction needs parsed JSON; a broken frame has none)."""
@@ -120,7 +132,17 @@ def _quoted(frame: str) -> str:
 
 class ClientCore:
     """The client's protocol state machine (see the module docstring). Not thread-safe: the
-    session calls it from its I/O thread only."""
+    session calls it from its I/O thread only.
+
+    Another session kind (:class:`~realtime_widgets.client.translation.TranslationCore`)
+    subclasses it and overrides what is its own protocol: :meth:`_parse` and :meth:`_encode`
+    (its unions), :meth:`handle` (its state), :attr:`APPEND_TYPE` and :attr:`input_format`
+    (its audio appends); the listeners, waits, history, framing and audio codecs are shared."""
+
+    # The client event that carries appended audio.
+    APPEND_TYPE: ClassVar[str] = "input_audio_buffer.append"
+    # The config whose fields an error's ``param`` names (ServerError.config_field).
+    CONFIG_CLASS: ClassVar[type[ConfigModel]] = SessionConfig
 
     def __init__(
         self,
@@ -182,6 +204,21 @@ class ClientCore:
 
     # ---- receiving ----------------------------------------------------------------------------
 
+    # What a new connection begins with: the client's frames (:meth:`greeting`), then the
+    # server event that must come first. Realtime: no frame, ``session.created``.
+    FIRST_EVENT: ClassVar[str] = "session.created"
+    # The hot path of :meth:`receive`: this kind's audio delta as its server writes it ("type"
+    # first), validated by its own model, not the union, and applied by :meth:`_hot`.
+    HOT_PREFIXES: ClassVar[tuple[str, ...]] = _AUDIO_DELTA_PREFIX
+    HOT_VALIDATOR: ClassVar[Any] = _AUDIO_DELTA
+    # Set when the server ended the session for good (GPT-Live's ``session.closed``): the
+    # transport does not reconnect, and every wait fails with it.
+    ended_by_server: ServerError | None = None
+
+    def greeting(self) -> list[str]:
+        """The frames a new connection sends before its first server event (none here)."""
+        return []
+
     def take_dispatches(self) -> list[Dispatch]:
         """What the calls since the last take left for the listeners, waiters and taps, in
         order (and forgotten here): hand it to
@@ -195,22 +232,22 @@ class ClientCore:
         state or the metrics), is reported as a ``client.protocol_error`` event (``message``:
         the cause; ``frame``: its first 200 characters) and gives None. No listener is called:
         what they must get is queued (:meth:`take_dispatches`)."""
-        if text.startswith(_AUDIO_DELTA_PREFIX):
+        if text.startswith(self.HOT_PREFIXES):
             # The hot path (25-50 a second): validated by its own model, not the union; a
             # frame it rejects takes the full path below, which reports it as it always did.
             try:
-                delta = _AUDIO_DELTA.validate_json(text)
+                delta = self.HOT_VALIDATOR.validate_json(text)
             except ValidationError:
                 pass
             else:
                 try:
-                    self._audio_delta(delta, self.clock(), text)
+                    self._hot(delta, self.clock(), text)
                 except Exception as exc:
                     self._cannot_handle(delta.type, exc, text)
                     return None
                 return delta  # type: ignore[no-any-return]
         try:
-            event: ServerEvent = parse_server_event(text)
+            event: ServerEvent = self._parse(text)
         except ProtocolError as exc:
             self._protocol_error(str(exc), text)
             return None
@@ -223,6 +260,11 @@ class ClientCore:
             self._cannot_handle(event.type, exc, text)
             return None
         return event
+
+    def _parse(self, text: str) -> ServerEvent:
+        """A server frame as an event of this session kind's union (the Realtime one here):
+        never raises for a JSON object with a ``type`` (:func:`parse_server_event`)."""
+        return parse_server_event(text)
 
     def _cannot_handle(self, kind: str, exc: Exception, frame: str) -> None:
         log.debug("could not handle %s", kind, exc_info=True)
@@ -261,6 +303,10 @@ class ClientCore:
         elif isinstance(event, ev.ResponseDone):
             self._tool_calls.response_done(event.response.id)
         self._deliver_event(event, entry.size)
+
+    def _hot(self, event: Any, now: float, raw: str) -> None:
+        """Apply an event the hot path read (:attr:`HOT_VALIDATOR`)."""
+        self._audio_delta(event, now, raw)
 
     def _audio_delta(self, event: ev.ResponseOutputAudioDelta, now: float, raw: str | None) -> None:
         # The hot path: the history keeps the event without its audio.
@@ -302,16 +348,28 @@ class ClientCore:
             pending.effective = self.effective or pending.config
             self._finish(pending)
 
-    def _error_event(self, event: ev.ErrorEvent) -> None:
+    def server_error(self, event: ev.ErrorEvent | le.ErrorEvent) -> ServerError:
+        """The :class:`ServerError` an ``error`` event says, for any kind's union: its message,
+        type, code and param, the client event it names (``error.event_id`` in Realtime's and a
+        translation's, ``client_event_id`` in GPT-Live's) and our field of this kind's config
+        for the param (:attr:`CONFIG_CLASS`)."""
         err = event.error
-        self.last_error = ServerError(
+        if isinstance(event, le.ErrorEvent):
+            named = event.error.client_event_id or event.client_event_id
+        else:
+            named = event.error.event_id
+        return ServerError(
             err.message,
             err.type,
             err.code,
             err.param,
-            err.event_id,
-            config_field=field_for_param(err.param),
+            named,
+            config_field=self.CONFIG_CLASS.field_for_param(err.param),
         )
+
+    def _error_event(self, event: ev.ErrorEvent) -> None:
+        err = event.error
+        self.last_error = self.server_error(event)
         pending = self.pending
         if pending is not None and err.event_id == pending.event_id and not pending.done:
             self.pending = None
@@ -394,7 +452,7 @@ class ClientCore:
         event raises ConfigError with OpenAI's message and param before anything is sent."""
         if not isinstance(event.get("type"), str):
             raise ProtocolError(f"a client event needs a 'type', got {sorted(event)}")
-        text = encode_client_event(event)
+        text = self._encode(event)
         check_frame(event["type"], len(text), self.max_frame_bytes)
         self._record(
             HistoryEntry(
@@ -402,6 +460,11 @@ class ClientCore:
             )
         )
         return text
+
+    def _encode(self, event: dict[str, Any]) -> str:
+        """A client event's JSON text, validated by this session kind's client-event models
+        (the Realtime ones here); ConfigError in OpenAI's words for a malformed one."""
+        return encode_client_event(event)
 
     def begin_update(
         self, new: SessionConfig, previous: SessionConfig | None
@@ -453,36 +516,57 @@ class ClientCore:
             x = as_int16(samples)  # (an int16 microphone chunk comes back as it is)
         if self.listeners.audio_taps:
             self._outbox.append(InputAudio(x, rate))
-        fmt = self.config.input_audio_format.type
+        fmt = self.input_format
         limit = self.max_append
-        if fmt == "audio/pcm" and rate == MODEL_RATE and 2 * len(x) <= limit:
+        if fmt == "audio/pcm" and rate == self.input_rate and 2 * len(x) <= limit:
             # the live path: one chunk, encoded straight from its buffer
             n = 2 * len(x)
-            return [self._append_frame(pcm16_to_base64(x), n)], [n]
-        parts = self._input.encode(x, rate, fmt, limit)
-        sizes = [len(p) for p in parts]
-        return [
-            self._append_frame(pcm16_to_base64(p), n) for p, n in zip(parts, sizes, strict=True)
-        ], sizes
+            frame = self._append_frame(pcm16_to_base64(x), n)
+            self._input_sent([n])
+            return [frame], [n]
+        parts = self._input.encode(x, rate, fmt, limit, self.input_rate)
+        return self._append_parts(parts)
 
     def flush_frames(self) -> list[str]:
         """Appends for the audio the resamplers' filters still hold (before a commit)."""
-        return [
-            self._append_frame(pcm16_to_base64(part), len(part))
-            for part in self._input.flush(self.max_append)
+        return self._append_parts(self._input.flush(self.max_append))[0]
+
+    def _append_parts(self, parts: list[bytes]) -> tuple[list[str], list[int]]:
+        """Append frames for encoded ``parts`` (each at most ``max_append`` bytes), and the
+        bytes each carries; :meth:`_input_sent` is told."""
+        sizes = [len(p) for p in parts]
+        frames = [
+            self._append_frame(pcm16_to_base64(p), n) for p, n in zip(parts, sizes, strict=True)
         ]
+        self._input_sent(sizes)
+        return frames, sizes
+
+    def _input_sent(self, sizes: list[int]) -> None:
+        """Audio bytes that just went into append frames, in the session's input format (a kind
+        that measures its input audio hears of it here; nothing here)."""
+
+    @property
+    def input_format(self) -> str:
+        """The wire format of the audio this session appends (the session's input format)."""
+        return self.config.input_audio_format.type
+
+    @property
+    def input_rate(self) -> int:
+        """The sample rate of the audio this session appends (the format's own here)."""
+        return FORMAT_RATES[self.input_format]
 
     def _append_frame(self, b64: str, size: int) -> str:
         # The hot path: no dict, no json.dumps of a large string.
+        kind = self.APPEND_TYPE
         self._record(
             HistoryEntry(
                 self.clock() - self._t0,
                 "out",
-                "input_audio_buffer.append",
-                {"type": "input_audio_buffer.append", "audio": f"<{size} bytes>"},
+                kind,
+                {"type": kind, "audio": f"<{size} bytes>"},
             )
         )
-        return '{"type":"input_audio_buffer.append","audio":"' + b64 + '"}'
+        return '{"type":"' + kind + '","audio":"' + b64 + '"}'
 
     def _output_audio(
         self, event: ev.ResponseOutputAudioDelta | ev.ResponseOutputAudioDone, raw: str | None
@@ -493,17 +577,32 @@ class ClientCore:
                 self._deliver(event.item_id, tail)
             return
         fmt = self.config.output_audio_format.type
+        what = f"{event.type} of item {event.item_id}"
+        self._tap_delta(event.item_id, event, fmt, raw, what=what)
+
+    def _tap_delta(
+        self,
+        stream: str,
+        event: AudioDelta,
+        fmt: str,
+        raw: str | None,
+        rate: int | None = None,
+        what: str | None = None,
+    ) -> None:
+        """One audio delta to the output taps under ``stream``, decoded once for every tap as
+        24 kHz int16 (``rate``: the wire rate, None for the format's own). A delta that cannot
+        be decoded is lost to the taps only: a ``client.protocol_error`` says why (``what``
+        names the delta, its type by default), and the event itself is still logged, counted
+        and dispatched like any other."""
         try:
-            samples = self._output.delta(event.item_id, event.delta, fmt)
+            samples = self._output.delta(stream, event.delta, fmt, rate)
         except (ProtocolError, AudioFormatError) as exc:
-            # This delta's audio is lost to the taps; the event itself is still logged,
-            # counted and dispatched like any other.
             self._protocol_error(
-                f"{event.type} of item {event.item_id}: {exc}",
+                f"{what or event.type}: {exc}",
                 raw if raw is not None else event.model_dump_json(),
             )
             return
-        self._deliver(event.item_id, samples)
+        self._deliver(stream, samples)
 
     def _deliver(self, item_id: str, samples: npt.NDArray[np.int16]) -> None:
         self._outbox.append(OutputAudio(item_id, samples))
@@ -590,12 +689,37 @@ class ClientCore:
             }
         )
 
+    def resent_settings(self) -> list[str]:
+        """The settings a new connection sends again (by field name), in its first
+        ``session.update``: what the transport's ``_configure`` sends when there are any
+        (at connect, and after a reconnect, whose new server session knows none of them), and
+        what :meth:`reconnected`'s log line names. Realtime: every field set beyond the model
+        (which is in the URL). A kind with its own configuration says its own."""
+        return sorted(self.requested.model_fields_set - {"model"})
+
     def reconnected(self, attempt: int, code: int | None, lost: list[str]) -> bool:
         """A new server session replaced the dropped one. Returns True when our config must be
-        sent again (anything beyond the model was set)."""
+        sent again (:meth:`resent_settings`; the transport sends it whole).
+
+        The log says, in one line, what a reconnect keeps: the new session gets our config
+        again, while the conversation is not re-sent (the server's copy went with the old
+        session; ``lost`` names its items, also in ``session.reconnected``)."""
         self.reconnects += 1
         self.lost_item_ids.extend(lost)
         self.state.new_conversation()
+        settings = self.resent_settings()
+        log.info(
+            "reconnected (attempt %d, after close %s): a new server session. %s; %s",
+            attempt,
+            code,
+            "the session config is sent again (" + ", ".join(settings) + ")"
+            if settings
+            else "no session config to send again (nothing is set beyond the model, in the URL)",
+            f"the conversation is not re-sent: its {len(lost)} earlier item(s) are gone from "
+            "the server (session.lost_item_ids)"
+            if lost
+            else "there was no conversation to re-send",
+        )
         self.queue_local(
             {
                 "type": "session.reconnected",
@@ -605,7 +729,7 @@ class ClientCore:
                 "lost_item_ids": lost,
             }
         )
-        return bool(self.requested.model_fields_set - {"model"})
+        return bool(settings)
 
     def closed(self) -> list[Waiter]:
         """The session closed: the open waiters (to fail) are returned, and ``session.closed``
@@ -628,7 +752,7 @@ class ClientCore:
             return
         self._record(HistoryEntry(t, direction, str(event.get("type")), light(event)))
         audio = event.get("audio")
-        if event.get("type") == "input_audio_buffer.append" and isinstance(audio, str):
+        if event.get("type") == self.APPEND_TYPE and isinstance(audio, str):
             self._replayed_input(audio)
 
     def _replayed_input(self, b64: str) -> None:
@@ -637,11 +761,11 @@ class ClientCore:
         reported as a ``client.protocol_error`` and lost to the taps, nothing else."""
         if not self.listeners.audio_taps:
             return
-        fmt = self.config.input_audio_format.type
+        fmt = self.input_format
         try:
             samples = decode(base64.b64decode(b64, validate=True), fmt)
         except (binascii.Error, ValueError, AudioFormatError) as exc:
-            frame = '{"type":"input_audio_buffer.append","audio":"' + b64[:100]
-            self._protocol_error(f"input_audio_buffer.append replayed: {exc}", frame)
+            frame = '{"type":"' + self.APPEND_TYPE + '","audio":"' + b64[:100]
+            self._protocol_error(f"{self.APPEND_TYPE} replayed: {exc}", frame)
             return
-        self._outbox.append(InputAudio(samples, FORMAT_RATES[fmt]))
+        self._outbox.append(InputAudio(samples, self.input_rate))

@@ -88,7 +88,7 @@ def light(event: dict[str, Any]) -> dict[str, Any]:
         if (
             isinstance(value, str)
             and len(value) > 256
-            and event.get("type", "").endswith(("append", "audio.delta"))
+            and event.get("type", "").endswith(("append", "audio.delta", "fixture.play"))
         ):
             return {**event, key: f"<{base64_decoded_size(value)} bytes>"}
     shown: dict[str, Any] = marked(event)

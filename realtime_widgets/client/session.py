@@ -20,8 +20,11 @@ How it is put together (as websockets' connection holds its protocol):
   protocol itself (state, effective config, pending updates, tool calls, waiters, audio
   encoding, the history), which does no I/O and calls nobody; the properties below
   (``state``, ``metrics``, ``requested``, ...) read it;
-- :class:`~realtime_widgets.client.transport.SessionTransport`, its one base: the socket,
-  reconnect, the I/O thread, waiting, and dispatching what the core queued to the listeners;
+- :class:`~realtime_widgets.client.transport.SessionTransport`, its base (through
+  :class:`~realtime_widgets.client.facade.SessionFacade`, what it shares with the GPT-Live and
+  translation sessions: the core's common properties, the audio appends and stream, the
+  timeline's taps): the socket, reconnect, the I/O thread, waiting, and dispatching what the
+  core queued to the listeners;
 - ``session.audio_stream``: the :class:`~realtime_widgets.client.audio_stream.AudioStream` it
   holds, which owns streamed audio (``stream_audio``) and its sender task;
 - the conversation methods (text, audio, items, images, responses, MCP approval): plain
@@ -68,28 +71,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import numpy.typing as npt
 from pydantic import BaseModel
 
-from realtime_widgets.audio.conversation import ConversationTimeline, Recording, stereo_wav
-from realtime_widgets.audio.rate import MODEL_RATE
-from realtime_widgets.audio.resample import to_model_rate
-from realtime_widgets.client.audio_stream import AudioStream
+from realtime_widgets.audio.conversation import Recording, stereo_wav
 from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.client.core import MAX_FRAME_BYTES, ClientCore
-from realtime_widgets.client.history import EventHistory, HistoryEntry, write_events_parquet
+from realtime_widgets.client.facade import SessionFacade
+from realtime_widgets.client.history import HistoryEntry, write_events_parquet
 from realtime_widgets.client.loop import blocking, on_loop
 from realtime_widgets.client.metrics import PRICES, Metrics, cost_of
 from realtime_widgets.client.recording import read_recording
 from realtime_widgets.client.tools import PythonTool, check_name
-from realtime_widgets.client.transport import SessionTransport
-from realtime_widgets.errors import ConfigError, FieldProblem, RealtimeWidgetsError, ServerError
+from realtime_widgets.errors import ConfigError, FieldProblem, RealtimeWidgetsError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol import items
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.protocol.state import ConversationState
 
-__all__ = ["HistoryEntry", "RealtimeSession", "local_server"]
+__all__ = ["HistoryEntry", "RealtimeSession", "default_endpoint", "local_server"]
 
 T = TypeVar("T")
 _shared_local: dict[str, Any] = {}
@@ -110,7 +109,17 @@ def local_server(responder: str = "local") -> Any:
         return server
 
 
-class RealtimeSession(SessionTransport):
+def default_endpoint(endpoint: Endpoint | None, api_key: str | None, model: str) -> Endpoint:
+    """Where a session for ``model`` connects: ``endpoint`` if given, else OpenAI with
+    ``api_key`` or ``OPENAI_API_KEY``, else the process's embedded local server."""
+    if endpoint is not None:
+        return endpoint
+    if api_key or os.environ.get("OPENAI_API_KEY"):
+        return Endpoint.openai(model, api_key)
+    return Endpoint.local(local_server().url, model)
+
+
+class RealtimeSession(SessionFacade[SessionConfig]):
     """A Realtime session over WebSocket (see the module docstring).
 
     ``max_frame_bytes`` (default 32 MiB, the local server's ``ServerLimits.max_frame_bytes``
@@ -133,14 +142,9 @@ class RealtimeSession(SessionTransport):
         max_frame_bytes: int = MAX_FRAME_BYTES,
     ) -> None:
         core = ClientCore(config, max_frame_bytes=max_frame_bytes)
-        if endpoint is None:
-            if api_key or os.environ.get("OPENAI_API_KEY"):
-                endpoint = Endpoint.openai(core.requested.model, api_key)
-            else:
-                endpoint = Endpoint.local(local_server().url, core.requested.model)
         super().__init__(
             core,
-            endpoint,
+            default_endpoint(endpoint, api_key, core.requested.model),
             reconnect=reconnect,
             max_reconnects=max_reconnects,
             record=record,
@@ -149,24 +153,12 @@ class RealtimeSession(SessionTransport):
         self.prices = prices if prices is not None else PRICES
         self._replay: tuple[Path, float] | None = None
         self.replay_t: float | None = None  # a replay's recorded time of the row playing (s)
-        self.audio_stream = AudioStream(
-            send=self._send_chunk,
-            failed=self._stream_failed,
-            call_soon=self.call_soon,
-            spawn=self._spawn,
-        )
         # The conversation's recording, fed on the I/O loop by the session's own listeners,
         # registered first: every later listener (a Waveform) runs after it is up to date.
-        self.timeline = ConversationTimeline()
-        self.core.add_audio_tap(self._timeline_input)
-        self.core.add_output_audio_tap(self._timeline_output)
+        self.timeline = self._start_timeline()
         self.core.on("conversation.item.truncated", self._timeline_truncated)
 
-    def __repr__(self) -> str:
-        status = "replay" if self.replaying else ("connected" if self.connected else "closed")
-        return (
-            f"RealtimeSession({self.endpoint.display!r}, model={self.requested.model!r}, {status})"
-        )
+    _REPR_NAME = "RealtimeSession"
 
     # ---- what the core knows (``session.core`` holds it; these read it) ----------------------
 
@@ -181,10 +173,6 @@ class RealtimeSession(SessionTransport):
         return self.core.effective
 
     @property
-    def last_error(self) -> ServerError | None:
-        return self.core.last_error
-
-    @property
     def state(self) -> ConversationState:
         return self.core.state
 
@@ -193,41 +181,8 @@ class RealtimeSession(SessionTransport):
         return self.core.metrics
 
     @property
-    def history(self) -> Any:
-        """The recent events both ways (a deque of HistoryEntry, bounded in entries and
-        bytes: see :mod:`~realtime_widgets.client.history`)."""
-        return self.core.history
-
-    @property
-    def events(self) -> EventHistory:
-        return self.core.events
-
-    @property
-    def session_id(self) -> str | None:
-        return self.core.session_id
-
-    @property
-    def expires_at(self) -> float | None:
-        return self.core.expires_at
-
-    @property
     def lost_item_ids(self) -> list[str]:
         return self.core.lost_item_ids
-
-    @property
-    def reconnects(self) -> int:
-        return self.core.reconnects
-
-    @property
-    def elapsed(self) -> float:
-        """Seconds since this session object was made (a replay's: its recording's clock, at
-        any speed): the clock of ``events`` (``e.t``)."""
-        return self.core.elapsed
-
-    @property
-    def expires_in(self) -> float | None:
-        """Seconds until the server ends the session (from session.created's expires_at)."""
-        return None if self.expires_at is None else self.expires_at - time.time()
 
     @property
     def usage_is_estimate(self) -> bool:
@@ -264,50 +219,13 @@ class RealtimeSession(SessionTransport):
 
     apply = blocking(aapply)
 
-    # -- audio
-
-    @on_loop
-    async def aappend_audio(self, samples: npt.ArrayLike | bytes, rate: int = MODEL_RATE) -> int:
-        """Send audio (int16 or float samples, or PCM16 bytes, at ``rate``), converted to the
-        session's input format. Returns the bytes sent."""
-        await self._socket()
-        frames, sizes = self.core.append_audio(samples, rate)
-        await self._send_frames(frames)
-        return sum(sizes)
-
-    append_audio = blocking(aappend_audio)
-
-    def stream_audio(self, samples: npt.ArrayLike | bytes, rate: int = MODEL_RATE) -> None:
-        """Queue audio for sending without waiting (for a live microphone or file stream).
-
-        Chunks go, in order, through one sender task on the I/O thread
-        (:class:`~realtime_widgets.client.audio_stream.AudioStream`): no round trip per chunk.
-        A failure is reported as a ``client.stream_error`` event."""
-        self.audio_stream.put(samples, rate)
-
-    async def _send_chunk(self, samples: npt.ArrayLike | bytes, rate: int) -> None:
-        await self._send_frames(self.core.append_frames(samples, rate))
-
-    def _stream_failed(self, exc: Exception) -> None:
-        self.core.queue_local({"type": "client.stream_error", "message": str(exc)})
-        self.dispatch()
-
-    async def _close(self) -> None:
-        self.audio_stream.reset()
-        await super()._close()
+    # -- audio (appends and the stream are SessionFacade's)
 
     @on_loop
     async def acommit(self) -> None:
         """Commit the input buffer (needs >= 100 ms of audio), resampler tails included."""
-        async with self.audio_stream.drained(self.timeout):  # streamed audio goes first
-            await self._socket()
-            frames = self.core.flush_frames()  # held-back audio belongs to this commit
-            frames.append(
-                self.core.encode(
-                    {"type": "input_audio_buffer.commit", "event_id": self.core.event_id()}
-                )
-            )
-            await self._send_frames(frames)
+        # streamed and held-back audio belongs to this commit
+        await self._send_after_audio({"type": "input_audio_buffer.commit"})
 
     commit = blocking(acommit)
 
@@ -480,12 +398,6 @@ class RealtimeSession(SessionTransport):
         return register(func) if func is not None else register
 
     # ---- the recording: the timeline, fed on the I/O loop, and its export --------------------
-
-    def _timeline_input(self, samples: Any, rate: int) -> None:
-        self.timeline.add_input(to_model_rate(samples, rate), self.elapsed * 1000)
-
-    def _timeline_output(self, item_id: str, samples: Any) -> None:
-        self.timeline.add_output(item_id, samples, self.elapsed * 1000)
 
     def _timeline_truncated(self, event: ev.ServerEvent) -> None:
         if isinstance(event, ev.ConversationItemTruncated):

@@ -4,7 +4,10 @@
 stands on: it owns the background loop (``submit``, ``call_soon``, owned tasks), opens the
 WebSocket and reads it into the core, reconnects with backoff after a drop, sends the frames
 the core makes, and turns the core's waiters and pending updates into awaitables. It knows no
-event beyond ``session.created`` and ``session.update``: the protocol is the core's.
+event beyond ``session.update``: the protocol is the core's, the opening of a connection too
+(its ``greeting()`` frames, then its ``FIRST_EVENT``: Realtime's ``session.created``,
+GPT-Live's ``session.start`` answered by ``session.started``), and so is a session the server
+ended for good (``ended_by_server``: no reconnect, every wait fails with it).
 
 The core calls out to nobody: after each core call the transport hands out what it queued
 (:meth:`SessionTransport.dispatch`: listeners, waiters, audio taps, history listeners), on the
@@ -20,6 +23,14 @@ gone and not reopened, or a bug), the session says so at once: ``connected`` is 
 ``session.disconnected`` event carries ``code``, ``reason`` (``connection_lost`` or
 ``reader_failed``) and ``message``, and every open wait, the pending update and every later
 send fail with a :class:`~realtime_widgets.errors.ServerError` naming that cause.
+
+While it reopens a dropped connection, the session says so before each attempt: a
+``session.reconnecting`` event with ``attempt``, ``max_attempts``, ``close_code``,
+``last_failure`` (why the attempt before failed, or None) and ``message`` (the consoles show it
+at once). Like ``session.disconnected`` and ``session.reconnected`` it is the client's own
+event: made here, recorded in the history as ``local``, handed to the listeners, and never sent
+on the wire. ``session.reconnected`` (the new server session) or ``session.disconnected`` (the
+attempts are spent) follows it.
 """
 
 from __future__ import annotations
@@ -55,7 +66,7 @@ from realtime_widgets.client.recording import Recorder
 from realtime_widgets.errors import RealtimeWidgetsError, ServerError
 from realtime_widgets.logs import redacting_logger
 from realtime_widgets.protocol.config import SessionConfig
-from realtime_widgets.protocol.events import ServerEvent
+from realtime_widgets.protocol.events import ServerEvent, UnknownServerEvent
 
 __all__ = ["SessionTransport"]
 
@@ -180,8 +191,8 @@ class SessionTransport:
     # ---- connecting -------------------------------------------------------------------------
 
     def connect(self: S, timeout: float | None = None) -> S:
-        """Open the session; returns once session.created arrived and the requested config was
-        applied, or raises with the server's reason."""
+        """Open the session; returns once the server's first event (session.created) arrived
+        and the requested config was applied, or raises with the server's reason."""
         self._block(self.aconnect(), timeout)
         return self
 
@@ -199,8 +210,7 @@ class SessionTransport:
         await self._open()
         self._connected.set()
         self._spawn(self._reader())
-        if self.core.requested.model_fields_set - {"model"}:
-            await self._send_update(self.core.requested, previous=None)
+        await self._configure()
         return self
 
     async def __aenter__(self: S) -> S:
@@ -243,7 +253,12 @@ class SessionTransport:
                 code="invalid_handshake",
             ) from None
         self._ws = ws
+        first_event = self.core.FIRST_EVENT
         try:
+            for frame in self.core.greeting():  # GPT-Live's session.start; Realtime: none
+                await ws.send(frame)
+                self._record("out", frame, json_object=True)
+            self.dispatch()  # the greeting's history entries
             text = await asyncio.wait_for(ws.recv(decode=True), self.timeout)
         except ConnectionClosed as exc:
             self._ws = None
@@ -259,11 +274,16 @@ class SessionTransport:
             await ws.close()
             self._ws = None
             raise self.core.last_error or ServerError("the server refused the session")
-        if first is None or first.type != "session.created":
+        if first is None or first.type != first_event or isinstance(first, UnknownServerEvent):
             await ws.close()
             self._ws = None
-            kind = first.type if first is not None else "an unreadable frame"
-            raise ServerError(f"expected session.created first, got {kind}")
+            if first is None:
+                kind = "an unreadable frame"
+            elif isinstance(first, UnknownServerEvent) and first.problem:
+                kind = f"{first.type} in a shape this client cannot read ({first.problem})"
+            else:
+                kind = first.type
+            raise ServerError(f"expected {first_event} first, got {kind}")
 
     # ---- closing ----------------------------------------------------------------------------
 
@@ -345,7 +365,7 @@ class SessionTransport:
         ends any other way, :meth:`_end` tells the user at once (module docstring)."""
         try:
             code = await self._read()
-            error = ServerError(
+            error = self.core.ended_by_server or ServerError(
                 f"the connection closed (code {code}) and was not reopened",
                 code="connection_lost",
             )
@@ -384,6 +404,7 @@ class SessionTransport:
             if (
                 not self.reconnect
                 or code in NO_RECONNECT_CODES
+                or self.core.ended_by_server is not None  # nothing to reconnect to
                 or not await self._reconnect(code, lost)
             ):
                 return code
@@ -413,11 +434,14 @@ class SessionTransport:
     async def _reconnect(self, code: int | None, lost: list[str]) -> bool:
         """Reopen after a drop, with backoff; re-apply the config; report what was lost."""
         delay = 0.25
+        failed: str | None = None  # why the attempt before failed
         for attempt in range(1, self.max_reconnects + 1):
+            self._reconnecting(attempt, code, failed)
             try:
                 await self._open()
             except (ServerError, TimeoutError) as exc:
                 log.info("reconnect attempt %d failed: %s", attempt, exc)
+                failed = str(exc) or type(exc).__name__
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 8.0)
                 continue
@@ -425,9 +449,26 @@ class SessionTransport:
             resend = self.core.reconnected(attempt, code, lost)
             self.dispatch()
             if resend:
-                self._spawn(self._send_update(self.core.requested, previous=None))
+                self._spawn(self._configure())
             return True
         return False
+
+    def _reconnecting(self, attempt: int, code: int | None, failed: str | None) -> None:
+        """``session.reconnecting``, before each attempt to reopen: a client event, never sent
+        (module docstring)."""
+        said = f"connection lost (code {code}): reconnecting, attempt {attempt} of "
+        said += f"{self.max_reconnects}" + (f" (the last one: {failed})" if failed else "")
+        self.core.queue_local(
+            {
+                "type": "session.reconnecting",
+                "attempt": attempt,
+                "max_attempts": self.max_reconnects,
+                "close_code": code,
+                "last_failure": failed,
+                "message": said,
+            }
+        )
+        self.dispatch()
 
     # ---- waiting ----------------------------------------------------------------------------
 
@@ -445,7 +486,8 @@ class SessionTransport:
         since: int | None = None,
     ) -> ServerEvent:
         """The next event of this type (after ``since``, a :meth:`mark`, if given; otherwise
-        after this call); TimeoutError names the event after ``timeout`` seconds."""
+        after this call); TimeoutError names the event after ``timeout`` seconds ("*": says no
+        answer came; the caller, which knows what its predicate awaits, names it)."""
         future: asyncio.Future[ServerEvent] = asyncio.get_running_loop().create_future()
         waiter = self.core.wait(event_type, predicate, since, on_match=_resolver(future))
         if waiter.event is not None:
@@ -456,7 +498,11 @@ class SessionTransport:
         try:
             event = await asyncio.wait_for(future, timeout)
         except TimeoutError:
-            raise TimeoutError(f"no {event_type} event within {timeout} s") from None
+            if event_type == "*":  # (a caller's predicate: the caller says what it awaited)
+                said = f"no answer within {timeout:g} s (no event the wait accepts arrived)"
+            else:
+                said = f"no {event_type} event within {timeout:g} s"
+            raise TimeoutError(said) from None
         finally:
             self.core.cancel(waiter)
         if isinstance(event, _Ended):
@@ -524,6 +570,14 @@ class SessionTransport:
         await self._send(event)
 
     send_event = blocking(asend_event)
+
+    async def _configure(self) -> None:
+        """Send the requested configuration on a new connection (at connect, and again after a
+        reconnect, which opens a new server session), when the core has settings to send
+        (``core.resent_settings()``, what the reconnect's log line names). A session kind
+        with its own configuration sends it its own way."""
+        if self.core.resent_settings():
+            await self._send_update(self.core.requested, previous=None)
 
     async def _send_update(
         self, new: SessionConfig, previous: SessionConfig | None

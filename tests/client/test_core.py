@@ -13,6 +13,8 @@ from realtime_widgets import SessionConfig
 from realtime_widgets.client.core import ClientCore, ToolCall
 from realtime_widgets.client.dispatch import Delivered, InputAudio, OutputAudio, dispatch
 from realtime_widgets.client.history import HistoryEntry
+from realtime_widgets.client.live_core import LiveCore
+from realtime_widgets.client.translation import TranslationCore
 from realtime_widgets.errors import ConfigError, ProtocolError, ServerError
 from realtime_widgets.protocol.events import ServerEvent
 
@@ -524,3 +526,134 @@ def test_a_listener_that_raises_does_not_stop_the_others(core: ClientCore) -> No
     core.receive(frame("input_audio_buffer.cleared"))
     handed_out(core)
     assert calls == ["input_audio_buffer.cleared", "input_audio_buffer.cleared"]
+
+
+# ---- what every session kind's core shares ----------------------------------------------------
+
+
+def _kinds() -> list[tuple[ClientCore, str, str, dict[str, Any]]]:
+    """A core of each kind, with an error frame of its union naming our event and a setting,
+    and the audio delta of its union."""
+    bad_audio = "A"  # not base64 (no whole quantum)
+    return [
+        (
+            ClientCore(),
+            error("evt_1", "session.audio.output.speed"),
+            "speed",
+            {
+                "type": "response.output_audio.delta",
+                "event_id": "d1",
+                "response_id": "resp_1",
+                "item_id": "item_1",
+                "output_index": 0,
+                "content_index": 0,
+                "delta": bad_audio,
+            },
+        ),
+        (
+            TranslationCore(),
+            error("evt_1", "session.audio.output.language"),
+            "output_language",
+            {"type": "session.output_audio.delta", "event_id": "d1", "delta": bad_audio},
+        ),
+        (
+            LiveCore(),
+            json.dumps(
+                {
+                    "type": "error",
+                    "event_id": "e1",
+                    "client_event_id": "evt_1",
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "invalid_value",
+                        "message": "nope",
+                        "param": "session.delegation.type",
+                        "client_event_id": "evt_1",
+                    },
+                }
+            ),
+            "delegation.type",
+            {"type": "session.output_audio.delta", "delta": bad_audio},
+        ),
+    ]
+
+
+def test_every_kinds_error_event_becomes_a_server_error_in_one_place() -> None:
+    """ClientCore.server_error maps any kind's error event (Realtime's and a translation's
+    name our event in error.event_id, GPT-Live's in client_event_id) to a ServerError whose
+    config_field is a field of that kind's config; each core's last_error is it."""
+    for core, text, field, _ in _kinds():
+        event = core.receive(text)
+        assert event is not None
+        err = core.last_error
+        assert err is not None
+        expected = core.server_error(event)  # type: ignore[arg-type]
+        assert (err.message, err.type, err.code, err.event_id, err.config_field) == (
+            "nope",
+            "invalid_request_error",
+            "invalid_value",
+            "evt_1",
+            field,
+        ), type(core).__name__
+        assert (expected.message, expected.param, expected.event_id, expected.config_field) == (
+            err.message,
+            err.param,
+            err.event_id,
+            err.config_field,
+        )
+
+
+def test_every_kinds_audio_delta_reaches_the_taps_through_one_helper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ClientCore._tap_delta decodes any kind's audio delta for the output taps; a delta it
+    cannot decode is a client.protocol_error naming it, and the event still reaches the
+    listeners."""
+    calls: list[str] = []
+    original = ClientCore._tap_delta
+
+    def recording(self: ClientCore, stream: str, event: Any, *args: Any, **kw: Any) -> None:
+        calls.append(type(self).__name__)
+        original(self, stream, event, *args, **kw)
+
+    monkeypatch.setattr(ClientCore, "_tap_delta", recording)
+    for core, _, _, delta in _kinds():
+        got: list[Any] = []
+        errors: list[Any] = []
+        core.add_output_audio_tap(lambda item, samples, got=got: got.append(samples))
+        core.on(delta["type"], errors.append)
+        core.on("client.protocol_error", errors.append)
+        core.receive(json.dumps(delta))
+        handed_out(core)
+        assert got == [], type(core).__name__
+        kinds = [e.type for e in errors]
+        assert kinds == ["client.protocol_error", delta["type"]], type(core).__name__
+        assert errors[0].model_extra["message"].startswith(delta["type"])
+        assert "not base64" in errors[0].model_extra["message"]
+    assert calls == ["ClientCore", "TranslationCore", "LiveCore"]
+
+
+class _Measuring(ClientCore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[list[int]] = []
+
+    def _input_sent(self, sizes: list[int]) -> None:
+        self.sent.append(sizes)
+
+
+def test_every_append_and_flush_tells_the_input_sent_hook() -> None:
+    """The one place a kind measures the audio its appends carry (GPT-Live's metrics): the
+    live path, the resampled path and the flush all tell ClientCore._input_sent."""
+    core = _Measuring()
+    frames = core.append_frames(np.zeros(480, np.int16), 24000)  # the live path
+    assert core.sent == [[960]]
+    frames += core.append_frames(np.zeros(441, np.int16), 44100)  # resampled
+    frames += core.flush_frames()
+    assert len(core.sent) == 3
+    carried = [len(base64.b64decode(json.loads(f)["audio"])) for f in frames]
+    assert [n for sizes in core.sent for n in sizes] == carried
+    live = LiveCore(clock=Clock())
+    live.append_frames(np.zeros(4410, np.int16), 44100)
+    live.flush_frames()
+    assert live.live_metrics.clock.sent_ms == pytest.approx(100, abs=1)
