@@ -37,6 +37,16 @@ module                      what it owns
 ``transcription_engine``    :class:`TranscriptionEngine`, ``?intent=transcription``: its
                             TranscriptionConfig, the chain of committed turns; composes input and
                             input transcripts
+``translation_engine``      :class:`TranslationEngine`, ``/v1/realtime/translations``: its
+                            TranslationConfig; segments cut by the server's own VAD (never
+                            reported), heard by input transcripts, translated and spoken through
+                            the reply pipeline; what it lacks said once per session
+``live_engine``             :class:`LiveEngine`, GPT-Live (``/v1/live/sessions``): its LiveConfig,
+                            session.start/update/close, mute, fixtures, appends, delegation to
+                            the client, usage; composes input, input transcripts and the Live
+                            output, on the SDK's Live unions
+``live_output``             part (Live): the one output stream, its utterances and paced events,
+                            barge-in and what the listener heard
 ``turns``                   part: input buffer, decoder, turn detector, idle timer
 ``conversation``            part: items, their order and token total, truncation
 ``responses``               part: the response in progress, its paced events, reply requests
@@ -48,7 +58,8 @@ module                      what it owns
 ``emitter``                 ids, events built from protocol.events' models, errors
 ``options``                 :class:`EngineOptions` (read by every part)
 ``reply/``                  what a reply says: responder, material (pieces), clauses, timeline,
-                            usage rule
+                            usage rule; ``translator`` (Translator, ChatTranslator: the chat
+                            endpoint with a translate prompt)
 ``vad``                     turn detection signals (Silero + energy)
 ``speech``                  what every voice shares: :class:`Speech`, the synthesiser shape,
                             :class:`SynthesisUnavailable`, the word-timing estimate

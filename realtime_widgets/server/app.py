@@ -8,7 +8,12 @@ In a notebook cell::
 
 In async code (tests, scripts): ``async with LocalServer() as server: ...`` runs on the current
 loop. From a shell: ``realtime-widgets serve --port 8765``. The official SDK connects with
-``AsyncOpenAI(api_key=..., websocket_base_url=server.base_url)``. Stopping takes at most about
+``AsyncOpenAI(api_key=..., websocket_base_url=server.base_url)``: ``client.realtime.connect()``
+for a Realtime (or ``intent=transcription``) session,
+``client.realtime.translations.connect(model=...)`` for a translation session
+(``/v1/realtime/translations``, :mod:`.translation_engine`), ``client.live.connect()`` for a
+GPT-Live session (``/v1/live/sessions``, :mod:`.live_engine`), with the same limits, caps, auth
+and shutdown. Stopping takes at most about
 :data:`CLOSE_TIMEOUT_S`: peers that have not closed by then are aborted.
 
 Each connection owns its tasks (a reader, a ticker releasing paced events, a keepalive, one
@@ -75,20 +80,31 @@ from realtime_widgets.server.input_transcripts import (
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.pipeline import Deliver, produce_pieces
+from realtime_widgets.server.reply.chat import ChatResponder
 from realtime_widgets.server.reply.material import ReplyRequest
 from realtime_widgets.server.reply.responder import RESPONDERS, Responder
-from realtime_widgets.server.speech import SpeechSynthesizer
+from realtime_widgets.server.reply.translator import ChatTranslator, Translator
+from realtime_widgets.server.speech import SpeechSynthesizer, Voices, described
 from realtime_widgets.server.threads import background_pool
 from realtime_widgets.server.tts import (
     SPEECH_ENGINES,
     SpeechChoice,
     check_speech_engine,
     choose_synthesizer,
+    load_voices,
 )
 from realtime_widgets.server.vad import MODEL, Computed, TurnDetector, WindowBatch
 from realtime_widgets.server.whisper import TranscriberUnavailable, shared_whisper
 
-__all__ = ["TRANSCRIBERS", "LocalServer", "TranscriberChoice", "serves"]
+__all__ = [
+    "LIVE_PATHS",
+    "TRANSCRIBERS",
+    "TRANSLATION_PATHS",
+    "LocalServer",
+    "TranscriberChoice",
+    "TranslatorChoice",
+    "serves",
+]
 
 _T = TypeVar("_T")
 
@@ -102,6 +118,14 @@ log = logging.getLogger("realtime_widgets.server")
 CLOSE_TIMEOUT_S = 2.0
 
 PATHS = ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime")
+# Translation sessions (client.realtime.translations.connect(model=...)): OpenAI's path only
+# (the SDK refuses Azure for them).
+TRANSLATION_PATHS = ("/v1/realtime/translations",)
+# LocalServer(translator=...): a Translator, "auto" (the chat responder's endpoint with a
+# translate prompt when the responder is a ChatResponder, else none) or None (none).
+TranslatorChoice = Translator | Literal["auto"] | None
+# GPT-Live sessions (client.live.connect()): no query, the model comes in session.start.
+LIVE_PATHS = ("/v1/live/sessions",)
 # LocalServer(transcriber=...): a recogniser, or "whisper" (the packaged Whisper tiny.en when
 # the offline extra is installed, else none, saying why), or None (none).
 TranscriberChoice = Transcriber | HintedTranscriber | Literal["whisper"] | None
@@ -137,13 +161,22 @@ class LocalServer:
     ``"espeak"`` (a named engine that cannot load raises :class:`SynthesisUnavailable`),
     ``"off"`` (or False: text only); or any :class:`SpeechSynthesizer`. An engine is loaded
     when the server starts, off the event loop (until then ``synthesizer`` is None);
-    ``speech_note`` then says which voice speaks, or why none does.
+    ``speech_note`` then says which voice speaks, or why none does. That voice speaks English;
+    a translation session into another language speaks with eSpeak NG's voice of that
+    language, loaded then too (``voices``), or, when no voice speaks it, in text only.
     ``transcriber``: what hears the user's turns: ``"whisper"`` (the
     default: Whisper tiny.en, loaded once per process when the server starts, if the ``offline``
     extra is installed; else none, and each ``failed`` says how to get it), ``None`` (none), or
     any callable from 24 kHz int16 samples to text (e.g.
     :class:`~.whisper.WhisperTranscriber` with another model), run off the event loop on the
     server's recogniser thread. Whatever transcription model a session names, this one answers.
+    ``translator``: what translates in translation sessions
+    (``/v1/realtime/translations?model=...``, :mod:`.translation_engine`): ``"auto"`` (the
+    default: the chat responder's endpoint with a translate prompt,
+    :class:`~.reply.translator.ChatTranslator`, when ``responder`` is a
+    :class:`~.reply.chat.ChatResponder`; else none), ``None`` (none: each translation session
+    says so in an ``error`` event and sends the input transcript only), or any
+    :class:`~.reply.translator.Translator`. ``translator_note`` says which.
     """
 
     def __init__(
@@ -160,6 +193,7 @@ class LocalServer:
         speech: bool | str | SpeechSynthesizer = True,
         transcriber: TranscriberChoice = "whisper",
         limits: ServerLimits | None = None,
+        translator: TranslatorChoice = "auto",
     ) -> None:
         if dialect not in ("ga", "beta"):
             raise ValueError(f"dialect must be 'ga' or 'beta', got {dialect!r}")
@@ -180,6 +214,7 @@ class LocalServer:
                 )
             responder = RESPONDERS[responder]()
         self.responder: Responder = responder or RESPONDERS["local"]()
+        chosen = _translator_choice(translator, self.responder)
         limits = limits or ServerLimits()
         if max_duration_s is not None:
             limits = dataclasses.replace(limits, max_duration_s=max_duration_s)
@@ -194,6 +229,7 @@ class LocalServer:
             lead=lead,
             transcriber=None if isinstance(transcriber, str) else transcriber,
             transcriber_note=None,
+            translator=chosen,
             dialect=dialect,
             detector=functools.partial(TurnDetector, batch=self.vad_batch),
         )
@@ -253,6 +289,12 @@ class LocalServer:
     def url(self) -> str:
         return f"{self.base_url}/realtime"
 
+    @property
+    def live_url(self) -> str:
+        """``ws://host:port/v1/live/sessions``: where GPT-Live sessions connect (the SDK's
+        ``client.live.connect()`` builds it from ``base_url``)."""
+        return f"{self.base_url}/live/sessions"
+
     # ---- running on the current loop ------------------------------------------------------------
 
     @property
@@ -283,6 +325,11 @@ class LocalServer:
                     await loop.run_in_executor(voice, choose_synthesizer, self._speech_engine)
                 )
                 self._speech_engine = None
+            # What speaks each language of a translation: the voice (English) and eSpeak NG.
+            voices = await loop.run_in_executor(
+                voice, load_voices, self.synthesizer, self.speech_note
+            )
+            self.options = dataclasses.replace(self.options, voices=voices)
             await asyncio.to_thread(MODEL.load)  # once per process, not at someone's first word
             if self._want_whisper and self.options.transcriber is None:
                 await loop.run_in_executor(ears, self._load_whisper)
@@ -380,6 +427,29 @@ class LocalServer:
         """The recogniser the server's sessions use (None: none; ``transcriber_note`` says
         why). ``"whisper"`` is resolved when the server starts."""
         return self.options.transcriber
+
+    @property
+    def translator(self) -> Translator | None:
+        """What translates in translation sessions (None: none, and they say so)."""
+        return self.options.translator
+
+    @property
+    def translator_note(self) -> str:
+        """Which translator translation sessions use, or that there is none and how to get one."""
+        translator = self.options.translator
+        if translator is None:
+            return (
+                "no translator: translation sessions send the input transcript only (pass "
+                "LocalServer(responder=ChatResponder(...)), serve --chat-url, or translator=)"
+            )
+        return f"translating with {described(translator)}"
+
+    @property
+    def voices(self) -> Voices:
+        """What speaks each language a translation session translates into
+        (:func:`~.speech.voice_for_language`): the server's voice speaks English, eSpeak NG's
+        voices the other languages it has. Loaded when the server starts (none before)."""
+        return self.options.voices
 
     @property
     def transcriber_note(self) -> str | None:
@@ -529,9 +599,19 @@ class LocalServer:
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
         url = urlparse(request.path)
-        if url.path.rstrip("/") not in PATHS:
+        path = url.path.rstrip("/")
+        if path not in PATHS + TRANSLATION_PATHS + LIVE_PATHS:
             return connection.respond(
-                HTTPStatus.NOT_FOUND, f"Not found: {url.path}. Use /v1/realtime?model=...\n"
+                HTTPStatus.NOT_FOUND,
+                f"Not found: {url.path}. Use /v1/realtime?model=... (or "
+                "/v1/realtime/translations?model=... for a translation session, "
+                "/v1/live/sessions for a GPT-Live session)\n",
+            )
+        if path in TRANSLATION_PATHS and not parse_qs(url.query).get("model"):
+            return connection.respond(
+                HTTPStatus.BAD_REQUEST,
+                "Missing required query parameter: model (a translation session names its "
+                "model in the URL: /v1/realtime/translations?model=gpt-realtime-translate)\n",
             )
         if self._token is not None:
             given = _bearer(request.headers)
@@ -573,11 +653,16 @@ class LocalServer:
         self.connections_total += 1
         request = ws.request
         assert request is not None
-        query = parse_qs(urlparse(request.path).query)
+        url = urlparse(request.path)
+        query = parse_qs(url.query)
         model = (query.get("model") or query.get("deployment") or ["gpt-realtime-1.5"])[0]
         beta_header = "realtime=v1" in (request.headers.get("OpenAI-Beta") or "")
         dialect = self.dialect
-        if beta_header and dialect == "ga":  # refused before any engine is built
+        path = url.path.rstrip("/")
+        intent: Intent = "transcription" if query.get("intent") == ["transcription"] else "realtime"
+        if path in LIVE_PATHS:
+            intent, dialect = "live", "ga"  # (GPT-Live has no beta shape; its model comes later)
+        elif beta_header and dialect == "ga":  # refused before any engine is built
             refusal = build_event(
                 ev.ErrorEvent,
                 error=error_detail(BETA_DISABLED, code="beta_api_shape_disabled"),
@@ -585,9 +670,10 @@ class LocalServer:
             await ws.send(json.dumps(stamp(refusal, "event_beta")))
             await ws.close(4000, "beta_api_shape_disabled")
             return
+        elif path in TRANSLATION_PATHS:
+            intent, dialect = "translation", "ga"  # (a translation session has no beta shape)
         session_id = "sess_" + secrets.token_hex(8)
         # Building an engine may load a speech model (~60 ms): never on the event loop.
-        intent: Intent = "transcription" if query.get("intent") == ["transcription"] else "realtime"
         engine = await asyncio.to_thread(
             functools.partial(
                 engine_for, intent, model=model, options=self.options, session_id=session_id
@@ -666,12 +752,14 @@ class LocalServer:
     async def reply(self, request: ReplyRequest, deliver: Deliver) -> None:
         """Compute ``request``'s reply and hand it to ``deliver`` piece by piece: the
         responder's text cut into clauses, each spoken off the loop as soon as it is whole
-        (:mod:`.pipeline`). Raises :class:`~.reply.responder.ResponderError` when the reply
-        cannot go on."""
+        (:mod:`.pipeline`), on the server's voice pool, by the request's speaker (a
+        translation's: the voice of its language) or else the server's voice. Raises
+        :class:`~.reply.responder.ResponderError` when the reply cannot go on."""
+        speaker = self.synthesizer if request.speaker is None else request.speaker
         await produce_pieces(
             request,
-            self.responder,
-            None if self.synthesizer is None else self.synthesizer.speak,
+            request.responder or self.responder,
+            None if speaker is None else speaker.speak,
             deliver,
             wait_s=self.limits.reply_wait_s,
             speak_on=self._voice,
@@ -703,8 +791,24 @@ def _speech_choice(speech: bool | str | SpeechSynthesizer) -> SpeechChoice | str
         )
     # Any object with speak() will do (the docs say so): one without a description is named
     # by its type.
-    name = getattr(speech, "description", None) or type(speech).__name__
-    return SpeechChoice(speech, f"speaking with {name}")
+    return SpeechChoice(speech, f"speaking with {described(speech)}")
+
+
+def _translator_choice(choice: TranslatorChoice, responder: Responder) -> Translator | None:
+    """``LocalServer(translator=...)``, checked: "auto" is the chat responder's endpoint when
+    the responder is a ChatResponder (else none)."""
+    if choice is None:
+        return None
+    if isinstance(choice, str):
+        if choice != "auto":
+            raise ValueError(f"translator must be a Translator, 'auto' or None, got {choice!r}")
+        return ChatTranslator(responder) if isinstance(responder, ChatResponder) else None
+    if not callable(getattr(choice, "translate", None)):
+        raise TypeError(
+            "translator must have translate(text, source_language, target_language), 'auto' "
+            f"or None, got {type(choice).__name__}"
+        )
+    return choice
 
 
 def _bearer(headers: Headers) -> str | None:

@@ -28,11 +28,8 @@ from websockets.frames import CloseCode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from realtime_widgets.protocol import events as ev
 from realtime_widgets.server.beta import to_beta_event
-from realtime_widgets.server.emitter import build_event, stamp
 from realtime_widgets.server.engine_core import EngineCore
-from realtime_widgets.server.errors import error_detail
 from realtime_widgets.server.frames import OFF_LOOP_BYTES, dump_events, is_heavy, read_frame
 from realtime_widgets.server.input_transcripts import (
     TranscriptionFailure,
@@ -270,15 +267,14 @@ class SessionConnection:
         """A server_error event for ``exc`` (logged), saying ``message`` or that it is a bug."""
         log.error("the local server failed in a session; the session goes on", exc_info=exc)
         self.failures += 1
-        detail = error_detail(
+        message = (
             message
             or f"The local server failed ({type(exc).__name__}); the session goes on. This is "
-            "a bug in realtime_widgets: please report it with the server's log.",
-            code="server_error",
-            type_="server_error",
+            "a bug in realtime_widgets: please report it with the server's log."
         )
-        # Its own ids: the engine's counter is not to be touched from here.
-        return stamp(build_event(ev.ErrorEvent, error=detail), f"event_fail{self.failures:05d}")
+        # Its own ids: the engine's counter is not to be touched from here. The shape is the
+        # session kind's (a GPT-Live error is not a Realtime one).
+        return self.engine.failure_event(message, f"event_fail{self.failures:05d}")
 
     async def _keepalive(self) -> None:
         """Ping a connection that has been silent for ``keepalive_s``; no pong within as long

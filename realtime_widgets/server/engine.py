@@ -30,7 +30,8 @@ It alone routes what one part's outcome means for another (its ``routes`` table)
 a barge-in cancels the reply, a turn becomes an item and maybe a response, a transcript
 becomes the item's text, a reply's audio locks the voice and grows its item, a finished reply
 sets where the idle timeout counts from. :func:`engine_for` picks the kind a URL asks for
-(``?intent=transcription``: :class:`~.transcription_engine.TranscriptionEngine`).
+(``?intent=transcription``: :class:`~.transcription_engine.TranscriptionEngine`;
+``/v1/live/sessions``: :class:`~.live_engine.LiveEngine`).
 """
 
 from __future__ import annotations
@@ -47,16 +48,15 @@ from realtime_widgets.server.conversation import Conversation
 from realtime_widgets.server.engine_core import BETA_DISABLED, EngineCore, Events, Handler
 from realtime_widgets.server.errors import config_error, transition_error
 from realtime_widgets.server.frames import ImageRead
+from realtime_widgets.server.live_engine import LiveEngine
 from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.outcomes import (
-    PauseVoided,
     ReplyAudioSent,
     ReplyExtended,
     ReplyFinished,
     ReplyItemDone,
     ReplyScheduled,
     ResponseRequested,
-    SpeechPaused,
     SpeechStarted,
     Step,
     TranscriptReady,
@@ -72,6 +72,7 @@ from realtime_widgets.server.reply.responder import (
 )
 from realtime_widgets.server.responses import Responses
 from realtime_widgets.server.transcription_engine import TranscriptionEngine
+from realtime_widgets.server.translation_engine import TranslationEngine
 from realtime_widgets.server.turns import MIN_COMMIT_MS
 
 __all__ = [
@@ -87,7 +88,7 @@ __all__ = [
     "engine_for",
 ]
 
-Intent = Literal["realtime", "transcription"]
+Intent = Literal["realtime", "transcription", "translation", "live"]
 
 
 class SessionEngine(EngineCore[SessionConfig]):
@@ -122,21 +123,21 @@ class SessionEngine(EngineCore[SessionConfig]):
             ev.ResponseCancel: self.responses.on_cancel,
             ev.OutputAudioBufferClear: self.responses.on_output_audio_clear,
         }
-        self.routes = {
-            SpeechStarted: self._barge_in,
-            SpeechPaused: self._speech_paused,
-            PauseVoided: self._pause_voided,
-            TurnEnded: self._turn_ended,
-            TurnsDecided: self._turns_decided,
-            UserAudioStored: self._user_audio_stored,
-            TranscriptReady: self._transcript_ready,
-            ResponseRequested: self._response_requested,
-            ReplyScheduled: self._reply_scheduled,
-            ReplyExtended: self._reply_extended,
-            ReplyAudioSent: self._reply_audio_sent,
-            ReplyItemDone: self._reply_item_done,
-            ReplyFinished: self._reply_finished,
-        }
+        self.routes.update(
+            {
+                SpeechStarted: self._barge_in,
+                TurnEnded: self._turn_ended,
+                TurnsDecided: self._turns_decided,
+                UserAudioStored: self._user_audio_stored,
+                TranscriptReady: self._transcript_ready,
+                ResponseRequested: self._response_requested,
+                ReplyScheduled: self._reply_scheduled,
+                ReplyExtended: self._reply_extended,
+                ReplyAudioSent: self._reply_audio_sent,
+                ReplyItemDone: self._reply_item_done,
+                ReplyFinished: self._reply_finished,
+            }
+        )
         self.input.sync_detector()
 
     def beta_config(self) -> SessionConfig:
@@ -172,12 +173,6 @@ class SessionEngine(EngineCore[SessionConfig]):
     def _turns_decided(self, o: TurnsDecided, now: float) -> Events:
         replying = self.responses.active is not None
         return self.route(self.input.after_turns(replying=replying), now)
-
-    def _speech_paused(self, o: SpeechPaused, now: float) -> Events:
-        return self.route(self.transcripts.pause(o.item_id, o.audio), now)
-
-    def _pause_voided(self, o: PauseVoided, now: float) -> Events:
-        return self.route(self.transcripts.void(o.item_id), now)
 
     def _user_audio_stored(self, o: UserAudioStored, now: float) -> Events:
         return self.route(self.transcripts.commit(o.item_id, o.audio), now)
@@ -296,9 +291,7 @@ class SessionEngine(EngineCore[SessionConfig]):
                 update = SessionConfig.from_session(e.session, dialect="beta")
             else:
                 update = validate_session_payload(e.session)
-            merged = self.config.with_changes(
-                {k: getattr(update, k) for k in update.model_fields_set}
-            )
+            merged = self.config.updated_by(update)
             check_rules(merged, self.options.rules_dialect)
         except ConfigError as exc:
             return [self.out.error_from(config_error(exc, e.event_id))]
@@ -321,8 +314,14 @@ def engine_for(
     model: str = "gpt-realtime-1.5",
     options: EngineOptions | None = None,
     session_id: str = "sess_local",
-) -> SessionEngine | TranscriptionEngine:
-    """The engine of the session kind a URL asks for (``?intent=transcription`` or not)."""
+) -> SessionEngine | TranscriptionEngine | TranslationEngine | LiveEngine:
+    """The engine of the session kind a URL asks for: ``?intent=transcription``, the
+    translations path (``translation``), GPT-Live (``/v1/live/sessions``: ``live``, whose model
+    comes in ``session.start``), or a Realtime session."""
+    if intent == "live":
+        return LiveEngine(options=options, session_id=session_id)
     if intent == "transcription":
         return TranscriptionEngine(model=model, options=options, session_id=session_id)
+    if intent == "translation":
+        return TranslationEngine(model=model, options=options, session_id=session_id)
     return SessionEngine(model=model, options=options, session_id=session_id)

@@ -4,6 +4,7 @@ client-event checks. :class:`~.emitter.Emitter` writes the event around it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,6 +18,7 @@ __all__ = [
     "client_event_error",
     "config_error",
     "error_detail",
+    "problem_error",
     "transition_error",
 ]
 
@@ -115,7 +117,12 @@ def transition_error(exc: ConfigError, client_event_id: str | None) -> dict[str,
 def client_event_error(exc: ValidationError, raw: dict[str, Any]) -> dict[str, Any]:
     """The error for a malformed client event (missing field, wrong type, unknown key,
     a bad item or response parameter), in OpenAI's words with the param path."""
-    problem = client_event_problem(exc, raw)
+    return problem_error(client_event_problem(exc, raw), raw)
+
+
+def problem_error(problem: FieldProblem, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The error for a malformed client event ``raw`` of any kind's union, from its first
+    ``problem`` (the union's own words), naming the event by its ``event_id`` when it has one."""
     client_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
     return error_detail(
         problem.message, code=problem.code, param=problem.param, client_event_id=client_id

@@ -65,6 +65,7 @@ __all__ = [
     "TranscriptionResult",
     "run_inline",
     "run_transcriber",
+    "transcript_pieces",
     "transcription_usage",
 ]
 
@@ -185,7 +186,7 @@ def transcription_usage(
     }
 
 
-def _pieces(text: str) -> list[str]:
+def transcript_pieces(text: str) -> list[str]:
     """The transcript cut into streaming deltas: each word with the space that follows it."""
     return re.findall(r"\s*\S+\s*", text) or ([text] if text else [])
 
@@ -389,7 +390,7 @@ class InputTranscripts:
     def _answer(self, answer: _Answer, result: TranscriptionResult) -> Steps:
         item_id = answer.item_id
         if isinstance(result, TranscriptionFailure):
-            out: Steps = [TranscriptReady(item_id, None, answer.announce)]
+            out: Steps = [TranscriptReady(item_id, None, answer.announce, result.message)]
             if answer.announce:
                 out.append(self._failed(item_id, result.code, result.message))
             return out
@@ -411,7 +412,7 @@ class InputTranscripts:
                     )
                 )
         else:
-            for piece in _pieces(text):
+            for piece in transcript_pieces(text):
                 out.append(self.out.event(ev.InputTranscriptionDelta, **base, delta=piece))
         usage = transcription_usage(answer.model, answer.seconds, answer.hints.prompt, text)
         extra = {"logprobs": _logprobs(result.tokens)} if with_logprobs else {}

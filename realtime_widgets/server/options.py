@@ -11,6 +11,8 @@ from typing import Literal
 from realtime_widgets.protocol.parts import SemanticVad, ServerVad
 from realtime_widgets.server.input_transcripts import HintedTranscriber, Transcriber
 from realtime_widgets.server.limits import ServerLimits
+from realtime_widgets.server.reply.translator import Translator
+from realtime_widgets.server.speech import Voices
 from realtime_widgets.server.vad import TurnDetector
 
 __all__ = ["EngineOptions"]
@@ -32,6 +34,11 @@ class EngineOptions:
     # The recogniser (None: none; then ``transcriber_note`` says why, in each ``failed``).
     transcriber: Transcriber | HintedTranscriber | None = None
     transcriber_note: str | None = None
+    # What translates a translation session's segments (None: none; the session says so).
+    translator: Translator | None = None
+    # What speaks each language a translation session translates into (:func:`.speech.
+    # voice_for_language`): the server's voice and eSpeak NG's, set when it starts (none here).
+    voices: Voices = field(default_factory=Voices)
     rate_limits: bool = True
     wall_clock: Callable[[], float] = time.time  # for expires_at (Unix seconds)
     dialect: str = "ga"  # "beta": accept the legacy flat session shape in session.update

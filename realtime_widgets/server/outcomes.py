@@ -36,7 +36,14 @@ outcome                       returned by                     routed to (Realtim
 :class:`ReplyAudioSent`       responses                       voice lock; the item's audio
 :class:`ReplyItemDone`        responses                       the item's final content
 :class:`ReplyFinished`        responses                       context fit; idle anchor
+:class:`OutputSpoken`         GPT-Live's output               (Live only) what the listener
+                              (:mod:`.live_output`)           heard goes into the context; a
+                                                              fixture's end unmutes the input
 ============================  ==============================  ===================================
+
+:class:`~.live_engine.LiveEngine` routes the input and transcript outcomes its way: speech
+starting stops the model's output (barge-in), a turn's transcript becomes a transcript delta and
+a reply. Its docstring has its table.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from realtime_widgets.protocol.client_events import ResponseParams
 
 __all__ = [
     "Outcome",
+    "OutputSpoken",
     "PauseVoided",
     "ReplyAudioSent",
     "ReplyExtended",
@@ -124,13 +132,14 @@ class UserAudioStored:
 
 @dataclass(frozen=True)
 class TranscriptReady:
-    """The recogniser's transcript of a committed turn, or None when it failed: what the model
-    heard, and, when ``announced`` (the session's input transcription is on), the item's
-    ``transcript`` from now on."""
+    """The recogniser's transcript of a committed turn, or None when it failed (``why`` then
+    says why): what the model heard, and, when ``announced`` (the session's input
+    transcription is on), the item's ``transcript`` from now on."""
 
     item_id: str
     text: str | None
     announced: bool = True
+    why: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -199,6 +208,20 @@ class ReplyFinished:
     audio_left_ms: float
 
 
+@dataclass(frozen=True)
+class OutputSpoken:
+    """A GPT-Live utterance left the output: played whole (``complete``) or cut (a barge-in,
+    a fixture). ``text``: its words as the listener heard them (those whose audio had started
+    playing); ``kind``: reply, commentary, acknowledgement or fixture; ``client_id``: the
+    client event that asked for it, when it had one (a fixture's play)."""
+
+    key: str
+    kind: str
+    text: str
+    complete: bool
+    client_id: str | None = None
+
+
 Outcome = (
     SpeechStarted
     | SpeechPaused
@@ -213,6 +236,7 @@ Outcome = (
     | ReplyAudioSent
     | ReplyItemDone
     | ReplyFinished
+    | OutputSpoken
 )
 # A part's answer: its events and outcomes in the order they happened.
 Step = dict[str, Any] | Outcome

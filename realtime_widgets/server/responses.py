@@ -70,6 +70,7 @@ from realtime_widgets.server.reply.timeline import (
     message_item,
     open_message,
     output_audio,
+    paced_due,
     text_piece,
 )
 from realtime_widgets.server.reply.usage import (
@@ -599,10 +600,10 @@ class Responses:
             r.origin = now - (r.offset / pace if pace > 0 else 0.0)
 
     def _due(self, r: ActiveResponse, offset: float) -> float:
-        pace, lead = self._options.pace, self._options.lead
-        if pace <= 0:
-            return r.anchor
-        return max(r.anchor, r.origin + (offset - lead) / pace)
+        options = self._options
+        return paced_due(
+            offset, origin=r.origin, anchor=r.anchor, pace=options.pace, lead=options.lead
+        )
 
     def _schedule(self, r: ActiveResponse, script: Script) -> None:
         for offset, event in sorted(script.events, key=lambda p: p[0]):

@@ -1,8 +1,18 @@
 """What every offline voice shares: the :class:`Speech` it renders, the
 :class:`SpeechSynthesizer` shape the server calls, the error when none can load, the
-proportional word-timing estimate, and the one rule of where a sentence ends
+proportional word-timing estimate, the one rule of where a sentence ends
 (:func:`ends_sentence`: the reply's clause splitter, the default responder and Piper's word
-timings all read it).
+timings all read it), and the one rule of which voice speaks a language
+(:func:`voice_for_language`, for translation sessions).
+
+**Languages.** The server's own voice speaks English: Piper's packaged voice (joe, en_US) is
+English only, eSpeak NG's voices of :data:`~.tts.VOICE_MAP` are English ones, and a
+synthesiser given to ``LocalServer(speech=...)`` is taken to be English unless it is
+:class:`Multilingual`. Any other language is spoken by a :class:`Multilingual` synthesiser's
+voice for that language (eSpeak NG has about 100, :meth:`~.tts.Synthesizer.in_language`), or
+by no voice: a translation into a language no voice speaks comes as text only and the session
+says so, never read with English phonetics. :class:`Voices` is what a server loaded (when it
+starts, on its voice pool); :func:`voice_for_language` is a lookup in it, safe on the loop.
 
 The voices themselves live beside this module: :mod:`.piper_voice` (Piper, the natural one)
 and :mod:`.tts` (eSpeak NG, the fallback, and :func:`~.tts.default_synthesizer`, which picks).
@@ -12,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.audio.rate import MODEL_RATE
@@ -21,13 +31,20 @@ from realtime_widgets.protocol.parts import BUILTIN_VOICES
 
 __all__ = [
     "CLOSERS",
+    "ENGLISH",
     "OPENAI_VOICES",
     "SENTENCE_ENDS",
     "SPEED_RANGE",
+    "LanguageVoice",
+    "Multilingual",
     "Speech",
     "SpeechSynthesizer",
     "SynthesisUnavailable",
+    "Voices",
+    "described",
     "ends_sentence",
+    "primary_language",
+    "voice_for_language",
     "word_starts_estimate",
 ]
 
@@ -66,6 +83,90 @@ class SpeechSynthesizer(Protocol):
     def speak(
         self, text: str, voice: str = "alloy", speed: float = 1.0, rate: int = MODEL_RATE
     ) -> Speech: ...
+
+
+@runtime_checkable
+class Multilingual(Protocol):
+    """A synthesiser with voices for other languages than English: ``in_language`` gives the
+    voice that speaks ``language`` (an ISO-639-1 code, maybe with a region: ``"pt-BR"``), or
+    None when it has none. eSpeak NG is one (:meth:`~.tts.Synthesizer.in_language`)."""
+
+    @property
+    def description(self) -> str: ...
+
+    def in_language(self, language: str) -> SpeechSynthesizer | None: ...
+
+
+ENGLISH = "en"  # the language of the server's own voice (module docstring)
+
+
+def primary_language(language: str) -> str:
+    """``"pt-BR"`` -> ``"pt"``, ``"EN_us"`` -> ``"en"``: the language without its region."""
+    return language.strip().lower().replace("_", "-").split("-")[0]
+
+
+@dataclass(frozen=True)
+class Voices:
+    """The voices a server speaks translations with, loaded when it starts (off the loop).
+    ``voice``: its own voice, which speaks English (None: speech is off, or no voice could
+    load; ``note`` says which). ``others``: the synthesiser whose voices speak every other
+    language it has (eSpeak NG; None: it could not load, ``others_note`` says why)."""
+
+    voice: SpeechSynthesizer | None = None
+    note: str = "no speech synthesiser"
+    others: Multilingual | None = None
+    others_note: str = "no synthesiser for other languages than English"
+
+    @property
+    def summary(self) -> str:
+        """Which voice speaks English and which the other languages, in a line."""
+        if self.voice is None:
+            return f"none ({self.note})"
+        return f"English: {self.note}; {self.others_note}"
+
+
+@dataclass(frozen=True)
+class LanguageVoice:
+    """Who speaks ``language``: ``synthesizer`` (None: nobody), and a note saying which voice
+    it is or why there is none. ``unsupported``: the server has voices, but none speaks this
+    language (False when it has no voice at all)."""
+
+    language: str
+    synthesizer: SpeechSynthesizer | None
+    note: str
+    unsupported: bool = False
+
+
+def voice_for_language(language: str, voices: Voices) -> LanguageVoice:
+    """The voice that speaks ``language`` (an ISO-639-1 code, a region allowed): English is the
+    server's own voice (Piper when installed); another language is the voice a
+    :class:`Multilingual` synthesiser has for it (the server's own voice first, if it is one,
+    then ``voices.others``: eSpeak NG); else no voice (``unsupported``). Never the English voice
+    for another language. A lookup in what was loaded: nothing is loaded here."""
+    if voices.voice is None:
+        return LanguageVoice(language, None, voices.note)
+    if primary_language(language) == ENGLISH:
+        return LanguageVoice(language, voices.voice, f"speaking with {described(voices.voice)}")
+    tried: list[str] = []
+    candidates: list[object] = [voices.voice]
+    others: object = voices.others  # (eSpeak may be the server's own voice too: asked once)
+    if others is not None and others is not voices.voice:
+        candidates.append(others)
+    for synth in candidates:
+        if isinstance(synth, Multilingual):
+            spoken = synth.in_language(language)
+            if spoken is not None:
+                return LanguageVoice(language, spoken, f"speaking with {described(spoken)}")
+            tried.append(f"{synth.description} has no voice for {language!r}")
+    if voices.others is None:
+        tried.append(voices.others_note)
+    return LanguageVoice(language, None, "; ".join(tried), unsupported=True)
+
+
+def described(thing: object) -> str:
+    """How the server names a voice or translator it was given: its ``description`` (every
+    built-in one has one), else its type's name (any object with the right method will do)."""
+    return getattr(thing, "description", None) or type(thing).__name__
 
 
 def word_starts_estimate(text: str, duration_ms: float, start_ms: float = 0.0) -> tuple[float, ...]:

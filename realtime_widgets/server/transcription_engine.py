@@ -23,8 +23,6 @@ from realtime_widgets.server.engine_core import EngineCore, Events
 from realtime_widgets.server.errors import config_error
 from realtime_widgets.server.options import EngineOptions
 from realtime_widgets.server.outcomes import (
-    PauseVoided,
-    SpeechPaused,
     SpeechStarted,
     TranscriptReady,
     TurnEnded,
@@ -71,14 +69,14 @@ class TranscriptionEngine(EngineCore[TranscriptionConfig]):
                 ev.InputAudioBufferClear: self.input.on_clear,
             }
         )
-        self.routes = {
-            TurnEnded: self._turn_ended,
-            TurnsDecided: self._turns_decided,
-            SpeechStarted: self._nothing,  # no reply to cancel
-            SpeechPaused: self._speech_paused,
-            PauseVoided: self._pause_voided,
-            TranscriptReady: self._nothing,  # no item to hold it
-        }
+        self.routes.update(
+            {
+                TurnEnded: self._turn_ended,
+                TurnsDecided: self._turns_decided,
+                SpeechStarted: self._nothing,  # no reply to cancel
+                TranscriptReady: self._nothing,  # no item to hold it
+            }
+        )
         self.input.sync_detector()
 
     def beta_config(self) -> SessionConfig:
@@ -98,12 +96,6 @@ class TranscriptionEngine(EngineCore[TranscriptionConfig]):
         )
         return [committed, *self.route(self.transcripts.commit(o.item_id, o.audio), now)]
 
-    def _speech_paused(self, o: SpeechPaused, now: float) -> Events:
-        return self.route(self.transcripts.pause(o.item_id, o.audio), now)
-
-    def _pause_voided(self, o: PauseVoided, now: float) -> Events:
-        return self.route(self.transcripts.void(o.item_id), now)
-
     def _turns_decided(self, o: TurnsDecided, now: float) -> Events:
         return self.route(self.input.after_turns(replying=False), now)
 
@@ -116,9 +108,7 @@ class TranscriptionEngine(EngineCore[TranscriptionConfig]):
             return [missing]
         try:  # (another session.type too: validate_session_payload words it as OpenAI does)
             update = validate_session_payload(e.session, TranscriptionConfig)
-            merged = self.config.with_changes(
-                {k: getattr(update, k) for k in update.model_fields_set}
-            )
+            merged = self.config.updated_by(update)
         except ConfigError as exc:
             return [self.out.error_from(config_error(exc, e.event_id))]
         return self._adopt(merged)

@@ -24,6 +24,7 @@ import base64
 import binascii
 from collections import deque
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import numpy as np
 
@@ -49,9 +50,27 @@ from realtime_widgets.server.outcomes import (
 )
 from realtime_widgets.server.vad import TurnDetector, TurnEvent
 
-__all__ = ["MIN_COMMIT_MS", "InputBuffer", "InputSettings", "InputTurns"]
+__all__ = [
+    "MIN_COMMIT_MS",
+    "TURN_EVENTS",
+    "AudioAppend",
+    "InputBuffer",
+    "InputSettings",
+    "InputTurns",
+    "WireFormat",
+]
 
 MIN_COMMIT_MS = 100.0
+# The events this part writes on its own as it finds turns (speech started and stopped, an idle
+# timeout): Realtime's turn events. A kind that reports no turns of Realtime's (translation and
+# GPT-Live, whose unions have none) keeps them inside. All three: neither kind's settings have
+# an idle timeout today, but one that did would write it, and it is no event of theirs either.
+# (``cleared`` is not one: it answers a client's input_audio_buffer.clear, which neither kind
+# has.)
+TURN_EVENTS: frozenset[str] = frozenset(
+    str(m.model_fields["type"].default)
+    for m in (ev.SpeechStarted, ev.SpeechStopped, ev.InputAudioBufferTimeoutTriggered)
+)
 # Appends shorter than this are joined to the chunk before them: a million 3-byte appends must
 # not cost a million chunk records (~170 bytes each) for ~1 minute of audio.
 _SMALL_CHUNK = ms_to_samples(100)
@@ -60,6 +79,20 @@ _SEMANTIC_PREFIX_MS = 300  # semantic_vad has no prefix_padding_ms setting
 
 # The settings the input part reads: any session kind's config (both have these fields).
 InputSettings = SessionConfig | TranscriptionConfig
+# The input audio's wire format and its sample rate: ("audio/pcm", 24000) for Realtime, also
+# ("audio/pcm", 16000) for GPT-Live; G.711 is 8 kHz.
+WireFormat = tuple[str, int]
+
+
+class AudioAppend(Protocol):
+    """An append event of any session kind (Realtime's ``input_audio_buffer.append``, GPT-Live's
+    ``session.input_audio.append``): base64 audio and the client's event id."""
+
+    @property
+    def audio(self) -> str: ...
+
+    @property
+    def event_id(self) -> str | None: ...
 
 
 class InputBuffer:
@@ -107,9 +140,13 @@ class InputTurns:
         settings: Callable[[], InputSettings],
         limits: ServerLimits,
         detector: Callable[[ServerVad | SemanticVad], TurnDetector],
+        wire_format: Callable[[], WireFormat] | None = None,
     ) -> None:
         self.out = out
         self._settings = settings
+        # The wire format of appended audio: the settings' input format at its rate, unless a
+        # kind says otherwise (GPT-Live's PCM may be 16 kHz, which no Realtime format is).
+        self._wire_format = wire_format or self._settings_format
         self._limits = limits
         self._new_detector = detector
         self.buffer = InputBuffer()
@@ -124,6 +161,8 @@ class InputTurns:
         self._paused = False  # a SpeechPaused was told for the turn in progress
         # Where the idle timeout counts from (input ms): set when a reply ends, cleared by speech.
         self.idle_anchor_ms: float | None = None
+        # Appended audio is heard as silence (GPT-Live's muted input, or a fixture playing).
+        self.silenced = False
 
     @property
     def input_ms(self) -> float:
@@ -136,6 +175,10 @@ class InputTurns:
         return self._detector is not None and self._detector.in_speech
 
     # ---- configuration ------------------------------------------------------------------------
+
+    def _settings_format(self) -> WireFormat:
+        fmt = self._settings().input_audio_format.type
+        return fmt, FORMAT_RATES[fmt]
 
     def reset_format(self) -> None:
         """The input format changed: drop the decoder's state."""
@@ -168,7 +211,7 @@ class InputTurns:
 
     # ---- appending ----------------------------------------------------------------------------
 
-    def _too_big(self, e: ev.InputAudioBufferAppend) -> Event:
+    def _too_big(self, e: AudioAppend) -> Event:
         """OpenAI's error for an append over the limit (written only when one is refused: the
         append path runs 25 times a second per session)."""
         return self.out.error(
@@ -179,7 +222,7 @@ class InputTurns:
             e.event_id,
         )
 
-    def on_append(self, e: ev.InputAudioBufferAppend, now: float) -> Steps | StepStream:
+    def on_append(self, e: AudioAppend, now: float) -> Steps | StepStream:
         limits = self._limits
         if len(e.audio) > -(-limits.max_append_bytes // 3) * 4:  # over even before decoding
             return [self._too_big(e)]
@@ -198,11 +241,11 @@ class InputTurns:
             return [self._too_big(e)]
         # The decoded length on the model's timeline, known before decoding (a refused append
         # must leave the decoder's state as it was).
-        fmt = self._settings().input_audio_format.type
+        fmt, rate = self._wire_format()
         samples = (
-            (len(self._pcm_carry) + len(data)) // 2
+            (len(self._pcm_carry) + len(data)) // 2 * MODEL_RATE // rate
             if fmt == "audio/pcm"
-            else len(data) * MODEL_RATE // FORMAT_RATES[fmt]
+            else len(data) * MODEL_RATE // rate
         )
         held_s = samples_to_s(self.buffer.end - self.buffer.start + samples)
         if held_s > limits.max_buffer_s:
@@ -218,7 +261,10 @@ class InputTurns:
                 )
             ]
         self.appended_bytes += len(data)
-        return self.append_samples(self._to_timeline(data))
+        decoded = self._to_timeline(data)
+        if self.silenced:  # heard as silence: the timeline goes on, the words are not heard
+            decoded = np.zeros_like(decoded)
+        return self.append_samples(decoded)
 
     def append_samples(self, samples: Int16Array) -> StepStream:
         """Append decoded input audio on the model's timeline (what ``on_append`` does after
@@ -265,16 +311,17 @@ class InputTurns:
         return self._check_idle(replying)
 
     def _to_timeline(self, data: bytes) -> Int16Array:
-        fmt = self._settings().input_audio_format.type
+        fmt, rate = self._wire_format()
         if fmt == "audio/pcm":
             data = self._pcm_carry + data
             if len(data) % 2:
                 self._pcm_carry, data = data[-1:], data[:-1]
             else:
                 self._pcm_carry = b""
-            return decode(data, fmt).copy()
+            if rate == MODEL_RATE:
+                return decode(data, fmt).copy()
         if self._decoder is None:
-            self._decoder = Resampler(FORMAT_RATES[fmt], MODEL_RATE)
+            self._decoder = Resampler(rate, MODEL_RATE)
         return np.asarray(self._decoder.process(decode(data, fmt)), dtype=np.int16)
 
     # ---- turns --------------------------------------------------------------------------------

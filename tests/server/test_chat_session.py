@@ -197,7 +197,9 @@ async def test_a_slow_or_erroring_endpoint_fails_the_response_and_the_session_go
     endpoint: ChatEndpoint, trouble: Reply, code: str, said: str
 ) -> None:
     endpoint.queue(trouble)
-    responder = ChatResponder(endpoint.url, "test-model", first_token_timeout_s=300 * MS)
+    # The first token may take 3 s: the slow reply waits 60 s, while "Again?" must come in
+    # time on a machine the other test worker loads (the clock starts with building the client).
+    responder = ChatResponder(endpoint.url, "test-model", first_token_timeout_s=3000 * MS)
     async with session(responder, output_modalities=["text"]) as ws:
         failed = await say(ws, "Hi!")
         fine = await say(ws, "Again?")

@@ -12,12 +12,16 @@ import pytest
 from realtime_widgets import SessionConfig
 from realtime_widgets.audio import ulaw_encode
 from realtime_widgets.protocol.events import parse_server_event
-from realtime_widgets.server.engine import EngineOptions, SessionEngine
+from realtime_widgets.server.engine import EngineOptions, SessionEngine, engine_for
 from realtime_widgets.server.input_transcripts import run_inline
 from realtime_widgets.server.limits import ServerLimits
 from realtime_widgets.server.reply.responder import FunctionCall
 from realtime_widgets.server.tts import Synthesizer
-from tests.protocol.sdk_oracle import check_server_event
+from tests.protocol.sdk_oracle import (
+    check_live_server_event,
+    check_server_event,
+    check_translation_server_event,
+)
 
 from .conftest import Clip, Driver, b64
 
@@ -850,3 +854,50 @@ def test_an_early_transcript_reaches_the_wire_only_in_its_own_events(three_turns
     assert wire[-1]["item"]["content"][0]["transcript"] == "glue the sheet"
     for event in wire:
         check_server_event(event)
+
+
+# ---- the one reader, every kind ----------------------------------------------------------------
+
+_KIND_CHECKS = {
+    "realtime": check_server_event,
+    "transcription": check_server_event,
+    "translation": check_translation_server_event,
+    "live": check_live_server_event,
+}
+
+
+@pytest.mark.parametrize("intent", ["realtime", "transcription", "translation", "live"])
+@pytest.mark.parametrize(
+    ("frame", "code", "message"),
+    [
+        (
+            '{"type": 5, "event_id": "b1"}',
+            "invalid_type",
+            "Invalid type for 'type': expected a string, but got a number instead.",
+        ),
+        ('{"type": null, "event_id": "b1"}', "missing_required_parameter", None),
+        ('{"event_id": "b1"}', "missing_required_parameter", None),
+        (
+            '{"type": true, "event_id": "b1"}',
+            "invalid_type",
+            "Invalid type for 'type': expected a string, but got a boolean instead.",
+        ),
+    ],
+)
+def test_every_kind_answers_a_bad_type_naming_it_in_its_own_shape(
+    intent: str, frame: str, code: str, message: str | None
+) -> None:
+    """The one reader (EngineCore.receive) answers a frame whose ``type`` is no string the same
+    way for every kind, in the kind's error shape (GPT-Live's links back through
+    ``client_event_id``), and the session goes on."""
+    engine = engine_for(intent, options=EngineOptions(pace=0))  # type: ignore[arg-type]
+    engine.start(0.0)
+    (error,) = engine.receive(frame, 0.1)
+    _KIND_CHECKS[intent](error)
+    detail = error["error"]
+    assert (detail["code"], detail["param"]) == (code, "type")
+    assert detail["message"] == (message or "Missing required parameter: 'type'.")
+    linked = detail["client_event_id"] if intent == "live" else detail["event_id"]
+    assert linked == "b1"
+    assert engine.closed is None
+    assert engine.stats["errors"] == 1

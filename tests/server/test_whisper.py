@@ -40,11 +40,10 @@ from realtime_widgets.server.whisper import (
     verify_files,
 )
 from tests.protocol.sdk_oracle import check_server_event
-from tests.speech import b64
+from tests.speech import HARVARD, b64
 
 from .conftest import Counting, Driver
 
-HARVARD = Path("/usr/share/codec2/raw/speech_orig_16k.wav")
 SENTENCES = [
     "The birch canoe slid on the smooth planks.",
     "Glue the sheet to the dark blue background.",

@@ -21,8 +21,10 @@ from realtime_widgets.server.reply.responder import (
     FunctionCall,
     ReplyContext,
     ReplyValue,
+    Responder,
     SpeakingResponder,
 )
+from realtime_widgets.server.speech import SpeechSynthesizer
 from realtime_widgets.server.tts import Speech
 
 __all__ = [
@@ -46,6 +48,13 @@ class ReplyRequest:
     modalities: list[str]
     voice: str
     speed: float
+    # Who answers this request (None: the server's responder); a translation session's
+    # requests carry their translator's call (:mod:`.translator`), a GPT-Live session's
+    # commentary and acknowledgements a responder that says their text as it is.
+    responder: Responder | None = None
+    # Who speaks it (None: the server's voice); a translation session's requests carry the
+    # voice of their target language (:func:`..speech.voice_for_language`).
+    speaker: SpeechSynthesizer | None = None
 
 
 # Why a reply that asked for audio has none (the response's metadata.local_note says it).

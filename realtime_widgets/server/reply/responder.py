@@ -94,6 +94,9 @@ class ReplyContext:
     # its transcriber, whether or not the session asked for input transcription (the model
     # hears the audio either way; only the transcription events follow the session's setting).
     transcripts: dict[str, str] = field(default_factory=dict)
+    # The voice the reply is spoken with, when ``config`` cannot name it (a GPT-Live session's
+    # voices are not all Realtime's: its config here is a Realtime view of it).
+    voice_name: str | None = None
 
 
 class ResponderError(Exception):
@@ -256,7 +259,7 @@ class LocalResponder:
             turns = f"Turn detection is semantic VAD, eagerness {td.eagerness}."
         else:
             turns = "Turn detection is off."
-        voice = c.voice if isinstance(c.voice, str) else c.voice.id
+        voice = ctx.voice_name or (c.voice if isinstance(c.voice, str) else c.voice.id)
         mcp = [t.server_label for t in c.tools if isinstance(t, McpTool)]
         extra = f" MCP servers {', '.join(mcp)} are not reachable offline." if mcp else ""
         return f"{heard} {turns} Voice {voice} at speed {c.speed:g}.{extra}"

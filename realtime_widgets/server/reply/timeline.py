@@ -48,12 +48,23 @@ __all__ = [
     "message_item",
     "open_message",
     "output_audio",
+    "paced_due",
     "text_piece",
 ]
 
 P = ParamSpec("P")
 CHUNK_MS = 100  # audio per output_audio.delta
 WORD_S = 0.02  # a text reply's pace: one output_text.delta (a word) every 20 ms
+
+
+def paced_due(offset: float, *, origin: float, anchor: float, pace: float, lead: float) -> float:
+    """When content at ``offset`` seconds of a reply's timeline goes out: ``lead`` seconds
+    ahead of real time (``pace`` 1.0; 0: at once), counted from ``origin`` (the clock time of
+    offset 0), never before ``anchor`` (the clock time the content last (re)started). The one
+    pacing rule of every spoken output (a Realtime response, GPT-Live's output stream)."""
+    if pace <= 0:
+        return anchor
+    return max(anchor, origin + (offset - lead) / pace)
 
 
 @dataclass

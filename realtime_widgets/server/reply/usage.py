@@ -1,8 +1,10 @@
 """The local usage rule, in one place: how many tokens text, audio and a response count.
 
 The local server is no model and has no tokenizer; it counts as OpenAI's usage is shaped, by a
-stated rule: text about four characters a token; user audio 10 tokens a second, assistant audio
-20 tokens a second; images by OpenAI's per-detail formula
+stated rule: text about four characters a token (the project's one estimate,
+:func:`~realtime_widgets.protocol.textbudget.estimate_text_tokens`, re-exported here); user
+audio 10 tokens a second, assistant audio 20 tokens a second; images by OpenAI's per-detail
+formula
 (:func:`~realtime_widgets.protocol.images.image_tokens`). The README and the metrics widget
 call the counts an estimate; the wire does not (OpenAI's usage has no such key).
 """
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from realtime_widgets.audio.rate import MODEL_RATE
+from realtime_widgets.protocol.textbudget import estimate_text_tokens
 
 __all__ = [
     "AUDIO_TOKENS_PER_SECOND_IN",
@@ -27,11 +30,6 @@ __all__ = [
 
 AUDIO_TOKENS_PER_SECOND_IN = 10
 AUDIO_TOKENS_PER_SECOND_OUT = 20
-
-
-def estimate_text_tokens(text: str) -> int:
-    """The local usage rule for text: about four characters per token."""
-    return math.ceil(len(text) / 4) if text else 0
 
 
 def audio_tokens_for_samples(samples: int, per_second: int) -> int:
