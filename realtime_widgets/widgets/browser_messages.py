@@ -12,31 +12,49 @@ touch the widget, and the call runs at once.
 TranscriptView share: each message is stamped with its arrival (kernel monotonic time), then
 handed, on the session loop, to the message listeners (the LatencyProbe) and to the widget's
 ``handle_browser``.
+
+The shared widgets (Microphone, Speaker, Waveform, EventLog) take any :data:`AnySession`: a
+Realtime session (transcription sessions included), a translation session or a GPT-Live
+session; all have the same transport
+(:class:`~realtime_widgets.client.transport.SessionTransport`: the loop, listeners, taps),
+which is all the rule above needs.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
+from realtime_widgets.client.live import LiveSession
 from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.client.translation import TranslationSession
 
-__all__ = ["BrowserMessages", "MessageListener", "on_session_loop", "read_on_session_loop"]
+__all__ = [
+    "AnySession",
+    "BrowserMessages",
+    "MessageListener",
+    "on_session_loop",
+    "read_on_session_loop",
+]
+
+# The sessions the shared widgets take (module docstring).
+AnySession: TypeAlias = RealtimeSession | TranslationSession | LiveSession
 
 T = TypeVar("T")
 # content, buffers, kernel monotonic time the message arrived
 MessageListener = Callable[[dict[str, Any], list[bytes], float], None]
 
 
-def _elsewhere(session: RealtimeSession | None) -> bool:
+def _elsewhere(session: AnySession | None) -> bool:
     """Whether the session has a loop running on another thread than the caller's."""
     thread = session.loop_thread if session is not None else None
     return thread is not None and thread is not threading.current_thread()
 
 
-def on_session_loop(session: RealtimeSession | None, fn: Callable[..., Any], *args: Any) -> None:
+def on_session_loop(session: AnySession | None, fn: Callable[..., Any], *args: Any) -> None:
     """Run ``fn(*args)`` where the widget's state lives: on the session's I/O loop, in order
     with its listeners; at once when already there or when there is no loop (module
     docstring)."""
@@ -51,12 +69,29 @@ def on_session_loop(session: RealtimeSession | None, fn: Callable[..., Any], *ar
 
 
 def read_on_session_loop(
-    session: RealtimeSession | None, fn: Callable[[], T], timeout: float = 10.0
+    session: AnySession | None, fn: Callable[[], T], timeout: float = 10.0
 ) -> T:
     """``fn()`` run on the session's I/O loop and waited for (at once when already there or
-    when there is no loop): how another thread reads a widget's state whole
-    (:meth:`RealtimeSession.read_on_loop`)."""
-    return fn() if session is None else session.read_on_loop(fn, timeout)
+    when there is no loop): how another thread reads a widget's state whole (as
+    :meth:`RealtimeSession.read_on_loop` reads the session's own)."""
+    if not _elsewhere(session):
+        return fn()
+    assert session is not None
+    result: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        if not result.set_running_or_notify_cancel():
+            return
+        try:
+            result.set_result(fn())
+        except BaseException as exc:  # handed to the reader, as it would have raised there
+            result.set_exception(exc)
+
+    try:
+        session.call_soon(run)
+    except RuntimeError:  # the loop closed between the check and the call: nobody else runs
+        return fn()
+    return result.result(timeout)
 
 
 class BrowserMessages:
@@ -64,7 +99,7 @@ class BrowserMessages:
     state: call :meth:`_receive_browser_messages` in ``__init__``, override
     :meth:`handle_browser`. ``session`` (None: no session) says where the state lives."""
 
-    session: RealtimeSession | None
+    session: AnySession | None
     _message_listeners: list[MessageListener]
 
     def _receive_browser_messages(self) -> None:

@@ -18,7 +18,9 @@ The walk over ``model_fields`` picks a control from each field's type:
 
 Each :class:`FieldControl` knows its dotted path, turns the widget's value into a config value
 and back, and has a status line for errors and "requested but not effective" notes, and a small
-mark beside it (``show_state``): applied, pending or refused, the detail in its tooltip.
+mark beside it (``show_state``): applied, pending or refused, the detail in its tooltip. A field
+whose ``Param`` says OpenAI has deprecated it gets a standing note (``notice``) under its
+control, from that metadata alone: the deprecation and its shutdown date, in the right tense.
 
 The function tools of a ``tools`` list get a form (:class:`ToolsControl`): name, description and
 each parameter as fields (name, JSON Schema type, description, required, enum for strings); the
@@ -31,6 +33,7 @@ import contextlib
 import functools
 import html
 import json
+import re
 from collections.abc import Callable
 from typing import Any, Literal, get_args, get_origin
 
@@ -40,6 +43,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from realtime_widgets.protocol.configbase import Param
 from realtime_widgets.protocol.configbase import plain as plain_value  # a value as JSON data
 from realtime_widgets.protocol.introspect import (
     literal_values,
@@ -62,6 +66,7 @@ __all__ = [
     "build_controls",
     "leaves",
     "plain_value",
+    "top_field",
 ]
 
 _LABEL = {"description_width": "130px"}
@@ -114,6 +119,8 @@ class FieldControl:
         self._read = read
         self._write = write
         self.status = w.HTML(layout=w.Layout(margin="0 0 0 136px"))
+        # What the field's metadata says of it (a deprecation): no status note replaces it.
+        self.notice = w.HTML(layout=w.Layout(margin="0 0 0 136px", display="none"))
         # Hidden until a state is shown (the ConfigPanel's; other users of the controls, the
         # transcription view and the VAD lab, never show one and lose no width to it).
         self.mark = w.HTML(
@@ -134,9 +141,14 @@ class FieldControl:
 
     def watch(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (on the thread of the change) whenever a person changes a value."""
+        self.watch_leaves(lambda _leaf, _value: callback())
+
+    def watch_leaves(self, callback: Callable[[w.ValueWidget, Any], None]) -> None:
+        """:meth:`watch`, told which widget changed and the value it was given (read back, a
+        widget may already show what another thread wrote since)."""
         for leaf in leaves(self.widget):
             if isinstance(leaf, w.ValueWidget) and not isinstance(leaf, w.HTML | w.Label):
-                leaf.observe(lambda _change: callback(), "value")
+                leaf.observe(lambda change: callback(change["owner"], change["new"]), "value")
 
     def show_state(self, state: str | None, detail: str = "") -> None:
         """The mark beside the control: ``state`` is a key of :data:`MARKS` (None: no mark);
@@ -170,6 +182,20 @@ class FieldControl:
     def note(self, html: str | None) -> None:
         self.status.value = html or ""
 
+    def advise(self, text: str | None) -> None:
+        """A standing note under the control (None: none), apart from the status line, which
+        errors and server notes rewrite: the field's deprecation (:func:`build_controls`)."""
+        self.notice.layout.display = "none" if text is None else None
+        self.notice.value = (
+            ""
+            if text is None
+            # Wrapped at any character (the note may hold a long URL) in a narrow column; a
+            # dark amber, 5.9:1 on white (the status lines' #b9770e is 3.7:1, under WCAG AA).
+            else f"<div class='rw-notice' data-path='{html.escape(self.path, quote=True)}' "
+            "style='color:#8a5a00;line-height:1.35;font-size:12px;white-space:normal;"
+            f"overflow-wrap:anywhere'>&#9888; {html.escape(text)}</div>"
+        )
+
     def error(self, message: str | None) -> None:
         self.note(
             None
@@ -185,7 +211,15 @@ class FieldControl:
         if not self.widget.layout.min_width:
             self.widget.layout.min_width = "0"
         row = w.HBox([self.widget, self.mark], layout=w.Layout(width="auto", align_items="center"))
-        return w.VBox([row, self.status], layout=w.Layout(margin="0 0 2px 0"))
+        return w.VBox([row, self.notice, self.status], layout=w.Layout(margin="0 0 2px 0"))
+
+
+def top_field(path: str | None) -> str:
+    """The top-level field a problem's path names: what a console's controls are keyed by
+    (``input[0].type`` and ``input`` -> ``input``; ``audio.output.voice`` -> ``audio``; None or
+    ``""`` -> ``""``, no control). Every console maps a problem (a ConfigError's field, a
+    server error's ``param``) to its control with this."""
+    return re.split(r"[.\[]", path or "", maxsplit=1)[0]
 
 
 def leaves(widget: w.Widget) -> list[w.Widget]:
@@ -398,6 +432,9 @@ def _controls_for(path: str, name: str, annotation: Any, info: FieldInfo) -> lis
     if default is not PydanticUndefined and len(controls) == 1:
         with contextlib.suppress(Exception):  # a default it cannot show leaves it as built
             controls[0].set(default)  # a control starts at its field's default
+    deprecated = [m.deprecated for m in info.metadata if isinstance(m, Param) and m.deprecated]
+    if deprecated and len(controls) == 1:
+        controls[0].advise(deprecated[0].note())
     return controls
 
 
@@ -502,6 +539,8 @@ class SectionControl(FieldControl):
         box = w.VBox([self.header, body])
         super().__init__(path, box, self._read_section, self._write_section, info.description)
         self.header.children = [title, self.mark]  # the section's mark sits by its title
+        box.children = [self.header, self.notice, body]  # its notice under the title
+        self.notice.layout.margin = "0 0 0 16px"
         self.toggle.observe(lambda _: self._show(), "value")
 
     def omit(self, *paths: str) -> None:
@@ -854,7 +893,9 @@ class ToolsControl(FieldControl):
         row = w.HBox([self.json, self.mark], layout=w.Layout(width="auto", align_items="center"))
         self._json_row = row
         self._json_visible()
-        return w.VBox([self.form, row, self.status], layout=w.Layout(margin="0 0 2px 0"))
+        return w.VBox(
+            [self.form, self.notice, row, self.status], layout=w.Layout(margin="0 0 2px 0")
+        )
 
     def _json_visible(self) -> None:
         row = getattr(self, "_json_row", None)

@@ -56,7 +56,7 @@ def describe(widget: Any) -> str:
 
 def parameter_table() -> str:
     """Markdown: every SessionConfig parameter, where it goes on the GA wire, its panel group,
-    its control, and when it may change."""
+    its control, when it may change, and what it does (with its deprecation, if any)."""
     controls = {c.path: c for c in build_controls(SessionConfig)}
     rows = [
         "| parameter | GA wire (`session.`...) | panel group | control | may change "
@@ -71,7 +71,10 @@ def parameter_table() -> str:
         else:
             kind = describe(control.widget)
         field = SessionConfig.model_fields[name]
-        text = (field.description or "").replace("|", "\\|")
+        text = field.description or ""
+        if param.deprecated is not None:  # what the control's notice says
+            text += f" **{param.deprecated.note()}**"
+        text = text.replace("|", "\\|")
         wire = f"`{param.ga}`" if param.ga else "(not in GA)"
         rows.append(
             f"| `{name}` | {wire} | {param.group} | {kind.replace('|', '/')} | "

@@ -2,8 +2,12 @@
 
 /** One logged event; `data` is its JSON, shown on demand. @typedef {{ t: number, dir: string, type: string, data: unknown, count?: number }} Row */
 
-const NOISY = /\.delta$|^input_audio_buffer\.append$/;
+// Deltas, and audio appends: Realtime's input_audio_buffer.append, and a translation or GPT-Live
+// session's session.input_audio_buffer.append.
+const NOISY = /\.delta$|(^|\.)input_audio_buffer\.append$/;
 
+// A GPT-Live session's audio appends: folded as Realtime's are (a microphone sends 25 a second).
+const LIVE_APPEND = "session.input_audio.append";
 /**
  * Add rows (oldest first) to a newest-first list, folding consecutive noisy rows of one type.
  * @param {Row[]} list newest first
@@ -13,7 +17,8 @@ const NOISY = /\.delta$|^input_audio_buffer\.append$/;
 export function addRows(list, rows, max) {
   for (const row of rows) {
     const top = list[0];
-    if (top && NOISY.test(row.type) && top.type === row.type && top.dir === row.dir) {
+    const noisy = NOISY.test(row.type) || row.type === LIVE_APPEND;
+    if (top && noisy && top.type === row.type && top.dir === row.dir) {
       top.count = (top.count || 1) + 1;
       top.t = row.t;
       top.data = row.data;

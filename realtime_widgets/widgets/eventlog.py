@@ -16,7 +16,7 @@ import anywidget
 import traitlets as t
 
 from realtime_widgets.client.history import HistoryEntry
-from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.widgets.browser_messages import AnySession
 from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["EventLog"]
@@ -31,7 +31,7 @@ class EventLog(Listening, anywidget.AnyWidget):
     max_rows = t.Int(2000).tag(sync=True)
     height = t.Unicode("300px").tag(sync=True)
 
-    def __init__(self, session: RealtimeSession, **kwargs: Any) -> None:
+    def __init__(self, session: AnySession, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.session = session
         self._pending: list[dict[str, Any]] = []

@@ -36,6 +36,15 @@ class KeyField(anywidget.AnyWidget):
     def secret(self) -> Secret | None:
         return self._secret
 
+    def use(self, secret: Secret | None) -> None:
+        """Hold ``secret`` as if the user had given it here (a key another form of the kernel
+        holds, carried over): kept in the kernel, never synced; ``has_key`` and the listeners
+        are told."""
+        self._secret = secret
+        self.has_key = secret is not None
+        for listener in self._listeners:
+            listener(secret)
+
     def on_key(self, listener: Callable[[Secret | None], None]) -> None:
         self._listeners.append(listener)
 
@@ -43,10 +52,7 @@ class KeyField(anywidget.AnyWidget):
         if content.get("type") != "key":
             return
         value = content.get("value")
-        self._secret = Secret(value) if isinstance(value, str) and value.strip() else None
-        self.has_key = self._secret is not None
-        for listener in self._listeners:
-            listener(self._secret)
+        self.use(Secret(value) if isinstance(value, str) and value.strip() else None)
 
     def __repr__(self) -> str:
         return f"KeyField(has_key={self.has_key})"

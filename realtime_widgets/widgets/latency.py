@@ -68,7 +68,8 @@ class LatencyProbe:
             self._removers.append(session.add_output_audio_tap(self._on_output))
 
     def add_listener(self, listener: Callable[[], None]) -> None:
-        """Call ``listener()`` when a turn's toolkit latency becomes known (a sample played)."""
+        """Call ``listener()`` when a turn's toolkit latency becomes known (a sample played)
+        or changes (a clock's offset, once a sample played, moved with a shorter round trip)."""
         self._listeners.append(listener)
 
     # ---- clock pings ----------------------------------------------------------------------------
@@ -100,7 +101,14 @@ class LatencyProbe:
             return
         which, at = sent
         clock = self.core.mic_clock if which == "mic" else self.core.speaker_clock
+        before = clock.best if clock.known else None
         clock.add(at, float(content["t"]), received)
+        if clock.best != before and any(p.played_ms is not None for p in self.core.items.values()):
+            self._notify()  # a played turn's figures moved with the offset
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     # ---- listeners ------------------------------------------------------------------------------
 
@@ -125,8 +133,7 @@ class LatencyProbe:
             arrived, played = content.get("arrived"), content.get("played")
             if isinstance(arrived, int | float) and isinstance(played, int | float):
                 self.core.played(str(content.get("item_id")), float(arrived), float(played))
-                for listener in self._listeners:
-                    listener()
+                self._notify()
 
     def _on_history(self, entry: HistoryEntry) -> None:
         at = time.monotonic() - (self.session.elapsed - entry.t)  # entry.t: the session's clock

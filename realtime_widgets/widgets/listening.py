@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["Listening"]
@@ -19,6 +19,10 @@ class Listening:
         if not hasattr(self, "_removers"):
             self._removers = []
         self._removers.extend(removers)
+
+    def _listen_to(self, session: Any, handlers: Mapping[str, Callable[[Any], None]]) -> None:
+        """``session.on(kind, handler)`` for each of ``handlers``, kept as :meth:`_listen`."""
+        self._listen(*(session.on(kind, handler) for kind, handler in handlers.items()))
 
     def close(self) -> None:
         for remove in getattr(self, "_removers", ()):

@@ -7,8 +7,9 @@ that, showing "kernel busy, N ms dropped". However many times the widget is disp
 capture per widget runs in the page (closed with the last view: the tracks stop and the
 AudioContext closes, and the level meter reads 0).
 
-Two modes, and with a session the mode follows its effective turn detection, live, both ways
-(``mode`` is then the session's to set):
+Two modes, and with a Realtime session the mode follows its effective turn detection, live,
+both ways (``mode`` is then the session's to set; a translation session has no turns: always
+hands-free):
 
 - **hands-free** (turn detection on): the microphone streams continuously and the server's VAD
   decides the turns.
@@ -46,6 +47,7 @@ from realtime_widgets.client.session import RealtimeSession
 from realtime_widgets.errors import AudioFormatError
 from realtime_widgets.protocol.config import SessionConfig
 from realtime_widgets.widgets.browser_messages import (
+    AnySession,
     BrowserMessages,
     on_session_loop,
     read_on_session_loop,
@@ -70,10 +72,12 @@ class _Hold:
         self.samples = 0
 
 
-def mode_of(config: SessionConfig | None) -> str:
-    """The microphone mode a session configuration asks for: push-to-talk when turn detection
-    is off (``None``), hands-free otherwise."""
-    return MODES[1] if config is not None and config.turn_detection is None else MODES[0]
+def mode_of(config: object) -> str:
+    """The microphone mode a session configuration asks for: push-to-talk when a Realtime
+    config's turn detection is off (``None``), hands-free otherwise (a translation session's
+    stream is continuous: always)."""
+    push = isinstance(config, SessionConfig) and config.turn_detection is None
+    return MODES[1] if push else MODES[0]
 
 
 class Microphone(BrowserMessages, Listening, anywidget.AnyWidget):
@@ -104,7 +108,7 @@ class Microphone(BrowserMessages, Listening, anywidget.AnyWidget):
             raise t.TraitError(f"chunk_ms must be between 20 and 100, got {value}")
         return value
 
-    def __init__(self, session: RealtimeSession | None = None, **kwargs: Any) -> None:
+    def __init__(self, session: AnySession | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.session = session
         self.chunks_received = 0
@@ -208,6 +212,10 @@ class Microphone(BrowserMessages, Listening, anywidget.AnyWidget):
             hold.ready = True  # nothing to clear: the taps still see the audio
             if session is not None:
                 self.status = "not connected: nothing is sent"
+            return
+        if not isinstance(session, RealtimeSession):  # (mode set by hand: no turns to commit)
+            hold.ready = True
+            self.status = "push-to-talk is for Realtime sessions: the audio streams as it is"
             return
         session.submit(self._run_hold(session, hold))
 

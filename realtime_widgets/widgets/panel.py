@@ -52,6 +52,7 @@ from realtime_widgets.widgets.controls import (
     ToolsControl,
     build_controls,
     plain_value,
+    top_field,
 )
 from realtime_widgets.widgets.copy_button import CopyButton
 from realtime_widgets.widgets.listening import Listening
@@ -102,6 +103,7 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         self.debounce_s = debounce_s
         self.sent_updates = 0
         self._applying = False  # the panel is setting the controls itself
+        self._restoring: set[w.ValueWidget] = set()  # a person's value put back (see below)
         self._generation = 0  # the newest change; older debounced sends give way to it
         self._locked: set[str] = set()  # fields disabled by the rules
         # The effective state (module docstring): control path -> generation of its newest
@@ -150,27 +152,59 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         """Report a person's changes of ``control`` (a field) as changes of ``path``, naming
         the inner control they touched (a section's field: its mark follows that change)."""
         if not isinstance(control, SectionControl):
-            control.watch(functools.partial(self._control_changed, path, control.path))
+            control.watch_leaves(functools.partial(self._control_changed, path, control.path))
             return
         control.toggle.observe(lambda _: self._control_changed(path, control.path), "value")
         for inner in control.inner:
-            inner.watch(functools.partial(self._control_changed, path, inner.path))
+            inner.watch_leaves(functools.partial(self._control_changed, path, inner.path))
 
-    def _control_changed(self, path: str, touched: str | None = None) -> None:
+    def _control_changed(
+        self, path: str, touched: str, leaf: w.ValueWidget | None = None, given: Any = None
+    ) -> None:
         # A person (kernel thread) or the panel itself (on the loop, _applying). The value is
         # read here, when the person set it, and carried to the session loop, where the
         # panel's state lives: the loop may meanwhile redraw the control (a session.updated, an
         # earlier change of a drag), and each change must still arrive as it was made.
         # ``_applying`` is read on the loop only (read here, an edit made while the panel shows
         # a session.updated would be lost).
-        control = self.controls[path]
+        # A field of a section carries its own value, not the section's: the section's other
+        # fields may show an older config the loop drew a moment ago, and would undo a change
+        # of theirs still on its way to the loop.
+        own = self._own_field(path, touched)
         try:
-            value: Any = control.value
+            value: Any = (own or self.controls[path]).value
         except (Incomplete, ValueError, json.JSONDecodeError) as exc:
             value = _Unreadable(exc)
-        on_session_loop(self.session, self._changed, path, value, touched or path)
+        if leaf is not None and leaf.value != given and leaf not in self._restoring:
+            # The loop redrew this widget between the person's change and the read above: the
+            # person's value is put back, and that change (this again, nested) carries it.
+            self._restoring.add(leaf)
+            try:
+                leaf.value = given
+            finally:
+                self._restoring.discard(leaf)
+            return
+        field = path if own is None else touched
+        on_session_loop(self.session, self._changed, path, value, touched, field)
 
-    def _changed(self, path: str, value: Any, touched: str | None = None) -> None:
+    def _own_field(self, path: str, touched: str) -> FieldControl | None:
+        """The field of section ``path`` a change of ``touched`` carries alone; None when the
+        change is the section's whole value (its toggle, its ``type``, a field of another
+        variant, or the section switched off)."""
+        section = self.controls[path]
+        if touched == path or not isinstance(section, SectionControl):
+            return None
+        if touched.endswith(".type") or (section.optional and not section.toggle.value):
+            return None
+        fields = {c.path: c for c in section.inner}
+        variants = getattr(fields[touched], "variants", None)
+        kind = fields[f"{path}.type"].value if f"{path}.type" in fields else None
+        return None if variants is not None and kind not in variants else fields[touched]
+
+    def _changed(self, path: str, value: Any, touched: str, field: str) -> None:
+        """A person's change of control ``path``, on the session loop: ``value`` for
+        ``field`` (``path`` itself, or the one field of that section that changed);
+        ``touched`` is the control whose mark follows it."""
         if self._applying:
             return
         control = self.controls[path]
@@ -182,20 +216,20 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
                 control.error(f"{path}: not valid JSON ({exc})")
             return
         try:
-            new = self.config.with_changes({path: value})
+            new = self.config.with_changes({field: value})
             # The JSON editor never shows a secret: an edited tool keeps the config's own.
             new, _notes = keep_secrets(new, self.config)
             new.to_session_update(previous=self.config)  # the rules, checked before sending
         except ConfigError as exc:
             self._pin(exc.problems[0].field, str(exc.problems[0].message))
-            self._refused[touched or path] = f"not sent: {exc.problems[0].message}"
+            self._refused[touched] = f"not sent: {exc.problems[0].message}"
             self._refresh_states()
             return
         control.error(None)
-        self._refused.pop(touched or path, None)
+        self._refused.pop(touched, None)
         self._schedule()  # sends self.config after the debounce (on this loop)
         if self._live:
-            self._pending[touched or path] = self._generation
+            self._pending[touched] = self._generation
         self.config = new
         # A secret typed into the editor is taken, then wiped from the synced text at once.
         self._show(new, keep=None if has_secrets(value) else path)
@@ -270,7 +304,7 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
             for path in list(self._refused):
                 if _at(self.config, path) == _at(effective, path):
                     del self._refused[path]
-            answered = {p.split(".")[0] for p in sent} - {p.split(".")[0] for p in self._pending}
+            answered = {top_field(p) for p in sent} - {top_field(p) for p in self._pending}
             if answered:  # held while pending: now the server's values
                 others = frozenset(self.controls) - answered
                 self._show(effective, hold=others)
@@ -280,7 +314,7 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
     # ---- showing ---------------------------------------------------------------------------
 
     def _find(self, path: str) -> FieldControl | None:
-        head = path.split(".")[0].split("[")[0]
+        head = top_field(path)
         control = self.controls.get(head)
         if isinstance(control, SectionControl):
             for inner in control.inner:
@@ -359,7 +393,7 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
         """(state, detail) of the control at ``path``: applied, pending, refused or unsent
         (module docstring); None for a variant field the section's type does not have, or a
         field the GA API has not."""
-        head = path.split(".")[0]
+        head = top_field(path)
         variants = getattr(self._find(path), "variants", None)
         if variants is not None and _at(self.config, f"{head}.type") not in variants:
             return None
@@ -437,7 +471,9 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
 
     def _refresh_export(self) -> None:
         try:
-            code = to_code(self.config, self.export_target.value)
+            # warn=False: a deprecated parameter's note is on its control (and a comment in the
+            # code), not a DeprecationWarning on every change of any control
+            code = to_code(self.config, self.export_target.value, warn=False)
         except ConfigError as exc:
             code = f"# cannot export: {exc}"
         self.export_code.value = code
@@ -453,7 +489,7 @@ class ConfigPanel(Listening, w.VBox):  # type: ignore[misc]
             self._refresh_export()
         # The controls show what the server applied (and the marks), but not over a change
         # still on its way.
-        held = frozenset(p.split(".")[0] for p in self._pending)
+        held = frozenset(top_field(p) for p in self._pending)
         self._show(effective, hold=held)
         for name in SessionConfig.model_fields:
             control = self.controls[name]

@@ -10,6 +10,14 @@ The chat URL is a field like any other, synced and saved with the notebook (the 
 it): the status line shows it without user:password@ or a query, and says so when it carries
 them (a key belongs in the key field). Status lines are text, escaped before they are shown.
 
+The form's first choice is the session kind: Realtime (this console), GPT-Live or translation.
+The other two get their own console (:data:`CONSOLES`: a :class:`~.live_playground.
+LivePlayground`, a :class:`~.translation_playground.TranslationPlayground`) in place of this
+one, pointed where the form points (the local server, with its chat endpoint, or OpenAI, the
+keys carried over in the kernel, never synced; they connect only there); it connects when its
+Connect is pressed. Realtime again brings this form back (with the other console's endpoint and
+keys) and closes the other console.
+
 Laid out as a console that fits a 1366x768 window, JupyterLab's file browser open or closed:
 the connection form on a line (two when narrow) with a *Full screen* button at its end; below
 it, the settings on the left (their own scroll; ``settings`` is a column that takes more rows),
@@ -31,27 +39,38 @@ import anywidget
 import ipywidgets as w
 import traitlets as t
 
-from realtime_widgets.client.auth import Endpoint, Secret
+from realtime_widgets.client.auth import Endpoint
 from realtime_widgets.client.recording import unused_path
 from realtime_widgets.client.session import RealtimeSession, local_server
 from realtime_widgets.errors import RealtimeWidgetsError
 from realtime_widgets.protocol.config import MODELS, SessionConfig
 from realtime_widgets.widgets.browser_messages import read_on_session_loop
+from realtime_widgets.widgets.console import stream_wav_files, wav_upload
 from realtime_widgets.widgets.conversation import ConversationBar
+from realtime_widgets.widgets.endpoint_form import LOCAL, OPENAI, ChatEndpointForm, EndpointForm
 from realtime_widgets.widgets.eventlog import EventLog
 from realtime_widgets.widgets.key_field import KeyField
 from realtime_widgets.widgets.latency import LatencyProbe
+from realtime_widgets.widgets.live_playground import LivePlayground
 from realtime_widgets.widgets.metrics import MetricsView
 from realtime_widgets.widgets.microphone import Microphone
 from realtime_widgets.widgets.panel import ConfigPanel, playground_config
 from realtime_widgets.widgets.preset_bar import PresetBar
 from realtime_widgets.widgets.speaker import Speaker
 from realtime_widgets.widgets.transcript import TranscriptView
+from realtime_widgets.widgets.translation_playground import TranslationPlayground
 from realtime_widgets.widgets.waveform import Waveform
 
-__all__ = ["Connection", "FullScreenButton", "Playground"]
+__all__ = ["CONSOLES", "Connection", "FullScreenButton", "Playground"]
 
 TARGETS = ("Local server (no key)", "OpenAI", "Azure OpenAI", "Replay a recording")
+# The session kinds the connection form offers, each with its console (None: the Playground's
+# own, Realtime's, the first and the default).
+CONSOLES: dict[str, type[LivePlayground] | type[TranslationPlayground] | None] = {
+    "Realtime": None,
+    "GPT-Live": LivePlayground,
+    "translation": TranslationPlayground,
+}
 # The console's height: the window's, less JupyterLab's bars (~120 px) and the connection form
 # (two lines when narrow), within bounds: a 768 px window leaves 568 px, a 1080 px one 880 px.
 BODY_HEIGHT = "clamp(500px, calc(100vh - 200px), 900px)"
@@ -61,13 +80,8 @@ TABS_HEIGHT = "25%"
 TABS_MIN_HEIGHT = "140px"
 _FORM = {"description_width": "initial"}
 # Who answers on the local server: the honest report, the user's own audio played back, or a
-# Chat Completions endpoint (Ollama, llama.cpp, vLLM, LM Studio, OpenAI) as its model.
-# The chat URL field is synced and saved with the notebook like any field (the user typed it):
-# its status says so when the URL carries what may be a key.
-CREDENTIALS_IN_URL = (
-    "the chat URL's user:password@ or query is kept in the notebook: put a key in the key "
-    "field, which is never saved"
-)
+# Chat Completions endpoint (Ollama, llama.cpp, vLLM, LM Studio, OpenAI) as its model
+# (endpoint_form.ChatEndpointForm: its status says so when the URL carries what may be a key).
 RESPONDER_CHOICES = (
     ("honest local replies", "local"),
     ("echo my audio back", "echo"),
@@ -80,6 +94,12 @@ class Connection(w.VBox):  # type: ignore[misc]
 
     def __init__(self, model: str = MODELS[0]) -> None:
         auto = w.Layout(width="auto")
+        self.kind = w.Dropdown(
+            options=list(CONSOLES),
+            description="session",
+            style=_FORM,
+            layout=w.Layout(width="auto"),  # its own: the others' layout is hidden with them
+        )
         self.target = w.Dropdown(
             options=list(TARGETS), description="connect to", style=_FORM, layout=auto
         )
@@ -103,28 +123,12 @@ class Connection(w.VBox):  # type: ignore[misc]
             layout=w.Layout(width="auto"),
         )
         self.key = KeyField()
-        # The chat endpoint's fields: a line of their own, shown for "replies: chat endpoint".
-        self.chat_url = w.Text(
-            description="chat URL",
-            placeholder="http://127.0.0.1:11434/v1",
-            style=_FORM,
-            layout=w.Layout(width="300px"),
-        )
-        self.chat_model = w.Text(
-            description="chat model",
-            placeholder="llama3.2",
-            style=_FORM,
-            layout=w.Layout(width="200px"),
-        )
-        self.chat_key = KeyField(placeholder="chat API key (if it needs one)")
-        self.chat_key.add_class("rw-chat-key")
-        self.chat_line = w.HBox(
-            [self.chat_url, self.chat_model, self.chat_key],
-            layout=w.Layout(flex_flow="row wrap", align_items="center", width="100%"),
-        )
-        self.chat_line.add_class("rw-chat-line")
-        # The local server answering from the chat endpoint, and the settings it was made with.
-        self._chat: tuple[tuple[str, str, Secret | None], Any] | None = None
+        # The chat endpoint's fields (the form piece the other playgrounds share): a line of
+        # their own, shown for "replies: chat endpoint".
+        self.chat_line = ChatEndpointForm()
+        self.chat_url = self.chat_line.url
+        self.chat_model = self.chat_line.model
+        self.chat_key = self.chat_line.key
         self.record = w.Text(
             description="record to",
             placeholder="optional: session.jsonl",
@@ -135,12 +139,14 @@ class Connection(w.VBox):  # type: ignore[misc]
         self.button = w.Button(description="Connect", button_style="primary", layout=auto)
         self.status = w.HTML(layout=w.Layout(margin="0 0 0 8px"))
         self.target.observe(lambda _: self._visible(), "value")
+        self.kind.observe(lambda _: self._visible(), "value")
         self.responder.observe(lambda _: self._visible(), "value")
         # One line (it wraps on a narrow page); ``extra`` holds controls added next to the
         # target (e.g. a responder choice for the local server).
         self.extra = w.HBox([self.responder], layout=w.Layout(width="auto"))
         self.line = w.HBox(
             [
+                self.kind,
                 self.target,
                 self.model,
                 self.extra,
@@ -168,9 +174,14 @@ class Connection(w.VBox):  # type: ignore[misc]
             self.model: kind in (0, 1),
             self.responder: kind == 0,
             self.chat_line: kind == 0 and self.responder.value == "chat",
+            self.target: True,
+            self.extra: True,
+            self.button: True,
+            self.status: True,
         }
+        realtime = self.kind.value == "Realtime"  # else only the kind: the console has its form
         for widget, visible in show.items():
-            widget.layout.display = None if visible else "none"
+            widget.layout.display = None if visible and realtime else "none"
 
     def endpoint(self) -> Endpoint:
         kind = TARGETS.index(self.target.value)
@@ -187,54 +198,46 @@ class Connection(w.VBox):  # type: ignore[misc]
 
     @property
     def chat_settings(self) -> str:
-        """The chat endpoint in words (for the status line, which is synced and saved with the
-        notebook): without the key, and the URL without user:password@ or a query (as
-        ChatResponder shows it). The URL field itself keeps what was typed: a URL that carries
-        credentials is said to, with where the key belongs."""
-        # lazy: reply.chat loads with the chat server, only when a chat endpoint is chosen
-        from realtime_widgets.server.reply.chat import shown_url
-
-        url = self.chat_url.value.strip().rstrip("/")
-        shown = shown_url(url).rstrip("/")
-        said = f"{self.chat_model.value.strip()} at {shown}"
-        if shown != url:
-            said += f" ({CREDENTIALS_IN_URL})"
-        return said
+        """The chat endpoint in words, for the status line (:attr:`ChatEndpointForm.settings`:
+        never the key, nor the URL's credentials)."""
+        return self.chat_line.settings
 
     def chat_server(self) -> Any:
-        """The local server whose replies come from the chat endpoint in the form (started on
-        first use; a new one when the URL, model or key changed, the old one stopped).
-
-        A bad URL or model raises ConfigError naming it; the key stays a Secret until the
-        responder is made."""
-        url, model = self.chat_url.value.strip(), self.chat_model.value.strip()
-        if not url or not model:
-            raise RealtimeWidgetsError(
-                "replies from a chat endpoint need its URL and model, e.g. "
-                "http://127.0.0.1:11434/v1 and llama3.2 (Ollama)"
-            )
-        wanted = (url, model, self.chat_key.secret)
-        if self._chat is not None and self._chat[0] == wanted:
-            return self._chat[1]
-        self.stop_chat_server()
-        # lazy: the server and the openai SDK load only when a chat endpoint is chosen
-        from realtime_widgets.server.app import LocalServer
-        from realtime_widgets.server.reply.chat import ChatResponder
-
-        key = wanted[2]
-        responder = ChatResponder(url, model, api_key=key.reveal() if key else None)
-        server = LocalServer(responder=responder).start()
-        self._chat = (wanted, server)
-        return server
+        """The local server whose replies come from the chat endpoint in the form
+        (:meth:`ChatEndpointForm.server`)."""
+        return self.chat_line.server()
 
     def stop_chat_server(self) -> None:
-        if self._chat is not None:
-            _, server = self._chat
-            self._chat = None
-            server.stop()
+        self.chat_line.stop_server()
+
+    def point(self, form: EndpointForm) -> bool:
+        """Point another kind's ``form`` where this one points: the local server (its chat
+        endpoint, if chosen) or OpenAI, the keys handed over in the kernel (never synced).
+        False when this form points where the other kinds do not go (Azure, a recording):
+        ``form`` is left on the local server."""
+        kind = TARGETS.index(self.target.value)
+        form.target.value = OPENAI if kind == 1 else LOCAL
+        form.answers.value = "chat" if self.responder.value == "chat" else "server"
+        self._copy_chat(self.chat_line, form.chat)
+        form.key.use(self.key.secret)
+        return kind in (0, 1)
+
+    def take(self, form: EndpointForm) -> None:
+        """The reverse of :meth:`point`: where another kind's ``form`` pointed, back here."""
+        if self.target.value in TARGETS[:2]:  # Azure or a recording stay as they were
+            self.target.value = TARGETS[0] if form.local else TARGETS[1]
+        if form.local:
+            self.responder.value = "chat" if form.uses_chat else "local"
+        self._copy_chat(form.chat, self.chat_line)
+        self.key.use(form.key.secret)
+
+    @staticmethod
+    def _copy_chat(source: ChatEndpointForm, into: ChatEndpointForm) -> None:
+        into.url.value, into.model.value = source.url.value, source.model.value
+        into.key.use(source.key.secret)
 
     def close(self) -> None:
-        self.stop_chat_server()
+        self.chat_line.close()
         super().close()
 
 
@@ -256,6 +259,9 @@ class Playground(w.VBox):  # type: ignore[misc]
         if os.environ.get("OPENAI_API_KEY"):
             self.connection.target.value = TARGETS[1]
         self.connection.button.on_click(lambda _: self._connect_clicked())
+        self.connection.kind.observe(lambda _: self._kind_chosen(), "value")
+        # The console of the kind chosen when it is not Realtime (CONSOLES), in the body.
+        self.console: LivePlayground | TranslationPlayground | None = None
         self.session: RealtimeSession | None = None
         self.latency: LatencyProbe | None = None
         self.parts: dict[str, w.Widget] = {}
@@ -267,6 +273,36 @@ class Playground(w.VBox):  # type: ignore[misc]
         self.add_class("rw-playground")
         if connect and self.connection.target.value == TARGETS[0]:
             self.connect()
+
+    def _kind_chosen(self) -> None:
+        """The session kind changed: the Realtime session (its settings kept for later) or
+        the other kind's console closes, and the new kind's console takes the body, pointed
+        where the form pointed; nothing connects until its Connect is pressed."""
+        kind = self.connection.kind.value
+        console_class = CONSOLES[kind]
+        old = self.console
+        self.console = None
+        if old is not None:
+            self.connection.take(old.connection)
+            old.close()
+        if self.session is not None and not self.session.replaying:
+            self._keep_settings()
+        self.close_session()
+        if console_class is None:
+            self.connection.status.value = html.escape("press Connect to start a Realtime session")
+            return
+        self.connection.stop_chat_server()
+        console = console_class(connect=False)
+        if self.connection.point(console.connection):
+            console.connection.say(f"press Connect to start a {kind} session")
+        else:
+            console.connection.say(
+                f"{kind} sessions connect to the local server or OpenAI: the local server "
+                "is chosen",
+                error=True,
+            )
+        self.console = console
+        self.body.children = [console]
 
     def _connect_clicked(self) -> None:
         try:
@@ -393,13 +429,7 @@ class Playground(w.VBox):  # type: ignore[misc]
         )
         self.latency = LatencyProbe(session, self.parts["microphone"], self.parts["speaker"])
         self.parts["metrics"].latency = self.latency
-        upload = w.FileUpload(
-            accept=".wav",
-            description="Stream a WAV file",
-            tooltip="stream a WAV file into the session as if it were spoken",
-            layout=w.Layout(width="auto", flex="0 0 auto"),
-        )
-        upload.observe(lambda change: self._upload(change["new"]), "value")
+        upload = wav_upload(self._upload, "Stream a WAV file")
         self.parts["upload"] = upload
         p = self.parts
         # The column's parts stretch to its width (no ``width: 100%``: with each widget's 2 px
@@ -452,12 +482,11 @@ class Playground(w.VBox):  # type: ignore[misc]
         self.session = session  # last: the parts are whole (see the docstring)
 
     def _upload(self, files: Any) -> None:
-        for file in files or ():
-            try:
-                self.parts["microphone"].stream_file(bytes(file["content"]))
-            except Exception as exc:  # shown next to the connection, never raised into a click
-                said = html.escape(str(exc))
-                self.connection.status.value = f"<span style='color:#c0392b'>{said}</span>"
+        stream_wav_files(self.parts["microphone"], files, self._say_error)
+
+    def _say_error(self, said: str) -> None:
+        """Shown next to the connection, in red."""
+        self.connection.status.value = f"<span style='color:#c0392b'>{html.escape(said)}</span>"
 
     def close_session(self) -> None:
         session, parts, latency = self.session, self.parts, self.latency
@@ -475,6 +504,15 @@ class Playground(w.VBox):  # type: ignore[misc]
             session.close()
         for part in parts.values():
             part.close()
+
+    def close(self) -> None:
+        """Close the session, the other kind's console if one is shown, and the form."""
+        if self.console is not None:
+            self.console.close()
+            self.console = None
+        self.close_session()
+        self.connection.close()
+        super().close()
 
     def __repr__(self) -> str:
         return f"Playground({self.session!r})"

@@ -13,6 +13,7 @@
  * @property {number} arrival_jitter_ms
  * @property {number} clock_burst_ms
  * @property {string} player_key which player (one per model) a view shows
+ * @property {boolean} continuous a stream that pauses with no end event (a translation)
  */
 /** The kernel's messages: an item's audio (one PCM16 buffer), its end, a flush, a clock ping. @typedef {{ type: "audio", item_id: string } | { type: "end", item_id: string } | { type: "flush" } | { type: "ping", id: number }} KernelMsg */
 /**
@@ -123,6 +124,8 @@ export function makeRing(size, fadeSamples, opts = {}) {
     ended: new Set(),
     /** @type {Set<string>} flushed items: the rest of their audio is dropped */
     dropped: new Set(),
+    /** a stream that pauses with no end (a translation): running dry is a pause, not an underrun */
+    continuous: false,
     /** @param {string} itemId @param {Float32Array} samples @param {number} [arrival] clock time it arrived */
     push(itemId, samples, arrival) {
       if (arrival === undefined) arrival = this.clock;
@@ -181,7 +184,8 @@ export function makeRing(size, fadeSamples, opts = {}) {
           out[i] = 0; // underrun or prebuffering: keep running, play silence
           if (this.wasPlaying && this.read >= this.write) {
             // ran dry: a finished reply, or an underrun (then prebuffer again on the next chunk)
-            if (this.wasPlaying === true || !this.ended.has(this.wasPlaying)) this.underruns++;
+            const finished = this.wasPlaying !== true && this.ended.has(this.wasPlaying);
+            if (!finished && !this.continuous) this.underruns++;
             this.wasPlaying = false;
           }
           if (this.flushing && this.read >= this.write) { this.flushing = false; events.push({ type: "flushed", item_id: null, played: 0 }); }
@@ -207,6 +211,7 @@ class RingPlayer extends AudioWorkletProcessor {
       else if (m.type === "end") this.r.end(m.item_id);
       else if (m.type === "flush") this.r.flush();
       else if (m.type === "volume") this.r.volume = m.value;
+      else if (m.type === "continuous") this.r.continuous = m.value;
     };
   }
   process(inputs, outputs) {
@@ -323,6 +328,7 @@ function makePlayer(model) {
       node.connect(context.destination);
       node.port.onmessage = (e) => onWorklet(e.data, context);
       node.port.postMessage({ type: "volume", value: model.get("volume") });
+      node.port.postMessage({ type: "continuous", value: model.get("continuous") });
       upsample = makeUpsampler(24000, context.sampleRate);
       lastItem = null;
       for (const p of pending.splice(0)) {

@@ -11,6 +11,11 @@ and the kernel truncates the item at ``min(played, received)`` — no truncate w
 played yet. However many times the widget is displayed, one player per widget plays and
 answers a flush (so it truncates once).
 
+A translation session's audio is one stream that pauses between what is said, with no end
+event, and so is a GPT-Live session's: with ``continuous`` (set for both) the player reads
+running dry as a pause, not an underrun (it still holds the jitter prebuffer when audio comes
+again).
+
 Its state (what was received and played per item) lives on the session loop, where the output
 tap and the session's events arrive; the browser's reports hop there
 (:mod:`~realtime_widgets.widgets.browser_messages`).
@@ -29,9 +34,11 @@ import traitlets as t
 
 from realtime_widgets.audio.pcm import Int16Array, as_int16
 from realtime_widgets.audio.rate import SAMPLES_PER_MS
+from realtime_widgets.client.live import LiveSession
 from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.client.translation import TranslationSession
 from realtime_widgets.protocol.events import ServerEvent
-from realtime_widgets.widgets.browser_messages import BrowserMessages, on_session_loop
+from realtime_widgets.widgets.browser_messages import AnySession, BrowserMessages, on_session_loop
 from realtime_widgets.widgets.listening import Listening
 
 __all__ = ["Speaker"]
@@ -53,6 +60,8 @@ class Speaker(BrowserMessages, Listening, anywidget.AnyWidget):
     clock_burst_ms = t.Float(0.0).tag(sync=True)
     # Names this widget's one player in the page (all its views share it).
     player_key = t.Unicode().tag(sync=True)
+    # A stream that pauses with no end event (a translation session): running dry is a pause.
+    continuous = t.Bool(False).tag(sync=True)
 
     @t.default("player_key")
     def _player_key(self) -> str:
@@ -60,11 +69,13 @@ class Speaker(BrowserMessages, Listening, anywidget.AnyWidget):
 
     def __init__(
         self,
-        session: RealtimeSession | None = None,
+        session: AnySession | None = None,
         *,
         truncate_on_barge_in: bool = True,
         **kwargs: Any,
     ) -> None:
+        if isinstance(session, TranslationSession | LiveSession):
+            kwargs.setdefault("continuous", True)
         super().__init__(**kwargs)
         self.session = session
         self.truncate_on_barge_in = truncate_on_barge_in
@@ -146,13 +157,15 @@ class Speaker(BrowserMessages, Listening, anywidget.AnyWidget):
             self._truncate(item_id, heard)
 
     def _truncate(self, item_id: str, heard_samples: int) -> None:
-        if heard_samples <= 0 or not self.truncate_on_barge_in or self.session is None:
+        session = self.session
+        if heard_samples <= 0 or not self.truncate_on_barge_in:
             return  # nothing was heard: nothing to cut
-        if item_id == "local" or not self.session.connected:
+        if not isinstance(session, RealtimeSession):  # (translation and Live: no items to cut)
+            return
+        if item_id == "local" or not session.connected:
             return
         audio_end_ms = heard_samples // SAMPLES_PER_MS
         self.truncations.append((item_id, audio_end_ms))
-        session = self.session
         session.submit(session.atruncate(item_id, audio_end_ms))
 
 

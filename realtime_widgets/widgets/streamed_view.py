@@ -1,4 +1,4 @@
-"""The skeleton TranscriptView and TranscriptionView share: per-event ops, plus a snapshot.
+"""The skeleton the transcript views share: per-event ops, plus a snapshot.
 
 Each server event becomes a few small custom messages (O(delta): never the whole transcript per
 delta); the ``snapshot`` trait (the rows, for a saved notebook to re-render without a kernel) is
@@ -9,12 +9,13 @@ listener), or on the caller's thread for a view fed by hand without a session.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from realtime_widgets.protocol.events import ServerEvent
 
-__all__ = ["SNAPSHOT_INTERVAL_S", "StreamedView"]
+__all__ = ["SNAPSHOT_INTERVAL_S", "SettledView", "StreamedView"]
 
 SNAPSHOT_INTERVAL_S = 1.0
 
@@ -54,3 +55,32 @@ class StreamedView:
     def _snapshot_rows(self) -> list[dict[str, Any]]:
         """Every row, as the snapshot keeps them."""
         raise NotImplementedError
+
+
+class SettledView(StreamedView):
+    """A :class:`StreamedView` with no event that closes its rows (GPT-Live's and translation's
+    transcripts: deltas and no done event): its snapshot is also refreshed a second after the
+    last delta, so a saved notebook has the last words too."""
+
+    _armed: bool  # a refresh is scheduled
+
+    def _start_stream(self) -> None:
+        super()._start_stream()
+        self._armed = False
+
+    def observe_event(self, event: ServerEvent) -> None:
+        """One (already applied) server event: its ops; the snapshot follows within a second."""
+        refreshed, sent = self._last_snapshot, self.messages_sent
+        super().observe_event(event)
+        if self.messages_sent > sent and self._last_snapshot == refreshed and not self._armed:
+            self._armed = True
+            try:
+                asyncio.get_running_loop().call_later(SNAPSHOT_INTERVAL_S, self._refresh)
+            except RuntimeError:  # no loop (a view fed by hand): now
+                self._refresh()
+
+    def _refresh(self) -> None:
+        self._armed = False
+        self._last_snapshot = time.monotonic()
+        widget: Any = self
+        widget.snapshot = self._snapshot_rows()

@@ -178,6 +178,7 @@ class TranscriptView(StreamedView, BrowserMessages, Listening, anywidget.AnyWidg
     snapshot = t.List(t.Dict()).tag(sync=True)
     height = t.Unicode("320px").tag(sync=True)
     restartable = t.Bool(False, help="whether the toolbar offers New conversation").tag(sync=True)
+    session: RealtimeSession | None  # (a conversation: never a translation session)
 
     def __init__(self, session: RealtimeSession | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -20,7 +20,7 @@
  * The conversation's stereo WAV (one buffer), asked for with `{ type: "wav", view }`.
  * @typedef {{ type: "wav", view: string }} Wav
  */
-/** The synced state (waveform.py). @typedef {{ bin_ms: number, height: number, paused: boolean, show_output: boolean }} WaveformModel */
+/** The synced state (waveform.py). @typedef {{ bin_ms: number, height: number, paused: boolean, show_output: boolean, output_label: string }} WaveformModel */
 
 /**
  * Apply a batch or a snapshot to a view's tracks and markers. Bins sit at absolute positions and
@@ -372,7 +372,7 @@ function render({ model, el }) {
       g.textBaseline = "middle";
       g.fillText("you", 6, top + lane / 2);
       if (both) {
-        g.fillText("assistant", 6, top + lane * 1.5);
+        g.fillText(model.get("output_label") || "assistant", 6, top + lane * 1.5, GUTTER - 10);
         g.fillStyle = "#ddd";
         g.fillRect(GUTTER - 2, top + lane, width - GUTTER + 2, 1);
       }

@@ -35,7 +35,13 @@ The timeline is the session's (``session.timeline``: one recording per session, 
 with no waveform exports too): the session feeds it on its loop with listeners registered
 before any widget's, so the waveform's taps and listeners, which run after them, draw what it
 placed (:attr:`~realtime_widgets.audio.conversation.ConversationTimeline.last_input`, ...).
-A waveform with no session keeps a timeline of its own and feeds it (``add_input``, ...).
+A GPT-Live session keeps its timeline the same way (``LiveSession.timeline``, its model's audio
+one stream per turn); the Realtime events' markers are a Realtime session's, and a Live
+console adds its own with :meth:`Waveform.marker`. A waveform with no session keeps a timeline
+of its own and feeds it (``add_input``, ...); so does a waveform of a session that keeps no
+timeline (a translation session: the session's own taps feed it, on its loop, with the same
+placement). ``output_label`` names the second lane ("assistant"; "translation" for a
+translation session, "model" for a GPT-Live one).
 """
 
 from __future__ import annotations
@@ -58,11 +64,14 @@ from realtime_widgets.audio.envelope import EnvelopeBuilder
 from realtime_widgets.audio.pcm import Int16Array
 from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import to_model_rate
+from realtime_widgets.client.live import LiveSession
 from realtime_widgets.client.session import RealtimeSession
+from realtime_widgets.client.translation import TranslationSession
 from realtime_widgets.errors import RealtimeWidgetsError
 from realtime_widgets.protocol import events as ev
 from realtime_widgets.protocol.events import ServerEvent
 from realtime_widgets.widgets.browser_messages import (
+    AnySession,
     BrowserMessages,
     on_session_loop,
     read_on_session_loop,
@@ -96,7 +105,7 @@ def typed_label(text: str, limit: int = TYPED_CHARS) -> str:
     return f"typed: {words}"
 
 
-def _session_clock(session: RealtimeSession) -> Callable[[], float]:
+def _session_clock(session: AnySession) -> Callable[[], float]:
     return lambda: session.elapsed
 
 
@@ -217,22 +226,31 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
     height = t.Int(140).tag(sync=True)
     paused = t.Bool(False).tag(sync=True)
     show_output = t.Bool(True).tag(sync=True)  # the assistant lane (transcription: none)
+    output_label = t.Unicode("assistant").tag(sync=True)  # the second lane's name
 
     def __init__(
         self,
-        session: RealtimeSession | None = None,
+        session: AnySession | None = None,
         *,
         clock: Callable[[], float] | None = None,
         **kwargs: Any,
     ) -> None:
+        if isinstance(session, TranslationSession):
+            kwargs.setdefault("output_label", "translation")
+        elif isinstance(session, LiveSession):
+            kwargs.setdefault("output_label", "model")
         super().__init__(**kwargs)
         self.session = session
         if clock is None:
             # (a replay's elapsed is its recording's clock: it draws as recorded, at any speed)
             clock = _session_clock(session) if session is not None else _own_clock()
         self._clock = clock
-        # The session's recording (it feeds it); without a session, the waveform's own.
-        self.timeline = session.timeline if session is not None else ConversationTimeline()
+        # The session's recording (it feeds it); without one, the waveform's own.
+        self.timeline = (
+            session.timeline
+            if isinstance(session, RealtimeSession | LiveSession)
+            else ConversationTimeline()
+        )
         self._in = _Lane()
         self._out = _Lane()
         self.in_bins = 0  # where the input lane ends (bins on the clock)
@@ -245,12 +263,20 @@ class Waveform(BrowserMessages, Listening, anywidget.AnyWidget):
         self._history = _History()  # what was sent, for views shown late
         self._marker_ids = itertools.count(1)
         self._receive_browser_messages()
-        if session is not None:
+        if isinstance(session, RealtimeSession | LiveSession):
             self._listen(
                 # Taps run on the session loop already, after the session placed the chunk.
                 session.add_audio_tap(lambda samples, rate: self._draw_input()),
                 session.add_output_audio_tap(lambda item_id, samples: self._draw_output()),
-                session.on("*", self._on_event),
+            )
+            if isinstance(session, RealtimeSession):  # (a Live console adds its own markers)
+                self._listen(session.on("*", self._on_event))
+        elif session is not None:  # a session with no timeline: its taps feed the waveform's
+            self._listen(
+                session.add_audio_tap(self._add_input),
+                session.add_output_audio_tap(
+                    lambda item_id, samples: self._add_output(samples, item_id)
+                ),
             )
 
     def now_ms(self) -> float:

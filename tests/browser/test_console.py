@@ -536,9 +536,12 @@ def test_a_waveform_shown_late_draws_the_whole_conversation(console: Any, lab: L
         shown = ["", ""]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            # The page writes the seconds with toFixed(1): the double's exact value rounded
+            # half up (3.25 -> "3.3"), where Python's format goes to the even digit ("3.2").
             expected = kernel.eval(
-                "(f'{max(wave.in_bins, wave.out_bins) * wave.bin_ms / 1000:.1f} s recorded, '"
-                " + f'{len(wave._history.markers)} markers')"
+                "(lambda d: str(d.Decimal(max(wave.in_bins, wave.out_bins) * wave.bin_ms / 1000)"
+                ".quantize(d.Decimal('0.1'), d.ROUND_HALF_UP))"
+                " + f' s recorded, {len(wave._history.markers)} markers')(__import__('decimal'))"
             )
             shown = [page.evaluate(INFO, n) for n in (0, 1)]
             if all(text.endswith(expected) for text in shown):

@@ -21,9 +21,10 @@ from tests.browser.conftest import (
     MIC_TEXTS,
     Lab,
     launch_browser,
+    outputs_text,
+    playwright_sync,
+    run_all_cells,
     run_notebook,
-    wait_for_current_notebook,
-    wait_for_kernel_idle,
 )
 from tests.speech import Clip, recorded_clip
 
@@ -205,7 +206,10 @@ def test_playground_in_jupyterlab(page: Any, lab: Lab, barge_in_clip: tuple[Clip
 def round_trip(page: Any) -> None:
     """One trait round trip: a slider moved in the page reaches the kernel, which rewrites the
     export code shown in the page (so both directions of the comm work)."""
-    page.get_by_role("button", name="Start microphone").wait_for(timeout=240_000)
+    try:
+        page.get_by_role("button", name="Start microphone").wait_for(timeout=240_000)
+    except playwright_sync.TimeoutError:
+        raise AssertionError(f"no playground; the outputs: {outputs_text(page)}") from None
     open_section(page, "Turn detection")
     set_slider(page, "silence duration ms", NEW_SILENCE_MS)
     open_section(page, "Model & voice")
@@ -220,9 +224,7 @@ def round_trip(page: Any) -> None:
 def test_playground_in_notebook7(page: Any, lab: Lab) -> None:
     page.goto(f"{lab.url}/notebooks/00_playground.ipynb?token={lab.token}", timeout=240_000)
     page.wait_for_function("() => !!window.jupyterapp", timeout=240_000)
-    wait_for_current_notebook(page, "00_playground.ipynb")
-    wait_for_kernel_idle(page)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run_all_cells(page, "00_playground.ipynb")
     round_trip(page)
     assert not page.widget_errors(), page.page_errors
 

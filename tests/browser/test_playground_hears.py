@@ -29,24 +29,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from realtime_widgets.audio.wav import read_wav, write_wav
 from tests.browser.conftest import (
     ARTIFACTS,
+    HARVARD_PLAYED,
     Lab,
     launch_browser,
     run_notebook,
 )
-from tests.server.test_whisper import HARVARD, SENTENCES, wer, words
+from tests.server.test_whisper import SENTENCES, wer, words
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 NOTEBOOK = "00_playground.ipynb"
-RATE = 24_000
-LEAD_S = 1.5  # silence before the speech: the worklet and the VAD are running when it starts
-TAIL_S = 2.5  # silence after it: the last turn's silence countdown ends inside the file
 # Whisper tiny.en on the whole clean recording: 0.10 (tests/server/test_whisper.py). Here the
 # speech goes through Chromium's capture (its noise suppression and gain control are on, as
 # for a user), a resampler to 24 kHz, and is cut into VAD turns transcribed one by one: a
@@ -55,27 +51,6 @@ MAX_WER = 0.20
 SCREENSHOT = ARTIFACTS / "playground_hears_1366x768.png"
 SCREENSHOT_USER = ARTIFACTS / "playground_hears_1366x768_user_row.png"
 REPLY = re.compile(r"^I heard: (?P<quote>.*?)(?: You spoke for|$)", re.S)
-
-
-@pytest.fixture(scope="module")
-def harvard_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The recording as the fake device plays it: 16-bit PCM mono at 24 kHz, with silence
-    before and after."""
-    if not HARVARD.exists():
-        pytest.fail(f"{HARVARD} is absent: install Debian's codec2-examples")
-    speech, info = read_wav(HARVARD, rate=RATE)
-    assert info.rate == 16_000
-    samples = np.concatenate(
-        [
-            np.zeros(int(LEAD_S * RATE), np.int16),
-            speech,
-            np.zeros(int(TAIL_S * RATE), np.int16),
-        ]
-    )
-    path = tmp_path_factory.mktemp("hears") / "harvard.wav"
-    write_wav(path, samples, RATE)
-    assert float(np.sqrt(np.mean(speech.astype(np.float64) ** 2))) > 100  # not silence
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +109,8 @@ def test_playground_hears_real_speech(small_page: Any, lab: Lab) -> None:
 
         # -- the microphone: the fake device plays the recording once
         mic_button.click()
-        speech_samples = kernel.eval("playground.parts['microphone'].samples_received") + int(
-            (LEAD_S + 10.8 + TAIL_S - 0.5) * RATE
+        speech_samples = (
+            kernel.eval("playground.parts['microphone'].samples_received") + HARVARD_PLAYED
         )
         user = kernel.wait(SETTLED.format(samples=speech_samples), timeout=900, every=2)
         dropped = kernel.eval("playground.parts['microphone'].dropped_ms")

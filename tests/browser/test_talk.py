@@ -36,10 +36,23 @@ import pytest
 
 from realtime_widgets.audio.wav import read_wav, write_wav
 from tests.browser.conftest import ARTIFACTS, Lab, launch_browser, run_notebook
-from tests.server.test_whisper import HARVARD, SENTENCES
+from tests.server.test_whisper import SENTENCES
 from tests.server.test_whisper import words as words_of
+from tests.speech import HARVARD
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+
+# A left-button press and its release on an element, as a pointer sends them.
+TAP = """
+(el) => {
+  const at = el.getBoundingClientRect();
+  const init = { bubbles: true, cancelable: true, button: 0, buttons: 1, pointerId: 1,
+    pointerType: 'mouse', isPrimary: true,
+    clientX: at.left + at.width / 2, clientY: at.top + at.height / 2 };
+  el.dispatchEvent(new PointerEvent('pointerdown', init));
+  el.dispatchEvent(new PointerEvent('pointerup', { ...init, buttons: 0 }));
+}
+"""
 
 RATE = 24_000
 LEAD_S = 2.5  # silence before the speech: the capture is running when it starts
@@ -200,11 +213,11 @@ def test_push_to_talk_settings_and_meter(small_page: Any, lab: Lab) -> None:
             timeout=240,
             every=0.2,
         )[0]
+        # The tap: press and release in one task of the page, so no audio chunk can come
+        # between them (two CDP mouse commands on a loaded machine once lay 100 ms apart and
+        # the tap was long enough to commit).
         hold.scroll_into_view_if_needed()
-        box = hold.bounding_box()
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.mouse.down()
-        page.mouse.up()
+        hold.evaluate(TAP)
         status = kernel.wait(f"{MIC}.status if {MIC}.status.startswith('too short') else None")
         page.wait_for_function(
             "() => document.querySelector('.rw-mic-status').textContent.startsWith('too short')"

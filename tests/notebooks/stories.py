@@ -9,6 +9,7 @@ and the check recomputes it from the table that cell printed.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -192,7 +193,104 @@ def transcription(nb: Any) -> None:
         assert float(least[2]) == min(probs), block
 
 
+def live(nb: Any) -> None:
+    # -- the settings: session.start carries no media-only field; the export says where it goes
+    settings = _text(_cell(nb, "import json"))
+    start = json.loads(settings[: settings.index("\nwake_policy on the WebSocket")])
+    assert start["type"] == "session.start"
+    assert "wake_policy" not in start["session"]
+    assert start["session"]["audio"]["format"] == {"type": "audio/pcm", "rate": 16000}
+    media = settings[settings.index("MEDIA_SESSION = ") :]
+    assert "'wake_policy': {'type': 'speech', 'vad_threshold': 0.6}" in media
+    # -- the delegation: listed, answered, accepted, said
+    delegation = _text(_cell(nb, 'say("Please book a table for two.")'))
+    assert re.search(r"^delegated: +deleg_\w+ to client at \d+\.\d s$", delegation, re.M)
+    said = re.search(r"^model said: +(.*)$", delegation, re.M)
+    assert said, delegation
+    assert said[1].startswith("One moment")  # the acknowledgement, as nothing else was said
+    # -- the barge-in: one answer cut, one barge-in marker, a model marker per answer, each
+    # with its latency, and the same latencies printed at the end
+    talk = _text(_cell(nb, 'say("What time do you open tomorrow?")'))
+    counts = re.search(r"^answers: (\d+) \| cut: (\d+)$", talk, re.M)
+    assert counts, talk
+    markers = re.search(r"^markers: (.*)$", talk, re.M)
+    assert markers, talk
+    labels = markers[1].split(", ")
+    assert labels.count("barge-in") == int(counts[2]) == 1
+    # where the third turn began (over the second answer, which is the one cut)
+    assert labels[: labels.index("barge-in")].count("you") == 3
+    assert labels[labels.index("barge-in") - 1] == "you"
+    models = [int(m) for m in re.findall(r"model \+(\d+) ms", markers[1])]
+    assert len(models) == labels.count("you") == int(counts[1]) == 3
+    end = _text(_cell(nb, "stop.set()"))
+    printed = [int(m) for m in re.findall(r"(\d+) ms", end.splitlines()[0])]
+    assert [abs(a - b) <= 1 for a, b in zip(models, printed, strict=True)] == [True] * 3, end
+    assert "barge-in" in _markdown(nb, "## 5. Speaking over the model")
+    # -- the mute: nothing heard, and the billed seconds went on (a mute is not a pause)
+    mute = _text(_cell(nb, "heard_before = "))
+    assert re.search(r"^turns heard while muted: 0$", mute, re.M), mute
+    muted = re.search(r"^billed seconds while muted: (\d+) s -> (\d+) s$", mute, re.M)
+    assert muted, mute
+    assert int(muted[2]) >= int(muted[1]) + 1
+    six = " ".join(_markdown(nb, "## 6. Mute, and a fixture").split())
+    assert "a mute is not a pause" in six
+    assert "billed as paused" not in six
+    # -- usage and cost: seconds only on the WebSocket, every one priced as active (an upper
+    # bound, the note says), the dollars the printed active price times them
+    billed = re.search(r"billed (\d+) s; breakdown: active None, paused None$", end, re.M)
+    cost = re.search(
+        r"^cost: \$([\d.]+) = (\d+) s x \$([\d.]+)/active min \((\d+) s with no breakdown, "
+        r"priced as active\)$",
+        end,
+        re.M,
+    )
+    note = re.search(r"^note: (.*)$", end, re.M)
+    assert billed, end
+    assert cost, end
+    assert note, end
+    seconds = int(billed[1])
+    assert seconds >= int(muted[2])  # the muted seconds are in the total
+    assert int(cost[2]) == int(cost[4]) == seconds
+    assert float(cost[1]) == round(seconds / 60 * float(cost[3]), 4)
+    assert note[1].startswith(f"${cost[1]} for gpt-live-1.1: {seconds} active s x ${cost[3]}/min")
+    assert "upper bound" in note[1]
+    assert "reports only for eligible WebRTC sessions" in note[1]
+    seven = " ".join(_markdown(nb, "## 7. Latency, usage and cost").split())
+    assert "upper bound" in seven
+    assert "no active/paused breakdown" in seven
+    assert "unlock" in _markdown(nb, "## 7. Latency, usage and cost")
+
+
+def translation(nb: Any) -> None:
+    # The update printed in section 1 is audio only (no type, no model), and it is what the
+    # playground sent when it connected.
+    settings = _text(_cell(nb, "import json"))
+    update = json.loads(settings[: settings.index("\nrefused before sending")])
+    assert update["type"] == "session.update"
+    assert list(update["session"]) == ["audio"], update
+    text = _text(_cell(nb, "import time"))
+    sent = re.search(r"^update sent at connect: (.*)$", text, re.M)
+    assert sent, text
+    assert json.loads(sent[1]) == [update["session"]]
+    # Each sentence was heard (the words, offline), and none has a translation: the server
+    # has no translator, said so once, and invented nothing.
+    said = re.findall(r"^   said: +('.*'|\".*\")$", text, re.M)
+    heard = re.findall(r"^   heard: +('.*'|\".*\")$", text, re.M)
+    translations = re.findall(r"^   translation: (.*)$", text, re.M)
+    assert len(said) == len(heard) == len(translations) == 2, text
+    assert all(ast.literal_eval(words).strip() for words in heard), text
+    assert translations == ["none", "none"], text
+    assert text.count("the server said (") == 1, text
+    assert "translated audio received: 0 ms" in text
+    # The markdown says what the outputs show.
+    story = _markdown(nb, "## 2. The playground")
+    assert "no translator" in story
+    assert "translation column stays empty" in story
+
+
 STORIES: dict[str, Callable[[Any], None]] = {
     "04_vad_lab": vad_lab,
     "05_transcription": transcription,
+    "06_live": live,
+    "07_translation": translation,
 }

@@ -53,6 +53,33 @@ EXPECTED = {
         "least sure: ",
         "p=0.",
     ],
+    "06_live": [
+        '"type": "session.start"',
+        "wake_policy on the WebSocket: False",
+        "refused before sending: voice is fixed by session.start",
+        "client.live.connect()",
+        "you said:    Please book a table for two.",  # Whisper tiny.en, offline
+        "status:      accepted",
+        "The tool delegate returned: A table for two is booked at 7 pm.",
+        "answers: 3 | cut: 1",
+        "(cut when you spoke): 'I heard: What time",
+        "turns heard while muted: 0",
+        "billed seconds while muted: ",
+        "fixtures played: 1",
+        "; breakdown: active None, paused None",
+        "s with no breakdown, priced as active)",
+        "so this is an upper bound if any of them were standby.",
+        "price source: https://developers.openai.com/api/docs/models/gpt-live-1.1",
+        "locked now: ['idle_timeout_s', 'wake_policy']",
+    ],
+    "07_translation": [
+        "refused before sending: output_language must be an ISO-639-1 language code",
+        "client.realtime.translations.connect(model=MODEL)",
+        "the server said (translator_unavailable): This local server has no translator",
+        "heard:       'Please book a table",  # Whisper tiny.en, offline
+        "translation: none",
+        "translated audio received: 0 ms",
+    ],
 }
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from realtime_widgets.errors import ConfigError, RealtimeWidgetsError
 from realtime_widgets.server.reply.chat import ChatResponder
-from realtime_widgets.widgets.playground import CREDENTIALS_IN_URL, TARGETS, Playground
+from realtime_widgets.widgets.endpoint_form import CREDENTIALS_IN_URL
+from realtime_widgets.widgets.playground import TARGETS, Playground
 
 KEY = "sk-chat-Very-Secret-987"
 

@@ -92,7 +92,9 @@ def test_slider_moves_send_one_debounced_minimal_update(server: LocalServer) -> 
     )
     session.connect()
     try:
-        panel = ConfigPanel(session, debounce_s=0.15)
+        # (0.5 s: each change redraws the controls and the export on the loop, which the other
+        # test worker's load can hold up past a shorter window)
+        panel = ConfigPanel(session, debounce_s=0.5)
         slider = inner(panel, "turn_detection.silence_duration_ms").widget
         before = [h for h in session.history if h.type == "session.update"]
         for value in (600, 650, 700):  # a drag: three values within the debounce window
@@ -103,7 +105,7 @@ def test_slider_moves_send_one_debounced_minimal_update(server: LocalServer) -> 
                 and session.effective.turn_detection.silence_duration_ms == 700
             )
         )  # type: ignore[union-attr]
-        quiet_for(300)  # two debounce windows: no second update may follow
+        quiet_for(1000)  # two debounce windows: no second update may follow
         updates = [h for h in session.history if h.type == "session.update"][len(before) :]
         assert len(updates) == 1
         assert updates[0].data["session"] == {

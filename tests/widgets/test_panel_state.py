@@ -14,6 +14,7 @@ from realtime_widgets import SessionConfig
 from realtime_widgets.client import Endpoint, RealtimeSession
 from realtime_widgets.protocol.parts import FunctionTool
 from realtime_widgets.server.app import LocalServer
+from realtime_widgets.widgets.browser_messages import read_on_session_loop
 from realtime_widgets.widgets.controls import ToolsControl
 from realtime_widgets.widgets.panel import (
     LOCK_HINTS,
@@ -33,6 +34,32 @@ def server() -> Iterator[LocalServer]:
     srv = LocalServer(pace=0, speech=False).start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def applied(server: LocalServer) -> Iterator[tuple[RealtimeSession, ConfigPanel]]:
+    """A session on the local server and its panel, once every control shows "applied"."""
+    session = RealtimeSession(
+        SessionConfig(output_modalities=["text"]), endpoint=Endpoint.local(server.url, "m")
+    )
+    session.connect()
+    try:
+        panel = ConfigPanel(session, debounce_s=0.05)
+        eventually(lambda: panel.summary_text == "✓ all applied")
+        yield session, panel
+    finally:
+        session.close()
+
+
+def vad_applied(session: RealtimeSession, panel: ConfigPanel, threshold: float, ms: int) -> bool:
+    """The server applied this threshold and silence duration, and the panel says so."""
+    effective = session.effective
+    return (
+        effective is not None
+        and effective.turn_detection.threshold == threshold  # type: ignore[union-attr]
+        and effective.turn_detection.silence_duration_ms == ms  # type: ignore[union-attr]
+        and panel.summary_text == "✓ all applied"
+    )
 
 
 def inner(panel: ConfigPanel, path: str) -> Any:
@@ -107,44 +134,63 @@ def test_without_a_session_nothing_is_sent_and_the_panel_says_so() -> None:
     assert panel.state_of("max_output_tokens")[0] == "unsent"  # type: ignore[index]
 
 
-def test_threshold_and_silence_go_pending_then_applied(server: LocalServer) -> None:
-    session = RealtimeSession(
-        SessionConfig(output_modalities=["text"]), endpoint=Endpoint.local(server.url, "m")
-    )
-    session.connect()
-    try:
-        panel = ConfigPanel(session, debounce_s=0.05)
-        eventually(lambda: panel.summary_text == "✓ all applied")
-        assert panel.state_of("speed") == ("applied", "the server has 1.0")
-        panel.state_log.clear()
-        inner(panel, "turn_detection.threshold").widget.value = 0.7
-        inner(panel, "turn_detection.silence_duration_ms").widget.value = 800
-        eventually(
-            lambda: (
-                session.effective is not None
-                and session.effective.turn_detection.threshold == 0.7  # type: ignore[union-attr]
-                and session.effective.turn_detection.silence_duration_ms == 800  # type: ignore[union-attr]
-                and panel.summary_text == "✓ all applied"
-            )
-        )
-        pendings = [d for p, s, d in panel.state_log if s == "pending"]
-        assert pendings, list(panel.state_log)
-        for path, value in (
-            ("turn_detection.threshold", "0.7"),
-            ("turn_detection.silence_duration_ms", "800"),
-        ):
-            seen = [(state, detail) for p, state, detail in panel.state_log if p == path]
-            states = [state for state, _ in seen]
-            assert states[0] == "pending", seen
-            assert "sent; waiting for the server's session.updated" in [d for _, d in seen]
-            assert seen[-1] == ("applied", f"the server has {value}")
-            mark = inner(panel, path).mark.value
-            assert "data-state='applied'" in mark
-            assert f"the server has {value}" in mark
-        # the section's own mark followed its fields
-        assert panel.state_of("turn_detection")[0] == "applied"  # type: ignore[index]
-    finally:
-        session.close()
+def test_threshold_and_silence_go_pending_then_applied(
+    applied: tuple[RealtimeSession, ConfigPanel],
+) -> None:
+    session, panel = applied
+    assert panel.state_of("speed") == ("applied", "the server has 1.0")
+    panel.state_log.clear()
+    inner(panel, "turn_detection.threshold").widget.value = 0.7
+    inner(panel, "turn_detection.silence_duration_ms").widget.value = 800
+    eventually(lambda: vad_applied(session, panel, 0.7, 800))
+    pendings = [d for p, s, d in panel.state_log if s == "pending"]
+    assert pendings, list(panel.state_log)
+    for path, value in (
+        ("turn_detection.threshold", "0.7"),
+        ("turn_detection.silence_duration_ms", "800"),
+    ):
+        seen = [(state, detail) for p, state, detail in panel.state_log if p == path]
+        states = [state for state, _ in seen]
+        assert states[0] == "pending", seen
+        assert "sent; waiting for the server's session.updated" in [d for _, d in seen]
+        assert seen[-1] == ("applied", f"the server has {value}")
+        mark = inner(panel, path).mark.value
+        assert "data-state='applied'" in mark
+        assert f"the server has {value}" in mark
+    # the section's own mark followed its fields
+    assert panel.state_of("turn_detection")[0] == "applied"  # type: ignore[index]
+
+
+def test_a_redraw_between_a_change_and_its_read_loses_nothing(
+    applied: tuple[RealtimeSession, ConfigPanel],
+) -> None:
+    """The session loop redraws the controls (a change shown, a session.updated) while a
+    person changes them on the kernel's thread: when that redraw lands between a person's
+    change and the panel's read of it, the change is still the person's, whole, and so is
+    every change before it (CI's parallel run lost a silence duration to this: the panel
+    read the section back after the loop had redrawn it with the older value).
+
+    An observer placed before the panel's makes the loop redraw the older config exactly
+    there (traitlets calls a trait's observers in order)."""
+    session, panel = applied
+    before = panel.config
+    threshold = inner(panel, "turn_detection.threshold").widget
+    silence = inner(panel, "turn_detection.silence_duration_ms").widget
+    raced: list[Any] = []
+
+    def redraw_with_the_older_config(change: dict[str, Any]) -> None:
+        if not raced:  # once; a redraw's own changes pass through
+            raced.append(change["new"])
+            read_on_session_loop(session, lambda: panel._show(before))
+            assert silence.value == 500  # the loop's redraw, where the panel reads
+
+    silence._trait_notifiers["value"]["change"].insert(0, redraw_with_the_older_config)
+    threshold.value = 0.7
+    silence.value = 800
+    assert raced == [800]
+    eventually(lambda: vad_applied(session, panel, 0.7, 800), timeout=20)
+    assert (threshold.value, silence.value) == (0.7, 800)
+    assert panel.config.turn_detection.silence_duration_ms == 800  # type: ignore[union-attr]
 
 
 def test_a_refused_update_marks_the_field_with_the_servers_reason() -> None:
