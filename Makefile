@@ -55,8 +55,18 @@ $(NPM_STAMP): package.json package-lock.json
 jscheck: $(NPM_STAMP)
 	node_modules/.bin/tsc -p tsconfig.json
 
+# The suite in two phases, both always run (the exit status is the first failure's):
+# everything but the browser tests on TEST_WORKERS processes (pytest-xdist; a test file stays
+# on one worker, so its module fixtures are made once), then the browser tests alone in one
+# process: they play a fake microphone in real time and check positions on its clock, which
+# another process's load would skew. Each phase lists its slowest tests.
+TEST_WORKERS ?= 2
 pytest: $(STAMP) system
-	$(BIN)/pytest
+	status=0; \
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 --ignore=tests/browser \
+	    || status=$$?; \
+	$(BIN)/pytest --durations=15 tests/browser || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
+	exit $$status
 
 test: lint typecheck jscheck pytest
 

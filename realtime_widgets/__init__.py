@@ -14,6 +14,7 @@ from realtime_widgets.errors import (
 from realtime_widgets.protocol import (
     CustomVoice,
     FunctionTool,
+    LiveConfig,
     McpTool,
     NoiseReduction,
     PcmaFormat,
@@ -30,6 +31,7 @@ from realtime_widgets.protocol import (
     TracingConfig,
     Transcription,
     TranscriptionConfig,
+    TranslationConfig,
 )
 
 __version__ = "0.1.0"
@@ -45,6 +47,11 @@ _LAZY = {
     "VadLab": "realtime_widgets.vadlab",
     "ABTest": "realtime_widgets.vadlab",
     "TranscriptionPlayground": "realtime_widgets.widgets.transcription_view",
+    "TranslationSession": "realtime_widgets.client.translation",
+    "TranslationPlayground": "realtime_widgets.widgets",
+    "ChatTranslator": "realtime_widgets.server.reply.translator",
+    "LiveSession": "realtime_widgets.client.live",
+    "LivePlayground": "realtime_widgets.widgets",
 }
 
 
@@ -63,6 +70,7 @@ __all__ = [
     "ABTest",
     "AudioFormatError",
     "ChatResponder",
+    "ChatTranslator",
     "ConfigError",
     "ConfigNote",
     "ConfigPanel",
@@ -70,6 +78,9 @@ __all__ = [
     "Endpoint",
     "FieldProblem",
     "FunctionTool",
+    "LiveConfig",
+    "LivePlayground",
+    "LiveSession",
     "LocalServer",
     "McpTool",
     "NoiseReduction",
@@ -94,6 +105,9 @@ __all__ = [
     "Transcription",
     "TranscriptionConfig",
     "TranscriptionPlayground",
+    "TranslationConfig",
+    "TranslationPlayground",
+    "TranslationSession",
     "VadLab",
     "__version__",
 ]

@@ -138,9 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     # collection no longer walks it (~14 ms on 2 cores, mid-stream, on every session's events).
     gc.freeze()
     print(f"realtime-widgets local server listening on {server.url}", flush=True)
+    print(f"GPT-Live sessions (client.live.connect()) at {server.live_url}", flush=True)
     print(f"voice: {server.speech_note}", flush=True)
     if server.transcriber_note:
         print(f"note: no speech recogniser: {server.transcriber_note}", flush=True)
+    print(f"translation sessions: {server.translator_note}", flush=True)
+    print(f"translation voices: {server.voices.summary}", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -159,7 +162,8 @@ def add_chat_arguments(serve: argparse.ArgumentParser) -> None:
         "--chat-url",
         metavar="URL",
         help="reply with an OpenAI-compatible Chat Completions endpoint at this base URL, e.g. "
-        "http://127.0.0.1:11434/v1 (Ollama); needs --chat-model and the chat extra",
+        "http://127.0.0.1:11434/v1 (Ollama), and translate with it in translation sessions "
+        "(/v1/realtime/translations); needs --chat-model and the chat extra",
     )
     serve.add_argument(
         "--chat-model", metavar="NAME", help="the chat endpoint's model, e.g. llama3.2"

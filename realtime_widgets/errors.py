@@ -86,16 +86,18 @@ class ConfigNote(UserWarning):
     what will be sent."""
 
 
-def note(message: str) -> None:
-    """Warn a :class:`ConfigNote` at the user's line: the first frame outside this package and
-    pydantic (whose validators call us), so Jupyter shows it under the cell that caused it."""
+def note(message: str, category: type[Warning] = ConfigNote) -> None:
+    """Warn a :class:`ConfigNote` (or ``category``) at the user's line: the first frame outside
+    this package and pydantic (whose validators call us), so Jupyter shows it under the cell
+    that caused it (a ``DeprecationWarning`` too: Python shows those when ``__main__``, a
+    notebook cell or a script, is the line they are attributed to)."""
     ours = os.path.dirname(__file__)
     level, frame = 1, sys._getframe(1)
     while frame is not None and (
         frame.f_code.co_filename.startswith(ours) or "pydantic" in frame.f_code.co_filename
     ):
         level, frame = level + 1, frame.f_back  # type: ignore[assignment]
-    warnings.warn(message, ConfigNote, stacklevel=level + 1)
+    warnings.warn(message, category, stacklevel=level + 1)
 
 
 class ProtocolError(RealtimeWidgetsError):

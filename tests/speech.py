@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import base64
 import functools
+import io
 import json
+import shutil
+import subprocess
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from realtime_widgets.audio.pcm import Int16Array
+from realtime_widgets.audio.resample import resample
 from realtime_widgets.audio.wav import read_wav
 from realtime_widgets.server.speech import SpeechSynthesizer
 
 DATA = Path(__file__).parent / "data"
+# "The birch canoe slid on the smooth planks." and three more Harvard sentences (10.8 s) read
+# by a person, 16 kHz (Debian's codec2-examples, LGPL-2.1-or-later; scripts/system-packages
+# installs it).
+HARVARD = Path("/usr/share/codec2/raw/speech_orig_16k.wav")
 
 
 def speech_bounds(x: np.ndarray, level: float = 0.01) -> tuple[float, float]:
@@ -103,3 +112,34 @@ THREE_TURNS = (
 
 def b64(samples: np.ndarray) -> str:
     return base64.b64encode(np.asarray(samples, dtype="<i2").tobytes()).decode()
+
+
+def envelope_similarity(a: np.ndarray, b: np.ndarray, hop: int = 240) -> float:
+    """How alike two renderings sound in time: the correlation of their 10 ms RMS envelopes
+    (24 kHz) over the shorter one. The same text by the same eSpeak voice scores above 0.9
+    (its renders vary by up to ~25 ms); by its English voice instead of its Spanish, French,
+    German or Japanese one, below 0.3 (other phonemes, other durations)."""
+    n = min(len(a), len(b)) // hop
+    if n < 2:
+        raise ValueError("too short to compare")
+
+    def envelope(x: np.ndarray) -> np.ndarray:
+        frames = x[: n * hop].astype(np.float64).reshape(n, hop)
+        return np.asarray(np.sqrt((frames**2).mean(axis=1)))
+
+    return float(np.corrcoef(envelope(a), envelope(b))[0, 1])
+
+
+def espeak_ng_command(text: str, voice: str) -> Int16Array | None:
+    """What Debian's ``espeak-ng -v VOICE`` command says of ``text``, at 24 kHz (None: the
+    command is not installed; scripts/system-packages installs it): a reference made outside
+    the local server, by the voice a language's name selects."""
+    if shutil.which("espeak-ng") is None:
+        return None
+    out = subprocess.run(
+        ["espeak-ng", "-v", voice, "--stdout", text], capture_output=True, check=True, timeout=60
+    ).stdout
+    with wave.open(io.BytesIO(out)) as wav:
+        rate = wav.getframerate()
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), "<i2")
+    return resample(samples, rate, 24000).astype(np.int16)

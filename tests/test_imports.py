@@ -217,10 +217,10 @@ def test_the_protocol_configs_import_one_way() -> None:
     graph = import_graph()
     protocol = "realtime_widgets.protocol."
     order = [
-        ["parts"],
+        ["parts", "live_parts"],
         ["configbase"],
         ["wire"],
-        ["config", "transcription_config"],
+        ["config", "transcription_config", "live_config", "translation_config"],
         ["rules", "seeds", "export", "presets"],
     ]
     for i, layer in enumerate(order):

@@ -6,7 +6,14 @@ No I/O beyond files; used by the client, the local server and the widgets.
 from __future__ import annotations
 
 from realtime_widgets.audio.envelope import EnvelopeBuilder, envelope
-from realtime_widgets.audio.formats import FORMAT_RATES, InputEncoder, bytes_per_ms, decode, encode
+from realtime_widgets.audio.formats import (
+    FORMAT_RATES,
+    InputEncoder,
+    bytes_per_ms,
+    decode,
+    encode,
+    wire_rate,
+)
 from realtime_widgets.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from realtime_widgets.audio.pcm import (
     as_int16,
@@ -60,5 +67,6 @@ __all__ = [
     "to_model_rate",
     "ulaw_decode",
     "ulaw_encode",
+    "wire_rate",
     "write_wav",
 ]

@@ -3,6 +3,9 @@
 ``audio/pcm`` is PCM16 at 24 kHz; ``audio/pcmu`` / ``audio/pcma`` are G.711 at 8 kHz. An
 :class:`InputEncoder` takes microphone/file audio at any rate and produces the bytes to send in
 the session's input format, resampling with state so chunk borders stay clean.
+
+GPT-Live also takes ``audio/pcm`` at 16 kHz (its format carries a ``rate``): :func:`wire_rate`
+checks a rate against a format (:data:`FORMAT_WIRE_RATES`), and the encoder takes it.
 """
 
 from __future__ import annotations
@@ -15,9 +18,24 @@ from realtime_widgets.audio.rate import MODEL_RATE
 from realtime_widgets.audio.resample import Resampler
 from realtime_widgets.errors import AudioFormatError
 
-__all__ = ["BYTES_PER_SAMPLE", "FORMAT_RATES", "InputEncoder", "bytes_per_ms", "decode", "encode"]
+__all__ = [
+    "BYTES_PER_SAMPLE",
+    "FORMAT_RATES",
+    "FORMAT_WIRE_RATES",
+    "InputEncoder",
+    "bytes_per_ms",
+    "decode",
+    "encode",
+    "wire_rate",
+]
 
 FORMAT_RATES: dict[str, int] = {"audio/pcm": MODEL_RATE, "audio/pcmu": 8000, "audio/pcma": 8000}
+# Every rate a format is sent at: Realtime's PCM is 24 kHz only, GPT-Live's 16 or 24 kHz.
+FORMAT_WIRE_RATES: dict[str, tuple[int, ...]] = {
+    "audio/pcm": (16000, MODEL_RATE),
+    "audio/pcmu": (8000,),
+    "audio/pcma": (8000,),
+}
 BYTES_PER_SAMPLE = {"audio/pcm": 2, "audio/pcmu": 1, "audio/pcma": 1}
 
 
@@ -26,6 +44,18 @@ def _check(fmt: str) -> None:
         raise AudioFormatError(
             f"audio format must be one of {', '.join(FORMAT_RATES)}, got {fmt!r}"
         )
+
+
+def wire_rate(fmt: str, rate: int | None = None) -> int:
+    """The sample rate ``fmt`` is sent at: ``rate`` when the format takes it (PCM: 16000 or
+    24000), else the format's own (None: ``FORMAT_RATES[fmt]``)."""
+    _check(fmt)
+    if rate is None:
+        return FORMAT_RATES[fmt]
+    if rate not in FORMAT_WIRE_RATES[fmt]:
+        allowed = " or ".join(str(r) for r in FORMAT_WIRE_RATES[fmt])
+        raise AudioFormatError(f"{fmt} is sent at {allowed} Hz, got {rate!r}")
+    return rate
 
 
 def bytes_per_ms(fmt: str) -> float:
@@ -51,13 +81,14 @@ def decode(data: bytes | bytearray | memoryview, fmt: str) -> Int16Array:
 
 
 class InputEncoder:
-    """Audio at ``from_rate`` in, wire bytes of ``fmt`` out, chunk by chunk."""
+    """Audio at ``from_rate`` in, wire bytes of ``fmt`` out (at ``to_rate``: the format's own
+    by default, :func:`wire_rate`), chunk by chunk."""
 
-    def __init__(self, fmt: str, from_rate: int = MODEL_RATE) -> None:
-        _check(fmt)
+    def __init__(self, fmt: str, from_rate: int = MODEL_RATE, to_rate: int | None = None) -> None:
+        self.to_rate = wire_rate(fmt, to_rate)
         self.fmt = fmt
         self.from_rate = from_rate
-        self._resampler = Resampler(from_rate, FORMAT_RATES[fmt], dtype="int16")
+        self._resampler = Resampler(from_rate, self.to_rate, dtype="int16")
 
     def encode(self, samples: npt.ArrayLike) -> bytes:
         x = as_int16(samples)

@@ -20,6 +20,7 @@ from realtime_widgets.audio import (
     decode,
     encode,
     read_wav,
+    wire_rate,
     write_wav,
 )
 
@@ -196,3 +197,21 @@ def test_wire_formats() -> None:
     )
     with pytest.raises(AudioFormatError, match="audio/pcm, audio/pcmu, audio/pcma"):
         encode(SIGNAL, "audio/opus")
+
+
+def test_pcm_is_sent_at_16_or_24_khz_and_g711_at_8() -> None:
+    """GPT-Live's PCM takes a rate (16000 or 24000); Realtime's is 24 kHz only."""
+    assert wire_rate("audio/pcm") == 24_000
+    assert wire_rate("audio/pcm", 16_000) == 16_000
+    assert wire_rate("audio/pcmu", 8000) == 8000
+    with pytest.raises(AudioFormatError, match="audio/pcm is sent at 16000 or 24000 Hz, got 8000"):
+        wire_rate("audio/pcm", 8000)
+    with pytest.raises(AudioFormatError, match="audio/pcma is sent at 8000 Hz, got 16000"):
+        wire_rate("audio/pcma", 16_000)
+    tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(4800) / 48_000)).astype(np.int16)
+    enc = InputEncoder("audio/pcm", 48_000, 16_000)
+    out = enc.encode(tone[:2400]) + enc.encode(tone[2400:]) + enc.flush()
+    assert len(out) == 2 * 1600  # 100 ms at 16 kHz, chunk borders and the tail included
+    x = decode(out, "audio/pcm").astype(np.float64)
+    expected = 8000 * np.sin(2 * np.pi * 440 * np.arange(1600) / 16_000)
+    assert np.max(np.abs(x[100:-100] - expected[100:-100])) < 400  # the same tone
