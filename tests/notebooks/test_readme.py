@@ -21,6 +21,24 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]
 TIMEOUT = 240 * float(os.environ.get("RW_TESTS_TIMEOUT_FACTOR", "1"))
 
+# Before the block: the session lasts over a second before it is ended, as a person's would.
+# The server bills whole seconds from session.started, and here a file sent at once is heard
+# and answered in about 0.8 s: it billed 0 s, with nothing to price and no upper bound to say.
+PRELUDE = """
+import time as _time
+import realtime_widgets as _rw
+
+_end = _rw.LiveSession.close_session
+
+
+def _after_a_second(self, *args, **kwargs):
+    _time.sleep(1.2)
+    return _end(self, *args, **kwargs)
+
+
+_rw.LiveSession.close_session = _after_a_second
+"""
+
 # After the block: what the session recorded, for the checks below.
 PROBE = """
 import json as _json
@@ -59,7 +77,7 @@ def test_the_readme_live_block_prints_what_it_says(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(
-        [sys.executable, "-c", block + PROBE],
+        [sys.executable, "-c", PRELUDE + block + PROBE],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -75,6 +93,7 @@ def test_the_readme_live_block_prints_what_it_says(tmp_path: Path) -> None:
     assert "an upper bound" in block
     (usage,) = [line for line in lines if line.startswith("DurationUsage(")]
     assert "active_seconds=None, paused_seconds=None" in usage
+    assert "seconds=0.0," not in usage  # (the prelude: over a second billed)
     assert "upper bound" in probe["note"]
     # The latency line: the end of speech is no earlier than the file was sent, so the
     # latency is at most the session's own record from that send to the first audio.
