@@ -574,17 +574,18 @@ class LiveEngine(EngineCore[LiveConfig]):
         item.setdefault("id", self.live.new_id("item"))
         self.context.append(item)
         budget = self.options.limits.context_tokens
-        while len(self.context) > 1 and self._context_tokens() > budget:
-            self.heard.pop(str(self.context.pop(0)["id"]), None)
+        # Counted once, then less each item that goes (it was counted over the whole context
+        # again for every item dropped: quadratic in a long session).
+        tokens = self._context_tokens()
+        while len(self.context) > 1 and tokens > budget:
+            gone = self.context.pop(0)
+            tokens -= _item_tokens(gone)
+            self.heard.pop(str(gone["id"]), None)
         return item
 
     def _context_tokens(self) -> int:
-        text = [self._instructions() or ""]
-        for item in self.context:
-            text += [str(item.get(k) or "") for k in ("arguments", "output")]
-            for part in item.get("content") or []:
-                text.append(str(part.get("text") or part.get("transcript") or ""))
-        return sum(estimate_text_tokens(t) for t in text)
+        instructions = estimate_text_tokens(self._instructions() or "")
+        return instructions + sum(_item_tokens(item) for item in self.context)
 
     def _instructions(self) -> str | None:
         parts = [self.config.instructions or "", *self.appended_instructions]
@@ -888,3 +889,11 @@ def _message(role: str, part: str, text: str | None) -> dict[str, Any]:
     """A message item of the context (the Realtime GA shape the responders read)."""
     key = "transcript" if part.endswith("audio") else "text"
     return {"type": "message", "role": role, "content": [{"type": part, key: text}]}
+
+
+def _item_tokens(item: dict[str, Any]) -> int:
+    """A context item's estimated tokens: its arguments, output and content parts' text."""
+    text = [str(item.get(k) or "") for k in ("arguments", "output")]
+    for part in item.get("content") or []:
+        text.append(str(part.get("text") or part.get("transcript") or ""))
+    return sum(estimate_text_tokens(t) for t in text)
