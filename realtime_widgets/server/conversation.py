@@ -66,6 +66,7 @@ from realtime_widgets.server.reply.usage import (
     AUDIO_TOKENS_PER_SECOND_IN,
     audio_tokens_for_samples,
     estimate_text_tokens,
+    item_text_tokens,
 )
 
 __all__ = ["Conversation", "ItemRejected", "StoredItem", "read_parts"]
@@ -151,12 +152,12 @@ class StoredItem:
 
     def tokens(self) -> tuple[int, int, int]:
         """This item's (text, audio, image) tokens in a model's context (a local estimate)."""
-        text = estimate_text_tokens(self.data.get("arguments") or self.data.get("output") or "")
-        details = []
-        for part in self.data.get("content", []):
-            text += estimate_text_tokens(part.get("text") or part.get("transcript") or "")
-            if part.get("type") == "input_image":
-                details.append(part.get("detail"))
+        text = item_text_tokens(self.data)
+        details = [
+            part.get("detail")
+            for part in self.data.get("content", [])
+            if part.get("type") == "input_image"
+        ]
         audio = 0
         if self.audio is not None:
             audio = audio_tokens_for_samples(len(self.audio), AUDIO_TOKENS_PER_SECOND_IN)

@@ -105,7 +105,7 @@ from realtime_widgets.server.outcomes import (
 )
 from realtime_widgets.server.reply.material import NO_SYNTHESISER, ReplyPiece, ReplyRequest
 from realtime_widgets.server.reply.responder import FunctionCall, ReplyContext, ResponderError
-from realtime_widgets.server.reply.usage import estimate_text_tokens
+from realtime_widgets.server.reply.usage import estimate_text_tokens, item_text_tokens
 from realtime_widgets.server.turns import TURN_EVENTS, InputSettings, WireFormat
 
 __all__ = [
@@ -579,13 +579,13 @@ class LiveEngine(EngineCore[LiveConfig]):
         tokens = self._context_tokens()
         while len(self.context) > 1 and tokens > budget:
             gone = self.context.pop(0)
-            tokens -= _item_tokens(gone)
+            tokens -= item_text_tokens(gone)
             self.heard.pop(str(gone["id"]), None)
         return item
 
     def _context_tokens(self) -> int:
         instructions = estimate_text_tokens(self._instructions() or "")
-        return instructions + sum(_item_tokens(item) for item in self.context)
+        return instructions + sum(item_text_tokens(item) for item in self.context)
 
     def _instructions(self) -> str | None:
         parts = [self.config.instructions or "", *self.appended_instructions]
@@ -889,11 +889,3 @@ def _message(role: str, part: str, text: str | None) -> dict[str, Any]:
     """A message item of the context (the Realtime GA shape the responders read)."""
     key = "transcript" if part.endswith("audio") else "text"
     return {"type": "message", "role": role, "content": [{"type": part, key: text}]}
-
-
-def _item_tokens(item: dict[str, Any]) -> int:
-    """A context item's estimated tokens: its arguments, output and content parts' text."""
-    text = [str(item.get(k) or "") for k in ("arguments", "output")]
-    for part in item.get("content") or []:
-        text.append(str(part.get("text") or part.get("transcript") or ""))
-    return sum(estimate_text_tokens(t) for t in text)

@@ -25,6 +25,7 @@ from realtime_widgets.server.live_engine import (
     LiveEngine,
 )
 from realtime_widgets.server.reply.responder import ReplyContext, ResponderError
+from realtime_widgets.server.reply.usage import estimate_text_tokens
 from realtime_widgets.server.tts import Synthesizer
 from tests.protocol.sdk_oracle import check_live_server_event
 from tests.speech import Clip, recorded_clip
@@ -937,3 +938,27 @@ def test_a_whole_session_emits_only_what_the_sdk_models(synth: Synthesizer) -> N
     assert first.startswith("I heard: hello there.")  # the first reply, cut by the second turn
     assert not first.endswith("speed 1.")
     # (LiveDriver checked each event against the SDK's union as it came out.)
+
+
+def test_past_the_context_budget_the_oldest_items_go_and_the_newest_stays() -> None:
+    """``ServerLimits.context_tokens`` bounds what the Live server keeps: startup items past
+    it drop oldest first, what is left fits the budget with the instructions, and the newest
+    item always stays, even alone over the budget."""
+    words = [" ".join(f"w{i}x{j}" for j in range(40)) for i in range(8)]
+    d = live_driver(None, limits=ServerLimits(context_tokens=200))
+    d.start(
+        instructions="Be brief.",
+        input=[{"role": "user", "content": [{"type": "input_text", "text": w}]} for w in words],
+    )
+    engine = d.engine
+    kept = [item["content"][0]["text"] for item in engine.context]
+    assert 1 <= len(kept) < len(words)
+    assert kept == words[-len(kept) :]  # the newest, in order
+    assert engine._context_tokens() <= 200
+    # one more item than fits would not: the count taken away matches a count made afresh
+    first = words[-len(kept) - 1]
+    assert estimate_text_tokens(first) + engine._context_tokens() > 200
+
+    alone = live_driver(None, limits=ServerLimits(context_tokens=5))
+    alone.start(input=[{"role": "user", "content": [{"type": "input_text", "text": words[0]}]}])
+    assert [item["content"][0]["text"] for item in alone.engine.context] == [words[0]]

@@ -25,11 +25,21 @@ __all__ = [
     "audio_tokens_for_ms",
     "audio_tokens_for_samples",
     "estimate_text_tokens",
+    "item_text_tokens",
     "response_usage",
 ]
 
 AUDIO_TOKENS_PER_SECOND_IN = 10
 AUDIO_TOKENS_PER_SECOND_OUT = 20
+
+
+def item_text_tokens(item: dict[str, Any]) -> int:
+    """A conversation item's text tokens (a local estimate), both servers' rule: its
+    ``arguments`` or ``output``, and each content part's ``text`` or ``transcript``."""
+    tokens = estimate_text_tokens(str(item.get("arguments") or item.get("output") or ""))
+    for part in item.get("content") or []:
+        tokens += estimate_text_tokens(str(part.get("text") or part.get("transcript") or ""))
+    return tokens
 
 
 def audio_tokens_for_samples(samples: int, per_second: int) -> int:
