@@ -212,9 +212,12 @@ def test_every_voice_name_speaks_and_a_custom_voice_speaks_as_the_default(
     for name in OPENAI_VOICES:
         x = piper.speak("Hello there.", name).samples.astype(np.float64) / 32768
         assert np.sqrt(np.mean(x**2)) > 0.03, name
-    alloy = pitch_hz(piper.speak(SENTENCE, "alloy").samples)
-    custom = pitch_hz(piper.speak(SENTENCE, "voice_1234abcd").samples)
-    shimmer = pitch_hz(piper.speak(SENTENCE, "shimmer").samples)
+    # Each the median of five renderings: Piper samples its noise anew each time, and one
+    # rendering's median pitch moves by up to 6.5 % (875bd6f), so one against one met 3.9 %
+    # where shimmer is 8 % above the default (a CI run of this stop).
+    alloy = steady_pitch_hz(piper, "alloy")
+    custom = steady_pitch_hz(piper, "voice_1234abcd")
+    shimmer = steady_pitch_hz(piper, "shimmer")
     assert abs(custom / alloy - 1) < 0.04
     assert shimmer / custom > 1.04  # shimmer is 8 % higher: the custom id is not shimmer
 
@@ -528,3 +531,10 @@ async def test_a_reply_over_a_real_connection_speaks_with_piper(piper: PiperSynt
         done = events[-1]["response"]
         assert done["status"] == "completed"
         assert done["output"][0]["content"][0]["transcript"] == SENTENCE
+
+
+def steady_pitch_hz(piper: PiperSynthesizer, voice: str, renderings: int = 5) -> float:
+    """The median pitch of ``renderings`` renderings of SENTENCE in ``voice``."""
+    return float(
+        np.median([pitch_hz(piper.speak(SENTENCE, voice).samples) for _ in range(renderings)])
+    )
